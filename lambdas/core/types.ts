@@ -1,0 +1,54 @@
+/**
+ * Shared vocabulary of the blocker's pure core. Nothing in `lambdas/core` imports an AWS SDK.
+ */
+
+/** The address family of a range; matches WAF's `IPAddressVersion`. */
+export type Family = 'IPV4' | 'IPV6';
+
+/**
+ * A CIDR range in canonical form: network address with host bits cleared, IPv6 in RFC 5952 short
+ * lower-case form. Examples: `203.0.113.0/24`, `2001:db8:1:2::/64`.
+ */
+export type Cidr = string;
+
+/** One range that a source (a rate rule, an operator, a ban feed) wants blocked in this run. */
+export interface Sighting {
+  readonly range: Cidr;
+  readonly family: Family;
+  /** Who saw it: the rate rule's name, or e.g. `manual` / `fail2ban@web1`. */
+  readonly source: string;
+  /** How many keys collapsed into this range in this run (at least 1). */
+  readonly hits: number;
+}
+
+/**
+ * What the ledger (DynamoDB) knows about a range. A range is "managed by us" exactly when the
+ * ledger has an active entry for it; entries in an IP set that the ledger does not know are foreign
+ * and are never removed.
+ */
+export interface LedgerEntry {
+  readonly range: Cidr;
+  readonly family: Family;
+  /** Epoch milliseconds. */
+  readonly firstSeen: number;
+  /** Epoch milliseconds; expiry counts from here. */
+  readonly lastSeen: number;
+  /** Epoch milliseconds: lastSeen + block duration. */
+  readonly expiresAt: number;
+  /** Total keys collapsed into this range over its life. */
+  readonly hits: number;
+  /** Source of the most recent sighting. */
+  readonly source: string;
+  /**
+   * True when the range was already in the IP set, put there by a person or another tool, when we
+   * first saw it. Expiry then ends our claim but never removes the entry: we do not own it.
+   */
+  readonly preexisting?: boolean;
+}
+
+/** The addresses of one WAF IP set as last read, with the token that guards the next write. */
+export interface IpSetSnapshot {
+  readonly addresses: readonly string[];
+  readonly lockToken: string;
+  readonly description?: string;
+}

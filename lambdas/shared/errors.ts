@@ -1,0 +1,46 @@
+/**
+ * Every error the Lambdas raise on purpose. Each names the resource involved and keeps its cause.
+ */
+
+/** A source or a target could not be read; the run writes nothing based on it. */
+export class ReadError extends Error {
+  constructor(
+    /** What could not be read, e.g. `IP set waf-autoblock-v4 (REGIONAL)` or `ledger table Ledger-1A2B`. */
+    readonly resource: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`could not read ${resource}: ${describeCause(options?.cause)}`, options);
+    this.name = 'ReadError';
+  }
+}
+
+/** A write failed; the invocation must fail so the Lambda error alarm fires. */
+export class WriteError extends Error {
+  constructor(
+    readonly resource: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `could not write ${resource}: ${detail}${options?.cause ? `: ${describeCause(options.cause)}` : ''}`,
+      options,
+    );
+    this.name = 'WriteError';
+  }
+}
+
+/** An environment variable the function needs is missing or invalid (a deployment bug). */
+export class ConfigurationError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`environment variable ${variable} ${detail}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return String(cause);
+}

@@ -1,0 +1,16 @@
+/**
+ * The ledger table's key schema: the one contract between the CDK stack that creates the table and
+ * the blocker that reads and writes it. No AWS imports, so the stack can use it at synth time.
+ */
+export const LEDGER_SCHEMA = {
+  /** Partition key (S): the canonical CIDR of a managed range. */
+  partitionKey: 'range',
+  /** TTL attribute (N, epoch seconds): a backstop set well after expiry; the blocker removes ranges itself. */
+  ttlAttribute: 'ttl',
+  /** Sparse global secondary index over the ranges that are managed right now, by expiry. */
+  activeIndex: 'ActiveByExpiry',
+  /** GSI partition key (S): `IPV4` or `IPV6`, present only while the range is active. */
+  activeIndexPartitionKey: 'activeFamily',
+  /** GSI sort key (N): expiresAt in epoch milliseconds. */
+  activeIndexSortKey: 'expiresAt',
+} as const;

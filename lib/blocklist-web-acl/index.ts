@@ -1,0 +1,287 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import type { ManagedRuleGroupName, RateRuleConfig } from '../config/schema';
+
+/** Whether the web ACL protects CloudFront distributions or regional resources. */
+export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
+
+/** Props of {@link BlocklistWebAcl}. Values arrive validated from the configuration. */
+export interface BlocklistWebAclProps {
+  /** Prefix of every WAF resource name and metric name (the names must be known to the Lambdas and the alarm). */
+  readonly namePrefix: string;
+  readonly scope: WafScope;
+  /** Rate-based rules, in evaluation order. */
+  readonly rateRules: readonly RateRuleConfig[];
+  /** Allowed CIDRs, IPv4 and IPv6 mixed; bare addresses must already carry /32 or /128. */
+  readonly allowlist: readonly string[];
+  /** AWS managed rule groups, evaluated after the rate rules. */
+  readonly managedRuleGroups: readonly ManagedRuleGroupName[];
+  /** Days to keep WAF logs. */
+  readonly logRetentionDays: number;
+  /** Actions whose requests are logged; the rest are dropped by the logging filter. */
+  readonly loggedActions: readonly string[];
+  /** Regional resources to associate (REGIONAL only). */
+  readonly associations: readonly string[];
+}
+
+/** One WAF IP set as the Lambdas need to address it. */
+export interface IpSetHandle {
+  readonly ipSet: wafv2.CfnIPSet;
+  readonly name: string;
+}
+
+/** Rule priorities: fixed bands so that rules keep their order as lists grow. */
+const PRIORITY = { allowlist: 0, blocklist: 10, rate: 100, managed: 200 } as const;
+
+/**
+ * The web ACL: allowlist (ALLOW) -> blocklist owned by the blocker (BLOCK) -> rate-based rules (BLOCK)
+ * -> AWS managed rule groups; plus its IP sets, its logging to an `aws-waf-logs-` log group and,
+ * for REGIONAL scope, its associations.
+ */
+export class BlocklistWebAcl extends Construct {
+  readonly webAcl: wafv2.CfnWebACL;
+  /** Web ACL name; also its metric name (the `WebACL` dimension of its CloudWatch metrics). */
+  readonly webAclName: string;
+  readonly allowlistIpv4: IpSetHandle;
+  readonly allowlistIpv6: IpSetHandle;
+  readonly blocklistIpv4: IpSetHandle;
+  readonly blocklistIpv6: IpSetHandle;
+  readonly logGroup: logs.LogGroup;
+  /** Rate rule names as the web ACL knows them (GetRateBasedStatementManagedKeys needs the exact name). */
+  readonly rateRuleNames: readonly string[];
+  private readonly wafScope: WafScope;
+
+  constructor(scope: Construct, id: string, props: BlocklistWebAclProps) {
+    super(scope, id);
+    this.wafScope = props.scope;
+    const prefix = props.namePrefix;
+    const allowV4 = props.allowlist.filter((cidr) => !cidr.includes(':'));
+    const allowV6 = props.allowlist.filter((cidr) => cidr.includes(':'));
+
+    this.allowlistIpv4 = this.ipSet(
+      'AllowlistIpv4',
+      `${prefix}-allowlist-ipv4`,
+      'IPV4',
+      allowV4,
+      'Always allowed, from the waf-autoblock config. Redeploy to change',
+    );
+    this.allowlistIpv6 = this.ipSet(
+      'AllowlistIpv6',
+      `${prefix}-allowlist-ipv6`,
+      'IPV6',
+      allowV6,
+      'Always allowed, from the waf-autoblock config. Redeploy to change',
+    );
+    // The blocker owns the contents of these two sets: CloudFormation creates them empty and never
+    // touches their addresses again, and the blocker keeps any entry it did not put there itself.
+    this.blocklistIpv4 = this.ipSet(
+      'BlocklistIpv4',
+      `${prefix}-blocklist-ipv4`,
+      'IPV4',
+      [],
+      'Blocked ranges managed by waf-autoblock. Entries added by hand are kept',
+    );
+    this.blocklistIpv6 = this.ipSet(
+      'BlocklistIpv6',
+      `${prefix}-blocklist-ipv6`,
+      'IPV6',
+      [],
+      'Blocked ranges managed by waf-autoblock. Entries added by hand are kept',
+    );
+
+    // When a rate rule counts clients by a forwarded-IP header, the blocker's ranges are forwarded
+    // addresses, so the IP set rules must look at that header as well as at the connecting address.
+    const forwardedHeaders = [
+      ...new Set(props.rateRules.filter((r) => r.aggregateKey === 'FORWARDED_IP').map((r) => r.forwardedIpHeader)),
+    ];
+
+    this.rateRuleNames = props.rateRules.map((rule) => rule.name);
+    this.webAclName = `${prefix}-web-acl`;
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name: this.webAclName,
+      description: 'waf-autoblock: allowlist, self-expiring blocklist, rate-based rules and managed rule groups',
+      scope: props.scope,
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(this.webAclName),
+      rules: [
+        ipSetRule('allowlist-ipv4', PRIORITY.allowlist, this.allowlistIpv4.ipSet, forwardedHeaders, { allow: {} }),
+        ipSetRule('allowlist-ipv6', PRIORITY.allowlist + 1, this.allowlistIpv6.ipSet, forwardedHeaders, { allow: {} }),
+        ipSetRule('blocklist-ipv4', PRIORITY.blocklist, this.blocklistIpv4.ipSet, forwardedHeaders, { block: {} }),
+        ipSetRule('blocklist-ipv6', PRIORITY.blocklist + 1, this.blocklistIpv6.ipSet, forwardedHeaders, { block: {} }),
+        ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index)),
+        ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
+      ],
+    });
+
+    this.logGroup = this.logging(props);
+
+    if (props.scope === 'REGIONAL') {
+      props.associations.forEach((resourceArn, index) => {
+        new wafv2.CfnWebACLAssociation(this, `Association${index}`, { resourceArn, webAclArn: this.webAcl.attrArn });
+      });
+    }
+  }
+
+  private ipSet(
+    id: string,
+    name: string,
+    version: 'IPV4' | 'IPV6',
+    addresses: readonly string[],
+    description: string,
+  ): IpSetHandle {
+    const ipSet = new wafv2.CfnIPSet(this, id, {
+      name,
+      description,
+      scope: this.wafScope,
+      ipAddressVersion: version,
+      addresses: [...addresses],
+    });
+    return { ipSet, name };
+  }
+
+  private logging(props: BlocklistWebAclProps): logs.LogGroup {
+    const stack = Stack.of(this);
+    // WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `aws-waf-logs-${props.namePrefix}`,
+      retention: retentionDays(props.logRetentionDays),
+    });
+    // WAF wants the log group ARN without the trailing `:*` that LogGroup.logGroupArn carries.
+    const destinationArn = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: logGroup.logGroupName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    // The log delivery service writes on WAF's behalf; let it, and nothing else, into this group.
+    const delivery = new logs.ResourcePolicy(this, 'LogDeliveryPolicy', {
+      policyStatements: [
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [`${destinationArn}:log-stream:*`],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'logs', resource: '*' }) },
+          },
+        }),
+      ],
+    });
+    const logging = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [destinationArn],
+      // Secrets in these headers must never reach the logs.
+      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'cookie' } }],
+      loggingFilter: {
+        DefaultBehavior: 'DROP',
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: props.loggedActions.map((action) => ({ ActionCondition: { Action: action } })),
+          },
+        ],
+      },
+    });
+    logging.node.addDependency(delivery);
+    return logGroup;
+  }
+}
+
+/** The RetentionDays member for a number of days; the config only admits values CloudWatch Logs accepts. */
+function retentionDays(days: number): logs.RetentionDays {
+  const match = Object.values(logs.RetentionDays).find((value): value is logs.RetentionDays => Number(value) === days);
+  if (match === undefined)
+    throw new Error(`logRetentionDays: CloudWatch Logs does not offer a retention of ${days} days`);
+  return match;
+}
+
+function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
+  return { metricName, cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true };
+}
+
+function ipSetRule(
+  name: string,
+  priority: number,
+  ipSet: wafv2.CfnIPSet,
+  forwardedHeaders: readonly string[],
+  action: wafv2.CfnWebACL.RuleActionProperty,
+): wafv2.CfnWebACL.RuleProperty {
+  const statements: wafv2.CfnWebACL.StatementProperty[] = [
+    { ipSetReferenceStatement: { arn: ipSet.attrArn } },
+    ...forwardedHeaders.map((headerName) => ({
+      ipSetReferenceStatement: {
+        arn: ipSet.attrArn,
+        ipSetForwardedIpConfig: { headerName, fallbackBehavior: 'NO_MATCH', position: 'FIRST' },
+      },
+    })),
+  ];
+  const statement = statements.length === 1 ? statements[0] : { orStatement: { statements } };
+  return {
+    name,
+    priority,
+    action,
+    statement: statement as wafv2.CfnWebACL.StatementProperty,
+    visibilityConfig: visibility(name),
+  };
+}
+
+function rateRule(rule: RateRuleConfig, priority: number): wafv2.CfnWebACL.RuleProperty {
+  const scopeDown: wafv2.CfnWebACL.StatementProperty[] = [];
+  if (rule.uriPathPrefix !== undefined) {
+    scopeDown.push({
+      byteMatchStatement: {
+        fieldToMatch: { uriPath: {} },
+        positionalConstraint: 'STARTS_WITH',
+        searchString: rule.uriPathPrefix,
+        textTransformations: [{ priority: 0, type: 'NONE' }],
+      },
+    });
+  }
+  if (rule.host !== undefined) {
+    scopeDown.push({
+      byteMatchStatement: {
+        fieldToMatch: { singleHeader: { Name: 'host' } },
+        positionalConstraint: 'EXACTLY',
+        searchString: rule.host.toLowerCase(),
+        textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+      },
+    });
+  }
+  const scopeDownStatement =
+    scopeDown.length === 0
+      ? undefined
+      : scopeDown.length === 1
+        ? scopeDown[0]
+        : { andStatement: { statements: scopeDown } };
+  return {
+    name: rule.name,
+    priority,
+    action: { block: {} },
+    statement: {
+      rateBasedStatement: {
+        limit: rule.limit,
+        evaluationWindowSec: rule.windowSeconds,
+        aggregateKeyType: rule.aggregateKey,
+        ...(rule.aggregateKey === 'FORWARDED_IP'
+          ? { forwardedIpConfig: { headerName: rule.forwardedIpHeader, fallbackBehavior: 'MATCH' } }
+          : {}),
+        ...(scopeDownStatement ? { scopeDownStatement } : {}),
+      },
+    },
+    visibilityConfig: visibility(rule.name),
+  };
+}
+
+function managedRuleGroup(name: ManagedRuleGroupName, priority: number): wafv2.CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+    visibilityConfig: visibility(name),
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * The one typed configuration of a waf-autoblock deployment, with its defaults and the rules
+ * that make a value valid. `cdk.json` (context key `wafAutoblock`) repeats these defaults so that
+ * users can see and edit them; a test keeps the two in step.
+ */
+import * as ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+
+/** Log retentions that CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** AWS managed rule groups that can be switched on, with the web ACL capacity units each uses. */
+export const MANAGED_RULE_GROUPS = {
+  AWSManagedRulesAmazonIpReputationList: 25,
+  AWSManagedRulesAnonymousIpList: 50,
+  AWSManagedRulesCommonRuleSet: 700,
+  AWSManagedRulesKnownBadInputsRuleSet: 200,
+  AWSManagedRulesSQLiRuleSet: 200,
+  AWSManagedRulesLinuxRuleSet: 200,
+  AWSManagedRulesUnixRuleSet: 100,
+  AWSManagedRulesPHPRuleSet: 100,
+  AWSManagedRulesWordPressRuleSet: 100,
+  AWSManagedRulesAdminProtectionRuleSet: 100,
+} as const;
+export type ManagedRuleGroupName = keyof typeof MANAGED_RULE_GROUPS;
+
+/** Rule names the web ACL uses for its own IP set rules; rate rules may not take them. */
+export const RESERVED_RULE_NAMES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
+
+/** Actions whose requests can be kept in the WAF logs. */
+export const LOGGED_ACTIONS = ['ALLOW', 'BLOCK', 'COUNT', 'CAPTCHA', 'CHALLENGE', 'EXCLUDED_AS_COUNT'] as const;
+
+/** Checks one allowlist entry and says what is wrong with it, or returns undefined when it is fine. */
+export function cidrProblem(value: string): string | undefined {
+  const text = value.trim();
+  let address: ipaddr.IPv4 | ipaddr.IPv6;
+  let prefix: number;
+  try {
+    if (text.includes('/')) {
+      [address, prefix] = ipaddr.parseCIDR(text);
+    } else {
+      address = ipaddr.parse(text);
+      prefix = address.kind() === 'ipv4' ? 32 : 128;
+    }
+  } catch {
+    return `"${value}" is not an IPv4 or IPv6 address or CIDR`;
+  }
+  if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) {
+    return `"${value}" is not a dotted four-part decimal IPv4 address`;
+  }
+  if (prefix === 0) return `"${value}" is a /0: it would match every address`;
+  const network =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
+  if (network.toString() !== address.toString()) {
+    return `"${value}" has host bits set; did you mean ${network.toString()}/${prefix}?`;
+  }
+  return undefined;
+}
+
+const ruleName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1 to 100 letters, digits, "-" or "_"')
+  .refine((name) => !(RESERVED_RULE_NAMES as readonly string[]).includes(name), {
+    message: `is reserved for the IP set rules (${RESERVED_RULE_NAMES.join(', ')})`,
+  });
+
+const rateRule = z.strictObject({
+  /** Rule name; also its CloudWatch metric name. */
+  name: ruleName,
+  /** Requests per evaluation window from one aggregation key before WAF starts blocking it. */
+  limit: z
+    .number()
+    .int('must be a whole number')
+    .min(10, 'must be between 10 and 2,000,000,000')
+    .max(2_000_000_000, 'must be between 10 and 2,000,000,000'),
+  /** Evaluation window in seconds. */
+  windowSeconds: z
+    .union([z.literal(60), z.literal(120), z.literal(300), z.literal(600)], {
+      error: 'must be one of 60, 120, 300, 600',
+    })
+    .default(300),
+  /** Count only requests whose URI path starts with this prefix (e.g. `/login`). */
+  uriPathPrefix: z.string().startsWith('/', 'must start with "/"').max(200).optional(),
+  /** Count only requests for this Host header value (exact, case-insensitive). */
+  host: z.string().min(1).max(200).optional(),
+  /** Aggregate on the connecting source IP (`IP`) or on an address taken from a header (`FORWARDED_IP`). */
+  aggregateKey: z.enum(['IP', 'FORWARDED_IP'], { error: 'must be IP or FORWARDED_IP' }).default('IP'),
+  /** Header that holds the client address when `aggregateKey` is `FORWARDED_IP`. */
+  forwardedIpHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')
+    .default('X-Forwarded-For'),
+});
+export type RateRuleConfig = z.output<typeof rateRule>;
+
+const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
+
+export const configSchema = z
+  .strictObject({
+    /** CloudFormation stack name; also the prefix of the WAF resource names. */
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must start with a letter and hold only letters, digits and "-" (max 64)')
+      .default('WafAutoblock'),
+    /** `CLOUDFRONT` protects CloudFront distributions (deployed to us-east-1); `REGIONAL` protects ALBs, API Gateways and the like. */
+    scope: z.enum(['CLOUDFRONT', 'REGIONAL'], { error: 'must be CLOUDFRONT or REGIONAL' }).default('CLOUDFRONT'),
+    /** Target account id; default: the CLI's current account, or environment-agnostic. */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+    /** Target region; CLOUDFRONT scope requires (and defaults to) us-east-1. */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
+      .optional(),
+    /** Rate-based rules, evaluated in this order after the IP set rules. */
+    rateRules: z
+      .array(rateRule)
+      .min(1, 'must hold at least one rule: the blocker takes its attackers from them')
+      .max(20, 'may hold at most 20 rules')
+      .default([
+        { name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP', forwardedIpHeader: 'X-Forwarded-For' },
+      ]),
+    /** CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or /128. */
+    allowlist: z
+      .array(
+        z.string().superRefine((value, ctx) => {
+          const problem = cidrProblem(value);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .max(10_000, 'may hold at most 10,000 entries')
+      .default([]),
+    /** AWS managed rule groups to add after the rate rules. */
+    managedRuleGroups: z
+      .array(
+        z.enum(Object.keys(MANAGED_RULE_GROUPS) as [ManagedRuleGroupName, ...ManagedRuleGroupName[]], {
+          error: `must be one of ${Object.keys(MANAGED_RULE_GROUPS).join(', ')}`,
+        }),
+      )
+      .default(['AWSManagedRulesAmazonIpReputationList']),
+    logging: z
+      .strictObject({
+        /** Days to keep WAF logs. */
+        retentionDays: z
+          .number()
+          .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+            message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+          })
+          .default(30),
+        /** Only requests that ended with one of these actions are logged (the rest are dropped). */
+        actions: z
+          .array(z.enum(LOGGED_ACTIONS, { error: `must be one of ${LOGGED_ACTIONS.join(', ')}` }))
+          .min(1, 'must name at least one action')
+          .default(['BLOCK']),
+      })
+      .default({ retentionDays: 30, actions: ['BLOCK'] }),
+    alarm: z
+      .strictObject({
+        /** Blocked requests per period that raise the alarm. */
+        threshold: positiveInt.default(3000),
+        /** Alarm period in seconds (60 or a multiple of 60). */
+        periodSeconds: positiveInt
+          .refine((seconds) => seconds % 60 === 0, { message: 'must be a multiple of 60' })
+          .default(300),
+        /** Periods over the threshold before the alarm fires. */
+        evaluationPeriods: positiveInt.default(1),
+      })
+      .default({ threshold: 3000, periodSeconds: 300, evaluationPeriods: 1 }),
+    /** ARNs of regional resources (ALB, API Gateway stage, AppSync, Cognito, App Runner) to protect. REGIONAL only. */
+    associations: z
+      .array(z.string().regex(/^arn:aws[a-z-]*:[a-z-]+:[a-z0-9-]+:\d{12}:.+$/, 'must be a resource ARN'))
+      .default([]),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.rateRules.forEach((rule, index) => {
+      if (seen.has(rule.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rateRules', index, 'name'],
+          message: `duplicates the rule name "${rule.name}"`,
+        });
+      }
+      seen.add(rule.name);
+    });
+    if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: `must be us-east-1 when scope is CLOUDFRONT (AWS keeps CloudFront web ACLs there), got ${config.region}`,
+      });
+    }
+    if (config.scope === 'CLOUDFRONT' && config.associations.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['associations'],
+        message: 'must be empty when scope is CLOUDFRONT: attach the web ACL on the distribution instead (see README)',
+      });
+    }
+  });
+
+/** The validated configuration, defaults applied. */
+export type WafAutoblockConfig = z.output<typeof configSchema>;
+/** What a user may write: every key optional. */
+export type WafAutoblockConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,103 @@
+import { Construct } from 'constructs';
+import { AttackAlarm } from '../attack-alarm';
+import { BlocklistWebAcl } from '../blocklist-web-acl';
+import { parseConfig } from '../config/load';
+import type { WafAutoblockConfigInput } from '../config/schema';
+import { LedgerTable } from '../ledger-table';
+
+/**
+ * Props of {@link WafAutoblock}: the protection part of the configuration (see the README's
+ * configuration reference for every key). Every field is optional; defaults are the documented ones.
+ */
+export interface WafAutoblockProps {
+  /**
+   * `CLOUDFRONT` for distributions (the stack must be in us-east-1) or `REGIONAL` for ALBs, API Gateways and the like.
+   * @default 'CLOUDFRONT'
+   */
+  readonly scope?: WafAutoblockConfigInput['scope'];
+  /**
+   * Prefix of the WAF resource names, metric names and the `aws-waf-logs-` log group.
+   * @default the stack name
+   */
+  readonly namePrefix?: string;
+  /**
+   * Rate-based rules, in evaluation order.
+   * @default one rule `rate-all`: 2,000 requests per 300 s per source IP, over all requests
+   */
+  readonly rateRules?: WafAutoblockConfigInput['rateRules'];
+  /**
+   * CIDRs that are always allowed and never blocked.
+   * @default []
+   */
+  readonly allowlist?: readonly string[];
+  /**
+   * AWS managed rule groups, after the rate rules.
+   * @default ['AWSManagedRulesAmazonIpReputationList']
+   */
+  readonly managedRuleGroups?: WafAutoblockConfigInput['managedRuleGroups'];
+  /**
+   * WAF log retention and which actions are logged.
+   * @default 30 days, BLOCK only
+   */
+  readonly logging?: WafAutoblockConfigInput['logging'];
+  /**
+   * The BlockedRequests alarm.
+   * @default at least 3,000 blocked requests in one 300 s period
+   */
+  readonly alarm?: WafAutoblockConfigInput['alarm'];
+  /**
+   * Regional resource ARNs to protect (REGIONAL scope only).
+   * @default []
+   */
+  readonly associations?: readonly string[];
+}
+
+/**
+ * Everything waf-autoblock deploys into one stack: the web ACL with its allowlist, blocklist and rate
+ * rules, its logs, the BlockedRequests alarm with its ALARM and OK topics, and the blocker's ledger.
+ * Add it to your own stack to protect an existing application.
+ *
+ * @throws {ConfigError} when a prop is invalid; the message names it.
+ */
+export class WafAutoblock extends Construct {
+  readonly webAcl: BlocklistWebAcl;
+  readonly attackAlarm: AttackAlarm;
+  readonly ledger: LedgerTable;
+
+  constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
+    super(scope, id);
+    const { namePrefix, ...rest } = props;
+    const config = parseConfig({
+      ...rest,
+      allowlist: rest.allowlist ? [...rest.allowlist] : undefined,
+      associations: rest.associations ? [...rest.associations] : undefined,
+    });
+    const prefix = namePrefix ?? this.node.scopes[1]?.node.id ?? id;
+
+    this.webAcl = new BlocklistWebAcl(this, 'WebAcl', {
+      namePrefix: prefix,
+      scope: config.scope,
+      rateRules: config.rateRules,
+      allowlist: config.allowlist.map(withPrefixLength),
+      managedRuleGroups: config.managedRuleGroups,
+      logRetentionDays: config.logging.retentionDays,
+      loggedActions: config.logging.actions,
+      associations: config.associations,
+    });
+    this.attackAlarm = new AttackAlarm(this, 'Alarm', {
+      scope: config.scope,
+      webAclName: this.webAcl.webAclName,
+      threshold: config.alarm.threshold,
+      periodSeconds: config.alarm.periodSeconds,
+      evaluationPeriods: config.alarm.evaluationPeriods,
+    });
+    this.ledger = new LedgerTable(this, 'Ledger');
+  }
+}
+
+/** WAF IP sets want CIDR notation; a bare address in the config means that single address. */
+function withPrefixLength(entry: string): string {
+  const text = entry.trim();
+  if (text.includes('/')) return text;
+  return text.includes(':') ? `${text}/128` : `${text}/32`;
+}

@@ -1,0 +1,197 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../lib/config/load';
+
+const run = promisify(execFile);
+
+/** Asserts that parsing fails with a one-line ConfigError naming `key`, and returns the message. */
+function rejects(input: unknown, key: string): string {
+  let caught: unknown;
+  try {
+    parseConfig(input);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const error = caught as ConfigError;
+  expect(error.key).toBe(key);
+  expect(error.message).toContain(key);
+  expect(error.message).not.toContain('\n');
+  return error.message;
+}
+
+describe('configuration defaults', () => {
+  it('match the block in cdk.json, key for key', () => {
+    const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: { wafAutoblock: unknown } };
+    expect(cdkJson.context.wafAutoblock).toEqual(parseConfig({}));
+  });
+
+  it('are a CLOUDFRONT ACL with one 2,000/300 s rule, IP reputation on, BLOCK logged for 30 days, alarm at 3,000', () => {
+    const config = parseConfig({});
+    expect(config.scope).toBe('CLOUDFRONT');
+    expect(config.rateRules).toEqual([
+      { name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP', forwardedIpHeader: 'X-Forwarded-For' },
+    ]);
+    expect(config.managedRuleGroups).toEqual(['AWSManagedRulesAmazonIpReputationList']);
+    expect(config.logging).toEqual({ retentionDays: 30, actions: ['BLOCK'] });
+    expect(config.alarm).toEqual({ threshold: 3000, periodSeconds: 300, evaluationPeriods: 1 });
+  });
+});
+
+describe('configuration validation names the key', () => {
+  it('CLOUDFRONT outside us-east-1', () => {
+    expect(rejects({ scope: 'CLOUDFRONT', region: 'eu-west-1' }, 'region')).toContain('us-east-1');
+  });
+
+  it('an unknown scope, with the allowed values', () => {
+    expect(rejects({ scope: 'GLOBAL' }, 'scope')).toContain('CLOUDFRONT or REGIONAL');
+  });
+
+  it('a rate limit below 10', () => {
+    expect(rejects({ rateRules: [{ name: 'a', limit: 9 }] }, 'rateRules[0].limit')).toContain(
+      'between 10 and 2,000,000,000',
+    );
+  });
+
+  it('a rate limit above 2,000,000,000', () => {
+    rejects({ rateRules: [{ name: 'a', limit: 2_000_000_001 }] }, 'rateRules[0].limit');
+  });
+
+  it('an evaluation window that WAF does not offer', () => {
+    expect(
+      rejects({ rateRules: [{ name: 'a', limit: 100, windowSeconds: 30 }] }, 'rateRules[0].windowSeconds'),
+    ).toContain('60, 120, 300, 600');
+  });
+
+  it('an allowlist entry that is not a CIDR', () => {
+    expect(rejects({ allowlist: ['198.51.100.0/24', 'office'] }, 'allowlist[1]')).toContain('"office"');
+  });
+
+  it('an allowlist /0, which would allow everybody', () => {
+    expect(rejects({ allowlist: ['0.0.0.0/0'] }, 'allowlist[0]')).toContain('/0');
+    rejects({ allowlist: ['::/0'] }, 'allowlist[0]');
+  });
+
+  it('an allowlist CIDR with host bits set, suggesting the network', () => {
+    expect(rejects({ allowlist: ['198.51.100.7/24'] }, 'allowlist[0]')).toContain('198.51.100.0/24');
+  });
+
+  it('duplicate rule names', () => {
+    expect(
+      rejects(
+        {
+          rateRules: [
+            { name: 'a', limit: 100 },
+            { name: 'a', limit: 200 },
+          ],
+        },
+        'rateRules[1].name',
+      ),
+    ).toContain('"a"');
+  });
+
+  it('a rule name reserved for the IP set rules', () => {
+    rejects({ rateRules: [{ name: 'blocklist-ipv4', limit: 100 }] }, 'rateRules[0].name');
+  });
+
+  it('a non-positive alarm threshold', () => {
+    expect(rejects({ alarm: { threshold: 0 } }, 'alarm.threshold')).toContain('positive');
+    rejects({ alarm: { threshold: -5 } }, 'alarm.threshold');
+  });
+
+  it('a non-positive evaluation period count', () => {
+    rejects({ alarm: { evaluationPeriods: 0 } }, 'alarm.evaluationPeriods');
+  });
+
+  it('an alarm period that is not a multiple of 60', () => {
+    rejects({ alarm: { periodSeconds: 90 } }, 'alarm.periodSeconds');
+  });
+
+  it('a log retention CloudWatch does not offer', () => {
+    expect(rejects({ logging: { retentionDays: 31 } }, 'logging.retentionDays')).toContain('30, 60');
+  });
+
+  it('an unknown managed rule group', () => {
+    rejects({ managedRuleGroups: ['AWSManagedRulesBogus'] }, 'managedRuleGroups[0]');
+  });
+
+  it('associations with CLOUDFRONT scope', () => {
+    rejects(
+      { associations: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1'] },
+      'associations',
+    );
+  });
+
+  it('an unknown top-level key, suggesting the likely one', () => {
+    expect(rejects({ allowList: [] }, 'allowList')).toContain('did you mean "allowlist"');
+  });
+
+  it('an unknown nested key, suggesting the likely one', () => {
+    expect(rejects({ alarm: { treshold: 10 } }, 'alarm.treshold')).toContain('did you mean "alarm.threshold"');
+  });
+
+  it('an unknown key inside a rate rule', () => {
+    expect(rejects({ rateRules: [{ name: 'a', limit: 100, windowSecs: 60 }] }, 'rateRules[0].windowSecs')).toContain(
+      'did you mean "rateRules[0].windowSeconds"',
+    );
+  });
+});
+
+describe('configuration layers', () => {
+  const defaults = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
+
+  function contextOf(extra: Record<string, unknown>) {
+    const context: Record<string, unknown> = { ...defaults.context, ...extra };
+    return [(key: string) => context[key], Object.keys(context)] as const;
+  }
+
+  it('a -c config=file merges over cdk.json, objects deeply, arrays replaced', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'waf-autoblock-'));
+    const file = join(dir, 'prod.json');
+    writeFileSync(file, JSON.stringify({ alarm: { threshold: 10000 }, allowlist: ['198.51.100.0/24'] }));
+    const config = loadConfig(...contextOf({ config: file }));
+    expect(config.alarm).toEqual({ threshold: 10000, periodSeconds: 300, evaluationPeriods: 1 });
+    expect(config.allowlist).toEqual(['198.51.100.0/24']);
+  });
+
+  it('-c wafAutoblock.<key>=<value> overrides one key, JSON values parsed', () => {
+    const config = loadConfig(
+      ...contextOf({
+        'wafAutoblock.scope': 'REGIONAL',
+        'wafAutoblock.alarm.threshold': '500',
+        'wafAutoblock.allowlist': '["2001:db8::/32"]',
+      }),
+    );
+    expect(config.scope).toBe('REGIONAL');
+    expect(config.alarm.threshold).toBe(500);
+    expect(config.allowlist).toEqual(['2001:db8::/32']);
+  });
+
+  it('a missing config file is an error that names it', () => {
+    expect(() => loadConfig(...contextOf({ config: '/nonexistent/prod.json' }))).toThrow(
+      /config file \/nonexistent\/prod.json/,
+    );
+  });
+});
+
+describe('the app', () => {
+  it('stops `cdk synth` with one line naming the key when a value is invalid', async () => {
+    const failure = await run(
+      'npx',
+      ['cdk', 'synth', '-q', '-o', mkdtempSync(join(tmpdir(), 'cdkout-')), '-c', 'wafAutoblock.alarm.threshold=0'],
+      {
+        env: { ...process.env, CI: 'true' },
+      },
+    ).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect(failure?.code).not.toBe(0);
+    const ours = failure?.stderr.split('\n').filter((line) => line.startsWith('waf-autoblock:'));
+    expect(ours).toEqual(['waf-autoblock: invalid configuration: alarm.threshold must be a positive number']);
+  });
+});
