@@ -1,0 +1,405 @@
+/**
+ * The ledger adapter: persists {@link LedgerEntry} values in DynamoDB and reads back the ranges that
+ * are managed right now. The merge itself (new lastSeen, expiresAt, hits) is pure core logic; this
+ * module only stores what it is given, guards against concurrent runs, and reports failures loudly.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Family, LedgerEntry } from '../core/types';
+import { LEDGER_SCHEMA } from '../shared/ledger-schema';
+import { ReadError, WriteError } from '../shared/errors';
+
+// The stack imports the schema from here or from lambdas/shared/ledger-schema (which has no AWS
+// imports); both are the same object, so the table and the code that uses it cannot drift apart.
+export { LEDGER_SCHEMA };
+
+/** Options of {@link Ledger}. */
+export interface LedgerOptions {
+  /**
+   * How many UpdateItem calls run at once. On-demand tables absorb bursts, but an unbounded fan-out
+   * of a few thousand ranges would open as many sockets in a small Lambda.
+   * @default 16
+   */
+  readonly concurrency?: number;
+}
+
+/** What {@link Ledger.upsert} did. */
+export interface UpsertResult {
+  /** Entries stored. */
+  readonly written: number;
+  /** Entries not stored because a concurrent run had already stored a later lastSeen. */
+  readonly skippedStale: number;
+}
+
+/** What {@link Ledger.markExpired} did. */
+export interface ExpireResult {
+  /** Entries that left the active index. */
+  readonly expired: number;
+  /** Entries left active because a concurrent run had moved their expiry into the future. */
+  readonly refreshed: number;
+}
+
+const DEFAULT_CONCURRENCY = 16;
+
+/**
+ * How long the item outlives its expiry before DynamoDB's TTL deletes it. The blocker removes the
+ * range from the IP set itself; if TTL deleted the item first (say, while the blocker was failing),
+ * the range would stay in the IP set as a foreign entry that nobody ever removes. A week also lets a
+ * range that comes back keep its firstSeen, and an operator see why it was blocked.
+ */
+const TTL_GRACE_SECONDS = 7 * 24 * 60 * 60;
+
+/** How many failed ranges a WriteError lists; the rest are counted, so a mass failure stays readable. */
+const FAILED_RANGES_LISTED = 5;
+
+const { partitionKey: RANGE, ttlAttribute: TTL, activeIndexPartitionKey: ACTIVE_FAMILY } = LEDGER_SCHEMA;
+const EXPIRES_AT = LEDGER_SCHEMA.activeIndexSortKey;
+
+/**
+ * Creates the document client the {@link Ledger} expects.
+ *
+ * @param clientOrConfig - A `DynamoDBClient` to share (its owner destroys it), or the configuration
+ *   of a new one. Create it once per module so that warm invocations reuse its connections.
+ */
+export function createLedgerClient(clientOrConfig: DynamoDBClient | DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  const client = clientOrConfig instanceof DynamoDBClient ? clientOrConfig : new DynamoDBClient(clientOrConfig);
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * The ledger table: which ranges this deployment manages, since when, and until when.
+ *
+ * A range is managed exactly while its item carries `activeFamily`; that attribute is the partition
+ * key of the sparse `ActiveByExpiry` index, so reading the managed ranges never scans the table.
+ * Expired items stay in the table (with `removedAt`) until TTL deletes them a week later.
+ */
+export class Ledger {
+  private readonly resource: string;
+  private readonly concurrency: number;
+
+  /**
+   * @param client - From {@link createLedgerClient}.
+   * @param tableName - The ledger table created by the stack.
+   * @throws RangeError when `options.concurrency` is not a positive integer.
+   */
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: LedgerOptions = {},
+  ) {
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`ledger concurrency must be a positive integer, got ${concurrency}`);
+    }
+    this.concurrency = concurrency;
+    this.resource = `ledger table ${tableName}`;
+  }
+
+  /**
+   * Every range of `family` that is managed right now, earliest expiry first. The blocker needs all
+   * of them (not just the due ones) to know the full set of ranges it owns in the IP set.
+   *
+   * The index is eventually consistent: an entry written a moment ago may be missing, so a caller
+   * that just called {@link Ledger.upsert} should add the entries it wrote itself.
+   *
+   * @throws ReadError naming the table when any page cannot be read or any item is malformed; the
+   *   caller must then write nothing based on the ledger.
+   */
+  async activeEntries(family: Family): Promise<LedgerEntry[]> {
+    return this.queryActive(family, {
+      KeyConditionExpression: '#activeFamily = :family',
+      ExpressionAttributeNames: { '#activeFamily': ACTIVE_FAMILY },
+      ExpressionAttributeValues: { ':family': family },
+    });
+  }
+
+  /**
+   * The managed ranges of `family` whose block has run out (`expiresAt <= now`), earliest first.
+   *
+   * @param now - Epoch milliseconds.
+   * @throws ReadError naming the table, as {@link Ledger.activeEntries}.
+   */
+  async dueEntries(family: Family, now: number): Promise<LedgerEntry[]> {
+    return this.queryActive(family, {
+      KeyConditionExpression: '#activeFamily = :family AND #expiresAt <= :now',
+      ExpressionAttributeNames: { '#activeFamily': ACTIVE_FAMILY, '#expiresAt': EXPIRES_AT },
+      ExpressionAttributeValues: { ':family': family, ':now': now },
+    });
+  }
+
+  /**
+   * Stores entries that already carry their merged values, one UpdateItem each, and makes them
+   * active again if they had expired. `firstSeen` is kept when the item exists. `preexisting` is only
+   * ever set, never cleared: clearing it by mistake would let the blocker remove an IP set entry that
+   * a person put there.
+   *
+   * Two runs can overlap (the schedule and the alarm both start the blocker). An entry whose stored
+   * lastSeen is later than its own was merged from older data; it is skipped and counted, so the
+   * later run's expiry stands.
+   *
+   * @throws WriteError naming the table when any write fails for another reason, after every other
+   *   write has been attempted; the message says how many were written and which ranges failed.
+   */
+  async upsert(entries: readonly LedgerEntry[]): Promise<UpsertResult> {
+    const outcomes = await settleBounded(entries, this.concurrency, (entry) => this.upsertOne(entry));
+    const written = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'written').length;
+    const skippedStale = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'stale').length;
+    const progress = `${written} of ${entries.length} entries written, ${skippedStale} skipped as stale`;
+    this.throwOnFailures('upsert', entries, outcomes, progress);
+    return { written, skippedStale };
+  }
+
+  /**
+   * Ends the blocks of entries whose time has run out: they leave the active index and get
+   * `removedAt`, and stay in the table until TTL. Call it only after their ranges were removed from
+   * the IP set, so that a failure here leaves an active entry behind (removed again next run), never
+   * a blocked range that the ledger has forgotten.
+   *
+   * An entry whose stored expiry is later than `now` was refreshed by a concurrent run; it stays
+   * active and is counted. Its range is back in the ledger but no longer in the IP set, and the next
+   * reconcile adds it again.
+   *
+   * @param now - Epoch milliseconds; only entries with `expiresAt <= now` in the table are expired.
+   * @throws WriteError naming the table when any write fails, after every other write has been
+   *   attempted; the message says how many were marked and which ranges failed.
+   */
+  async markExpired(entries: readonly LedgerEntry[], now: number): Promise<ExpireResult> {
+    const outcomes = await settleBounded(entries, this.concurrency, (entry) => this.expireOne(entry, now));
+    const expired = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'expired').length;
+    const refreshed = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'refreshed').length;
+    this.throwOnFailures('mark expired', entries, outcomes, `${expired} of ${entries.length} entries marked expired`);
+    return { expired, refreshed };
+  }
+
+  private async queryActive(
+    family: Family,
+    condition: Pick<
+      QueryCommandInput,
+      'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<LedgerEntry[]> {
+    const entries: LedgerEntry[] = [];
+    try {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: LEDGER_SCHEMA.activeIndex,
+            ...condition,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        const items: readonly Record<string, unknown>[] = page.Items ?? [];
+        for (const item of items) entries.push(toLedgerEntry(item, family));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey !== undefined);
+    } catch (error) {
+      // One unreadable page or item makes the whole answer unusable: an entry missing from the
+      // result would look unmanaged, and its range could neither expire nor be counted.
+      throw new ReadError(this.resource, { cause: error });
+    }
+    return entries;
+  }
+
+  private async upsertOne(entry: LedgerEntry): Promise<'written' | 'stale'> {
+    const names: Record<string, string> = {
+      '#family': 'family',
+      '#firstSeen': 'firstSeen',
+      '#lastSeen': 'lastSeen',
+      '#expiresAt': EXPIRES_AT,
+      '#hits': 'hits',
+      '#source': 'source',
+      '#activeFamily': ACTIVE_FAMILY,
+      '#ttl': TTL,
+      '#removedAt': 'removedAt',
+    };
+    const values: Record<string, unknown> = {
+      ':family': entry.family,
+      ':firstSeen': entry.firstSeen,
+      ':lastSeen': entry.lastSeen,
+      ':expiresAt': entry.expiresAt,
+      ':hits': entry.hits,
+      ':source': entry.source,
+      ':ttl': Math.ceil(entry.expiresAt / 1000) + TTL_GRACE_SECONDS,
+    };
+    const set = [
+      '#family = :family',
+      '#firstSeen = if_not_exists(#firstSeen, :firstSeen)',
+      '#lastSeen = :lastSeen',
+      '#expiresAt = :expiresAt',
+      '#hits = :hits',
+      '#source = :source',
+      '#activeFamily = :family',
+      '#ttl = :ttl',
+    ];
+    if (entry.preexisting === true) {
+      names['#preexisting'] = 'preexisting';
+      values[':preexisting'] = true;
+      set.push('#preexisting = :preexisting');
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [RANGE]: entry.range },
+          UpdateExpression: `SET ${set.join(', ')} REMOVE #removedAt`,
+          // A new item passes too: a first sighting is the normal case.
+          ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen <= :lastSeen',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
+  private async expireOne(entry: LedgerEntry, now: number): Promise<'expired' | 'refreshed'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [RANGE]: entry.range },
+          UpdateExpression: 'REMOVE #activeFamily SET #removedAt = :now',
+          // Checked against the stored expiry, not the caller's copy: a concurrent run may have seen
+          // the range attacking again since this run read the ledger.
+          ConditionExpression: '#expiresAt <= :now',
+          ExpressionAttributeNames: {
+            '#activeFamily': ACTIVE_FAMILY,
+            '#removedAt': 'removedAt',
+            '#expiresAt': EXPIRES_AT,
+          },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return 'expired';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'refreshed';
+      throw error;
+    }
+  }
+
+  private throwOnFailures(
+    operation: string,
+    entries: readonly LedgerEntry[],
+    outcomes: readonly PromiseSettledResult<unknown>[],
+    progress: string,
+  ): void {
+    const failures: { range: string; reason: unknown }[] = [];
+    outcomes.forEach((outcome, index) => {
+      const entry = entries[index];
+      if (outcome.status === 'rejected' && entry) failures.push({ range: entry.range, reason: outcome.reason });
+    });
+    const first = failures[0];
+    if (!first) return;
+    const listed = failures.slice(0, FAILED_RANGES_LISTED).map((f) => f.range);
+    const more = failures.length > listed.length ? ` and ${failures.length - listed.length} more` : '';
+    throw new WriteError(
+      this.resource,
+      `${operation}: ${progress}, ${failures.length} failed (${listed.join(', ')}${more})`,
+      { cause: first.reason },
+    );
+  }
+}
+
+/**
+ * Runs `task` over `items` with at most `limit` in flight and waits for all of them, so that one
+ * failure does not leave the others unattempted. Results are in the order of `items`.
+ */
+async function settleBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results = new Array<PromiseSettledResult<R>>(items.length);
+  // One shared iterator: each worker takes the next item as soon as it is free.
+  const queue = items.entries();
+  const worker = async (): Promise<void> => {
+    for (const [index, item] of queue) {
+      try {
+        results[index] = { status: 'fulfilled', value: await task(item) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Checks an item read from the active index and turns it into an entry.
+ *
+ * @throws TypeError naming the range and the first field that is wrong.
+ */
+function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEntry {
+  const range = item[RANGE];
+  const label = typeof range === 'string' ? range : describe(range);
+  try {
+    const entry: LedgerEntry = {
+      range: field(item, RANGE, isNonEmptyString, 'a non-empty string'),
+      family: field(item, 'family', isFamily, 'IPV4 or IPV6'),
+      firstSeen: field(item, 'firstSeen', isEpochMs, 'epoch milliseconds'),
+      lastSeen: field(item, 'lastSeen', isEpochMs, 'epoch milliseconds'),
+      expiresAt: field(item, EXPIRES_AT, isEpochMs, 'epoch milliseconds'),
+      hits: field(item, 'hits', isCount, 'a non-negative integer'),
+      source: field(item, 'source', isString, 'a string'),
+    };
+    // A range filed under the other family would be written to the wrong IP set.
+    if (entry.family !== family) throw new TypeError(`family is ${entry.family} but the item is active as ${family}`);
+    const preexisting = field(item, 'preexisting', isOptionalBoolean, 'a boolean when present');
+    return preexisting === undefined ? entry : { ...entry, preexisting };
+  } catch (error) {
+    throw new TypeError(`item ${label} is malformed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function field<T>(
+  item: Record<string, unknown>,
+  name: string,
+  check: (value: unknown) => value is T,
+  expected: string,
+): T {
+  const value = item[name];
+  if (!check(value)) throw new TypeError(`${name} must be ${expected}, got ${describe(value)}`);
+  return value;
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isFamily(value: unknown): value is Family {
+  return value === 'IPV4' || value === 'IPV6';
+}
+
+function isEpochMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isOptionalBoolean(value: unknown): value is boolean | undefined {
+  return value === undefined || typeof value === 'boolean';
+}
+
+/** A short rendering of a stored value for an error message; stored text can be long. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  // JSON.stringify returns undefined for a function or a symbol, whatever its declared type says.
+  const json: unknown = JSON.stringify(value);
+  const text = typeof json === 'string' ? json : typeof value;
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
