@@ -4,7 +4,13 @@
  * module only stores what it is given, guards against concurrent runs, and reports failures loudly.
  */
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { Family, LedgerEntry } from '../core/types';
 import { LEDGER_SCHEMA } from '../shared/ledger-schema';
 import { ReadError, WriteError } from '../shared/errors';
@@ -129,9 +135,11 @@ export class Ledger {
 
   /**
    * Stores entries that already carry their merged values, one UpdateItem each, and makes them
-   * active again if they had expired. `firstSeen` is kept when the item exists. `preexisting` is only
-   * ever set, never cleared: clearing it by mistake would let the blocker remove an IP set entry that
-   * a person put there.
+   * active again if they had expired. `firstSeen` is kept when the item exists. `preexisting` is
+   * written as the entry says: the core decides it when a range becomes active (was it already in
+   * the IP set, put there by someone else?) and carries it unchanged while the range stays active.
+   * A sticky flag would be wrong the other way: a range that a person removed and we later blocked
+   * would then never expire.
    *
    * Two runs can overlap (the schedule and the alarm both start the blocker). An entry whose stored
    * lastSeen is later than its own was merged from older data; it is skipped and counted, so the
@@ -147,6 +155,26 @@ export class Ledger {
     const progress = `${written} of ${entries.length} entries written, ${skippedStale} skipped as stale`;
     this.throwOnFailures('upsert', entries, outcomes, progress);
     return { written, skippedStale };
+  }
+
+  /**
+   * The active entries among `ranges`, read from the table itself with strongly consistent reads.
+   * The active index is eventually consistent: right after another run recorded a range, the index
+   * may not list it yet, and the range would then look foreign. The blocker asks here, for the few
+   * ranges that are in the IP set but missing from the index, before it calls one of them "not ours".
+   *
+   * @throws ReadError naming the table when a read fails or an item is malformed.
+   */
+  async activeEntriesOf(family: Family, ranges: readonly string[]): Promise<LedgerEntry[]> {
+    const outcomes = await settleBounded(ranges, this.concurrency, async (range) => {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { [RANGE]: range }, ConsistentRead: true }),
+      );
+      return Item !== undefined && Item[ACTIVE_FAMILY] === family ? toLedgerEntry(Item, family) : undefined;
+    });
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw new ReadError(this.resource, { cause: failed.reason });
+    return outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' && outcome.value ? [outcome.value] : []));
   }
 
   /**
@@ -233,11 +261,9 @@ export class Ledger {
       '#activeFamily = :family',
       '#ttl = :ttl',
     ];
-    if (entry.preexisting === true) {
-      names['#preexisting'] = 'preexisting';
-      values[':preexisting'] = true;
-      set.push('#preexisting = :preexisting');
-    }
+    names['#preexisting'] = 'preexisting';
+    values[':preexisting'] = entry.preexisting === true;
+    set.push('#preexisting = :preexisting');
     try {
       await this.client.send(
         new UpdateCommand({
@@ -351,7 +377,8 @@ function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEnt
     // A range filed under the other family would be written to the wrong IP set.
     if (entry.family !== family) throw new TypeError(`family is ${entry.family} but the item is active as ${family}`);
     const preexisting = field(item, 'preexisting', isOptionalBoolean, 'a boolean when present');
-    return preexisting === undefined ? entry : { ...entry, preexisting };
+    // Stored as a boolean on every item; the entry carries it only when true, as the core writes it.
+    return preexisting === true ? { ...entry, preexisting } : entry;
   } catch (error) {
     throw new TypeError(`item ${label} is malformed: ${error instanceof Error ? error.message : String(error)}`, {
       cause: error,

@@ -85,13 +85,14 @@ describe('Ledger against dynalite', () => {
     expect(await ledger.activeEntries('IPV4')).toStrictEqual([{ ...again, firstSeen: NOW - DAY }]);
   });
 
-  it('never clears preexisting, so a foreign IP set entry stays foreign', async () => {
+  it('stores preexisting as the entry says, so a re-activated range is judged afresh', async () => {
     await ledger.upsert([entry('198.51.100.0/24', { preexisting: true })]);
+    expect((await ledger.activeEntries('IPV4'))[0]?.preexisting).toBe(true);
 
-    await ledger.upsert([entry('198.51.100.0/24', { lastSeen: NOW, expiresAt: NOW + DAY })]);
-
-    const [stored] = await ledger.activeEntries('IPV4');
-    expect(stored?.preexisting).toBe(true);
+    // The core carries the flag while the range stays active; a range blocked anew after a person
+    // removed their entry is ours, and must expire.
+    await ledger.upsert([entry('198.51.100.0/24', { lastSeen: NOW, expiresAt: NOW + DAY, preexisting: false })]);
+    expect((await ledger.activeEntries('IPV4'))[0]?.preexisting).toBeUndefined();
   });
 
   it('skips and counts a write whose lastSeen is older than the stored one', async () => {
@@ -148,6 +149,23 @@ describe('Ledger against dynalite', () => {
     const item = await storedItem('192.0.2.0/24');
     expect(item).toMatchObject({ ...gone, removedAt: NOW });
     expect(item).not.toHaveProperty('activeFamily');
+  });
+
+  it('looks up given ranges with consistent reads: active ones of the family only', async () => {
+    const active = entry('192.0.2.0/24', { expiresAt: NOW + HOUR });
+    const closed = entry('198.51.100.0/24', { expiresAt: NOW - MINUTE });
+    const v6 = entry('2001:db8:1:2::/64', { family: 'IPV6', expiresAt: NOW + HOUR });
+    await ledger.upsert([active, closed, v6]);
+    await ledger.markExpired([closed], NOW);
+
+    const found = await ledger.activeEntriesOf('IPV4', [
+      '192.0.2.0/24',
+      '198.51.100.0/24',
+      '2001:db8:1:2::/64',
+      '45.33.12.0/24',
+    ]);
+
+    expect(found).toStrictEqual([active]);
   });
 
   it('makes an expired range active again when it is seen again, with its firstSeen', async () => {

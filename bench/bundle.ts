@@ -1,0 +1,168 @@
+/**
+ * The blocker's Lambda bundle: its size, built exactly as lib/autoblock-function builds it (esbuild,
+ * ESM, minified, source map, AWS SDK external), and how long a fresh Node.js process takes to import
+ * it, which is most of what a cold start adds on top of the runtime's own start.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { BLOCKER_ENV } from '../lambdas/blocker/environment';
+import { performance } from 'node:perf_hooks';
+import { report } from './measure';
+
+const run = promisify(execFile);
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ENTRY = 'lambdas/blocker/handler.ts';
+const IMPORT_RUNS = 10;
+
+/**
+ * The options NodejsFunction turns the construct's `bundling` props into (format esm, target node22,
+ * minify, sourcemap without sources content, mainFields, the createRequire banner, `@aws-sdk/*`
+ * external), run from the project root as CDK does.
+ */
+const CDK_OPTIONS = {
+  absWorkingDir: ROOT,
+  entryPoints: [ENTRY],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  external: ['@aws-sdk/*'],
+  metafile: true,
+  logLevel: 'warning',
+} satisfies BuildOptions;
+
+/** Dummy values for every variable `readBlockerSettings` checks, so module initialisation succeeds. */
+const SETTINGS_ENV: Record<keyof typeof BLOCKER_ENV, string> = {
+  scope: 'CLOUDFRONT',
+  webAclName: 'site-acl',
+  webAclId: 'acl-1',
+  webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-acl/acl-1',
+  rateRules: JSON.stringify(['rate-per-ip', 'rate-login']),
+  blocklistIpv4: 'blocklist-v4|id-1',
+  blocklistIpv6: 'blocklist-v6|id-2',
+  allowlistIpv4: 'allowlist-v4|id-3',
+  allowlistIpv6: 'allowlist-v6|id-4',
+  alarmName: 'site-acl-blocked-requests',
+  ledgerTable: 'autoblock-ledger',
+  reportsTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-reports',
+  gate: 'alarm',
+  blockDurationMinutes: '1440',
+  ipv4Prefix: '24',
+  ipv6Prefix: '64',
+  dryRun: 'false',
+};
+
+/** Imports the bundle, checks that it exports the handler, and prints how long the import took. */
+const IMPORT_SCRIPT = `
+const started = performance.now();
+const module = await import(process.env.BENCH_BUNDLE_URL);
+const elapsed = performance.now() - started;
+if (typeof module.handler !== 'function') throw new Error('the bundle exports no handler');
+process.stdout.write(String(elapsed));
+`;
+
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
+
+/** Output bytes by npm package (or "project code"), largest first. */
+function bytesByPackage(metafile: Metafile): [string, number][] {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const name = match?.[1] ?? 'project code';
+      totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals].sort((a, b) => b[1] - a[1]);
+}
+
+export default async function (): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'autoblock-bundle-'));
+  try {
+    const outfile = join(dir, 'index.mjs');
+    const { metafile } = await build({ ...CDK_OPTIONS, outfile });
+    report('blocker bundle, minified (index.mjs)', kb((await stat(outfile)).size), '<= 300 KB');
+    report('blocker bundle, source map (index.mjs.map)', kb((await stat(`${outfile}.map`)).size));
+    for (const [name, bytes] of bytesByPackage(metafile).slice(0, 4)) report(`  of which ${name}`, kb(bytes));
+
+    const withSdk = join(dir, 'with-sdk', 'index.mjs');
+    await build({ ...CDK_OPTIONS, external: [], metafile: false, outfile: withSdk });
+    report('blocker bundle with @aws-sdk bundled too (informational)', kb((await stat(withSdk)).size));
+
+    // The AWS SDK stays external, as in Lambda where the runtime provides it: node resolves bare
+    // imports from the importing file's folder upwards (not from cwd or NODE_PATH for ESM), so the
+    // bundle's folder gets a node_modules link to the project's.
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    const childEnv = (bundle: string, nodeOptions: string): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      POWERTOOLS_SERVICE_NAME: 'blocker',
+      POWERTOOLS_METRICS_NAMESPACE: 'WafAutoblock',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: nodeOptions,
+      BENCH_BUNDLE_URL: pathToFileURL(bundle).href,
+      ...Object.fromEntries(
+        Object.entries(SETTINGS_ENV).map(([key, value]) => [BLOCKER_ENV[key as keyof typeof BLOCKER_ENV], value]),
+      ),
+    });
+    /** One fresh process: the import as timed inside it, and the process from spawn to exit. */
+    const importOnce = async (
+      bundle: string,
+      nodeOptions: string,
+    ): Promise<{ importMs: number; processMs: number }> => {
+      const started = performance.now();
+      const { stdout } = await run(
+        process.execPath,
+        ['--no-warnings', '--input-type=module', '--eval', IMPORT_SCRIPT],
+        { cwd: ROOT, env: childEnv(bundle, nodeOptions) },
+      );
+      const processMs = performance.now() - started;
+      const importMs = Number(stdout);
+      if (!Number.isFinite(importMs)) throw new Error(`the import child printed ${JSON.stringify(stdout)}`);
+      return { importMs, processMs };
+    };
+
+    // The construct sets NODE_OPTIONS=--enable-source-maps, which makes node read the map at load.
+    // Variants take turns within each round, so that load from other processes hits them alike.
+    const variants = [
+      {
+        label: `import, fresh node, median [min-max] of ${IMPORT_RUNS}`,
+        bundle: outfile,
+        options: '--enable-source-maps',
+      },
+      { label: '  same without --enable-source-maps', bundle: outfile, options: '' },
+      { label: '  import with @aws-sdk bundled too (informational)', bundle: withSdk, options: '--enable-source-maps' },
+    ];
+    const samples = variants.map(() => ({ importMs: [] as number[], processMs: [] as number[] }));
+    for (const variant of variants) await importOnce(variant.bundle, variant.options); // fills the file cache
+    for (let round = 0; round < IMPORT_RUNS; round++) {
+      for (const [index, variant] of variants.entries()) {
+        const sample = await importOnce(variant.bundle, variant.options);
+        samples[index]!.importMs.push(sample.importMs);
+        samples[index]!.processMs.push(sample.processMs);
+      }
+    }
+    const spread = (values: number[]): string => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+      return `${median.toFixed(0)} ms [${(sorted[0] ?? Number.NaN).toFixed(0)}-${(sorted.at(-1) ?? Number.NaN).toFixed(0)}]`;
+    };
+    variants.forEach((variant, index) => {
+      report(variant.label, spread(samples[index]!.importMs));
+    });
+    report('  whole child process (spawn to exit), as shipped', spread(samples[0]!.processMs));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

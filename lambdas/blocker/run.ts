@@ -1,0 +1,451 @@
+/**
+ * One blocker run: read everything in parallel, decide with the pure core, then write in the one
+ * order that is safe when a write fails half-way:
+ *
+ * 1. ledger upserts first: a range must be known as ours before it enters an IP set, or a failure
+ *    between the two writes would leave an entry nobody would ever expire;
+ * 2. the IP sets (lock-safe: a conflict re-reads the set and plans again);
+ * 3. expired ledger entries are closed only after their set no longer holds them;
+ * 4. the report, when something changed.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { readAlarmState, type AlarmState } from '../adapters/alarm';
+import type { Ledger } from '../adapters/ledger';
+import { publishReport } from '../adapters/reports';
+import {
+  describeIpSet,
+  readIpSet,
+  readManagedKeys,
+  readSampledHosts,
+  updateIpSet,
+  type HostCount,
+} from '../adapters/waf';
+import { Allowlist, createNormalizePolicy, mergeSightings, normalizeKeys } from '../core/address';
+import { advanceLedger, indexByRange, type LedgerStep } from '../core/ledger';
+import { planLedgerWrites, type LedgerWrites } from '../core/ledger-writes';
+import { IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '../core/reconcile';
+import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
+import { ReadError, WriteError } from '../shared/errors';
+import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
+import type { BlockerSettings } from './environment';
+
+const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
+/** Sampled requests cover the last few minutes: the hosts under attack now, not this morning's. */
+const SAMPLE_WINDOW_MS = 10 * 60_000;
+/** How many overflowing ranges a report names; the rest are counted. */
+const OVERFLOW_SAMPLE = 20;
+
+/** The narrow logger the run needs: the Powertools Logger's leveled methods. */
+export type RunLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+/** The clients and collaborators of a run, created once per module by the handler. */
+export interface BlockerDeps {
+  readonly waf: WAFV2Client;
+  readonly cloudwatch: CloudWatchClient;
+  readonly sns: SNSClient;
+  readonly ledger: Ledger;
+  readonly logger: RunLogger;
+  /** Backoff between lock conflicts; tests inject a fast one. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/** What started the run. */
+export interface Trigger {
+  readonly kind: 'schedule' | 'alarm' | 'other';
+  /** The alarm state the trigger itself told us (an SNS alarm message), so no read is needed. */
+  readonly alarmState?: AlarmState;
+}
+
+/** The per-run summary: logged as one line, turned into metrics, returned to the caller. */
+export interface RunSummary {
+  readonly trigger: Trigger['kind'];
+  readonly dryRun: boolean;
+  readonly collected: boolean;
+  readonly alarmState: AlarmState | 'UNKNOWN';
+  readonly keysSeen: number;
+  readonly keysRejected: number;
+  readonly rejectedByReason: Record<string, number>;
+  readonly unreadableRules: string[];
+  readonly rangesActive: number;
+  readonly rangesAdded: number;
+  readonly rangesExpired: number;
+  readonly overflow: number;
+  readonly lockConflicts: number;
+  readonly ipSetWrites: number;
+  readonly ledgerWrites: number;
+  /** Sighted ranges whose stored lastSeen was recent enough not to rewrite (see refreshMargin). */
+  readonly ledgerRefreshSkipped: number;
+  readonly reported: boolean;
+  readonly durationsMs: { readonly read: number; readonly write: number; readonly total: number };
+}
+
+interface FamilyPlan {
+  readonly family: Family;
+  readonly snapshot: IpSetSnapshot;
+  readonly step: LedgerStep;
+  readonly writes: LedgerWrites;
+  plan: ReconcilePlan;
+}
+
+/**
+ * Runs the blocker once.
+ * @throws {ReadError} when an IP set, the allowlist or the ledger cannot be read: nothing is written.
+ * @throws {WriteError} when a write fails, after logging what was and was not applied.
+ */
+export async function runBlocker(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  trigger: Trigger,
+  now: number,
+): Promise<RunSummary> {
+  const { waf, ledger, logger } = deps;
+  const started = Date.now();
+
+  // ---- Read: every source at once. A target that cannot be read throws before anything is written.
+  // With gate `always` the alarm decides nothing, so it is not read (nor warned about when unreadable).
+  const alarmRead: Promise<AlarmState | 'UNKNOWN'> =
+    trigger.alarmState !== undefined
+      ? Promise.resolve(trigger.alarmState)
+      : settings.gate === 'always'
+        ? Promise.resolve('UNKNOWN')
+        : readAlarmState(deps.cloudwatch, settings.alarmName).catch((error: unknown) => {
+            // The gate is a source: unreadable means no new attackers this run; expiry goes on.
+            logger.warn('alarm state unreadable; collecting no new attackers this run', { error: message(error) });
+            return 'UNKNOWN' as const;
+          });
+  // When our own alarm message says the gate is closed, the rules' keys would be thrown away: save
+  // the WAF read quota.
+  const gateKnownClosed =
+    settings.gate === 'alarm' && trigger.alarmState !== undefined && trigger.alarmState !== 'ALARM';
+  const keyReads = Promise.allSettled(
+    (gateKnownClosed ? [] : settings.rateRules).map((ruleName) =>
+      readManagedKeys(waf, {
+        webAclName: settings.webAclName,
+        webAclId: settings.webAclId,
+        scope: settings.scope,
+        ruleName,
+      }),
+    ),
+  );
+  const [alarmState, keyResults, blocklists, allowlists, ledgerRows] = await Promise.all([
+    alarmRead,
+    keyReads,
+    Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.blocklist[family]))),
+    Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.allowlist[family]))),
+    Promise.all(FAMILIES.map((family) => ledger.activeEntries(family))),
+  ]);
+  const readDone = Date.now();
+
+  // ---- Decide.
+  const collected = settings.gate === 'always' || alarmState === 'ALARM';
+  let allowlist: Allowlist;
+  try {
+    allowlist = new Allowlist(allowlists.flatMap((set) => set.addresses));
+  } catch (cause) {
+    throw new ReadError(
+      `allowlist IP sets ${describeIpSet(settings.allowlist.IPV4)}, ${describeIpSet(settings.allowlist.IPV6)}`,
+      { cause },
+    );
+  }
+  const policy = createNormalizePolicy({ ipv4Prefix: settings.ipv4Prefix, ipv6Prefix: settings.ipv6Prefix, allowlist });
+
+  const unreadableRules: string[] = [];
+  const rejectedByReason: Record<string, number> = {};
+  const perRule: Sighting[][] = [];
+  let keysSeen = 0;
+  keyResults.forEach((result, index) => {
+    const ruleName = settings.rateRules[index] ?? `rule ${index}`;
+    if (result.status === 'rejected') {
+      // One unreadable rule must not stop the others, nor expiry.
+      unreadableRules.push(ruleName);
+      logger.warn('managed keys unreadable; going on with the other rules', {
+        rule: ruleName,
+        error: message(result.reason),
+      });
+      return;
+    }
+    if (!collected) return;
+    const keys = [...result.value.ipv4, ...result.value.ipv6];
+    keysSeen += keys.length;
+    const { sightings, rejected } = normalizeKeys(keys, ruleName, policy);
+    perRule.push(sightings);
+    for (const { key, reason } of rejected) {
+      rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + 1;
+      if (reason === 'unparsable') logger.warn('malformed key skipped', { rule: ruleName, key: key.slice(0, 100) });
+    }
+  });
+  const sightings = mergeSightings(perRule);
+
+  // The active index is eventually consistent: a range another run recorded a moment ago may be
+  // missing from it and would look foreign. Ask the table itself about sighted ranges that are in
+  // the set but not in the index (normally none, so normally no extra round trip).
+  // Parsed once: for "is this range in the set?" and for the plan.
+  const presentByFamily = blocklists.map((snapshot) => new IpSetIndex(snapshot.addresses));
+  const rowsByFamily = await Promise.all(
+    FAMILIES.map(async (family, index) => {
+      const rows = ledgerRows[index] ?? [];
+      const known = new Set(rows.map((row) => row.range));
+      const present = presentByFamily[index] ?? new IpSetIndex([]);
+      const unsure = sightings
+        .filter((s) => s.family === family && present.has(s.range) && !known.has(s.range))
+        .map((s) => s.range);
+      return unsure.length === 0 ? rows : [...rows, ...(await ledger.activeEntriesOf(family, unsure))];
+    }),
+  );
+
+  const plans: FamilyPlan[] = FAMILIES.map((family, index) => {
+    const snapshot = blocklists[index] as IpSetSnapshot;
+    const present = presentByFamily[index] ?? new IpSetIndex(snapshot.addresses);
+    const rows = rowsByFamily[index] ?? [];
+    const step = advanceLedger(
+      rows,
+      sightings.filter((sighting) => sighting.family === family),
+      now,
+      settings.blockDurationMs,
+      (range) => present.has(range),
+    );
+    const plan = planReconcile({
+      current: present,
+      active: step.active,
+      expired: step.expired,
+      capacity: IP_SET_CAPACITY,
+    });
+    return {
+      family,
+      snapshot,
+      step,
+      plan,
+      writes: planLedgerWrites(indexByRange(rows), step.upserts, now, settings.blockDurationMs),
+    };
+  });
+
+  // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
+  const mayReport = plans.some((p) => p.plan.changed || p.step.expired.length > 0);
+  const hostsRead = mayReport ? sampledHosts(deps, settings, now) : Promise.resolve([]);
+
+  // ---- Write, in the order explained at the top of this module.
+  let lockConflicts = 0;
+  let ipSetWrites = 0;
+  let ledgerWrites = 0;
+  const failures: WriteError[] = [];
+  const applied: string[] = [];
+  // A set whose write fails keeps the size it was read with.
+  const finalSizes = new Map<Family, number>(plans.map((p) => [p.family, p.snapshot.addresses.length]));
+
+  // Ranges new to the ledger (or whose ownership changed) are recorded before any set holds them.
+  const firstWrites = plans.flatMap((p) => p.writes.first);
+  if (!settings.dryRun && firstWrites.length > 0) {
+    try {
+      const result = await ledger.upsert(firstWrites);
+      ledgerWrites += result.written;
+      applied.push(`ledger: ${result.written} new ranges recorded`);
+    } catch (error) {
+      logger.error('ledger write failed; IP sets left untouched so that no range enters them unrecorded', {
+        error: message(error),
+        applied,
+      });
+      throw error;
+    }
+  }
+
+  // Refreshing the last-seen time of ranges we already own can go beside the IP set writes.
+  const refreshWrites = plans.flatMap((p) => p.writes.refresh);
+  const refreshing =
+    settings.dryRun || refreshWrites.length === 0
+      ? Promise.resolve()
+      : ledger.upsert(refreshWrites).then(
+          (result) => {
+            ledgerWrites += result.written;
+            applied.push(`ledger: ${result.written} ranges refreshed`);
+          },
+          (error: unknown) => {
+            failures.push(asWriteError(error, `ledger table ${settings.ledgerTable}`));
+          },
+        );
+
+  const setResults = await Promise.allSettled(
+    plans.map(async (familyPlan) => {
+      const ref = settings.blocklist[familyPlan.family];
+      const update = await updateIpSet(
+        waf,
+        ref,
+        familyPlan.snapshot,
+        (current) => {
+          // Plan again from whatever the set holds now: after a lock conflict that is a fresh copy.
+          familyPlan.plan = planReconcile({
+            current,
+            active: familyPlan.step.active,
+            expired: familyPlan.step.expired,
+            capacity: IP_SET_CAPACITY,
+          });
+          return familyPlan.plan;
+        },
+        {
+          dryRun: settings.dryRun,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+          ...(deps.random ? { random: deps.random } : {}),
+        },
+      );
+      lockConflicts += update.conflicts;
+      if (update.written) {
+        ipSetWrites += 1;
+        applied.push(`${describeIpSet(ref)}: ${update.addresses.length} entries written`);
+      }
+      finalSizes.set(familyPlan.family, update.addresses.length);
+      return familyPlan;
+    }),
+  );
+
+  const closing: Promise<void>[] = [refreshing];
+  setResults.forEach((result, index) => {
+    const familyPlan = plans[index] as FamilyPlan;
+    if (result.status === 'rejected') {
+      failures.push(asWriteError(result.reason, describeIpSet(settings.blocklist[familyPlan.family])));
+      return;
+    }
+    // Close expired entries only once the set no longer holds them (or never held them as ours).
+    const expired = familyPlan.step.expired;
+    if (settings.dryRun || expired.length === 0) return;
+    closing.push(
+      ledger.markExpired(expired, now).then(
+        (result) => {
+          ledgerWrites += result.expired;
+          applied.push(`ledger: ${result.expired} ${familyPlan.family} ranges closed`);
+        },
+        (error: unknown) => {
+          failures.push(asWriteError(error, `ledger table ${settings.ledgerTable}`));
+        },
+      ),
+    );
+  });
+
+  // Report and count only what reached its set: a family whose write failed changed nothing. An
+  // expired range that was in the set before we first saw it stays there, so it is not "unblocked".
+  const appliedPlans = plans.filter((_, index) => setResults[index]?.status === 'fulfilled');
+  const added = appliedPlans.flatMap((p) =>
+    p.plan.added.map((range) => ({ range, entry: p.step.active.find((e) => e.range === range) })),
+  );
+  const removedExpired = appliedPlans.flatMap((p) => p.step.expired.filter((entry) => entry.preexisting !== true));
+  const overflow = appliedPlans.flatMap((p) => p.plan.overflow);
+  // A set that stays full is a metric (Overflow), not a message every five minutes; a report goes
+  // out when ranges entered or left a set.
+  const changed = added.length > 0 || removedExpired.length > 0 || appliedPlans.some((p) => p.plan.removed.length > 0);
+
+  let reported = false;
+  const reporting = changed
+    ? (async () => {
+        const topHosts = await hostsRead;
+        const report: BlockReport = {
+          kind: BLOCK_REPORT_KIND,
+          version: 1,
+          at: new Date(now).toISOString(),
+          webAclName: settings.webAclName,
+          dryRun: settings.dryRun,
+          collected,
+          added: added.map(({ range, entry }) => ({
+            range,
+            source: entry?.source ?? 'unknown',
+            hits: entry?.hits ?? 0,
+          })),
+          expired: removedExpired.map((entry: LedgerEntry) => ({
+            range: entry.range,
+            source: entry.source,
+            lastSeen: new Date(entry.lastSeen).toISOString(),
+          })),
+          overflow: { count: overflow.length, sample: overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range) },
+          ipSets: plans.map((p) => ({
+            name: settings.blocklist[p.family].name,
+            family: p.family,
+            size: finalSizes.get(p.family) ?? p.plan.addresses.length,
+            capacity: IP_SET_CAPACITY,
+          })),
+          topHosts,
+          rejectedKeys: rejectedByReason,
+          unreadableRules,
+        };
+        await publishReport(deps.sns, settings.reportsTopicArn, report);
+        reported = true;
+      })().catch((error: unknown) => {
+        failures.push(asWriteError(error, `reports topic ${settings.reportsTopicArn}`));
+      })
+    : Promise.resolve();
+
+  // hostsRead too: no call may still be in flight when the Lambda freezes.
+  await Promise.all([...closing, reporting, hostsRead]);
+  const finished = Date.now();
+
+  const summary: RunSummary = {
+    trigger: trigger.kind,
+    dryRun: settings.dryRun,
+    collected,
+    alarmState,
+    keysSeen,
+    keysRejected: Object.values(rejectedByReason).reduce((sum, count) => sum + count, 0),
+    rejectedByReason,
+    unreadableRules,
+    rangesActive: plans.reduce((sum, p) => sum + p.step.active.length - p.plan.overflow.length, 0),
+    rangesAdded: added.length,
+    rangesExpired: removedExpired.length,
+    overflow: overflow.length,
+    lockConflicts,
+    ipSetWrites,
+    ledgerWrites,
+    ledgerRefreshSkipped: plans.reduce((sum, p) => sum + p.writes.skipped, 0),
+    reported,
+    durationsMs: { read: readDone - started, write: finished - readDone, total: finished - started },
+  };
+
+  if (failures.length > 0) {
+    logger.error('run failed: some writes were not applied', {
+      applied,
+      failed: failures.map((failure) => failure.message),
+      summary,
+    });
+    const [first] = failures;
+    throw new WriteError(
+      failures.map((failure) => failure.resource).join(', '),
+      `${failures.length} write(s) failed; applied: ${applied.join('; ') || 'nothing'}`,
+      { cause: first },
+    );
+  }
+  return summary;
+}
+
+/** Most attacked hosts, from the rate rules' sampled requests; a failure only costs the report a detail. */
+async function sampledHosts(deps: BlockerDeps, settings: BlockerSettings, now: number): Promise<HostCount[]> {
+  const results = await Promise.allSettled(
+    settings.rateRules.map((ruleMetricName) =>
+      readSampledHosts(deps.waf, {
+        webAclArn: settings.webAclArn,
+        ruleMetricName,
+        scope: settings.scope,
+        windowMs: SAMPLE_WINDOW_MS,
+        now,
+      }),
+    ),
+  );
+  const totals = new Map<string, number>();
+  for (const result of results) {
+    if (result.status === 'rejected') {
+      deps.logger.warn('sampled requests unreadable; the report lists fewer hosts', { error: message(result.reason) });
+      continue;
+    }
+    for (const { host, count } of result.value) totals.set(host, (totals.get(host) ?? 0) + count);
+  }
+  return [...totals.entries()]
+    .map(([host, count]) => ({ host, count }))
+    .sort((a, b) => b.count - a.count || a.host.localeCompare(b.host))
+    .slice(0, 5);
+}
+
+function asWriteError(error: unknown, resource: string): WriteError {
+  return error instanceof WriteError ? error : new WriteError(resource, 'write failed', { cause: error });
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,58 @@
+/**
+ * Which ledger writes a run must make, and when. Writing every sighted range on every run would cost
+ * one DynamoDB write per blocked range every five minutes and, worse, put thousands of writes on the
+ * path to the IP set. Only two kinds of write matter for correctness; the rest can wait.
+ */
+import type { Cidr, LedgerEntry } from './types';
+
+/** The longest a stored lastSeen may lag behind the last sighting before it is rewritten. */
+export const MAX_REFRESH_MARGIN_MS = 15 * 60_000;
+
+/** Ledger writes of one run, by when they must happen. */
+export interface LedgerWrites {
+  /**
+   * Ranges new to the ledger, or whose ownership (`preexisting`) changed: recorded BEFORE any IP set
+   * write, so that a range never sits in a set without the ledger knowing whether it is ours.
+   */
+  readonly first: LedgerEntry[];
+  /** Ranges we already own whose stored lastSeen is getting old: written beside the IP set writes. */
+  readonly refresh: LedgerEntry[];
+  /** Ranges seen again so recently that rewriting them would change their expiry by less than the margin. */
+  readonly skipped: number;
+}
+
+/**
+ * How far a stored lastSeen may lag: a tenth of the block duration, at most 15 minutes. A range
+ * seen on every 5-minute run is then rewritten every 15 minutes (240-minute blocks), and its block
+ * ends at most that much before lastSeen + duration: within the precision of the schedule itself.
+ */
+export function refreshMargin(blockDurationMs: number): number {
+  return Math.min(blockDurationMs / 10, MAX_REFRESH_MARGIN_MS);
+}
+
+/**
+ * Sorts the upserts of {@link advanceLedger}'s step into the writes that must precede the IP set
+ * writes, those that may go beside them, and those that may be skipped.
+ *
+ * @param before - The ledger's active rows as read this run, by range.
+ * @param upserts - The merged entries for this run's sightings.
+ * @param now - Epoch milliseconds.
+ */
+export function planLedgerWrites(
+  before: ReadonlyMap<Cidr, LedgerEntry>,
+  upserts: readonly LedgerEntry[],
+  now: number,
+  blockDurationMs: number,
+): LedgerWrites {
+  const margin = refreshMargin(blockDurationMs);
+  const first: LedgerEntry[] = [];
+  const refresh: LedgerEntry[] = [];
+  let skipped = 0;
+  for (const entry of upserts) {
+    const stored = before.get(entry.range);
+    if (stored === undefined || (stored.preexisting === true) !== (entry.preexisting === true)) first.push(entry);
+    else if (now - stored.lastSeen >= margin) refresh.push(entry);
+    else skipped += 1;
+  }
+  return { first, refresh, skipped };
+}

@@ -1,0 +1,156 @@
+/**
+ * Pure ledger arithmetic: how this run's sightings change what the ledger (DynamoDB) knows, and
+ * which blocks have run out. The adapter reads and writes the rows; this module decides them.
+ *
+ * One run, in order: read every row, {@link advanceLedger} with the merged sightings, plan the IP
+ * set with its `active` and `expired`, write the set, then upsert `upserts` and delete `expired`.
+ */
+import type { Cidr, LedgerEntry, Sighting } from './types';
+
+/**
+ * Merges this run's sightings into the ledger and returns the rows to write, one per sighted range,
+ * in the order the ranges first appear in `sightings`.
+ *
+ * A range the ledger knows keeps its `firstSeen` and `preexisting`; it gets `lastSeen = now`,
+ * `expiresAt = now + blockDurationMs` (never earlier than it already was: a block is extended,
+ * never shortened), its hits added and the sighting's source. Expiry therefore counts from the
+ * last time the range was seen attacking. A new range starts with `firstSeen = lastSeen = now`
+ * and is `preexisting` when `presentInSet` says it is already in the IP set: someone else put it
+ * there, so expiry must never remove it.
+ *
+ * @param ledgerByRange - The ledger's rows by range. Include rows that are past `expiresAt` but
+ *   not yet deleted: a range we blocked that attacks again resumes its row, and is not mistaken
+ *   for a preexisting entry just because our own block is still in the set.
+ * @param now - Epoch milliseconds of this run.
+ * @param blockDurationMs - How long a range stays blocked after it was last seen.
+ * @param presentInSet - Whether the range (canonical form) is in the IP set as last read.
+ * @throws RangeError when `now` is not finite, `blockDurationMs` is not positive, or a
+ *   sighting's hits are not a positive integer.
+ */
+export function applySightings(
+  ledgerByRange: ReadonlyMap<Cidr, LedgerEntry>,
+  sightings: readonly Sighting[],
+  now: number,
+  blockDurationMs: number,
+  presentInSet: (range: Cidr) => boolean,
+): LedgerEntry[] {
+  if (!Number.isFinite(now)) throw new RangeError(`now must be epoch milliseconds, got ${now}`);
+  if (!Number.isFinite(blockDurationMs) || blockDurationMs <= 0) {
+    throw new RangeError(`blockDurationMs must be a positive number of milliseconds, got ${blockDurationMs}`);
+  }
+  const expiresAt = now + blockDurationMs;
+  // Keyed so that a range sighted twice in one call (unmerged lists) adds up instead of overwriting.
+  const upserts = new Map<Cidr, LedgerEntry>();
+  for (const sighting of sightings) {
+    if (!Number.isInteger(sighting.hits) || sighting.hits < 1) {
+      throw new RangeError(`sighting of ${sighting.range} must have a positive integer of hits, got ${sighting.hits}`);
+    }
+    const previous = upserts.get(sighting.range) ?? ledgerByRange.get(sighting.range);
+    if (previous === undefined) {
+      upserts.set(sighting.range, {
+        range: sighting.range,
+        family: sighting.family,
+        firstSeen: now,
+        lastSeen: now,
+        expiresAt,
+        hits: sighting.hits,
+        source: sighting.source,
+        preexisting: presentInSet(sighting.range),
+      });
+    } else {
+      upserts.set(sighting.range, {
+        ...previous,
+        // A clock that stepped back must not shorten a block or rewind its history.
+        lastSeen: Math.max(previous.lastSeen, now),
+        expiresAt: Math.max(previous.expiresAt, expiresAt),
+        hits: previous.hits + sighting.hits,
+        source: sighting.source,
+        // Someone else's entry stays theirs only while it is in the set. Once they removed it, the
+        // block we put back is ours and must expire; a sticky flag would keep it forever.
+        ...(previous.preexisting === true ? { preexisting: presentInSet(sighting.range) } : {}),
+      });
+    }
+  }
+  return [...upserts.values()];
+}
+
+/** Ledger rows split by whether their block has run out. */
+export interface ExpiryPartition {
+  /** `expiresAt > now`: still blocked. */
+  readonly active: LedgerEntry[];
+  /** `expiresAt <= now`: to be removed from the IP set (unless preexisting) and from the ledger. */
+  readonly expired: LedgerEntry[];
+}
+
+/**
+ * Splits ledger rows into those still blocking and those whose block has run out at `now`; a row
+ * expiring exactly at `now` has run out. Input order is kept within each part.
+ */
+export function partitionByExpiry(entries: Iterable<LedgerEntry>, now: number): ExpiryPartition {
+  const active: LedgerEntry[] = [];
+  const expired: LedgerEntry[] = [];
+  for (const entry of entries) {
+    if (entry.expiresAt <= now) expired.push(entry);
+    else active.push(entry);
+  }
+  return { active, expired };
+}
+
+/** Ledger rows by range, for {@link applySightings}; a later row for the same range wins. */
+export function indexByRange(entries: Iterable<LedgerEntry>): Map<Cidr, LedgerEntry> {
+  const index = new Map<Cidr, LedgerEntry>();
+  for (const entry of entries) index.set(entry.range, entry);
+  return index;
+}
+
+/**
+ * The ledger as it stands after this run, without reading it again: `before` minus the expired
+ * rows, plus the upserted ones. An upsert wins over an expiry of the same range, since a range
+ * sighted in this run is blocked again.
+ */
+export function activeAfter(
+  before: ReadonlyMap<Cidr, LedgerEntry>,
+  upserts: readonly LedgerEntry[],
+  expired: readonly LedgerEntry[],
+): Map<Cidr, LedgerEntry> {
+  const after = new Map(before);
+  for (const entry of expired) after.delete(entry.range);
+  for (const entry of upserts) after.set(entry.range, entry);
+  return after;
+}
+
+/** What one run does to the ledger. */
+export interface LedgerStep {
+  /** Rows to write: one per sighted range (see {@link applySightings}). */
+  readonly upserts: LedgerEntry[];
+  /** Every row still blocking after this run: the rows not sighted, in the order of `rows`, then `upserts`. */
+  readonly active: LedgerEntry[];
+  /** Rows whose block ran out and that were not sighted again: to remove from the set and the ledger. */
+  readonly expired: LedgerEntry[];
+}
+
+/**
+ * One run's ledger change in a single call: {@link applySightings} over all `rows`, then
+ * {@link partitionByExpiry} of the result. Rows past `expiresAt` take part in the merge, so a
+ * range that attacks again before its row was deleted is extended rather than expired.
+ *
+ * @param rows - Every row the ledger holds, expired or not.
+ * @throws RangeError as {@link applySightings}.
+ */
+export function advanceLedger(
+  rows: Iterable<LedgerEntry>,
+  sightings: readonly Sighting[],
+  now: number,
+  blockDurationMs: number,
+  presentInSet: (range: Cidr) => boolean,
+): LedgerStep {
+  const before = indexByRange(rows);
+  const upserts = applySightings(before, sightings, now, blockDurationMs, presentInSet);
+  const sighted = new Set(upserts.map((entry) => entry.range));
+  const { active, expired } = partitionByExpiry(
+    [...before.values()].filter((entry) => !sighted.has(entry.range)),
+    now,
+  );
+  // Upserts expire after `now` by construction: every one of them is active.
+  return { upserts, active: [...active, ...upserts], expired };
+}

@@ -1,0 +1,192 @@
+/**
+ * Plans the next content of one WAF IP set from what it holds now and what the ledger wants.
+ *
+ * WAF's UpdateIPSet replaces the whole list, so the plan is the full list to send. It is a pure
+ * function of its input on purpose: after a WAFOptimisticLockException the caller re-reads the set
+ * and plans again from the fresh addresses, never resending a list built from stale data.
+ */
+import { cidrOfKey, compareRangeKeys, rangeKey, type RangeKey } from './address';
+import type { Cidr, LedgerEntry } from './types';
+
+/** Most addresses one WAF IP set can hold (WAF quota, not adjustable). */
+export const IP_SET_CAPACITY = 10_000;
+
+/** Input of {@link planReconcile}; every ledger entry must be of the IP set's address family. */
+export interface ReconcileInput {
+  /**
+   * The set's addresses exactly as WAF returned them, or an {@link IpSetIndex} of them when the
+   * run has built one already (for the ledger's `presentInSet`), so they are parsed only once.
+   */
+  readonly current: readonly string[] | IpSetIndex;
+  /** Ledger rows still blocking. */
+  readonly active: readonly LedgerEntry[];
+  /** Ledger rows whose block ran out. */
+  readonly expired: readonly LedgerEntry[];
+  /** Most addresses the set may hold. @default 10_000 */
+  readonly capacity?: number;
+}
+
+/** What to send to WAF, and what it changes. */
+export interface ReconcilePlan {
+  /** The full new list to send; equal to `current` when nothing changes. */
+  readonly addresses: string[];
+  /** Ranges added, canonical, in address order. */
+  readonly added: Cidr[];
+  /** Entries removed, spelled as WAF returned them, in their order in `current`. */
+  readonly removed: string[];
+  /** Active ranges that did not fit, most deserving first; those that were in the set are also in `removed`. */
+  readonly overflow: LedgerEntry[];
+  /**
+   * Entries kept whatever the capacity, because they are not ours to remove: entries the ledger
+   * does not know (added by a person or another tool, or unparsable), and entries that were
+   * already in the set when we first saw the range (`preexisting`).
+   */
+  readonly foreign: number;
+  /**
+   * False when the new list holds exactly the current entries (order aside): send nothing.
+   * `addresses` is then a copy of `current`. Dropping a second copy of one of our ranges counts as
+   * a change: it frees a slot.
+   */
+  readonly changed: boolean;
+}
+
+/** An active ledger range, with the key it is matched by and what it is ranked by, kept flat for the sort. */
+interface Claim {
+  readonly entry: LedgerEntry;
+  readonly key: RangeKey;
+  readonly lastSeen: number;
+  readonly hits: number;
+}
+
+/**
+ * Plans the IP set's next content:
+ * - foreign entries (not an active or expired ledger range, or unparsable) are kept verbatim,
+ *   whatever the capacity;
+ * - expired ranges are removed, unless `preexisting` (the entry was never ours);
+ * - active ranges are present, capacity allowing: foreign entries count first, the room left goes
+ *   to active ranges by `lastSeen` (latest first), then `hits` (most first), then address; the
+ *   rest is `overflow`, and an overflowing range that was in the set is removed to make room.
+ *
+ * Entries are compared by canonical form, so `2001:DB8:0:0::/64` from WAF matches the ledger's
+ * `2001:db8::/64`; kept entries keep their original spelling. A range both active and expired
+ * counts as active. Planning again with `current = plan.addresses` gives `changed: false`.
+ *
+ * @throws RangeError when `capacity` is not a non-negative integer, or a ledger entry's range does
+ *   not parse (a corrupt ledger: better to write nothing than to send WAF a list it rejects).
+ */
+export function planReconcile(input: ReconcileInput): ReconcilePlan {
+  const { capacity = IP_SET_CAPACITY } = input;
+  if (!Number.isInteger(capacity) || capacity < 0) {
+    throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
+  }
+  const index = input.current instanceof IpSetIndex ? input.current : new IpSetIndex(input.current);
+  const current = index.addresses;
+
+  // Ranges are matched by RangeKey, not text: WAF may echo another spelling than we sent, and
+  // formatting 10,000 entries just to compare them would cost more than the rest of the plan.
+  const active = new Map<RangeKey, Claim>();
+  for (const entry of input.active) {
+    const claim: Claim = { entry, key: keyOf(entry), lastSeen: entry.lastSeen, hits: entry.hits };
+    const other = active.get(claim.key);
+    if (other === undefined || byPriority(claim, other) < 0) active.set(claim.key, claim);
+  }
+  const expired = new Map<RangeKey, LedgerEntry>();
+  for (const entry of input.expired) {
+    const key = keyOf(entry);
+    if (!active.has(key)) expired.set(key, entry);
+  }
+
+  const keep = new Array<boolean>(current.length).fill(true);
+  // Index in `current` of each active range we hold and could give up for capacity.
+  const heldAt = new Map<RangeKey, number>();
+  const present = new Set<RangeKey>();
+  let foreign = 0;
+  for (let i = 0; i < current.length; i++) {
+    const key = index.keys[i];
+    const claim = key === undefined ? undefined : active.get(key);
+    const lapsed = key === undefined ? undefined : expired.get(key);
+    if (key !== undefined && claim !== undefined) {
+      if (claim.entry.preexisting === true) {
+        foreign++;
+        present.add(key);
+      } else if (present.has(key)) {
+        keep[i] = false; // a second copy of a range we hold: ours, and redundant
+      } else {
+        heldAt.set(key, i);
+        present.add(key);
+      }
+    } else if (lapsed !== undefined && lapsed.preexisting !== true) {
+      keep[i] = false;
+    } else {
+      foreign++;
+    }
+  }
+
+  // A preexisting entry that is in the set was counted with the foreign ones: it needs no slot.
+  const candidates = [...active.values()].filter(
+    (claim) => !(claim.entry.preexisting === true && present.has(claim.key)),
+  );
+  const room = Math.max(0, capacity - foreign);
+  // Only a full set needs the ranking.
+  if (candidates.length > room) candidates.sort(byPriority);
+  const overflow: LedgerEntry[] = [];
+  const addedClaims: Claim[] = [];
+  candidates.forEach((claim, rank) => {
+    const at = heldAt.get(claim.key);
+    if (rank >= room) {
+      overflow.push(claim.entry);
+      if (at !== undefined) keep[at] = false;
+    } else if (at === undefined) {
+      addedClaims.push(claim);
+    }
+  });
+
+  const added = addedClaims
+    .map(({ key }) => key)
+    .sort(compareRangeKeys)
+    .map(cidrOfKey);
+  const removed = current.filter((_, i) => keep[i] === false);
+  // Kept entries stay in place and added ones are new, so the order of `current` never counts as a change.
+  const changed = added.length > 0 || removed.length > 0;
+  const addresses = changed ? [...current.filter((_, i) => keep[i] === true), ...added] : [...current];
+  return { addresses, added, removed, overflow, foreign, changed };
+}
+
+/**
+ * The addresses of an IP set as read, parsed once: for the ledger's `presentInSet` (through
+ * {@link IpSetIndex.has}) and for {@link planReconcile}, which accepts it in place of the list.
+ */
+export class IpSetIndex {
+  /** The set's addresses exactly as WAF returned them (a copy: the keys must stay in step). */
+  readonly addresses: readonly string[];
+  /** The key of each address, `undefined` for an entry that does not parse. */
+  readonly keys: readonly (RangeKey | undefined)[];
+  private present: Set<RangeKey> | undefined;
+
+  /** @param addresses - The set's addresses exactly as WAF returned them. */
+  constructor(addresses: readonly string[]) {
+    this.addresses = [...addresses];
+    this.keys = this.addresses.map((text) => rangeKey(text));
+  }
+
+  /**
+   * Whether the set holds `range`, compared by value: an entry WAF echoes as `2001:DB8:0:0::/64`
+   * is present for `2001:db8::/64`. Unparsable entries match nothing, and so does unparsable `range`.
+   */
+  has(range: Cidr): boolean {
+    this.present ??= new Set(this.keys.filter((key) => key !== undefined));
+    const key = rangeKey(range);
+    return key !== undefined && this.present.has(key);
+  }
+}
+
+function keyOf(entry: LedgerEntry): RangeKey {
+  const key = rangeKey(entry.range);
+  if (key === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
+  return key;
+}
+
+/** Who keeps a slot when the set is full: the most recently seen, then the most active, then by address for a stable order. */
+function byPriority(a: Claim, b: Claim): number {
+  return b.lastSeen - a.lastSeen || b.hits - a.hits || compareRangeKeys(a.key, b.key);
+}

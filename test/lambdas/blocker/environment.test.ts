@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { BLOCKER_ENV, readBlockerSettings } from '../../../lambdas/blocker/environment';
+import { ConfigurationError } from '../../../lambdas/shared/errors';
+import { BLOCKER_ENVIRONMENT, MINUTE, SETTINGS } from '../../support/blocker-fixtures';
+
+function errorOf(env: Record<string, string | undefined>): unknown {
+  try {
+    readBlockerSettings(env);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected readBlockerSettings to throw');
+}
+
+function expectRefused(env: Record<string, string | undefined>, variable: string): void {
+  const error = errorOf(env);
+  expect(error).toBeInstanceOf(ConfigurationError);
+  expect(error).toMatchObject({ variable, message: expect.stringContaining(variable) as unknown });
+}
+
+const VARIABLES = Object.values(BLOCKER_ENV);
+
+describe('readBlockerSettings', () => {
+  it('reads a complete environment into settings', () => {
+    expect(readBlockerSettings(BLOCKER_ENVIRONMENT)).toStrictEqual(SETTINGS);
+  });
+
+  it('gives every IP set the web ACL scope, and reads the switches', () => {
+    const settings = readBlockerSettings({
+      ...BLOCKER_ENVIRONMENT,
+      WAF_SCOPE: 'REGIONAL',
+      GATE: 'always',
+      DRY_RUN: 'true',
+      BLOCK_DURATION_MINUTES: '1440',
+      IPV4_PREFIX: '32',
+      IPV6_PREFIX: '48',
+    });
+
+    expect(settings).toMatchObject({
+      scope: 'REGIONAL',
+      gate: 'always',
+      dryRun: true,
+      blockDurationMs: 1440 * MINUTE,
+      ipv4Prefix: 32,
+      ipv6Prefix: 48,
+    });
+    for (const ref of [settings.blocklist.IPV4, settings.blocklist.IPV6, settings.allowlist.IPV4]) {
+      expect(ref.scope).toBe('REGIONAL');
+    }
+    expect(settings.allowlist.IPV6).toEqual({ name: 'allowlist-v6', id: 'al6-7a8b', scope: 'REGIONAL' });
+  });
+
+  it('checks that the fixture names every variable the blocker reads', () => {
+    expect(Object.keys(BLOCKER_ENVIRONMENT).sort()).toEqual([...VARIABLES].sort());
+  });
+
+  it.each(VARIABLES)('refuses an environment without %s, naming it', (variable) => {
+    const env = Object.fromEntries(Object.entries(BLOCKER_ENVIRONMENT).filter(([name]) => name !== variable));
+
+    expectRefused(env, variable);
+  });
+
+  it.each(VARIABLES)('refuses an empty %s, naming it', (variable) => {
+    expectRefused({ ...BLOCKER_ENVIRONMENT, [variable]: '' }, variable);
+  });
+
+  it.each([
+    [BLOCKER_ENV.scope, 'GLOBAL'],
+    [BLOCKER_ENV.scope, 'cloudfront'],
+    [BLOCKER_ENV.rateRules, 'RateLimitPerIp'],
+    [BLOCKER_ENV.rateRules, '{"name":"RateLimitPerIp"}'],
+    [BLOCKER_ENV.rateRules, '["RateLimitPerIp", ""]'],
+    [BLOCKER_ENV.rateRules, '[1]'],
+    // A blocker with no rule to read could never block anything: refuse it at start, not silently.
+    [BLOCKER_ENV.rateRules, '[]'],
+    [BLOCKER_ENV.blocklistIpv4, 'blocklist-v4'],
+    [BLOCKER_ENV.blocklistIpv4, 'blocklist-v4|'],
+    [BLOCKER_ENV.blocklistIpv6, '|bl6-3c4d'],
+    [BLOCKER_ENV.allowlistIpv4, 'allowlist-v4|al4|extra'],
+    [BLOCKER_ENV.allowlistIpv6, 'allowlist-v6'],
+    [BLOCKER_ENV.gate, 'sometimes'],
+    [BLOCKER_ENV.gate, 'ALARM'],
+    [BLOCKER_ENV.blockDurationMinutes, '0'],
+    [BLOCKER_ENV.blockDurationMinutes, '-5'],
+    [BLOCKER_ENV.blockDurationMinutes, '1.5'],
+    [BLOCKER_ENV.blockDurationMinutes, 'forever'],
+    [BLOCKER_ENV.blockDurationMinutes, '525601'],
+    [BLOCKER_ENV.ipv4Prefix, '7'],
+    [BLOCKER_ENV.ipv4Prefix, '33'],
+    [BLOCKER_ENV.ipv4Prefix, 'slash-24'],
+    // Number() would take these; only plain decimal digits are meant.
+    [BLOCKER_ENV.ipv4Prefix, '0x18'],
+    [BLOCKER_ENV.ipv4Prefix, '2.4e1'],
+    [BLOCKER_ENV.ipv4Prefix, ' 24'],
+    [BLOCKER_ENV.ipv6Prefix, '31'],
+    [BLOCKER_ENV.ipv6Prefix, '129'],
+    [BLOCKER_ENV.dryRun, 'yes'],
+    [BLOCKER_ENV.dryRun, 'TRUE'],
+    [BLOCKER_ENV.dryRun, '1'],
+  ])('refuses %s=%j, naming it', (variable, value) => {
+    expectRefused({ ...BLOCKER_ENVIRONMENT, [variable]: value }, variable);
+  });
+
+  it.each([
+    [BLOCKER_ENV.blockDurationMinutes, '1', { blockDurationMs: MINUTE }],
+    [BLOCKER_ENV.blockDurationMinutes, '525600', { blockDurationMs: 525_600 * MINUTE }],
+    [BLOCKER_ENV.ipv4Prefix, '8', { ipv4Prefix: 8 }],
+    [BLOCKER_ENV.ipv6Prefix, '128', { ipv6Prefix: 128 }],
+    [BLOCKER_ENV.ipv6Prefix, '32', { ipv6Prefix: 32 }],
+  ])('accepts %s=%s at the edge of its range', (variable, value, expected) => {
+    expect(readBlockerSettings({ ...BLOCKER_ENVIRONMENT, [variable]: value })).toMatchObject(expected);
+  });
+});

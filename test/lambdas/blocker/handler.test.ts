@@ -1,0 +1,136 @@
+/**
+ * The Lambda entry as AWS calls it: settings from the environment, one structured summary line and
+ * the EMF metrics on stdout, and a failed run that fails the invocation after logging why.
+ */
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { SNSClient } from '@aws-sdk/client-sns';
+import {
+  GetIPSetCommand,
+  GetRateBasedStatementManagedKeysCommand,
+  UpdateIPSetCommand,
+  WAFV2Client,
+} from '@aws-sdk/client-wafv2';
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ATTACKER, BLOCKER_ENVIRONMENT, SETTINGS } from '../../support/blocker-fixtures';
+
+const waf = mockClient(WAFV2Client);
+const cloudwatch = mockClient(CloudWatchClient);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const context = {
+  functionName: 'WafAutoblock-Blocker',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:WafAutoblock-Blocker',
+  memoryLimitInMB: '256',
+  awsRequestId: 'req-1',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+let handler: Handler;
+let lines: string[] = [];
+
+function jsonLines(): Record<string, unknown>[] {
+  return lines
+    .flatMap((line) => line.split('\n'))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+beforeAll(async () => {
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
+  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
+  for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
+  ({ handler } = (await import('../../../lambdas/blocker/handler')) as { handler: Handler });
+});
+
+beforeEach(() => {
+  lines = [];
+  const capture = (...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+  };
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
+    vi.spyOn(console, method).mockImplementation(capture);
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+  }
+
+  waf.reset().onAnyCommand().rejects(new Error('unexpected command'));
+  cloudwatch.reset().onAnyCommand().rejects(new Error('unexpected command'));
+  sns.reset().onAnyCommand().rejects(new Error('unexpected command'));
+  ddb.reset().onAnyCommand().rejects(new Error('unexpected command'));
+  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ StateValue: 'ALARM' }] });
+  waf
+    .on(GetRateBasedStatementManagedKeysCommand)
+    .resolves({ ManagedKeysIPV4: { Addresses: [`${ATTACKER.linode}/32`] } });
+  waf
+    .on(GetIPSetCommand)
+    .resolves({ IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
+  ddb.on(QueryCommand).resolves({ Items: [] });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+  for (const mock of [waf, cloudwatch, sns, ddb]) mock.restore();
+});
+
+describe('the blocker handler', () => {
+  it('logs one summary line per run and publishes the run metrics as EMF', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
+    sns.onAnyCommand().resolves({ MessageId: 'm' });
+
+    await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
+
+    const records = jsonLines();
+    const summaries = records.filter((record) => record.message === 'blocker run');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({
+      level: 'INFO',
+      service: 'waf-autoblock-blocker',
+      function_request_id: 'req-1',
+      summary: { trigger: 'schedule', rangesAdded: 1, dryRun: false, lockConflicts: 0 },
+    });
+    const emf = records.find((record) => '_aws' in record);
+    expect(emf).toMatchObject({ RangesAdded: 1, RangesExpired: 0, LockConflicts: 0, KeysRejected: 0, Overflow: 0 });
+    const metricNames = (emf?._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] })
+      .CloudWatchMetrics[0];
+    expect(metricNames?.Namespace).toBe('WafAutoblock');
+    expect(metricNames?.Metrics.map((metric) => metric.Name)).toEqual(
+      expect.arrayContaining([
+        'RangesActive',
+        'RangesAdded',
+        'RangesExpired',
+        'LockConflicts',
+        'KeysRejected',
+        'Overflow',
+      ]),
+    );
+  });
+
+  it('fails the invocation, after one error line naming the resource, when a write fails', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    waf.on(UpdateIPSetCommand).rejects(Object.assign(new Error('boom'), { name: 'WAFInternalErrorException' }));
+    sns.onAnyCommand().resolves({ MessageId: 'm' });
+
+    await expect(handler({ source: 'aws.events' }, context)).rejects.toThrow(SETTINGS.blocklist.IPV4.name);
+
+    const failures = jsonLines().filter((record) => record.message === 'blocker run failed');
+    expect(failures).toHaveLength(1);
+    expect(JSON.stringify(failures[0])).toContain(SETTINGS.blocklist.IPV4.name);
+  });
+});

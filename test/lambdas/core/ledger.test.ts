@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import {
+  activeAfter,
+  advanceLedger,
+  applySightings,
+  indexByRange,
+  partitionByExpiry,
+} from '../../../lambdas/core/ledger';
+import type { LedgerEntry, Sighting } from '../../../lambdas/core/types';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2025, 0, 1);
+
+const sighting = (range: string, hits = 1, source = 'rate-ip'): Sighting => ({
+  range,
+  family: range.includes(':') ? 'IPV6' : 'IPV4',
+  source,
+  hits,
+});
+
+const entry = (range: string, fields: Partial<LedgerEntry> = {}): LedgerEntry => ({
+  range,
+  family: range.includes(':') ? 'IPV6' : 'IPV4',
+  firstSeen: T0,
+  lastSeen: T0,
+  expiresAt: T0 + DAY,
+  hits: 1,
+  source: 'rate-ip',
+  ...fields,
+});
+
+const nowhere = () => false;
+
+describe('applySightings', () => {
+  it('starts a new range at now, blocked for the block duration', () => {
+    const [row] = applySightings(new Map(), [sighting('45.33.12.0/24', 3)], T0, DAY, nowhere);
+    expect(row).toEqual({
+      range: '45.33.12.0/24',
+      family: 'IPV4',
+      firstSeen: T0,
+      lastSeen: T0,
+      expiresAt: T0 + DAY,
+      hits: 3,
+      source: 'rate-ip',
+      preexisting: false,
+    });
+  });
+
+  it('counts expiry from the last sighting: a range seen again stays blocked a full duration from then', () => {
+    const first = applySightings(new Map(), [sighting('45.33.12.0/24')], T0, DAY, nowhere);
+    const later = T0 + 20 * HOUR;
+    const [row] = applySightings(
+      indexByRange(first),
+      [sighting('45.33.12.0/24', 2, 'rate-login')],
+      later,
+      DAY,
+      nowhere,
+    );
+    expect(row).toMatchObject({
+      firstSeen: T0,
+      lastSeen: later,
+      expiresAt: later + DAY,
+      hits: 3,
+      source: 'rate-login',
+    });
+    // 30 hours after the first sighting, 10 after the last: still blocked.
+    expect(partitionByExpiry(row ? [row] : [], T0 + 30 * HOUR).active).toHaveLength(1);
+  });
+
+  it('never moves expiry earlier, e.g. after the block duration was shortened', () => {
+    const known = entry('45.33.12.0/24', { expiresAt: T0 + 7 * DAY });
+    const [row] = applySightings(indexByRange([known]), [sighting('45.33.12.0/24')], T0 + HOUR, DAY, nowhere);
+    expect(row?.expiresAt).toBe(T0 + 7 * DAY);
+    expect(row?.lastSeen).toBe(T0 + HOUR);
+  });
+
+  it('marks a new range preexisting when someone else already put it in the IP set, and keeps the mark', () => {
+    const inSet = new Set(['185.220.101.0/24']);
+    const rows = applySightings(
+      new Map(),
+      [sighting('185.220.101.0/24'), sighting('45.33.12.0/24')],
+      T0,
+      DAY,
+      (range) => inSet.has(range),
+    );
+    expect(rows.map((row) => [row.range, row.preexisting])).toEqual([
+      ['185.220.101.0/24', true],
+      ['45.33.12.0/24', false],
+    ]);
+    // Later our own block is in the set too: that must not turn our range into someone else's.
+    const again = applySightings(indexByRange(rows), [sighting('45.33.12.0/24')], T0 + HOUR, DAY, () => true);
+    expect(again[0]?.preexisting).toBe(false);
+  });
+
+  it('hands a range over to us when the person who had put it in the set removed it while it kept attacking', () => {
+    const theirs = entry('185.220.101.0/24', { preexisting: true });
+    const stillThere = applySightings(indexByRange([theirs]), [sighting('185.220.101.0/24')], T0, DAY, () => true);
+    expect(stillThere[0]?.preexisting).toBe(true);
+
+    // They unbanned it; it attacks again: the block we now put back is ours, and will expire.
+    const gone = applySightings(indexByRange([theirs]), [sighting('185.220.101.0/24')], T0, DAY, () => false);
+    expect(gone[0]?.preexisting).toBe(false);
+  });
+
+  it('resumes a row that expired but was not deleted yet, instead of mistaking our block for a preexisting one', () => {
+    const lapsed = entry('45.33.12.0/24', {
+      firstSeen: T0 - 3 * DAY,
+      lastSeen: T0 - 2 * DAY,
+      expiresAt: T0 - DAY,
+      hits: 9,
+    });
+    const [row] = applySightings(indexByRange([lapsed]), [sighting('45.33.12.0/24')], T0, DAY, () => true);
+    expect(row).toMatchObject({ firstSeen: T0 - 3 * DAY, lastSeen: T0, expiresAt: T0 + DAY, hits: 10 });
+    expect(row?.preexisting).toBeUndefined();
+  });
+
+  it('adds up a range sighted twice in one call', () => {
+    const rows = applySightings(
+      new Map(),
+      [sighting('45.33.12.0/24', 2, 'a'), sighting('45.33.12.0/24', 3, 'b')],
+      T0,
+      DAY,
+      nowhere,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ hits: 5, source: 'b', firstSeen: T0 });
+  });
+
+  it('leaves rows that were not sighted alone, and does not modify its input', () => {
+    const other = entry('185.220.101.0/24');
+    const before = indexByRange([other]);
+    const rows = applySightings(before, [sighting('45.33.12.0/24')], T0 + HOUR, DAY, nowhere);
+    expect(rows.map((row) => row.range)).toEqual(['45.33.12.0/24']);
+    expect(before.get('185.220.101.0/24')).toBe(other);
+    expect(other.lastSeen).toBe(T0);
+  });
+
+  it.each([
+    [Number.NaN, DAY, /now/],
+    [T0, 0, /blockDurationMs/],
+    [T0, -DAY, /blockDurationMs/],
+    [T0, Number.POSITIVE_INFINITY, /blockDurationMs/],
+  ])('refuses now=%s, blockDurationMs=%s', (now, duration, message) => {
+    expect(() => applySightings(new Map(), [], now, duration, nowhere)).toThrow(message);
+  });
+
+  it('refuses a sighting without hits', () => {
+    expect(() => applySightings(new Map(), [sighting('45.33.12.0/24', 0)], T0, DAY, nowhere)).toThrow(
+      /45\.33\.12\.0\/24/,
+    );
+  });
+});
+
+describe('partitionByExpiry', () => {
+  it('splits at now: a block that expires exactly now has run out', () => {
+    const rows = [
+      entry('45.33.12.0/24', { expiresAt: T0 - 1 }),
+      entry('45.33.13.0/24', { expiresAt: T0 }),
+      entry('45.33.14.0/24', { expiresAt: T0 + 1 }),
+    ];
+    const { active, expired } = partitionByExpiry(rows, T0);
+    expect(active.map((row) => row.range)).toEqual(['45.33.14.0/24']);
+    expect(expired.map((row) => row.range)).toEqual(['45.33.12.0/24', '45.33.13.0/24']);
+  });
+
+  it('handles no rows', () => {
+    expect(partitionByExpiry([], T0)).toEqual({ active: [], expired: [] });
+  });
+});
+
+describe('activeAfter', () => {
+  it('drops expired rows and takes upserts, an upsert winning over an expiry of the same range', () => {
+    const stale = entry('45.33.12.0/24', { expiresAt: T0 - 1 });
+    const kept = entry('185.220.101.0/24');
+    const renewed = entry('45.33.12.0/24', { lastSeen: T0 + HOUR, expiresAt: T0 + HOUR + DAY });
+    const after = activeAfter(indexByRange([stale, kept]), [renewed], [stale]);
+    expect([...after.values()]).toEqual([kept, renewed]);
+  });
+});
+
+describe('advanceLedger', () => {
+  it('returns the rows to write, the blocks still active, and the ones that ran out', () => {
+    const now = T0 + 2 * DAY;
+    const rows = [
+      entry('45.33.12.0/24', { lastSeen: T0, expiresAt: T0 + DAY }), // ran out, not seen again
+      entry('45.33.13.0/24', { lastSeen: T0, expiresAt: T0 + DAY }), // ran out, seen again now
+      entry('45.33.14.0/24', { lastSeen: now - HOUR, expiresAt: now - HOUR + DAY }), // still active
+    ];
+    const step = advanceLedger(rows, [sighting('45.33.13.0/24'), sighting('2a01:4f8:1:2::/64')], now, DAY, nowhere);
+    expect(step.upserts.map((row) => [row.range, row.expiresAt])).toEqual([
+      ['45.33.13.0/24', now + DAY],
+      ['2a01:4f8:1:2::/64', now + DAY],
+    ]);
+    expect(step.active.map((row) => row.range)).toEqual(['45.33.14.0/24', '45.33.13.0/24', '2a01:4f8:1:2::/64']);
+    expect(step.expired.map((row) => row.range)).toEqual(['45.33.12.0/24']);
+  });
+});
