@@ -40,6 +40,26 @@ export class ConfigurationError extends Error {
   }
 }
 
+/**
+ * A Telegram message was not delivered. The message, the detail and the cause never contain the bot
+ * token: the Telegram adapter redacts every text that could carry it (request URLs do) before it
+ * builds one of these.
+ */
+export class TelegramError extends Error {
+  constructor(
+    /** The chat the message was for (chat ids are not secret). */
+    readonly chatId: string,
+    /** What went wrong, with Telegram's own description when it sent one. */
+    readonly detail: string,
+    /** Telegram's HTTP status; undefined when no answer came (network error, timeout). */
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`could not send to Telegram chat ${chatId}: ${detail}`, options);
+    this.name = 'TelegramError';
+  }
+}
+
 function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);

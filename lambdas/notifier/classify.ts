@@ -1,0 +1,181 @@
+/**
+ * Tells what arrived from the Lambda event without trusting its shape: a CloudWatch alarm state
+ * change, a block report, or anything else (shown as a plain notification). Never throws: anybody
+ * allowed to publish to the topics can send anything, and every message must still reach the chat.
+ */
+import { isBlockReport, type BlockReport } from '../shared/report';
+import type { Notice, PlainNotice } from './types';
+
+/** One notice and the SNS message id it came from (for de-duplicating retried deliveries). */
+export interface IncomingNotice {
+  /** SNS MessageId; a stand-in for events that are not SNS deliveries. */
+  readonly messageId: string;
+  readonly notice: Notice;
+}
+
+type Loose = Record<string, unknown>;
+
+function isObject(value: unknown): value is Loose {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/** CloudWatch writes `2025-01-31T23:59:59.123+0000`; ISO 8601 wants `+00:00`. */
+function parseAlarmTime(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const time = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isNaN(time) ? undefined : time;
+}
+
+/** The SNS records of an event; undefined when the event is not an SNS delivery at all. */
+function snsRecords(event: unknown): Loose[] | undefined {
+  if (!isObject(event) || !Array.isArray(event.Records)) return undefined;
+  const records = (event.Records as unknown[]).filter(
+    (record): record is Loose & { Sns: Loose } => isObject(record) && isObject(record.Sns),
+  );
+  return records.length > 0 ? records.map((record) => record.Sns) : undefined;
+}
+
+/**
+ * The notices in a Lambda event. An SNS event gives one per record (SNS delivers one at a time);
+ * anything else (a manual invoke with any payload) becomes one plain notice.
+ */
+export function noticesOf(event: unknown): IncomingNotice[] {
+  const records = snsRecords(event);
+  if (!records) {
+    return [{ messageId: 'direct-invoke', notice: plain(asText(event), 'json', undefined, undefined) }];
+  }
+  return records.map((sns, index) => ({
+    messageId: str(sns.MessageId) ?? `record-${index}`,
+    notice: classifyMessage(sns.Message, sns.Subject, sns.TopicArn),
+  }));
+}
+
+/** Classifies one SNS message body. */
+export function classifyMessage(message: unknown, subject?: unknown, topicArn?: unknown): Notice {
+  const topicName = str(topicArn)?.split(':').pop();
+  const subjectText = str(subject);
+  const body = typeof message === 'string' ? message : asText(message);
+  if (body.trim() === '') return plain('', 'empty', subjectText, topicName);
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return plain(body, 'text', subjectText, topicName);
+  }
+  if (isObject(parsed) && typeof parsed.AlarmName === 'string' && typeof parsed.NewStateValue === 'string') {
+    const oldState = str(parsed.OldStateValue);
+    const reason = str(parsed.NewStateReason);
+    const description = str(parsed.AlarmDescription);
+    const changedAt = parseAlarmTime(parsed.StateChangeTime);
+    return {
+      kind: 'alarm',
+      alarmName: parsed.AlarmName,
+      newState: parsed.NewStateValue,
+      ...(oldState === undefined ? {} : { oldState }),
+      ...(reason === undefined ? {} : { reason }),
+      ...(description === undefined ? {} : { description }),
+      ...(changedAt === undefined ? {} : { changedAt }),
+    };
+  }
+  const report = normalizeReport(parsed);
+  if (report) return { kind: 'report', report };
+  // Valid JSON of another shape, or a JSON string/number (`--message 42`): shown as published.
+  return plain(body, typeof parsed === 'object' && parsed !== null ? 'json' : 'text', subjectText, topicName);
+}
+
+/** Any value as text for a plain notice: JSON where possible, else its type. */
+function asText(value: unknown): string {
+  if (value === undefined) return '';
+  try {
+    // JSON.stringify returns undefined for functions and symbols, whatever its declared type says.
+    const json: unknown = JSON.stringify(value);
+    return typeof json === 'string' ? json : typeof value;
+  } catch (error) {
+    return `(unprintable ${typeof value}: ${error instanceof Error ? error.message : 'unknown error'})`;
+  }
+}
+
+function plain(
+  body: string,
+  shape: PlainNotice['shape'],
+  subject: string | undefined,
+  topicName: string | undefined,
+): PlainNotice {
+  return {
+    kind: 'plain',
+    body,
+    shape,
+    ...(subject ? { subject } : {}),
+    ...(topicName ? { topicName } : {}),
+  };
+}
+
+function list(value: unknown): Loose[] {
+  return Array.isArray(value) ? value.filter(isObject) : [];
+}
+
+/**
+ * A block report with every field checked: entries of the wrong type are dropped, missing numbers
+ * count as 0, so a report from an older or newer blocker (or a hand-made one) still renders.
+ * Undefined when the value is not a block report at all.
+ */
+export function normalizeReport(value: unknown): BlockReport | undefined {
+  if (!isBlockReport(value) || !isObject(value)) return undefined;
+  const loose: Loose = value;
+  const overflow = isObject(loose.overflow) ? loose.overflow : {};
+  const rejected = isObject(loose.rejectedKeys) ? loose.rejectedKeys : {};
+  return {
+    kind: value.kind,
+    version: value.version,
+    at: str(loose.at) ?? '',
+    webAclName: str(loose.webAclName) ?? '(unknown web ACL)',
+    dryRun: loose.dryRun === true,
+    collected: loose.collected !== false,
+    added: list(loose.added).flatMap((entry) => {
+      const range = str(entry.range);
+      return range ? [{ range, source: str(entry.source) ?? 'unknown', hits: count(entry.hits) }] : [];
+    }),
+    expired: list(loose.expired).flatMap((entry) => {
+      const range = str(entry.range);
+      return range ? [{ range, source: str(entry.source) ?? 'unknown', lastSeen: str(entry.lastSeen) ?? '' }] : [];
+    }),
+    overflow: {
+      count: count(overflow.count),
+      sample: Array.isArray(overflow.sample)
+        ? (overflow.sample as unknown[]).filter((range): range is string => typeof range === 'string')
+        : [],
+    },
+    ipSets: list(loose.ipSets).flatMap((set) => {
+      const name = str(set.name);
+      return name
+        ? [
+            {
+              name,
+              family: set.family === 'IPV6' ? ('IPV6' as const) : ('IPV4' as const),
+              size: count(set.size),
+              capacity: count(set.capacity),
+            },
+          ]
+        : [];
+    }),
+    topHosts: list(loose.topHosts).flatMap((host) => {
+      const name = str(host.host);
+      return name === undefined ? [] : [{ host: name, count: count(host.count) }];
+    }),
+    rejectedKeys: Object.fromEntries(
+      Object.entries(rejected).flatMap(([reason, n]) => (typeof n === 'number' ? [[reason, count(n)]] : [])),
+    ),
+    unreadableRules: Array.isArray(loose.unreadableRules)
+      ? (loose.unreadableRules as unknown[]).filter((rule): rule is string => typeof rule === 'string')
+      : [],
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The notifier's environment: the one contract between the CDK construct that sets these variables
+ * and the handler that reads them. No AWS imports, so the construct can use it at synth time. The
+ * bot token is not among them: only the name of the secret that holds it.
+ */
+import { ConfigurationError } from '../shared/errors';
+
+/** Variable names, set by lib/notifier next to the grant each one needs. */
+export const NOTIFIER_ENV = {
+  scope: 'WAF_SCOPE',
+  webAclName: 'WEB_ACL_NAME',
+  /** The WAF log group that Logs Insights queries. */
+  wafLogGroup: 'WAF_LOG_GROUP_NAME',
+  /** `name|id` of each blocklist IP set (their sizes are "ranges blocked now"). */
+  blocklistIpv4: 'BLOCKLIST_IPV4',
+  blocklistIpv6: 'BLOCKLIST_IPV6',
+  /** The attack alarm, whose history tells how long an attack lasted. */
+  alarmName: 'ALARM_NAME',
+  ledgerTable: 'LEDGER_TABLE',
+  /** ARN or name of the Secrets Manager secret that holds the bot token. */
+  telegramSecretId: 'TELEGRAM_SECRET_ID',
+  /** JSON array of chat ids; `[]` means messages are only logged. */
+  telegramChatIds: 'TELEGRAM_CHAT_IDS',
+  telegramApiUrl: 'TELEGRAM_API_URL',
+  summaryMinutes: 'SUMMARY_MINUTES',
+  maxListedRanges: 'MAX_LISTED_RANGES',
+} as const;
+
+export interface IpSetAddress {
+  readonly name: string;
+  readonly id: string;
+  readonly scope: 'CLOUDFRONT' | 'REGIONAL';
+}
+
+/** The notifier's settings, checked once at module load. */
+export interface NotifierSettings {
+  readonly scope: 'CLOUDFRONT' | 'REGIONAL';
+  readonly webAclName: string;
+  readonly wafLogGroup: string;
+  readonly blocklist: { readonly IPV4: IpSetAddress; readonly IPV6: IpSetAddress };
+  readonly alarmName: string;
+  readonly ledgerTable: string;
+  readonly telegramSecretId: string;
+  readonly chatIds: readonly string[];
+  /** Without a trailing slash. */
+  readonly telegramApiUrl: string;
+  readonly summaryMinutes: number;
+  readonly maxListedRanges: number;
+}
+
+/** A Telegram chat id (`-1001234567890`) or a public channel's username (`@mychannel`). */
+export const CHAT_ID_PATTERN = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$/;
+
+/**
+ * Why `value` is not an acceptable Telegram API base URL, or undefined when it is: https anywhere,
+ * plain http only on loopback (a local stand-in in tests); no credentials, query or fragment.
+ */
+export function apiUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be a URL such as https://api.telegram.org';
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    return 'must use https (plain http only on 127.0.0.1 / localhost, for tests)';
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    return 'must not carry credentials, a query or a fragment';
+  }
+  return undefined;
+}
+
+/**
+ * Reads and checks the notifier's variables.
+ * @throws {ConfigurationError} naming the first missing or invalid variable.
+ */
+export function readNotifierSettings(env: Readonly<Record<string, string | undefined>>): NotifierSettings {
+  const text = (key: keyof typeof NOTIFIER_ENV): string => {
+    const name = NOTIFIER_ENV[key];
+    const value = env[name];
+    if (value === undefined || value === '') throw new ConfigurationError(name, 'is not set');
+    return value;
+  };
+  const integer = (key: keyof typeof NOTIFIER_ENV, min: number, max: number): number => {
+    const value = Number(text(key));
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigurationError(NOTIFIER_ENV[key], `must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+  const scope = text('scope');
+  if (scope !== 'CLOUDFRONT' && scope !== 'REGIONAL')
+    throw new ConfigurationError(NOTIFIER_ENV.scope, 'must be CLOUDFRONT or REGIONAL');
+  const ipSet = (key: keyof typeof NOTIFIER_ENV): IpSetAddress => {
+    const [name, id, ...rest] = text(key).split('|');
+    if (!name || !id || rest.length > 0) throw new ConfigurationError(NOTIFIER_ENV[key], 'must be "name|id"');
+    return { name, id, scope };
+  };
+
+  let chatIds: unknown;
+  try {
+    chatIds = JSON.parse(text('telegramChatIds'));
+  } catch {
+    chatIds = undefined;
+  }
+  if (
+    !Array.isArray(chatIds) ||
+    !chatIds.every((chatId): chatId is string => typeof chatId === 'string' && CHAT_ID_PATTERN.test(chatId))
+  ) {
+    throw new ConfigurationError(NOTIFIER_ENV.telegramChatIds, 'must be a JSON array of chat ids, e.g. ["-100123"]');
+  }
+
+  const apiUrl = text('telegramApiUrl');
+  const problem = apiUrlProblem(apiUrl);
+  if (problem) throw new ConfigurationError(NOTIFIER_ENV.telegramApiUrl, problem);
+
+  return {
+    scope,
+    webAclName: text('webAclName'),
+    wafLogGroup: text('wafLogGroup'),
+    blocklist: { IPV4: ipSet('blocklistIpv4'), IPV6: ipSet('blocklistIpv6') },
+    alarmName: text('alarmName'),
+    ledgerTable: text('ledgerTable'),
+    telegramSecretId: text('telegramSecretId'),
+    chatIds,
+    telegramApiUrl: apiUrl.replace(/\/+$/, ''),
+    summaryMinutes: integer('summaryMinutes', 1, 180),
+    maxListedRanges: integer('maxListedRanges', 1, 100),
+  };
+}

@@ -1,0 +1,385 @@
+/**
+ * The notifier's messages, as Telegram HTML. Pure: every input is data, every output a list of
+ * messages that each fit Telegram's limit. All text, trusted or not, goes through the span model of
+ * ./telegram-html, which sanitizes, escapes and splits it; nothing here writes a tag by hand.
+ */
+import type { BlockReport } from '../shared/report';
+import { bold, clip, code, italic, text, toMessages, type Line, type Span } from './telegram-html';
+import type {
+  AlarmNotice,
+  AllClearSummary,
+  AttackSummary,
+  BlockedCounts,
+  CloudFrontFigures,
+  DistributionFigures,
+  Gathered,
+  PlainNotice,
+  TopEntry,
+} from './types';
+
+/** Longest value shown for attacker-controlled or free text fields. */
+const FIELD = { name: 255, key: 200, reason: 600, label: 80 } as const;
+/** A plain notification shows at most this much of the published text. */
+export const PLAIN_BODY_LIMIT = { characters: 2000, lines: 40 } as const;
+/** How many upcoming expiries an all-clear lists. */
+const NEXT_EXPIRIES = 5;
+
+/** Options every renderer takes. */
+export interface RenderOptions {
+  /** Epoch milliseconds, for "in 3 h" and "ago" figures. */
+  readonly now: number;
+  /**
+   * Longest list of ranges shown in a block report; the rest are counted ("and 12 more").
+   * @default 20
+   */
+  readonly maxListedRanges?: number;
+}
+
+/** `12,345`; anything that is not a finite number shows as `?`. */
+export function formatCount(value: number): string {
+  if (!Number.isFinite(value)) return '?';
+  const rounded = Math.round(value);
+  const sign = rounded < 0 ? '-' : '';
+  return sign + String(Math.abs(rounded)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** `2025-01-31 23:59 UTC`; an invalid time shows as `unknown time`. */
+export function formatTime(epochMs: number): string {
+  const date = new Date(epochMs);
+  if (Number.isNaN(date.getTime())) return 'unknown time';
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return 'an unknown time';
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
+}
+
+function formatPercent(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(1)}%`;
+}
+
+/** The flag emoji of an ISO 3166 alpha-2 code, or nothing for anything else. */
+function flag(country: string): string {
+  if (!/^[A-Z]{2}$/.test(country)) return '';
+  return String.fromCodePoint(0x1f1e6 + country.charCodeAt(0) - 65, 0x1f1e6 + country.charCodeAt(1) - 65);
+}
+
+/** `1 hit`, `12 hits`. */
+function plural(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** "and 12 more" under a cut list. */
+function andMore(count: number): Line {
+  return [italic(`… and ${formatCount(count)} more`)];
+}
+
+function listLimit(options: RenderOptions): number {
+  const max = options.maxListedRanges ?? 20;
+  return Number.isInteger(max) && max > 0 ? max : 20;
+}
+
+// ---------------------------------------------------------------------------------------- ALARM
+
+const TOP_SECTIONS = [
+  { key: 'hosts', title: 'Hosts', what: 'Host header values' },
+  { key: 'clientIps', title: 'Client IPs', what: 'client addresses' },
+  { key: 'countries', title: 'Countries', what: 'countries' },
+  { key: 'rules', title: 'Rules', what: 'terminating rules' },
+] as const;
+
+function topEntryLine(index: number, entry: TopEntry, section: (typeof TOP_SECTIONS)[number]['key']): Line {
+  const key = clip(entry.key, FIELD.key);
+  const value: Span[] =
+    section === 'countries'
+      ? [text(`${flag(entry.key)} `.trimStart()), code(key)]
+      : [code(key === '' ? '(empty)' : key)];
+  return [text(`${index + 1}. `), ...value, text(` · ${formatCount(entry.count)}`)];
+}
+
+function distributionLine(index: number, figures: DistributionFigures): Line {
+  return [
+    text(`${index + 1}. `),
+    code(clip(figures.id, FIELD.label)),
+    text(` ${clip(figures.label, FIELD.label)} · ${formatCount(figures.requests)} requests`),
+    text(` · 5xx ${formatPercent(figures.errorRate5xx)} · all errors ${formatPercent(figures.errorRateTotal)}`),
+  ];
+}
+
+function blockedLine(blocked: Gathered<BlockedCounts>): Line {
+  if (!blocked.ok) return [bold('Blocked now:'), text(' '), italic(`missing (${clip(blocked.reason, FIELD.reason)})`)];
+  const { ipv4, ipv6 } = blocked.value;
+  return [
+    bold('Blocked now:'),
+    text(
+      ` ${formatCount(ipv4 + ipv6)} ranges in the blocklists (IPv4 ${formatCount(ipv4)}, IPv6 ${formatCount(ipv6)})`,
+    ),
+  ];
+}
+
+function cloudFrontLines(figures: Gathered<CloudFrontFigures>): Line[] {
+  const heading: Line = [bold('CloudFront, last hour')];
+  if (!figures.ok) return [heading, [italic(`missing (${clip(figures.reason, FIELD.reason)})`)]];
+  const { distributions, byRequests, byErrorRate } = figures.value;
+  if (byRequests.length === 0) {
+    return [[...heading, text(` · ${formatCount(distributions)} distributions`)], [italic('no requests recorded')]];
+  }
+  return [
+    [...heading, text(` · ${formatCount(distributions)} distributions`)],
+    [text('By requests:')],
+    ...byRequests.map((figure, index) => distributionLine(index, figure)),
+    [text('By 5xx error rate:')],
+    ...(byErrorRate.length > 0
+      ? byErrorRate.map((figure, index) => distributionLine(index, figure))
+      : [[italic('no error rates recorded')]]),
+  ];
+}
+
+function alarmHeader(icon: string, title: string, notice: AlarmNotice): Line[] {
+  const lines: Line[] = [[text(`${icon} `), bold(title), text(' '), code(clip(notice.alarmName, FIELD.name))]];
+  if (notice.reason) lines.push([italic(clip(notice.reason, FIELD.reason))]);
+  return lines;
+}
+
+/**
+ * The ALARM message: the alarm, then what the last minutes of WAF logs say about the attack, the
+ * CloudFront figures (CLOUDFRONT scope) and how many ranges are blocked now. A part that could not
+ * be gathered says so where it would have been, and once more at the end.
+ */
+export function renderAlarm(notice: AlarmNotice, summary: AttackSummary): string[] {
+  const lines: Line[] = alarmHeader('🚨', 'Attack alarm', notice);
+  const since = notice.changedAt === undefined ? 'unknown time' : formatTime(notice.changedAt);
+  lines.push([text(`Since ${since}${notice.oldState ? ` (was ${clip(notice.oldState, 40)})` : ''}`)]);
+  lines.push([]);
+  lines.push([bold(`Blocked requests, last ${formatCount(summary.windowMinutes)} min`)]);
+
+  const missing: string[] = [];
+  for (const section of TOP_SECTIONS) {
+    const part = summary.top[section.key];
+    if (!part.ok) {
+      missing.push(section.what);
+      lines.push([bold(section.title), text(' '), italic(`missing (${clip(part.reason, FIELD.reason)})`)]);
+      continue;
+    }
+    lines.push([bold(section.title)]);
+    if (part.value.length === 0) lines.push([italic('none logged')]);
+    part.value.forEach((entry, index) => lines.push(topEntryLine(index, entry, section.key)));
+  }
+
+  if (summary.cloudfront) {
+    lines.push([]);
+    lines.push(...cloudFrontLines(summary.cloudfront));
+    if (!summary.cloudfront.ok) missing.push('CloudFront figures');
+  }
+  lines.push([]);
+  lines.push(blockedLine(summary.blocked));
+  if (!summary.blocked.ok) missing.push('blocked ranges');
+
+  if (missing.length > 0) {
+    lines.push([]);
+    lines.push([text('⚠️ '), bold('Incomplete:'), text(` ${missing.join(', ')} could not be read`)]);
+  }
+  return toMessages(lines);
+}
+
+// ------------------------------------------------------------------------------------------- OK
+
+/** The OK message: all clear, how long it lasted, what is still blocked and what expires next. */
+export function renderAllClear(notice: AlarmNotice, summary: AllClearSummary, options: RenderOptions): string[] {
+  const lines: Line[] = alarmHeader('✅', 'All clear', notice);
+  const at = notice.changedAt ?? options.now;
+  const started = summary.alarmStartedAt;
+  if (started.ok && started.value !== undefined && started.value <= at) {
+    lines.push([
+      text(`Back to OK at ${formatTime(at)}; the alarm lasted `),
+      bold(formatDuration(at - started.value)),
+      text(` (since ${formatTime(started.value)}).`),
+    ]);
+  } else {
+    const why = started.ok ? 'no ALARM state found in the alarm history' : clip(started.reason, FIELD.reason);
+    lines.push([text(`Back to OK at ${formatTime(at)}; how long it lasted is unknown (${why}).`)]);
+  }
+  lines.push([]);
+  lines.push(blockedLine(summary.blocked));
+
+  const managed = summary.managed;
+  if (!managed.ok) {
+    lines.push([bold('Next to expire:'), text(' '), italic(`missing (${clip(managed.reason, FIELD.reason)})`)]);
+  } else if (managed.value.count === 0) {
+    lines.push([text('The blocker manages no ranges now: nothing left to expire.')]);
+  } else {
+    lines.push([bold('Managed by the blocker:'), text(` ${formatCount(managed.value.count)} ranges; next to expire:`)]);
+    const shown = managed.value.next.slice(0, NEXT_EXPIRIES);
+    for (const expiry of shown) {
+      const inTime = expiry.expiresAt - options.now;
+      lines.push([
+        text('• '),
+        code(clip(expiry.range, FIELD.label)),
+        text(
+          ` at ${formatTime(expiry.expiresAt)} (${inTime > 0 ? `in ${formatDuration(inTime)}` : 'due at the next run'})`,
+        ),
+      ]);
+    }
+    if (managed.value.count > shown.length) lines.push(andMore(managed.value.count - shown.length));
+  }
+  return toMessages(lines);
+}
+
+/** Any other alarm state (INSUFFICIENT_DATA, or a state we do not know): the state and its reason. */
+export function renderAlarmState(notice: AlarmNotice): string[] {
+  const lines: Line[] = alarmHeader('ℹ️', 'Alarm state changed', notice);
+  const when = notice.changedAt === undefined ? '' : ` at ${formatTime(notice.changedAt)}`;
+  lines.push([
+    text('Now '),
+    code(clip(notice.newState, 40)),
+    text(`${notice.oldState ? `, was ${clip(notice.oldState, 40)}` : ''}${when}`),
+  ]);
+  return toMessages(lines);
+}
+
+// ----------------------------------------------------------------------------------- block report
+
+function rangeList<T>(items: readonly T[], max: number, line: (item: T) => Line): Line[] {
+  const shown = items.slice(0, max).map(line);
+  return items.length > max ? [...shown, andMore(items.length - max)] : shown;
+}
+
+/**
+ * A block report: ranges added (with the rule that saw them), expired, overflowing, the most attacked
+ * hosts and the IP set sizes. Lists longer than `maxListedRanges` are cut with "and N more".
+ */
+export function renderReport(report: BlockReport, options: RenderOptions): string[] {
+  const max = listLimit(options);
+  const lines: Line[] = [
+    [text('🛡 '), bold('Blocklist updated'), text(' · web ACL '), code(clip(report.webAclName, FIELD.name))],
+  ];
+  const at = Date.parse(report.at);
+  lines.push([text(Number.isNaN(at) ? 'Run at an unknown time' : `Run at ${formatTime(at)}`)]);
+  if (report.dryRun) lines.push([italic('Dry run: nothing was written; this is what would have changed.')]);
+  if (!report.collected) lines.push([italic('The alarm was not in ALARM: no new attackers were collected.')]);
+
+  if (report.added.length > 0) {
+    lines.push([]);
+    lines.push([bold(`Added: ${formatCount(report.added.length)}`)]);
+    lines.push(
+      ...rangeList(report.added, max, (entry) => [
+        text('• '),
+        code(clip(entry.range, FIELD.label)),
+        text(` · ${clip(entry.source, FIELD.label)} · ${plural(entry.hits, 'hit')}`),
+      ]),
+    );
+  }
+  if (report.expired.length > 0) {
+    lines.push([]);
+    lines.push([bold(`Expired: ${formatCount(report.expired.length)}`)]);
+    lines.push(
+      ...rangeList(report.expired, max, (entry) => {
+        const lastSeen = Date.parse(entry.lastSeen);
+        return [
+          text('• '),
+          code(clip(entry.range, FIELD.label)),
+          text(
+            ` · ${clip(entry.source, FIELD.label)} · last seen ${Number.isNaN(lastSeen) ? 'unknown' : formatTime(lastSeen)}`,
+          ),
+        ];
+      }),
+    );
+  }
+  if (report.overflow.count > 0) {
+    lines.push([]);
+    lines.push([
+      text('⚠️ '),
+      bold(`Overflow: ${formatCount(report.overflow.count)}`),
+      text(' ranges did not fit in their IP set (the most recent and most active were kept)'),
+    ]);
+    const sample = report.overflow.sample.slice(0, max);
+    lines.push(...sample.map((range): Line => [text('• '), code(clip(range, FIELD.label))]));
+    if (report.overflow.count > sample.length) lines.push(andMore(report.overflow.count - sample.length));
+  }
+  if (report.topHosts.length > 0) {
+    lines.push([]);
+    lines.push([bold('Most attacked hosts')]);
+    lines.push(
+      ...report.topHosts
+        .slice(0, 5)
+        .map((host, index) => topEntryLine(index, { key: host.host, count: host.count }, 'hosts')),
+    );
+  }
+  if (report.ipSets.length > 0) {
+    lines.push([]);
+    lines.push([bold('IP sets')]);
+    lines.push(
+      ...report.ipSets.map((set): Line => [
+        text('• '),
+        code(clip(set.name, FIELD.label)),
+        text(` ${formatCount(set.size)} / ${formatCount(set.capacity)} (${set.family === 'IPV6' ? 'IPv6' : 'IPv4'})`),
+      ]),
+    );
+  }
+  const rejected = Object.entries(report.rejectedKeys).filter(([, count]) => count > 0);
+  if (rejected.length > 0) {
+    lines.push([
+      bold('Addresses not blocked:'),
+      text(
+        ' ' +
+          rejected
+            .slice(0, 10)
+            .map(([reason, count]) => `${clip(reason, 40)} ${formatCount(count)}`)
+            .join(', '),
+      ),
+    ]);
+  }
+  if (report.unreadableRules.length > 0) {
+    lines.push([
+      text('⚠️ '),
+      bold('Rules not read this run:'),
+      text(' '),
+      ...report.unreadableRules
+        .slice(0, 10)
+        .flatMap((rule, index) => [...(index > 0 ? [text(', ')] : []), code(clip(rule, FIELD.label))]),
+    ]);
+  }
+  return toMessages(lines);
+}
+
+// ------------------------------------------------------------------------------------------ plain
+
+const SHAPE_NOTE: Record<PlainNotice['shape'], string> = {
+  text: 'Neither an alarm nor a block report; shown as it was published.',
+  json: 'JSON of a shape the notifier does not know; shown as it was published.',
+  empty: 'An empty message.',
+};
+
+/**
+ * Anything else that arrives on a topic, e.g. `aws sns publish --message test`: clearly labelled,
+ * escaped, and cut to {@link PLAIN_BODY_LIMIT}.
+ */
+export function renderPlain(notice: PlainNotice): string[] {
+  const where = notice.topicName ? clip(notice.topicName, FIELD.name) : 'an SNS topic';
+  const lines: Line[] = [[text('📣 '), bold('Message on'), text(' '), code(where)], [italic(SHAPE_NOTE[notice.shape])]];
+  if (notice.subject) lines.push([bold('Subject:'), text(` ${clip(notice.subject, FIELD.name)}`)]);
+  if (notice.shape !== 'empty') {
+    lines.push([]);
+    const cut = notice.body.length > PLAIN_BODY_LIMIT.characters;
+    const body = cut ? notice.body.slice(0, PLAIN_BODY_LIMIT.characters) : notice.body;
+    const bodyLines = body.split(/\r\n|\r|\n/);
+    const shownLines = bodyLines.slice(0, PLAIN_BODY_LIMIT.lines);
+    lines.push(...shownLines.map((line): Line => [text(line)]));
+    const hiddenCharacters = notice.body.length - shownLines.reduce((sum, line) => sum + line.length + 1, -1);
+    if (cut || bodyLines.length > shownLines.length) {
+      lines.push([italic(`… ${formatCount(Math.max(1, hiddenCharacters))} more characters not shown`)]);
+    }
+  }
+  lines.push([]);
+  lines.push([italic('If you sent this to test your alerts: delivery to this chat works.')]);
+  return toMessages(lines);
+}

@@ -1,0 +1,206 @@
+/**
+ * Telegram's HTML parse mode, made safe by construction: a message is a list of lines, a line a list
+ * of spans, a span plain text with at most one style. Text is sanitized and escaped here and nowhere
+ * else, every tag opens and closes inside its span, so any line boundary (and any span boundary) is a
+ * safe place to split a message that is too long. No AWS imports.
+ */
+
+/** Telegram refuses messages longer than this (we count UTF-16 units of the HTML, which is stricter). */
+export const TELEGRAM_MESSAGE_LIMIT = 4096;
+
+/** At most this many messages per notification, so that a huge input cannot flood a chat. */
+export const MAX_PARTS = 5;
+
+/** The only tags we emit; all of them are in Telegram's allowed set. */
+export type Style = 'b' | 'i' | 'code';
+
+export interface Span {
+  readonly text: string;
+  readonly style?: Style;
+}
+
+/** One line of a message; an empty array is a blank line. */
+export type Line = readonly Span[];
+
+/** Plain text span. */
+export const text = (value: string): Span => ({ text: value });
+export const bold = (value: string): Span => ({ text: value, style: 'b' });
+export const italic = (value: string): Span => ({ text: value, style: 'i' });
+export const code = (value: string): Span => ({ text: value, style: 'code' });
+
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+/** Escapes the characters Telegram's HTML parser treats specially (`"` too, for attribute safety). */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"]/g, (char) => ENTITIES[char] ?? char);
+}
+
+// Lone surrogates cannot be encoded as UTF-8 (Telegram would refuse the whole message); line breaks and
+// other controls inside a span would break the one-line-per-line layout; bidi overrides and isolates
+// would let attacker text reorder what the reader sees around it. All become U+FFFD or a space.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+const LINE_BREAKS = /[\t\n\r\u2028\u2029\u0085]/g;
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+
+/** Makes any string safe to put in one span: well-formed UTF-16, single-line, no bidi controls. */
+export function sanitize(value: string): string {
+  return value
+    .replace(LONE_SURROGATE, '\uFFFD')
+    .replace(LINE_BREAKS, ' ')
+    .replace(CONTROL, '\uFFFD')
+    .replace(BIDI_CONTROLS, '\uFFFD');
+}
+
+/**
+ * Cuts `value` to at most `max` UTF-16 units, never inside a surrogate pair, marking a cut with `…`.
+ * @throws {RangeError} when `max` is less than 1.
+ */
+export function clip(value: string, max: number): string {
+  if (max < 1) throw new RangeError(`clip needs room for at least one character, got ${max}`);
+  if (value.length <= max) return value;
+  let end = max - 1;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${value.slice(0, end)}…`;
+}
+
+function open(style: Style | undefined): string {
+  return style ? `<${style}>` : '';
+}
+
+function close(style: Style | undefined): string {
+  return style ? `</${style}>` : '';
+}
+
+function renderSpan(span: Span): string {
+  if (span.text === '') return '';
+  return `${open(span.style)}${escapeHtml(sanitize(span.text))}${close(span.style)}`;
+}
+
+/** One line as Telegram HTML. */
+export function renderLine(line: Line): string {
+  return line.map(renderSpan).join('');
+}
+
+/** The inverse of the escaping, for the plain-text fallback: tags dropped, entities decoded. */
+export function htmlToPlainText(html: string): string {
+  return html
+    .replace(/<\/?(?:b|i|code|pre)>/g, '')
+    .replace(/&(lt|gt|quot|amp);/g, (_, name: string) => ({ lt: '<', gt: '>', quot: '"', amp: '&' })[name] ?? '');
+}
+
+/**
+ * Renders `line` into pieces of at most `limit` units each: spans are kept whole where they fit; a
+ * span that does not is cut between code points (never inside an entity or a surrogate pair), its
+ * tag closed at the end of one piece and reopened at the start of the next. One pass over the text.
+ *
+ * @throws {RangeError} when `limit` cannot hold even one tagged character.
+ */
+function splitLongLine(line: Line, limit: number): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  for (const span of line) {
+    if (span.text === '') continue;
+    const rendered = renderSpan(span);
+    if (current.length + rendered.length <= limit) {
+      current += rendered;
+      continue;
+    }
+    const opening = open(span.style);
+    const closing = close(span.style);
+    let chunk = '';
+    for (const char of sanitize(span.text)) {
+      const escaped = ENTITIES[char] ?? char;
+      if (current.length + opening.length + chunk.length + escaped.length + closing.length > limit) {
+        if (chunk !== '') current += `${opening}${chunk}${closing}`;
+        chunk = '';
+        if (current !== '') pieces.push(current);
+        current = '';
+        if (opening.length + escaped.length + closing.length > limit) {
+          throw new RangeError(`a message limit of ${limit} cannot hold one character`);
+        }
+      }
+      chunk += escaped;
+    }
+    if (chunk !== '') current += `${opening}${chunk}${closing}`;
+  }
+  if (current !== '') pieces.push(current);
+  return pieces;
+}
+
+/** Options of {@link toMessages}; the defaults are Telegram's. */
+export interface MessageLimits {
+  /** @default 4096 */
+  readonly limit?: number;
+  /** @default 5 */
+  readonly maxParts?: number;
+}
+
+/**
+ * Packs lines into as few messages as possible, each at most `limit` UTF-16 units of HTML, split
+ * only between lines (a single line longer than a message is split between or inside its spans,
+ * with tags reopened). Blank lines at the edges of a message are dropped. When the text needs more
+ * than `maxParts` messages, the last one ends with a note of how many lines were left out.
+ *
+ * @returns at least one message, each non-empty and well-formed.
+ */
+export function toMessages(lines: readonly Line[], limits: MessageLimits = {}): string[] {
+  const limit = limits.limit ?? TELEGRAM_MESSAGE_LIMIT;
+  const maxParts = limits.maxParts ?? MAX_PARTS;
+  // Room kept in the last allowed part for the "left out" note (at Telegram's limit, 80 units).
+  const noteReserve = Math.min(80, Math.floor(limit / 4));
+  const rendered = lines.map((line) => splitLongLine(line, limit - noteReserve));
+
+  const parts: string[][] = [[]];
+  let length = 0;
+  let omitted = 0;
+  const partLimit = () => (parts.length >= maxParts ? limit - noteReserve : limit);
+
+  outer: for (const [index, rendering] of rendered.entries()) {
+    const pieces = rendering.length > 0 ? rendering : [''];
+    for (const piece of pieces) {
+      const current = parts[parts.length - 1] as string[];
+      const added = (current.length > 0 ? 1 : 0) + piece.length;
+      if (length + added <= partLimit()) {
+        current.push(piece);
+        length += added;
+        continue;
+      }
+      if (parts.length >= maxParts) {
+        // A line shown only in part counts as left out: its end is missing.
+        omitted = rendered.slice(index).filter((rest) => rest.some(isVisible)).length;
+        break outer;
+      }
+      parts.push([piece]);
+      length = piece.length;
+    }
+  }
+
+  const messages = parts
+    .map((part) => trimBlankLines(part))
+    .filter((part) => part.length > 0)
+    .map((part) => part.join('\n'));
+  if (omitted > 0) {
+    const full = `<i>… ${omitted} more line${omitted === 1 ? '' : 's'} left out (message too long)</i>`;
+    const note = full.length <= limit ? full : '<i>…</i>';
+    const last = messages.pop();
+    // The reserve keeps room for the note at Telegram's limit; tiny test limits may not have it.
+    messages.push(last !== undefined && last.length + 1 + note.length <= limit ? `${last}\n${note}` : note);
+  }
+  return messages.length > 0 ? messages : ['<i>(empty message)</i>'];
+}
+
+/** True when a rendered line shows something once Telegram has parsed it (not only tags and spaces). */
+function isVisible(rendered: string): boolean {
+  return htmlToPlainText(rendered).trim() !== '';
+}
+
+function trimBlankLines(part: readonly string[]): string[] {
+  let start = 0;
+  let end = part.length;
+  while (start < end && !isVisible(part[start] ?? '')) start += 1;
+  while (end > start && !isVisible(part[end - 1] ?? '')) end -= 1;
+  return part.slice(start, end);
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { classifyMessage, noticesOf, normalizeReport } from '../../../lambdas/notifier/classify';
+import { ALARM, alarmMessage, NOW, OK, REPORT, snsEvent } from './fixtures';
+
+describe('noticesOf', () => {
+  it('reads a CloudWatch alarm message, its states, reason and time', () => {
+    expect(noticesOf(snsEvent(alarmMessage(ALARM)))).toEqual([
+      {
+        messageId: 'msg-1',
+        notice: {
+          ...ALARM,
+          description: 'waf-autoblock: WafAutoblock-web-acl blocked at least 3000 requests in 300 s',
+        },
+      },
+    ]);
+    const [ok] = noticesOf(snsEvent(alarmMessage(OK), 'OkTopic'));
+    expect(ok?.notice).toMatchObject({ kind: 'alarm', newState: 'OK', oldState: 'ALARM', changedAt: OK.changedAt });
+  });
+
+  it('reads a block report from the reports topic', () => {
+    expect(noticesOf(snsEvent(JSON.stringify(REPORT), 'ReportsTopic'))).toEqual([
+      { messageId: 'msg-1', notice: { kind: 'report', report: REPORT } },
+    ]);
+  });
+
+  it('takes `aws sns publish --message test` as plain text, with its subject and topic', () => {
+    expect(noticesOf(snsEvent('test', 'AlertTopic', 'hello'))).toEqual([
+      {
+        messageId: 'msg-1',
+        notice: { kind: 'plain', body: 'test', shape: 'text', subject: 'hello', topicName: 'WafAutoblock-AlertTopic' },
+      },
+    ]);
+  });
+
+  it('never throws on garbage, whatever the event looks like', () => {
+    const shapes = [
+      undefined,
+      null,
+      42,
+      'text',
+      [],
+      {},
+      { Records: 'nope' },
+      { Records: [null, 1, { Sns: null }] },
+      { Records: [{ Sns: { Message: { not: 'a string' } } }] },
+      { Records: [{ Sns: {} }] },
+      { source: 'aws.events', detail: {} },
+    ];
+    for (const event of shapes) {
+      const notices = noticesOf(event);
+      expect(notices.length).toBeGreaterThan(0);
+      for (const { notice } of notices) expect(['plain', 'alarm', 'report']).toContain(notice.kind);
+    }
+    expect(noticesOf({ Records: [{ Sns: { Message: { not: 'a string' } } }] })[0]?.notice).toEqual({
+      kind: 'plain',
+      body: '{"not":"a string"}',
+      shape: 'json',
+    });
+    expect(noticesOf({ hello: 'world' })).toEqual([
+      { messageId: 'direct-invoke', notice: { kind: 'plain', body: '{"hello":"world"}', shape: 'json' } },
+    ]);
+  });
+});
+
+describe('classifyMessage', () => {
+  it.each([
+    ['', 'empty'],
+    ['   \n', 'empty'],
+    ['{"truncated": ', 'text'],
+    ['null', 'text'],
+    ['42', 'text'],
+    ['"a JSON string"', 'text'],
+    ['[1,2,3]', 'json'],
+    ['{"AlarmName": 42, "NewStateValue": "ALARM"}', 'json'],
+    ['{"kind": "waf-autoblock.block-report", "version": 2}', 'json'],
+  ])('shows %j as a plain %s notice', (message, shape) => {
+    expect(classifyMessage(message)).toMatchObject({ kind: 'plain', shape });
+  });
+
+  it('keeps a CloudWatch time it can read and drops one it cannot', () => {
+    const withTime = (StateChangeTime: unknown) =>
+      classifyMessage(JSON.stringify({ AlarmName: 'a', NewStateValue: 'ALARM', StateChangeTime }));
+    expect(withTime('2025-03-14T03:00:00.000+0000')).toMatchObject({ changedAt: NOW });
+    expect(withTime('2025-03-14T04:00:00.000+0100')).toMatchObject({ changedAt: NOW });
+    expect(withTime('yesterday')).not.toHaveProperty('changedAt');
+    expect(withTime(12)).not.toHaveProperty('changedAt');
+  });
+});
+
+describe('normalizeReport', () => {
+  it('keeps a well-formed report as it is', () => {
+    expect(normalizeReport(JSON.parse(JSON.stringify(REPORT)))).toEqual(REPORT);
+  });
+
+  it('drops entries of the wrong type and zeroes bad numbers instead of failing', () => {
+    const report = normalizeReport({
+      kind: REPORT.kind,
+      version: 1,
+      added: [{ range: '198.51.100.0/24', source: 7, hits: -1 }, 'junk', { source: 'no range' }],
+      expired: 'not a list',
+      overflow: { count: 'many', sample: ['192.0.2.0/24', 3] },
+      ipSets: [{ name: 'v4', family: 'IPV6', size: 10, capacity: Infinity }, { size: 1 }],
+      topHosts: [{ host: '<x>', count: 2 }, { count: 3 }],
+      rejectedKeys: { allowlisted: 2, bogus: 'x' },
+      unreadableRules: ['rate-all', null],
+    });
+    expect(report).toEqual({
+      kind: REPORT.kind,
+      version: 1,
+      at: '',
+      webAclName: '(unknown web ACL)',
+      dryRun: false,
+      collected: true,
+      added: [{ range: '198.51.100.0/24', source: 'unknown', hits: 0 }],
+      expired: [],
+      overflow: { count: 0, sample: ['192.0.2.0/24'] },
+      ipSets: [{ name: 'v4', family: 'IPV6', size: 10, capacity: 0 }],
+      topHosts: [{ host: '<x>', count: 2 }],
+      rejectedKeys: { allowlisted: 2 },
+      unreadableRules: ['rate-all'],
+    });
+  });
+
+  it('is undefined for anything that is not a version 1 block report', () => {
+    expect(normalizeReport({ kind: 'other', version: 1 })).toBeUndefined();
+    expect(normalizeReport({ kind: REPORT.kind, version: 2 })).toBeUndefined();
+    expect(normalizeReport(null)).toBeUndefined();
+  });
+});

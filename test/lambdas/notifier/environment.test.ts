@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { NOTIFIER_ENV, readNotifierSettings } from '../../../lambdas/notifier/environment';
+import { ConfigurationError } from '../../../lambdas/shared/errors';
+
+const VALID: Record<keyof typeof NOTIFIER_ENV, string> = {
+  scope: 'CLOUDFRONT',
+  webAclName: 'WafAutoblock-web-acl',
+  wafLogGroup: 'aws-waf-logs-WafAutoblock',
+  blocklistIpv4: 'WafAutoblock-blocklist-ipv4|v4-id',
+  blocklistIpv6: 'WafAutoblock-blocklist-ipv6|v6-id',
+  alarmName: 'WafAutoblock-BlockedRequests',
+  ledgerTable: 'Ledger',
+  telegramSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:BotToken-AbCdEf',
+  telegramChatIds: '["-1001234567890","@wafalerts"]',
+  telegramApiUrl: 'https://api.telegram.org/',
+  summaryMinutes: '15',
+  maxListedRanges: '20',
+};
+
+const env = (overrides: Partial<Record<keyof typeof NOTIFIER_ENV, string | undefined>> = {}) =>
+  Object.fromEntries(
+    Object.entries({ ...VALID, ...overrides }).map(([key, value]) => [
+      NOTIFIER_ENV[key as keyof typeof NOTIFIER_ENV],
+      value,
+    ]),
+  );
+
+describe('readNotifierSettings', () => {
+  it('reads every variable, with the API URL without its trailing slash', () => {
+    expect(readNotifierSettings(env())).toEqual({
+      scope: 'CLOUDFRONT',
+      webAclName: 'WafAutoblock-web-acl',
+      wafLogGroup: 'aws-waf-logs-WafAutoblock',
+      blocklist: {
+        IPV4: { name: 'WafAutoblock-blocklist-ipv4', id: 'v4-id', scope: 'CLOUDFRONT' },
+        IPV6: { name: 'WafAutoblock-blocklist-ipv6', id: 'v6-id', scope: 'CLOUDFRONT' },
+      },
+      alarmName: 'WafAutoblock-BlockedRequests',
+      ledgerTable: 'Ledger',
+      telegramSecretId: VALID.telegramSecretId,
+      chatIds: ['-1001234567890', '@wafalerts'],
+      telegramApiUrl: 'https://api.telegram.org',
+      summaryMinutes: 15,
+      maxListedRanges: 20,
+    });
+    expect(readNotifierSettings(env({ telegramChatIds: '[]' })).chatIds).toEqual([]);
+    expect(readNotifierSettings(env({ telegramApiUrl: 'http://127.0.0.1:8081' })).telegramApiUrl).toBe(
+      'http://127.0.0.1:8081',
+    );
+  });
+
+  it.each([
+    ['scope', undefined, 'is not set'],
+    ['scope', 'GLOBAL', 'CLOUDFRONT or REGIONAL'],
+    ['telegramSecretId', '', 'is not set'],
+    ['blocklistIpv4', 'no-id', '"name|id"'],
+    ['telegramChatIds', '-100123', 'JSON array of chat ids'],
+    ['telegramChatIds', '[-100123]', 'JSON array of chat ids'],
+    ['telegramChatIds', '["not a chat"]', 'JSON array of chat ids'],
+    ['telegramApiUrl', 'http://api.telegram.org', 'must use https'],
+    ['telegramApiUrl', 'https://user:pw@api.telegram.org', 'credentials'],
+    ['telegramApiUrl', 'telegram', 'must be a URL'],
+    ['summaryMinutes', '0', 'from 1 to 180'],
+    ['maxListedRanges', '2.5', 'from 1 to 100'],
+  ] as const)('refuses %s=%j, naming the variable', (key, value, detail) => {
+    let caught: unknown;
+    try {
+      readNotifierSettings(env({ [key]: value }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigurationError);
+    expect((caught as ConfigurationError).variable).toBe(NOTIFIER_ENV[key]);
+    expect((caught as ConfigurationError).message).toContain(detail);
+  });
+
+  it('holds no variable for the token itself: only the secret that holds it', () => {
+    expect(Object.values(NOTIFIER_ENV).filter((name) => /TOKEN/i.test(name))).toEqual([]);
+  });
+});

@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  bold,
+  clip,
+  code,
+  escapeHtml,
+  htmlToPlainText,
+  italic,
+  sanitize,
+  text,
+  toMessages,
+  type Line,
+  type Span,
+} from '../../../lambdas/notifier/telegram-html';
+import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
+import { hostileText } from './fixtures';
+
+describe('escaping and sanitizing', () => {
+  it('escapes the characters Telegram HTML treats specially, and nothing else', () => {
+    expect(escapeHtml('<b>&"x"</b> 👍 שלום')).toBe('&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt; 👍 שלום');
+    expect(escapeHtml('&amp;')).toBe('&amp;amp;');
+  });
+
+  it('keeps a span on one line and replaces what would break the message or reorder it', () => {
+    expect(sanitize('a\nb\r\nc\td\u2028e')).toBe('a b  c d e');
+    expect(sanitize('x\u0000y\u007fz')).toBe('x\uFFFDy\uFFFDz');
+    // Right-to-left text stays; an override that would flip the text around it does not.
+    expect(sanitize('שלום مرحبا')).toBe('שלום مرحبا');
+    expect(sanitize('evil\u202Emoc.elgoog')).toBe('evil\uFFFDmoc.elgoog');
+    // A lone surrogate cannot be sent as UTF-8; a pair (an emoji) is kept.
+    expect(sanitize('a\uD800b\uDC00c 😀')).toBe('a\uFFFDb\uFFFDc 😀');
+  });
+
+  it('clips to a length without splitting a surrogate pair', () => {
+    expect(clip('abcdef', 10)).toBe('abcdef');
+    expect(clip('abcdef', 4)).toBe('abc…');
+    expect(clip('ab😀cd', 4)).toBe('ab…');
+    expect(clip('ab😀cd', 5)).toBe('ab😀…');
+    expect(() => clip('abc', 0)).toThrow(RangeError);
+  });
+
+  it('turns rendered HTML back into what the reader sees, for the plain-text fallback', () => {
+    expect(htmlToPlainText('<b>a</b> &lt;b&gt; &amp;lt; <code>x&quot;</code>')).toBe('a <b> &lt; x"');
+  });
+});
+
+describe('the checker the tests and the Telegram stand-in use', () => {
+  it('accepts our tags and entities and refuses anything Telegram could misread', () => {
+    expect(checkTelegramHtml('<b>a</b> <i>b</i> <code>&lt;&amp;&gt;&quot;</code> <pre>x</pre>')).toBeUndefined();
+    expect(checkTelegramHtml('a < b')).toMatch(/raw "<"/);
+    expect(checkTelegramHtml('a > b')).toMatch(/raw ">"/);
+    expect(checkTelegramHtml('AT&T')).toMatch(/raw "&"/);
+    expect(checkTelegramHtml('&nbsp;')).toMatch(/raw "&"/);
+    expect(checkTelegramHtml('<a href="x">y</a>')).toMatch(/unsupported tag/);
+    expect(checkTelegramHtml('<b><i>x</i></b>')).toMatch(/nested/);
+    expect(checkTelegramHtml('<b>x</i>')).toMatch(/closes/);
+    expect(checkTelegramHtml('<code>x')).toMatch(/never closed/);
+  });
+});
+
+describe('toMessages', () => {
+  it('renders spans with their tags and lines with newlines', () => {
+    expect(toMessages([[bold('Title'), text(' & '), code('<x>')], [], [italic('note')]])).toEqual([
+      '<b>Title</b> &amp; <code>&lt;x&gt;</code>\n\n<i>note</i>',
+    ]);
+  });
+
+  it('splits between lines, never inside one that fits, and drops blank lines at the edges', () => {
+    const lines: Line[] = [[text('a'.repeat(30))], [], [text('b'.repeat(30))], [text('c'.repeat(30))]];
+    expect(toMessages(lines, { limit: 100, maxParts: 5 })).toEqual([
+      `${'a'.repeat(30)}\n\n${'b'.repeat(30)}\n${'c'.repeat(30)}`,
+    ]);
+    expect(toMessages(lines, { limit: 60, maxParts: 5 })).toEqual(['a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30)]);
+  });
+
+  it('splits a line longer than a message inside a span, closing and reopening its tag', () => {
+    const messages = toMessages([[text('see '), code('x'.repeat(250))]], { limit: 100, maxParts: 5 });
+    // Pieces of a line are cut at the limit less the room kept for a "left out" note (a quarter here).
+    expect(messages).toEqual([
+      `see <code>${'x'.repeat(58)}</code>`,
+      `<code>${'x'.repeat(62)}</code>`,
+      `<code>${'x'.repeat(62)}</code>`,
+      `<code>${'x'.repeat(62)}</code>\n<code>${'x'.repeat(6)}</code>`,
+    ]);
+  });
+
+  it('never splits an entity', () => {
+    const messages = toMessages([[text('&'.repeat(100))]], { limit: 27, maxParts: 100 });
+    for (const message of messages) {
+      expect(message.length).toBeLessThanOrEqual(27);
+      expect(checkTelegramHtml(message)).toBeUndefined();
+    }
+    expect(messages.map(visibleText).join('')).toBe('&'.repeat(100));
+  });
+
+  it('stops at maxParts and says how many lines were left out', () => {
+    const lines: Line[] = Array.from({ length: 50 }, (_, i) => [text(`line ${i} `.padEnd(40, '.'))]);
+    const messages = toMessages(lines, { limit: 200, maxParts: 2 });
+    expect(messages).toHaveLength(2);
+    expect(messages[1]).toMatch(/<i>… 4\d more lines left out \(message too long\)<\/i>$/);
+    for (const message of messages) expect(message.length).toBeLessThanOrEqual(200);
+  });
+
+  it('never returns an empty message', () => {
+    expect(toMessages([])).toEqual(['<i>(empty message)</i>']);
+    expect(toMessages([[], [text('  ')], [italic(' ')]])).toEqual(['<i>(empty message)</i>']);
+  });
+});
+
+const span: fc.Arbitrary<Span> = fc.record(
+  { text: hostileText, style: fc.constantFrom('b' as const, 'i' as const, 'code' as const) },
+  { requiredKeys: ['text'] },
+);
+
+describe('toMessages, for any input', () => {
+  it('gives well-formed messages within the limit that keep every visible character, in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(span, { maxLength: 4 }), { maxLength: 20 }),
+        fc.integer({ min: 200, max: 4096 }),
+        (lines, limit) => {
+          const messages = toMessages(lines, { limit, maxParts: Number.MAX_SAFE_INTEGER });
+          expect(messages.length).toBeGreaterThan(0);
+          for (const message of messages) {
+            expect(message.length).toBeLessThanOrEqual(limit);
+            expect(checkTelegramHtml(message)).toBeUndefined();
+            expect(visibleText(message).trim()).not.toBe('');
+          }
+          const squash = (value: string) => value.replace(/\s/g, '');
+          const expected = squash(lines.flatMap((line) => line.map((s) => sanitize(s.text))).join(''));
+          const actual = squash(messages.map(visibleText).join(''));
+          expect(actual).toBe(expected === '' ? '(emptymessage)' : expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
