@@ -25,9 +25,11 @@ export class WafAutoblockStack extends Stack {
       logging: config.logging,
       alarm: config.alarm,
       associations: config.associations,
+      blocker: config.blocker,
+      notifier: config.notifier,
     });
 
-    const { webAcl, attackAlarm, ledger } = this.protection;
+    const { webAcl, attackAlarm, ledger, blocker, notifier } = this.protection;
     new CfnOutput(this, 'WebAclArn', {
       value: webAcl.webAcl.attrArn,
       description: config.scope === 'CLOUDFRONT' ? 'Attach to your CloudFront distribution (WebACLId)' : 'The web ACL',
@@ -42,6 +44,17 @@ export class WafAutoblockStack extends Stack {
     new CfnOutput(this, 'AlarmName', { value: attackAlarm.alarm.alarmName });
     new CfnOutput(this, 'WafLogGroupName', { value: webAcl.logGroup.logGroupName });
     new CfnOutput(this, 'LedgerTableName', { value: ledger.table.tableName });
+    new CfnOutput(this, 'ReportsTopicArn', { value: blocker.reportsTopic.topicArn });
+    new CfnOutput(this, 'BlockerFunctionName', { value: blocker.handler.function.functionName });
+    new CfnOutput(this, 'NotifierFunctionName', { value: notifier.handler.function.functionName });
+    new CfnOutput(this, 'TelegramSecretId', {
+      description: 'The Secrets Manager secret that holds the Telegram bot token (ARN, or the configured name)',
+      value: notifier.botTokenSecretId,
+    });
+    new CfnOutput(this, 'SetTelegramTokenCommand', {
+      description: 'Stores the bot token (replace <token>); the notifier uses it within 5 minutes',
+      value: `aws secretsmanager put-secret-value --region ${this.region} --secret-id ${notifier.botTokenSecretId} --secret-string '<token>'`,
+    });
     new CfnOutput(this, 'TestAlertCommand', {
       description: 'Publishes a test message to the alert topic',
       value: `aws sns publish --region ${this.region} --topic-arn ${attackAlarm.alertTopic.topicArn} --message test`,

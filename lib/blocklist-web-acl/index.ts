@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { retentionDays } from '../log-retention';
 import type { ManagedRuleGroupName, RateRuleConfig } from '../config/schema';
 
 /** Whether the web ACL protects CloudFront distributions or regional resources. */
@@ -189,14 +190,6 @@ export class BlocklistWebAcl extends Construct {
     logging.node.addDependency(delivery);
     return logGroup;
   }
-}
-
-/** The RetentionDays member for a number of days; the config only admits values CloudWatch Logs accepts. */
-function retentionDays(days: number): logs.RetentionDays {
-  const match = Object.values(logs.RetentionDays).find((value): value is logs.RetentionDays => Number(value) === days);
-  if (match === undefined)
-    throw new Error(`logRetentionDays: CloudWatch Logs does not offer a retention of ${days} days`);
-  return match;
 }
 
 function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {

@@ -5,6 +5,7 @@
  */
 import * as ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -99,6 +100,11 @@ export type RateRuleConfig = z.output<typeof rateRule>;
 
 const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
 
+/** A number of days that CloudWatch Logs accepts as a retention. */
+const logRetentionDays = z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+  message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+});
+
 export const configSchema = z
   .strictObject({
     /** CloudFormation stack name; also the prefix of the WAF resource names. */
@@ -147,12 +153,7 @@ export const configSchema = z
     logging: z
       .strictObject({
         /** Days to keep WAF logs. */
-        retentionDays: z
-          .number()
-          .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
-            message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
-          })
-          .default(30),
+        retentionDays: logRetentionDays.default(30),
         /** Only requests that ended with one of these actions are logged (the rest are dropped). */
         actions: z
           .array(z.enum(LOGGED_ACTIONS, { error: `must be one of ${LOGGED_ACTIONS.join(', ')}` }))
@@ -176,6 +177,93 @@ export const configSchema = z
     associations: z
       .array(z.string().regex(/^arn:aws[a-z-]*:[a-z-]+:[a-z0-9-]+:\d{12}:.+$/, 'must be a resource ARN'))
       .default([]),
+    blocker: z
+      .strictObject({
+        /** When the blocker runs besides the alarm: an EventBridge `rate(...)` or `cron(...)` expression. */
+        schedule: z
+          .string()
+          .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$/, {
+            message: 'must be an EventBridge expression such as "rate(5 minutes)" or "cron(0/5 * * * ? *)"',
+          })
+          .default('rate(5 minutes)'),
+        /** `alarm`: take new attackers only while the alarm is in ALARM; `always`: on every run. Expiry runs always. */
+        gate: z.enum(['alarm', 'always'], { error: 'must be alarm or always' }).default('alarm'),
+        /** Minutes a range stays blocked after it was LAST seen attacking. */
+        blockDurationMinutes: positiveInt.max(525_600, 'must be at most 525,600 (one year)').default(240),
+        /** IPv4 attackers are blocked by this prefix (24 blocks the whole /24). */
+        ipv4Prefix: z.number().int().min(8, 'must be between 8 and 32').max(32, 'must be between 8 and 32').default(24),
+        /** IPv6 attackers are blocked by this prefix (64 blocks the whole /64). */
+        ipv6Prefix: z
+          .number()
+          .int()
+          .min(32, 'must be between 32 and 128')
+          .max(128, 'must be between 32 and 128')
+          .default(64),
+        /** Compute, log and report everything, write nothing. */
+        dryRun: z.boolean({ error: 'must be true or false' }).default(false),
+        /** Reserved concurrency (1 keeps runs from overlapping); null leaves it unreserved for accounts with a concurrency limit of 10. */
+        reservedConcurrency: positiveInt.nullable().default(1),
+        /** Days to keep the blocker's own logs. */
+        logRetentionDays: logRetentionDays.default(30),
+      })
+      .default({
+        schedule: 'rate(5 minutes)',
+        gate: 'alarm',
+        blockDurationMinutes: 240,
+        ipv4Prefix: 24,
+        ipv6Prefix: 64,
+        dryRun: false,
+        reservedConcurrency: 1,
+        logRetentionDays: 30,
+      }),
+    notifier: z
+      .strictObject({
+        /** Telegram chats to notify: chat ids as strings (`"-1001234567890"`) or `"@channelname"`. Empty: messages are only logged. */
+        chatIds: z
+          .array(
+            z
+              .string({ error: 'must be a chat id as a string, e.g. "-1001234567890", or "@channelname"' })
+              .regex(CHAT_ID_PATTERN, 'must be a chat id as a string, e.g. "-1001234567890", or "@channelname"'),
+          )
+          .max(10, 'may hold at most 10 chats')
+          .default([]),
+        /** Telegram Bot API base URL; https, or http on 127.0.0.1 for a local stand-in. */
+        telegramApiUrl: z
+          .string()
+          .superRefine((value, ctx) => {
+            const problem = apiUrlProblem(value);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .default('https://api.telegram.org'),
+        /** Minutes of WAF logs an ALARM message summarizes. */
+        summaryMinutes: z
+          .number()
+          .int('must be a whole number')
+          .min(1, 'must be between 1 and 180')
+          .max(180, 'must be between 1 and 180')
+          .default(15),
+        /** Name of an existing Secrets Manager secret that holds the bot token; unset: the stack creates one. */
+        existingSecretName: z
+          .string()
+          .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
+          .optional(),
+        /** Longest list of ranges in a block report; the rest are counted ("and 12 more"). */
+        maxListedRanges: z
+          .number()
+          .int('must be a whole number')
+          .min(1, 'must be between 1 and 100')
+          .max(100, 'must be between 1 and 100')
+          .default(20),
+        /** Days to keep the notifier's own logs. */
+        logRetentionDays: logRetentionDays.default(30),
+      })
+      .default({
+        chatIds: [],
+        telegramApiUrl: 'https://api.telegram.org',
+        summaryMinutes: 15,
+        maxListedRanges: 20,
+        logRetentionDays: 30,
+      }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -1,9 +1,11 @@
 import { Construct } from 'constructs';
 import { AttackAlarm } from '../attack-alarm';
+import { Blocker } from '../blocker';
 import { BlocklistWebAcl } from '../blocklist-web-acl';
 import { parseConfig } from '../config/load';
 import type { WafAutoblockConfigInput } from '../config/schema';
 import { LedgerTable } from '../ledger-table';
+import { Notifier } from '../notifier';
 
 /**
  * Props of {@link WafAutoblock}: the protection part of the configuration (see the README's
@@ -50,6 +52,16 @@ export interface WafAutoblockProps {
    * @default []
    */
   readonly associations?: readonly string[];
+  /**
+   * The blocker: schedule, gate, block duration, prefixes, dry run, concurrency, log retention.
+   * @default every 5 minutes and on ALARM; collects only while the alarm is in ALARM; blocks /24 and /64 for 240 minutes after last seen
+   */
+  readonly blocker?: WafAutoblockConfigInput['blocker'];
+  /**
+   * The Telegram notifier: chats, API URL, summary window, an existing token secret, list length, log retention.
+   * @default no chats (messages are only logged), a new secret for the bot token, 15-minute summaries
+   */
+  readonly notifier?: WafAutoblockConfigInput['notifier'];
 }
 
 /**
@@ -63,6 +75,8 @@ export class WafAutoblock extends Construct {
   readonly webAcl: BlocklistWebAcl;
   readonly attackAlarm: AttackAlarm;
   readonly ledger: LedgerTable;
+  readonly blocker: Blocker;
+  readonly notifier: Notifier;
 
   constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
     super(scope, id);
@@ -92,6 +106,34 @@ export class WafAutoblock extends Construct {
       evaluationPeriods: config.alarm.evaluationPeriods,
     });
     this.ledger = new LedgerTable(this, 'Ledger');
+    this.blocker = new Blocker(this, 'Blocker', {
+      scope: config.scope,
+      webAcl: this.webAcl,
+      attackAlarm: this.attackAlarm,
+      ledger: this.ledger,
+      topicKey: this.attackAlarm.key,
+      schedule: config.blocker.schedule,
+      gate: config.blocker.gate,
+      blockDurationMinutes: config.blocker.blockDurationMinutes,
+      ipv4Prefix: config.blocker.ipv4Prefix,
+      ipv6Prefix: config.blocker.ipv6Prefix,
+      dryRun: config.blocker.dryRun,
+      reservedConcurrency: config.blocker.reservedConcurrency ?? undefined,
+      logRetentionDays: config.blocker.logRetentionDays,
+    });
+    this.notifier = new Notifier(this, 'Notifier', {
+      scope: config.scope,
+      webAcl: this.webAcl,
+      attackAlarm: this.attackAlarm,
+      reportsTopic: this.blocker.reportsTopic,
+      ledger: this.ledger,
+      chatIds: config.notifier.chatIds,
+      telegramApiUrl: config.notifier.telegramApiUrl,
+      summaryMinutes: config.notifier.summaryMinutes,
+      maxListedRanges: config.notifier.maxListedRanges,
+      existingSecretName: config.notifier.existingSecretName,
+      logRetentionDays: config.notifier.logRetentionDays,
+    });
   }
 }
 

@@ -162,8 +162,8 @@ describe('default configuration (CLOUDFRONT)', () => {
     });
   });
 
-  it('encrypts both topics with a rotating customer-managed key that CloudWatch may use', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 2);
+  it('encrypts the alarm topics (and the reports topic) with a rotating customer-managed key that CloudWatch may use', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 3);
     template.allResourcesProperties('AWS::SNS::Topic', {
       KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TopicKey'), 'Arn'] },
     });
@@ -181,11 +181,14 @@ describe('default configuration (CLOUDFRONT)', () => {
   });
 
   it('refuses non-SSL publishing and lets only this alarm publish from CloudWatch', () => {
-    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as {
-      Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } };
-    }[];
-    expect(policies).toHaveLength(2);
-    for (const policy of policies) {
+    const policies = Object.entries(template.findResources('AWS::SNS::TopicPolicy')) as [
+      string,
+      { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } },
+    ][];
+    expect(policies).toHaveLength(3);
+    const alarmTopicPolicies = policies.filter(([id]) => /AlertTopic|OkTopic/.test(id));
+    expect(alarmTopicPolicies).toHaveLength(2);
+    for (const [, policy] of alarmTopicPolicies) {
       const statements = policy.Properties.PolicyDocument.Statement;
       expect(statements).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),

@@ -1,0 +1,128 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
+import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
+import type { AttackAlarm } from '../attack-alarm';
+import { AutoblockFunction } from '../autoblock-function';
+import type { BlocklistWebAcl, IpSetHandle, WafScope } from '../blocklist-web-acl';
+import type { LedgerTable } from '../ledger-table';
+
+/** Props of {@link Blocker}. */
+export interface BlockerProps {
+  readonly scope: WafScope;
+  readonly webAcl: BlocklistWebAcl;
+  readonly attackAlarm: AttackAlarm;
+  readonly ledger: LedgerTable;
+  /** Key that encrypts the reports topic (the alarm topics' key). */
+  readonly topicKey: kms.IKey;
+  /** EventBridge schedule expression, e.g. `rate(5 minutes)`. */
+  readonly schedule: string;
+  readonly gate: 'alarm' | 'always';
+  readonly blockDurationMinutes: number;
+  readonly ipv4Prefix: number;
+  readonly ipv6Prefix: number;
+  readonly dryRun: boolean;
+  /** Reserved concurrency; undefined leaves the function unreserved. */
+  readonly reservedConcurrency?: number;
+  readonly logRetentionDays: number;
+}
+
+const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../lambdas/blocker/handler.ts');
+
+/**
+ * The blocker: runs on a schedule and the moment the alarm fires, takes the addresses the rate rules
+ * are limiting, and keeps their ranges in the blocklist IP sets until they expire. Reports what it
+ * changed to the `Reports` topic.
+ */
+export class Blocker extends Construct {
+  readonly handler: AutoblockFunction;
+  readonly reportsTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: BlockerProps) {
+    super(scope, id);
+    const { webAcl, attackAlarm, ledger } = props;
+
+    this.reportsTopic = new sns.Topic(this, 'Reports', { masterKey: props.topicKey, enforceSSL: true });
+
+    // Timeout: a run is a handful of AWS round trips (one in steady state, four when something
+    // changes: npm run bench), but lock conflicts back off and adaptive retry may wait out WAF
+    // throttling; 60 s leaves room for both. Memory: the worst-case core pass (20,000 keys against a
+    // full 10,000-entry set) peaks at about 180 MB resident in the bench process; 512 MB leaves
+    // headroom and, since Lambda grants CPU in proportion to memory, about a third of a vCPU for it.
+    this.handler = new AutoblockFunction(this, 'Blocker', {
+      entry: HANDLER,
+      description: 'waf-autoblock blocker: keeps rate-limited ranges in the WAF blocklist until they expire',
+      serviceName: 'waf-autoblock-blocker',
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+      logRetentionDays: props.logRetentionDays,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      environment: {
+        [BLOCKER_ENV.scope]: props.scope,
+        [BLOCKER_ENV.gate]: props.gate,
+        [BLOCKER_ENV.blockDurationMinutes]: String(props.blockDurationMinutes),
+        [BLOCKER_ENV.ipv4Prefix]: String(props.ipv4Prefix),
+        [BLOCKER_ENV.ipv6Prefix]: String(props.ipv6Prefix),
+        [BLOCKER_ENV.dryRun]: String(props.dryRun),
+      },
+    });
+    const fn = this.handler;
+    const allow = (actions: string[], resources: string[]) =>
+      fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
+
+    // Rate rules' managed keys and sampled requests: read-only, on this web ACL only.
+    fn.addEnvironment(BLOCKER_ENV.webAclName, webAcl.webAclName);
+    fn.addEnvironment(BLOCKER_ENV.webAclId, webAcl.webAcl.attrId);
+    fn.addEnvironment(BLOCKER_ENV.webAclArn, webAcl.webAcl.attrArn);
+    fn.addEnvironment(BLOCKER_ENV.rateRules, JSON.stringify(webAcl.rateRuleNames));
+    allow(['wafv2:GetRateBasedStatementManagedKeys', 'wafv2:GetSampledRequests'], [webAcl.webAcl.attrArn]);
+
+    // The blocklists: read and replace, these two sets only.
+    fn.addEnvironment(BLOCKER_ENV.blocklistIpv4, ipSetAddress(webAcl.blocklistIpv4));
+    fn.addEnvironment(BLOCKER_ENV.blocklistIpv6, ipSetAddress(webAcl.blocklistIpv6));
+    allow(
+      ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
+      [webAcl.blocklistIpv4.ipSet.attrArn, webAcl.blocklistIpv6.ipSet.attrArn],
+    );
+
+    // The allowlists: read only, so that an address allowed by hand is never blocked either.
+    fn.addEnvironment(BLOCKER_ENV.allowlistIpv4, ipSetAddress(webAcl.allowlistIpv4));
+    fn.addEnvironment(BLOCKER_ENV.allowlistIpv6, ipSetAddress(webAcl.allowlistIpv6));
+    allow(['wafv2:GetIPSet'], [webAcl.allowlistIpv4.ipSet.attrArn, webAcl.allowlistIpv6.ipSet.attrArn]);
+
+    // The gate: this alarm's state only.
+    fn.addEnvironment(BLOCKER_ENV.alarmName, attackAlarm.alarm.alarmName);
+    allow(['cloudwatch:DescribeAlarms'], [attackAlarm.alarm.alarmArn]);
+
+    // The ledger: item writes on the table, queries on the sparse index; no scans, no deletes.
+    fn.addEnvironment(BLOCKER_ENV.ledgerTable, ledger.table.tableName);
+    allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [ledger.table.tableArn]);
+    allow(['dynamodb:Query'], [`${ledger.table.tableArn}/index/${LEDGER_SCHEMA.activeIndex}`]);
+
+    // Reports: publish to this topic, with the key that encrypts it.
+    fn.addEnvironment(BLOCKER_ENV.reportsTopicArn, this.reportsTopic.topicArn);
+    allow(['sns:Publish'], [this.reportsTopic.topicArn]);
+    allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
+
+    // Triggers: the schedule keeps expiry going; the alarm starts a run at once when an attack begins.
+    new events.Rule(this, 'Schedule', {
+      description: 'Runs the waf-autoblock blocker',
+      schedule: events.Schedule.expression(props.schedule),
+      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
+    });
+    attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
+  }
+}
+
+/** `name|id`, the form the handler reads back (GetIPSet needs both). */
+function ipSetAddress(handle: IpSetHandle): string {
+  return `${handle.name}|${handle.ipSet.attrId}`;
+}
