@@ -6,41 +6,21 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
+import { lambdaBuildOptions, ROOT } from './bundling';
 import { BLOCKER_ENV } from '../lambdas/blocker/environment';
 import { performance } from 'node:perf_hooks';
 import { report } from './measure';
 
 const run = promisify(execFile);
 
-const ROOT = resolve(import.meta.dirname, '..');
 const ENTRY = 'lambdas/blocker/handler.ts';
 const IMPORT_RUNS = 10;
 
-/**
- * The options NodejsFunction turns the construct's `bundling` props into (format esm, target node22,
- * minify, sourcemap without sources content, mainFields, the createRequire banner, `@aws-sdk/*`
- * external), run from the project root as CDK does.
- */
-const CDK_OPTIONS = {
-  absWorkingDir: ROOT,
-  entryPoints: [ENTRY],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  external: ['@aws-sdk/*'],
-  metafile: true,
-  logLevel: 'warning',
-} satisfies BuildOptions;
+const CDK_OPTIONS = { ...lambdaBuildOptions(ENTRY), metafile: true as const };
 
 /** Dummy values for every variable `readBlockerSettings` checks, so module initialisation succeeds. */
 const SETTINGS_ENV: Record<keyof typeof BLOCKER_ENV, string> = {

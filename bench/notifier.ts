@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +21,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { build, type BuildOptions } from 'esbuild';
+import { build } from 'esbuild';
+import { lambdaBuildOptions, ROOT } from './bundling';
 import { createLedgerClient, Ledger } from '../lambdas/adapters/ledger';
 import { runInsightsQueries } from '../lambdas/adapters/logs-insights';
 import { SecretString } from '../lambdas/adapters/secrets';
@@ -33,7 +34,6 @@ import { TelegramServer } from '../test/support/telegram-server';
 import { report, time } from './measure';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..');
 const ENTRY = 'lambdas/notifier/handler.ts';
 const IMPORT_RUNS = 10;
 
@@ -246,22 +246,7 @@ async function summaries(server: TelegramServer): Promise<void> {
   for (const mock of Object.values(mocks)) mock.restore();
 }
 
-/** The options NodejsFunction derives from lib/autoblock-function's bundling props. */
-const CDK_OPTIONS = {
-  absWorkingDir: ROOT,
-  entryPoints: [ENTRY],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  external: ['@aws-sdk/*'],
-  logLevel: 'warning',
-} satisfies BuildOptions;
+const CDK_OPTIONS = lambdaBuildOptions(ENTRY);
 
 const IMPORT_SCRIPT = `
 const started = performance.now();

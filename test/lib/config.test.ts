@@ -4,25 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../lib/config/load';
+import { loadConfig, parseConfig } from '../../lib/config/load';
+import { configErrorOf } from '../support/config-errors';
 
 const run = promisify(execFile);
-
-/** Asserts that parsing fails with a one-line ConfigError naming `key`, and returns the message. */
-function rejects(input: unknown, key: string): string {
-  let caught: unknown;
-  try {
-    parseConfig(input);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  const error = caught as ConfigError;
-  expect(error.key).toBe(key);
-  expect(error.message).toContain(key);
-  expect(error.message).not.toContain('\n');
-  return error.message;
-}
 
 describe('configuration defaults', () => {
   it('match the block in cdk.json, key for key', () => {
@@ -44,45 +29,45 @@ describe('configuration defaults', () => {
 
 describe('configuration validation names the key', () => {
   it('CLOUDFRONT outside us-east-1', () => {
-    expect(rejects({ scope: 'CLOUDFRONT', region: 'eu-west-1' }, 'region')).toContain('us-east-1');
+    expect(configErrorOf({ scope: 'CLOUDFRONT', region: 'eu-west-1' }, 'region')).toContain('us-east-1');
   });
 
   it('an unknown scope, with the allowed values', () => {
-    expect(rejects({ scope: 'GLOBAL' }, 'scope')).toContain('CLOUDFRONT or REGIONAL');
+    expect(configErrorOf({ scope: 'GLOBAL' }, 'scope')).toContain('CLOUDFRONT or REGIONAL');
   });
 
   it('a rate limit below 10', () => {
-    expect(rejects({ rateRules: [{ name: 'a', limit: 9 }] }, 'rateRules[0].limit')).toContain(
+    expect(configErrorOf({ rateRules: [{ name: 'a', limit: 9 }] }, 'rateRules[0].limit')).toContain(
       'between 10 and 2,000,000,000',
     );
   });
 
   it('a rate limit above 2,000,000,000', () => {
-    rejects({ rateRules: [{ name: 'a', limit: 2_000_000_001 }] }, 'rateRules[0].limit');
+    configErrorOf({ rateRules: [{ name: 'a', limit: 2_000_000_001 }] }, 'rateRules[0].limit');
   });
 
   it('an evaluation window that WAF does not offer', () => {
     expect(
-      rejects({ rateRules: [{ name: 'a', limit: 100, windowSeconds: 30 }] }, 'rateRules[0].windowSeconds'),
+      configErrorOf({ rateRules: [{ name: 'a', limit: 100, windowSeconds: 30 }] }, 'rateRules[0].windowSeconds'),
     ).toContain('60, 120, 300, 600');
   });
 
   it('an allowlist entry that is not a CIDR', () => {
-    expect(rejects({ allowlist: ['198.51.100.0/24', 'office'] }, 'allowlist[1]')).toContain('"office"');
+    expect(configErrorOf({ allowlist: ['198.51.100.0/24', 'office'] }, 'allowlist[1]')).toContain('"office"');
   });
 
   it('an allowlist /0, which would allow everybody', () => {
-    expect(rejects({ allowlist: ['0.0.0.0/0'] }, 'allowlist[0]')).toContain('/0');
-    rejects({ allowlist: ['::/0'] }, 'allowlist[0]');
+    expect(configErrorOf({ allowlist: ['0.0.0.0/0'] }, 'allowlist[0]')).toContain('/0');
+    configErrorOf({ allowlist: ['::/0'] }, 'allowlist[0]');
   });
 
   it('an allowlist CIDR with host bits set, suggesting the network', () => {
-    expect(rejects({ allowlist: ['198.51.100.7/24'] }, 'allowlist[0]')).toContain('198.51.100.0/24');
+    expect(configErrorOf({ allowlist: ['198.51.100.7/24'] }, 'allowlist[0]')).toContain('198.51.100.0/24');
   });
 
   it('duplicate rule names', () => {
     expect(
-      rejects(
+      configErrorOf(
         {
           rateRules: [
             { name: 'a', limit: 100 },
@@ -95,49 +80,49 @@ describe('configuration validation names the key', () => {
   });
 
   it('a rule name reserved for the IP set rules', () => {
-    rejects({ rateRules: [{ name: 'blocklist-ipv4', limit: 100 }] }, 'rateRules[0].name');
+    configErrorOf({ rateRules: [{ name: 'blocklist-ipv4', limit: 100 }] }, 'rateRules[0].name');
   });
 
   it('a non-positive alarm threshold', () => {
-    expect(rejects({ alarm: { threshold: 0 } }, 'alarm.threshold')).toContain('positive');
-    rejects({ alarm: { threshold: -5 } }, 'alarm.threshold');
+    expect(configErrorOf({ alarm: { threshold: 0 } }, 'alarm.threshold')).toContain('positive');
+    configErrorOf({ alarm: { threshold: -5 } }, 'alarm.threshold');
   });
 
   it('a non-positive evaluation period count', () => {
-    rejects({ alarm: { evaluationPeriods: 0 } }, 'alarm.evaluationPeriods');
+    configErrorOf({ alarm: { evaluationPeriods: 0 } }, 'alarm.evaluationPeriods');
   });
 
   it('an alarm period that is not a multiple of 60', () => {
-    rejects({ alarm: { periodSeconds: 90 } }, 'alarm.periodSeconds');
+    configErrorOf({ alarm: { periodSeconds: 90 } }, 'alarm.periodSeconds');
   });
 
   it('a log retention CloudWatch does not offer', () => {
-    expect(rejects({ logging: { retentionDays: 31 } }, 'logging.retentionDays')).toContain('30, 60');
+    expect(configErrorOf({ logging: { retentionDays: 31 } }, 'logging.retentionDays')).toContain('30, 60');
   });
 
   it('an unknown managed rule group', () => {
-    rejects({ managedRuleGroups: ['AWSManagedRulesBogus'] }, 'managedRuleGroups[0]');
+    configErrorOf({ managedRuleGroups: ['AWSManagedRulesBogus'] }, 'managedRuleGroups[0]');
   });
 
   it('associations with CLOUDFRONT scope', () => {
-    rejects(
+    configErrorOf(
       { associations: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1'] },
       'associations',
     );
   });
 
   it('an unknown top-level key, suggesting the likely one', () => {
-    expect(rejects({ allowList: [] }, 'allowList')).toContain('did you mean "allowlist"');
+    expect(configErrorOf({ allowList: [] }, 'allowList')).toContain('did you mean "allowlist"');
   });
 
   it('an unknown nested key, suggesting the likely one', () => {
-    expect(rejects({ alarm: { treshold: 10 } }, 'alarm.treshold')).toContain('did you mean "alarm.threshold"');
+    expect(configErrorOf({ alarm: { treshold: 10 } }, 'alarm.treshold')).toContain('did you mean "alarm.threshold"');
   });
 
   it('an unknown key inside a rate rule', () => {
-    expect(rejects({ rateRules: [{ name: 'a', limit: 100, windowSecs: 60 }] }, 'rateRules[0].windowSecs')).toContain(
-      'did you mean "rateRules[0].windowSeconds"',
-    );
+    expect(
+      configErrorOf({ rateRules: [{ name: 'a', limit: 100, windowSecs: 60 }] }, 'rateRules[0].windowSecs'),
+    ).toContain('did you mean "rateRules[0].windowSeconds"');
   });
 });
 
