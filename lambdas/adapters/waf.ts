@@ -13,7 +13,7 @@ import {
   type WAFV2ClientConfig,
 } from '@aws-sdk/client-wafv2';
 import type { IpSetSnapshot } from '../core/types';
-import { ReadError, WriteError } from '../shared/errors';
+import { IpSetWriteError, ReadError } from '../shared/errors';
 
 /** WAF scope: `CLOUDFRONT` resources live in us-east-1, `REGIONAL` ones beside the ALB / API. */
 export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
@@ -220,13 +220,14 @@ export async function updateIpSet(
     } catch (error) {
       const lockConflict = hasName(error, 'WAFOptimisticLockException');
       if (!lockConflict && !hasName(error, 'WAFUnavailableEntityException')) {
-        throw new WriteError(resource, `UpdateIPSet failed on attempt ${attempts}`, { cause: error });
+        throw new IpSetWriteError(resource, `UpdateIPSet failed on attempt ${attempts}`, conflicts, { cause: error });
       }
       if (lockConflict) conflicts++;
       if (attempts >= maxAttempts) {
-        throw new WriteError(
+        throw new IpSetWriteError(
           resource,
           `gave up after ${attempts} attempts with ${conflicts} lock conflicts (other writers kept changing the set)`,
+          conflicts,
           { cause: error },
         );
       }
@@ -234,7 +235,9 @@ export async function updateIpSet(
       try {
         snapshot = await readIpSet(client, ref);
       } catch (readError) {
-        throw new WriteError(resource, `re-read after a failed attempt ${attempts} failed`, { cause: readError });
+        throw new IpSetWriteError(resource, `re-read after a failed attempt ${attempts} failed`, conflicts, {
+          cause: readError,
+        });
       }
     }
   }

@@ -28,7 +28,7 @@ import { advanceLedger, indexByRange, type LedgerStep } from '../core/ledger';
 import { planLedgerWrites, type LedgerWrites } from '../core/ledger-writes';
 import { IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '../core/reconcile';
 import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
-import { ReadError, WriteError } from '../shared/errors';
+import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
 import type { BlockerSettings } from './environment';
 
@@ -304,6 +304,8 @@ export async function runBlocker(
   setResults.forEach((result, index) => {
     const familyPlan = plans[index] as FamilyPlan;
     if (result.status === 'rejected') {
+      // Conflicts met before giving up count too: they are what the LockConflicts metric is for.
+      if (result.reason instanceof IpSetWriteError) lockConflicts += result.reason.conflicts;
       failures.push(asWriteError(result.reason, describeIpSet(settings.blocklist[familyPlan.family])));
       return;
     }

@@ -64,3 +64,16 @@ function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);
 }
+
+/** An UpdateIPSet that did not land; says how many lock conflicts it met on the way (for the LockConflicts metric). */
+export class IpSetWriteError extends WriteError {
+  constructor(
+    resource: string,
+    detail: string,
+    readonly conflicts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(resource, detail, options);
+    this.name = 'IpSetWriteError';
+  }
+}

@@ -703,6 +703,21 @@ describe('a lock conflict', () => {
     expect(summary).toMatchObject({ lockConflicts: 1, ipSetWrites: 1, rangesAdded: 2 });
     expect(publishedReport().ipSets).toContainEqual(expect.objectContaining({ family: 'IPV4', size: 4 }));
   });
+  it('fails loudly when other writers keep winning, and still counts every conflict it met', async () => {
+    arrange({ keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode) } } });
+    waf
+      .on(UpdateIPSetCommand)
+      .rejects(new WAFOptimisticLockException({ message: 'someone changed the resource', $metadata: {} }));
+    acceptLedgerWrites(RANGE.linode);
+
+    const error = await failureOf(run());
+
+    expect(error).toBeInstanceOf(WriteError);
+    expect(waf).toReceiveCommandTimes(UpdateIPSetCommand, 5);
+    const [, failure] =
+      logger.error.mock.calls.find(([text]) => text === 'run failed: some writes were not applied') ?? [];
+    expect(failure).toMatchObject({ summary: { lockConflicts: 5, ipSetWrites: 0, rangesAdded: 0 } });
+  });
 });
 
 describe('a dry run', () => {
