@@ -219,7 +219,11 @@ describe('updateIpSet', () => {
     );
 
     expect(error).toBeInstanceOf(WriteError);
-    expect(error).toMatchObject({ resource: 'IP set blocklist-v4 (CLOUDFRONT, id a1b2c3)', cause: conflict, conflicts: 3 });
+    expect(error).toMatchObject({
+      resource: 'IP set blocklist-v4 (CLOUDFRONT, id a1b2c3)',
+      cause: conflict,
+      conflicts: 3,
+    });
     expect(error.message).toContain('3 lock conflicts');
     expect(mock).toReceiveCommandTimes(UpdateIPSetCommand, 3);
     expect(mock).toReceiveCommandTimes(GetIPSetCommand, 2);
