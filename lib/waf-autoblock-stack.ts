@@ -46,7 +46,9 @@ export class WafAutoblockStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', { value: ledger.table.tableName });
     new CfnOutput(this, 'ReportsTopicArn', { value: blocker.reportsTopic.topicArn });
     new CfnOutput(this, 'BlockerFunctionName', { value: blocker.handler.function.functionName });
+    new CfnOutput(this, 'BlockerLogGroupName', { value: blocker.handler.logGroup.logGroupName });
     new CfnOutput(this, 'NotifierFunctionName', { value: notifier.handler.function.functionName });
+    new CfnOutput(this, 'NotifierLogGroupName', { value: notifier.handler.logGroup.logGroupName });
     new CfnOutput(this, 'TelegramSecretId', {
       description: 'The Secrets Manager secret that holds the Telegram bot token (ARN, or the configured name)',
       value: notifier.botTokenSecretId,

@@ -46,11 +46,14 @@ export interface AutoblockFunctionProps {
 export class AutoblockFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
+  /** Where the function logs (not /aws/lambda/<name>: the group is the stack's, with its retention). */
+  readonly logGroup: logs.LogGroup;
   private readonly environmentNames: Set<string>;
 
   constructor(scope: Construct, id: string, props: AutoblockFunctionProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: retentionDays(props.logRetentionDays) });
+    this.logGroup = logGroup;
     // An explicit role with a policy on this log group alone, instead of the AWSLambdaBasicExecutionRole
     // managed policy that may write to every log group in the account.
     this.role = new iam.Role(this, 'Role', {

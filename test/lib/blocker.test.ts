@@ -73,8 +73,9 @@ describe('the blocker (default configuration)', () => {
     });
   });
 
-  it('logs to its own log group with the configured retention', () => {
+  it('logs to its own log group with the configured retention, named in an output', () => {
     const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    template.hasOutput('BlockerLogGroupName', { Value: { Ref: logGroupId } });
     expect((template.toJSON() as { Resources: Record<string, unknown> }).Resources[logGroupId]).toMatchObject({
       Type: 'AWS::Logs::LogGroup',
       Properties: { RetentionInDays: 30 },

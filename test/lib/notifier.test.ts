@@ -173,6 +173,9 @@ describe('the notifier (default configuration: CLOUDFRONT, no chats yet)', () =>
 
   it('outputs the function, the secret and the command that stores the token', () => {
     template.hasOutput('NotifierFunctionName', { Value: { Ref: functionId } });
+    // The function logs to its own group, not /aws/lambda/<name>: the README's `aws logs tail` needs this name.
+    const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    template.hasOutput('NotifierLogGroupName', { Value: { Ref: logGroupId } });
     template.hasOutput('TelegramSecretId', { Value: { Ref: Match.stringLikeRegexp('NotifierBotToken') } });
     template.hasOutput('SetTelegramTokenCommand', {
       Value: {
