@@ -2,7 +2,9 @@
  * The blocker's environment: the one contract between the CDK construct that sets these variables
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time.
  */
-import { ConfigurationError } from '../shared/errors';
+import { environmentReader, type IpSetAddress } from '../shared/environment';
+
+export type { IpSetAddress };
 
 /** Variable names, set by lib/blocker next to the grant each one needs. */
 export const BLOCKER_ENV = {
@@ -26,12 +28,6 @@ export const BLOCKER_ENV = {
   ipv6Prefix: 'IPV6_PREFIX',
   dryRun: 'DRY_RUN',
 } as const;
-
-export interface IpSetAddress {
-  readonly name: string;
-  readonly id: string;
-  readonly scope: 'CLOUDFRONT' | 'REGIONAL';
-}
 
 /** The blocker's settings, checked once at module load. */
 export interface BlockerSettings {
@@ -57,61 +53,34 @@ export interface BlockerSettings {
  * @throws {ConfigurationError} naming the first missing or invalid variable.
  */
 export function readBlockerSettings(env: Readonly<Record<string, string | undefined>>): BlockerSettings {
-  const text = (key: keyof typeof BLOCKER_ENV): string => {
-    const name = BLOCKER_ENV[key];
-    const value = env[name];
-    if (value === undefined || value === '') throw new ConfigurationError(name, 'is not set');
-    return value;
-  };
-  const integer = (key: keyof typeof BLOCKER_ENV, min: number, max: number): number => {
-    const raw = text(key);
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      throw new ConfigurationError(BLOCKER_ENV[key], `must be a whole number from ${min} to ${max}`);
-    }
-    return value;
-  };
-  const scope = text('scope');
-  if (scope !== 'CLOUDFRONT' && scope !== 'REGIONAL')
-    throw new ConfigurationError(BLOCKER_ENV.scope, 'must be CLOUDFRONT or REGIONAL');
-  const ipSet = (key: keyof typeof BLOCKER_ENV): IpSetAddress => {
-    const [name, id, ...rest] = text(key).split('|');
-    if (!name || !id || rest.length > 0) throw new ConfigurationError(BLOCKER_ENV[key], 'must be "name|id"');
-    return { name, id, scope };
-  };
-  let rateRules: unknown;
-  try {
-    rateRules = JSON.parse(text('rateRules'));
-  } catch {
-    rateRules = undefined;
-  }
-  if (
-    !Array.isArray(rateRules) ||
-    rateRules.length === 0 ||
-    !rateRules.every((rule): rule is string => typeof rule === 'string' && rule !== '')
-  ) {
-    throw new ConfigurationError(BLOCKER_ENV.rateRules, 'must be a non-empty JSON array of rule names');
-  }
-  const gate = text('gate');
-  if (gate !== 'alarm' && gate !== 'always') throw new ConfigurationError(BLOCKER_ENV.gate, 'must be alarm or always');
-  const dryRun = text('dryRun');
-  if (dryRun !== 'true' && dryRun !== 'false')
-    throw new ConfigurationError(BLOCKER_ENV.dryRun, 'must be true or false');
+  const read = environmentReader(BLOCKER_ENV, env);
+  const scope = read.scope('scope');
+  const rateRules = read.jsonArray(
+    'rateRules',
+    (rule): rule is string => typeof rule === 'string' && rule !== '',
+    'must be a non-empty JSON array of rule names',
+  );
+  // A blocker with no rule to read could never block anything: refuse it at start, not silently.
+  if (rateRules.length === 0) return read.refuse('rateRules', 'must be a non-empty JSON array of rule names');
+  const gate = read.text('gate');
+  if (gate !== 'alarm' && gate !== 'always') return read.refuse('gate', 'must be alarm or always');
+  const dryRun = read.text('dryRun');
+  if (dryRun !== 'true' && dryRun !== 'false') return read.refuse('dryRun', 'must be true or false');
   return {
     scope,
-    webAclName: text('webAclName'),
-    webAclId: text('webAclId'),
-    webAclArn: text('webAclArn'),
+    webAclName: read.text('webAclName'),
+    webAclId: read.text('webAclId'),
+    webAclArn: read.text('webAclArn'),
     rateRules,
-    blocklist: { IPV4: ipSet('blocklistIpv4'), IPV6: ipSet('blocklistIpv6') },
-    allowlist: { IPV4: ipSet('allowlistIpv4'), IPV6: ipSet('allowlistIpv6') },
-    alarmName: text('alarmName'),
-    ledgerTable: text('ledgerTable'),
-    reportsTopicArn: text('reportsTopicArn'),
+    blocklist: { IPV4: read.ipSet('blocklistIpv4', scope), IPV6: read.ipSet('blocklistIpv6', scope) },
+    allowlist: { IPV4: read.ipSet('allowlistIpv4', scope), IPV6: read.ipSet('allowlistIpv6', scope) },
+    alarmName: read.text('alarmName'),
+    ledgerTable: read.text('ledgerTable'),
+    reportsTopicArn: read.text('reportsTopicArn'),
     gate,
-    blockDurationMs: integer('blockDurationMinutes', 1, 525_600) * 60_000,
-    ipv4Prefix: integer('ipv4Prefix', 8, 32),
-    ipv6Prefix: integer('ipv6Prefix', 32, 128),
+    blockDurationMs: read.integer('blockDurationMinutes', 1, 525_600) * 60_000,
+    ipv4Prefix: read.integer('ipv4Prefix', 8, 32),
+    ipv6Prefix: read.integer('ipv6Prefix', 32, 128),
     dryRun: dryRun === 'true',
   };
 }

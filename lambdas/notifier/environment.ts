@@ -3,7 +3,9 @@
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time. The
  * bot token is not among them: only the name of the secret that holds it.
  */
-import { ConfigurationError } from '../shared/errors';
+import { environmentReader, type IpSetAddress } from '../shared/environment';
+
+export type { IpSetAddress };
 
 /** Variable names, set by lib/notifier next to the grant each one needs. */
 export const NOTIFIER_ENV = {
@@ -25,12 +27,6 @@ export const NOTIFIER_ENV = {
   summaryMinutes: 'SUMMARY_MINUTES',
   maxListedRanges: 'MAX_LISTED_RANGES',
 } as const;
-
-export interface IpSetAddress {
-  readonly name: string;
-  readonly id: string;
-  readonly scope: 'CLOUDFRONT' | 'REGIONAL';
-}
 
 /** The notifier's settings, checked once at module load. */
 export interface NotifierSettings {
@@ -77,56 +73,28 @@ export function apiUrlProblem(value: string): string | undefined {
  * @throws {ConfigurationError} naming the first missing or invalid variable.
  */
 export function readNotifierSettings(env: Readonly<Record<string, string | undefined>>): NotifierSettings {
-  const text = (key: keyof typeof NOTIFIER_ENV): string => {
-    const name = NOTIFIER_ENV[key];
-    const value = env[name];
-    if (value === undefined || value === '') throw new ConfigurationError(name, 'is not set');
-    return value;
-  };
-  const integer = (key: keyof typeof NOTIFIER_ENV, min: number, max: number): number => {
-    const value = Number(text(key));
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new ConfigurationError(NOTIFIER_ENV[key], `must be a whole number from ${min} to ${max}`);
-    }
-    return value;
-  };
-  const scope = text('scope');
-  if (scope !== 'CLOUDFRONT' && scope !== 'REGIONAL')
-    throw new ConfigurationError(NOTIFIER_ENV.scope, 'must be CLOUDFRONT or REGIONAL');
-  const ipSet = (key: keyof typeof NOTIFIER_ENV): IpSetAddress => {
-    const [name, id, ...rest] = text(key).split('|');
-    if (!name || !id || rest.length > 0) throw new ConfigurationError(NOTIFIER_ENV[key], 'must be "name|id"');
-    return { name, id, scope };
-  };
-
-  let chatIds: unknown;
-  try {
-    chatIds = JSON.parse(text('telegramChatIds'));
-  } catch {
-    chatIds = undefined;
-  }
-  if (
-    !Array.isArray(chatIds) ||
-    !chatIds.every((chatId): chatId is string => typeof chatId === 'string' && CHAT_ID_PATTERN.test(chatId))
-  ) {
-    throw new ConfigurationError(NOTIFIER_ENV.telegramChatIds, 'must be a JSON array of chat ids, e.g. ["-100123"]');
-  }
-
-  const apiUrl = text('telegramApiUrl');
+  const read = environmentReader(NOTIFIER_ENV, env);
+  const scope = read.scope('scope');
+  const chatIds = read.jsonArray(
+    'telegramChatIds',
+    (chatId): chatId is string => typeof chatId === 'string' && CHAT_ID_PATTERN.test(chatId),
+    'must be a JSON array of chat ids, e.g. ["-100123"]',
+  );
+  const apiUrl = read.text('telegramApiUrl');
   const problem = apiUrlProblem(apiUrl);
-  if (problem) throw new ConfigurationError(NOTIFIER_ENV.telegramApiUrl, problem);
+  if (problem) return read.refuse('telegramApiUrl', problem);
 
   return {
     scope,
-    webAclName: text('webAclName'),
-    wafLogGroup: text('wafLogGroup'),
-    blocklist: { IPV4: ipSet('blocklistIpv4'), IPV6: ipSet('blocklistIpv6') },
-    alarmName: text('alarmName'),
-    ledgerTable: text('ledgerTable'),
-    telegramSecretId: text('telegramSecretId'),
+    webAclName: read.text('webAclName'),
+    wafLogGroup: read.text('wafLogGroup'),
+    blocklist: { IPV4: read.ipSet('blocklistIpv4', scope), IPV6: read.ipSet('blocklistIpv6', scope) },
+    alarmName: read.text('alarmName'),
+    ledgerTable: read.text('ledgerTable'),
+    telegramSecretId: read.text('telegramSecretId'),
     chatIds,
     telegramApiUrl: apiUrl.replace(/\/+$/, ''),
-    summaryMinutes: integer('summaryMinutes', 1, 180),
-    maxListedRanges: integer('maxListedRanges', 1, 100),
+    summaryMinutes: read.integer('summaryMinutes', 1, 180),
+    maxListedRanges: read.integer('maxListedRanges', 1, 100),
   };
 }

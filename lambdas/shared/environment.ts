@@ -1,0 +1,60 @@
+/**
+ * Reading a Lambda's environment the one way both functions do: every variable checked once at
+ * module load, and a bad one named in a ConfigurationError (a deployment bug, not a runtime state).
+ */
+import { ConfigurationError } from './errors';
+
+export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
+
+/** An IP set as the functions address it: GetIPSet needs its name, id and scope. */
+export interface IpSetAddress {
+  readonly name: string;
+  readonly id: string;
+  readonly scope: WafScope;
+}
+
+/** Typed readers over `env` for the variables named in `names` (a contract object such as BLOCKER_ENV). */
+export function environmentReader<Key extends string>(
+  names: Readonly<Record<Key, string>>,
+  env: Readonly<Record<string, string | undefined>>,
+) {
+  const refuse = (key: Key, detail: string): never => {
+    throw new ConfigurationError(names[key], detail);
+  };
+  /** @throws {ConfigurationError} when the variable is unset or empty. */
+  const text = (key: Key): string => {
+    const value = env[names[key]];
+    return value === undefined || value === '' ? refuse(key, 'is not set') : value;
+  };
+  return {
+    text,
+    refuse,
+    /** Plain decimal digits only: Number() would also take `0x18` or `2.4e1`. */
+    integer(key: Key, min: number, max: number): number {
+      const raw = text(key);
+      const value = Number(raw);
+      return /^\d+$/.test(raw) && value >= min && value <= max
+        ? value
+        : refuse(key, `must be a whole number from ${min} to ${max}`);
+    },
+    scope(key: Key): WafScope {
+      const value = text(key);
+      return value === 'CLOUDFRONT' || value === 'REGIONAL' ? value : refuse(key, 'must be CLOUDFRONT or REGIONAL');
+    },
+    /** `name|id`, the form the constructs write. */
+    ipSet(key: Key, scope: WafScope): IpSetAddress {
+      const [name, id, ...rest] = text(key).split('|');
+      return name && id && rest.length === 0 ? { name, id, scope } : refuse(key, 'must be "name|id"');
+    },
+    /** A JSON array whose every element passes `accept`. */
+    jsonArray<T>(key: Key, accept: (item: unknown) => item is T, detail: string): T[] {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text(key));
+      } catch {
+        parsed = undefined;
+      }
+      return Array.isArray(parsed) && parsed.every(accept) ? parsed : refuse(key, detail);
+    },
+  };
+}
