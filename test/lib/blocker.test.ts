@@ -3,41 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
-
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
-type PolicyResource = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles?: { Ref: string }[] } };
+import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
 
 const WRITE_ACTIONS =
   /^(wafv2:(Update|Create|Delete|Put)|dynamodb:(Update|Put|Delete|BatchWrite)|sns:Publish|kms:(GenerateDataKey|Encrypt)|logs:(Put|Create))/;
 
-function blockerFunction(template: ReturnType<typeof synthesize>['template']) {
-  const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'waf-autoblock-blocker' } } },
-  });
-  const entries = Object.entries(functions) as [
-    string,
-    { Properties: Record<string, unknown> & { Role: { 'Fn::GetAtt': [string, string] } } },
-  ][];
-  expect(entries).toHaveLength(1);
-  return entries[0]!;
-}
-
-function statementsOfRole(template: ReturnType<typeof synthesize>['template'], roleId: string): Statement[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as PolicyResource[];
-  return policies
-    .filter((policy) => policy.Properties.Roles?.some((role) => role.Ref === roleId))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-}
-
-const actionsOf = (statement: Statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
-const resourcesOf = (statement: Statement): unknown[] =>
-  Array.isArray(statement.Resource) ? (statement.Resource as unknown[]) : [statement.Resource];
+const blockerFunction = (template: ReturnType<typeof synthesize>['template']) =>
+  functionOfService(template, 'waf-autoblock-blocker');
 
 describe('the blocker (default configuration)', () => {
   const { template } = synthesize();
   const [functionId, fn] = blockerFunction(template);
-  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
-  const statements = statementsOfRole(template, roleId);
+  const statements = statementsOf(template, fn);
 
   it('runs Node.js 22 on arm64 with a measured timeout and memory, one run at a time', () => {
     expect(fn.Properties).toMatchObject({
@@ -51,7 +28,7 @@ describe('the blocker (default configuration)', () => {
   });
 
   it('sets every variable the handler reads, with the configured values, next to Powertools defaults', () => {
-    const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = fn.Properties.Environment.Variables;
     for (const name of Object.values(BLOCKER_ENV)) expect(variables).toHaveProperty(name);
     expect(variables).toMatchObject({
       [BLOCKER_ENV.scope]: 'CLOUDFRONT',
@@ -192,7 +169,7 @@ describe('the blocker, configured', () => {
     });
     const [, fn] = blockerFunction(template);
     expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-    expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+    expect(fn.Properties.Environment.Variables).toMatchObject({
       [BLOCKER_ENV.gate]: 'always',
       [BLOCKER_ENV.blockDurationMinutes]: '60',
       [BLOCKER_ENV.ipv4Prefix]: '32',

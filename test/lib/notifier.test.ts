@@ -4,40 +4,14 @@ import { NOTIFIER_ENV } from '../../lambdas/notifier/environment';
 import { parseConfig } from '../../lib/config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
+import { actionsOf, functionOfService, resourcesOf, statementsOf, type Statement } from '../support/template';
 
 type Template = ReturnType<typeof synthesize>['template'];
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
-type PolicyResource = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles?: { Ref: string }[] } };
-type FunctionResource = {
-  Properties: Record<string, unknown> & {
-    Role: { 'Fn::GetAtt': [string, string] };
-    Environment: { Variables: Record<string, unknown> };
-  };
-};
-
 const WRITE_ACTIONS =
   /^(wafv2:(Update|Create|Delete|Put)|dynamodb:(Update|Put|Delete|BatchWrite)|sns:Publish|secretsmanager:(Put|Update|Create|Delete)|kms:(GenerateDataKey|Encrypt)|logs:(Put|Create|Delete)|cloudfront:(Update|Create|Delete))/;
 
-function notifierFunction(template: Template): [string, FunctionResource] {
-  const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'waf-autoblock-notifier' } } },
-  });
-  const entries = Object.entries(functions) as [string, FunctionResource][];
-  expect(entries).toHaveLength(1);
-  return entries[0]!;
-}
+const notifierFunction = (template: Template) => functionOfService(template, 'waf-autoblock-notifier');
 
-function statementsOf(template: Template, fn: FunctionResource): Statement[] {
-  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as PolicyResource[];
-  return policies
-    .filter((policy) => policy.Properties.Roles?.some((role) => role.Ref === roleId))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-}
-
-const actionsOf = (statement: Statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
-const resourcesOf = (statement: Statement): unknown[] =>
-  Array.isArray(statement.Resource) ? (statement.Resource as unknown[]) : [statement.Resource];
 const grantsOf = (statements: Statement[], action: string) =>
   statements.filter((statement) => actionsOf(statement).includes(action)).flatMap(resourcesOf);
 
