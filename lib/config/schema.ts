@@ -3,7 +3,9 @@
  * that make a value valid. `cdk.json` (context key `wafAutoblock`) repeats these defaults so that
  * users can see and edit them; a test keeps the two in step.
  */
-import * as ipaddr from 'ipaddr.js';
+// Default import: ipaddr.js is CommonJS, and under Node's ESM loader (tsx, which runs bin/app.ts) a
+// namespace import sees only `default`.
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 
@@ -45,7 +47,9 @@ export function cidrProblem(value: string): string | undefined {
       address = ipaddr.parse(text);
       prefix = address.kind() === 'ipv4' ? 32 : 128;
     }
-  } catch {
+  } catch (error) {
+    // ipaddr.js throws a plain Error for text it cannot parse; anything else is a bug to surface.
+    if (error instanceof TypeError) throw error;
     return `"${value}" is not an IPv4 or IPv6 address or CIDR`;
   }
   if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) {

@@ -164,6 +164,22 @@ describe('configuration layers', () => {
 });
 
 describe('the app', () => {
+  it('synthesizes under the real ESM loader with an allowlist given on the command line', async () => {
+    // vitest smooths over CommonJS interop that Node's own loader (tsx, as `cdk synth` runs it) does
+    // not: this once rejected every allowlist entry at synth while the in-process tests passed.
+    const out = mkdtempSync(join(tmpdir(), 'cdkout-'));
+    await run(
+      'npx',
+      ['cdk', 'synth', '-q', '-o', out, '-c', 'wafAutoblock.allowlist=["198.51.100.0/24","2001:db8::/32"]'],
+      {
+        env: { ...process.env, CI: 'true' },
+      },
+    );
+    const template = readFileSync(join(out, 'WafAutoblock.template.json'), 'utf8');
+    expect(template).toContain('"198.51.100.0/24"');
+    expect(template).toContain('"2001:db8::/32"');
+  });
+
   it('stops `cdk synth` with one line naming the key when a value is invalid', async () => {
     const failure = await run(
       'npx',
