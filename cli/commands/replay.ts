@@ -1,0 +1,190 @@
+/**
+ * `waf-autoblock replay <log>`: what would the configured rate rules, and then the blocker, have
+ * blocked in this WAF log? Offline: reads a file, needs no AWS account.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createNormalizePolicy, type NormalizePolicy } from '../../lambdas/core/address';
+import { CONTEXT_KEY, ConfigError, FILE_CONTEXT_KEY, loadConfig } from '../../lib/config/load';
+import type { WafAutoblockConfig } from '../../lib/config/schema';
+import type { CliIo, Command } from '../command';
+import { CommandError, UsageError } from '../errors';
+import { formatJson, formatTable, summaryLine } from '../replay/format';
+import { replayLog } from '../replay/replay';
+import type { SimulatedRule } from '../replay/simulator';
+import { LogReadError, type ReadStats } from '../replay/waf-log';
+
+const WINDOWS = [60, 120, 300, 600] as const;
+
+const HELP = `Usage: waf-autoblock replay <log file> [options]
+
+Replays an AWS WAF log (JSON lines as WAF writes them to CloudWatch Logs, S3 or
+Firehose; plain or gzipped) through the configured rate-based rules, and prints
+the ranges the blocker would have blocked, from when, by which rule, and with how
+many requests. Offline: no AWS account needed.
+
+The log must hold every request, not only blocked ones: with the default
+logging filter (actions: ["BLOCK"]) WAF keeps only what it already blocked.
+
+Arguments:
+  <log file>         .jsonl, .json or .gz (gzip is detected by content)
+
+Options:
+  --config <file>    JSON config merged over cdk.json's "${CONTEXT_KEY}" context, as
+                     "cdk deploy -c ${FILE_CONTEXT_KEY}=<file>" does (cdk.json is read from the
+                     current directory, else the one shipped with waf-autoblock)
+  --limit <n>        simulate only the first rate rule, with this limit (10 to 2000000000)
+  --window <s>       simulate only the first rate rule, with this window: 60, 120, 300 or 600
+  --prefix <n>       widen IPv4 keys to this prefix, 8 to 32 (default: blocker.ipv4Prefix)
+  --prefix6 <n>      widen IPv6 keys to this prefix, 32 to 128 (default: blocker.ipv6Prefix)
+  --format <f>       table (default) or json
+  --progress         report progress on stderr (default: only when stderr is a terminal)
+  -h, --help         show this help
+
+Examples:
+  waf-autoblock replay examples/waf-log-sample.jsonl.gz
+  waf-autoblock replay examples/waf-log-sample.jsonl.gz --config examples/replay-config.json
+  waf-autoblock replay waf.log.gz --limit 500 --window 60 --format json
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  limit: { type: 'string' },
+  window: { type: 'string' },
+  prefix: { type: 'string' },
+  prefix6: { type: 'string' },
+  format: { type: 'string' },
+  progress: { type: 'boolean' },
+} as const;
+
+/** How often progress is printed at most, in milliseconds. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'replay a WAF log through the rate rules: what would have been blocked',
+  help: HELP,
+  run: runReplay,
+};
+
+async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(args);
+  const [logFile, ...extra] = positionals;
+  if (logFile === undefined) throw new UsageError('missing the <log file> argument');
+  if (extra.length > 0)
+    throw new UsageError(`expected one <log file>, got ${positionals.length}: ${positionals.join(' ')}`);
+  const format = values.format ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json, got "${format}"`);
+  const limit = integerFlag('--limit', values.limit, 10, 2_000_000_000);
+  const window = integerFlag('--window', values.window, 60, 600);
+  if (window !== undefined && !(WINDOWS as readonly number[]).includes(window)) {
+    throw new UsageError(`--window must be one of ${WINDOWS.join(', ')}, got ${window}`);
+  }
+  const prefix = integerFlag('--prefix', values.prefix, 8, 32);
+  const prefix6 = integerFlag('--prefix6', values.prefix6, 32, 128);
+
+  const config = await readConfig(io.cwd, values.config === undefined ? undefined : resolve(io.cwd, values.config));
+  const rules = simulatedRules(config, limit, window);
+  const policy: NormalizePolicy = createNormalizePolicy({
+    ipv4Prefix: prefix ?? config.blocker.ipv4Prefix,
+    ipv6Prefix: prefix6 ?? config.blocker.ipv6Prefix,
+    allowlist: config.allowlist,
+  });
+
+  const showProgress = values.progress === true || io.stderr.isTTY === true;
+  let lastProgress = Date.now();
+  const onProgress = showProgress
+    ? (stats: Readonly<ReadStats>) => {
+        const now = Date.now();
+        if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
+        lastProgress = now;
+        const percent = stats.fileBytes > 0 ? Math.floor((100 * stats.bytesRead) / stats.fileBytes) : 0;
+        io.stderr.write(`replay: ${stats.records} records read (${percent}% of the file)\n`);
+      }
+    : undefined;
+
+  let result;
+  try {
+    result = await replayLog(resolve(io.cwd, logFile), rules, policy, { onProgress, progressEvery: 10_000 });
+  } catch (error) {
+    if (error instanceof LogReadError) throw new CommandError(error.message, { cause: error });
+    throw error;
+  }
+  if (result.read.malformed > 0) {
+    io.stderr.write(
+      `replay: skipped ${result.read.malformed} malformed line(s) of ${logFile} (first at line ${result.read.malformedLines.join(', ')})\n`,
+    );
+  }
+  if (format === 'json') {
+    io.stdout.write(formatJson(result));
+    io.stderr.write(`replay: ${summaryLine(result)}\n`);
+  } else {
+    io.stdout.write(formatTable(result));
+  }
+  return 0;
+}
+
+function parseCommandLine(args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (cause) {
+    // parseArgs names the flag ("Unknown option '--bogus'", "Option '--limit <value>' argument missing").
+    throw new UsageError(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+function integerFlag(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** The configured rate rules, or the first one alone with --limit / --window applied. */
+function simulatedRules(config: WafAutoblockConfig, limit?: number, window?: number): SimulatedRule[] {
+  if (limit === undefined && window === undefined) return config.rateRules;
+  const [first] = config.rateRules;
+  if (first === undefined) throw new CommandError('the configuration has no rate rule to simulate');
+  return [{ ...first, limit: limit ?? first.limit, windowSeconds: window ?? first.windowSeconds }];
+}
+
+/** The shipped cdk.json, for when the current directory is not a waf-autoblock project. */
+const PACKAGE_CDK_JSON = fileURLToPath(new URL('../../cdk.json', import.meta.url));
+
+/**
+ * The deployment's configuration as `cdk deploy` would build it: cdk.json's context, then the
+ * `--config` file, validated by the same schema.
+ */
+async function readConfig(cwd: string, configFile: string | undefined): Promise<WafAutoblockConfig> {
+  const local = resolve(cwd, 'cdk.json');
+  const cdkJsonPath = existsSync(local) ? local : PACKAGE_CDK_JSON;
+  let context: Record<string, unknown> = {};
+  if (existsSync(cdkJsonPath)) {
+    try {
+      const cdkJson = JSON.parse(await readFile(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
+      context = cdkJson.context ?? {};
+    } catch (cause) {
+      throw new CommandError(`cannot read ${cdkJsonPath}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        cause,
+      });
+    }
+  }
+  if (configFile !== undefined && !existsSync(configFile)) {
+    throw new CommandError(`--config file ${configFile} does not exist`);
+  }
+  try {
+    return loadConfig((key) => (key === FILE_CONTEXT_KEY ? configFile : context[key]), []);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw new CommandError(
+        `${error.message} (config from ${cdkJsonPath}${configFile === undefined ? '' : ` and ${configFile}`})`,
+        { cause: error },
+      );
+    throw error;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `waf-autoblock <command> [options]`: the operator CLI. Dispatches to one module per command
+ * (see `cli/commands/index.ts`) and turns their errors into exit codes: 0 ok, 1 failure, 2 usage.
+ *
+ * Run it as `npx waf-autoblock ...` (bin/waf-autoblock.mjs) or `npx tsx cli/main.ts ...`.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CliIo, Command } from './command';
+import { COMMANDS } from './commands/index';
+import { CommandError, UsageError } from './errors';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+function topLevelHelp(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return [
+    'Usage: waf-autoblock <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Run "waf-autoblock <command> --help" for the options of a command.',
+    'Exit codes: 0 ok, 1 failure, 2 usage error.',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name).
+ *
+ * @returns the process exit code; never throws for an expected failure, which is printed on stderr.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo(), commands = COMMANDS): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(topLevelHelp(commands));
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (command === undefined) {
+    io.stderr.write(
+      `waf-autoblock: unknown command "${name}"; commands: ${commands.map((c) => c.name).join(', ')} (see --help)\n`,
+    );
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.help);
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`waf-autoblock ${command.name}: ${error.message}\nRun "waf-autoblock ${command.name} --help".\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof CommandError) {
+      io.stderr.write(`waf-autoblock ${command.name}: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    // A bug, not an operator mistake: keep the stack so that it can be reported.
+    io.stderr.write(
+      `waf-autoblock ${command.name}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return EXIT_FAILURE;
+  }
+}
+
+function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() };
+}
+
+/** True when this module is the program (`tsx cli/main.ts`), not imported by the bin script or a test. */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    // argv[1] is not a file (e.g. `node -e`): then this module is not the program.
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,101 @@
+/** Renders a {@link ReplayResult} for people (aligned tables) or programs (JSON). */
+import type { ReplayResult } from './replay';
+import type { SimulatedRule } from './simulator';
+
+const count = new Intl.NumberFormat('en-US');
+
+function iso(epochMs: number | undefined): string {
+  return epochMs === undefined ? '-' : new Date(epochMs).toISOString();
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly boolean[]): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function describeRule(rule: SimulatedRule): string {
+  const scope = [
+    rule.uriPathPrefix === undefined ? '' : ` path ${rule.uriPathPrefix}*`,
+    rule.host === undefined ? '' : ` host ${rule.host}`,
+  ].join('');
+  const key = rule.aggregateKey === 'IP' ? 'client IP' : `first address of ${rule.forwardedIpHeader}`;
+  return `${rule.name}: more than ${count.format(rule.limit)} requests in ${rule.windowSeconds} s per ${key}${scope}`;
+}
+
+/** The one-line summary that ends the human report (and goes to stderr with `--format json`). */
+export function summaryLine(result: ReplayResult): string {
+  const reasons = Object.entries(result.refusedByReason).map(([reason, n]) => `${n} ${reason}`);
+  return [
+    `${count.format(result.read.records)} records read`,
+    `${count.format(result.read.malformed)} malformed`,
+    `${count.format(result.keysLimited)} keys limited`,
+    `${count.format(result.rangeCount)} ranges would be blocked`,
+    `refused: ${reasons.length === 0 ? 'none' : reasons.join(', ')}`,
+  ].join(', ');
+}
+
+export function formatTable(result: ReplayResult): string {
+  const out: string[] = [];
+  out.push(`Replayed ${iso(result.firstRecord)} to ${iso(result.lastRecord)} through:`);
+  for (const rule of result.rules) out.push(`  ${describeRule(rule)}`);
+  out.push('');
+  if (result.blocked.length === 0) {
+    out.push('No range would have been blocked.');
+  } else {
+    out.push('Would have blocked:');
+    out.push(
+      table(
+        ['RANGE', 'FROM (UTC)', 'RULE', 'KEYS', 'REQUESTS', 'OVER LIMIT'],
+        result.blocked.map((b) => [
+          b.range,
+          iso(b.firstLimited),
+          b.rule,
+          count.format(b.keys),
+          count.format(b.requests),
+          count.format(b.overLimit),
+        ]),
+        [false, false, false, true, true, true],
+      ),
+    );
+  }
+  if (result.refused.length > 0) {
+    out.push('');
+    out.push('Limited, but the blocker would refuse to block:');
+    out.push(
+      table(
+        ['ADDRESS', 'FROM (UTC)', 'RULE', 'REQUESTS', 'REASON'],
+        result.refused.map((r) => [r.key, iso(r.firstLimited), r.rule, count.format(r.requests), r.reason]),
+        [false, false, false, true, false],
+      ),
+    );
+  }
+  out.push('');
+  out.push(`Summary: ${summaryLine(result)}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function formatJson(result: ReplayResult): string {
+  const json = {
+    summary: {
+      records: result.read.records,
+      malformed: result.read.malformed,
+      malformedLines: result.read.malformedLines,
+      keysLimited: result.keysLimited,
+      ranges: result.rangeCount,
+      refusedByReason: result.refusedByReason,
+      firstRecord: result.firstRecord === undefined ? null : iso(result.firstRecord),
+      lastRecord: result.lastRecord === undefined ? null : iso(result.lastRecord),
+    },
+    rules: result.rules,
+    tallies: result.tallies,
+    blocked: result.blocked.map((b) => ({ ...b, firstLimited: iso(b.firstLimited) })),
+    refused: result.refused.map((r) => ({ ...r, firstLimited: iso(r.firstLimited) })),
+  };
+  return `${JSON.stringify(json, null, 2)}\n`;
+}

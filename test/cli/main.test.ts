@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../cli/command';
+import { main } from '../../cli/main';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SAMPLE = 'examples/waf-log-sample.jsonl.gz';
+const dir = mkdtempSync(join(tmpdir(), 'waf-cli-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs the CLI in-process with captured output. */
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text), isTTY: false },
+    cwd: ROOT,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+/** Runs the real executable as a user would. */
+async function exec(...argv: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/waf-autoblock.mjs', ...argv], {
+      cwd: ROOT,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('waf-autoblock (executable)', () => {
+  it('replays the sample: the flood /24 and the scanner /64 are blocked', async () => {
+    const { code, stdout } = await exec('replay', SAMPLE);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^91\.240\.118\.0\/24\s+2025-03-14T02:1\d:\S+\s+rate-all\s+3\s+6,480/m);
+    expect(stdout).toMatch(/^2a0b:7280:200:3::\/64\s+2025-03-14T02:2\d:\S+\s+rate-all\s+1\s+2,160/m);
+    expect(stdout).toMatch(/^Summary: 16,955 records read, 0 malformed, 5 keys limited, 3 ranges would be blocked/m);
+  });
+
+  it('prints help, and exits 2 naming an unknown flag or command', async () => {
+    const help = await exec('--help');
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('replay') as unknown });
+    const replayHelp = await exec('replay', '--help');
+    expect(replayHelp).toMatchObject({ code: 0, stdout: expect.stringContaining('--window <s>') as unknown });
+    const badFlag = await exec('replay', SAMPLE, '--limt', '5');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("Unknown option '--limt'");
+    expect(await exec('bogus')).toMatchObject({ code: 2, stderr: expect.stringContaining('"bogus"') as unknown });
+  });
+
+  it('exits 1 naming a missing log file', async () => {
+    const { code, stderr } = await exec('replay', 'no-such-log.jsonl');
+    expect(code).toBe(1);
+    expect(stderr).toContain('no-such-log.jsonl: no such file');
+  });
+});
+
+describe('waf-autoblock replay', () => {
+  it.each([
+    [['replay'], 'missing the <log file> argument'],
+    [['replay', SAMPLE, '--window', '90'], '--window must be one of 60, 120, 300, 600, got 90'],
+    [['replay', SAMPLE, '--limit', '5'], '--limit must be a whole number from 10 to 2000000000, got "5"'],
+    [['replay', SAMPLE, '--prefix', '24x'], '--prefix must be a whole number from 8 to 32, got "24x"'],
+    [['replay', SAMPLE, '--format', 'xml'], '--format must be table or json, got "xml"'],
+    [['replay', SAMPLE, 'second.log'], 'expected one <log file>, got 2'],
+  ])('exits 2 on %j', async (argv, message) => {
+    const { code, stderr } = await run(...argv);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+  });
+
+  it('applies the config file: the allowlisted office is refused, the forwarded login attacks are keyed', async () => {
+    const { code, stdout } = await run('replay', SAMPLE, '--config', 'examples/replay-config.json');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^95\.173\.136\.0\/24\s+\S+\s+login-forwarded\s+1\s+180/m);
+    expect(stdout).toMatch(/^81\.2\.69\.142\/32\s+\S+\s+rate-all\s+2,\d{3}\s+allowlisted/m);
+    expect(stdout).toMatch(/^10\.20\.30\.40\/32\s+\S+\s+login-forwarded\s+180\s+non-global/m);
+    expect(stdout).toContain('refused: 1 allowlisted, 1 non-global');
+  });
+
+  it('simulates one rule with --limit and --window, and widens by --prefix, in JSON', async () => {
+    const { code, stdout, stderr } = await run(
+      ...['replay', SAMPLE, '--limit', '500', '--window', '60', '--prefix', '16', '--format', 'json'],
+    );
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout) as { rules: unknown[]; blocked: { range: string }[] };
+    expect(json.rules).toEqual([expect.objectContaining({ name: 'rate-all', limit: 500, windowSeconds: 60 })]);
+    expect(json.blocked.map((b) => b.range)).toContain('91.240.0.0/16');
+    expect(stderr).toMatch(/^replay: 16,955 records read/m);
+  });
+
+  it('reports malformed lines on stderr and still replays the rest', async () => {
+    const path = join(dir, 'torn.jsonl');
+    const record = JSON.stringify({ timestamp: 1, httpRequest: { clientIp: '45.33.12.7', uri: '/' } });
+    writeFileSync(path, [record, '{"timestamp":', record, 'x'].join('\n'));
+    const { code, stdout, stderr } = await run('replay', path, '--progress');
+    expect(code).toBe(0);
+    expect(stderr).toContain('skipped 2 malformed line(s) of');
+    expect(stderr).toContain('(first at line 2, 4)');
+    expect(stdout).toContain('2 records read, 2 malformed');
+  });
+
+  it('exits 1 naming a config file that does not exist or is invalid', async () => {
+    const missing = await run('replay', SAMPLE, '--config', 'nope.json');
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('nope.json does not exist') as unknown });
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ rateRules: [{ name: 'x', limit: 1 }] }));
+    const invalid = await run('replay', SAMPLE, '--config', bad);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('rateRules[0].limit');
+  });
+});

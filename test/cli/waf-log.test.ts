@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { emptyReadStats, LogReadError, parseWafRecord, readWafLog } from '../../cli/replay/waf-log';
+
+const dir = mkdtempSync(join(tmpdir(), 'waf-log-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const line = (clientIp: string, timestamp = 1_741_917_600_000) =>
+  JSON.stringify({
+    timestamp,
+    action: 'ALLOW',
+    terminatingRuleId: 'Default_Action',
+    httpRequest: {
+      clientIp,
+      country: 'DE',
+      uri: '/login',
+      httpMethod: 'POST',
+      headers: [{ name: 'Host', value: 'a' }],
+    },
+  });
+
+async function readAll(path: string) {
+  const stats = emptyReadStats();
+  const requests = [];
+  for await (const request of readWafLog(path, stats)) requests.push(request);
+  return { requests, stats };
+}
+
+describe('parseWafRecord', () => {
+  it('takes what rate rules need from a WAF record', () => {
+    expect(parseWafRecord(line('45.33.12.7'))).toEqual({
+      timestamp: 1_741_917_600_000,
+      clientIp: '45.33.12.7',
+      uri: '/login',
+      headers: [{ name: 'Host', value: 'a' }],
+    });
+  });
+
+  it('reads a line exported from CloudWatch Logs, which starts with a timestamp', () => {
+    expect(parseWafRecord(`2025-03-14T02:00:00.000Z ${line('45.33.12.7')}`)?.clientIp).toBe('45.33.12.7');
+  });
+
+  it.each([
+    ['not JSON', '{"timestamp": 1, "httpRequest": '],
+    ['no timestamp', '{"httpRequest":{"clientIp":"1.2.3.4"}}'],
+    ['a string timestamp', '{"timestamp":"1","httpRequest":{"clientIp":"1.2.3.4"}}'],
+    ['no clientIp', '{"timestamp":1,"httpRequest":{}}'],
+    ['an array', '[1,2]'],
+    ['text', 'hello'],
+  ])('refuses %s', (_, text) => {
+    expect(parseWafRecord(text)).toBeUndefined();
+  });
+});
+
+describe('readWafLog', () => {
+  const content = [line('45.33.12.7'), 'garbage', '', line('2a01:4f8::5'), '{"timestamp":1}', line('46.1.2.3')].join(
+    '\r\n',
+  );
+
+  it('reads plain JSON lines, counting and skipping malformed ones with their line numbers', async () => {
+    const path = join(dir, 'plain.jsonl');
+    writeFileSync(path, content);
+    const { requests, stats } = await readAll(path);
+    expect(requests.map((r) => r.clientIp)).toEqual(['45.33.12.7', '2a01:4f8::5', '46.1.2.3']);
+    expect(stats).toMatchObject({ lines: 5, records: 3, malformed: 2, malformedLines: [2, 5] });
+  });
+
+  it('reads gzip by its magic bytes, whatever the file is called', async () => {
+    const path = join(dir, 'compressed.log');
+    writeFileSync(path, gzipSync(content));
+    const { requests, stats } = await readAll(path);
+    expect(requests).toHaveLength(3);
+    expect(stats.bytesRead).toBe(stats.fileBytes);
+  });
+
+  it('fails naming the file when it is missing or the gzip is truncated', async () => {
+    await expect(readAll(join(dir, 'missing.jsonl'))).rejects.toThrow(/missing\.jsonl: no such file/);
+    const truncated = join(dir, 'truncated.gz');
+    const whole = gzipSync(Array.from({ length: 2000 }, (_, i) => line(`45.33.${i % 256}.7`)).join('\n'));
+    writeFileSync(truncated, whole.subarray(0, whole.length / 2));
+    const failure = readAll(truncated);
+    await expect(failure).rejects.toBeInstanceOf(LogReadError);
+    await expect(failure).rejects.toThrow(/truncated\.gz after line \d+: unexpected end of file/);
+  });
+});
