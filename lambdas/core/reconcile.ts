@@ -96,10 +96,12 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     if (!active.has(key)) expired.set(key, entry);
   }
 
-  const keep = new Array<boolean>(current.length).fill(true);
-  // Index in `current` of each active range we hold and could give up for capacity.
-  const heldAt = new Map<RangeKey, number>();
-  const present = new Set<RangeKey>();
+  // 1 = keep; a typed array, since a boolean[] of a full set is 10,000 tagged slots for the GC to scan.
+  const keep = new Uint8Array(current.length).fill(1);
+  // Each of our active ranges found in the set: the index of the copy we hold and could give up for
+  // capacity, or -1 for a preexisting one, which is never ours to give up. One map instead of a
+  // "present" set beside a "held at" map: a full set makes each of them thousands of entries.
+  const held = new Map<RangeKey, number>();
   let foreign = 0;
   for (let i = 0; i < current.length; i++) {
     const key = index.keys[i];
@@ -108,47 +110,54 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     if (key !== undefined && claim !== undefined) {
       if (claim.entry.preexisting === true) {
         foreign++;
-        present.add(key);
-      } else if (present.has(key)) {
-        keep[i] = false; // a second copy of a range we hold: ours, and redundant
+        held.set(key, -1);
+      } else if (held.has(key)) {
+        keep[i] = 0; // a second copy of a range we hold: ours, and redundant
       } else {
-        heldAt.set(key, i);
-        present.add(key);
+        held.set(key, i);
       }
     } else if (lapsed !== undefined && lapsed.preexisting !== true) {
-      keep[i] = false;
+      keep[i] = 0;
     } else {
       foreign++;
     }
   }
 
   // A preexisting entry that is in the set was counted with the foreign ones: it needs no slot.
-  const candidates = [...active.values()].filter(
-    (claim) => !(claim.entry.preexisting === true && present.has(claim.key)),
-  );
+  const candidates: Claim[] = [];
+  for (const claim of active.values()) {
+    if (!(claim.entry.preexisting === true && held.has(claim.key))) candidates.push(claim);
+  }
   const room = Math.max(0, capacity - foreign);
   // Only a full set needs the ranking.
   if (candidates.length > room) candidates.sort(byPriority);
   const overflow: LedgerEntry[] = [];
-  const addedClaims: Claim[] = [];
-  candidates.forEach((claim, rank) => {
-    const at = heldAt.get(claim.key);
+  const addedKeys: RangeKey[] = [];
+  for (let rank = 0; rank < candidates.length; rank++) {
+    const claim = candidates[rank] as Claim;
+    // Candidates that are in the set are never preexisting ones, so `at` is an index here.
+    const at = held.get(claim.key);
     if (rank >= room) {
       overflow.push(claim.entry);
-      if (at !== undefined) keep[at] = false;
+      if (at !== undefined) keep[at] = 0;
     } else if (at === undefined) {
-      addedClaims.push(claim);
+      addedKeys.push(claim.key);
     }
-  });
+  }
 
-  const added = addedClaims
-    .map(({ key }) => key)
-    .sort(compareRangeKeys)
-    .map(cidrOfKey);
-  const removed = current.filter((_, i) => keep[i] === false);
+  const added = addedKeys.sort(compareRangeKeys).map(cidrOfKey);
+  const removed: string[] = [];
+  const kept: string[] = [];
+  for (let i = 0; i < current.length; i++) {
+    const address = current[i] as string;
+    if (keep[i] === 1) kept.push(address);
+    else removed.push(address);
+  }
   // Kept entries stay in place and added ones are new, so the order of `current` never counts as a change.
   const changed = added.length > 0 || removed.length > 0;
-  const addresses = changed ? [...current.filter((_, i) => keep[i] === true), ...added] : [...current];
+  // Unchanged, `kept` is already the copy of `current` to return.
+  for (const cidr of added) kept.push(cidr);
+  const addresses = kept;
   return { addresses, added, removed, overflow, foreign, changed };
 }
 
@@ -174,7 +183,10 @@ export class IpSetIndex {
    * is present for `2001:db8::/64`. Unparsable entries match nothing, and so does unparsable `range`.
    */
   has(range: Cidr): boolean {
-    this.present ??= new Set(this.keys.filter((key) => key !== undefined));
+    if (this.present === undefined) {
+      this.present = new Set();
+      for (const key of this.keys) if (key !== undefined) this.present.add(key);
+    }
     const key = rangeKey(range);
     return key !== undefined && this.present.has(key);
   }
