@@ -3,19 +3,13 @@
  * ESM, minified, source map, AWS SDK external), and how long a fresh Node.js process takes to import
  * it, which is most of what a cold start adds on top of the runtime's own start.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
-import { lambdaBuildOptions, ROOT } from './bundling';
+import { importOnce, lambdaBuildOptions, linkNodeModules, spread } from './bundling';
 import { BLOCKER_ENV } from '../lambdas/blocker/environment';
-import { performance } from 'node:perf_hooks';
 import { report } from './measure';
-
-const run = promisify(execFile);
 
 const ENTRY = 'lambdas/blocker/handler.ts';
 const IMPORT_RUNS = 10;
@@ -42,15 +36,6 @@ const SETTINGS_ENV: Record<keyof typeof BLOCKER_ENV, string> = {
   ipv6Prefix: '64',
   dryRun: 'false',
 };
-
-/** Imports the bundle, checks that it exports the handler, and prints how long the import took. */
-const IMPORT_SCRIPT = `
-const started = performance.now();
-const module = await import(process.env.BENCH_BUNDLE_URL);
-const elapsed = performance.now() - started;
-if (typeof module.handler !== 'function') throw new Error('the bundle exports no handler');
-process.stdout.write(String(elapsed));
-`;
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 
@@ -80,38 +65,18 @@ export default async function (): Promise<void> {
     await build({ ...CDK_OPTIONS, external: [], metafile: false, outfile: withSdk });
     report('blocker bundle with @aws-sdk bundled too (informational)', kb((await stat(withSdk)).size));
 
-    // The AWS SDK stays external, as in Lambda where the runtime provides it: node resolves bare
-    // imports from the importing file's folder upwards (not from cwd or NODE_PATH for ESM), so the
-    // bundle's folder gets a node_modules link to the project's.
-    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    const childEnv = (bundle: string, nodeOptions: string): NodeJS.ProcessEnv => ({
-      PATH: process.env.PATH,
+    await linkNodeModules(dir);
+    const childEnv = (nodeOptions: string): NodeJS.ProcessEnv => ({
       AWS_REGION: 'us-east-1',
       POWERTOOLS_SERVICE_NAME: 'blocker',
       POWERTOOLS_METRICS_NAMESPACE: 'WafAutoblock',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: nodeOptions,
-      BENCH_BUNDLE_URL: pathToFileURL(bundle).href,
       ...Object.fromEntries(
         Object.entries(SETTINGS_ENV).map(([key, value]) => [BLOCKER_ENV[key as keyof typeof BLOCKER_ENV], value]),
       ),
     });
-    /** One fresh process: the import as timed inside it, and the process from spawn to exit. */
-    const importOnce = async (
-      bundle: string,
-      nodeOptions: string,
-    ): Promise<{ importMs: number; processMs: number }> => {
-      const started = performance.now();
-      const { stdout } = await run(
-        process.execPath,
-        ['--no-warnings', '--input-type=module', '--eval', IMPORT_SCRIPT],
-        { cwd: ROOT, env: childEnv(bundle, nodeOptions) },
-      );
-      const processMs = performance.now() - started;
-      const importMs = Number(stdout);
-      if (!Number.isFinite(importMs)) throw new Error(`the import child printed ${JSON.stringify(stdout)}`);
-      return { importMs, processMs };
-    };
+    const importWith = (bundle: string, nodeOptions: string) => importOnce(bundle, childEnv(nodeOptions));
 
     // The construct sets NODE_OPTIONS=--enable-source-maps, which makes node read the map at load.
     // Variants take turns within each round, so that load from other processes hits them alike.
@@ -125,19 +90,14 @@ export default async function (): Promise<void> {
       { label: '  import with @aws-sdk bundled too (informational)', bundle: withSdk, options: '--enable-source-maps' },
     ];
     const samples = variants.map(() => ({ importMs: [] as number[], processMs: [] as number[] }));
-    for (const variant of variants) await importOnce(variant.bundle, variant.options); // fills the file cache
+    for (const variant of variants) await importWith(variant.bundle, variant.options); // fills the file cache
     for (let round = 0; round < IMPORT_RUNS; round++) {
       for (const [index, variant] of variants.entries()) {
-        const sample = await importOnce(variant.bundle, variant.options);
+        const sample = await importWith(variant.bundle, variant.options);
         samples[index]!.importMs.push(sample.importMs);
         samples[index]!.processMs.push(sample.processMs);
       }
     }
-    const spread = (values: number[]): string => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-      return `${median.toFixed(0)} ms [${(sorted[0] ?? Number.NaN).toFixed(0)}-${(sorted.at(-1) ?? Number.NaN).toFixed(0)}]`;
-    };
     variants.forEach((variant, index) => {
       report(variant.label, spread(samples[index]!.importMs));
     });

@@ -15,6 +15,7 @@ import {
 import { advanceLedger } from '../lambdas/core/ledger';
 import { IpSetIndex, planReconcile } from '../lambdas/core/reconcile';
 import type { LedgerEntry } from '../lambdas/core/types';
+import { prng } from '../examples/generate-waf-log';
 import { report, time } from './measure';
 
 const KEYS_PER_FAMILY = 10_000;
@@ -22,18 +23,6 @@ const CAPACITY = 10_000;
 const NOW = Date.UTC(2025, 0, 1);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generate() {
   const random = prng(0x5eed);

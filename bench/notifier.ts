@@ -6,14 +6,11 @@
  *
  * AWS is aws-sdk-client-mock with a fixed latency per call; Telegram is the loopback stand-in.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { CloudFrontClient, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
 import { CloudWatchClient, DescribeAlarmHistoryCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -22,7 +19,7 @@ import { GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
-import { lambdaBuildOptions, ROOT } from './bundling';
+import { importOnce, lambdaBuildOptions, linkNodeModules, spread } from './bundling';
 import { createLedgerClient, Ledger } from '../lambdas/adapters/ledger';
 import { runInsightsQueries } from '../lambdas/adapters/logs-insights';
 import { SecretString } from '../lambdas/adapters/secrets';
@@ -33,7 +30,6 @@ import { BLOCK_REPORT_KIND } from '../lambdas/shared/report';
 import { TelegramServer } from '../test/support/telegram-server';
 import { report, time } from './measure';
 
-const run = promisify(execFile);
 const ENTRY = 'lambdas/notifier/handler.ts';
 const IMPORT_RUNS = 10;
 
@@ -248,14 +244,6 @@ async function summaries(server: TelegramServer): Promise<void> {
 
 const CDK_OPTIONS = lambdaBuildOptions(ENTRY);
 
-const IMPORT_SCRIPT = `
-const started = performance.now();
-const module = await import(process.env.BENCH_BUNDLE_URL);
-const elapsed = performance.now() - started;
-if (typeof module.handler !== 'function') throw new Error('the bundle exports no handler');
-process.stdout.write(String(elapsed));
-`;
-
 async function bundle(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'notifier-bundle-'));
   try {
@@ -266,14 +254,12 @@ async function bundle(): Promise<void> {
       `${((await stat(outfile)).size / 1024).toFixed(1)} KB`,
       '<= 300 KB',
     );
-    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    await linkNodeModules(dir);
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
       AWS_REGION: region,
       POWERTOOLS_SERVICE_NAME: 'notifier',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
-      BENCH_BUNDLE_URL: pathToFileURL(outfile).href,
       [NOTIFIER_ENV.scope]: 'CLOUDFRONT',
       [NOTIFIER_ENV.webAclName]: 'acl',
       [NOTIFIER_ENV.wafLogGroup]: 'aws-waf-logs-acl',
@@ -287,28 +273,11 @@ async function bundle(): Promise<void> {
       [NOTIFIER_ENV.summaryMinutes]: '15',
       [NOTIFIER_ENV.maxListedRanges]: '20',
     };
-    const once = async () => {
-      const { stdout } = await run(
-        process.execPath,
-        ['--no-warnings', '--input-type=module', '--eval', IMPORT_SCRIPT],
-        {
-          cwd: ROOT,
-          env,
-        },
-      );
-      const ms = Number(stdout);
-      if (!Number.isFinite(ms)) throw new Error(`the import child printed ${JSON.stringify(stdout)}`);
-      return ms;
-    };
+    const once = async () => (await importOnce(outfile, env)).importMs;
     await once(); // fills the file cache
     const samples: number[] = [];
     for (let i = 0; i < IMPORT_RUNS; i++) samples.push(await once());
-    samples.sort((a, b) => a - b);
-    const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
-    report(
-      `notifier import, fresh node, median [min-max] of ${IMPORT_RUNS}`,
-      `${median.toFixed(0)} ms [${(samples[0] ?? Number.NaN).toFixed(0)}-${(samples.at(-1) ?? Number.NaN).toFixed(0)}]`,
-    );
+    report(`notifier import, fresh node, median [min-max] of ${IMPORT_RUNS}`, spread(samples));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

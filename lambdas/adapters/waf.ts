@@ -13,17 +13,12 @@ import {
   type WAFV2ClientConfig,
 } from '@aws-sdk/client-wafv2';
 import type { IpSetSnapshot } from '../core/types';
+import type { IpSetAddress, WafScope } from '../shared/environment';
 import { IpSetWriteError, ReadError } from '../shared/errors';
 
-/** WAF scope: `CLOUDFRONT` resources live in us-east-1, `REGIONAL` ones beside the ALB / API. */
-export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
-
 /** Identifies one WAF IP set; all three parts are required by every IP set call. */
-export interface IpSetRef {
-  readonly name: string;
-  readonly id: string;
-  readonly scope: WafScope;
-}
+export type IpSetRef = IpSetAddress;
+export type { WafScope };
 
 /** What `recompute` decided for one version of an IP set's addresses. */
 export interface IpSetPlan {

@@ -328,9 +328,11 @@ export async function runBlocker(
   // Report and count only what reached its set: a family whose write failed changed nothing. An
   // expired range that was in the set before we first saw it stays there, so it is not "unblocked".
   const appliedPlans = plans.filter((_, index) => setResults[index]?.status === 'fulfilled');
-  const added = appliedPlans.flatMap((p) =>
-    p.plan.added.map((range) => ({ range, entry: p.step.active.find((e) => e.range === range) })),
-  );
+  // By range, not find() per added range: a full set adds thousands against thousands of rows.
+  const added = appliedPlans.flatMap((p) => {
+    const activeByRange = indexByRange(p.step.active);
+    return p.plan.added.map((range) => ({ range, entry: activeByRange.get(range) }));
+  });
   const removedExpired = appliedPlans.flatMap((p) => p.step.expired.filter((entry) => entry.preexisting !== true));
   const overflow = appliedPlans.flatMap((p) => p.plan.overflow);
   // A set that stays full is a metric (Overflow), not a message every five minutes; a report goes

@@ -4,6 +4,7 @@
  */
 import { ConfigurationError } from './errors';
 
+/** WAF scope: `CLOUDFRONT` resources live in us-east-1, `REGIONAL` ones beside the ALB / API. */
 export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
 
 /** An IP set as the functions address it: GetIPSet needs its name, id and scope. */

@@ -4,10 +4,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { retentionDays } from '../log-retention';
+import type { WafScope } from '../../lambdas/shared/environment';
 import type { ManagedRuleGroupName, RateRuleConfig } from '../config/schema';
 
-/** Whether the web ACL protects CloudFront distributions or regional resources. */
-export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
+/** Whether the web ACL protects CloudFront distributions or regional resources (one type for stack and Lambdas). */
+export type { WafScope };
 
 /** Props of {@link BlocklistWebAcl}. Values arrive validated from the configuration. */
 export interface BlocklistWebAclProps {
