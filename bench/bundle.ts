@@ -35,6 +35,8 @@ const SETTINGS_ENV: Record<keyof typeof BLOCKER_ENV, string> = {
   ipv4Prefix: '24',
   ipv6Prefix: '64',
   dryRun: 'false',
+  feedTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-ban-feed',
+  sharedIpSets: '[]',
 };
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;

@@ -228,6 +228,8 @@ function setUp(server: WafServer, waf: WAFV2Client, ledgerDb: ReturnType<typeof 
     ipv4Prefix: 24,
     ipv6Prefix: 64,
     dryRun: false,
+    feedTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-ban-feed',
+    sharedIpSets: [],
   };
   // Samples for the report's "most attacked hosts", inside the blocker's 10-minute window.
   for (const rule of RULES) {

@@ -2,9 +2,9 @@
  * The blocker's environment: the one contract between the CDK construct that sets these variables
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time.
  */
-import { environmentReader, type IpSetAddress } from '../shared/environment';
+import { environmentReader, parseIpSetArn, type IpSetAddress, type IpSetArnAddress } from '../shared/environment';
 
-export type { IpSetAddress };
+export type { IpSetAddress, IpSetArnAddress };
 
 /** Variable names, set by lib/blocker next to the grant each one needs. */
 export const BLOCKER_ENV = {
@@ -27,6 +27,10 @@ export const BLOCKER_ENV = {
   ipv4Prefix: 'IPV4_PREFIX',
   ipv6Prefix: 'IPV6_PREFIX',
   dryRun: 'DRY_RUN',
+  /** The ban feed topic: SNS records from it carry ban and unban messages. */
+  feedTopicArn: 'BAN_FEED_TOPIC_ARN',
+  /** JSON array of the ARNs of more IP sets (other web ACLs, regions) that get the same managed ranges. */
+  sharedIpSets: 'SHARED_IP_SET_ARNS',
 } as const;
 
 /** The blocker's settings, checked once at module load. */
@@ -46,6 +50,9 @@ export interface BlockerSettings {
   readonly ipv4Prefix: number;
   readonly ipv6Prefix: number;
   readonly dryRun: boolean;
+  readonly feedTopicArn: string;
+  /** More IP sets that get the same managed ranges; their family is read from WAF. */
+  readonly sharedIpSets: readonly IpSetArnAddress[];
 }
 
 /**
@@ -82,5 +89,13 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
     ipv4Prefix: read.integer('ipv4Prefix', 8, 32),
     ipv6Prefix: read.integer('ipv6Prefix', 32, 128),
     dryRun: dryRun === 'true',
+    feedTopicArn: read.text('feedTopicArn'),
+    sharedIpSets: read
+      .jsonArray(
+        'sharedIpSets',
+        (arn): arn is string => typeof arn === 'string' && parseIpSetArn(arn) !== undefined,
+        'must be a JSON array of WAFv2 IP set ARNs',
+      )
+      .map((arn) => parseIpSetArn(arn) as IpSetArnAddress),
   };
 }

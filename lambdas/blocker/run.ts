@@ -30,6 +30,7 @@ import { IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '
 import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
 import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
+import type { ActionOutcome, OperatorAction } from './actions';
 import type { BlockerSettings } from './environment';
 
 const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
@@ -48,6 +49,11 @@ export interface BlockerDeps {
   readonly sns: SNSClient;
   readonly ledger: Ledger;
   readonly logger: RunLogger;
+  /**
+   * The WAF client for a shared IP set's region; unset: `waf` for every region (tests, one region).
+   * The handler creates one client per region, once.
+   */
+  readonly wafIn?: (region: string) => WAFV2Client;
   /** Backoff between lock conflicts; tests inject a fast one. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
@@ -55,9 +61,18 @@ export interface BlockerDeps {
 
 /** What started the run. */
 export interface Trigger {
-  readonly kind: 'schedule' | 'alarm' | 'other';
+  /** `feed`: a ban feed message; `operator`: the CLI. */
+  readonly kind: 'schedule' | 'alarm' | 'feed' | 'operator' | 'other';
   /** The alarm state the trigger itself told us (an SNS alarm message), so no read is needed. */
   readonly alarmState?: AlarmState;
+  /** Bans and unbans to apply in this run, in order (the last one for a range wins). */
+  readonly actions?: readonly OperatorAction[];
+  /**
+   * False: read neither the alarm nor the rate rules' keys; apply the actions and expiry only.
+   * The CLI runs this way, so an operator needs no rights on the web ACL's rules.
+   * @default true
+   */
+  readonly collectKeys?: boolean;
 }
 
 /** The per-run summary: logged as one line, turned into metrics, returned to the caller. */
@@ -80,6 +95,10 @@ export interface RunSummary {
   /** Sighted ranges whose stored lastSeen was recent enough not to rewrite (see refreshMargin). */
   readonly ledgerRefreshSkipped: number;
   readonly reported: boolean;
+  /** One per action of the trigger, in order. */
+  readonly actions: ActionOutcome[];
+  /** Shared IP sets (by ARN) that could not be read or written this run; empty when all are in step. */
+  readonly sharedFailures: string[];
   readonly durationsMs: { readonly read: number; readonly write: number; readonly total: number };
 }
 
@@ -400,6 +419,8 @@ export async function runBlocker(
     ledgerWrites,
     ledgerRefreshSkipped: plans.reduce((sum, p) => sum + p.writes.skipped, 0),
     reported,
+    actions: [],
+    sharedFailures: [],
     durationsMs: { read: readDone - started, write: finished - readDone, total: finished - started },
   };
 

@@ -14,6 +14,29 @@ export interface IpSetAddress {
   readonly scope: WafScope;
 }
 
+/** An IP set named by its ARN: another web ACL's, maybe in another region, that gets the same ranges. */
+export interface IpSetArnAddress extends IpSetAddress {
+  readonly arn: string;
+  /** From the ARN; CLOUDFRONT sets are in us-east-1. */
+  readonly region: string;
+}
+
+/** `arn:aws:wafv2:<region>:<account>:<global|regional>/ipset/<name>/<id>`. */
+const IP_SET_ARN = /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):(\d{12}):(global|regional)\/ipset\/([\w-]{1,128})\/([a-f0-9-]{1,128})$/;
+
+/**
+ * Reads a WAFv2 IP set ARN, or undefined when `arn` is not one. A `global` ARN is a CLOUDFRONT set,
+ * which AWS keeps in us-east-1.
+ */
+export function parseIpSetArn(arn: string): IpSetArnAddress | undefined {
+  const match = IP_SET_ARN.exec(arn);
+  if (!match) return undefined;
+  const [, region = '', , kind, name = '', id = ''] = match;
+  const scope: WafScope = kind === 'global' ? 'CLOUDFRONT' : 'REGIONAL';
+  if (scope === 'CLOUDFRONT' && region !== 'us-east-1') return undefined;
+  return { arn, name, id, scope, region };
+}
+
 /** Typed readers over `env` for the variables named in `names` (a contract object such as BLOCKER_ENV). */
 export function environmentReader<Key extends string>(
   names: Readonly<Record<Key, string>>,

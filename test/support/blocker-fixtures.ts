@@ -41,6 +41,8 @@ export const SETTINGS: BlockerSettings = {
   ipv4Prefix: 24,
   ipv6Prefix: 64,
   dryRun: false,
+  feedTopicArn: 'arn:aws:sns:us-east-1:123456789012:waf-autoblock-BanFeed',
+  sharedIpSets: [],
 };
 
 /** The environment the construct sets for {@link SETTINGS}. */
@@ -62,6 +64,8 @@ export const BLOCKER_ENVIRONMENT: Readonly<Record<string, string>> = {
   IPV4_PREFIX: '24',
   IPV6_PREFIX: '64',
   DRY_RUN: 'false',
+  BAN_FEED_TOPIC_ARN: SETTINGS.feedTopicArn,
+  SHARED_IP_SET_ARNS: '[]',
 };
 
 /**
