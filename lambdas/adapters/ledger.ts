@@ -45,6 +45,14 @@ export interface ExpireResult {
   readonly refreshed: number;
 }
 
+/** What {@link Ledger.endBlocks} did. */
+export interface EndResult {
+  /** Entries whose expiry is now. */
+  readonly ended: number;
+  /** Entries that were no longer active. */
+  readonly inactive: number;
+}
+
 const DEFAULT_CONCURRENCY = 16;
 
 /**
@@ -199,6 +207,44 @@ export class Ledger {
     return { expired, refreshed };
   }
 
+  /**
+   * Ends blocks now, as an operator's unban asks: each entry's expiry becomes `now`, so that the
+   * reconcile that follows removes its range from the IP sets and {@link Ledger.markExpired} then
+   * closes it, the same path as a block that ran out. Call it BEFORE the IP set writes: should they
+   * fail, the next run still finds the entry due and removes the range.
+   *
+   * An entry that is no longer active (a concurrent run closed it) is skipped and counted.
+   *
+   * @param now - Epoch milliseconds.
+   * @throws WriteError naming the table when any write fails, after every other write was attempted.
+   */
+  async endBlocks(entries: readonly LedgerEntry[], now: number): Promise<EndResult> {
+    const outcomes = await settleBounded(entries, this.concurrency, (entry) => this.endOne(entry, now));
+    const ended = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'ended').length;
+    const inactive = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'inactive').length;
+    this.throwOnFailures('end blocks', entries, outcomes, `${ended} of ${entries.length} blocks ended`);
+    return { ended, inactive };
+  }
+
+  private async endOne(entry: LedgerEntry, now: number): Promise<'ended' | 'inactive'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [RANGE]: entry.range },
+          UpdateExpression: 'SET #expiresAt = :now, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(#activeFamily)',
+          ExpressionAttributeNames: { '#expiresAt': EXPIRES_AT, '#ttl': TTL, '#activeFamily': ACTIVE_FAMILY },
+          ExpressionAttributeValues: { ':now': now, ':ttl': Math.ceil(now / 1000) + TTL_GRACE_SECONDS },
+        }),
+      );
+      return 'ended';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'inactive';
+      throw error;
+    }
+  }
+
   private async queryActive(
     family: Family,
     condition: Pick<
@@ -264,12 +310,24 @@ export class Ledger {
     names['#preexisting'] = 'preexisting';
     values[':preexisting'] = entry.preexisting === true;
     set.push('#preexisting = :preexisting');
+    // Optional fields are removed when the entry has none, so that a stale reason or set list never lingers.
+    const remove = ['#removedAt'];
+    names['#reason'] = 'reason';
+    names['#sharedPreexisting'] = 'sharedPreexisting';
+    if (entry.reason !== undefined) {
+      values[':reason'] = entry.reason;
+      set.push('#reason = :reason');
+    } else remove.push('#reason');
+    if (entry.sharedPreexisting !== undefined && entry.sharedPreexisting.length > 0) {
+      values[':sharedPreexisting'] = [...entry.sharedPreexisting];
+      set.push('#sharedPreexisting = :sharedPreexisting');
+    } else remove.push('#sharedPreexisting');
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [RANGE]: entry.range },
-          UpdateExpression: `SET ${set.join(', ')} REMOVE #removedAt`,
+          UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
           // A new item passes too: a first sighting is the normal case.
           ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen <= :lastSeen',
           ExpressionAttributeNames: names,
@@ -377,8 +435,15 @@ function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEnt
     // A range filed under the other family would be written to the wrong IP set.
     if (entry.family !== family) throw new TypeError(`family is ${entry.family} but the item is active as ${family}`);
     const preexisting = field(item, 'preexisting', isOptionalBoolean, 'a boolean when present');
-    // Stored as a boolean on every item; the entry carries it only when true, as the core writes it.
-    return preexisting === true ? { ...entry, preexisting } : entry;
+    const reason = field(item, 'reason', isOptionalString, 'a string when present');
+    const shared = field(item, 'sharedPreexisting', isOptionalStringList, 'a list of IP set ARNs when present');
+    // Optional fields are carried only when set, as the core writes them.
+    return {
+      ...entry,
+      ...(preexisting === true ? { preexisting } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+      ...(shared !== undefined && shared.length > 0 ? { sharedPreexisting: shared } : {}),
+    };
   } catch (error) {
     throw new TypeError(`item ${label} is malformed: ${error instanceof Error ? error.message : String(error)}`, {
       cause: error,
@@ -415,6 +480,14 @@ function isEpochMs(value: unknown): value is number {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isOptionalString(value: unknown): value is string | undefined {
+  return value === undefined || typeof value === 'string';
+}
+
+function isOptionalStringList(value: unknown): value is string[] | undefined {
+  return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
 }
 
 function isOptionalBoolean(value: unknown): value is boolean | undefined {

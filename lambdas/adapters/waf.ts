@@ -152,7 +152,13 @@ export async function readIpSet(client: WAFV2Client, ref: IpSetRef): Promise<IpS
     throw new ReadError(resource, { cause: new Error('GetIPSet returned no addresses or no lock token') });
   }
   const description = response.IPSet?.Description;
-  return description === undefined ? { addresses, lockToken } : { addresses, lockToken, description };
+  const version = response.IPSet?.IPAddressVersion;
+  return {
+    addresses,
+    lockToken,
+    ...(description === undefined ? {} : { description }),
+    ...(version === 'IPV4' || version === 'IPV6' ? { family: version } : {}),
+  };
 }
 
 /**

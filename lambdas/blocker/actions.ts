@@ -3,8 +3,16 @@
  * and what became of each. A run applies them with the same normalization, allowlist, ledger and
  * lock-safe reconcile as the ranges it takes from the rate rules. No AWS imports.
  */
-import type { RejectReason } from '../core/address';
-import type { Cidr } from '../core/types';
+import {
+  collapseToPrefix,
+  MIN_IPV4_PREFIX,
+  MIN_IPV6_PREFIX,
+  normalizeKeys,
+  parseAddress,
+  type NormalizePolicy,
+  type RejectReason,
+} from '../core/address';
+import type { Cidr, Family, Sighting } from '../core/types';
 
 /** Block a range: the address is widened to the configured prefix, as rate rule keys are. */
 export interface BanAction {
@@ -52,3 +60,141 @@ export type ActionOutcome =
   | { readonly status: 'foreign'; readonly action: OperatorAction; readonly range: Cidr }
   /** Nothing to unban: waf-autoblock does not block this range. */
   | { readonly status: 'not-blocked'; readonly action: OperatorAction; readonly range: Cidr };
+
+/** One action, read: the range it is about, or why it is refused before anything is looked up. */
+export type ResolvedAction =
+  | { readonly kind: 'ban'; readonly action: BanAction; readonly sighting: Sighting }
+  | { readonly kind: 'unban'; readonly action: UnbanAction; readonly range: Cidr; readonly family: Family }
+  | {
+      readonly kind: 'refused';
+      readonly action: OperatorAction;
+      readonly reason: RejectReason;
+      readonly detail: string;
+    };
+
+/** The actions of one run, read and reduced to the last word on each range. */
+export interface ActionPlan {
+  /** One per action, in order. */
+  readonly resolved: ResolvedAction[];
+  /** Ranges to block, with their own duration and reason: the last action on each range was a ban. */
+  readonly bans: Sighting[];
+  /** Ranges to unblock: the last action on each range was an unban. */
+  readonly unbans: Map<Cidr, Family>;
+}
+
+/**
+ * Reads bans and unbans the way the blocker reads rate rule keys: an address is widened to the
+ * configured prefix (a wider range keeps its own), and a ban of a range that is /0, too wide,
+ * non-global or allowlisted is refused with the reason. An unban is not checked against the
+ * allowlist: a range blocked before it was allowlisted must still be removable.
+ *
+ * When several actions name one range, the last one wins.
+ *
+ * @param blockDurationMs - The deployment's duration, for bans that give none.
+ */
+export function planActions(
+  actions: readonly OperatorAction[],
+  policy: NormalizePolicy,
+  blockDurationMs: number,
+): ActionPlan {
+  const resolved: ResolvedAction[] = [];
+  const last = new Map<Cidr, ResolvedAction>();
+  for (const action of actions) {
+    const widened = widen(action.address, policy);
+    if ('reason' in widened) {
+      resolved.push({ kind: 'refused', action, reason: widened.reason, detail: widened.detail });
+      continue;
+    }
+    if (action.action === 'unban') {
+      const item: ResolvedAction = { kind: 'unban', action, range: widened.range, family: widened.family };
+      resolved.push(item);
+      last.set(widened.range, item);
+      continue;
+    }
+    const { sightings, rejected } = normalizeKeys([action.address], action.source, policy);
+    const [sighting] = sightings;
+    if (sighting === undefined) {
+      const reason = rejected[0]?.reason ?? 'unparsable';
+      resolved.push({ kind: 'refused', action, reason, detail: refusal(reason, action.address, widened.range) });
+      continue;
+    }
+    const durationMs = action.durationMinutes === undefined ? blockDurationMs : action.durationMinutes * 60_000;
+    const item: ResolvedAction = {
+      kind: 'ban',
+      action,
+      sighting: {
+        ...sighting,
+        durationMs,
+        ...(action.reason === undefined ? {} : { reason: action.reason }),
+      },
+    };
+    resolved.push(item);
+    last.set(sighting.range, item);
+  }
+  const bans: Sighting[] = [];
+  const unbans = new Map<Cidr, Family>();
+  for (const [range, item] of last) {
+    if (item.kind === 'ban') bans.push(item.sighting);
+    else if (item.kind === 'unban') unbans.set(range, item.family);
+  }
+  return { resolved, bans, unbans };
+}
+
+/**
+ * Combines this run's rate rule sightings with the bans: a banned range keeps the rule's hits but
+ * takes the ban's source, reason and the longer of the two durations; unbanned ranges are dropped,
+ * so that an unban is not undone by the same run.
+ */
+export function withActions(sightings: readonly Sighting[], plan: ActionPlan, blockDurationMs: number): Sighting[] {
+  const bans = new Map(plan.bans.map((ban) => [ban.range, ban]));
+  const merged: Sighting[] = [];
+  for (const sighting of sightings) {
+    if (plan.unbans.has(sighting.range)) continue;
+    const ban = bans.get(sighting.range);
+    if (ban === undefined) {
+      merged.push(sighting);
+      continue;
+    }
+    bans.delete(sighting.range);
+    merged.push({
+      ...ban,
+      hits: sighting.hits + ban.hits,
+      durationMs: Math.max(ban.durationMs ?? blockDurationMs, sighting.durationMs ?? blockDurationMs),
+    });
+  }
+  return [...merged, ...bans.values()];
+}
+
+/** The range an action names, widened as a rate rule key would be, or why it names none. */
+function widen(
+  address: string,
+  policy: NormalizePolicy,
+): { readonly range: Cidr; readonly family: Family } | { readonly reason: RejectReason; readonly detail: string } {
+  const parsed = parseAddress(address.trim());
+  if (parsed === undefined) return { reason: 'unparsable', detail: refusal('unparsable', address) };
+  if (parsed.prefix === 0) return { reason: 'zero-prefix', detail: refusal('zero-prefix', address) };
+  const isV4 = parsed.family === 'IPV4';
+  const prefix = Math.min(parsed.prefix, isV4 ? policy.ipv4Prefix : policy.ipv6Prefix);
+  if (prefix < (isV4 ? MIN_IPV4_PREFIX : MIN_IPV6_PREFIX)) {
+    return { reason: 'too-wide', detail: refusal('too-wide', address) };
+  }
+  return { range: collapseToPrefix(parsed, prefix).cidr, family: parsed.family };
+}
+
+/** One sentence for a person: what was refused and why. */
+export function refusal(reason: RejectReason, address: string, range?: Cidr): string {
+  const shown = address.length > 100 ? `${address.slice(0, 100)}…` : address;
+  const what = range === undefined || range === shown ? shown : `${shown} (range ${range})`;
+  switch (reason) {
+    case 'unparsable':
+      return `"${shown}" is not an IPv4 or IPv6 address or CIDR range`;
+    case 'zero-prefix':
+      return `${what} is a /0, the whole address family: never blocked`;
+    case 'too-wide':
+      return `${what} is wider than /${MIN_IPV4_PREFIX} (IPv4) or /${MIN_IPV6_PREFIX} (IPv6): never blocked`;
+    case 'non-global':
+      return `${what} is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked`;
+    case 'allowlisted':
+      return `${what} overlaps the allowlist: never blocked`;
+  }
+}

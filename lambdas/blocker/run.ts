@@ -30,8 +30,15 @@ import { IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '
 import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
 import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
-import type { ActionOutcome, OperatorAction } from './actions';
-import type { BlockerSettings } from './environment';
+import {
+  planActions,
+  withActions,
+  type ActionOutcome,
+  type ActionPlan,
+  type OperatorAction,
+  type ResolvedAction,
+} from './actions';
+import type { BlockerSettings, IpSetArnAddress } from './environment';
 
 const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
 /** Sampled requests cover the last few minutes: the hosts under attack now, not this morning's. */
@@ -123,11 +130,14 @@ export async function runBlocker(
 ): Promise<RunSummary> {
   const { waf, ledger, logger } = deps;
   const started = Date.now();
+  const collectKeys = trigger.collectKeys !== false;
+  const wafIn = (region: string): WAFV2Client => deps.wafIn?.(region) ?? waf;
 
   // ---- Read: every source at once. A target that cannot be read throws before anything is written.
   // With gate `always` the alarm decides nothing, so it is not read (nor warned about when unreadable).
-  const alarmRead: Promise<AlarmState | 'UNKNOWN'> =
-    trigger.alarmState !== undefined
+  const alarmRead: Promise<AlarmState | 'UNKNOWN'> = !collectKeys
+    ? Promise.resolve('UNKNOWN')
+    : trigger.alarmState !== undefined
       ? Promise.resolve(trigger.alarmState)
       : settings.gate === 'always'
         ? Promise.resolve('UNKNOWN')
@@ -141,7 +151,7 @@ export async function runBlocker(
   const gateKnownClosed =
     settings.gate === 'alarm' && trigger.alarmState !== undefined && trigger.alarmState !== 'ALARM';
   const keyReads = Promise.allSettled(
-    (gateKnownClosed ? [] : settings.rateRules).map((ruleName) =>
+    (gateKnownClosed || !collectKeys ? [] : settings.rateRules).map((ruleName) =>
       readManagedKeys(waf, {
         webAclName: settings.webAclName,
         webAclId: settings.webAclId,
@@ -150,17 +160,42 @@ export async function runBlocker(
       }),
     ),
   );
-  const [alarmState, keyResults, blocklists, allowlists, ledgerRows] = await Promise.all([
+  // A shared set that cannot be read gets nothing written this run; it must not stop the blocklists.
+  const sharedReads = Promise.allSettled(settings.sharedIpSets.map((ref) => readIpSet(wafIn(ref.region), ref)));
+  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults] = await Promise.all([
     alarmRead,
     keyReads,
     Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.blocklist[family]))),
     Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.allowlist[family]))),
     Promise.all(FAMILIES.map((family) => ledger.activeEntries(family))),
+    sharedReads,
   ]);
   const readDone = Date.now();
 
   // ---- Decide.
-  const collected = settings.gate === 'always' || alarmState === 'ALARM';
+  const collected = collectKeys && (settings.gate === 'always' || alarmState === 'ALARM');
+  const failures: WriteError[] = [];
+  const sharedFailures: string[] = [];
+  const shared: SharedTarget[] = [];
+  sharedResults.forEach((result, index) => {
+    const ref = settings.sharedIpSets[index] as IpSetArnAddress;
+    const family = result.status === 'fulfilled' ? result.value.family : undefined;
+    if (result.status === 'fulfilled' && family !== undefined) {
+      shared.push({ ref, family, snapshot: result.value, index: new IpSetIndex(result.value.addresses) });
+      return;
+    }
+    const cause: unknown =
+      result.status === 'rejected' ? result.reason : new Error('GetIPSet returned no IPAddressVersion');
+    sharedFailures.push(ref.arn);
+    logger.error('shared IP set unreadable; nothing is written to it this run', {
+      ipSet: ref.arn,
+      error: message(cause),
+    });
+    failures.push(new WriteError(describeIpSet(ref), 'not updated: the set could not be read', { cause }));
+  });
+  // Closing an expired entry while a set we could not read may still hold its range would leave
+  // that range there, unknown to the ledger, for ever: no expiry is closed in such a run.
+  const allSharedRead = shared.length === settings.sharedIpSets.length;
   let allowlist: Allowlist;
   try {
     allowlist = new Allowlist(allowlists.flatMap((set) => set.addresses));
@@ -197,13 +232,16 @@ export async function runBlocker(
       if (reason === 'unparsable') logger.warn('malformed key skipped', { rule: ruleName, key: key.slice(0, 100) });
     }
   });
-  const sightings = mergeSightings(perRule);
+  const actionPlan = planActions(trigger.actions ?? [], policy, settings.blockDurationMs);
+  const sightings = withActions(mergeSightings(perRule), actionPlan, settings.blockDurationMs);
 
   // The active index is eventually consistent: a range another run recorded a moment ago may be
   // missing from it and would look foreign. Ask the table itself about sighted ranges that are in
   // the set but not in the index (normally none, so normally no extra round trip).
   // Parsed once: for "is this range in the set?" and for the plan.
   const presentByFamily = blocklists.map((snapshot) => new IpSetIndex(snapshot.addresses));
+  // Unbanned ranges missing from the index are looked up the same way: unbanning a range that was
+  // banned a moment ago must not answer "not blocked".
   const rowsByFamily = await Promise.all(
     FAMILIES.map(async (family, index) => {
       const rows = ledgerRows[index] ?? [];
@@ -212,20 +250,40 @@ export async function runBlocker(
       const unsure = sightings
         .filter((s) => s.family === family && present.has(s.range) && !known.has(s.range))
         .map((s) => s.range);
+      for (const [range, unbanFamily] of actionPlan.unbans) {
+        if (unbanFamily === family && !known.has(range)) unsure.push(range);
+      }
       return unsure.length === 0 ? rows : [...rows, ...(await ledger.activeEntriesOf(family, unsure))];
+    }),
+  );
+
+  // An unban ends the block now: the entry becomes due, and the same path as an expiry removes it.
+  const ending: LedgerEntry[] = [];
+  const unbanned = new Map<string, LedgerEntry>();
+  const rowsAfterUnbans = rowsByFamily.map((rows) =>
+    rows.map((row) => {
+      if (!actionPlan.unbans.has(row.range)) return row;
+      unbanned.set(row.range, row);
+      if (row.expiresAt <= now) return row;
+      ending.push(row);
+      return { ...row, expiresAt: now };
     }),
   );
 
   const plans: FamilyPlan[] = FAMILIES.map((family, index) => {
     const snapshot = blocklists[index] as IpSetSnapshot;
     const present = presentByFamily[index] ?? new IpSetIndex(snapshot.addresses);
-    const rows = rowsByFamily[index] ?? [];
+    const rows = rowsAfterUnbans[index] ?? [];
+    const sharedOfFamily = shared.filter((target) => target.family === family);
     const step = advanceLedger(
       rows,
       sightings.filter((sighting) => sighting.family === family),
       now,
       settings.blockDurationMs,
       (range) => present.has(range),
+      sharedOfFamily.length === 0
+        ? undefined
+        : (range) => sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
     );
     const plan = planReconcile({
       current: present,
@@ -238,9 +296,10 @@ export async function runBlocker(
       snapshot,
       step,
       plan,
-      writes: planLedgerWrites(indexByRange(rows), step.upserts, now, settings.blockDurationMs),
+      writes: planLedgerWrites(indexByRange(rowsByFamily[index] ?? []), step.upserts, now, settings.blockDurationMs),
     };
   });
+  const outcomes = actionOutcomes(actionPlan, plans, unbanned, [...presentByFamily, ...shared.map((t) => t.index)]);
 
   // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
   const mayReport = plans.some((p) => p.plan.changed || p.step.expired.length > 0);
@@ -250,18 +309,27 @@ export async function runBlocker(
   let lockConflicts = 0;
   let ipSetWrites = 0;
   let ledgerWrites = 0;
-  const failures: WriteError[] = [];
   const applied: string[] = [];
   // A set whose write fails keeps the size it was read with.
   const finalSizes = new Map<Family, number>(plans.map((p) => [p.family, p.snapshot.addresses.length]));
 
   // Ranges new to the ledger (or whose ownership changed) are recorded before any set holds them.
+  // Unbanned entries are made due first as well: should a set write fail, the next run removes them.
   const firstWrites = plans.flatMap((p) => p.writes.first);
-  if (!settings.dryRun && firstWrites.length > 0) {
+  if (!settings.dryRun && (firstWrites.length > 0 || ending.length > 0)) {
     try {
-      const result = await ledger.upsert(firstWrites);
-      ledgerWrites += result.written;
-      applied.push(`ledger: ${result.written} new ranges recorded`);
+      const [recorded, ended] = await Promise.all([
+        firstWrites.length > 0 ? ledger.upsert(firstWrites) : undefined,
+        ending.length > 0 ? ledger.endBlocks(ending, now) : undefined,
+      ]);
+      if (recorded) {
+        ledgerWrites += recorded.written;
+        applied.push(`ledger: ${recorded.written} new ranges recorded`);
+      }
+      if (ended) {
+        ledgerWrites += ended.ended;
+        applied.push(`ledger: ${ended.ended} blocks ended by unban`);
+      }
     } catch (error) {
       logger.error('ledger write failed; IP sets left untouched so that no range enters them unrecorded', {
         error: message(error),
@@ -319,6 +387,41 @@ export async function runBlocker(
     }),
   );
 
+  // The shared sets get the same ranges, each planned from its own content and ownership.
+  const sharedResultsWritten = await Promise.allSettled(
+    shared.map(async (target) => {
+      const familyPlan = plans.find((p) => p.family === target.family) as FamilyPlan;
+      const active = ownedIn(familyPlan.step.active, target.ref.arn);
+      const expired = ownedIn(familyPlan.step.expired, target.ref.arn);
+      const update = await updateIpSet(
+        wafIn(target.ref.region),
+        target.ref,
+        target.snapshot,
+        (current) => planReconcile({ current, active, expired, capacity: IP_SET_CAPACITY }),
+        {
+          dryRun: settings.dryRun,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+          ...(deps.random ? { random: deps.random } : {}),
+        },
+      );
+      lockConflicts += update.conflicts;
+      if (update.written) {
+        ipSetWrites += 1;
+        applied.push(`${describeIpSet(target.ref)}: ${update.addresses.length} entries written`);
+      }
+      return update;
+    }),
+  );
+  const sharedWriteFailed = new Set<Family>();
+  sharedResultsWritten.forEach((result, index) => {
+    const target = shared[index] as SharedTarget;
+    if (result.status === 'fulfilled') return;
+    if (result.reason instanceof IpSetWriteError) lockConflicts += result.reason.conflicts;
+    sharedFailures.push(target.ref.arn);
+    sharedWriteFailed.add(target.family);
+    failures.push(asWriteError(result.reason, describeIpSet(target.ref)));
+  });
+
   const closing: Promise<void>[] = [refreshing];
   setResults.forEach((result, index) => {
     const familyPlan = plans[index] as FamilyPlan;
@@ -328,9 +431,10 @@ export async function runBlocker(
       failures.push(asWriteError(result.reason, describeIpSet(settings.blocklist[familyPlan.family])));
       return;
     }
-    // Close expired entries only once the set no longer holds them (or never held them as ours).
+    // Close expired entries only once no set holds them any more (or never held them as ours).
     const expired = familyPlan.step.expired;
     if (settings.dryRun || expired.length === 0) return;
+    if (!allSharedRead || sharedWriteFailed.has(familyPlan.family)) return;
     closing.push(
       ledger.markExpired(expired, now).then(
         (result) => {
@@ -380,12 +484,27 @@ export async function runBlocker(
             lastSeen: new Date(entry.lastSeen).toISOString(),
           })),
           overflow: { count: overflow.length, sample: overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range) },
-          ipSets: plans.map((p) => ({
-            name: settings.blocklist[p.family].name,
-            family: p.family,
-            size: finalSizes.get(p.family) ?? p.plan.addresses.length,
-            capacity: IP_SET_CAPACITY,
-          })),
+          ipSets: [
+            ...plans.map((p) => ({
+              name: settings.blocklist[p.family].name,
+              family: p.family,
+              size: finalSizes.get(p.family) ?? p.plan.addresses.length,
+              capacity: IP_SET_CAPACITY,
+            })),
+            ...shared.flatMap((target, index) => {
+              const result = sharedResultsWritten[index];
+              return result?.status === 'fulfilled'
+                ? [
+                    {
+                      name: `${target.ref.name} (${target.ref.region})`,
+                      family: target.family,
+                      size: result.value.addresses.length,
+                      capacity: IP_SET_CAPACITY,
+                    },
+                  ]
+                : [];
+            }),
+          ],
           topHosts,
           rejectedKeys: rejectedByReason,
           unreadableRules,
@@ -419,8 +538,8 @@ export async function runBlocker(
     ledgerWrites,
     ledgerRefreshSkipped: plans.reduce((sum, p) => sum + p.writes.skipped, 0),
     reported,
-    actions: [],
-    sharedFailures: [],
+    actions: outcomes,
+    sharedFailures,
     durationsMs: { read: readDone - started, write: finished - readDone, total: finished - started },
   };
 
@@ -438,6 +557,59 @@ export async function runBlocker(
     );
   }
   return summary;
+}
+
+/** A shared IP set as read this run. */
+interface SharedTarget {
+  readonly ref: IpSetArnAddress;
+  readonly family: Family;
+  readonly snapshot: IpSetSnapshot;
+  readonly index: IpSetIndex;
+}
+
+/**
+ * The entries as one shared set sees them: `preexisting` there means "that set held the range
+ * before we claimed it", not the blocklist's flag. Most entries carry neither and are passed as is.
+ */
+function ownedIn(entries: readonly LedgerEntry[], arn: string): LedgerEntry[] {
+  return entries.map((entry) => {
+    const preexisting = entry.sharedPreexisting?.includes(arn) === true;
+    return preexisting === (entry.preexisting === true) ? entry : { ...entry, preexisting };
+  });
+}
+
+/** What became of each action, from the plans of this run (before any write). */
+function actionOutcomes(
+  plan: ActionPlan,
+  plans: readonly FamilyPlan[],
+  unbanned: ReadonlyMap<string, LedgerEntry>,
+  sets: readonly IpSetIndex[],
+): ActionOutcome[] {
+  if (plan.resolved.length === 0) return [];
+  const upserts = new Map(plans.flatMap((p) => p.step.upserts.map((entry) => [entry.range, entry] as const)));
+  // The last action on a range decides its fate; earlier ones on the same range report that fate.
+  const final = new Map<string, ResolvedAction>();
+  for (const item of plan.resolved) {
+    if (item.kind === 'ban') final.set(item.sighting.range, item);
+    else if (item.kind === 'unban') final.set(item.range, item);
+  }
+  return plan.resolved.map((item): ActionOutcome => {
+    if (item.kind === 'refused') {
+      return { status: 'refused', action: item.action, reason: item.reason, detail: item.detail };
+    }
+    const range = item.kind === 'ban' ? item.sighting.range : item.range;
+    const decided = final.get(range) ?? item;
+    if (decided.kind === 'ban') {
+      const entry = upserts.get(range);
+      return { status: 'banned', action: item.action, range, expiresAt: entry?.expiresAt ?? Number.NaN };
+    }
+    const row = unbanned.get(range);
+    if (row !== undefined) {
+      return { status: row.preexisting === true ? 'released' : 'unbanned', action: item.action, range };
+    }
+    const foreign = sets.some((set) => set.has(range));
+    return { status: foreign ? 'foreign' : 'not-blocked', action: item.action, range };
+  });
 }
 
 /** Most attacked hosts, from the rate rules' sampled requests; a failure only costs the report a detail. */

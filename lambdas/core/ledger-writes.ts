@@ -15,7 +15,7 @@ export interface LedgerWrites {
    * write, so that a range never sits in a set without the ledger knowing whether it is ours.
    */
   readonly first: LedgerEntry[];
-  /** Ranges we already own whose stored lastSeen is getting old: written beside the IP set writes. */
+  /** Ranges we already own whose stored expiry is getting old (or whose reason changed): written beside the IP set writes. */
   readonly refresh: LedgerEntry[];
   /** Ranges seen again so recently that rewriting them would change their expiry by less than the margin. */
   readonly skipped: number;
@@ -50,9 +50,19 @@ export function planLedgerWrites(
   let skipped = 0;
   for (const entry of upserts) {
     const stored = before.get(entry.range);
-    if (stored === undefined || (stored.preexisting === true) !== (entry.preexisting === true)) first.push(entry);
-    else if (now - stored.lastSeen >= margin) refresh.push(entry);
+    if (stored === undefined || !sameOwnership(stored, entry)) first.push(entry);
+    // The expiry moved by at least the margin (for a rate rule sighting that is exactly "lastSeen is
+    // that old"; a manual ban for a week moves it far more), or a person gave a new reason.
+    else if (entry.expiresAt - stored.expiresAt >= margin || entry.reason !== stored.reason) refresh.push(entry);
     else skipped += 1;
   }
   return { first, refresh, skipped };
+}
+
+/** Whether the range is ours in the same sets as before: in the blocklist and in every shared set. */
+function sameOwnership(stored: LedgerEntry, entry: LedgerEntry): boolean {
+  if ((stored.preexisting === true) !== (entry.preexisting === true)) return false;
+  const a = stored.sharedPreexisting ?? [];
+  const b = entry.sharedPreexisting ?? [];
+  return a.length === b.length && a.every((arn) => b.includes(arn));
 }

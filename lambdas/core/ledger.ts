@@ -14,7 +14,8 @@ import type { Cidr, LedgerEntry, Sighting } from './types';
  * A range the ledger knows keeps its `firstSeen` and `preexisting`; it gets `lastSeen = now`,
  * `expiresAt = now + blockDurationMs` (never earlier than it already was: a block is extended,
  * never shortened), its hits added and the sighting's source. Expiry therefore counts from the
- * last time the range was seen attacking. A new range starts with `firstSeen = lastSeen = now`
+ * last time the range was seen attacking. A sighting may carry its own duration (a manual ban
+ * `--for 7d`) and a reason; the reason replaces the stored one. A new range starts with `firstSeen = lastSeen = now`
  * and is `preexisting` when `presentInSet` says it is already in the IP set: someone else put it
  * there, so expiry must never remove it.
  *
@@ -24,6 +25,8 @@ import type { Cidr, LedgerEntry, Sighting } from './types';
  * @param now - Epoch milliseconds of this run.
  * @param blockDurationMs - How long a range stays blocked after it was last seen.
  * @param presentInSet - Whether the range (canonical form) is in the IP set as last read.
+ * @param presentInShared - The shared IP sets (ARNs) that hold the range as last read; they decide
+ *   `sharedPreexisting` as `presentInSet` decides `preexisting`. @default none
  * @throws RangeError when `now` is not finite, `blockDurationMs` is not positive, or a
  *   sighting's hits are not a positive integer.
  */
@@ -33,8 +36,9 @@ export function applySightings(
   now: number,
   blockDurationMs: number,
   presentInSet: (range: Cidr) => boolean,
+  presentInShared?: (range: Cidr) => readonly string[],
 ): LedgerEntry[] {
-  return [...upsertsByRange(ledgerByRange, sightings, now, blockDurationMs, presentInSet).values()];
+  return [...upsertsByRange(ledgerByRange, sightings, now, blockDurationMs, presentInSet, presentInShared).values()];
 }
 
 /** {@link applySightings}, keyed by range: {@link advanceLedger} tells sighted rows apart without a second index. */
@@ -44,21 +48,26 @@ function upsertsByRange(
   now: number,
   blockDurationMs: number,
   presentInSet: (range: Cidr) => boolean,
+  presentInShared: (range: Cidr) => readonly string[] = () => [],
 ): Map<Cidr, LedgerEntry> {
   if (!Number.isFinite(now)) throw new RangeError(`now must be epoch milliseconds, got ${now}`);
   if (!Number.isFinite(blockDurationMs) || blockDurationMs <= 0) {
     throw new RangeError(`blockDurationMs must be a positive number of milliseconds, got ${blockDurationMs}`);
   }
-  const expiresAt = now + blockDurationMs;
   // Keyed so that a range sighted twice in one call (unmerged lists) adds up instead of overwriting.
   const upserts = new Map<Cidr, LedgerEntry>();
   for (const sighting of sightings) {
     if (!Number.isInteger(sighting.hits) || sighting.hits < 1) {
       throw new RangeError(`sighting of ${sighting.range} must have a positive integer of hits, got ${sighting.hits}`);
     }
+    const duration = sighting.durationMs ?? blockDurationMs;
+    if (!Number.isFinite(duration) || duration <= 0) {
+      throw new RangeError(`sighting of ${sighting.range} must block for a positive duration, got ${duration}`);
+    }
+    const expiresAt = now + duration;
     const previous = upserts.get(sighting.range) ?? ledgerByRange.get(sighting.range);
     if (previous === undefined) {
-      upserts.set(sighting.range, {
+      const entry: { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] } = {
         range: sighting.range,
         family: sighting.family,
         firstSeen: now,
@@ -67,7 +76,11 @@ function upsertsByRange(
         hits: sighting.hits,
         source: sighting.source,
         preexisting: presentInSet(sighting.range),
-      });
+      };
+      if (sighting.reason !== undefined) entry.reason = sighting.reason;
+      const shared = presentInShared(sighting.range);
+      if (shared.length > 0) entry.sharedPreexisting = [...shared];
+      upserts.set(sighting.range, entry);
     } else {
       // Spread first, then plain stores: V8 clones `{ ...previous }` on a fast path, while a
       // conditional spread in the same literal allocates a throwaway object and takes the generic one.
@@ -80,6 +93,17 @@ function upsertsByRange(
       // Someone else's entry stays theirs only while it is in the set. Once they removed it, the
       // block we put back is ours and must expire; a sticky flag would keep it forever.
       if (previous.preexisting === true) next.preexisting = presentInSet(sighting.range);
+      // The same, per shared set: a set that no longer holds the range holds our copy from now on.
+      if (previous.sharedPreexisting !== undefined) {
+        const stillThere = new Set(presentInShared(sighting.range));
+        const kept = previous.sharedPreexisting.filter((arn) => stillThere.has(arn));
+        if (kept.length > 0) next.sharedPreexisting = kept;
+        else delete next.sharedPreexisting;
+      }
+      // The reason belongs to the sighting that asked for the block; a rate rule gives none.
+      // (delete only when there is one: a delete on the hot path would turn every row into a slow dictionary).
+      if (sighting.reason !== undefined) next.reason = sighting.reason;
+      else if (previous.reason !== undefined) delete next.reason;
       upserts.set(sighting.range, next);
     }
   }
@@ -155,9 +179,10 @@ export function advanceLedger(
   now: number,
   blockDurationMs: number,
   presentInSet: (range: Cidr) => boolean,
+  presentInShared?: (range: Cidr) => readonly string[],
 ): LedgerStep {
   const before = indexByRange(rows);
-  const sighted = upsertsByRange(before, sightings, now, blockDurationMs, presentInSet);
+  const sighted = upsertsByRange(before, sightings, now, blockDurationMs, presentInSet, presentInShared);
   // One pass, as partitionByExpiry over the unsighted rows would do, without the intermediate lists.
   const active: LedgerEntry[] = [];
   const expired: LedgerEntry[] = [];

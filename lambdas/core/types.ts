@@ -19,6 +19,10 @@ export interface Sighting {
   readonly source: string;
   /** How many keys collapsed into this range in this run (at least 1). */
   readonly hits: number;
+  /** How long this sighting blocks the range; unset: the deployment's block duration. A manual ban may set it. */
+  readonly durationMs?: number;
+  /** Why, when a person or another host asked for the block. */
+  readonly reason?: string;
 }
 
 /**
@@ -44,6 +48,13 @@ export interface LedgerEntry {
    * first saw it. Expiry then ends our claim but never removes the entry: we do not own it.
    */
   readonly preexisting?: boolean;
+  /** Why, when the most recent sighting was a manual or fed ban that said so. */
+  readonly reason?: string;
+  /**
+   * The shared IP sets (by ARN) that already held the range, put there by someone else, when we
+   * first claimed it: expiry never removes it from those. The same rule as `preexisting`, per set.
+   */
+  readonly sharedPreexisting?: readonly string[];
 }
 
 /** The addresses of one WAF IP set as last read, with the token that guards the next write. */
@@ -51,4 +62,6 @@ export interface IpSetSnapshot {
   readonly addresses: readonly string[];
   readonly lockToken: string;
   readonly description?: string;
+  /** The set's IPAddressVersion, as WAF reports it. */
+  readonly family?: Family;
 }

@@ -151,6 +151,34 @@ describe('Ledger against dynalite', () => {
     expect(item).not.toHaveProperty('activeFamily');
   });
 
+  it("reads back a ban's reason and the shared sets that held the range, and drops them when a later entry has none", async () => {
+    const shared = ['arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b'];
+    const banned = entry('203.0.113.0/24', {
+      expiresAt: NOW + HOUR,
+      reason: 'ssh brute force',
+      sharedPreexisting: shared,
+    });
+    await ledger.upsert([banned]);
+    expect(await ledger.activeEntries('IPV4')).toStrictEqual([banned]);
+
+    const seenByRule = entry('203.0.113.0/24', { lastSeen: NOW, expiresAt: NOW + DAY });
+    await ledger.upsert([seenByRule]);
+    expect(await ledger.activeEntries('IPV4')).toStrictEqual([seenByRule]);
+  });
+
+  it('ends a block now: the entry becomes due, and closing it then works as for a block that ran out', async () => {
+    const blocked = entry('203.0.113.0/24', { expiresAt: NOW + DAY });
+    await ledger.upsert([blocked]);
+
+    await expect(ledger.endBlocks([blocked], NOW)).resolves.toEqual({ ended: 1, inactive: 0 });
+    expect(await ledger.dueEntries('IPV4', NOW)).toStrictEqual([{ ...blocked, expiresAt: NOW }]);
+
+    await expect(ledger.markExpired([blocked], NOW)).resolves.toEqual({ expired: 1, refreshed: 0 });
+    // Ending a block that is no longer active writes nothing back into the active index.
+    await expect(ledger.endBlocks([blocked], NOW)).resolves.toEqual({ ended: 0, inactive: 1 });
+    expect(await ledger.activeEntries('IPV4')).toStrictEqual([]);
+  });
+
   it('looks up given ranges with consistent reads: active ones of the family only', async () => {
     const active = entry('192.0.2.0/24', { expiresAt: NOW + HOUR });
     const closed = entry('198.51.100.0/24', { expiresAt: NOW - MINUTE });

@@ -95,10 +95,10 @@ describe('describeIpSet', () => {
 });
 
 describe('readIpSet', () => {
-  it('returns the addresses, lock token and description', async () => {
+  it('returns the addresses, lock token, description and address family', async () => {
     getIpSetReturns({ addresses: ['45.33.1.0/24'], lockToken: 'token-1', description });
 
-    await expect(readIpSet(client, ref)).resolves.toEqual(stale);
+    await expect(readIpSet(client, ref)).resolves.toEqual({ ...stale, family: 'IPV4' });
     expect(mock).toReceiveCommandExactlyOnceWith(GetIPSetCommand, key);
   });
 
@@ -107,7 +107,7 @@ describe('readIpSet', () => {
 
     const snapshot = await readIpSet(client, ref);
 
-    expect(snapshot).toEqual(fresh);
+    expect(snapshot).toEqual({ ...fresh, family: 'IPV4' });
     expect('description' in snapshot).toBe(false);
   });
 

@@ -152,6 +152,60 @@ describe('applySightings', () => {
   });
 });
 
+describe('applySightings: manual bans and shared sets', () => {
+  const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b';
+
+  it("blocks for the sighting's own duration and records its reason; a later rule sighting drops the reason", () => {
+    const ban: Sighting = {
+      ...sighting('45.33.12.0/24', 1, 'cli:alice'),
+      durationMs: 7 * DAY,
+      reason: 'ssh brute force',
+    };
+    const [banned] = applySightings(new Map(), [ban], T0, DAY, nowhere);
+    expect(banned).toMatchObject({ expiresAt: T0 + 7 * DAY, source: 'cli:alice', reason: 'ssh brute force' });
+
+    const [seen] = applySightings(
+      indexByRange([banned as LedgerEntry]),
+      [sighting('45.33.12.0/24')],
+      T0 + HOUR,
+      DAY,
+      nowhere,
+    );
+    // A shorter rule sighting never shortens the week-long ban.
+    expect(seen).toMatchObject({ expiresAt: T0 + 7 * DAY, lastSeen: T0 + HOUR, source: 'rate-ip' });
+    expect(seen).not.toHaveProperty('reason');
+  });
+
+  it('refuses a sighting with a duration that is not positive', () => {
+    const ban: Sighting = { ...sighting('45.33.12.0/24'), durationMs: 0 };
+    expect(() => applySightings(new Map(), [ban], T0, DAY, nowhere)).toThrow(/positive duration/);
+  });
+
+  it('remembers the shared sets that held a new range already, and forgets a set once it no longer does', () => {
+    const [claimed] = applySightings(new Map(), [sighting('45.33.12.0/24')], T0, DAY, nowhere, () => [SHARED]);
+    expect(claimed).toMatchObject({ preexisting: false, sharedPreexisting: [SHARED] });
+
+    const still = applySightings(
+      indexByRange([claimed as LedgerEntry]),
+      [sighting('45.33.12.0/24')],
+      T0 + HOUR,
+      DAY,
+      nowhere,
+      () => [SHARED],
+    );
+    expect(still[0]).toMatchObject({ sharedPreexisting: [SHARED] });
+    const gone = applySightings(
+      indexByRange([claimed as LedgerEntry]),
+      [sighting('45.33.12.0/24')],
+      T0 + HOUR,
+      DAY,
+      nowhere,
+      () => [],
+    );
+    expect(gone[0]).not.toHaveProperty('sharedPreexisting');
+  });
+});
+
 describe('partitionByExpiry', () => {
   it('splits at now: a block that expires exactly now has run out', () => {
     const rows = [

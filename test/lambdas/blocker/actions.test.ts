@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { planActions, withActions, type BanAction, type OperatorAction } from '../../../lambdas/blocker/actions';
+import { createNormalizePolicy } from '../../../lambdas/core/address';
+import type { Sighting } from '../../../lambdas/core/types';
+
+const MINUTE = 60_000;
+const DURATION = 240 * MINUTE;
+const policy = createNormalizePolicy({ ipv4Prefix: 24, ipv6Prefix: 64, allowlist: ['80.80.80.0/24'] });
+const ban = (address: string, extra: Omit<BanAction, 'action' | 'address' | 'source'> = {}): BanAction => ({
+  action: 'ban',
+  address,
+  source: 'fail2ban@web1',
+  ...extra,
+});
+const unban = (address: string): OperatorAction => ({ action: 'unban', address, source: 'fail2ban@web1' });
+
+describe('planActions', () => {
+  it('widens bans as the blocker widens keys, with the asked duration and reason', () => {
+    const plan = planActions(
+      [ban('45.33.12.7', { durationMinutes: 60, reason: 'ssh' }), ban('2a01:4f8:1:2::5'), ban('45.0.0.0/16')],
+      policy,
+      DURATION,
+    );
+    expect(plan.bans).toEqual([
+      {
+        range: '45.33.12.0/24',
+        family: 'IPV4',
+        source: 'fail2ban@web1',
+        hits: 1,
+        durationMs: 60 * MINUTE,
+        reason: 'ssh',
+      },
+      { range: '2a01:4f8:1:2::/64', family: 'IPV6', source: 'fail2ban@web1', hits: 1, durationMs: DURATION },
+      // A range wider than the prefix keeps its own width.
+      { range: '45.0.0.0/16', family: 'IPV4', source: 'fail2ban@web1', hits: 1, durationMs: DURATION },
+    ]);
+  });
+
+  it('refuses what the blocker would refuse, naming the address and the reason', () => {
+    const plan = planActions(
+      [ban('80.80.80.9'), ban('192.168.1.1'), ban('0.0.0.0/0'), ban('45.0.0.0/7'), ban('1.2.3')],
+      policy,
+      DURATION,
+    );
+    expect(plan.bans).toEqual([]);
+    expect(plan.resolved.map((item) => (item.kind === 'refused' ? item.detail : item.kind))).toEqual([
+      '80.80.80.9 (range 80.80.80.0/24) overlaps the allowlist: never blocked',
+      '192.168.1.1 (range 192.168.1.0/24) is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked',
+      '0.0.0.0/0 is a /0, the whole address family: never blocked',
+      '45.0.0.0/7 is wider than /8 (IPv4) or /32 (IPv6): never blocked',
+      '"1.2.3" is not an IPv4 or IPv6 address or CIDR range',
+    ]);
+  });
+
+  it('unbans an allowlisted range (it may have been blocked before it was allowlisted)', () => {
+    const plan = planActions([unban('80.80.80.9')], policy, DURATION);
+    expect([...plan.unbans]).toEqual([['80.80.80.0/24', 'IPV4']]);
+  });
+
+  it('lets the last action on a range win', () => {
+    const plan = planActions(
+      [ban('45.33.12.7'), unban('45.33.12.200'), unban('185.220.101.4'), ban('185.220.101.9')],
+      policy,
+      DURATION,
+    );
+    expect(plan.bans.map((sighting) => sighting.range)).toEqual(['185.220.101.0/24']);
+    expect([...plan.unbans.keys()]).toEqual(['45.33.12.0/24']);
+  });
+});
+
+describe('withActions', () => {
+  const seen = (range: string, hits: number): Sighting => ({ range, family: 'IPV4', source: 'rate-ip', hits });
+
+  it("gives a banned range the ban's source and the longer duration, and drops unbanned ranges this run", () => {
+    const plan = planActions(
+      [ban('45.33.12.7', { durationMinutes: 10 }), unban('185.220.101.4'), ban('94.102.61.1')],
+      policy,
+      DURATION,
+    );
+    const merged = withActions(
+      [seen('45.33.12.0/24', 5), seen('185.220.101.0/24', 3), seen('62.1.1.0/24', 1)],
+      plan,
+      DURATION,
+    );
+    expect(merged).toEqual([
+      { range: '45.33.12.0/24', family: 'IPV4', source: 'fail2ban@web1', hits: 6, durationMs: DURATION },
+      seen('62.1.1.0/24', 1),
+      { range: '94.102.61.0/24', family: 'IPV4', source: 'fail2ban@web1', hits: 1, durationMs: DURATION },
+    ]);
+  });
+});

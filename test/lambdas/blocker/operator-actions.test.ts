@@ -1,0 +1,344 @@
+/**
+ * Bans, unbans and shared IP sets over the wire: the real WAFv2 and DynamoDB SDK clients against
+ * two WAF emulators (two regions) and dynalite. What an operator or a fail2ban host asks for goes
+ * through the same normalization, allowlist, ledger and lock-safe reconcile as a rate rule's keys.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
+import { createWafClient } from '../../../lambdas/adapters/waf';
+import type { BanAction, OperatorAction } from '../../../lambdas/blocker/actions';
+import type { BlockerSettings, IpSetAddress, IpSetArnAddress } from '../../../lambdas/blocker/environment';
+import { runBlocker, type BlockerDeps, type RunSummary } from '../../../lambdas/blocker/run';
+import type { Family } from '../../../lambdas/core/types';
+import type { BlockReport } from '../../../lambdas/shared/report';
+import {
+  ALLOWED,
+  ATTACKER,
+  BLOCK_MINUTES,
+  FOREIGN,
+  MINUTE,
+  NOW,
+  RANGE,
+  SETTINGS,
+  recordingLogger,
+} from '../../support/blocker-fixtures';
+import { createLedgerTable, startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { startWafServer, type WafServer } from '../../support/waf-server';
+
+const at = (minutes: number) => NOW + minutes * MINUTE;
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const OTHER_REGION = 'eu-west-1';
+const CLI = 'cli:alice';
+
+const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
+
+let home: WafServer;
+let abroad: WafServer;
+let dynamo: LocalDynamo;
+let doc: DynamoDBDocumentClient;
+const clients: WAFV2Client[] = [];
+let deployments = 0;
+
+interface Deployment {
+  readonly settings: BlockerSettings;
+  readonly ledger: Ledger;
+  readonly deps: BlockerDeps;
+  readonly blocklistId: Record<Family, string>;
+  /** The shared sets' ids on the other region's emulator. */
+  readonly sharedId: Record<Family, string>;
+}
+
+function client(server: WafServer, region: string): WAFV2Client {
+  const created = createWafClient({ endpoint: server.endpoint, region, credentials });
+  clients.push(created);
+  return created;
+}
+
+/** A deployment with its own sets and table; `shared` adds a v4 and a v6 set in another region. */
+async function deploy(options: { shared?: { IPV4: string[]; IPV6: string[] } } = {}): Promise<Deployment> {
+  deployments += 1;
+  const ledgerTable = `Ledger-actions-${deployments}`;
+  await createLedgerTable(dynamo.client, ledgerTable);
+  const ipSet = (name: string, version: Family, addresses: readonly string[]): IpSetAddress => {
+    const created = home.createIpSet({ name: `${name}-${deployments}`, scope: 'CLOUDFRONT', version, addresses });
+    return { name: created.name, id: created.id, scope: 'CLOUDFRONT' };
+  };
+  const blocklist = {
+    IPV4: ipSet('blocklist-v4', 'IPV4', [FOREIGN.IPV4]),
+    IPV6: ipSet('blocklist-v6', 'IPV6', [FOREIGN.IPV6]),
+  };
+  const allowlist = {
+    IPV4: ipSet('allowlist-v4', 'IPV4', ALLOWED.IPV4),
+    IPV6: ipSet('allowlist-v6', 'IPV6', ALLOWED.IPV6),
+  };
+  const sharedIpSets: IpSetArnAddress[] = [];
+  const sharedId = { IPV4: '', IPV6: '' };
+  if (options.shared) {
+    for (const family of ['IPV4', 'IPV6'] as const) {
+      const created = abroad.createIpSet({
+        name: `partner-${family.toLowerCase()}-${deployments}`,
+        scope: 'REGIONAL',
+        version: family,
+        addresses: options.shared[family],
+      });
+      sharedId[family] = created.id;
+      sharedIpSets.push({
+        arn: created.arn,
+        name: created.name,
+        id: created.id,
+        scope: 'REGIONAL',
+        region: OTHER_REGION,
+      });
+    }
+  }
+  const settings: BlockerSettings = { ...SETTINGS, ledgerTable, blocklist, allowlist, sharedIpSets };
+  const ledger = new Ledger(doc, ledgerTable);
+  const homeClient = client(home, 'us-east-1');
+  const abroadClient = client(abroad, OTHER_REGION);
+  const deps: BlockerDeps = {
+    waf: homeClient,
+    wafIn: (region) => (region === OTHER_REGION ? abroadClient : homeClient),
+    cloudwatch: new CloudWatchClient({ region: 'us-east-1', credentials }),
+    sns: new SNSClient({ region: 'us-east-1', credentials }),
+    ledger,
+    logger: recordingLogger(),
+    sleep: () => Promise.resolve(),
+  };
+  return { settings, ledger, deps, blocklistId: { IPV4: blocklist.IPV4.id, IPV6: blocklist.IPV6.id }, sharedId };
+}
+
+function operator(deployment: Deployment, actions: OperatorAction[], minutes = 0): Promise<RunSummary> {
+  return runBlocker(
+    deployment.deps,
+    deployment.settings,
+    { kind: 'operator', actions, collectKeys: false },
+    at(minutes),
+  );
+}
+
+function schedule(deployment: Deployment, minutes: number): Promise<RunSummary> {
+  // The alarm is OK on these runs: only expiry and the shared sets' reconcile are at work.
+  return runBlocker(deployment.deps, deployment.settings, { kind: 'alarm', alarmState: 'OK' }, at(minutes));
+}
+
+const ban = (address: string, extra: Omit<BanAction, 'action' | 'address' | 'source'> = {}): BanAction => ({
+  action: 'ban',
+  address,
+  source: CLI,
+  ...extra,
+});
+const unban = (address: string): OperatorAction => ({ action: 'unban', address, source: CLI });
+
+async function item(deployment: Deployment, range: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await doc.send(new GetCommand({ TableName: deployment.settings.ledgerTable, Key: { range } }));
+  return Item;
+}
+
+function reports(): BlockReport[] {
+  return sns
+    .commandCalls(PublishCommand)
+    .map((call) => JSON.parse(call.args[0].input.Message ?? 'null') as BlockReport);
+}
+
+beforeAll(async () => {
+  [home, abroad, dynamo] = await Promise.all([startWafServer(), startWafServer(), startDynalite()]);
+  doc = createLedgerClient(dynamo.client);
+});
+
+afterAll(async () => {
+  for (const created of clients) created.destroy();
+  sns.restore();
+  cloudwatch.restore();
+  await Promise.all([home.close(), abroad.close(), dynamo.close()]);
+});
+
+beforeEach(() => {
+  for (const mock of [sns, cloudwatch]) {
+    mock.reset();
+    // Strict: an operator run reads no alarm; any call but the report's publish fails the test.
+    mock.onAnyCommand().rejects(new Error('unexpected command'));
+  }
+  sns.on(PublishCommand, { TopicArn: SETTINGS.reportsTopicArn }).resolves({ MessageId: 'message-1' });
+});
+
+describe('operator actions', () => {
+  it('bans an address as its /24 for the asked duration, with the reason, and reads neither the alarm nor the rules', async () => {
+    const deployment = await deploy();
+    const callsBefore = home.calls.length;
+
+    const summary = await operator(deployment, [
+      ban(ATTACKER.linode, { durationMinutes: 7 * 24 * 60, reason: 'credential stuffing' }),
+    ]);
+
+    expect(summary.actions).toEqual([
+      {
+        status: 'banned',
+        action: ban(ATTACKER.linode, { durationMinutes: 7 * 24 * 60, reason: 'credential stuffing' }),
+        range: RANGE.linode,
+        expiresAt: at(7 * 24 * 60),
+      },
+    ]);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(await item(deployment, RANGE.linode)).toMatchObject({
+      source: CLI,
+      reason: 'credential stuffing',
+      expiresAt: at(7 * 24 * 60),
+    });
+    const operations = home.calls.slice(callsBefore).map((call) => call.operation);
+    expect(operations).not.toContain('GetRateBasedStatementManagedKeys');
+    expect(cloudwatch.calls()).toHaveLength(0);
+    expect(reports()[0]?.added).toEqual([{ range: RANGE.linode, source: CLI, hits: 1 }]);
+  });
+
+  it('refuses allowlisted, non-global, too wide and malformed addresses with the reason, and writes nothing', async () => {
+    const deployment = await deploy();
+
+    const summary = await operator(deployment, [
+      ban(ALLOWED.officeKey),
+      ban('10.1.2.3'),
+      ban('45.0.0.0/7'),
+      ban('not-an-ip'),
+    ]);
+
+    expect(summary.actions.map((outcome) => outcome.status === 'refused' && outcome.reason)).toEqual([
+      'allowlisted',
+      'non-global',
+      'too-wide',
+      'unparsable',
+    ]);
+    const [allowlisted] = summary.actions;
+    expect(allowlisted?.status === 'refused' && allowlisted.detail).toBe(
+      '80.80.80.17 (range 80.80.80.0/24) overlaps the allowlist: never blocked',
+    );
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    expect(reports()).toEqual([]);
+  });
+
+  it('unbans a range now: it leaves the blocklist and the ledger closes it, and the next run does not put it back', async () => {
+    const deployment = await deploy();
+    await operator(deployment, [ban(ATTACKER.tor), ban(ATTACKER.hetzner6)]);
+
+    const summary = await operator(deployment, [unban(ATTACKER.tor)], 10);
+
+    expect(summary.actions).toEqual([{ status: 'unbanned', action: unban(ATTACKER.tor), range: RANGE.tor }]);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(home.getAddresses(deployment.blocklistId.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
+    expect(await item(deployment, RANGE.tor)).toMatchObject({ expiresAt: at(10), removedAt: at(10) });
+    expect(await item(deployment, RANGE.tor)).not.toHaveProperty('activeFamily');
+
+    await schedule(deployment, 15);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+  });
+
+  it('leaves an entry someone else added alone, and says so', async () => {
+    const deployment = await deploy();
+
+    const summary = await operator(deployment, [unban(FOREIGN.IPV4), unban(ATTACKER.linode)]);
+
+    expect(summary.actions.map((outcome) => outcome.status)).toEqual(['foreign', 'not-blocked']);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+  });
+
+  it('ends its claim on a range that was in the blocklist before it, without removing the entry', async () => {
+    const deployment = await deploy();
+    await operator(deployment, [ban(FOREIGN.IPV4)]);
+    expect(await item(deployment, FOREIGN.IPV4)).toMatchObject({ preexisting: true });
+
+    const summary = await operator(deployment, [unban(FOREIGN.IPV4)], 1);
+
+    expect(summary.actions.map((outcome) => outcome.status)).toEqual(['released']);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+  });
+
+  it('lets the last action on a range win, and never shortens a block', async () => {
+    const deployment = await deploy();
+    await operator(deployment, [ban(ATTACKER.linode, { durationMinutes: 600 })]);
+
+    const summary = await operator(
+      deployment,
+      [ban(ATTACKER.linodeNeighbour, { durationMinutes: 60 }), ban(ATTACKER.tor), unban(ATTACKER.tor)],
+      5,
+    );
+
+    expect(summary.actions.map((outcome) => outcome.status)).toEqual(['banned', 'not-blocked', 'not-blocked']);
+    expect(summary.actions[0]).toMatchObject({ range: RANGE.linode, expiresAt: at(600) });
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+  });
+
+  it('computes outcomes on a dry run but writes nothing', async () => {
+    const deployment = await deploy();
+    const settings = { ...deployment.settings, dryRun: true };
+
+    const summary = await runBlocker(
+      deployment.deps,
+      settings,
+      { kind: 'operator', actions: [ban(ATTACKER.tor)], collectKeys: false },
+      at(0),
+    );
+
+    expect(summary.actions.map((outcome) => outcome.status)).toEqual(['banned']);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await item(deployment, RANGE.tor)).toBeUndefined();
+  });
+});
+
+describe('shared IP sets', () => {
+  it('gets the same managed ranges in another region, keeps what others put there, and drops ours when they expire', async () => {
+    const partnerOwn = '151.101.1.0/24';
+    const deployment = await deploy({ shared: { IPV4: [partnerOwn, RANGE.tor], IPV6: [] } });
+
+    await operator(deployment, [ban(ATTACKER.linode), ban(ATTACKER.tor), ban(ATTACKER.hetzner6)]);
+
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([partnerOwn, RANGE.tor, RANGE.linode]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV6)).toEqual([RANGE.hetzner6]);
+    const sharedV4 = deployment.settings.sharedIpSets[0]?.arn;
+    expect(await item(deployment, RANGE.tor)).toMatchObject({ sharedPreexisting: [sharedV4] });
+
+    // Someone empties the partner set by mistake: the next run puts our ranges back.
+    abroad.setAddresses(deployment.sharedId.IPV4, [partnerOwn, RANGE.tor]);
+    await schedule(deployment, 5);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([partnerOwn, RANGE.tor, RANGE.linode]);
+
+    // A block duration later, ours leave both regions; the partner's own entries stay.
+    await schedule(deployment, BLOCK_MINUTES + 1);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([partnerOwn, RANGE.tor]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV6)).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+  });
+
+  it('still updates the blocklists when a shared set cannot be read, fails loudly, and keeps expiries open', async () => {
+    const deployment = await deploy({ shared: { IPV4: [], IPV6: [] } });
+    await operator(deployment, [ban(ATTACKER.tor, { durationMinutes: 10 })]);
+    const missing: IpSetArnAddress = {
+      arn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/gone/0000-gone',
+      name: 'gone',
+      id: '0000-gone',
+      scope: 'REGIONAL',
+      region: OTHER_REGION,
+    };
+    const settings = { ...deployment.settings, sharedIpSets: [...deployment.settings.sharedIpSets, missing] };
+
+    const run = runBlocker(
+      deployment.deps,
+      settings,
+      { kind: 'operator', actions: [ban(ATTACKER.linode)], collectKeys: false },
+      at(20),
+    );
+
+    await expect(run).rejects.toThrow(/IP set gone \(REGIONAL, id 0000-gone\)/);
+    // The blocklist and the readable shared set got the new ban and lost the expired one...
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.linode]);
+    // ...but the expired entry stays open: the unreadable set may still hold it.
+    expect(await item(deployment, RANGE.tor)).toHaveProperty('activeFamily', 'IPV4');
+  });
+});
