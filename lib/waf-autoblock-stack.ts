@@ -3,6 +3,9 @@ import type { Construct } from 'constructs';
 import type { WafAutoblockConfig } from './config/schema';
 import { WafAutoblock } from './waf-autoblock';
 
+/** The message of the BanFeedExampleCommand output, as the README documents it. */
+const BAN_FEED_EXAMPLE = { action: 'ban', address: '198.51.100.7', reason: 'test', source: 'cli@host' };
+
 /** Props of {@link WafAutoblockStack}. */
 export interface WafAutoblockStackProps extends StackProps {
   /** The validated configuration. */
@@ -56,6 +59,19 @@ export class WafAutoblockStack extends Stack {
     new CfnOutput(this, 'SetTelegramTokenCommand', {
       description: 'Stores the bot token (replace <token>); the notifier uses it within 5 minutes',
       value: `aws secretsmanager put-secret-value --region ${this.region} --secret-id ${notifier.botTokenSecretId} --secret-string '<token>'`,
+    });
+    new CfnOutput(this, 'BanFeedTopicArn', {
+      description: 'Hosts publish ban and unban messages here (see the README, "Ban feed")',
+      value: blocker.feedTopic.topicArn,
+    });
+    new CfnOutput(this, 'BanFeedPublisherPolicyArn', {
+      description: 'Attach to the role or user of each host that publishes to the ban feed',
+      value: blocker.feedPublisherPolicy.managedPolicyArn,
+    });
+    new CfnOutput(this, 'BanFeedExampleCommand', {
+      description:
+        'Bans one address through the ban feed (198.51.100.7 is a documentation address: the blocker refuses it)',
+      value: `aws sns publish --region ${this.region} --topic-arn ${blocker.feedTopic.topicArn} --message '${JSON.stringify(BAN_FEED_EXAMPLE)}'`,
     });
     new CfnOutput(this, 'TestAlertCommand', {
       description: 'Publishes a test message to the alert topic',

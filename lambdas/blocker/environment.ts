@@ -73,13 +73,25 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
   if (gate !== 'alarm' && gate !== 'always') return read.refuse('gate', 'must be alarm or always');
   const dryRun = read.text('dryRun');
   if (dryRun !== 'true' && dryRun !== 'false') return read.refuse('dryRun', 'must be true or false');
+  const blocklist = { IPV4: read.ipSet('blocklistIpv4', scope), IPV6: read.ipSet('blocklistIpv6', scope) };
+  const sharedIpSets = read
+    .jsonArray(
+      'sharedIpSets',
+      (arn): arn is string => typeof arn === 'string' && parseIpSetArn(arn) !== undefined,
+      'must be a JSON array of WAFv2 IP set ARNs',
+    )
+    .map((arn) => parseIpSetArn(arn) as IpSetArnAddress);
+  // Synth cannot see this (the blocklists' ARNs are only known once deployed): a blocklist that is
+  // also a shared set would be written twice per run, with two different views of ownership.
+  const own = sharedIpSets.find((shared) => shared.id === blocklist.IPV4.id || shared.id === blocklist.IPV6.id);
+  if (own) read.refuse('sharedIpSets', `lists ${own.arn}, which is this deployment's own blocklist`);
   return {
     scope,
     webAclName: read.text('webAclName'),
     webAclId: read.text('webAclId'),
     webAclArn: read.text('webAclArn'),
     rateRules,
-    blocklist: { IPV4: read.ipSet('blocklistIpv4', scope), IPV6: read.ipSet('blocklistIpv6', scope) },
+    blocklist,
     allowlist: { IPV4: read.ipSet('allowlistIpv4', scope), IPV6: read.ipSet('allowlistIpv6', scope) },
     alarmName: read.text('alarmName'),
     ledgerTable: read.text('ledgerTable'),
@@ -90,12 +102,6 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
     ipv6Prefix: read.integer('ipv6Prefix', 32, 128),
     dryRun: dryRun === 'true',
     feedTopicArn: read.text('feedTopicArn'),
-    sharedIpSets: read
-      .jsonArray(
-        'sharedIpSets',
-        (arn): arn is string => typeof arn === 'string' && parseIpSetArn(arn) !== undefined,
-        'must be a JSON array of WAFv2 IP set ARNs',
-      )
-      .map((arn) => parseIpSetArn(arn) as IpSetArnAddress),
+    sharedIpSets,
   };
 }

@@ -4,20 +4,43 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { Context, ScheduledEvent, SNSEvent } from 'aws-lambda';
 import { createCloudWatchClient } from '../adapters/alarm';
 import { createLedgerClient, Ledger } from '../adapters/ledger';
 import { createSnsClient } from '../adapters/reports';
 import { createWafClient } from '../adapters/waf';
+import type { ActionOutcome } from './actions';
 import { readBlockerSettings } from './environment';
-import { runBlocker, type RunSummary } from './run';
+import type { RejectedFeedMessage } from './feed';
+import { runBlocker, type BlockerDeps, type RunSummary } from './run';
 import { triggerOf } from './trigger';
+
+/**
+ * One WAF client per region, created on first use and kept: shared IP sets may live in other
+ * regions (a CLOUDFRONT set in us-east-1 beside a REGIONAL deployment), and a warm invocation
+ * should reuse the connections of the last one.
+ */
+export function wafClientsByRegion(
+  create: (region: string) => WAFV2Client = (region) => createWafClient({ region }),
+): (region: string) => WAFV2Client {
+  const clients = new Map<string, WAFV2Client>();
+  return (region) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = create(region);
+      clients.set(region, client);
+    }
+    return client;
+  };
+}
 
 const logger = new Logger();
 const metrics = new Metrics();
 const settings = readBlockerSettings(process.env);
-const deps = {
+const deps: BlockerDeps = {
   waf: createWafClient(),
+  wafIn: wafClientsByRegion(),
   cloudwatch: createCloudWatchClient(),
   sns: createSnsClient(),
   ledger: new Ledger(createLedgerClient(), settings.ledgerTable),
@@ -26,10 +49,16 @@ const deps = {
 
 export async function handler(event: ScheduledEvent | SNSEvent | undefined, context: Context): Promise<RunSummary> {
   logger.addContext(context);
-  const trigger = triggerOf(event, settings.alarmName);
+  const { trigger, rejected } = triggerOf(event, settings);
+  logRejected(rejected);
+  // Counted before the run: a run that fails still received (and turned away) these messages.
+  metrics.addMetric('FeedRejected', MetricUnit.Count, rejected.length);
+  // Only feed records carry actions into this handler (the CLI runs its own).
+  metrics.addMetric('FeedActions', MetricUnit.Count, trigger.actions?.length ?? 0);
   try {
     const summary = await runBlocker(deps, settings, trigger, Date.now());
     logger.info('blocker run', { summary });
+    logOutcomes(summary.actions);
     recordMetrics(summary);
     return summary;
   } catch (error) {
@@ -38,6 +67,30 @@ export async function handler(event: ScheduledEvent | SNSEvent | undefined, cont
     throw error;
   } finally {
     metrics.publishStoredMetrics();
+  }
+}
+
+/** A bad feed message is the publisher's bug: one warning each, never its text (it may be anything). */
+function logRejected(rejected: readonly RejectedFeedMessage[]): void {
+  for (const { problem, messageId, topicArn } of rejected) {
+    logger.warn('ban feed message rejected', { problem, messageId, topic: topicArn });
+  }
+}
+
+/** One line per ban or unban, so that `aws logs tail --filter-pattern` finds what became of it. */
+function logOutcomes(outcomes: readonly ActionOutcome[]): void {
+  for (const outcome of outcomes) {
+    const { action } = outcome;
+    const fields = {
+      status: outcome.status,
+      action: action.action,
+      address: action.address,
+      source: action.source,
+      ...(outcome.status === 'refused' ? { reason: outcome.reason, detail: outcome.detail } : { range: outcome.range }),
+      ...(outcome.status === 'banned' ? { expiresAt: new Date(outcome.expiresAt).toISOString() } : {}),
+    };
+    if (outcome.status === 'refused') logger.warn('operator action refused', fields);
+    else logger.info('operator action', fields);
   }
 }
 

@@ -23,7 +23,7 @@ export interface IpSetArnAddress extends IpSetAddress {
 
 /** `arn:aws:wafv2:<region>:<account>:<global|regional>/ipset/<name>/<id>`. */
 const IP_SET_ARN =
-  /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):(\d{12}):(global|regional)\/ipset\/([\w-]{1,128})\/([a-f0-9-]{1,128})$/;
+  /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):(\d{12}):(global|regional)\/ipset\/([\w-]{1,128})\/([A-Za-z0-9-]{1,128})$/;
 
 /**
  * Reads a WAFv2 IP set ARN, or undefined when `arn` is not one. A `global` ARN is a CLOUDFRONT set,

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
+import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
 import { AutoblockFunction } from '../autoblock-function';
@@ -21,7 +22,7 @@ export interface BlockerProps {
   readonly webAcl: BlocklistWebAcl;
   readonly attackAlarm: AttackAlarm;
   readonly ledger: LedgerTable;
-  /** Key that encrypts the reports topic (the alarm topics' key). */
+  /** Key that encrypts the reports and ban feed topics (the alarm topics' key). */
   readonly topicKey: kms.IKey;
   /** EventBridge schedule expression, e.g. `rate(5 minutes)`. */
   readonly schedule: string;
@@ -33,22 +34,37 @@ export interface BlockerProps {
   /** Reserved concurrency; undefined leaves the function unreserved. */
   readonly reservedConcurrency?: number;
   readonly logRetentionDays: number;
+  /**
+   * ARNs of more WAFv2 IP sets, in this account (other web ACLs, regions or scopes), that get the
+   * same managed ranges as the blocklists.
+   * @default []
+   */
+  readonly sharedIpSets?: readonly string[];
 }
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../lambdas/blocker/handler.ts');
 
 /**
  * The blocker: runs on a schedule and the moment the alarm fires, takes the addresses the rate rules
- * are limiting, and keeps their ranges in the blocklist IP sets until they expire. Reports what it
- * changed to the `Reports` topic.
+ * are limiting, and keeps their ranges in the blocklist IP sets (and any shared ones) until they
+ * expire. Reports what it changed to the `Reports` topic. Other hosts push bans and unbans to the
+ * `BanFeed` topic, with the `BanFeedPublisher` managed policy attached to their role or user.
+ *
+ * @throws {Error} when a shared IP set ARN is not a WAFv2 IP set ARN of this stack's account.
  */
 export class Blocker extends Construct {
   readonly handler: AutoblockFunction;
   readonly reportsTopic: sns.Topic;
+  /** Ban and unban messages from other hosts (fail2ban, CrowdSec, scripts); the blocker consumes them. */
+  readonly feedTopic: sns.Topic;
+  /** Lets whoever it is attached to publish to {@link feedTopic}, and nothing else. */
+  readonly feedPublisherPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: BlockerProps) {
     super(scope, id);
     const { webAcl, attackAlarm, ledger } = props;
+    const sharedIpSets = props.sharedIpSets ?? [];
+    this.validateSharedIpSets(sharedIpSets);
 
     this.reportsTopic = new sns.Topic(this, 'Reports', { masterKey: props.topicKey, enforceSSL: true });
 
@@ -112,6 +128,29 @@ export class Blocker extends Construct {
     allow(['sns:Publish'], [this.reportsTopic.topicArn]);
     allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
 
+    // The ban feed: other hosts publish to it, the blocker runs on each message. Its records are told
+    // from the alarm's by this topic's ARN.
+    this.feedTopic = new sns.Topic(this, 'BanFeed', { masterKey: props.topicKey, enforceSSL: true });
+    this.feedTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
+    fn.addEnvironment(BLOCKER_ENV.feedTopicArn, this.feedTopic.topicArn);
+    // Publishing to a KMS-encrypted topic needs the key too. The key policy delegates to IAM (CDK's
+    // default), so this policy alone is enough for a role or user of this account.
+    this.feedPublisherPolicy = new iam.ManagedPolicy(this, 'BanFeedPublisher', {
+      description:
+        'waf-autoblock: publish ban and unban messages to the ban feed topic; attach to the hosts that push bans',
+      statements: [
+        new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.feedTopic.topicArn] }),
+        new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [props.topicKey.keyArn],
+        }),
+      ],
+    });
+
+    // Shared IP sets: read and replace exactly these, wherever they are; no statement when none.
+    fn.addEnvironment(BLOCKER_ENV.sharedIpSets, JSON.stringify(sharedIpSets));
+    if (sharedIpSets.length > 0) allow(['wafv2:GetIPSet', 'wafv2:UpdateIPSet'], [...sharedIpSets]);
+
     // Triggers: the schedule keeps expiry going; the alarm starts a run at once when an attack begins.
     new events.Rule(this, 'Schedule', {
       description: 'Runs the waf-autoblock blocker',
@@ -119,6 +158,22 @@ export class Blocker extends Construct {
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
     });
     attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
+  }
+
+  /** The handler refuses to start with a bad ARN: refuse it at synth instead, naming it. */
+  private validateSharedIpSets(arns: readonly string[]): void {
+    const account = Stack.of(this).account;
+    arns.forEach((arn, index) => {
+      const parsed = parseIpSetArn(arn);
+      if (parsed === undefined)
+        throw new Error(`${this.node.path}: sharedIpSets[${index}] is not a WAFv2 IP set ARN: ${arn}`);
+      const setAccount = arn.split(':')[4];
+      // Cross-account sets would need a role to assume there; the blocker's own role cannot write them.
+      if (!Token.isUnresolved(account) && setAccount !== account)
+        throw new Error(
+          `${this.node.path}: sharedIpSets[${index}] is in account ${setAccount}, not this stack's ${account}: only IP sets of the same account can be shared`,
+        );
+    });
   }
 }
 

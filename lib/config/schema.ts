@@ -8,6 +8,7 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
+import { parseIpSetArn } from '../../lambdas/shared/environment';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -101,6 +102,25 @@ const rateRule = z.strictObject({
     .default('X-Forwarded-For'),
 });
 export type RateRuleConfig = z.output<typeof rateRule>;
+
+const IP_SET_ARN_PROBLEM =
+  'must be a WAFv2 IP set ARN such as arn:aws:wafv2:us-east-1:123456789012:global/ipset/name/id';
+
+/** IP sets that get the same managed ranges: read with the parser the blocker itself uses. */
+const sharedIpSets = z
+  .array(
+    z
+      .string({ error: IP_SET_ARN_PROBLEM })
+      .refine((arn) => parseIpSetArn(arn) !== undefined, { message: IP_SET_ARN_PROBLEM }),
+  )
+  .max(20, 'may hold at most 20 IP sets')
+  .superRefine((arns, ctx) => {
+    // Twice the same set would be written twice per run, each write racing the other's lock token.
+    arns.forEach((arn, index) => {
+      if (arns.indexOf(arn) !== index)
+        ctx.addIssue({ code: 'custom', path: [index], message: `duplicates the IP set "${arn}"` });
+    });
+  });
 
 const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
 
@@ -209,6 +229,8 @@ export const configSchema = z
         reservedConcurrency: positiveInt.nullable().default(1),
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),
+        /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */
+        sharedIpSets: sharedIpSets.default([]),
       })
       .default({
         schedule: 'rate(5 minutes)',
@@ -219,6 +241,7 @@ export const configSchema = z
         dryRun: false,
         reservedConcurrency: 1,
         logRetentionDays: 30,
+        sharedIpSets: [],
       }),
     notifier: z
       .strictObject({

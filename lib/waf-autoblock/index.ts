@@ -53,8 +53,9 @@ export interface WafAutoblockProps {
    */
   readonly associations?: readonly string[];
   /**
-   * The blocker: schedule, gate, block duration, prefixes, dry run, concurrency, log retention.
-   * @default every 5 minutes and on ALARM; collects only while the alarm is in ALARM; blocks /24 and /64 for 240 minutes after last seen
+   * The blocker: schedule, gate, block duration, prefixes, dry run, concurrency, log retention, and
+   * the ARNs of more IP sets (this account) that get the same managed ranges.
+   * @default every 5 minutes and on ALARM; collects only while the alarm is in ALARM; blocks /24 and /64 for 240 minutes after last seen; no shared IP sets
    */
   readonly blocker?: WafAutoblockConfigInput['blocker'];
   /**
@@ -66,7 +67,8 @@ export interface WafAutoblockProps {
 
 /**
  * Everything waf-autoblock deploys into one stack: the web ACL with its allowlist, blocklist and rate
- * rules, its logs, the BlockedRequests alarm with its ALARM and OK topics, and the blocker's ledger.
+ * rules, its logs, the BlockedRequests alarm with its ALARM and OK topics, the blocker with its
+ * ledger and its ban feed topic, and the notifier.
  * Add it to your own stack to protect an existing application.
  *
  * @throws {ConfigError} when a prop is invalid; the message names it.
@@ -120,6 +122,7 @@ export class WafAutoblock extends Construct {
       dryRun: config.blocker.dryRun,
       reservedConcurrency: config.blocker.reservedConcurrency ?? undefined,
       logRetentionDays: config.blocker.logRetentionDays,
+      sharedIpSets: config.blocker.sharedIpSets,
     });
     this.notifier = new Notifier(this, 'Notifier', {
       scope: config.scope,

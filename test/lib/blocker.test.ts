@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
+import { parseFeedMessage } from '../../lambdas/blocker/feed';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
 import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
@@ -8,8 +9,21 @@ import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../supp
 const WRITE_ACTIONS =
   /^(wafv2:(Update|Create|Delete|Put)|dynamodb:(Update|Put|Delete|BatchWrite)|sns:Publish|kms:(GenerateDataKey|Encrypt)|logs:(Put|Create))/;
 
-const blockerFunction = (template: ReturnType<typeof synthesize>['template']) =>
-  functionOfService(template, 'waf-autoblock-blocker');
+type SynthesizedTemplate = ReturnType<typeof synthesize>['template'];
+
+const blockerFunction = (template: SynthesizedTemplate) => functionOfService(template, 'waf-autoblock-blocker');
+
+/** The logical id of the one resource of `type` whose id contains `part`. */
+function idOf(template: SynthesizedTemplate, type: string, part: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.includes(part));
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+}
+
+const SHARED = [
+  'arn:aws:wafv2:us-east-1:123456789012:global/ipset/other-site-v4/0a1b2c3d-1111-2222-3333-444455556666',
+  'arn:aws:wafv2:eu-central-1:123456789012:regional/ipset/api-v6/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff',
+];
 
 describe('the blocker (default configuration)', () => {
   const { template } = synthesize();
@@ -152,6 +166,87 @@ describe('the blocker (default configuration)', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: reportsId } }));
     template.hasOutput('ReportsTopicArn', { Value: { Ref: reportsId } });
   });
+
+  describe('the ban feed', () => {
+    const feedId = idOf(template, 'AWS::SNS::Topic', 'BanFeed');
+    const policyId = idOf(template, 'AWS::IAM::ManagedPolicy', 'BanFeedPublisher');
+
+    it('is a topic encrypted with the topics key, SSL-only, named in an output and in the blocker environment', () => {
+      expect(template.findResources('AWS::SNS::Topic')[feedId]).toMatchObject({
+        Properties: { KmsMasterKeyId: { 'Fn::GetAtt': [expect.stringMatching(/TopicKey/), 'Arn'] } },
+      });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: feedId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+      expect(fn.Properties.Environment.Variables[BLOCKER_ENV.feedTopicArn]).toEqual({ Ref: feedId });
+      template.hasOutput('BanFeedTopicArn', { Value: { Ref: feedId } });
+    });
+
+    it('runs the blocker for every message', () => {
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'lambda',
+        TopicArn: { Ref: feedId },
+        Endpoint: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'sns.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        SourceArn: { Ref: feedId },
+      });
+    });
+
+    it('has a managed policy for publishers that may publish to this topic with its key, and nothing else', () => {
+      const policy = template.findResources('AWS::IAM::ManagedPolicy')[policyId] as {
+        Properties: Record<string, unknown> & { PolicyDocument: { Statement: unknown[] } };
+      };
+      expect(policy.Properties.PolicyDocument.Statement).toStrictEqual([
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: feedId } },
+        {
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/TopicKey/), 'Arn'] },
+        },
+      ]);
+      // For hosts to attach: the stack attaches it to nobody.
+      expect(policy.Properties).not.toHaveProperty('Roles');
+      expect(policy.Properties).not.toHaveProperty('Users');
+      expect(policy.Properties).not.toHaveProperty('Groups');
+      template.hasOutput('BanFeedPublisherPolicyArn', { Value: { Ref: policyId } });
+    });
+
+    it('is consumed, not published to, by the blocker', () => {
+      const publishes = statements.filter((s) => actionsOf(s).includes('sns:Publish'));
+      expect(publishes.flatMap(resourcesOf)).not.toContainEqual({ Ref: feedId });
+    });
+
+    it('outputs an example command whose message the feed accepts', () => {
+      const outputs = (template.toJSON() as { Outputs: Record<string, { Value: { 'Fn::Join': [string, unknown[]] } }> })
+        .Outputs;
+      const parts = outputs.BanFeedExampleCommand?.Value['Fn::Join'][1];
+      expect(parts).toEqual([
+        'aws sns publish --region us-east-1 --topic-arn ',
+        { Ref: feedId },
+        expect.stringMatching(/^ --message '\{.*\}'$/),
+      ]);
+      const message = /--message '(.*)'$/.exec(String(parts?.[2]))?.[1];
+      expect(parseFeedMessage(message)).toStrictEqual({
+        action: { action: 'ban', address: '198.51.100.7', reason: 'test', source: 'cli@host' },
+      });
+    });
+  });
+
+  it('shares with no other IP set by default', () => {
+    expect(fn.Properties.Environment.Variables[BLOCKER_ENV.sharedIpSets]).toBe('[]');
+    const ipSetStatements = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('wafv2:')));
+    for (const statement of ipSetStatements) {
+      for (const resource of resourcesOf(statement)) expect(typeof resource).not.toBe('string');
+    }
+  });
 });
 
 describe('the blocker, configured', () => {
@@ -179,6 +274,30 @@ describe('the blocker, configured', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
   });
 
+  it('may read and replace exactly the shared IP sets, and tells the handler their ARNs', () => {
+    const { template } = synthesize({ blocker: { sharedIpSets: SHARED } });
+    const [, fn] = blockerFunction(template);
+    const statements = statementsOf(template, fn);
+
+    expect(JSON.parse(String(fn.Properties.Environment.Variables[BLOCKER_ENV.sharedIpSets]))).toEqual(SHARED);
+    const onShared = statements.filter((s) => resourcesOf(s).some((r) => typeof r === 'string' && SHARED.includes(r)));
+    expect(onShared).toStrictEqual([
+      { Effect: 'Allow', Action: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'], Resource: SHARED },
+    ]);
+    // Still no write on a wildcard: the ARNs are used as given.
+    for (const statement of statements) {
+      if (actionsOf(statement).includes('wafv2:UpdateIPSet')) expect(resourcesOf(statement)).not.toContain('*');
+    }
+  });
+
+  it('refuses a shared IP set of another account at synth, naming it', () => {
+    const elsewhere = SHARED[0]!.replace('123456789012', '210987654321');
+
+    expect(() => synthesize({ blocker: { sharedIpSets: [elsewhere] } })).toThrow(
+      /sharedIpSets\[0\] is in account 210987654321, not this stack's 123456789012/,
+    );
+  });
+
   it.each([
     [{ ipv4Prefix: 7 }, 'blocker.ipv4Prefix'],
     [{ ipv4Prefix: 33 }, 'blocker.ipv4Prefix'],
@@ -188,6 +307,7 @@ describe('the blocker, configured', () => {
     [{ blockDurationMinutes: 0 }, 'blocker.blockDurationMinutes'],
     [{ dryRun: 'yes' }, 'blocker.dryRun'],
     [{ reservedConcurrency: 0 }, 'blocker.reservedConcurrency'],
+    [{ sharedIpSets: ['arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/1234'] }, 'blocker.sharedIpSets[0]'],
   ])('refuses blocker %o naming %s', (blocker, key) => {
     configErrorOf({ blocker }, key);
   });

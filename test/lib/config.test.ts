@@ -111,6 +111,45 @@ describe('configuration validation names the key', () => {
     );
   });
 
+  describe('blocker.sharedIpSets', () => {
+    const arn = (n: number) => `arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/site-${n}/0a1b2c3d-${n}`;
+
+    it.each([
+      ['an ARN of another resource', 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/0a1b2c3d'],
+      ['a name instead of an ARN', 'blocklist-v4'],
+      ['a CloudFront (global) set outside us-east-1', 'arn:aws:wafv2:eu-west-1:123456789012:global/ipset/x/0a1b'],
+      ['an ARN without an id', 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/x'],
+    ])('%s, with an example of the right form', (_, value) => {
+      expect(configErrorOf({ blocker: { sharedIpSets: [arn(1), value] } }, 'blocker.sharedIpSets[1]')).toContain(
+        'must be a WAFv2 IP set ARN such as arn:aws:wafv2:us-east-1:123456789012:global/ipset/name/id',
+      );
+    });
+
+    it('a value that is not a string', () => {
+      configErrorOf({ blocker: { sharedIpSets: [42] } }, 'blocker.sharedIpSets[0]');
+    });
+
+    it('the same set twice', () => {
+      expect(
+        configErrorOf({ blocker: { sharedIpSets: [arn(1), arn(2), arn(1)] } }, 'blocker.sharedIpSets[2]'),
+      ).toContain('duplicates');
+    });
+
+    it('more than 20 sets', () => {
+      const arns = Array.from({ length: 21 }, (_, n) => arn(n));
+      expect(configErrorOf({ blocker: { sharedIpSets: arns } }, 'blocker.sharedIpSets')).toContain('at most 20');
+    });
+
+    it('accepts 20 sets of either scope, in any region', () => {
+      const arns = [
+        'arn:aws:wafv2:us-east-1:123456789012:global/ipset/cdn/0a1b2c3d',
+        ...Array.from({ length: 19 }, (_, n) => arn(n)),
+      ];
+      expect(parseConfig({ blocker: { sharedIpSets: arns } }).blocker.sharedIpSets).toEqual(arns);
+      expect(parseConfig({}).blocker.sharedIpSets).toEqual([]);
+    });
+  });
+
   it('an unknown top-level key, suggesting the likely one', () => {
     expect(configErrorOf({ allowList: [] }, 'allowList')).toContain('did you mean "allowlist"');
   });

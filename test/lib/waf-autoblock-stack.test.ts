@@ -162,8 +162,8 @@ describe('default configuration (CLOUDFRONT)', () => {
     });
   });
 
-  it('encrypts the alarm topics (and the reports topic) with a rotating customer-managed key that CloudWatch may use', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 3);
+  it('encrypts the alarm topics (and the reports and ban feed topics) with a rotating customer-managed key that CloudWatch may use', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 4);
     template.allResourcesProperties('AWS::SNS::Topic', {
       KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TopicKey'), 'Arn'] },
     });
@@ -185,7 +185,7 @@ describe('default configuration (CLOUDFRONT)', () => {
       string,
       { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } },
     ][];
-    expect(policies).toHaveLength(3);
+    expect(policies).toHaveLength(4);
     const alarmTopicPolicies = policies.filter(([id]) => /AlertTopic|OkTopic/.test(id));
     expect(alarmTopicPolicies).toHaveLength(2);
     for (const [, policy] of alarmTopicPolicies) {

@@ -50,6 +50,27 @@ describe('readBlockerSettings', () => {
     expect(settings.allowlist.IPV6).toEqual({ name: 'allowlist-v6', id: 'al6-7a8b', scope: 'REGIONAL' });
   });
 
+  it("refuses the deployment's own blocklist as a shared set, saying so", () => {
+    const own = 'arn:aws:wafv2:us-east-1:123456789012:global/ipset/blocklist-v6/bl6-3c4d';
+    expect(errorOf({ ...BLOCKER_ENVIRONMENT, SHARED_IP_SET_ARNS: JSON.stringify([own]) })).toMatchObject({
+      message: expect.stringContaining(`lists ${own}, which is this deployment's own blocklist`) as unknown,
+    });
+  });
+
+  it('reads shared IP sets from their ARNs: name, id, scope and region', () => {
+    const regional = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner-v4/0f1e-2d3c';
+    const global = 'arn:aws:wafv2:us-east-1:123456789012:global/ipset/edge-v6/9a8b';
+    const settings = readBlockerSettings({
+      ...BLOCKER_ENVIRONMENT,
+      SHARED_IP_SET_ARNS: JSON.stringify([regional, global]),
+    });
+
+    expect(settings.sharedIpSets).toEqual([
+      { arn: regional, name: 'partner-v4', id: '0f1e-2d3c', scope: 'REGIONAL', region: 'eu-west-1' },
+      { arn: global, name: 'edge-v6', id: '9a8b', scope: 'CLOUDFRONT', region: 'us-east-1' },
+    ]);
+  });
+
   it('checks that the fixture names every variable the blocker reads', () => {
     expect(Object.keys(BLOCKER_ENVIRONMENT).sort()).toEqual([...VARIABLES].sort());
   });
@@ -97,6 +118,12 @@ describe('readBlockerSettings', () => {
     [BLOCKER_ENV.dryRun, 'yes'],
     [BLOCKER_ENV.dryRun, 'TRUE'],
     [BLOCKER_ENV.dryRun, '1'],
+    [BLOCKER_ENV.sharedIpSets, 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b'],
+    [BLOCKER_ENV.sharedIpSets, '["arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/partner/1a2b"]'],
+    // CLOUDFRONT sets live in us-east-1 only.
+    [BLOCKER_ENV.sharedIpSets, '["arn:aws:wafv2:eu-west-1:123456789012:global/ipset/partner/1a2b"]'],
+    // The deployment's own blocklist: it would be written twice per run.
+    [BLOCKER_ENV.sharedIpSets, '["arn:aws:wafv2:us-east-1:123456789012:global/ipset/blocklist-v4/bl4-1a2b"]'],
   ])('refuses %s=%j, naming it', (variable, value) => {
     expectRefused({ ...BLOCKER_ENVIRONMENT, [variable]: value }, variable);
   });

@@ -32,6 +32,7 @@ const context = {
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handler: Handler;
+let wafClientsByRegion: (create?: (region: string) => WAFV2Client) => (region: string) => WAFV2Client;
 let lines: string[] = [];
 
 function jsonLines(): Record<string, unknown>[] {
@@ -48,7 +49,10 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
   for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  ({ handler } = (await import('../../../lambdas/blocker/handler')) as { handler: Handler });
+  const module = await import('../../../lambdas/blocker/handler');
+  // The tests send hand-made events on purpose, some not of the declared event types.
+  handler = module.handler as Handler;
+  wafClientsByRegion = module.wafClientsByRegion;
 });
 
 beforeEach(() => {
@@ -132,5 +136,84 @@ describe('the blocker handler', () => {
     const failures = jsonLines().filter((record) => record.message === 'blocker run failed');
     expect(failures).toHaveLength(1);
     expect(JSON.stringify(failures[0])).toContain(SETTINGS.blocklist.IPV4.name);
+  });
+
+  it('logs each rejected feed message without its text, counts feed messages, and logs what became of each action', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
+    sns.onAnyCommand().resolves({ MessageId: 'm' });
+    const secretLooking = 'Zm9vYmFyYmF6cXV4LXRoaXMtaXMtdGhlLWJvZHk';
+    const feedRecord = (message: string, messageId: string) => ({
+      EventSource: 'aws:sns',
+      Sns: { Type: 'Notification', MessageId: messageId, TopicArn: SETTINGS.feedTopicArn, Message: message },
+    });
+
+    await handler(
+      {
+        Records: [
+          feedRecord(
+            JSON.stringify({ action: 'ban', address: ATTACKER.tor, duration: 60, note: secretLooking }),
+            'm-bad',
+          ),
+          feedRecord(JSON.stringify({ action: 'ban', address: ATTACKER.linode, source: 'fail2ban@web1' }), 'm-ban'),
+          feedRecord(JSON.stringify({ action: 'ban', address: '10.1.2.3', source: 'fail2ban@web1' }), 'm-private'),
+        ],
+      },
+      context,
+    );
+
+    const records = jsonLines();
+    const warnings = records.filter((record) => record.message === 'ban feed message rejected');
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        problem: expect.stringContaining('unknown keys "duration", "note"') as unknown,
+        messageId: 'm-bad',
+        topic: SETTINGS.feedTopicArn,
+      }),
+    ]);
+    expect(lines.join('\n')).not.toContain(secretLooking);
+    expect(records.find((record) => record.message === 'blocker run')).toMatchObject({
+      summary: { trigger: 'feed' },
+    });
+    expect(records.filter((record) => record.message === 'operator action')).toEqual([
+      expect.objectContaining({ status: 'banned', address: ATTACKER.linode, source: 'fail2ban@web1' }),
+    ]);
+    expect(records.filter((record) => record.message === 'operator action refused')).toEqual([
+      expect.objectContaining({ level: 'WARN', status: 'refused', address: '10.1.2.3' }),
+    ]);
+    expect(records.find((record) => '_aws' in record)).toMatchObject({ FeedRejected: 1, FeedActions: 2 });
+  });
+
+  it('counts no feed messages on a scheduled run', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
+    sns.onAnyCommand().resolves({ MessageId: 'm' });
+
+    await handler({ source: 'aws.events' }, context);
+
+    expect(jsonLines().find((record) => '_aws' in record)).toMatchObject({ FeedRejected: 0, FeedActions: 0 });
+  });
+});
+
+describe('wafClientsByRegion', () => {
+  it('creates one client per region, on first use, and reuses it', () => {
+    const created: string[] = [];
+    const clientIn = wafClientsByRegion((region) => {
+      created.push(region);
+      return new WAFV2Client({ region });
+    });
+
+    const east = clientIn('us-east-1');
+    expect(clientIn('eu-west-1')).not.toBe(east);
+    expect(clientIn('us-east-1')).toBe(east);
+    expect(created).toEqual(['us-east-1', 'eu-west-1']);
+  });
+
+  it('by default builds each client for its own region', async () => {
+    const clientIn = wafClientsByRegion();
+
+    await expect(clientIn('ap-southeast-2').config.region()).resolves.toBe('ap-southeast-2');
+    await expect(clientIn('us-east-1').config.region()).resolves.toBe('us-east-1');
   });
 });

@@ -4,6 +4,7 @@ import { triggerOf } from '../../../lambdas/blocker/trigger';
 import { SETTINGS } from '../../support/blocker-fixtures';
 
 const ALARM = SETTINGS.alarmName;
+const ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:alerts';
 
 /** What CloudWatch publishes to SNS when an alarm changes state. */
 function alarmMessage(alarmName: string, newState: string): string {
@@ -21,7 +22,7 @@ function alarmMessage(alarmName: string, newState: string): string {
   });
 }
 
-function snsRecord(message: string): SNSEventRecord {
+function snsRecord(message: string, topicArn = ALERT_TOPIC): SNSEventRecord {
   return {
     EventSource: 'aws:sns',
     EventVersion: '1.0',
@@ -29,7 +30,7 @@ function snsRecord(message: string): SNSEventRecord {
     Sns: {
       Type: 'Notification',
       MessageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e',
-      TopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
+      TopicArn: topicArn,
       Subject: 'ALARM',
       Message: message,
       Timestamp: '2025-05-17T03:00:01.000Z',
@@ -43,7 +44,21 @@ function snsRecord(message: string): SNSEventRecord {
 }
 
 function snsEvent(...messages: string[]): SNSEvent {
-  return { Records: messages.map(snsRecord) };
+  return { Records: messages.map((message) => snsRecord(message)) };
+}
+
+function feedEvent(...messages: string[]): SNSEvent {
+  return { Records: messages.map((message) => snsRecord(message, SETTINGS.feedTopicArn)) };
+}
+
+const BAN = { action: 'ban', address: '45.33.12.7', durationMinutes: 60, reason: 'ssh', source: 'fail2ban@web1' };
+const UNBAN = { action: 'unban', address: '45.33.12.7', source: 'fail2ban@web1' };
+
+/** The trigger alone, for the cases that reject nothing. */
+function triggerAlone(event: unknown) {
+  const { trigger, rejected } = triggerOf(event, SETTINGS);
+  expect(rejected).toEqual([]);
+  return trigger;
 }
 
 const scheduled: ScheduledEvent = {
@@ -60,13 +75,13 @@ const scheduled: ScheduledEvent = {
 
 describe('triggerOf', () => {
   it.each(['ALARM', 'OK', 'INSUFFICIENT_DATA'] as const)('reads the state %s from our own alarm', (state) => {
-    expect(triggerOf(snsEvent(alarmMessage(ALARM, state)), ALARM)).toStrictEqual({ kind: 'alarm', alarmState: state });
+    expect(triggerAlone(snsEvent(alarmMessage(ALARM, state)))).toStrictEqual({ kind: 'alarm', alarmState: state });
   });
 
   it('finds our alarm in any record of the batch', () => {
     const event = snsEvent('hello', alarmMessage('billing-alarm', 'ALARM'), alarmMessage(ALARM, 'ALARM'));
 
-    expect(triggerOf(event, ALARM)).toStrictEqual({ kind: 'alarm', alarmState: 'ALARM' });
+    expect(triggerAlone(event)).toStrictEqual({ kind: 'alarm', alarmState: 'ALARM' });
   });
 
   it.each([
@@ -80,15 +95,15 @@ describe('triggerOf', () => {
     ['a JSON array', '["ALARM"]'],
     ['a JSON string', '"ALARM"'],
   ])('takes %s for some other trigger, whose run reads the alarm itself', (_, message) => {
-    expect(triggerOf(snsEvent(message), ALARM)).toStrictEqual({ kind: 'other' });
+    expect(triggerAlone(snsEvent(message))).toStrictEqual({ kind: 'other' });
   });
 
   it('takes an SNS record without a message for some other trigger', () => {
-    expect(triggerOf({ Records: [{ EventSource: 'aws:sns' }, null, 7] }, ALARM)).toStrictEqual({ kind: 'other' });
+    expect(triggerAlone({ Records: [{ EventSource: 'aws:sns' }, null, 7] })).toStrictEqual({ kind: 'other' });
   });
 
   it('recognises the EventBridge schedule', () => {
-    expect(triggerOf(scheduled, ALARM)).toStrictEqual({ kind: 'schedule' });
+    expect(triggerAlone(scheduled)).toStrictEqual({ kind: 'schedule' });
   });
 
   it.each([
@@ -98,6 +113,57 @@ describe('triggerOf', () => {
     ['an event from another source', { ...scheduled, source: 'aws.health' }],
     ['a string', 'run'],
   ])('takes %s for some other trigger', (_, event) => {
-    expect(triggerOf(event, ALARM)).toStrictEqual({ kind: 'other' });
+    expect(triggerAlone(event)).toStrictEqual({ kind: 'other' });
+  });
+
+  it('makes a feed trigger of the ban feed records, actions in publishing order', () => {
+    expect(triggerOf(feedEvent(JSON.stringify(BAN), JSON.stringify(UNBAN)), SETTINGS)).toStrictEqual({
+      trigger: { kind: 'feed', actions: [BAN, UNBAN] },
+      rejected: [],
+    });
+  });
+
+  it('returns the feed messages it turned away, and the valid ones still make the trigger', () => {
+    const { trigger, rejected } = triggerOf(
+      feedEvent('ban 45.33.12.7', JSON.stringify(UNBAN), JSON.stringify({ ...BAN, duration: 60 })),
+      SETTINGS,
+    );
+
+    expect(trigger).toStrictEqual({ kind: 'feed', actions: [UNBAN] });
+    expect(rejected).toStrictEqual([
+      { problem: 'not JSON', messageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e', topicArn: SETTINGS.feedTopicArn },
+      {
+        problem: 'unknown key "duration"',
+        messageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e',
+        topicArn: SETTINGS.feedTopicArn,
+      },
+    ]);
+  });
+
+  it('still makes a feed trigger, with no actions, when every feed message is turned away', () => {
+    const { trigger, rejected } = triggerOf(feedEvent('null'), SETTINGS);
+
+    expect(trigger).toStrictEqual({ kind: 'feed', actions: [] });
+    expect(rejected.map((r) => r.problem)).toEqual(['not a JSON object']);
+  });
+
+  it('never takes an alarm-shaped message on the feed topic for our alarm: a publisher cannot open the gate', () => {
+    const { trigger, rejected } = triggerOf(feedEvent(alarmMessage(ALARM, 'ALARM')), SETTINGS);
+
+    expect(trigger).toStrictEqual({ kind: 'feed', actions: [] });
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.problem).toContain('unknown keys "AlarmName"');
+  });
+
+  it('ignores ban messages published to any other topic', () => {
+    expect(triggerAlone(snsEvent(JSON.stringify(BAN)))).toStrictEqual({ kind: 'other' });
+  });
+
+  it('keeps both the alarm state and the feed actions of a hand-made event holding both', () => {
+    const event = {
+      Records: [snsRecord(alarmMessage(ALARM, 'ALARM')), snsRecord(JSON.stringify(BAN), SETTINGS.feedTopicArn)],
+    };
+
+    expect(triggerAlone(event)).toStrictEqual({ kind: 'alarm', alarmState: 'ALARM', actions: [BAN] });
   });
 });

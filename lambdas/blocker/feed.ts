@@ -1,0 +1,160 @@
+/**
+ * The ban feed: hosts (fail2ban, CrowdSec, a script) publish ban and unban messages to an SNS topic
+ * the blocker consumes. Anybody with publish rights writes these, so every message is checked
+ * strictly and a bad one is turned away with a reason, never allowed to fail the run. No AWS imports.
+ */
+// zod/mini, not the classic API: same checks, a smaller Lambda bundle (see bench/bundle.ts).
+import * as z from 'zod/mini';
+import type { OperatorAction } from './actions';
+
+/** Longest ban the feed may ask for: one year, the deployment's own upper bound. */
+export const MAX_FEED_DURATION_MINUTES = 525_600;
+const MAX_ADDRESS_LENGTH = 100;
+const MAX_REASON_LENGTH = 256;
+const SOURCE_PATTERN = /^[A-Za-z0-9._@:/+-]{1,64}$/;
+/** Attacker-controlled text quoted in a problem (unknown keys, message ids) is cut to this length. */
+const QUOTE_LIMIT = 40;
+/** A problem is one short line, whatever the message held. */
+const PROBLEM_LIMIT = 300;
+
+/** A feed message that was turned away, for one warning line: never the message text itself. */
+export interface RejectedFeedMessage {
+  /** What was wrong, e.g. `durationMinutes must be a whole number from 1 to 525600`. */
+  readonly problem: string;
+  /** The SNS message id (cut short), to find the message in the publisher's own logs. */
+  readonly messageId: string;
+  readonly topicArn: string;
+}
+
+/** What the feed records of one event asked for. */
+export interface FeedBatch {
+  /** Valid actions, in the order they were published. */
+  readonly actions: OperatorAction[];
+  readonly rejected: RejectedFeedMessage[];
+}
+
+/** Problems for a value that is there but wrong; a missing required key says so instead. */
+const problem =
+  (detail: string) =>
+  (issue: { readonly input?: unknown }): string =>
+    issue.input === undefined ? 'is required' : detail;
+
+const ACTION_PROBLEM = 'must be "ban" or "unban"';
+const ADDRESS_PROBLEM = `must be a non-empty string of at most ${MAX_ADDRESS_LENGTH} characters`;
+const DURATION_PROBLEM = `must be a whole number from 1 to ${MAX_FEED_DURATION_MINUTES}`;
+const REASON_PROBLEM = `must be a string of at most ${MAX_REASON_LENGTH} characters`;
+const SOURCE_PROBLEM = 'must be 1 to 64 characters of letters, digits and ._@:/+-';
+
+// Strict: a misspelt key (`duration`, `ip`) must be turned away loudly, not make a ban that
+// silently lasts the default time or bans nothing.
+const feedMessage = z.strictObject({
+  action: z.enum(['ban', 'unban'], { error: problem(ACTION_PROBLEM) }),
+  address: z
+    .string({ error: problem(ADDRESS_PROBLEM) })
+    .check(z.minLength(1, ADDRESS_PROBLEM), z.maxLength(MAX_ADDRESS_LENGTH, ADDRESS_PROBLEM)),
+  durationMinutes: z.optional(
+    z
+      .int({ error: DURATION_PROBLEM })
+      .check(z.gte(1, DURATION_PROBLEM), z.lte(MAX_FEED_DURATION_MINUTES, DURATION_PROBLEM)),
+  ),
+  reason: z.optional(z.string({ error: REASON_PROBLEM }).check(z.maxLength(MAX_REASON_LENGTH, REASON_PROBLEM))),
+  source: z.string({ error: problem(SOURCE_PROBLEM) }).check(z.regex(SOURCE_PATTERN, SOURCE_PROBLEM)),
+});
+
+/**
+ * Reads one feed message (the SNS `Message` text) into an action, or says what is wrong with it.
+ * Never throws: every input, however malformed, gives one or the other.
+ */
+export function parseFeedMessage(text: unknown): { action: OperatorAction } | { problem: string } {
+  if (typeof text !== 'string') return { problem: 'no message text' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Which character broke the JSON would quote the garbage; "not JSON" is all the publisher needs.
+    return { problem: 'not JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { problem: 'not a JSON object' };
+  const result = feedMessage.safeParse(parsed);
+  if (!result.success) return { problem: describeIssues(result.error.issues) };
+  const message = result.data;
+  if (message.action === 'unban') {
+    if (message.durationMinutes !== undefined) return { problem: 'durationMinutes is only allowed with action "ban"' };
+    return {
+      action: {
+        action: 'unban',
+        address: message.address,
+        source: message.source,
+        ...(message.reason !== undefined ? { reason: message.reason } : {}),
+      },
+    };
+  }
+  return {
+    action: {
+      action: 'ban',
+      address: message.address,
+      source: message.source,
+      ...(message.durationMinutes !== undefined ? { durationMinutes: message.durationMinutes } : {}),
+      ...(message.reason !== undefined ? { reason: message.reason } : {}),
+    },
+  };
+}
+
+/**
+ * The feed messages among an SNS event's records: those whose topic is `feedTopicArn`. Records of
+ * other topics (the alarm's) are left to their own readers. Never throws.
+ */
+export function parseFeed(event: unknown, feedTopicArn: string): FeedBatch {
+  const actions: OperatorAction[] = [];
+  const rejected: RejectedFeedMessage[] = [];
+  for (const sns of feedRecords(event, feedTopicArn)) {
+    const outcome = parseFeedMessage(sns.Message);
+    if ('action' in outcome) {
+      actions.push(outcome.action);
+    } else {
+      rejected.push({ problem: outcome.problem, messageId: quote(sns.MessageId), topicArn: feedTopicArn });
+    }
+  }
+  return { actions, rejected };
+}
+
+/** The `Sns` part of each record published to `feedTopicArn`, without trusting the event's shape. */
+function feedRecords(
+  event: unknown,
+  feedTopicArn: string,
+): { readonly Message?: unknown; readonly MessageId?: unknown }[] {
+  const records = (event as { Records?: unknown } | null | undefined)?.Records;
+  if (!Array.isArray(records)) return [];
+  return (records as unknown[]).flatMap((record) => {
+    const sns = (record as { Sns?: unknown } | null | undefined)?.Sns;
+    if (typeof sns !== 'object' || sns === null) return [];
+    const fields = sns as { TopicArn?: unknown; Message?: unknown; MessageId?: unknown };
+    return fields.TopicArn === feedTopicArn ? [fields] : [];
+  });
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** One line naming every key that is wrong, e.g. `durationMinutes must be ...; unknown key "duration"`. */
+function describeIssues(issues: readonly Issue[]): string {
+  const lines = issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const shown = issue.keys.slice(0, 3).map((key) => `"${quote(key)}"`);
+      const more = issue.keys.length > 3 ? ` and ${issue.keys.length - 3} more` : '';
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${shown.join(', ')}${more}`;
+    }
+    // Every path here is one known top-level key: unknown ones are reported above.
+    const key = issue.path.map(String).join('.');
+    return key === '' ? issue.message : `${key} ${issue.message}`;
+  });
+  const text = [...new Set(lines)].join('; ');
+  return text.length > PROBLEM_LIMIT ? `${text.slice(0, PROBLEM_LIMIT - 1)}…` : text;
+}
+
+/** Publisher-controlled text, cut short and printable, for a log line. */
+function quote(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  // JSON.stringify escapes control characters; the outer quotes are dropped.
+  const printable = JSON.stringify(value.slice(0, QUOTE_LIMIT)).slice(1, -1);
+  return value.length > QUOTE_LIMIT ? `${printable}…` : printable;
+}
