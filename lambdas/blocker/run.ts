@@ -299,7 +299,13 @@ export async function runBlocker(
       writes: planLedgerWrites(indexByRange(rowsByFamily[index] ?? []), step.upserts, now, settings.blockDurationMs),
     };
   });
-  const outcomes = actionOutcomes(actionPlan, plans, unbanned, [...presentByFamily, ...shared.map((t) => t.index)]);
+  const outcomes = actionOutcomes(
+    actionPlan,
+    plans,
+    unbanned,
+    [...presentByFamily, ...shared.map((t) => t.index)],
+    now,
+  );
 
   // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
   const mayReport = plans.some((p) => p.plan.changed || p.step.expired.length > 0);
@@ -584,6 +590,7 @@ function actionOutcomes(
   plans: readonly FamilyPlan[],
   unbanned: ReadonlyMap<string, LedgerEntry>,
   sets: readonly IpSetIndex[],
+  now: number,
 ): ActionOutcome[] {
   if (plan.resolved.length === 0) return [];
   const upserts = new Map(plans.flatMap((p) => p.step.upserts.map((entry) => [entry.range, entry] as const)));
@@ -600,8 +607,9 @@ function actionOutcomes(
     const range = item.kind === 'ban' ? item.sighting.range : item.range;
     const decided = final.get(range) ?? item;
     if (decided.kind === 'ban') {
-      const entry = upserts.get(range);
-      return { status: 'banned', action: item.action, range, expiresAt: entry?.expiresAt ?? Number.NaN };
+      // Every ban has its upsert; the fallback only keeps the outcome a valid time whatever happens.
+      const expiresAt = upserts.get(range)?.expiresAt ?? now + (decided.sighting.durationMs ?? 0);
+      return { status: 'banned', action: item.action, range, expiresAt };
     }
     const row = unbanned.get(range);
     if (row !== undefined) {
