@@ -2,13 +2,36 @@
  * The contract between `main` and one command module: each command is one file in
  * `cli/commands/` that exports a {@link Command}, and one line in `cli/commands/index.ts`.
  */
+import type { AwsClients } from './aws';
 
-/** Where a command writes. The real process streams in production, buffers in tests. */
+/** Where a command writes, and what it may ask of its surroundings. The real process in production, fakes in tests. */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   /** Directory relative paths are resolved against. */
   readonly cwd: string;
+  /**
+   * Creates the AWS clients the operator commands use, for `region` (undefined: the SDK's default
+   * region, from AWS_REGION or the profile). Tests point them at local servers and mocks.
+   * @default real clients, see `createAwsClients`
+   */
+  readonly aws?: (region: string | undefined) => AwsClients;
+  /**
+   * Asks a yes/no question and says whether the answer was yes.
+   * @default a prompt on the terminal, see `terminalConfirm`
+   * @throws UsageError when there is nobody to ask (stdin is not a terminal).
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
+  /**
+   * The clock, epoch milliseconds.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+  /**
+   * Who runs the command; a ban is recorded with the source `cli:<user>`.
+   * @default the operating system's user name
+   */
+  readonly user?: string;
 }
 
 export interface Command {

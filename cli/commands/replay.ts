@@ -2,15 +2,13 @@
  * `waf-autoblock replay <log>`: what would the configured rate rules, and then the blocker, have
  * blocked in this WAF log? Offline: reads a file, needs no AWS account.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNormalizePolicy, type NormalizePolicy } from '../../lambdas/core/address';
-import { CONTEXT_KEY, ConfigError, FILE_CONTEXT_KEY, loadConfig } from '../../lib/config/load';
+import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '../../lib/config/load';
 import type { WafAutoblockConfig } from '../../lib/config/schema';
 import type { CliIo, Command } from '../command';
+import { readConfig } from '../config';
 import { CommandError, UsageError } from '../errors';
 import { formatJson, formatTable, summaryLine } from '../replay/format';
 import { replayLog } from '../replay/replay';
@@ -86,7 +84,7 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   const prefix = integerFlag('--prefix', values.prefix, 8, 32);
   const prefix6 = integerFlag('--prefix6', values.prefix6, 32, 128);
 
-  const config = await readConfig(io.cwd, values.config === undefined ? undefined : resolve(io.cwd, values.config));
+  const config = await readConfig(io.cwd, values.config);
   const rules = simulatedRules(config, limit, window);
   const policy: NormalizePolicy = createNormalizePolicy({
     ipv4Prefix: prefix ?? config.blocker.ipv4Prefix,
@@ -151,40 +149,4 @@ function simulatedRules(config: WafAutoblockConfig, limit?: number, window?: num
   const [first] = config.rateRules;
   if (first === undefined) throw new CommandError('the configuration has no rate rule to simulate');
   return [{ ...first, limit: limit ?? first.limit, windowSeconds: window ?? first.windowSeconds }];
-}
-
-/** The shipped cdk.json, for when the current directory is not a waf-autoblock project. */
-const PACKAGE_CDK_JSON = fileURLToPath(new URL('../../cdk.json', import.meta.url));
-
-/**
- * The deployment's configuration as `cdk deploy` would build it: cdk.json's context, then the
- * `--config` file, validated by the same schema.
- */
-async function readConfig(cwd: string, configFile: string | undefined): Promise<WafAutoblockConfig> {
-  const local = resolve(cwd, 'cdk.json');
-  const cdkJsonPath = existsSync(local) ? local : PACKAGE_CDK_JSON;
-  let context: Record<string, unknown> = {};
-  if (existsSync(cdkJsonPath)) {
-    try {
-      const cdkJson = JSON.parse(await readFile(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
-      context = cdkJson.context ?? {};
-    } catch (cause) {
-      throw new CommandError(`cannot read ${cdkJsonPath}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-        cause,
-      });
-    }
-  }
-  if (configFile !== undefined && !existsSync(configFile)) {
-    throw new CommandError(`--config file ${configFile} does not exist`);
-  }
-  try {
-    return loadConfig((key) => (key === FILE_CONTEXT_KEY ? configFile : context[key]), []);
-  } catch (error) {
-    if (error instanceof ConfigError)
-      throw new CommandError(
-        `${error.message} (config from ${cdkJsonPath}${configFile === undefined ? '' : ` and ${configFile}`})`,
-        { cause: error },
-      );
-    throw error;
-  }
 }

@@ -1,22 +1,10 @@
 /** Renders a {@link ReplayResult} for people (aligned tables) or programs (JSON). */
+import { count, table } from '../format';
 import type { ReplayResult } from './replay';
 import type { SimulatedRule } from './simulator';
 
-const count = new Intl.NumberFormat('en-US');
-
 function iso(epochMs: number | undefined): string {
   return epochMs === undefined ? '-' : new Date(epochMs).toISOString();
-}
-
-/** Columns padded to their widest cell; numbers right-aligned. */
-function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly boolean[]): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
 
 export function describeRule(rule: SimulatedRule): string {

@@ -26,7 +26,7 @@ import {
 import { Allowlist, createNormalizePolicy, mergeSightings, normalizeKeys } from '../core/address';
 import { advanceLedger, indexByRange, type LedgerStep } from '../core/ledger';
 import { planLedgerWrites, type LedgerWrites } from '../core/ledger-writes';
-import { IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '../core/reconcile';
+import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '../core/reconcile';
 import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
 import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
@@ -397,8 +397,8 @@ export async function runBlocker(
   const sharedResultsWritten = await Promise.allSettled(
     shared.map(async (target) => {
       const familyPlan = plans.find((p) => p.family === target.family) as FamilyPlan;
-      const active = ownedIn(familyPlan.step.active, target.ref.arn);
-      const expired = ownedIn(familyPlan.step.expired, target.ref.arn);
+      const active = asSeenBySet(familyPlan.step.active, target.ref.arn);
+      const expired = asSeenBySet(familyPlan.step.expired, target.ref.arn);
       const update = await updateIpSet(
         wafIn(target.ref.region),
         target.ref,
@@ -571,17 +571,6 @@ interface SharedTarget {
   readonly family: Family;
   readonly snapshot: IpSetSnapshot;
   readonly index: IpSetIndex;
-}
-
-/**
- * The entries as one shared set sees them: `preexisting` there means "that set held the range
- * before we claimed it", not the blocklist's flag. Most entries carry neither and are passed as is.
- */
-function ownedIn(entries: readonly LedgerEntry[], arn: string): LedgerEntry[] {
-  return entries.map((entry) => {
-    const preexisting = entry.sharedPreexisting?.includes(arn) === true;
-    return preexisting === (entry.preexisting === true) ? entry : { ...entry, preexisting };
-  });
 }
 
 /** What became of each action, from the plans of this run (before any write). */

@@ -202,3 +202,18 @@ function keyOf(entry: LedgerEntry): RangeKey {
 function byPriority(a: Claim, b: Claim): number {
   return b.lastSeen - a.lastSeen || b.hits - a.hits || compareRangeKeys(a.key, b.key);
 }
+
+/**
+ * Ledger entries as one shared IP set sees them: there, `preexisting` means "that set held the
+ * range before we claimed it" (`sharedPreexisting`), not the blocklist's flag. Entries that carry
+ * neither flag, nearly all of them, are passed through as they are.
+ *
+ * @param sharedArn - The shared set's ARN; undefined for the deployment's own blocklist.
+ */
+export function asSeenBySet(entries: readonly LedgerEntry[], sharedArn: string | undefined): LedgerEntry[] {
+  if (sharedArn === undefined) return [...entries];
+  return entries.map((entry) => {
+    const preexisting = entry.sharedPreexisting?.includes(sharedArn) === true;
+    return preexisting === (entry.preexisting === true) ? entry : { ...entry, preexisting };
+  });
+}

@@ -67,6 +67,29 @@ describe('waf-autoblock (executable)', () => {
   });
 });
 
+describe('waf-autoblock --help', () => {
+  const commands = ['status', 'list', 'ban', 'unban', 'diff', 'flush', 'replay'];
+
+  it('lists every command with its summary', async () => {
+    const { code, stdout } = await run('--help');
+    expect(code).toBe(0);
+    const listed = stdout
+      .split('\n')
+      .filter((line) => /^ {2}\w/.test(line))
+      .map((line) => line.trim().split(/\s+/)[0]);
+    expect(listed).toEqual(commands);
+  });
+
+  it.each(commands)('prints the usage, options and examples of %s and exits 0', async (name) => {
+    const { code, stdout } = await run(name, '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Usage: waf-autoblock ${name} `));
+    expect(stdout).toContain('Options:');
+    expect(stdout).toContain(`Examples:\n  waf-autoblock ${name}`);
+    if (name !== 'replay') expect(stdout).toContain('--stack <name>');
+  });
+});
+
 describe('waf-autoblock replay', () => {
   it.each([
     [['replay'], 'missing the <log file> argument'],

@@ -1,0 +1,57 @@
+/**
+ * The AWS clients of the operator commands, created once per command for the deployment's region.
+ * WAF and the ledger use the blocker's own client factories, so the CLI retries and marshals
+ * exactly as the blocker does.
+ */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createLedgerClient } from '../lambdas/adapters/ledger';
+import { createWafClient } from '../lambdas/adapters/waf';
+
+/** Every client an operator command may need; one region, except {@link AwsClients.wafIn}. */
+export interface AwsClients {
+  readonly cloudformation: CloudFormationClient;
+  readonly lambda: LambdaClient;
+  readonly waf: WAFV2Client;
+  /** The WAF client for a shared IP set's region (the same client for the deployment's own region). */
+  wafIn(region: string): WAFV2Client;
+  readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
+  readonly sns: SNSClient;
+  /** The ledger's document client, from `createLedgerClient`. */
+  readonly dynamo: DynamoDBDocumentClient;
+}
+
+/**
+ * Real clients for `region`; undefined leaves the region to the SDK (AWS_REGION, the profile).
+ * The Lambda adapters' `create*Client()` functions without options take the function's own region
+ * from its environment; the CLI must name the deployment's region, so those clients are built here.
+ */
+export function createAwsClients(region: string | undefined): AwsClients {
+  const config = region === undefined ? {} : { region };
+  const waf = createWafClient(config);
+  const wafByRegion = new Map<string, WAFV2Client>();
+  return {
+    cloudformation: new CloudFormationClient(config),
+    lambda: new LambdaClient(config),
+    waf,
+    wafIn(other) {
+      if (other === region) return waf;
+      let client = wafByRegion.get(other);
+      if (client === undefined) {
+        client = createWafClient({ region: other });
+        wafByRegion.set(other, client);
+      }
+      return client;
+    },
+    cloudwatch: new CloudWatchClient(config),
+    logs: new CloudWatchLogsClient(config),
+    sns: new SNSClient(config),
+    dynamo: createLedgerClient(config),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
+ * duration and a reason of the operator's choosing.
+ */
+import { parseCommandLine, positionalArguments } from '../arguments';
+import { applyActions, operatorSource } from '../actions';
+import type { CliIo, Command } from '../command';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
+import { MAX_BAN_MINUTES, parseDuration } from '../duration';
+import { CommandError, UsageError } from '../errors';
+import { count, fromNow, plural, printable, span, utc } from '../format';
+import { DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
+
+/** As the ban feed allows: enough for a ticket reference and a sentence. */
+const MAX_REASON_LENGTH = 256;
+
+const HELP = `Usage: waf-autoblock ban <ip|cidr> [--for <duration>] [--reason <text>] [options]
+
+Blocks an address or range now, in the deployment's blocklist and every shared IP
+set, exactly as the blocker blocks an attacker: an address is widened to the
+deployment's prefix (blocker.ipv4Prefix, ipv6Prefix: /24 and /64 by default), and
+an allowlisted, non-global (private, loopback, documentation, ...), /0 or too wide
+range is refused. The ledger records the range with the source cli:<user>; the
+block ends --for after now, or later if the range was already blocked for longer.
+The run also does what every blocker run does: blocks that ran out are lifted and
+a report goes to the reports topic when something changed.
+
+Arguments:
+  <ip|cidr>          an IPv4 or IPv6 address or CIDR range, e.g. 45.33.12.7 or 2a01:4f8:1:2::/64
+
+Options:
+  --for <duration>   how long: 90m, 24h, 7d, 2w, or a plain number of minutes; 1 minute
+                     to ${count.format(MAX_BAN_MINUTES / 1440)} days (default: the deployment's blocker.blockDurationMinutes)
+  --reason <text>    why, shown by "list" and in the report (at most ${MAX_REASON_LENGTH} characters)
+${DEPLOYMENT_HELP}
+  -h, --help         show this help
+
+Exit codes: 0 blocked; 1 refused (the message says why) or failed; 2 usage.
+
+Examples:
+  waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
+  waf-autoblock ban 2a01:4f8:1:2::/64 --for 7d
+`;
+
+export const banCommand: Command = {
+  name: 'ban',
+  summary: 'block an address or range now, as the blocker would',
+  help: HELP,
+  run: runBan,
+};
+
+async function runBan(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, {
+    ...DEPLOYMENT_OPTIONS,
+    for: { type: 'string' },
+    reason: { type: 'string' },
+  });
+  const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
+  const durationMinutes = values.for === undefined ? undefined : parseDuration('--for', values.for);
+  const reason = values.reason?.trim();
+  if (reason === '') throw new UsageError('--reason must not be empty');
+  if (reason !== undefined && reason.length > MAX_REASON_LENGTH) {
+    throw new UsageError(`--reason must be at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
+  }
+
+  const deployment = await openDeployment(values, io);
+  const { settings } = deployment;
+  const now = io.now?.() ?? Date.now();
+  const source = operatorSource(io);
+  const summary = await applyActions(
+    deployment,
+    [
+      {
+        action: 'ban',
+        address,
+        source,
+        ...(durationMinutes === undefined ? {} : { durationMinutes }),
+        ...(reason === undefined ? {} : { reason }),
+      },
+    ],
+    { ...io, now: () => now },
+    'ban',
+  );
+  const outcome = onlyOutcome(summary.actions, 'ban');
+  if (outcome.status === 'refused') throw refusedError(outcome);
+  if (outcome.status !== 'banned') {
+    throw new CommandError(`the blocker run answered "${outcome.status}" to a ban of ${address}`);
+  }
+
+  const asked = durationMinutes === undefined ? settings.blockDurationMs : durationMinutes * 60_000;
+  const widened = outcome.range === address.trim() ? '' : ` (${printable(address.trim())} widened)`;
+  const lines = [
+    `Banned ${outcome.range}${widened} until ${utc(outcome.expiresAt)} (${fromNow(outcome.expiresAt, now)}).`,
+    `  Source ${printable(source)}${reason === undefined ? '' : `; reason: ${printable(reason)}`}.`,
+    `  In ${setsOf(outcome.range, settings)}.`,
+  ];
+  if (outcome.expiresAt > now + asked) {
+    lines.push(
+      `  It was already blocked until later than the ${span(asked)} asked for: a block is extended, never shortened.`,
+    );
+  }
+  if (summary.overflow > 0) {
+    lines.push(
+      `  Warning: ${plural(summary.overflow, 'managed range')} did not fit into a full IP set; the most recently seen are kept.`,
+    );
+  }
+  if (settings.dryRun) lines.push(DRY_RUN_NOTE);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

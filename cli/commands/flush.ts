@@ -1,0 +1,110 @@
+/**
+ * `waf-autoblock flush`: end every block waf-autoblock holds, at once, and keep every entry it did
+ * not add. One blocker run with an unban for each managed range.
+ */
+import type { OperatorAction } from '../../lambdas/blocker/actions';
+import type { LedgerEntry } from '../../lambdas/core/types';
+import { parseCommandLine, positionalArguments } from '../arguments';
+import { applyActions, operatorSource } from '../actions';
+import type { CliIo, Command } from '../command';
+import { terminalConfirm } from '../confirm';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';
+import { CommandError } from '../errors';
+import { count, plural } from '../format';
+import { DRY_RUN_NOTE } from '../outcomes';
+import { activeEntries } from '../targets';
+
+const HELP = `Usage: waf-autoblock flush [--yes] [options]
+
+Ends every block waf-autoblock holds: each managed range leaves the blocklists and
+the shared IP sets, and its ledger entry is closed, in one blocker run. Entries
+waf-autoblock did not add are kept; so are entries that were in a set before it
+blocked them (they are released). Asks first unless --yes; without a terminal to
+ask on, --yes is required. Ranges still attacking come back on the blocker's next
+run while the alarm is in ALARM.
+
+Options:
+  --yes              do not ask
+${DEPLOYMENT_HELP}
+  -h, --help         show this help
+
+Exit codes: 0 flushed (or nothing to flush); 1 not confirmed, or a failure; 2 usage
+(including no terminal to ask on without --yes).
+
+Examples:
+  waf-autoblock flush
+  waf-autoblock flush --yes --stack ShopWaf --region eu-west-1
+`;
+
+export const flushCommand: Command = {
+  name: 'flush',
+  summary: 'remove every managed range, keep foreign ones (asks first)',
+  help: HELP,
+  run: runFlush,
+};
+
+async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, { ...DEPLOYMENT_OPTIONS, yes: { type: 'boolean' } });
+  positionalArguments(positionals, []);
+  const deployment = await openDeployment(values, io);
+  const { settings } = deployment;
+  let entries: LedgerEntry[];
+  try {
+    entries = await activeEntries(deployment);
+  } catch (error) {
+    throw operatorFailure(error);
+  }
+  if (entries.length === 0) {
+    io.stdout.write('Nothing to flush: waf-autoblock blocks no range.\n');
+    return 0;
+  }
+
+  const sets = [
+    ...(['IPV4', 'IPV6'] as const).map((family) => settings.blocklist[family].name),
+    ...settings.sharedIpSets.map((shared) => `${shared.name} (${shared.region})`),
+  ].join(', ');
+  if (values.yes !== true) {
+    const confirm = io.confirm ?? terminalConfirm(process.stdin, process.stderr, '--yes');
+    const question = `Remove ${plural(entries.length, 'managed range')} from ${sets}? Foreign entries are kept. [y/N]`;
+    if (!(await confirm(question))) throw new CommandError('not confirmed: nothing was removed');
+  }
+
+  const source = operatorSource(io);
+  const actions: OperatorAction[] = entries.map((entry) => ({
+    action: 'unban',
+    address: entry.range,
+    source,
+    reason: 'flush',
+  }));
+  const summary = await applyActions(deployment, actions, io, 'flush');
+  const byStatus = new Map<string, string[]>();
+  for (const outcome of summary.actions) {
+    const range = 'range' in outcome ? outcome.range : outcome.action.address;
+    byStatus.set(outcome.status, [...(byStatus.get(outcome.status) ?? []), range]);
+  }
+  const n = (status: string) => byStatus.get(status)?.length ?? 0;
+  const lines = [`Flushed: ${plural(n('unbanned'), 'range')} removed from ${sets}; foreign entries kept.`];
+  if (n('released') > 0) {
+    lines.push(
+      `  ${plural(n('released'), 'range')} released: no longer managed, but the entries stay (they were there before waf-autoblock blocked them).`,
+    );
+  }
+  if (n('not-blocked') > 0) {
+    lines.push(
+      `  ${plural(n('not-blocked'), 'range')} had already left the ledger (a blocker run ended them meanwhile).`,
+    );
+  }
+  // A flush names only ranges from the ledger: anything else is a contract break worth seeing.
+  const odd = [...byStatus].filter(([status]) => !['unbanned', 'released', 'not-blocked'].includes(status));
+  for (const [status, ranges] of odd) {
+    lines.push(`  ${count.format(ranges.length)} ${status}: ${ranges.join(', ')}`);
+  }
+  if (settings.dryRun) lines.push(DRY_RUN_NOTE);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  if (odd.length > 0) {
+    throw new CommandError(
+      `not every range was flushed: ${odd.map(([status, ranges]) => `${ranges.length} ${status}`).join(', ')} (see above)`,
+    );
+  }
+  return 0;
+}

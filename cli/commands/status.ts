@@ -1,0 +1,181 @@
+/**
+ * `waf-autoblock status`: is the deployment under attack, how full are its IP sets, what expires
+ * next, and what did the blocker's last run do? Reads only. Every part is read on its own: one
+ * that cannot be read is shown as unreadable, the others are still shown, and the exit code is 1.
+ */
+import { readAlarmState } from '../../lambdas/adapters/alarm';
+import type { LedgerEntry } from '../../lambdas/core/types';
+import { parseCommandLine, positionalArguments } from '../arguments';
+import type { CliIo, Command } from '../command';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, OUTPUT, openDeployment, type Deployment } from '../deployment';
+import { count, fromNow, plural, printable, span, table, utc } from '../format';
+import { LAST_RUN_WINDOW_MS, readLastRun, type LastRun } from '../last-run';
+import { activeEntries, compareTarget, IP_SET_CAPACITY, targetSets, type SetComparison } from '../targets';
+
+/** How many of the next expiries are shown. */
+const NEXT_EXPIRIES = 5;
+
+const HELP = `Usage: waf-autoblock status [options]
+
+Shows the alarm's state, each blocklist IP set (and shared IP set) against its
+capacity of ${count.format(IP_SET_CAPACITY)} entries with how many entries waf-autoblock manages there, the
+next ${NEXT_EXPIRIES} blocks to expire, and the blocker's last run in the past ${LAST_RUN_WINDOW_MS / 60_000} minutes (from its
+log). Reads only. A part that cannot be read is shown as unreadable, with the
+reason; the other parts are still shown, and the exit code is then 1.
+
+Options:
+${DEPLOYMENT_HELP}
+  -h, --help         show this help
+
+Examples:
+  waf-autoblock status
+  waf-autoblock status --stack ShopWaf --region eu-west-1
+`;
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'alarm state, IP sets against capacity, next expiries, the last run',
+  help: HELP,
+  run: runStatus,
+};
+
+/** A part of the report: its lines, or why it could not be read. */
+type Part = { readonly lines: string[]; readonly unreadable: boolean };
+
+async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, DEPLOYMENT_OPTIONS);
+  positionalArguments(positionals, []);
+  const deployment = await openDeployment(values, io);
+  const now = io.now?.() ?? Date.now();
+  const { settings } = deployment;
+
+  const entriesRead = activeEntries(deployment);
+  const [alarm, entries, sets, lastRun] = await Promise.allSettled([
+    readAlarmState(deployment.clients.cloudwatch, settings.alarmName),
+    entriesRead,
+    Promise.allSettled(
+      targetSets(deployment).map(async (target) => compareTarget(target, await entriesRead.catch(() => []), now)),
+    ),
+    lastRunOf(deployment, now),
+  ]);
+
+  const parts: Part[] = [
+    {
+      lines: [
+        `Stack ${deployment.stackName} in ${deployment.region}: web ACL ${settings.webAclName} (${settings.scope}), ` +
+          `gate ${settings.gate}, blocks last ${span(settings.blockDurationMs)} after a range was last seen` +
+          (settings.dryRun ? '; DRY RUN: the blocker writes nothing' : ''),
+      ],
+      unreadable: false,
+    },
+    alarm.status === 'fulfilled'
+      ? { lines: [`Alarm ${settings.alarmName}: ${alarm.value}`], unreadable: false }
+      : unreadable(`Alarm ${settings.alarmName}`, alarm.reason),
+    ipSetsPart(sets.status === 'fulfilled' ? sets.value : [], entries.status === 'fulfilled'),
+    entries.status === 'fulfilled'
+      ? expiriesPart(entries.value, now)
+      : unreadable(`Ledger table ${settings.ledgerTable}`, entries.reason),
+    lastRun.status === 'fulfilled'
+      ? lastRunPart(lastRun.value, now, settings.dryRun)
+      : unreadable('Last run', lastRun.reason),
+  ];
+  io.stdout.write(`${parts.flatMap((part) => part.lines).join('\n')}\n`);
+  const failed = parts.filter((part) => part.unreadable).length;
+  if (failed > 0) {
+    io.stderr.write(`waf-autoblock status: ${plural(failed, 'part')} could not be read (see above)\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** The log group output is only needed here: a missing one makes this part unreadable, not the command. */
+async function lastRunOf(deployment: Deployment, now: number): Promise<LastRun | undefined> {
+  return readLastRun(deployment.clients.logs, deployment.output(OUTPUT.blockerLogGroup), now);
+}
+
+function unreadable(what: string, reason: unknown): Part {
+  return {
+    lines: [`${what}: unreadable: ${reason instanceof Error ? reason.message : String(reason)}`],
+    unreadable: true,
+  };
+}
+
+function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], ledgerRead: boolean): Part {
+  const rows: string[][] = [];
+  const failures: string[] = [];
+  for (const result of results) {
+    if (result.status === 'rejected') {
+      failures.push(`  ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`);
+      continue;
+    }
+    const { target, family, size, managed } = result.value;
+    const where = target.sharedRegion === undefined ? '' : ` (shared, ${target.sharedRegion})`;
+    rows.push([
+      `${target.ref.name}${where}`,
+      family === 'IPV4' ? 'IPv4' : 'IPv6',
+      `${count.format(size)} / ${count.format(IP_SET_CAPACITY)}`,
+      `${Math.floor((100 * size) / IP_SET_CAPACITY)}%`,
+      ledgerRead ? count.format(managed) : '?',
+      ledgerRead ? count.format(size - managed) : '?',
+    ]);
+  }
+  const lines = ['IP sets:'];
+  if (rows.length > 0) {
+    const text = table(['IP SET', 'FAMILY', 'ENTRIES', 'FULL', 'MANAGED', 'FOREIGN'], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    lines.push(...text.split('\n').map((line) => `  ${line}`));
+  }
+  if (failures.length > 0) lines.push('  unreadable:', ...failures.map((failure) => `  ${failure}`));
+  return { lines, unreadable: failures.length > 0 };
+}
+
+function expiriesPart(entries: readonly LedgerEntry[], now: number): Part {
+  if (entries.length === 0) return { lines: ['Next expiries: none: waf-autoblock blocks no range'], unreadable: false };
+  const next = entries.slice(0, NEXT_EXPIRIES);
+  const rows = next.map((entry) => [
+    entry.range,
+    `${utc(entry.expiresAt)} (${entry.expiresAt <= now ? 'due: removed on the next run' : fromNow(entry.expiresAt, now)})`,
+    printable(entry.source),
+  ]);
+  return {
+    lines: [
+      `Next expiries (${next.length} of ${plural(entries.length, 'managed range')}):`,
+      ...table(['RANGE', 'EXPIRES (UTC)', 'SOURCE'], rows)
+        .split('\n')
+        .map((line) => `  ${line}`),
+    ],
+    unreadable: false,
+  };
+}
+
+function lastRunPart(run: LastRun | undefined, now: number, dryRun: boolean): Part {
+  if (run === undefined) {
+    return { lines: [`Last run: no run in the last ${LAST_RUN_WINDOW_MS / 60_000} minutes`], unreadable: false };
+  }
+  const when = `${utc(run.at)} (${fromNow(run.at, now)})`;
+  if (run.failed) return { lines: [`Last run: ${when} FAILED: ${printable(run.error)}`], unreadable: false };
+  const s = run.summary;
+  const n = (key: string): string => (typeof s[key] === 'number' ? count.format(s[key]) : '?');
+  const list = (key: string): string[] => (Array.isArray(s[key]) ? s[key].map((item) => printable(String(item))) : []);
+  const durations = s.durationsMs as { total?: unknown } | undefined;
+  const word = (key: string): string => (typeof s[key] === 'string' ? printable(s[key]) : '?');
+  const lines = [
+    `Last run: ${when}, trigger ${word('trigger')}, alarm ${word('alarmState')}` +
+      `${s.collected === true ? ', collected new attackers' : ''}${s.dryRun === true || dryRun ? ', dry run' : ''}`,
+    `  ranges: ${n('rangesActive')} active, ${n('rangesAdded')} added, ${n('rangesExpired')} expired, ${n('overflow')} overflow`,
+    `  keys: ${n('keysSeen')} seen, ${n('keysRejected')} refused; writes: ${n('ipSetWrites')} IP set, ${n('ledgerWrites')} ledger; ` +
+      `lock conflicts: ${n('lockConflicts')}` +
+      (typeof durations?.total === 'number' ? `; ${count.format(durations.total)} ms` : ''),
+  ];
+  const rules = list('unreadableRules');
+  if (rules.length > 0) lines.push(`  unreadable rate rules: ${rules.join(', ')}`);
+  const shared = list('sharedFailures');
+  if (shared.length > 0) lines.push(`  shared IP sets not updated: ${shared.join(', ')}`);
+  return { lines, unreadable: false };
+}

@@ -1,0 +1,84 @@
+/**
+ * `waf-autoblock unban <ip|cidr>`: end a block now. Only what waf-autoblock put into an IP set is
+ * removed; an entry added by a person or another tool is left alone and named as such.
+ */
+import { parseCommandLine, positionalArguments } from '../arguments';
+import { applyActions, operatorSource } from '../actions';
+import type { CliIo, Command } from '../command';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
+import { CommandError } from '../errors';
+import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
+
+const HELP = `Usage: waf-autoblock unban <ip|cidr> [options]
+
+Ends a block now: the range leaves the deployment's blocklist and every shared IP
+set, and its ledger entry is closed. An address is widened to the deployment's
+prefix first, as "ban" does. Entries waf-autoblock did not add (by hand, by another
+tool) are never removed: for such a range unban fails and says where it is. A range
+that was in the blocklist before waf-autoblock blocked it is released: no longer
+managed, but its entry stays. The allowlist does not apply: a range blocked before
+it was allowlisted can still be unbanned.
+
+Arguments:
+  <ip|cidr>          an IPv4 or IPv6 address or CIDR range
+
+Options:
+${DEPLOYMENT_HELP}
+  -h, --help         show this help
+
+Exit codes: 0 unbanned, released, or not blocked (nothing to do); 1 the entry is
+not waf-autoblock's (foreign), the address is not one, or a failure; 2 usage.
+
+Examples:
+  waf-autoblock unban 45.33.12.7
+  waf-autoblock unban 2a01:4f8:1:2::/64 --stack ShopWaf --region eu-west-1
+`;
+
+export const unbanCommand: Command = {
+  name: 'unban',
+  summary: 'end a block now (only ranges waf-autoblock added)',
+  help: HELP,
+  run: runUnban,
+};
+
+async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, DEPLOYMENT_OPTIONS);
+  const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
+  const deployment = await openDeployment(values, io);
+  const { settings } = deployment;
+  const summary = await applyActions(
+    deployment,
+    [{ action: 'unban', address, source: operatorSource(io) }],
+    io,
+    'unban',
+  );
+  const outcome = onlyOutcome(summary.actions, 'unban');
+  const lines: string[] = [];
+  switch (outcome.status) {
+    case 'refused':
+      throw refusedError(outcome);
+    case 'foreign':
+      throw new CommandError(
+        `${outcome.range} is in ${blocklistOf(outcome.range, settings)}${settings.sharedIpSets.length > 0 ? ' or a shared IP set' : ''} ` +
+          'but was not added by waf-autoblock, ' +
+          'so it is left alone; remove it where it was added (the AWS WAF console, "aws wafv2 update-ip-set", or the tool that manages it)',
+      );
+    case 'not-blocked':
+      lines.push(`${outcome.range} is not blocked by waf-autoblock: nothing to unban.`);
+      break;
+    case 'unbanned':
+      lines.push(`Unbanned ${outcome.range}: removed from ${setsOf(outcome.range, settings)}.`);
+      break;
+    case 'released':
+      lines.push(
+        `Released ${outcome.range}: waf-autoblock no longer blocks it, but the entry stays in ${blocklistOf(outcome.range, settings)}: ` +
+          'it was there before waf-autoblock blocked it. Remove it where it was added if it should go.',
+      );
+      break;
+    case 'banned':
+      throw new CommandError(`the blocker run answered "banned" to an unban of ${address}`);
+  }
+  if (settings.dryRun) lines.push(DRY_RUN_NOTE);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

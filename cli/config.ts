@@ -1,0 +1,51 @@
+/**
+ * The deployment's configuration as `cdk deploy` builds it, for commands that need it: `replay`
+ * simulates its rate rules, the operator commands take the stack name and region from it.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, FILE_CONTEXT_KEY, loadConfig } from '../lib/config/load';
+import type { WafAutoblockConfig } from '../lib/config/schema';
+import { CommandError } from './errors';
+
+/** The shipped cdk.json, for when the current directory is not a waf-autoblock project. */
+const PACKAGE_CDK_JSON = fileURLToPath(new URL('../cdk.json', import.meta.url));
+
+/**
+ * cdk.json's context (from `cwd`, else the one shipped with waf-autoblock), then the `--config`
+ * file, validated by the same schema as `cdk deploy` uses.
+ *
+ * @param configFile - The `--config` value, relative to `cwd`; undefined when not given.
+ * @throws {CommandError} naming the file or the key when a file cannot be read or a value is invalid.
+ */
+export async function readConfig(cwd: string, configFile: string | undefined): Promise<WafAutoblockConfig> {
+  const local = resolve(cwd, 'cdk.json');
+  const cdkJsonPath = existsSync(local) ? local : PACKAGE_CDK_JSON;
+  const file = configFile === undefined ? undefined : resolve(cwd, configFile);
+  let context: Record<string, unknown> = {};
+  if (existsSync(cdkJsonPath)) {
+    try {
+      const cdkJson = JSON.parse(await readFile(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
+      context = cdkJson.context ?? {};
+    } catch (cause) {
+      throw new CommandError(`cannot read ${cdkJsonPath}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        cause,
+      });
+    }
+  }
+  if (file !== undefined && !existsSync(file)) {
+    throw new CommandError(`--config file ${file} does not exist`);
+  }
+  try {
+    return loadConfig((key) => (key === FILE_CONTEXT_KEY ? file : context[key]), []);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw new CommandError(
+        `${error.message} (config from ${cdkJsonPath}${file === undefined ? '' : ` and ${file}`})`,
+        { cause: error },
+      );
+    throw error;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * `ban` and `unban` against the WAF emulator and dynalite: what the operator reads, the exit code,
+ * and what the IP sets and the ledger hold afterwards.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ALLOWED, BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RANGE, ledgerEntry } from '../support/blocker-fixtures';
+import { deploy, OPERATOR, reports, startServers, strictMocks, type Servers } from './support';
+
+let servers: Servers;
+
+beforeAll(async () => {
+  servers = await startServers();
+});
+
+afterAll(async () => {
+  await servers.close();
+});
+
+beforeEach(() => {
+  strictMocks();
+});
+
+async function item(table: string, range: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await servers.doc.send(new GetCommand({ TableName: table, Key: { range } }));
+  return Item;
+}
+
+describe('waf-autoblock ban', () => {
+  it('blocks the address widened to the deployment prefix, for --for, with the reason and the operator as source', async () => {
+    const deployment = await deploy(servers);
+
+    const { code, stdout, stderr } = await deployment.run(
+      ...['ban', '45.33.12.7', '--for', '2h', '--reason', 'credential stuffing, ticket 4711'],
+    );
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `Banned ${RANGE.linode} (45.33.12.7 widened) until ${new Date(NOW + 120 * MINUTE).toISOString().replace('.123', '')} (in 2h).`,
+    );
+    expect(stdout).toContain(`Source cli:${OPERATOR}; reason: credential stuffing, ticket 4711.`);
+    expect(stdout).toContain(`In IP set blocklist-v4-`);
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
+    expect(await item(deployment.ledgerTable, RANGE.linode)).toMatchObject({
+      source: `cli:${OPERATOR}`,
+      reason: 'credential stuffing, ticket 4711',
+      expiresAt: NOW + 120 * MINUTE,
+      activeFamily: 'IPV4',
+    });
+    expect(reports()).toEqual([expect.objectContaining({ added: [expect.objectContaining({ range: RANGE.linode })] })]);
+  });
+
+  it("blocks for the deployment's duration without --for, and pushes the range to shared IP sets too", async () => {
+    const deployment = await deploy(servers, { shared: [{ family: 'IPV6' }, { family: 'IPV4' }] });
+
+    const { code, stdout } = await deployment.run('ban', '2a01:4f8:1:2::5');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Banned ${RANGE.hetzner6} (2a01:4f8:1:2::5 widened) until`);
+    expect(stdout).toContain('(in 4h)');
+    expect(stdout).toContain('and 2 shared IP sets.');
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
+    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual([RANGE.hetzner6]);
+    expect(servers.waf.getAddresses(deployment.shared[1]!)).toEqual([]);
+    expect(await item(deployment.ledgerTable, RANGE.hetzner6)).toMatchObject({
+      expiresAt: NOW + BLOCK_MINUTES * MINUTE,
+    });
+  });
+
+  it('never shortens a block: a shorter --for keeps the later expiry and says so', async () => {
+    const deployment = await deploy(servers);
+    await deployment.run('ban', RANGE.tor, '--for', '1d');
+
+    const { code, stdout } = await deployment.run('ban', RANGE.tor, '--for', '30m');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Banned ${RANGE.tor} until`);
+    expect(stdout).toContain('(in 1d)');
+    expect(stdout).toContain('already blocked until later than the 30m asked for');
+    expect(await item(deployment.ledgerTable, RANGE.tor)).toMatchObject({ expiresAt: NOW + 1440 * MINUTE });
+  });
+
+  it.each([
+    [ALLOWED.officeKey, 'allowlist'],
+    ['10.1.2.3', 'not globally routable'],
+    ['0.0.0.0/0', '/0'],
+    ['45.0.0.0/6', 'wider than /8'],
+    ['45.33.12', 'not an IPv4 or IPv6 address'],
+  ])('refuses %s with exit 1, saying why, and writes nothing', async (address, why) => {
+    const deployment = await deploy(servers);
+
+    const { code, stdout, stderr } = await deployment.run('ban', address);
+
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^waf-autoblock ban: refused: /);
+    expect(stderr).toContain(address);
+    expect(stderr).toContain(why);
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    expect(reports()).toEqual([]);
+  });
+
+  it('says that a dry-run deployment wrote nothing', async () => {
+    const deployment = await deploy(servers, { environment: { DRY_RUN: 'true' } });
+
+    const { code, stdout } = await deployment.run('ban', RANGE.tor);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Banned ${RANGE.tor}`);
+    expect(stdout).toContain('Dry run: this deployment runs with blocker.dryRun, so nothing was written');
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await item(deployment.ledgerTable, RANGE.tor)).toBeUndefined();
+  });
+
+  it.each([
+    [['ban'], 'missing the <ip|cidr> argument'],
+    [['ban', '1.2.3.4', '5.6.7.8'], 'expected <ip|cidr>, got also 5.6.7.8'],
+    [['ban', '45.33.12.7', '--for', '0m'], '--for must be a duration such as 90m, 24h, 7d or 2w'],
+    [['ban', '45.33.12.7', '--for', '366d'], 'got "366d"'],
+    [['ban', '45.33.12.7', '--for', '2 days'], 'got "2 days"'],
+    [['ban', '45.33.12.7', '--reason', '  '], '--reason must not be empty'],
+    [['ban', '45.33.12.7', '--reason', 'x'.repeat(257)], '--reason must be at most 256 characters, got 257'],
+    [['ban', '45.33.12.7', '--forever'], "Unknown option '--forever'"],
+  ])('exits 2 on %j before touching AWS', async (argv, message) => {
+    const deployment = await deploy(servers);
+
+    const { code, stderr } = await deployment.run(...argv);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(deployment.regions).toEqual([]);
+  });
+});
+
+describe('waf-autoblock unban', () => {
+  it('removes a range waf-autoblock blocked, from the blocklist and the shared sets, and closes its ledger entry', async () => {
+    const deployment = await deploy(servers, { shared: [{ family: 'IPV4' }] });
+    await deployment.run('ban', RANGE.linode);
+    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual([RANGE.linode]);
+
+    const { code, stdout, stderr } = await deployment.run('unban', '45.33.12.200');
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      `Unbanned ${RANGE.linode}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} and 1 shared IP set.\n`,
+    );
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    expect(await item(deployment.ledgerTable, RANGE.linode)).toMatchObject({ removedAt: NOW });
+  });
+
+  it('leaves a foreign entry alone: exit 1, saying it was not added by waf-autoblock and where to remove it', async () => {
+    const deployment = await deploy(servers);
+
+    const { code, stdout, stderr } = await deployment.run('unban', FOREIGN.IPV4);
+
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${FOREIGN.IPV4} is in IP set blocklist-v4-`);
+    expect(stderr).toContain('but was not added by waf-autoblock');
+    expect(stderr).toContain('aws wafv2 update-ip-set');
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+  });
+
+  it('releases a range that was in the blocklist before waf-autoblock blocked it: the entry stays', async () => {
+    const deployment = await deploy(servers);
+    await deployment.ledger.upsert([ledgerEntry(FOREIGN.IPV4, { preexisting: true })]);
+
+    const { code, stdout } = await deployment.run('unban', FOREIGN.IPV4);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Released ${FOREIGN.IPV4}: waf-autoblock no longer blocks it, but the entry stays`);
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+  });
+
+  it('says there is nothing to unban when the range is not blocked, with exit 0', async () => {
+    const deployment = await deploy(servers);
+
+    const { code, stdout } = await deployment.run('unban', RANGE.scanner6);
+
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${RANGE.scanner6} is not blocked by waf-autoblock: nothing to unban.\n`);
+    expect(reports()).toEqual([]);
+  });
+
+  it('exits 1 naming an address that is not one', async () => {
+    const deployment = await deploy(servers);
+
+    const { code, stderr } = await deployment.run('unban', 'example.com');
+
+    expect(code).toBe(1);
+    expect(stderr).toContain('"example.com" is not an IPv4 or IPv6 address or CIDR range');
+  });
+});

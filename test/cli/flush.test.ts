@@ -1,0 +1,146 @@
+/** `flush` against the WAF emulator and dynalite, and the terminal prompt it asks with. */
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { terminalConfirm } from '../../cli/confirm';
+import { UsageError } from '../../cli/errors';
+import { FOREIGN, RANGE, ledgerEntry } from '../support/blocker-fixtures';
+import { deploy, reports, startServers, strictMocks, type Servers, type TestDeployment } from './support';
+
+let servers: Servers;
+
+beforeAll(async () => {
+  servers = await startServers();
+});
+
+afterAll(async () => {
+  await servers.close();
+});
+
+beforeEach(() => {
+  strictMocks();
+});
+
+/** Three managed ranges in the sets, one of them in a shared set too, and one that was in the blocklist before. */
+async function blocking(): Promise<TestDeployment> {
+  const deployment = await deploy(servers, { shared: [{ family: 'IPV4', addresses: ['203.0.113.0/24'] }] });
+  await deployment.ledger.upsert([
+    ledgerEntry(RANGE.linode),
+    ledgerEntry(RANGE.scanner6),
+    ledgerEntry(FOREIGN.IPV4, { preexisting: true }),
+  ]);
+  servers.waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, RANGE.linode]);
+  servers.waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, RANGE.scanner6]);
+  servers.waf.setAddresses(deployment.shared[0]!, ['203.0.113.0/24', RANGE.linode, FOREIGN.IPV4]);
+  return deployment;
+}
+
+describe('waf-autoblock flush', () => {
+  it('asks first, then removes every managed range from every set and keeps the foreign entries', async () => {
+    const deployment = await blocking();
+    const questions: string[] = [];
+    const confirm = (question: string) => {
+      questions.push(question);
+      return Promise.resolve(true);
+    };
+
+    const { code, stdout, stderr } = await deployment.runWith({ confirm }, 'flush');
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(questions).toEqual([
+      expect.stringMatching(
+        /^Remove 3 managed ranges from blocklist-v4-\d+, blocklist-v6-\d+, shared-0-\d+ \(us-east-1\)\? Foreign entries are kept\. \[y\/N\]$/,
+      ),
+    ]);
+    expect(stdout).toMatch(/^Flushed: 2 ranges removed from blocklist-v4-\d+, .*; foreign entries kept\.$/m);
+    expect(stdout).toContain('1 range released: no longer managed, but the entries stay');
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
+    // In the shared set nobody had put the preexisting range before us: it was ours there, and goes.
+    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual(['203.0.113.0/24']);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
+    expect(reports()).toHaveLength(1);
+  });
+
+  it('removes nothing when the answer is no, and exits 1', async () => {
+    const deployment = await blocking();
+
+    const { code, stderr } = await deployment.runWith({ confirm: () => Promise.resolve(false) }, 'flush');
+
+    expect(code).toBe(1);
+    expect(stderr).toBe('waf-autoblock flush: not confirmed: nothing was removed\n');
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toHaveLength(2);
+  });
+
+  it('does not ask with --yes', async () => {
+    const deployment = await blocking();
+    const confirm = () => Promise.reject(new Error('asked although --yes was given'));
+
+    const { code, stdout } = await deployment.runWith({ confirm }, 'flush', '--yes');
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Flushed: 2 ranges removed/);
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
+  });
+
+  it('says there is nothing to flush, without asking, when nothing is managed', async () => {
+    const deployment = await deploy(servers);
+    const confirm = () => Promise.reject(new Error('asked with nothing to flush'));
+
+    const { code, stdout } = await deployment.runWith({ confirm }, 'flush');
+
+    expect(code).toBe(0);
+    expect(stdout).toBe('Nothing to flush: waf-autoblock blocks no range.\n');
+    expect(reports()).toEqual([]);
+  });
+
+  it('exits 2, telling to pass --yes, when there is no terminal to ask on', async () => {
+    const deployment = await blocking();
+    const notATerminal = terminalConfirm(
+      Object.assign(new PassThrough(), { isTTY: false }),
+      new PassThrough(),
+      '--yes',
+    );
+
+    const { code, stderr } = await deployment.runWith({ confirm: notATerminal }, 'flush');
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('stdin is not a terminal');
+    expect(stderr).toContain('pass --yes to go ahead');
+    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+  });
+});
+
+describe('terminalConfirm', () => {
+  function terminal(answer: string) {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (chunk: Buffer) => (shown += chunk.toString()));
+    input.end(answer);
+    return { confirm: terminalConfirm(input, output, '--yes'), shown: () => shown };
+  }
+
+  it.each([
+    ['y\n', true],
+    ['YES\n', true],
+    [' yes \n', true],
+    ['\n', false],
+    ['n\n', false],
+    ['yep\n', false],
+  ])('reads %j as %s, after showing the question', async (answer, expected) => {
+    const { confirm, shown } = terminal(answer);
+
+    expect(await confirm('Remove 3 managed ranges? [y/N]')).toBe(expected);
+    expect(shown()).toBe('Remove 3 managed ranges? [y/N] ');
+  });
+
+  it('refuses with a UsageError naming the flag when stdin is not a terminal', async () => {
+    const confirm = terminalConfirm(new PassThrough(), new PassThrough(), '--yes');
+
+    await expect(confirm('Remove?')).rejects.toThrow(UsageError);
+    await expect(confirm('Remove?')).rejects.toThrow('pass --yes to go ahead');
+  });
+});
