@@ -360,6 +360,11 @@ export async function runBlocker(
           },
         );
 
+  const writeOptions = {
+    dryRun: settings.dryRun,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  };
   const setResults = await Promise.allSettled(
     plans.map(async (familyPlan) => {
       const ref = settings.blocklist[familyPlan.family];
@@ -377,11 +382,7 @@ export async function runBlocker(
           });
           return familyPlan.plan;
         },
-        {
-          dryRun: settings.dryRun,
-          ...(deps.sleep ? { sleep: deps.sleep } : {}),
-          ...(deps.random ? { random: deps.random } : {}),
-        },
+        writeOptions,
       );
       lockConflicts += update.conflicts;
       if (update.written) {
@@ -404,11 +405,7 @@ export async function runBlocker(
         target.ref,
         target.snapshot,
         (current) => planReconcile({ current, active, expired, capacity: IP_SET_CAPACITY }),
-        {
-          dryRun: settings.dryRun,
-          ...(deps.sleep ? { sleep: deps.sleep } : {}),
-          ...(deps.random ? { random: deps.random } : {}),
-        },
+        writeOptions,
       );
       lockConflicts += update.conflicts;
       if (update.written) {

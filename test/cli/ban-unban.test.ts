@@ -3,32 +3,20 @@
  * and what the IP sets and the ledger hold afterwards.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALLOWED, BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RANGE, ledgerEntry } from '../support/blocker-fixtures';
-import { deploy, OPERATOR, reports, startServers, strictMocks, type Servers } from './support';
+import { deploy, OPERATOR, reports, useServers } from './support';
 
-let servers: Servers;
-
-beforeAll(async () => {
-  servers = await startServers();
-});
-
-afterAll(async () => {
-  await servers.close();
-});
-
-beforeEach(() => {
-  strictMocks();
-});
+const servers = useServers();
 
 async function item(table: string, range: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await servers.doc.send(new GetCommand({ TableName: table, Key: { range } }));
+  const { Item } = await servers().doc.send(new GetCommand({ TableName: table, Key: { range } }));
   return Item;
 }
 
 describe('waf-autoblock ban', () => {
   it('blocks the address widened to the deployment prefix, for --for, with the reason and the operator as source', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     const { code, stdout, stderr } = await deployment.run(
       ...['ban', '45.33.12.7', '--for', '2h', '--reason', 'credential stuffing, ticket 4711'],
@@ -41,8 +29,8 @@ describe('waf-autoblock ban', () => {
     );
     expect(stdout).toContain(`Source cli:${OPERATOR}; reason: credential stuffing, ticket 4711.`);
     expect(stdout).toContain(`In IP set blocklist-v4-`);
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
     expect(await item(deployment.ledgerTable, RANGE.linode)).toMatchObject({
       source: `cli:${OPERATOR}`,
       reason: 'credential stuffing, ticket 4711',
@@ -53,7 +41,7 @@ describe('waf-autoblock ban', () => {
   });
 
   it("blocks for the deployment's duration without --for, and pushes the range to shared IP sets too", async () => {
-    const deployment = await deploy(servers, { shared: [{ family: 'IPV6' }, { family: 'IPV4' }] });
+    const deployment = await deploy(servers(), { shared: [{ family: 'IPV6' }, { family: 'IPV4' }] });
 
     const { code, stdout } = await deployment.run('ban', '2a01:4f8:1:2::5');
 
@@ -61,16 +49,16 @@ describe('waf-autoblock ban', () => {
     expect(stdout).toContain(`Banned ${RANGE.hetzner6} (2a01:4f8:1:2::5 widened) until`);
     expect(stdout).toContain('(in 4h)');
     expect(stdout).toContain('and 2 shared IP sets.');
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
-    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual([RANGE.hetzner6]);
-    expect(servers.waf.getAddresses(deployment.shared[1]!)).toEqual([]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
+    expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([RANGE.hetzner6]);
+    expect(servers().waf.getAddresses(deployment.shared[1]!)).toEqual([]);
     expect(await item(deployment.ledgerTable, RANGE.hetzner6)).toMatchObject({
       expiresAt: NOW + BLOCK_MINUTES * MINUTE,
     });
   });
 
   it('never shortens a block: a shorter --for keeps the later expiry and says so', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     await deployment.run('ban', RANGE.tor, '--for', '1d');
 
     const { code, stdout } = await deployment.run('ban', RANGE.tor, '--for', '30m');
@@ -89,7 +77,7 @@ describe('waf-autoblock ban', () => {
     ['45.0.0.0/6', 'wider than /8'],
     ['45.33.12', 'not an IPv4 or IPv6 address'],
   ])('refuses %s with exit 1, saying why, and writes nothing', async (address, why) => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     const { code, stdout, stderr } = await deployment.run('ban', address);
 
@@ -98,20 +86,20 @@ describe('waf-autoblock ban', () => {
     expect(stderr).toMatch(/^waf-autoblock ban: refused: /);
     expect(stderr).toContain(address);
     expect(stderr).toContain(why);
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(reports()).toEqual([]);
   });
 
   it('says that a dry-run deployment wrote nothing', async () => {
-    const deployment = await deploy(servers, { environment: { DRY_RUN: 'true' } });
+    const deployment = await deploy(servers(), { environment: { DRY_RUN: 'true' } });
 
     const { code, stdout } = await deployment.run('ban', RANGE.tor);
 
     expect(code).toBe(0);
     expect(stdout).toContain(`Banned ${RANGE.tor}`);
     expect(stdout).toContain('Dry run: this deployment runs with blocker.dryRun, so nothing was written');
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await item(deployment.ledgerTable, RANGE.tor)).toBeUndefined();
   });
 
@@ -125,7 +113,7 @@ describe('waf-autoblock ban', () => {
     [['ban', '45.33.12.7', '--reason', 'x'.repeat(257)], '--reason must be at most 256 characters, got 257'],
     [['ban', '45.33.12.7', '--forever'], "Unknown option '--forever'"],
   ])('exits 2 on %j before touching AWS', async (argv, message) => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     const { code, stderr } = await deployment.run(...argv);
 
@@ -137,9 +125,9 @@ describe('waf-autoblock ban', () => {
 
 describe('waf-autoblock unban', () => {
   it('removes a range waf-autoblock blocked, from the blocklist and the shared sets, and closes its ledger entry', async () => {
-    const deployment = await deploy(servers, { shared: [{ family: 'IPV4' }] });
+    const deployment = await deploy(servers(), { shared: [{ family: 'IPV4' }] });
     await deployment.run('ban', RANGE.linode);
-    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual([RANGE.linode]);
+    expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([RANGE.linode]);
 
     const { code, stdout, stderr } = await deployment.run('unban', '45.33.12.200');
 
@@ -148,14 +136,14 @@ describe('waf-autoblock unban', () => {
     expect(stdout).toBe(
       `Unbanned ${RANGE.linode}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} and 1 shared IP set.\n`,
     );
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
-    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual([]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(await item(deployment.ledgerTable, RANGE.linode)).toMatchObject({ removedAt: NOW });
   });
 
   it('leaves a foreign entry alone: exit 1, saying it was not added by waf-autoblock and where to remove it', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     const { code, stdout, stderr } = await deployment.run('unban', FOREIGN.IPV4);
 
@@ -164,23 +152,23 @@ describe('waf-autoblock unban', () => {
     expect(stderr).toContain(`${FOREIGN.IPV4} is in IP set blocklist-v4-`);
     expect(stderr).toContain('but was not added by waf-autoblock');
     expect(stderr).toContain('aws wafv2 update-ip-set');
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
   it('releases a range that was in the blocklist before waf-autoblock blocked it: the entry stays', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     await deployment.ledger.upsert([ledgerEntry(FOREIGN.IPV4, { preexisting: true })]);
 
     const { code, stdout } = await deployment.run('unban', FOREIGN.IPV4);
 
     expect(code).toBe(0);
     expect(stdout).toContain(`Released ${FOREIGN.IPV4}: waf-autoblock no longer blocks it, but the entry stays`);
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
   });
 
   it('says there is nothing to unban when the range is not blocked, with exit 0', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     const { code, stdout } = await deployment.run('unban', RANGE.scanner6);
 
@@ -190,7 +178,7 @@ describe('waf-autoblock unban', () => {
   });
 
   it('exits 1 naming an address that is not one', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     const { code, stderr } = await deployment.run('unban', 'example.com');
 

@@ -1,21 +1,9 @@
 /** `diff`: the ledger (dynalite) against the blocklists and a shared set (WAF emulator). */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FOREIGN, NOW, RANGE, expiredEntry, ledgerEntry } from '../support/blocker-fixtures';
-import { deploy, startServers, strictMocks, type Servers } from './support';
+import { deploy, useServers } from './support';
 
-let servers: Servers;
-
-beforeAll(async () => {
-  servers = await startServers();
-});
-
-afterAll(async () => {
-  await servers.close();
-});
-
-beforeEach(() => {
-  strictMocks();
-});
+const servers = useServers();
 
 /** Was in the blocklist, put there by a person, before the blocker saw it attack. */
 const PREEXISTING = '193.32.162.0/24';
@@ -24,7 +12,7 @@ const SHARED_PREEXISTING = '5.188.206.0/24';
 
 describe('waf-autoblock diff', () => {
   it('lists per IP set what is missing, what is extra managed and what is foreign, and exits 0 without --exit-code', async () => {
-    const deployment = await deploy(servers, { shared: [{ family: 'IPV4' }] });
+    const deployment = await deploy(servers(), { shared: [{ family: 'IPV4' }] });
     const [sharedArn] = deployment.sharedArns;
     await deployment.ledger.upsert([
       ledgerEntry(RANGE.linode),
@@ -35,15 +23,15 @@ describe('waf-autoblock diff', () => {
       ledgerEntry(RANGE.scanner6),
     ]);
     // The IPv4 blocklist lacks the scanner and still holds the tor range whose block ended.
-    servers.waf.setAddresses(deployment.blocklist.IPV4, [
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [
       FOREIGN.IPV4,
       RANGE.linode,
       RANGE.tor,
       PREEXISTING,
       SHARED_PREEXISTING,
     ]);
-    servers.waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, '2A03:B0C0:3:D0:0:0:0:0/64']);
-    servers.waf.setAddresses(deployment.shared[0]!, [RANGE.linode, RANGE.scanner, PREEXISTING, SHARED_PREEXISTING]);
+    servers().waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, '2A03:B0C0:3:D0:0:0:0:0/64']);
+    servers().waf.setAddresses(deployment.shared[0]!, [RANGE.linode, RANGE.scanner, PREEXISTING, SHARED_PREEXISTING]);
 
     const { code, stdout, stderr } = await deployment.run('diff');
 
@@ -73,9 +61,9 @@ describe('waf-autoblock diff', () => {
   });
 
   it('says the sets are in step, and exits 0 with --exit-code', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     await deployment.ledger.upsert([ledgerEntry(RANGE.linode)]);
-    servers.waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, RANGE.linode]);
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, RANGE.linode]);
 
     const { code, stdout } = await deployment.run('diff', '--exit-code');
 
@@ -85,9 +73,9 @@ describe('waf-autoblock diff', () => {
   });
 
   it('counts managed ranges that a full set has no room for', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     const full = Array.from({ length: 10_000 }, (_, i) => `23.1.${Math.floor(i / 256)}.${i % 256}/32`);
-    servers.waf.setAddresses(deployment.blocklist.IPV4, full);
+    servers().waf.setAddresses(deployment.blocklist.IPV4, full);
     await deployment.ledger.upsert([ledgerEntry(RANGE.linode, { lastSeen: NOW })]);
 
     const { code, stdout } = await deployment.run('diff', '--exit-code');
@@ -98,7 +86,7 @@ describe('waf-autoblock diff', () => {
   });
 
   it('exits 1 naming a set that cannot be read, after showing the others', async () => {
-    const deployment = await deploy(servers, {
+    const deployment = await deploy(servers(), {
       environment: { BLOCKLIST_IPV6: 'blocklist-v6-gone|00000000-0000-0000-0000-000000000000' },
     });
 

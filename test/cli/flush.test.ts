@@ -1,36 +1,24 @@
 /** `flush` against the WAF emulator and dynalite, and the terminal prompt it asks with. */
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { terminalConfirm } from '../../cli/confirm';
 import { UsageError } from '../../cli/errors';
 import { FOREIGN, RANGE, ledgerEntry } from '../support/blocker-fixtures';
-import { deploy, reports, startServers, strictMocks, type Servers, type TestDeployment } from './support';
+import { deploy, reports, type TestDeployment, useServers } from './support';
 
-let servers: Servers;
-
-beforeAll(async () => {
-  servers = await startServers();
-});
-
-afterAll(async () => {
-  await servers.close();
-});
-
-beforeEach(() => {
-  strictMocks();
-});
+const servers = useServers();
 
 /** Three managed ranges in the sets, one of them in a shared set too, and one that was in the blocklist before. */
 async function blocking(): Promise<TestDeployment> {
-  const deployment = await deploy(servers, { shared: [{ family: 'IPV4', addresses: ['203.0.113.0/24'] }] });
+  const deployment = await deploy(servers(), { shared: [{ family: 'IPV4', addresses: ['203.0.113.0/24'] }] });
   await deployment.ledger.upsert([
     ledgerEntry(RANGE.linode),
     ledgerEntry(RANGE.scanner6),
     ledgerEntry(FOREIGN.IPV4, { preexisting: true }),
   ]);
-  servers.waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, RANGE.linode]);
-  servers.waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, RANGE.scanner6]);
-  servers.waf.setAddresses(deployment.shared[0]!, ['203.0.113.0/24', RANGE.linode, FOREIGN.IPV4]);
+  servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, RANGE.linode]);
+  servers().waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, RANGE.scanner6]);
+  servers().waf.setAddresses(deployment.shared[0]!, ['203.0.113.0/24', RANGE.linode, FOREIGN.IPV4]);
   return deployment;
 }
 
@@ -54,10 +42,10 @@ describe('waf-autoblock flush', () => {
     ]);
     expect(stdout).toMatch(/^Flushed: 2 ranges removed from blocklist-v4-\d+, .*; foreign entries kept\.$/m);
     expect(stdout).toContain('1 range released: no longer managed, but the entries stay');
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
     // In the shared set nobody had put the preexisting range before us: it was ours there, and goes.
-    expect(servers.waf.getAddresses(deployment.shared[0]!)).toEqual(['203.0.113.0/24']);
+    expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual(['203.0.113.0/24']);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
     expect(reports()).toHaveLength(1);
@@ -70,7 +58,7 @@ describe('waf-autoblock flush', () => {
 
     expect(code).toBe(1);
     expect(stderr).toBe('waf-autoblock flush: not confirmed: nothing was removed\n');
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
     expect(await deployment.ledger.activeEntries('IPV4')).toHaveLength(2);
   });
 
@@ -82,11 +70,11 @@ describe('waf-autoblock flush', () => {
 
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Flushed: 2 ranges removed/);
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
   });
 
   it('says there is nothing to flush, without asking, when nothing is managed', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     const confirm = () => Promise.reject(new Error('asked with nothing to flush'));
 
     const { code, stdout } = await deployment.runWith({ confirm }, 'flush');
@@ -109,7 +97,7 @@ describe('waf-autoblock flush', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('stdin is not a terminal');
     expect(stderr).toContain('pass --yes to go ahead');
-    expect(servers.waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
   });
 });
 

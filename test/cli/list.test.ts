@@ -1,25 +1,13 @@
 /** `list` against dynalite: the ledger's active ranges as a table, JSON, or one CIDR per line. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FOREIGN, MINUTE, NOW, RANGE, RATE_RULE, expiredEntry, ledgerEntry } from '../support/blocker-fixtures';
-import { deploy, startServers, strictMocks, type Servers, type TestDeployment } from './support';
+import { deploy, type TestDeployment, useServers } from './support';
 
-let servers: Servers;
-
-beforeAll(async () => {
-  servers = await startServers();
-});
-
-afterAll(async () => {
-  await servers.close();
-});
-
-beforeEach(() => {
-  strictMocks();
-});
+const servers = useServers();
 
 /** A ledger with both families, a due block, an operator's ban with a reason and a preexisting entry. */
 async function seeded(): Promise<TestDeployment> {
-  const deployment = await deploy(servers);
+  const deployment = await deploy(servers());
   await deployment.ledger.upsert([
     ledgerEntry(RANGE.scanner6, { lastSeen: NOW - 5 * MINUTE }),
     ledgerEntry(RANGE.linode, {
@@ -96,7 +84,7 @@ describe('waf-autoblock list', () => {
   });
 
   it('says when nothing is blocked, and prints nothing at all in plain form', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
 
     expect(await deployment.run('list')).toMatchObject({ code: 0, stdout: 'No range is blocked by waf-autoblock.\n' });
     expect(await deployment.run('list', '--format', 'plain')).toMatchObject({ code: 0, stdout: '' });
@@ -104,14 +92,14 @@ describe('waf-autoblock list', () => {
   });
 
   it('exits 2 naming a bad --format, and 1 naming the ledger table when it cannot be read', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     const bad = await deployment.run('list', '--format', 'csv');
     expect(bad).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--format must be table, json or plain, got "csv"') as unknown,
     });
 
-    const missing = await deploy(servers, { environment: { LEDGER_TABLE: 'NoSuchTable' } });
+    const missing = await deploy(servers(), { environment: { LEDGER_TABLE: 'NoSuchTable' } });
     const { code, stderr } = await missing.run('list');
     expect(code).toBe(1);
     expect(stderr).toContain('could not read ledger table NoSuchTable');

@@ -4,23 +4,11 @@
  */
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FOREIGN, MINUTE, NOW, RANGE, SETTINGS, expiredEntry, ledgerEntry } from '../support/blocker-fixtures';
-import { cloudwatch, deploy, FUNCTION_NAME, LOG_GROUP, logs, startServers, strictMocks, type Servers } from './support';
+import { cloudwatch, deploy, FUNCTION_NAME, LOG_GROUP, logs, useServers } from './support';
 
-let servers: Servers;
-
-beforeAll(async () => {
-  servers = await startServers();
-});
-
-afterAll(async () => {
-  await servers.close();
-});
-
-beforeEach(() => {
-  strictMocks();
-});
+const servers = useServers();
 
 const FILTER = {
   logGroupName: LOG_GROUP,
@@ -75,15 +63,15 @@ const SUMMARY = {
 
 describe('waf-autoblock status', () => {
   it('shows the alarm, each IP set against capacity with managed and foreign counts, the next expiries and the last run', async () => {
-    const deployment = await deploy(servers, { shared: [{ family: 'IPV4', addresses: [RANGE.linode] }] });
+    const deployment = await deploy(servers(), { shared: [{ family: 'IPV4', addresses: [RANGE.linode] }] });
     const ranges = ['45.33.12.0/24', '45.33.13.0/24', '45.33.14.0/24', '45.33.15.0/24', '45.33.16.0/24'];
     await deployment.ledger.upsert([
       ...ranges.map((range, i) => ledgerEntry(range, { lastSeen: NOW - (10 + i) * MINUTE })),
       expiredEntry(RANGE.tor, 3),
       ledgerEntry(RANGE.scanner6),
     ]);
-    servers.waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, ...ranges, RANGE.tor]);
-    servers.waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, RANGE.scanner6]);
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, ...ranges, RANGE.tor]);
+    servers().waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, RANGE.scanner6]);
     alarmIs('ALARM');
     logs
       .on(FilterLogEventsCommand, FILTER, true)
@@ -119,7 +107,7 @@ describe('waf-autoblock status', () => {
   });
 
   it('says when there was no run in the last 30 minutes, and shows a failed run with its error', async () => {
-    const deployment = await deploy(servers);
+    const deployment = await deploy(servers());
     alarmIs('OK');
     logs.on(FilterLogEventsCommand, FILTER, true).resolves({ events: [] });
 
@@ -151,7 +139,7 @@ describe('waf-autoblock status', () => {
   });
 
   it('shows each part that cannot be read as unreadable with the reason, still shows the others, and exits 1', async () => {
-    const deployment = await deploy(servers, {
+    const deployment = await deploy(servers(), {
       environment: {
         SHARED_IP_SET_ARNS: JSON.stringify([
           'arn:aws:wafv2:us-east-1:123456789012:global/ipset/gone/0a1b2c3d-0000-0000-0000-000000000000',
@@ -186,7 +174,7 @@ describe('waf-autoblock status', () => {
   });
 
   it('names a missing BlockerLogGroupName output as the reason the last run is unreadable', async () => {
-    const deployment = await deploy(servers, {
+    const deployment = await deploy(servers(), {
       outputs: [{ OutputKey: 'BlockerFunctionName', OutputValue: FUNCTION_NAME }],
     });
     alarmIs('OK');

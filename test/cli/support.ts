@@ -13,6 +13,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createLedgerClient, Ledger } from '../../lambdas/adapters/ledger';
 import { createWafClient } from '../../lambdas/adapters/waf';
 import type { BlockReport } from '../../lambdas/shared/report';
@@ -46,6 +47,27 @@ export interface Servers {
 }
 
 const created: { destroy(): void }[] = [];
+
+/**
+ * For a test file: starts the servers before its tests and stops them after, and resets the strict
+ * mocks before each test. Returns the running servers.
+ */
+export function useServers(): () => Servers {
+  let servers: Servers | undefined;
+  beforeAll(async () => {
+    servers = await startServers();
+  });
+  afterAll(async () => {
+    await servers?.close();
+  });
+  beforeEach(() => {
+    strictMocks();
+  });
+  return () => {
+    if (servers === undefined) throw new Error('the servers are not started: call useServers() at the top of the file');
+    return servers;
+  };
+}
 
 export async function startServers(): Promise<Servers> {
   const [waf, dynamo] = await Promise.all([startWafServer(), startDynalite()]);
