@@ -195,7 +195,8 @@ export async function runBlocker(
   });
   // Closing an expired entry while a set we could not read may still hold its range would leave
   // that range there, unknown to the ledger, for ever: no expiry is closed in such a run.
-  const allSharedRead = shared.length === settings.sharedIpSets.length;
+  const unreadableShared = sharedFailures.slice();
+  const allSharedRead = unreadableShared.length === 0;
   let allowlist: Allowlist;
   try {
     allowlist = new Allowlist(allowlists.flatMap((set) => set.addresses));
@@ -275,15 +276,20 @@ export async function runBlocker(
     const present = presentByFamily[index] ?? new IpSetIndex(snapshot.addresses);
     const rows = rowsAfterUnbans[index] ?? [];
     const sharedOfFamily = shared.filter((target) => target.family === family);
+    // A set we could not read may hold the range: count it as holding it, so that a range it had
+    // before we claimed it is never taken for ours. Once it is readable, a run finds out.
     const step = advanceLedger(
       rows,
       sightings.filter((sighting) => sighting.family === family),
       now,
       settings.blockDurationMs,
       (range) => present.has(range),
-      sharedOfFamily.length === 0
+      sharedOfFamily.length === 0 && unreadableShared.length === 0
         ? undefined
-        : (range) => sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
+        : (range) => [
+            ...sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
+            ...unreadableShared,
+          ],
     );
     const plan = planReconcile({
       current: present,

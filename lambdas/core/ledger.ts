@@ -157,7 +157,10 @@ export function activeAfter(
 
 /** What one run does to the ledger. */
 export interface LedgerStep {
-  /** Rows to write: one per sighted range (see {@link applySightings}). */
+  /**
+   * Rows to write: one per sighted range (see {@link applySightings}), then the unsighted active
+   * rows whose owner took their entry out of a set (see `preexisting`): from now on the range is ours there.
+   */
   readonly upserts: LedgerEntry[];
   /** Every row still blocking after this run: the rows not sighted, in the order of `rows`, then `upserts`. */
   readonly active: LedgerEntry[];
@@ -186,13 +189,46 @@ export function advanceLedger(
   // One pass, as partitionByExpiry over the unsighted rows would do, without the intermediate lists.
   const active: LedgerEntry[] = [];
   const expired: LedgerEntry[] = [];
+  const handedOver: LedgerEntry[] = [];
   for (const entry of before.values()) {
     if (sighted.has(entry.range)) continue;
-    if (entry.expiresAt <= now) expired.push(entry);
-    else active.push(entry);
+    if (entry.expiresAt <= now) {
+      expired.push(entry);
+      continue;
+    }
+    const owned = handOver(entry, presentInSet, presentInShared);
+    if (owned === entry) active.push(entry);
+    else handedOver.push(owned);
   }
-  const upserts = [...sighted.values()];
+  const upserts = [...sighted.values(), ...handedOver];
   // Upserts expire after `now` by construction: every one of them is active.
   for (const entry of upserts) active.push(entry);
   return { upserts, active, expired };
+}
+
+/**
+ * An active row that is not sighted this run, with its ownership brought up to date: an entry that
+ * was someone else's when we claimed the range, but is no longer in that set, is put back by the
+ * reconcile as ours, so it must expire as ours. Left `preexisting`, it would stay in the set for
+ * ever once our claim ran out. Nearly every row carries neither flag and is returned as it is.
+ */
+function handOver(
+  entry: LedgerEntry,
+  presentInSet: (range: Cidr) => boolean,
+  presentInShared: ((range: Cidr) => readonly string[]) | undefined,
+): LedgerEntry {
+  const lostPrimary = entry.preexisting === true && !presentInSet(entry.range);
+  let shared = entry.sharedPreexisting;
+  if (shared !== undefined && presentInShared !== undefined) {
+    const holding = new Set(presentInShared(entry.range));
+    if (shared.some((arn) => !holding.has(arn))) shared = shared.filter((arn) => holding.has(arn));
+  }
+  if (!lostPrimary && shared === entry.sharedPreexisting) return entry;
+  const next: { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] } = { ...entry };
+  if (lostPrimary) next.preexisting = false;
+  if (shared !== entry.sharedPreexisting) {
+    if (shared !== undefined && shared.length > 0) next.sharedPreexisting = shared;
+    else delete next.sharedPreexisting;
+  }
+  return next;
 }

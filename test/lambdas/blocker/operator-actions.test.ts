@@ -54,14 +54,21 @@ interface Deployment {
   readonly sharedId: Record<Family, string>;
 }
 
-function client(server: WafServer, region: string): WAFV2Client {
-  const created = createWafClient({ endpoint: server.endpoint, region, credentials });
+function client(server: WafServer, region: string, maxAttempts?: number): WAFV2Client {
+  const created = createWafClient({
+    endpoint: server.endpoint,
+    region,
+    credentials,
+    ...(maxAttempts ? { maxAttempts } : {}),
+  });
   clients.push(created);
   return created;
 }
 
 /** A deployment with its own sets and table; `shared` adds a v4 and a v6 set in another region. */
-async function deploy(options: { shared?: { IPV4: string[]; IPV6: string[] } } = {}): Promise<Deployment> {
+async function deploy(
+  options: { shared?: { IPV4: string[]; IPV6: string[] }; sharedReadsOnce?: boolean } = {},
+): Promise<Deployment> {
   deployments += 1;
   const ledgerTable = `Ledger-actions-${deployments}`;
   await createLedgerTable(dynamo.client, ledgerTable);
@@ -100,7 +107,8 @@ async function deploy(options: { shared?: { IPV4: string[]; IPV6: string[] } } =
   const settings: BlockerSettings = { ...SETTINGS, ledgerTable, blocklist, allowlist, sharedIpSets };
   const ledger = new Ledger(doc, ledgerTable);
   const homeClient = client(home, 'us-east-1');
-  const abroadClient = client(abroad, OTHER_REGION);
+  // sharedReadsOnce: no SDK retries, so that one injected failure makes one read fail.
+  const abroadClient = client(abroad, OTHER_REGION, options.sharedReadsOnce === true ? 1 : undefined);
   const deps: BlockerDeps = {
     waf: homeClient,
     wafIn: (region) => (region === OTHER_REGION ? abroadClient : homeClient),
@@ -246,6 +254,20 @@ describe('operator actions', () => {
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
+  it('removes at expiry an entry it put back after its owner removed it', async () => {
+    const deployment = await deploy();
+    await operator(deployment, [ban(FOREIGN.IPV4, { durationMinutes: 60 })]);
+    // The person who had blocked it by hand unblocks it while our ban still runs.
+    home.setAddresses(deployment.blocklistId.IPV4, []);
+
+    await schedule(deployment, 5);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(await item(deployment, FOREIGN.IPV4)).toMatchObject({ preexisting: false });
+
+    await schedule(deployment, 61);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([]);
+  });
+
   it('ends its claim on a range that was in the blocklist before it, without removing the entry', async () => {
     const deployment = await deploy();
     await operator(deployment, [ban(FOREIGN.IPV4)]);
@@ -313,6 +335,28 @@ describe('shared IP sets', () => {
     expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([partnerOwn, RANGE.tor]);
     expect(abroad.getAddresses(deployment.sharedId.IPV6)).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+  });
+
+  it('never takes a range for its own in a set it could not read, and finds out once it can', async () => {
+    const partnerOwn = '151.101.1.0/24';
+    const deployment = await deploy({ shared: { IPV4: [RANGE.tor], IPV6: [] }, sharedReadsOnce: true });
+    const [sharedV4] = deployment.settings.sharedIpSets;
+    abroad.faults.failNext(2);
+
+    // The partner set is unreadable when the ban comes: the run fails loudly, the blocklist is written.
+    await expect(operator(deployment, [ban(ATTACKER.tor), ban(ATTACKER.linode)])).rejects.toThrow(/partner-ipv4/);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode, RANGE.tor]);
+    // Either unreadable set may hold it, as far as this run can tell.
+    expect((await item(deployment, RANGE.tor))?.sharedPreexisting).toContain(sharedV4?.arn);
+
+    // Readable again: the partner had Tor's range (it stays theirs); ours gets there and becomes ours.
+    abroad.setAddresses(deployment.sharedId.IPV4, [RANGE.tor, partnerOwn]);
+    await schedule(deployment, 5);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.tor, partnerOwn, RANGE.linode]);
+    expect(await item(deployment, RANGE.linode)).not.toHaveProperty('sharedPreexisting');
+
+    await schedule(deployment, BLOCK_MINUTES + 1);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.tor, partnerOwn]);
   });
 
   it('still updates the blocklists when a shared set cannot be read, fails loudly, and keeps expiries open', async () => {

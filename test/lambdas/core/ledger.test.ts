@@ -206,6 +206,50 @@ describe('applySightings: manual bans and shared sets', () => {
   });
 });
 
+describe('advanceLedger: entries their owner took out of a set', () => {
+  const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b';
+  const claimed = entry('185.220.101.0/24', { expiresAt: T0 + DAY, preexisting: true, sharedPreexisting: [SHARED] });
+
+  it('leaves an unsighted entry theirs while it is still in the set, and writes nothing for it', () => {
+    const step = advanceLedger(
+      [claimed],
+      [],
+      T0 + HOUR,
+      DAY,
+      () => true,
+      () => [SHARED],
+    );
+    expect(step.upserts).toEqual([]);
+    expect(step.active).toEqual([claimed]);
+  });
+
+  it('makes it ours once they removed it, so that the block we put back expires', () => {
+    const gone = advanceLedger(
+      [claimed],
+      [],
+      T0 + HOUR,
+      DAY,
+      () => false,
+      () => [SHARED],
+    );
+    expect(gone.upserts).toEqual([{ ...claimed, preexisting: false }]);
+    expect(gone.active).toEqual(gone.upserts);
+
+    const { sharedPreexisting, ...rest } = claimed;
+    expect(sharedPreexisting).toEqual([SHARED]);
+
+    const goneFromSharedOnly = advanceLedger(
+      [claimed],
+      [],
+      T0 + HOUR,
+      DAY,
+      () => true,
+      () => [],
+    );
+    expect(goneFromSharedOnly.upserts).toEqual([rest]);
+  });
+});
+
 describe('partitionByExpiry', () => {
   it('splits at now: a block that expires exactly now has run out', () => {
     const rows = [
