@@ -9,6 +9,7 @@ import {
   MIN_IPV6_PREFIX,
   normalizeKeys,
   parseAddress,
+  parseRange,
   type NormalizePolicy,
   type RejectReason,
 } from '../core/address';
@@ -64,7 +65,18 @@ export type ActionOutcome =
 /** One action, read: the range it is about, or why it is refused before anything is looked up. */
 export type ResolvedAction =
   | { readonly kind: 'ban'; readonly action: BanAction; readonly sighting: Sighting }
-  | { readonly kind: 'unban'; readonly action: UnbanAction; readonly range: Cidr; readonly family: Family }
+  | {
+      readonly kind: 'unban';
+      readonly action: UnbanAction;
+      /** The range the address widens to, as a ban of it would block. */
+      readonly range: Cidr;
+      readonly family: Family;
+      /**
+       * The range exactly as written, when narrower than `range`: a block recorded before the
+       * prefix was changed (a /24 under a /16 setting) must still be removable by its own name.
+       */
+      readonly exact?: Cidr;
+    }
   | {
       readonly kind: 'refused';
       readonly action: OperatorAction;
@@ -78,7 +90,7 @@ export interface ActionPlan {
   readonly resolved: ResolvedAction[];
   /** Ranges to block, with their own duration and reason: the last action on each range was a ban. */
   readonly bans: Sighting[];
-  /** Ranges to unblock: the last action on each range was an unban. */
+  /** Ranges to unblock (an unban's widened range, and the range as written): the last action on each was an unban. */
   readonly unbans: Map<Cidr, Family>;
 }
 
@@ -106,9 +118,18 @@ export function planActions(
       continue;
     }
     if (action.action === 'unban') {
-      const item: ResolvedAction = { kind: 'unban', action, range: widened.range, family: widened.family };
+      // Only a range written with its prefix names a block of its own; a bare address is widened.
+      const exact = action.address.includes('/') ? parseRange(action.address.trim())?.cidr : undefined;
+      const item: ResolvedAction = {
+        kind: 'unban',
+        action,
+        range: widened.range,
+        family: widened.family,
+        ...(exact !== undefined && exact !== widened.range ? { exact } : {}),
+      };
       resolved.push(item);
       last.set(widened.range, item);
+      if (item.exact !== undefined) last.set(item.exact, item);
       continue;
     }
     const { sightings, rejected } = normalizeKeys([action.address], action.source, policy);

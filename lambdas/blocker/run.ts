@@ -603,12 +603,19 @@ function actionOutcomes(
       const expiresAt = upserts.get(range)?.expiresAt ?? now + (decided.sighting.durationMs ?? 0);
       return { status: 'banned', action: item.action, range, expiresAt };
     }
-    const row = unbanned.get(range);
-    if (row !== undefined) {
-      return { status: row.preexisting === true ? 'released' : 'unbanned', action: item.action, range };
+    // The range as written first: it is the one the operator named.
+    const candidates = item.kind === 'unban' && item.exact !== undefined ? [item.exact, range] : [range];
+    for (const candidate of candidates) {
+      const row = unbanned.get(candidate);
+      if (row !== undefined) {
+        const status = row.preexisting === true ? 'released' : 'unbanned';
+        return { status, action: item.action, range: candidate };
+      }
     }
-    const foreign = sets.some((set) => set.has(range));
-    return { status: foreign ? 'foreign' : 'not-blocked', action: item.action, range };
+    const held = candidates.find((candidate) => sets.some((set) => set.has(candidate)));
+    return held === undefined
+      ? { status: 'not-blocked', action: item.action, range }
+      : { status: 'foreign', action: item.action, range: held };
   });
 }
 

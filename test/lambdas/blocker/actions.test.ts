@@ -53,8 +53,19 @@ describe('planActions', () => {
   });
 
   it('unbans an allowlisted range (it may have been blocked before it was allowlisted)', () => {
-    const plan = planActions([unban('80.80.80.9')], policy, DURATION);
+    const plan = planActions([unban('80.80.80.0/24')], policy, DURATION);
     expect([...plan.unbans]).toEqual([['80.80.80.0/24', 'IPV4']]);
+  });
+
+  it('unbans the range an address widens to, and the range exactly as written (a block from before a prefix change)', () => {
+    const wide = createNormalizePolicy({ ipv4Prefix: 16, ipv6Prefix: 48 });
+    const plan = planActions([unban('45.33.12.0/24'), unban('2a01:4f8:1:2::/64')], wide, DURATION);
+    expect([...plan.unbans]).toEqual([
+      ['45.33.0.0/16', 'IPV4'],
+      ['45.33.12.0/24', 'IPV4'],
+      ['2a01:4f8:1::/48', 'IPV6'],
+      ['2a01:4f8:1:2::/64', 'IPV6'],
+    ]);
   });
 
   it('lets the last action on a range win', () => {

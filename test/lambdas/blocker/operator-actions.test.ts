@@ -245,6 +245,17 @@ describe('operator actions', () => {
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
+  it('unbans a block by its own name after the prefix was widened', async () => {
+    const deployment = await deploy();
+    await operator(deployment, [ban(ATTACKER.tor)]);
+    const widened = { ...deployment, settings: { ...deployment.settings, ipv4Prefix: 16 } };
+
+    const summary = await operator(widened, [unban(RANGE.tor)], 1);
+
+    expect(summary.actions).toEqual([{ status: 'unbanned', action: unban(RANGE.tor), range: RANGE.tor }]);
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+  });
+
   it('leaves an entry someone else added alone, and says so', async () => {
     const deployment = await deploy();
 
