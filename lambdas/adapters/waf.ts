@@ -61,6 +61,12 @@ export interface UpdateIpSetOptions {
    * @default false
    */
   readonly dryRun?: boolean;
+  /**
+   * Called after a failed attempt, once the set was read again and before the list is planned
+   * again: the caller may refresh what it plans from (another writer may have changed more than
+   * the set). A failure here fails the update.
+   */
+  readonly beforeReplan?: (current: readonly string[]) => Promise<void>;
 }
 
 /** Outcome of {@link updateIpSet}. */
@@ -239,6 +245,15 @@ export async function updateIpSet(
         throw new IpSetWriteError(resource, `re-read after a failed attempt ${attempts} failed`, conflicts, {
           cause: readError,
         });
+      }
+      if (options.beforeReplan) {
+        try {
+          await options.beforeReplan(snapshot.addresses);
+        } catch (checkError) {
+          throw new IpSetWriteError(resource, `re-check after a failed attempt ${attempts} failed`, conflicts, {
+            cause: checkError,
+          });
+        }
       }
     }
   }

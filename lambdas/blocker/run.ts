@@ -27,7 +27,7 @@ import { Allowlist, createNormalizePolicy, mergeSightings, normalizeKeys } from 
 import { advanceLedger, indexByRange, type LedgerStep } from '../core/ledger';
 import { planLedgerWrites, type LedgerWrites } from '../core/ledger-writes';
 import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '../core/reconcile';
-import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
+import type { Cidr, Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
 import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
 import {
@@ -115,6 +115,8 @@ interface FamilyPlan {
   readonly step: LedgerStep;
   readonly writes: LedgerWrites;
   plan: ReconcilePlan;
+  /** Active ranges another run ended while this one was writing (found after a lock conflict): not put back. */
+  readonly withdrawn: Set<Cidr>;
 }
 
 /**
@@ -302,6 +304,7 @@ export async function runBlocker(
       snapshot,
       step,
       plan,
+      withdrawn: new Set<Cidr>(),
       writes: planLedgerWrites(indexByRange(rowsByFamily[index] ?? []), step.upserts, now, settings.blockDurationMs),
     };
   });
@@ -371,6 +374,30 @@ export async function runBlocker(
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.random ? { random: deps.random } : {}),
   };
+  // A lock conflict means someone else wrote the set since it was read: possibly another run (the
+  // CLI runs beside the Lambda) that has just unbanned or expired a range this run still holds as
+  // active. Re-planning from the fresh set alone would put that range back, and with its ledger
+  // entry closed it would then stay for ever. So the ranges a re-plan would add are first checked
+  // against the table itself.
+  const recheck =
+    (familyPlan: FamilyPlan) =>
+    async (current: readonly string[]): Promise<void> => {
+      // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
+      const toAdd = planReconcile({
+        current,
+        active: activeNow(familyPlan),
+        expired: familyPlan.step.expired,
+        capacity: IP_SET_CAPACITY,
+      }).added;
+      if (toAdd.length === 0) return;
+      const stored = await ledger.activeEntriesOf(familyPlan.family, toAdd);
+      const stillActive = new Set(stored.filter((entry) => entry.expiresAt > now).map((entry) => entry.range));
+      const ended = toAdd.filter((range) => !stillActive.has(range));
+      for (const range of ended) familyPlan.withdrawn.add(range);
+      if (ended.length > 0) {
+        logger.warn('ranges ended by another run meanwhile; not put back', { ranges: ended.slice(0, OVERFLOW_SAMPLE) });
+      }
+    };
   const setResults = await Promise.allSettled(
     plans.map(async (familyPlan) => {
       const ref = settings.blocklist[familyPlan.family];
@@ -382,13 +409,13 @@ export async function runBlocker(
           // Plan again from whatever the set holds now: after a lock conflict that is a fresh copy.
           familyPlan.plan = planReconcile({
             current,
-            active: familyPlan.step.active,
+            active: activeNow(familyPlan),
             expired: familyPlan.step.expired,
             capacity: IP_SET_CAPACITY,
           });
           return familyPlan.plan;
         },
-        writeOptions,
+        { ...writeOptions, beforeReplan: recheck(familyPlan) },
       );
       lockConflicts += update.conflicts;
       if (update.written) {
@@ -404,14 +431,19 @@ export async function runBlocker(
   const sharedResultsWritten = await Promise.allSettled(
     shared.map(async (target) => {
       const familyPlan = plans.find((p) => p.family === target.family) as FamilyPlan;
-      const active = asSeenBySet(familyPlan.step.active, target.ref.arn);
       const expired = asSeenBySet(familyPlan.step.expired, target.ref.arn);
       const update = await updateIpSet(
         wafIn(target.ref.region),
         target.ref,
         target.snapshot,
-        (current) => planReconcile({ current, active, expired, capacity: IP_SET_CAPACITY }),
-        writeOptions,
+        (current) =>
+          planReconcile({
+            current,
+            active: asSeenBySet(activeNow(familyPlan), target.ref.arn),
+            expired,
+            capacity: IP_SET_CAPACITY,
+          }),
+        { ...writeOptions, beforeReplan: recheck(familyPlan) },
       );
       lockConflicts += update.conflicts;
       if (update.written) {
@@ -566,6 +598,12 @@ export async function runBlocker(
     );
   }
   return summary;
+}
+
+/** The family's active entries, less those another run ended while this one was writing. */
+function activeNow(familyPlan: FamilyPlan): readonly LedgerEntry[] {
+  const { withdrawn, step } = familyPlan;
+  return withdrawn.size === 0 ? step.active : step.active.filter((entry) => !withdrawn.has(entry.range));
 }
 
 /** A shared IP set as read this run. */

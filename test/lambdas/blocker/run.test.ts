@@ -207,6 +207,15 @@ function acceptLedgerWrites(...ranges: string[]): void {
   for (const range of ranges) ddb.on(UpdateCommand, { TableName: SETTINGS.ledgerTable, Key: { range } }).resolves({});
 }
 
+/** Consistent reads of these entries as the table stores them (the re-check after a lock conflict). */
+function ledgerHolds(...entries: LedgerEntry[]): void {
+  for (const entry of entries) {
+    ddb
+      .on(GetCommand, { TableName: SETTINGS.ledgerTable, Key: { range: entry.range }, ConsistentRead: true })
+      .resolves({ Item: storedItem(entry) });
+  }
+}
+
 function acceptPublish(): void {
   sns.on(PublishCommand, { TopicArn: SETTINGS.reportsTopicArn }).resolves({ MessageId: 'message-1' });
 }
@@ -692,6 +701,7 @@ describe('a lock conflict', () => {
       .rejects(new WAFOptimisticLockException({ message: 'someone changed the resource', $metadata: {} }));
     acceptIpSetWrite('IPV4', fresh, 'v4-token-2');
     acceptLedgerWrites(RANGE.linode, RANGE.tor);
+    ledgerHolds(ledgerEntry(RANGE.linode), ledgerEntry(RANGE.tor));
     acceptPublish();
 
     const summary = await run();
@@ -703,12 +713,51 @@ describe('a lock conflict', () => {
     expect(summary).toMatchObject({ lockConflicts: 1, ipSetWrites: 1, rangesAdded: 2 });
     expect(publishedReport().ipSets).toContainEqual(expect.objectContaining({ family: 'IPV4', size: 4 }));
   });
+  it('does not put back a range another run ended while this one was writing', async () => {
+    // This run read the scanner's range as active and in the set; meanwhile an operator's unban
+    // (the CLI runs beside the Lambda) took it out of the set and closed its ledger entry.
+    const unbanned = ledgerEntry(RANGE.scanner);
+    arrange({
+      keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode) } },
+      blocklist: { ...BLOCKLIST, IPV4: { ...BLOCKLIST.IPV4, addresses: [FOREIGN.IPV4, RANGE.scanner] } },
+      ledger: { IPV4: [unbanned], IPV6: [] },
+    });
+    waf
+      .on(GetIPSetCommand, ipSetKey('IPV4'), true)
+      .resolvesOnce(getIpSetOutput('IPV4', { ...BLOCKLIST.IPV4, addresses: [FOREIGN.IPV4, RANGE.scanner] }))
+      .resolves(getIpSetOutput('IPV4', { ...BLOCKLIST.IPV4, addresses: [FOREIGN.IPV4], lockToken: 'v4-token-2' }));
+    waf
+      .on(UpdateIPSetCommand, ipSetWrite('IPV4', [FOREIGN.IPV4, RANGE.scanner, RANGE.linode]), true)
+      .rejects(new WAFOptimisticLockException({ message: 'someone changed the resource', $metadata: {} }));
+    acceptIpSetWrite('IPV4', [FOREIGN.IPV4, RANGE.linode], 'v4-token-2');
+    acceptLedgerWrites(RANGE.linode);
+    const closedItem = storedItem(unbanned);
+    delete closedItem.activeFamily;
+    ddb
+      .on(GetCommand, { TableName: SETTINGS.ledgerTable, Key: { range: RANGE.scanner }, ConsistentRead: true })
+      .resolves({ Item: { ...closedItem, removedAt: NOW - 1000 } });
+    ledgerHolds(ledgerEntry(RANGE.linode));
+    acceptPublish();
+
+    await run();
+
+    expect(waf).toReceiveNthCommandWith(
+      UpdateIPSetCommand,
+      2,
+      ipSetWrite('IPV4', [FOREIGN.IPV4, RANGE.linode], 'v4-token-2'),
+    );
+    expect(logger.warn).toHaveBeenCalledWith('ranges ended by another run meanwhile; not put back', {
+      ranges: [RANGE.scanner],
+    });
+  });
+
   it('fails loudly when other writers keep winning, and still counts every conflict it met', async () => {
     arrange({ keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode) } } });
     waf
       .on(UpdateIPSetCommand)
       .rejects(new WAFOptimisticLockException({ message: 'someone changed the resource', $metadata: {} }));
     acceptLedgerWrites(RANGE.linode);
+    ledgerHolds(ledgerEntry(RANGE.linode));
 
     const error = await failureOf(run());
 
