@@ -7,17 +7,17 @@ import { applyActions, operatorSource } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
 import { CommandError } from '../errors';
-import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
+import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError } from '../outcomes';
 
 const HELP = `Usage: waf-autoblock unban <ip|cidr> [options]
 
 Ends a block now: the range leaves the deployment's blocklist and every shared IP
-set, and its ledger entry is closed. An address is widened to the deployment's
-prefix first, as "ban" does. Entries waf-autoblock did not add (by hand, by another
-tool) are never removed: for such a range unban fails and says where it is. A range
-that was in the blocklist before waf-autoblock blocked it is released: no longer
-managed, but its entry stays. The allowlist does not apply: a range blocked before
-it was allowlisted can still be unbanned.
+set waf-autoblock put it in, and its ledger entry is closed. An address is widened
+to the deployment's prefix first, as "ban" does. Entries waf-autoblock did not add
+(by hand, by another tool) are never removed: for such a range unban fails and says
+where it is. A range that was in the blocklist before waf-autoblock blocked it is
+released: no longer managed, but its entry stays. The allowlist does not apply: a
+range blocked before it was allowlisted can still be unbanned.
 
 Arguments:
   <ip|cidr>          an IPv4 or IPv6 address or CIDR range
@@ -67,7 +67,11 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
       lines.push(`${outcome.range} is not blocked by waf-autoblock: nothing to unban.`);
       break;
     case 'unbanned':
-      lines.push(`Unbanned ${outcome.range}: removed from ${setsOf(outcome.range, settings)}.`);
+      // Not a count of shared sets: one that held the range before waf-autoblock blocked it keeps it.
+      lines.push(
+        `Unbanned ${outcome.range}: removed from ${blocklistOf(outcome.range, settings)}` +
+          `${settings.sharedIpSets.length > 0 ? ' and from each shared IP set waf-autoblock had put it in' : ''}.`,
+      );
       break;
     case 'released':
       lines.push(

@@ -134,12 +134,49 @@ describe('waf-autoblock unban', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toBe(
-      `Unbanned ${RANGE.linode}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} and 1 shared IP set.\n`,
+      `Unbanned ${RANGE.linode}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
+        'and from each shared IP set waf-autoblock had put it in.\n',
     );
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(await item(deployment.ledgerTable, RANGE.linode)).toMatchObject({ removedAt: NOW });
+  });
+
+  it('says nothing of shared sets without any', async () => {
+    const deployment = await deploy(servers());
+    await deployment.run('ban', RANGE.linode);
+
+    const { code, stdout } = await deployment.run('unban', RANGE.linode);
+
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      `Unbanned ${RANGE.linode}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]}.\n`,
+    );
+  });
+
+  it('leaves the range in a shared set that held it before waf-autoblock blocked it, and claims no more', async () => {
+    const partnerOwn = RANGE.tor;
+    const deployment = await deploy(servers(), {
+      shared: [{ family: 'IPV4', addresses: [partnerOwn] }, { family: 'IPV4' }],
+    });
+    await deployment.run('ban', RANGE.tor);
+    expect(await item(deployment.ledgerTable, RANGE.tor)).toMatchObject({
+      sharedPreexisting: [deployment.sharedArns[0]],
+    });
+    expect(servers().waf.getAddresses(deployment.shared[1]!)).toEqual([RANGE.tor]);
+
+    const { code, stdout } = await deployment.run('unban', RANGE.tor);
+
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      `Unbanned ${RANGE.tor}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
+        'and from each shared IP set waf-autoblock had put it in.\n',
+    );
+    expect(stdout).not.toMatch(/\d shared IP set/);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([partnerOwn]);
+    expect(servers().waf.getAddresses(deployment.shared[1]!)).toEqual([]);
   });
 
   it('leaves a foreign entry alone: exit 1, saying it was not added by waf-autoblock and where to remove it', async () => {
@@ -149,9 +186,12 @@ describe('waf-autoblock unban', () => {
 
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`${FOREIGN.IPV4} is in IP set blocklist-v4-`);
-    expect(stderr).toContain('but was not added by waf-autoblock');
-    expect(stderr).toContain('aws wafv2 update-ip-set');
+    // Word for word what the README's example shows for a foreign range.
+    expect(stderr).toBe(
+      `waf-autoblock unban: ${FOREIGN.IPV4} is in IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
+        'but was not added by waf-autoblock, so it is left alone; remove it where it was added ' +
+        '(the AWS WAF console, "aws wafv2 update-ip-set", or the tool that manages it)\n',
+    );
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 

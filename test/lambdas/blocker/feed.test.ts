@@ -421,10 +421,17 @@ describe('the fail2ban example action', () => {
     });
   });
 
-  it('publishes an unban the feed accepts, unless told not to', () => {
-    expect(messageOf('actionunban', {})).toStrictEqual({
+  it('publishes unbans only when told to: a fail2ban unban would end the whole range everywhere', () => {
+    expect(messageOf('actionunban', {})).toBeUndefined();
+    expect(messageOf('actionunban', { publish_unban: 'true' })).toStrictEqual({
       action: { action: 'unban', address: '45.33.12.7', reason: 'fail2ban jail sshd', source: 'fail2ban@web1' },
     });
-    expect(messageOf('actionunban', { publish_unban: 'false' })).toBeUndefined();
+  });
+
+  it("keeps the source within the feed's 64 characters, whatever the host name", () => {
+    const message = messageOf('actionban', { bantime: '600', 'sh-hostname': 'h'.repeat(100) });
+    expect(message).toStrictEqual({
+      action: expect.objectContaining({ action: 'ban', source: `fail2ban@${'h'.repeat(55)}` }) as unknown,
+    });
   });
 });
