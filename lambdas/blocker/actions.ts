@@ -62,6 +62,16 @@ export type ActionOutcome =
   /** Nothing to unban: waf-autoblock does not block this range. */
   | { readonly status: 'not-blocked'; readonly action: OperatorAction; readonly range: Cidr };
 
+/**
+ * Widest IPv4 range a ban (CLI or feed) may name. Rate rule keys are single addresses and never
+ * come near it; only a person or a host can ask for a /8.
+ */
+export const MIN_BAN_IPV4_PREFIX = 16;
+
+function prefixOf(range: Cidr): number {
+  return Number(range.slice(range.lastIndexOf('/') + 1));
+}
+
 /** One action, read: the range it is about, or why it is refused before anything is looked up. */
 export type ResolvedAction =
   | { readonly kind: 'ban'; readonly action: BanAction; readonly sighting: Sighting }
@@ -137,6 +147,12 @@ export function planActions(
     if (sighting === undefined) {
       const reason = rejected[0]?.reason ?? 'unparsable';
       resolved.push({ kind: 'refused', action, reason, detail: refusal(reason, action.address, widened.range) });
+      continue;
+    }
+    // One typo in a ban (`45.0.0.0/8`) must not block 16 million addresses at every site.
+    if (sighting.family === 'IPV4' && prefixOf(sighting.range) < MIN_BAN_IPV4_PREFIX) {
+      const detail = `${action.address} is wider than /${MIN_BAN_IPV4_PREFIX}, the widest IPv4 range a ban may name: never blocked`;
+      resolved.push({ kind: 'refused', action, reason: 'too-wide', detail });
       continue;
     }
     const durationMs = action.durationMinutes === undefined ? blockDurationMs : action.durationMinutes * 60_000;

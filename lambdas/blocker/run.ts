@@ -263,15 +263,27 @@ export async function runBlocker(
   // An unban ends the block now: the entry becomes due, and the same path as an expiry removes it.
   const ending: LedgerEntry[] = [];
   const unbanned = new Map<string, LedgerEntry>();
+  // A range allowlisted after it was blocked ends the same way: the allowlist wins over any block,
+  // in the blocklists and, above all, in shared sets whose web ACLs have no allow rule of ours.
+  const checkAllowlist = allowlist.entries.length > 0;
+  const allowlisted: string[] = [];
   const rowsAfterUnbans = rowsByFamily.map((rows) =>
     rows.map((row) => {
-      if (!actionPlan.unbans.has(row.range)) return row;
-      unbanned.set(row.range, row);
+      const unban = actionPlan.unbans.has(row.range);
+      if (unban) unbanned.set(row.range, row);
+      else if (!(checkAllowlist && row.expiresAt > now && allowlist.overlaps(row.range))) return row;
+      else allowlisted.push(row.range);
       if (row.expiresAt <= now) return row;
       ending.push(row);
       return { ...row, expiresAt: now };
     }),
   );
+  if (allowlisted.length > 0) {
+    logger.warn('blocked ranges now overlap the allowlist; ending their blocks', {
+      count: allowlisted.length,
+      ranges: allowlisted.slice(0, OVERFLOW_SAMPLE),
+    });
+  }
 
   const plans: FamilyPlan[] = FAMILIES.map((family, index) => {
     const snapshot = blocklists[index] as IpSetSnapshot;

@@ -52,6 +52,16 @@ describe('planActions', () => {
     ]);
   });
 
+  it('refuses a ban wider than /16 (IPv4): one typo must not block millions of addresses', () => {
+    const plan = planActions([ban('45.32.0.0/15'), ban('45.33.0.0/16')], policy, DURATION);
+    expect(plan.resolved[0]).toMatchObject({
+      kind: 'refused',
+      reason: 'too-wide',
+      detail: '45.32.0.0/15 is wider than /16, the widest IPv4 range a ban may name: never blocked',
+    });
+    expect(plan.bans.map((sighting) => sighting.range)).toEqual(['45.33.0.0/16']);
+  });
+
   it('unbans an allowlisted range (it may have been blocked before it was allowlisted)', () => {
     const plan = planActions([unban('80.80.80.0/24')], policy, DURATION);
     expect([...plan.unbans]).toEqual([['80.80.80.0/24', 'IPV4']]);

@@ -256,6 +256,20 @@ describe('operator actions', () => {
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
+  it('ends a block, in every set, once its range is allowlisted', async () => {
+    const deployment = await deploy({ shared: { IPV4: [], IPV6: [] } });
+    await operator(deployment, [ban(ATTACKER.tor, { durationMinutes: 365 * 24 * 60 }), ban(ATTACKER.linode)]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.linode, RANGE.tor]);
+
+    // Someone allowlists one address of Tor's range: the shared sets' web ACLs have no allow rule of ours.
+    home.setAddresses(deployment.settings.allowlist.IPV4.id, [...ALLOWED.IPV4, '185.220.101.77/32']);
+    await schedule(deployment, 5);
+
+    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.linode]);
+    expect(await item(deployment, RANGE.tor)).not.toHaveProperty('activeFamily');
+  });
+
   it('leaves an entry someone else added alone, and says so', async () => {
     const deployment = await deploy();
 
