@@ -313,15 +313,18 @@ export class Ledger {
     // Optional fields are removed when the entry has none, so that a stale reason or set list never lingers.
     const remove = ['#removedAt'];
     names['#reason'] = 'reason';
-    names['#sharedPreexisting'] = 'sharedPreexisting';
     if (entry.reason !== undefined) {
       values[':reason'] = entry.reason;
       set.push('#reason = :reason');
     } else remove.push('#reason');
-    if (entry.sharedPreexisting !== undefined && entry.sharedPreexisting.length > 0) {
-      values[':sharedPreexisting'] = [...entry.sharedPreexisting];
-      set.push('#sharedPreexisting = :sharedPreexisting');
-    } else remove.push('#sharedPreexisting');
+    for (const key of ['sharedPreexisting', 'sharedSeen'] as const) {
+      const list = entry[key];
+      names[`#${key}`] = key;
+      if (list !== undefined && list.length > 0) {
+        values[`:${key}`] = [...list];
+        set.push(`#${key} = :${key}`);
+      } else remove.push(`#${key}`);
+    }
     try {
       await this.client.send(
         new UpdateCommand({
@@ -437,12 +440,14 @@ function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEnt
     const preexisting = field(item, 'preexisting', isOptionalBoolean, 'a boolean when present');
     const reason = field(item, 'reason', isOptionalString, 'a string when present');
     const shared = field(item, 'sharedPreexisting', isOptionalStringList, 'a list of IP set ARNs when present');
+    const seen = field(item, 'sharedSeen', isOptionalStringList, 'a list of IP set ARNs when present');
     // Optional fields are carried only when set, as the core writes them.
     return {
       ...entry,
       ...(preexisting === true ? { preexisting } : {}),
       ...(reason !== undefined ? { reason } : {}),
       ...(shared !== undefined && shared.length > 0 ? { sharedPreexisting: shared } : {}),
+      ...(seen !== undefined && seen.length > 0 ? { sharedSeen: seen } : {}),
     };
   } catch (error) {
     throw new TypeError(`item ${label} is malformed: ${error instanceof Error ? error.message : String(error)}`, {

@@ -197,8 +197,7 @@ export async function runBlocker(
   });
   // Closing an expired entry while a set we could not read may still hold its range would leave
   // that range there, unknown to the ledger, for ever: no expiry is closed in such a run.
-  const unreadableShared = sharedFailures.slice();
-  const allSharedRead = unreadableShared.length === 0;
+  const allSharedRead = sharedFailures.length === 0;
   let allowlist: Allowlist;
   try {
     allowlist = new Allowlist(allowlists.flatMap((set) => set.addresses));
@@ -290,20 +289,20 @@ export async function runBlocker(
     const present = presentByFamily[index] ?? new IpSetIndex(snapshot.addresses);
     const rows = rowsAfterUnbans[index] ?? [];
     const sharedOfFamily = shared.filter((target) => target.family === family);
-    // A set we could not read may hold the range: count it as holding it, so that a range it had
-    // before we claimed it is never taken for ours. Once it is readable, a run finds out.
+    // A set that could not be read is not compared with any range until it can be (see SharedSetsView).
     const step = advanceLedger(
       rows,
       sightings.filter((sighting) => sighting.family === family),
       now,
       settings.blockDurationMs,
       (range) => present.has(range),
-      sharedOfFamily.length === 0 && unreadableShared.length === 0
+      sharedOfFamily.length === 0
         ? undefined
-        : (range) => [
-            ...sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
-            ...unreadableShared,
-          ],
+        : {
+            readable: sharedOfFamily.map((target) => target.ref.arn),
+            holding: (range) =>
+              sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
+          },
     );
     const plan = planReconcile({
       current: present,

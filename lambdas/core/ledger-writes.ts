@@ -62,7 +62,9 @@ export function planLedgerWrites(
 /** Whether the range is ours in the same sets as before: in the blocklist and in every shared set. */
 function sameOwnership(stored: LedgerEntry, entry: LedgerEntry): boolean {
   if ((stored.preexisting === true) !== (entry.preexisting === true)) return false;
-  const a = stored.sharedPreexisting ?? [];
-  const b = entry.sharedPreexisting ?? [];
+  return sameSets(stored.sharedPreexisting, entry.sharedPreexisting) && sameSets(stored.sharedSeen, entry.sharedSeen);
+}
+
+function sameSets(a: readonly string[] = [], b: readonly string[] = []): boolean {
   return a.length === b.length && a.every((arn) => b.includes(arn));
 }

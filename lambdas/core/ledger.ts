@@ -25,8 +25,8 @@ import type { Cidr, LedgerEntry, Sighting } from './types';
  * @param now - Epoch milliseconds of this run.
  * @param blockDurationMs - How long a range stays blocked after it was last seen.
  * @param presentInSet - Whether the range (canonical form) is in the IP set as last read.
- * @param presentInShared - The shared IP sets (ARNs) that hold the range as last read; they decide
- *   `sharedPreexisting` as `presentInSet` decides `preexisting`. @default none
+ * @param shared - The shared IP sets of the family as read this run; they decide `sharedPreexisting`
+ *   (see {@link SharedSetsView}). @default none
  * @throws RangeError when `now` is not finite, `blockDurationMs` is not positive, or a
  *   sighting's hits are not a positive integer.
  */
@@ -36,9 +36,9 @@ export function applySightings(
   now: number,
   blockDurationMs: number,
   presentInSet: (range: Cidr) => boolean,
-  presentInShared?: (range: Cidr) => readonly string[],
+  shared?: SharedSetsView,
 ): LedgerEntry[] {
-  return [...upsertsByRange(ledgerByRange, sightings, now, blockDurationMs, presentInSet, presentInShared).values()];
+  return [...upsertsByRange(ledgerByRange, sightings, now, blockDurationMs, presentInSet, shared).values()];
 }
 
 /** {@link applySightings}, keyed by range: {@link advanceLedger} tells sighted rows apart without a second index. */
@@ -48,7 +48,7 @@ function upsertsByRange(
   now: number,
   blockDurationMs: number,
   presentInSet: (range: Cidr) => boolean,
-  presentInShared: (range: Cidr) => readonly string[] = () => [],
+  shared: SharedSetsView | undefined,
 ): Map<Cidr, LedgerEntry> {
   if (!Number.isFinite(now)) throw new RangeError(`now must be epoch milliseconds, got ${now}`);
   if (!Number.isFinite(blockDurationMs) || blockDurationMs <= 0) {
@@ -78,8 +78,8 @@ function upsertsByRange(
         preexisting: presentInSet(sighting.range),
       };
       if (sighting.reason !== undefined) entry.reason = sighting.reason;
-      const shared = presentInShared(sighting.range);
-      if (shared.length > 0) entry.sharedPreexisting = [...shared];
+      const ownership = shareOwnership(entry, shared);
+      if (ownership !== undefined) applyOwnership(entry, ownership);
       upserts.set(sighting.range, entry);
     } else {
       // Spread first, then plain stores: V8 clones `{ ...previous }` on a fast path, while a
@@ -93,13 +93,9 @@ function upsertsByRange(
       // Someone else's entry stays theirs only while it is in the set. Once they removed it, the
       // block we put back is ours and must expire; a sticky flag would keep it forever.
       if (previous.preexisting === true) next.preexisting = presentInSet(sighting.range);
-      // The same, per shared set: a set that no longer holds the range holds our copy from now on.
-      if (previous.sharedPreexisting !== undefined) {
-        const stillThere = new Set(presentInShared(sighting.range));
-        const kept = previous.sharedPreexisting.filter((arn) => stillThere.has(arn));
-        if (kept.length > 0) next.sharedPreexisting = kept;
-        else delete next.sharedPreexisting;
-      }
+      // The same, per shared set.
+      const ownership = shareOwnership(previous, shared);
+      if (ownership !== undefined) applyOwnership(next, ownership);
       // The reason belongs to the sighting that asked for the block; a rate rule gives none.
       // (delete only when there is one: a delete on the hot path would turn every row into a slow dictionary).
       if (sighting.reason !== undefined) next.reason = sighting.reason;
@@ -182,10 +178,10 @@ export function advanceLedger(
   now: number,
   blockDurationMs: number,
   presentInSet: (range: Cidr) => boolean,
-  presentInShared?: (range: Cidr) => readonly string[],
+  shared?: SharedSetsView,
 ): LedgerStep {
   const before = indexByRange(rows);
-  const sighted = upsertsByRange(before, sightings, now, blockDurationMs, presentInSet, presentInShared);
+  const sighted = upsertsByRange(before, sightings, now, blockDurationMs, presentInSet, shared);
   // One pass, as partitionByExpiry over the unsighted rows would do, without the intermediate lists.
   const active: LedgerEntry[] = [];
   const expired: LedgerEntry[] = [];
@@ -196,7 +192,7 @@ export function advanceLedger(
       expired.push(entry);
       continue;
     }
-    const owned = handOver(entry, presentInSet, presentInShared);
+    const owned = handOver(entry, presentInSet, shared);
     if (owned === entry) active.push(entry);
     else handedOver.push(owned);
   }
@@ -210,25 +206,68 @@ export function advanceLedger(
  * An active row that is not sighted this run, with its ownership brought up to date: an entry that
  * was someone else's when we claimed the range, but is no longer in that set, is put back by the
  * reconcile as ours, so it must expire as ours. Left `preexisting`, it would stay in the set for
- * ever once our claim ran out. Nearly every row carries neither flag and is returned as it is.
+ * ever once our claim ran out. And a shared set the row was never compared with is compared now.
+ * Nearly every row needs neither and is returned as it is.
  */
 function handOver(
   entry: LedgerEntry,
   presentInSet: (range: Cidr) => boolean,
-  presentInShared: ((range: Cidr) => readonly string[]) | undefined,
+  shared: SharedSetsView | undefined,
 ): LedgerEntry {
   const lostPrimary = entry.preexisting === true && !presentInSet(entry.range);
-  let shared = entry.sharedPreexisting;
-  if (shared !== undefined && presentInShared !== undefined) {
-    const holding = new Set(presentInShared(entry.range));
-    if (shared.some((arn) => !holding.has(arn))) shared = shared.filter((arn) => holding.has(arn));
-  }
-  if (!lostPrimary && shared === entry.sharedPreexisting) return entry;
+  const ownership = shareOwnership(entry, shared);
+  if (!lostPrimary && ownership === undefined) return entry;
   const next: { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] } = { ...entry };
   if (lostPrimary) next.preexisting = false;
-  if (shared !== entry.sharedPreexisting) {
-    if (shared !== undefined && shared.length > 0) next.sharedPreexisting = shared;
-    else delete next.sharedPreexisting;
-  }
+  if (ownership !== undefined) applyOwnership(next, ownership);
   return next;
+}
+
+/**
+ * The shared IP sets of one address family as read this run. A set that could not be read is not
+ * in it: it gets nothing written, and no range is compared with it until it can be read.
+ */
+export interface SharedSetsView {
+  /** The ARNs of the sets that were read. */
+  readonly readable: readonly string[];
+  /** The ARNs of the read sets that hold `range`. */
+  holding(range: Cidr): readonly string[];
+}
+
+type SharedOwnership = Required<Pick<LedgerEntry, 'sharedPreexisting' | 'sharedSeen'>>;
+
+/**
+ * Whose a range is in each shared set, updated from this run's reads, or undefined when nothing
+ * changes. A range is compared with a set once, the first time both are there (`sharedSeen`): if
+ * the set already holds it, someone else put it there and it stays theirs (`sharedPreexisting`),
+ * also when the set was added to the config long after we blocked the range. A set that no longer
+ * holds a range it had is ours from now on, as for the blocklist's `preexisting`.
+ */
+function shareOwnership(
+  entry: Pick<LedgerEntry, 'range' | 'sharedPreexisting' | 'sharedSeen'>,
+  shared: SharedSetsView | undefined,
+): SharedOwnership | undefined {
+  if (shared === undefined || shared.readable.length === 0) return undefined;
+  const seen = entry.sharedSeen ?? [];
+  const theirs = entry.sharedPreexisting ?? [];
+  const unseen = shared.readable.filter((arn) => !seen.includes(arn));
+  const watched = theirs.some((arn) => shared.readable.includes(arn));
+  // The steady state: every set compared once, nothing of anyone else's to watch. No lookup at all.
+  if (unseen.length === 0 && !watched) return undefined;
+  const holding = new Set(shared.holding(entry.range));
+  const kept = theirs.filter((arn) => !shared.readable.includes(arn) || holding.has(arn));
+  const found = unseen.filter((arn) => holding.has(arn));
+  if (unseen.length === 0 && kept.length === theirs.length) return undefined;
+  return { sharedSeen: [...seen, ...unseen], sharedPreexisting: [...kept, ...found] };
+}
+
+/** Stores `ownership` on `entry`, leaving out empty lists (an item carries them only when set). */
+function applyOwnership(
+  entry: { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] },
+  ownership: SharedOwnership,
+): void {
+  if (ownership.sharedSeen.length > 0) entry.sharedSeen = ownership.sharedSeen;
+  else if (entry.sharedSeen !== undefined) delete entry.sharedSeen;
+  if (ownership.sharedPreexisting.length > 0) entry.sharedPreexisting = ownership.sharedPreexisting;
+  else if (entry.sharedPreexisting !== undefined) delete entry.sharedPreexisting;
 }

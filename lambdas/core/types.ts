@@ -55,6 +55,11 @@ export interface LedgerEntry {
    * first claimed it: expiry never removes it from those. The same rule as `preexisting`, per set.
    */
   readonly sharedPreexisting?: readonly string[];
+  /**
+   * The shared IP sets (by ARN) the range has been compared with, once each, to decide
+   * `sharedPreexisting`: a set added to the config later is compared on the first run that reads it.
+   */
+  readonly sharedSeen?: readonly string[];
 }
 
 /** The addresses of one WAF IP set as last read, with the token that guards the next write. */

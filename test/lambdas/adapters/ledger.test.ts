@@ -151,12 +151,13 @@ describe('Ledger against dynalite', () => {
     expect(item).not.toHaveProperty('activeFamily');
   });
 
-  it("reads back a ban's reason and the shared sets that held the range, and drops them when a later entry has none", async () => {
+  it("reads back a ban's reason and the shared sets it was compared with and that held it, and drops them when a later entry has none", async () => {
     const shared = ['arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b'];
     const banned = entry('203.0.113.0/24', {
       expiresAt: NOW + HOUR,
       reason: 'ssh brute force',
       sharedPreexisting: shared,
+      sharedSeen: shared,
     });
     await ledger.upsert([banned]);
     expect(await ledger.activeEntries('IPV4')).toStrictEqual([banned]);

@@ -5,6 +5,7 @@ import {
   applySightings,
   indexByRange,
   partitionByExpiry,
+  type SharedSetsView,
 } from '../../../lambdas/core/ledger';
 import type { LedgerEntry, Sighting } from '../../../lambdas/core/types';
 
@@ -31,6 +32,10 @@ const entry = (range: string, fields: Partial<LedgerEntry> = {}): LedgerEntry =>
 });
 
 const nowhere = () => false;
+
+const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b';
+/** One readable shared set, holding the range when `held` names it. */
+const sharedHolding = (...held: string[]): SharedSetsView => ({ readable: [SHARED], holding: () => held });
 
 describe('applySightings', () => {
   it('starts a new range at now, blocked for the block duration', () => {
@@ -153,8 +158,6 @@ describe('applySightings', () => {
 });
 
 describe('applySightings: manual bans and shared sets', () => {
-  const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b';
-
   it("blocks for the sighting's own duration and records its reason; a later rule sighting drops the reason", () => {
     const ban: Sighting = {
       ...sighting('45.33.12.0/24', 1, 'cli:alice'),
@@ -182,71 +185,66 @@ describe('applySightings: manual bans and shared sets', () => {
   });
 
   it('remembers the shared sets that held a new range already, and forgets a set once it no longer does', () => {
-    const [claimed] = applySightings(new Map(), [sighting('45.33.12.0/24')], T0, DAY, nowhere, () => [SHARED]);
-    expect(claimed).toMatchObject({ preexisting: false, sharedPreexisting: [SHARED] });
+    const [claimed] = applySightings(new Map(), [sighting('45.33.12.0/24')], T0, DAY, nowhere, sharedHolding(SHARED));
+    expect(claimed).toMatchObject({ preexisting: false, sharedPreexisting: [SHARED], sharedSeen: [SHARED] });
 
-    const still = applySightings(
-      indexByRange([claimed as LedgerEntry]),
-      [sighting('45.33.12.0/24')],
-      T0 + HOUR,
-      DAY,
-      nowhere,
-      () => [SHARED],
-    );
-    expect(still[0]).toMatchObject({ sharedPreexisting: [SHARED] });
-    const gone = applySightings(
-      indexByRange([claimed as LedgerEntry]),
-      [sighting('45.33.12.0/24')],
-      T0 + HOUR,
-      DAY,
-      nowhere,
-      () => [],
-    );
-    expect(gone[0]).not.toHaveProperty('sharedPreexisting');
+    const again = (view: SharedSetsView) =>
+      applySightings(
+        indexByRange([claimed as LedgerEntry]),
+        [sighting('45.33.12.0/24')],
+        T0 + HOUR,
+        DAY,
+        nowhere,
+        view,
+      );
+    expect(again(sharedHolding(SHARED))[0]).toMatchObject({ sharedPreexisting: [SHARED] });
+    const gone = again(sharedHolding())[0];
+    expect(gone).toMatchObject({ sharedSeen: [SHARED] });
+    expect(gone).not.toHaveProperty('sharedPreexisting');
+  });
+
+  it('compares a new range with a set that cannot be read only once it can', () => {
+    const unreadable: SharedSetsView = { readable: [], holding: () => [] };
+    const [claimed] = applySightings(new Map(), [sighting('45.33.12.0/24')], T0, DAY, nowhere, unreadable);
+    expect(claimed).not.toHaveProperty('sharedSeen');
+
+    const step = advanceLedger([claimed as LedgerEntry], [], T0 + HOUR, DAY, nowhere, sharedHolding(SHARED));
+    expect(step.upserts).toEqual([{ ...claimed, sharedSeen: [SHARED], sharedPreexisting: [SHARED] }]);
   });
 });
 
-describe('advanceLedger: entries their owner took out of a set', () => {
-  const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b';
-  const claimed = entry('185.220.101.0/24', { expiresAt: T0 + DAY, preexisting: true, sharedPreexisting: [SHARED] });
+describe('advanceLedger: entries their owner took out of a set, and sets added later', () => {
+  const claimed = entry('185.220.101.0/24', {
+    expiresAt: T0 + DAY,
+    preexisting: true,
+    sharedPreexisting: [SHARED],
+    sharedSeen: [SHARED],
+  });
 
   it('leaves an unsighted entry theirs while it is still in the set, and writes nothing for it', () => {
-    const step = advanceLedger(
-      [claimed],
-      [],
-      T0 + HOUR,
-      DAY,
-      () => true,
-      () => [SHARED],
-    );
+    const step = advanceLedger([claimed], [], T0 + HOUR, DAY, () => true, sharedHolding(SHARED));
     expect(step.upserts).toEqual([]);
     expect(step.active).toEqual([claimed]);
   });
 
   it('makes it ours once they removed it, so that the block we put back expires', () => {
-    const gone = advanceLedger(
-      [claimed],
-      [],
-      T0 + HOUR,
-      DAY,
-      () => false,
-      () => [SHARED],
-    );
+    const gone = advanceLedger([claimed], [], T0 + HOUR, DAY, () => false, sharedHolding(SHARED));
     expect(gone.upserts).toEqual([{ ...claimed, preexisting: false }]);
     expect(gone.active).toEqual(gone.upserts);
 
     const { sharedPreexisting, ...rest } = claimed;
     expect(sharedPreexisting).toEqual([SHARED]);
-
-    const goneFromSharedOnly = advanceLedger(
-      [claimed],
-      [],
-      T0 + HOUR,
-      DAY,
-      () => true,
-      () => [],
-    );
+    const goneFromSharedOnly = advanceLedger([claimed], [], T0 + HOUR, DAY, () => true, sharedHolding());
     expect(goneFromSharedOnly.upserts).toEqual([rest]);
+  });
+
+  it('leaves a shared set added to the config later its own copy of a range we already block', () => {
+    const ours = entry('45.33.12.0/24', { expiresAt: T0 + DAY });
+    const step = advanceLedger([ours], [], T0 + HOUR, DAY, nowhere, sharedHolding(SHARED));
+    expect(step.upserts).toEqual([{ ...ours, sharedSeen: [SHARED], sharedPreexisting: [SHARED] }]);
+
+    const notThere = advanceLedger([ours], [], T0 + HOUR, DAY, nowhere, sharedHolding());
+    expect(notThere.upserts).toEqual([{ ...ours, sharedSeen: [SHARED] }]);
   });
 });
 
