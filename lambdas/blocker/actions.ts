@@ -72,6 +72,10 @@ function prefixOf(range: Cidr): number {
   return Number(range.slice(range.lastIndexOf('/') + 1));
 }
 
+function writtenPrefix(address: string): number {
+  return parseAddress(address.trim())?.prefix ?? 0;
+}
+
 /** One action, read: the range it is about, or why it is refused before anything is looked up. */
 export type ResolvedAction =
   | { readonly kind: 'ban'; readonly action: BanAction; readonly sighting: Sighting }
@@ -150,7 +154,11 @@ export function planActions(
       continue;
     }
     // One typo in a ban (`45.0.0.0/8`) must not block 16 million addresses at every site.
-    if (sighting.family === 'IPV4' && prefixOf(sighting.range) < MIN_BAN_IPV4_PREFIX) {
+    // The range as written counts, not as widened: a deployment may widen every key to a /12.
+    if (
+      sighting.family === 'IPV4' &&
+      Math.max(prefixOf(sighting.range), writtenPrefix(action.address)) < MIN_BAN_IPV4_PREFIX
+    ) {
       const detail = `${action.address} is wider than /${MIN_BAN_IPV4_PREFIX}, the widest IPv4 range a ban may name: never blocked`;
       resolved.push({ kind: 'refused', action, reason: 'too-wide', detail });
       continue;

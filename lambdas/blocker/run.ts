@@ -402,7 +402,14 @@ export async function runBlocker(
       }).added;
       if (toAdd.length === 0) return;
       const stored = await ledger.activeEntriesOf(familyPlan.family, toAdd);
-      const stillActive = new Set(stored.filter((entry) => entry.expiresAt > now).map((entry) => entry.range));
+      // Gone from the index, or its block shortened (an unban, on another machine's clock): a block
+      // is otherwise only ever extended, so a stored expiry earlier than ours means it was ended.
+      const held = indexByRange(activeNow(familyPlan));
+      const stillActive = new Set(
+        stored
+          .filter((entry) => entry.expiresAt >= (held.get(entry.range)?.expiresAt ?? Number.POSITIVE_INFINITY))
+          .map((entry) => entry.range),
+      );
       const ended = toAdd.filter((range) => !stillActive.has(range));
       for (const range of ended) familyPlan.withdrawn.add(range);
       if (ended.length > 0) {

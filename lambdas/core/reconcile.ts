@@ -205,7 +205,8 @@ function byPriority(a: Claim, b: Claim): number {
 
 /**
  * Ledger entries as one shared IP set sees them: there, `preexisting` means "that set held the
- * range before we claimed it" (`sharedPreexisting`), not the blocklist's flag. Entries that carry
+ * range before we claimed it" (`sharedPreexisting`) or "the range was never compared with that
+ * set" (not in `sharedSeen`), not the blocklist's flag. Entries that carry
  * neither flag, nearly all of them, are passed through as they are.
  *
  * @param sharedArn - The shared set's ARN; undefined for the deployment's own blocklist.
@@ -213,7 +214,10 @@ function byPriority(a: Claim, b: Claim): number {
 export function asSeenBySet(entries: readonly LedgerEntry[], sharedArn: string | undefined): LedgerEntry[] {
   if (sharedArn === undefined) return [...entries];
   return entries.map((entry) => {
-    const preexisting = entry.sharedPreexisting?.includes(sharedArn) === true;
+    // Never compared with this set (it was unreadable while the range was active): we never wrote
+    // the range there, so whatever the set holds for it is someone else's.
+    const preexisting =
+      entry.sharedPreexisting?.includes(sharedArn) === true || entry.sharedSeen?.includes(sharedArn) !== true;
     return preexisting === (entry.preexisting === true) ? entry : { ...entry, preexisting };
   });
 }

@@ -14,12 +14,14 @@ describe('waf-autoblock diff', () => {
   it('lists per IP set what is missing, what is extra managed and what is foreign, and exits 0 without --exit-code', async () => {
     const deployment = await deploy(servers(), { shared: [{ family: 'IPV4' }] });
     const [sharedArn] = deployment.sharedArns;
+    // Every IPv4 range was compared with the shared set when it was first read (sharedSeen).
+    const sharedSeen = [sharedArn!];
     await deployment.ledger.upsert([
-      ledgerEntry(RANGE.linode),
-      ledgerEntry(RANGE.scanner),
+      ledgerEntry(RANGE.linode, { sharedSeen }),
+      ledgerEntry(RANGE.scanner, { sharedSeen }),
       expiredEntry(RANGE.tor),
-      ledgerEntry(PREEXISTING, { preexisting: true }),
-      ledgerEntry(SHARED_PREEXISTING, { sharedPreexisting: [sharedArn!] }),
+      ledgerEntry(PREEXISTING, { preexisting: true, sharedSeen }),
+      ledgerEntry(SHARED_PREEXISTING, { sharedPreexisting: [sharedArn!], sharedSeen }),
       ledgerEntry(RANGE.scanner6),
     ]);
     // The IPv4 blocklist lacks the scanner and still holds the tor range whose block ended.

@@ -11,10 +11,12 @@ const servers = useServers();
 /** Three managed ranges in the sets, one of them in a shared set too, and one that was in the blocklist before. */
 async function blocking(): Promise<TestDeployment> {
   const deployment = await deploy(servers(), { shared: [{ family: 'IPV4', addresses: ['203.0.113.0/24'] }] });
+  // Compared with the shared set when it was first read (sharedSeen): ours there unless it held them.
+  const sharedSeen = deployment.sharedArns;
   await deployment.ledger.upsert([
-    ledgerEntry(RANGE.linode),
+    ledgerEntry(RANGE.linode, { sharedSeen }),
     ledgerEntry(RANGE.scanner6),
-    ledgerEntry(FOREIGN.IPV4, { preexisting: true }),
+    ledgerEntry(FOREIGN.IPV4, { preexisting: true, sharedSeen }),
   ]);
   servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, RANGE.linode]);
   servers().waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6, RANGE.scanner6]);

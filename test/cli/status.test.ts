@@ -66,7 +66,9 @@ describe('waf-autoblock status', () => {
     const deployment = await deploy(servers(), { shared: [{ family: 'IPV4', addresses: [RANGE.linode] }] });
     const ranges = ['45.33.12.0/24', '45.33.13.0/24', '45.33.14.0/24', '45.33.15.0/24', '45.33.16.0/24'];
     await deployment.ledger.upsert([
-      ...ranges.map((range, i) => ledgerEntry(range, { lastSeen: NOW - (10 + i) * MINUTE })),
+      ...ranges.map((range, i) =>
+        ledgerEntry(range, { lastSeen: NOW - (10 + i) * MINUTE, sharedSeen: deployment.sharedArns }),
+      ),
       expiredEntry(RANGE.tor, 3),
       ledgerEntry(RANGE.scanner6),
     ]);

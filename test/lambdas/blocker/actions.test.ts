@@ -62,6 +62,13 @@ describe('planActions', () => {
     expect(plan.bans.map((sighting) => sighting.range)).toEqual(['45.33.0.0/16']);
   });
 
+  it('judges the /16 cap on the range as written, so a deployment that widens keys to a /12 can still ban', () => {
+    const wide = createNormalizePolicy({ ipv4Prefix: 12, ipv6Prefix: 64 });
+    const plan = planActions([ban('45.33.12.7'), ban('45.32.0.0/15')], wide, DURATION);
+    expect(plan.bans.map((sighting) => sighting.range)).toEqual(['45.32.0.0/12']);
+    expect(plan.resolved[1]).toMatchObject({ kind: 'refused', reason: 'too-wide' });
+  });
+
   it('unbans an allowlisted range (it may have been blocked before it was allowlisted)', () => {
     const plan = planActions([unban('80.80.80.0/24')], policy, DURATION);
     expect([...plan.unbans]).toEqual([['80.80.80.0/24', 'IPV4']]);

@@ -3,7 +3,13 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { canonicalCidr } from '../../../lambdas/core/address';
 import { applySightings } from '../../../lambdas/core/ledger';
-import { IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcileInput } from '../../../lambdas/core/reconcile';
+import {
+  asSeenBySet,
+  IP_SET_CAPACITY,
+  IpSetIndex,
+  planReconcile,
+  type ReconcileInput,
+} from '../../../lambdas/core/reconcile';
 import type { LedgerEntry } from '../../../lambdas/core/types';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -153,6 +159,42 @@ describe('planReconcile', () => {
     expect(() => plan({ capacity: -1 })).toThrow(/capacity/);
     expect(() => plan({ capacity: 1.5 })).toThrow(RangeError);
     expect(() => plan({ active: [entry('45.33.12.0/33')] })).toThrow(/45\.33\.12\.0\/33/);
+  });
+});
+
+describe('asSeenBySet', () => {
+  const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b';
+  const row = (range: string, fields: Partial<LedgerEntry>): LedgerEntry => ({
+    range,
+    family: 'IPV4',
+    firstSeen: 0,
+    lastSeen: 0,
+    expiresAt: 0,
+    hits: 1,
+    source: 'rate-ip',
+    ...fields,
+  });
+
+  it("keeps in a shared set what we never wrote there: someone else's copy of an expired range stays", () => {
+    const ours = row('45.33.12.0/24', { sharedSeen: [SHARED] });
+    const theirs = row('185.220.101.0/24', { sharedSeen: [SHARED], sharedPreexisting: [SHARED] });
+    // Expired while the set could not be read, so never compared with it; meanwhile another site added it.
+    const neverCompared = row('94.102.61.0/24', { preexisting: true });
+
+    const seen = asSeenBySet([ours, theirs, neverCompared], SHARED);
+    expect(seen.map((entry) => entry.preexisting === true)).toEqual([false, true, true]);
+
+    const plan = planReconcile({
+      current: ['45.33.12.0/24', '185.220.101.0/24', '94.102.61.0/24'],
+      active: [],
+      expired: seen,
+    });
+    expect(plan.removed).toEqual(['45.33.12.0/24']);
+  });
+
+  it('leaves the blocklist view alone', () => {
+    const entry = row('45.33.12.0/24', { preexisting: true });
+    expect(asSeenBySet([entry], undefined)).toEqual([entry]);
   });
 });
 
