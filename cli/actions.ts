@@ -4,9 +4,10 @@
  * deployed blocker, with its settings. The run collects no new attackers (no rights on the web
  * ACL's rules needed) but does everything else a run does, expiry and the report included.
  */
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { OperatorAction } from '../lambdas/blocker/actions';
 import { runBlocker, type RunLogger, type RunSummary } from '../lambdas/blocker/run';
+import { withRunLock } from '../lambdas/blocker/run-lock';
 import type { CliIo } from './command';
 import type { Deployment } from './deployment';
 import { operatorFailure } from './deployment';
@@ -38,19 +39,33 @@ export async function applyActions(
   command: string,
 ): Promise<RunSummary> {
   const { clients, settings, ledger } = deployment;
+  const owner = `${operatorSource(io)}@${hostname()}:${process.pid}`;
   try {
-    return await runBlocker(
+    // One run at a time with the deployed blocker: an overlapping run could undo this one.
+    return await withRunLock(
+      ledger,
+      owner,
+      () =>
+        runBlocker(
+          {
+            waf: clients.waf,
+            wafIn: (region) => clients.wafIn(region),
+            cloudwatch: clients.cloudwatch,
+            sns: clients.sns,
+            ledger,
+            logger: stderrLogger(io, command),
+          },
+          settings,
+          { kind: 'operator', actions, collectKeys: false },
+          io.now?.() ?? Date.now(),
+        ),
       {
-        waf: clients.waf,
-        wafIn: (region) => clients.wafIn(region),
-        cloudwatch: clients.cloudwatch,
-        sns: clients.sns,
-        ledger,
-        logger: stderrLogger(io, command),
+        waitMs: 60_000,
+        onWait: (heldBy, until) =>
+          io.stderr.write(
+            `waf-autoblock ${command}: waiting for another blocker run (${heldBy}, lease until ${new Date(until).toISOString()})\n`,
+          ),
       },
-      settings,
-      { kind: 'operator', actions, collectKeys: false },
-      io.now?.() ?? Date.now(),
     );
   } catch (error) {
     throw operatorFailure(error);

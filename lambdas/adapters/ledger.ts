@@ -45,6 +45,16 @@ export interface ExpireResult {
   readonly refreshed: number;
 }
 
+/**
+ * The key of the run lock item. Not a CIDR, and without `activeFamily`, so no range lookup and no
+ * query of the active index ever returns it.
+ */
+export const RUN_LOCK_KEY = '#run-lock';
+
+/** What {@link Ledger.acquireRunLock} found. */
+export type RunLockResult =
+  { readonly acquired: true } | { readonly acquired: false; readonly heldBy: string; readonly until: number };
+
 /** What {@link Ledger.endBlocks} did. */
 export interface EndResult {
   /** Entries whose expiry is now. */
@@ -107,6 +117,11 @@ export class Ledger {
     }
     this.concurrency = concurrency;
     this.resource = `ledger table ${tableName}`;
+  }
+
+  /** `ledger table <name>`, as errors name it. */
+  get resourceName(): string {
+    return this.resource;
   }
 
   /**
@@ -224,6 +239,71 @@ export class Ledger {
     const inactive = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'inactive').length;
     this.throwOnFailures('end blocks', entries, outcomes, `${ended} of ${entries.length} blocks ended`);
     return { ended, inactive };
+  }
+
+  /**
+   * Takes the run lock: one item (not a range: its key is {@link RUN_LOCK_KEY}) that serializes
+   * blocker runs across the Lambda and the operator CLI, which reserved concurrency alone cannot.
+   * Taken when it is free, its lease has run out, or `owner` holds it already.
+   *
+   * @param leaseMs - How long the lock holds if its owner dies without releasing it.
+   * @returns whether it was taken, and when not, who holds it until when.
+   * @throws WriteError naming the table when the write fails for another reason.
+   */
+  async acquireRunLock(owner: string, now: number, leaseMs: number): Promise<RunLockResult> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [RANGE]: RUN_LOCK_KEY },
+          UpdateExpression: 'SET #owner = :owner, #leaseUntil = :until, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#ttl': TTL },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': now + leaseMs,
+            ':now': now,
+            ':ttl': Math.ceil((now + leaseMs) / 1000) + TTL_GRACE_SECONDS,
+          },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        throw new WriteError(this.resource, 'could not take the run lock', { cause: error });
+      }
+    }
+    const { Item } = await this.client
+      .send(new GetCommand({ TableName: this.tableName, Key: { [RANGE]: RUN_LOCK_KEY }, ConsistentRead: true }))
+      .catch((error: unknown) => {
+        throw new ReadError(this.resource, { cause: error });
+      });
+    const heldBy = typeof Item?.owner === 'string' ? Item.owner : 'unknown';
+    const until = typeof Item?.leaseUntil === 'number' ? Item.leaseUntil : now;
+    return { acquired: false, heldBy, until };
+  }
+
+  /**
+   * Releases the run lock if `owner` holds it (its lease ends now); a lock someone else took over
+   * after our lease ran out is left alone.
+   * @throws WriteError naming the table when the write fails for another reason.
+   */
+  async releaseRunLock(owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [RANGE]: RUN_LOCK_KEY },
+          UpdateExpression: 'SET #leaseUntil = :zero',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil' },
+          ExpressionAttributeValues: { ':owner': owner, ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new WriteError(this.resource, 'could not release the run lock', { cause: error });
+    }
   }
 
   private async endOne(entry: LedgerEntry, now: number): Promise<'ended' | 'inactive'> {

@@ -14,6 +14,7 @@ import type { ActionOutcome } from './actions';
 import { readBlockerSettings } from './environment';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary } from './run';
+import { withRunLock } from './run-lock';
 import { triggerOf } from './trigger';
 
 /**
@@ -56,7 +57,10 @@ export async function handler(event: ScheduledEvent | SNSEvent | undefined, cont
   // Only feed records carry actions into this handler (the CLI runs its own).
   metrics.addMetric('FeedActions', MetricUnit.Count, trigger.actions?.length ?? 0);
   try {
-    const summary = await runBlocker(deps, settings, trigger, Date.now());
+    // The CLI's ban, unban and flush are runs too: one at a time (see run-lock.ts).
+    const summary = await withRunLock(deps.ledger, `lambda:${context.awsRequestId}`, () =>
+      runBlocker(deps, settings, trigger, Date.now()),
+    );
     logger.info('blocker run', { summary });
     logOutcomes(summary.actions);
     recordMetrics(summary);

@@ -13,6 +13,7 @@ import {
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { RUN_LOCK_KEY } from '../../../lambdas/adapters/ledger';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATTACKER, BLOCKER_ENVIRONMENT, SETTINGS } from '../../support/blocker-fixtures';
 
@@ -124,6 +125,25 @@ describe('the blocker handler', () => {
         'Overflow',
       ]),
     );
+  });
+
+  it('holds the run lock for the run, named after the request, and releases it', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
+    sns.onAnyCommand().resolves({ MessageId: 'm' });
+
+    await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
+
+    const lockWrites = ddb
+      .commandCalls(UpdateCommand)
+      .filter((call) => call.args[0].input.Key?.range === RUN_LOCK_KEY)
+      .map((call) => call.args[0].input);
+    expect(
+      lockWrites.map((input): unknown[] => [input.UpdateExpression, input.ExpressionAttributeValues?.[':owner']]),
+    ).toEqual([
+      ['SET #owner = :owner, #leaseUntil = :until, #ttl = :ttl', 'lambda:req-1'],
+      ['SET #leaseUntil = :zero', 'lambda:req-1'],
+    ]);
   });
 
   it('fails the invocation, after one error line naming the resource, when a write fails', async () => {
