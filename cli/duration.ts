@@ -1,10 +1,10 @@
 /** `--for` durations: how long an operator's ban lasts. */
+import { MAX_BAN_MINUTES } from '../lambdas/blocker/actions';
 import { UsageError } from './errors';
 
 const MINUTES_PER_UNIT: Readonly<Record<string, number>> = { m: 1, h: 60, d: 1440, w: 10_080 };
 
-/** The longest block the blocker accepts, as `blockDurationMinutes` does: one year. */
-export const MAX_BAN_MINUTES = 525_600;
+export { MAX_BAN_MINUTES };
 
 /**
  * Reads `90m`, `24h`, `7d`, `2w`, or a plain number of minutes.

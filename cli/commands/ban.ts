@@ -2,6 +2,7 @@
  * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
  * duration and a reason of the operator's choosing.
  */
+import { MAX_REASON_LENGTH } from '../../lambdas/blocker/actions';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { applyActions, operatorSource } from '../actions';
 import type { CliIo, Command } from '../command';
@@ -12,7 +13,6 @@ import { count, fromNow, plural, printable, span, utc } from '../format';
 import { DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
 
 /** As the ban feed allows: enough for a ticket reference and a sentence. */
-const MAX_REASON_LENGTH = 256;
 
 const HELP = `Usage: waf-autoblock ban <ip|cidr> [--for <duration>] [--reason <text>] [options]
 

@@ -15,6 +15,11 @@ import {
 } from '../core/address';
 import type { Cidr, Family, Sighting } from '../core/types';
 
+/** The longest ban, from the CLI or the feed: one year, the deployment's own `blockDurationMinutes` bound. */
+export const MAX_BAN_MINUTES = 525_600;
+/** The longest reason a ban or unban may give. */
+export const MAX_REASON_LENGTH = 256;
+
 /** Block a range: the address is widened to the configured prefix, as rate rule keys are. */
 export interface BanAction {
   readonly action: 'ban';
@@ -106,6 +111,8 @@ export interface ActionPlan {
   readonly bans: Sighting[];
   /** Ranges to unblock (an unban's widened range, and the range as written): the last action on each was an unban. */
   readonly unbans: Map<Cidr, Family>;
+  /** The last action on each range: it decides the range's fate, and what earlier actions on it report. */
+  readonly decisive: ReadonlyMap<Cidr, ResolvedAction>;
 }
 
 /**
@@ -182,7 +189,7 @@ export function planActions(
     if (item.kind === 'ban') bans.push(item.sighting);
     else if (item.kind === 'unban') unbans.set(range, item.family);
   }
-  return { resolved, bans, unbans };
+  return { resolved, bans, unbans, decisive: last };
 }
 
 /**

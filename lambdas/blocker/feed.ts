@@ -5,12 +5,11 @@
  */
 // zod/mini, not the classic API: same checks, a smaller Lambda bundle (see bench/bundle.ts).
 import * as z from 'zod/mini';
-import type { OperatorAction } from './actions';
+import { MAX_BAN_MINUTES, MAX_REASON_LENGTH, type OperatorAction } from './actions';
 
-/** Longest ban the feed may ask for: one year, the deployment's own upper bound. */
-export const MAX_FEED_DURATION_MINUTES = 525_600;
+/** Longest ban the feed may ask for: the same as the CLI's. */
+export const MAX_FEED_DURATION_MINUTES = MAX_BAN_MINUTES;
 const MAX_ADDRESS_LENGTH = 100;
-const MAX_REASON_LENGTH = 256;
 const SOURCE_PATTERN = /^[A-Za-z0-9._@:/+-]{1,64}$/;
 /** Attacker-controlled text quoted in a problem (unknown keys, message ids) is cut to this length. */
 const QUOTE_LIMIT = 40;

@@ -30,14 +30,7 @@ import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile, type Reconcile
 import type { Cidr, Family, IpSetSnapshot, LedgerEntry, Sighting } from '../core/types';
 import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
-import {
-  planActions,
-  withActions,
-  type ActionOutcome,
-  type ActionPlan,
-  type OperatorAction,
-  type ResolvedAction,
-} from './actions';
+import { planActions, withActions, type ActionOutcome, type ActionPlan, type OperatorAction } from './actions';
 import type { BlockerSettings, IpSetArnAddress } from './environment';
 
 const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
@@ -416,7 +409,8 @@ export async function runBlocker(
         logger.warn('ranges ended by another run meanwhile; not put back', { ranges: ended.slice(0, OVERFLOW_SAMPLE) });
       }
     };
-  const setResults = await Promise.allSettled(
+  // The blocklists and the shared sets are written side by side: they are independent sets.
+  const blocklistWrites = Promise.allSettled(
     plans.map(async (familyPlan) => {
       const ref = settings.blocklist[familyPlan.family];
       const update = await updateIpSet(
@@ -446,7 +440,7 @@ export async function runBlocker(
   );
 
   // The shared sets get the same ranges, each planned from its own content and ownership.
-  const sharedResultsWritten = await Promise.allSettled(
+  const sharedWrites = Promise.allSettled(
     shared.map(async (target) => {
       const familyPlan = plans.find((p) => p.family === target.family) as FamilyPlan;
       const expired = asSeenBySet(familyPlan.step.expired, target.ref.arn);
@@ -471,6 +465,7 @@ export async function runBlocker(
       return update;
     }),
   );
+  const [setResults, sharedResultsWritten] = await Promise.all([blocklistWrites, sharedWrites]);
   const sharedWriteFailed = new Set<Family>();
   sharedResultsWritten.forEach((result, index) => {
     const target = shared[index] as SharedTarget;
@@ -642,18 +637,13 @@ function actionOutcomes(
 ): ActionOutcome[] {
   if (plan.resolved.length === 0) return [];
   const upserts = new Map(plans.flatMap((p) => p.step.upserts.map((entry) => [entry.range, entry] as const)));
-  // The last action on a range decides its fate; earlier ones on the same range report that fate.
-  const final = new Map<string, ResolvedAction>();
-  for (const item of plan.resolved) {
-    if (item.kind === 'ban') final.set(item.sighting.range, item);
-    else if (item.kind === 'unban') final.set(item.range, item);
-  }
   return plan.resolved.map((item): ActionOutcome => {
     if (item.kind === 'refused') {
       return { status: 'refused', action: item.action, reason: item.reason, detail: item.detail };
     }
     const range = item.kind === 'ban' ? item.sighting.range : item.range;
-    const decided = final.get(range) ?? item;
+    // The last action on a range decides its fate; earlier ones on the same range report that fate.
+    const decided = plan.decisive.get(range) ?? item;
     if (decided.kind === 'ban') {
       // Every ban has its upsert; the fallback only keeps the outcome a valid time whatever happens.
       const expiresAt = upserts.get(range)?.expiresAt ?? now + (decided.sighting.durationMs ?? 0);
