@@ -5,10 +5,22 @@
  * on every request, so it can start limiting a little later than this model; the model answers
  * "would this key have crossed the limit, and when first", which is what the blocker acts on.
  *
- * Pure: no I/O, no AWS. Memory is bounded by the keys active within one window plus the keys that
- * were ever limited: per key at most `limit + 1` timestamps are kept, and idle keys are dropped.
+ * Records come out of time order: WAF writes to up to 35 log streams per web ACL and to many S3
+ * objects, and an export interleaves them. Each request is counted at its own time as long as it
+ * comes at most the reorder window (default {@link DEFAULT_REORDER_WINDOW_SECONDS} s) after the
+ * latest record seen: per key, the times of that window stay pending, sorted, and are counted only
+ * once the latest record is a reorder window past them, when nothing earlier can still come. A
+ * record later than that is late: it is counted at the earliest time still open (the latest
+ * record's time minus the reorder window), which can over-count, and {@link RateSimulator.ordering}
+ * reports how many were late and by how much, so that a replay can say so.
+ *
+ * Pure: no I/O, no AWS. Memory is bounded by the keys active within one reorder window plus one
+ * rate window, plus the keys that were ever limited: per key, the pending times of the reorder
+ * window (8 bytes per counted request) and at most `limit + 1` counted ones; idle keys are dropped.
+ * A reorder window of `Infinity` keeps every time until the end: exact for any order, 8 bytes per
+ * counted request per rule.
  */
-import { cidrOfKey, rangeKey, type RangeKey } from '../../lambdas/core/address';
+import { cidrOfKey, rangeKey, type RangeKey } from '../../lambdas/core/range-key';
 import type { LoggedRequest } from './waf-log';
 
 /** A rate-based rule as the simulator needs it; the config's `RateRuleConfig` is one. */
@@ -46,13 +58,52 @@ export interface RuleTally {
   counted: number;
   /** FORWARDED_IP only: requests in scope without the header (WAF skips them) or with no valid first address. */
   unkeyed: number;
+  /**
+   * FORWARDED_IP only: requests in scope whose header held more than one address. WAF keys them by
+   * the first, which the client wrote unless a proxy overwrote the header: a sign that it did not.
+   */
+  multiValued: number;
 }
 
+/** How far out of time order the records came. */
+export interface RecordOrdering {
+  /** Seconds a record may come after a later one and still be counted at its own time. */
+  readonly reorderWindowSeconds: number;
+  /** Records that came later than that, counted at the earliest time still open instead of their own. */
+  readonly late: number;
+  /** Milliseconds by which the latest record came after a later one, over all records; 0 when in order. */
+  readonly maxLatenessMs: number;
+}
+
+/** @see RateSimulator */
+export interface SimulatorOptions {
+  /**
+   * Seconds a record may come after a later one and still be counted at its own time; `Infinity`
+   * counts every record at its own time, keeping 8 bytes per counted request until the end.
+   * @default DEFAULT_REORDER_WINDOW_SECONDS
+   */
+  readonly reorderWindowSeconds?: number;
+}
+
+/**
+ * The default reorder window: S3 receives a web ACL's log in files of 5 minutes, and interleaved
+ * CloudWatch log streams are much closer together than that.
+ */
+export const DEFAULT_REORDER_WINDOW_SECONDS = 300;
+
+/**
+ * A key's times, ascending, in one array: `[head, split)` are counted times still inside the
+ * window (at most `limit + 1`), `[split, length)` are pending times not yet counted. Pending times
+ * far out of order wait unsorted in `extra` until they are needed, so that a few of them never cost
+ * a shift of the whole pending region.
+ */
 interface KeyState {
-  /** Timestamps of the key's counted requests, oldest first, from `head` on; at most `limit + 1`. */
   times: number[];
   head: number;
-  /** Latest timestamp seen; out-of-order records are counted at this time, never in the past. */
+  split: number;
+  extra: number[];
+  extraMin: number;
+  /** Latest time of the key, pending or counted. */
   last: number;
   requests: number;
   overLimit: number;
@@ -68,33 +119,58 @@ interface RuleState {
   readonly tally: RuleTally;
 }
 
-/** How often idle keys are swept, in observed requests. */
+/** How often keys are finalized and idle keys swept, in observed requests. */
 const SWEEP_EVERY = 65_536;
+/** A pending time this close to the end of the sorted region is inserted in place; further back it waits in `extra`. */
+const INSERT_IN_PLACE_WITHIN = 64;
+/** Counted times are dropped from the front of a key's array once this many have piled up. */
+const COMPACT_AFTER = 1024;
 
 export class RateSimulator {
   private readonly rules: RuleState[];
+  private readonly reorderMs: number;
   private observed = 0;
   private latest = Number.NEGATIVE_INFINITY;
+  /** Every time up to this one is counted already (after {@link limitedKeys}); nothing may come before it. */
+  private flushedUpTo = Number.NEGATIVE_INFINITY;
+  private late = 0;
+  private maxLatenessMs = 0;
 
-  constructor(rules: readonly SimulatedRule[]) {
+  /** @throws RangeError when the reorder window is negative or not a number. */
+  constructor(rules: readonly SimulatedRule[], options: SimulatorOptions = {}) {
+    const reorderSeconds = options.reorderWindowSeconds ?? DEFAULT_REORDER_WINDOW_SECONDS;
+    if (!(reorderSeconds >= 0)) throw new RangeError(`reorder window must be 0 or more seconds, got ${reorderSeconds}`);
+    this.reorderMs = reorderSeconds * 1000;
     this.rules = rules.map((rule) => ({
       rule,
       windowMs: rule.windowSeconds * 1000,
       host: rule.host?.toLowerCase(),
       forwardedHeader: rule.forwardedIpHeader.toLowerCase(),
       keys: new Map(),
-      tally: { rule: rule.name, counted: 0, unkeyed: 0 },
+      tally: { rule: rule.name, counted: 0, unkeyed: 0, multiValued: 0 },
     }));
   }
 
-  /** Counts one request against every rule whose scope-down it matches. */
+  /** Counts one request against every rule whose scope-down it matches, at its own time unless it is late. */
   observe(request: LoggedRequest): void {
-    if (request.timestamp > this.latest) this.latest = request.timestamp;
-    for (const state of this.rules) this.observeRule(state, request);
+    let at = request.timestamp;
+    if (at > this.latest) this.latest = at;
+    else if (this.latest - at > this.maxLatenessMs) this.maxLatenessMs = this.latest - at;
+    const openFrom = this.openFrom();
+    if (at < openFrom) {
+      this.late++;
+      at = openFrom;
+    }
+    for (const state of this.rules) this.observeRule(state, request, at, openFrom);
     if (++this.observed % SWEEP_EVERY === 0) this.sweep();
   }
 
-  private observeRule(state: RuleState, request: LoggedRequest): void {
+  /** The earliest time a record can still be counted at: times before it may be counted already. */
+  private openFrom(): number {
+    return Math.max(this.latest - this.reorderMs, this.flushedUpTo);
+  }
+
+  private observeRule(state: RuleState, request: LoggedRequest, at: number, openFrom: number): void {
     const { rule } = state;
     if (rule.uriPathPrefix !== undefined && !request.uri.startsWith(rule.uriPathPrefix)) return;
     if (state.host !== undefined && headerValue(request, 'host')?.toLowerCase() !== state.host) return;
@@ -103,7 +179,8 @@ export class RateSimulator {
       key = addressKey(request.clientIp);
     } else {
       const header = headerValue(request, state.forwardedHeader);
-      // WAF's FIRST position: the left-most address, which the client's own proxy wrote.
+      if (header?.includes(',') === true) state.tally.multiValued++;
+      // WAF's rate-based keys take the first address only: FIRST is the sole position it offers.
       key = header === undefined ? undefined : addressKey(firstAddress(header));
     }
     if (key === undefined) {
@@ -114,45 +191,50 @@ export class RateSimulator {
 
     let entry = state.keys.get(key);
     if (entry === undefined) {
-      entry = { times: [], head: 0, last: request.timestamp, requests: 0, overLimit: 0, firstLimited: undefined };
+      entry = newKeyState(at);
       state.keys.set(key, entry);
     }
-    const now = Math.max(request.timestamp, entry.last);
-    entry.last = now;
     entry.requests++;
-    const { times } = entry;
-    // The window is (now - window, now]: a request exactly one window old no longer counts.
-    const oldest = now - state.windowMs;
-    while (entry.head < times.length && (times[entry.head] ?? now) <= oldest) entry.head++;
-    times.push(now);
-    // Only "more than limit?" matters, so older timestamps beyond limit + 1 can go.
-    if (times.length - entry.head > rule.limit + 1) entry.head++;
-    if (entry.head > 1024 && entry.head * 2 > times.length) {
-      times.splice(0, entry.head);
-      entry.head = 0;
-    }
-    if (times.length - entry.head > rule.limit) {
-      entry.overLimit++;
-      entry.firstLimited ??= now;
+    if (at > entry.last) entry.last = at;
+    addPending(entry, at);
+    if (entry.split < entry.times.length && (entry.times[entry.split] ?? openFrom) <= openFrom) {
+      countUpTo(entry, openFrom, state);
     }
   }
 
-  /** Drops keys that were never limited and have nothing left in their window. */
+  /** Counts what nothing earlier can precede any more, and drops keys that can no longer matter. */
   private sweep(): void {
+    const openFrom = this.openFrom();
     for (const state of this.rules) {
-      const idleBefore = this.latest - state.windowMs;
+      const idleBefore = openFrom - state.windowMs;
       for (const [key, entry] of state.keys) {
-        if (entry.firstLimited === undefined && entry.last <= idleBefore) state.keys.delete(key);
+        countUpTo(entry, openFrom, state);
+        // All its times are counted, and its window is empty for every time still to come.
+        if (entry.last > idleBefore) continue;
+        if (entry.firstLimited === undefined) {
+          state.keys.delete(key);
+        } else if (entry.times.length > 0) {
+          // A limited key keeps only its figures.
+          entry.times = [];
+          entry.head = 0;
+          entry.split = 0;
+        }
       }
     }
   }
 
-  /** The keys that crossed a limit so far, by rule (in rule order), then by first limited time. */
+  /**
+   * The keys that crossed a limit so far, by rule (in rule order), then by first limited time.
+   * Counts every pending time first: a record that comes after this call and before the latest
+   * record seen so far is late.
+   */
   limitedKeys(): LimitedKey[] {
+    this.flushedUpTo = this.latest;
     const limited: LimitedKey[] = [];
     for (const state of this.rules) {
       const ofRule: LimitedKey[] = [];
       for (const [key, entry] of state.keys) {
+        countUpTo(entry, Number.POSITIVE_INFINITY, state);
         if (entry.firstLimited === undefined) continue;
         ofRule.push({
           rule: state.rule.name,
@@ -172,6 +254,92 @@ export class RateSimulator {
   tallies(): RuleTally[] {
     return this.rules.map((state) => ({ ...state.tally }));
   }
+
+  /** How far out of order the records came, and how many were too late to count at their own time. */
+  ordering(): RecordOrdering {
+    return { reorderWindowSeconds: this.reorderMs / 1000, late: this.late, maxLatenessMs: this.maxLatenessMs };
+  }
+}
+
+function newKeyState(at: number): KeyState {
+  return {
+    times: [],
+    head: 0,
+    split: 0,
+    extra: [],
+    extraMin: Number.POSITIVE_INFINITY,
+    last: at,
+    requests: 0,
+    overLimit: 0,
+    firstLimited: undefined,
+  };
+}
+
+/** Adds a pending time, keeping `[split, length)` sorted; `at` is never before a counted time. */
+function addPending(entry: KeyState, at: number): void {
+  const { times } = entry;
+  const end = times.length;
+  if (end === entry.split || (times[end - 1] ?? at) <= at) {
+    times.push(at);
+    return;
+  }
+  // The first pending time after `at`, searched from the end, where a slightly late record lands.
+  const floor = Math.max(entry.split, end - INSERT_IN_PLACE_WITHIN);
+  if ((times[floor] ?? at) > at && floor > entry.split) {
+    entry.extra.push(at);
+    if (at < entry.extraMin) entry.extraMin = at;
+    return;
+  }
+  let low = floor;
+  let high = end;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((times[mid] ?? at) <= at) low = mid + 1;
+    else high = mid;
+  }
+  times.splice(low, 0, at);
+}
+
+/** Sorts the waiting out-of-order times into the pending region. */
+function mergeExtra(entry: KeyState): void {
+  const pending = entry.times.splice(entry.split).concat(entry.extra);
+  pending.sort((a, b) => a - b);
+  for (const at of pending) entry.times.push(at);
+  entry.extra = [];
+  entry.extraMin = Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Counts the key's pending times up to `upTo`, in time order: each one sees the counted times of
+ * the window before it. The window is (time - window, time]: a request exactly one window old no
+ * longer counts.
+ */
+function countUpTo(entry: KeyState, upTo: number, state: RuleState): void {
+  if (entry.extraMin <= upTo) mergeExtra(entry);
+  const { times } = entry;
+  const { windowMs } = state;
+  const keep = state.rule.limit + 1;
+  let { head, split } = entry;
+  while (split < times.length) {
+    const at = times[split] ?? upTo;
+    if (at > upTo) break;
+    const oldest = at - windowMs;
+    while (head < split && (times[head] ?? at) <= oldest) head++;
+    split++;
+    // Only "more than limit?" matters, so counted times beyond limit + 1 can go.
+    if (split - head > keep) head = split - keep;
+    if (split - head > state.rule.limit) {
+      entry.overLimit++;
+      entry.firstLimited ??= at;
+    }
+  }
+  if (head > COMPACT_AFTER && head * 2 > times.length) {
+    times.splice(0, head);
+    split -= head;
+    head = 0;
+  }
+  entry.head = head;
+  entry.split = split;
 }
 
 function headerValue(request: LoggedRequest, lowerName: string): string | undefined {

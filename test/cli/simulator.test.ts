@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createNormalizePolicy } from '../../lambdas/core/address';
+import { createNormalizePolicy } from '../../lambdas/core/normalize';
 import { RateSimulator, type SimulatedRule } from '../../cli/replay/simulator';
 import { judgeLimitedKeys } from '../../cli/replay/verdict';
 import type { LoggedRequest } from '../../cli/replay/waf-log';
@@ -74,8 +74,8 @@ describe('RateSimulator', () => {
       'host 46.1.2.3/32',
     ]);
     expect(simulator.tallies()).toEqual([
-      { rule: 'login', counted: 11, unkeyed: 0 },
-      { rule: 'host', counted: 22, unkeyed: 0 },
+      { rule: 'login', counted: 11, unkeyed: 0, multiValued: 0 },
+      { rule: 'host', counted: 22, unkeyed: 0, multiValued: 0 },
     ]);
   });
 
@@ -89,12 +89,67 @@ describe('RateSimulator', () => {
     ];
     const simulator = simulate([forwarded], requests);
     expect(simulator.limitedKeys().map((k) => k.key)).toEqual(['95.173.136.70/32']);
-    expect(simulator.tallies()).toEqual([{ rule: 'fwd', counted: 11, unkeyed: 22 }]);
+    expect(simulator.tallies()).toEqual([{ rule: 'fwd', counted: 11, unkeyed: 22, multiValued: 22 }]);
   });
 
-  it('never counts an out-of-order record in the past', () => {
-    const requests = [...burst('45.33.12.7', 10, 120_000, 0), request('45.33.12.7', 0)];
-    expect(simulate([rule()], requests).limitedKeys()).toMatchObject([{ firstLimited: T0 + 120_000 }]);
+  it('keys a header with several addresses by the first, as WAF does, and counts it as multi-valued', () => {
+    // The attack of issue 10: the client writes a victim's address first, its proxy appends its own.
+    const login = rule({ name: 'login', limit: 100, uriPathPrefix: '/login', aggregateKey: 'FORWARDED_IP' });
+    const forged = { uri: '/login', headers: [{ name: 'X-Forwarded-For', value: '45.33.50.7, 45.33.99.10' }] };
+    const simulator = simulate([login], burst('45.33.99.10', 150, 0, 100, forged));
+    expect(simulator.limitedKeys()).toMatchObject([{ key: '45.33.50.7/32', requests: 150, overLimit: 50 }]);
+    expect(simulator.tallies()).toEqual([{ rule: 'login', counted: 150, unkeyed: 0, multiValued: 150 }]);
+  });
+});
+
+describe('RateSimulator with records out of time order', () => {
+  // Issue 10: ten requests at 02:02:00.000-.090, then one from 02:00:00.000 out of another log stream.
+  const at0200 = Date.UTC(2025, 2, 14, 2, 0, 0) - T0;
+  const interleaved = () => [...burst('45.33.12.7', 10, at0200 + 120_000, 10), request('45.33.12.7', at0200)];
+
+  it('counts a record that comes within the reorder window at its own time: no 60 s window holds 11', () => {
+    const simulator = simulate([rule()], interleaved());
+    expect(simulator.limitedKeys()).toEqual([]);
+    expect(simulator.tallies()).toEqual([{ rule: 'rate-all', counted: 11, unkeyed: 0, multiValued: 0 }]);
+    expect(simulator.ordering()).toEqual({ reorderWindowSeconds: 300, late: 0, maxLatenessMs: 120_090 });
+  });
+
+  it('limits a key from the time of a record that comes late but within the window', () => {
+    // Ten at 30 s, one at 100 s, then one from 35 s: eleven in (-25 s, 35 s], so limited at 35 s.
+    const requests = [
+      ...burst('45.33.12.7', 10, 30_000, 0),
+      request('45.33.12.7', 100_000),
+      request('45.33.12.7', 35_000),
+    ];
+    expect(simulate([rule()], requests).limitedKeys()).toEqual([
+      { rule: 'rate-all', key: '45.33.12.7/32', firstLimited: T0 + 35_000, requests: 12, overLimit: 1 },
+    ]);
+  });
+
+  it('counts a record later than the reorder window at the earliest time still open, and reports it', () => {
+    const simulator = new RateSimulator([rule()], { reorderWindowSeconds: 60 });
+    for (const r of interleaved()) simulator.observe(r);
+    // 02:02:00.090 - 60 s: the window (02:00:00.090, 02:01:00.090] then holds only the late record.
+    expect(simulator.limitedKeys()).toEqual([]);
+    expect(simulator.ordering()).toEqual({ reorderWindowSeconds: 60, late: 1, maxLatenessMs: 120_090 });
+
+    const counting = new RateSimulator([rule()], { reorderWindowSeconds: 0 });
+    for (const r of interleaved()) counting.observe(r);
+    // Without a reorder window the late record joins the ten at 02:02:00.090: over-counted, and said so.
+    expect(counting.limitedKeys()).toMatchObject([{ firstLimited: T0 + at0200 + 120_090, requests: 11, overLimit: 1 }]);
+    expect(counting.ordering()).toMatchObject({ late: 1 });
+  });
+
+  it('treats a record older than what limitedKeys() already counted as late', () => {
+    const simulator = simulate([rule()], burst('45.33.12.7', 10, 60_000, 10));
+    expect(simulator.limitedKeys()).toEqual([]);
+    simulator.observe(request('45.33.12.7', 59_000));
+    expect(simulator.ordering().late).toBe(1);
+    expect(simulator.limitedKeys()).toMatchObject([{ requests: 11, overLimit: 1 }]);
+  });
+
+  it('refuses a negative reorder window', () => {
+    expect(() => new RateSimulator([rule()], { reorderWindowSeconds: -1 })).toThrow(RangeError);
   });
 });
 
