@@ -1,29 +1,22 @@
 /**
  * Builds the configuration from CDK context: the defaults in `cdk.json` (key `wafAutoblock`), then an
  * optional JSON file named with `-c config=path`, then single keys given as
- * `-c wafAutoblock.<dotted.key>=<value>`. Later layers win; objects merge, arrays replace.
+ * `-c wafAutoblock.<path>=<value>` (see ./context-path: `alarm.threshold`, `rateRules[0].limit`).
+ * Later layers win; objects merge, arrays replace, and a single-key override changes one key of
+ * what the layers below hold.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from './config-error';
+import { formatPath, parseOverridePath, setOverride, type PathSegment } from './context-path';
 import { configSchema, type WafAutoblockConfig } from './schema';
+
+export { ConfigError };
 
 /** The CDK context key that holds the configuration object. */
 export const CONTEXT_KEY = 'wafAutoblock';
 /** The CDK context key that names an extra JSON configuration file. */
 export const FILE_CONTEXT_KEY = 'config';
-
-/** A configuration value is invalid. The message is one line that names the key. */
-export class ConfigError extends Error {
-  constructor(
-    /** Dotted path of the offending key, e.g. `alarm.threshold` or `rateRules[0].limit`. */
-    readonly key: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
-}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = Record<string, unknown>;
@@ -32,10 +25,13 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function deepMerge(base: unknown, override: unknown): unknown {
-  if (!isObject(base) || !isObject(override)) return override;
+/** `override` over `base`: objects merge key by key, anything else (lists too) replaces. */
+function mergeObjects(base: JsonObject, override: JsonObject): JsonObject {
   const merged: JsonObject = { ...base };
-  for (const [key, value] of Object.entries(override)) merged[key] = deepMerge(base[key], value);
+  for (const [key, value] of Object.entries(override)) {
+    const below = base[key];
+    merged[key] = isObject(below) && isObject(value) ? mergeObjects(below, value) : value;
+  }
   return merged;
 }
 
@@ -47,16 +43,6 @@ function parseContextValue(text: unknown): unknown {
   } catch {
     return text;
   }
-}
-
-function setPath(target: JsonObject, path: string[], value: unknown): void {
-  let node = target;
-  path.slice(0, -1).forEach((segment) => {
-    if (!isObject(node[segment])) node[segment] = {};
-    node = node[segment] as JsonObject;
-  });
-  const last = path[path.length - 1];
-  if (last !== undefined) node[last] = value;
 }
 
 /**
@@ -91,10 +77,11 @@ export function loadConfig(
   tryGetContext: (key: string) => unknown,
   contextKeys: readonly string[],
 ): WafAutoblockConfig {
-  let raw: unknown = tryGetContext(CONTEXT_KEY) ?? {};
-  if (typeof raw === 'string') raw = parseContextValue(raw);
-  if (!isObject(raw))
+  let defaults: unknown = tryGetContext(CONTEXT_KEY) ?? {};
+  if (typeof defaults === 'string') defaults = parseContextValue(defaults);
+  if (!isObject(defaults))
     throw new ConfigError(CONTEXT_KEY, `invalid configuration: context "${CONTEXT_KEY}" must be an object`);
+  let raw = defaults;
 
   const file = tryGetContext(FILE_CONTEXT_KEY);
   if (file !== undefined) {
@@ -112,22 +99,34 @@ export function loadConfig(
     }
     if (!isObject(fromFile))
       throw new ConfigError(FILE_CONTEXT_KEY, `invalid configuration: ${file} must hold a JSON object`);
-    raw = deepMerge(raw, fromFile);
+    raw = mergeObjects(raw, fromFile);
   }
 
-  const overrides: JsonObject = {};
-  for (const key of contextKeys) {
-    if (!key.startsWith(`${CONTEXT_KEY}.`)) continue;
-    setPath(overrides, key.slice(CONTEXT_KEY.length + 1).split('.'), parseContextValue(tryGetContext(key)));
-  }
-  return parseConfig(deepMerge(raw, overrides));
+  return parseConfig(applyOverrides(raw, tryGetContext, contextKeys));
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, segment) => {
-    if (typeof segment === 'number') return `${text}[${segment}]`;
-    return text ? `${text}.${String(segment)}` : String(segment);
-  }, '');
+/**
+ * The `-c wafAutoblock.<path>=<value>` overrides applied to a copy of `raw`, shortest paths first,
+ * so that `-c wafAutoblock.rateRules=[...]` sets the list before `rateRules[0].limit` changes it.
+ */
+function applyOverrides(
+  raw: JsonObject,
+  tryGetContext: (key: string) => unknown,
+  contextKeys: readonly string[],
+): JsonObject {
+  const overrides: { path: PathSegment[]; value: unknown }[] = [];
+  for (const key of contextKeys) {
+    if (!key.startsWith(`${CONTEXT_KEY}.`)) continue;
+    overrides.push({
+      path: parseOverridePath(key.slice(CONTEXT_KEY.length + 1)),
+      value: parseContextValue(tryGetContext(key)),
+    });
+  }
+  const merged = structuredClone(raw);
+  for (const { path, value } of overrides.sort((a, b) => a.path.length - b.path.length)) {
+    setOverride(merged, path, value);
+  }
+  return merged;
 }
 
 /** The keys an object at `path` in the schema accepts, so a typo can get a suggestion. */

@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
+import { accountIdSchema } from './account';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -138,11 +139,8 @@ export const configSchema = z
       .default('WafAutoblock'),
     /** `CLOUDFRONT` protects CloudFront distributions (deployed to us-east-1); `REGIONAL` protects ALBs, API Gateways and the like. */
     scope: z.enum(['CLOUDFRONT', 'REGIONAL'], { error: 'must be CLOUDFRONT or REGIONAL' }).default('CLOUDFRONT'),
-    /** Target account id; default: the CLI's current account, or environment-agnostic. */
-    account: z
-      .string()
-      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
-      .optional(),
+    /** Target account id (text, or a 12-digit number); default: the CLI's current account, or environment-agnostic. */
+    account: accountIdSchema.optional(),
     /** Target region; CLOUDFRONT scope requires (and defaults to) us-east-1. */
     region: z
       .string()

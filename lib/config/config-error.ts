@@ -1,0 +1,14 @@
+/** The one error type of the configuration: what the app prints as one line when synth stops. */
+
+/** A configuration value is invalid. The message is one line that names the key. */
+export class ConfigError extends Error {
+  constructor(
+    /** Dotted path of the offending key, e.g. `alarm.threshold` or `rateRules[0].limit`. */
+    readonly key: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
