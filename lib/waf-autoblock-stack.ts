@@ -23,6 +23,7 @@ export class WafAutoblockStack extends Stack {
       namePrefix: config.stackName,
       scope: config.scope,
       rateRules: config.rateRules,
+      forwardedIp: config.forwardedIp,
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
       logging: config.logging,

@@ -145,8 +145,11 @@ function integerFlag(flag: string, text: string | undefined, min: number, max: n
 
 /** The configured rate rules, or the first one alone with --limit / --window applied. */
 function simulatedRules(config: WafAutoblockConfig, limit?: number, window?: number): SimulatedRule[] {
-  if (limit === undefined && window === undefined) return config.rateRules;
-  const [first] = config.rateRules;
+  // Only FORWARDED_IP rules read the header, and the configuration refuses them without forwardedIp.
+  const forwardedIpHeader = config.forwardedIp?.headerName ?? '';
+  const rules = config.rateRules.map((rule) => ({ ...rule, forwardedIpHeader }));
+  if (limit === undefined && window === undefined) return rules;
+  const [first] = rules;
   if (first === undefined) throw new CommandError('the configuration has no rate rule to simulate');
   return [{ ...first, limit: limit ?? first.limit, windowSeconds: window ?? first.windowSeconds }];
 }

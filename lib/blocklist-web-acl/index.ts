@@ -5,6 +5,14 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { retentionDays } from '../log-retention';
 import type { WafScope } from '../../lambdas/shared/environment';
+import {
+  type ForwardedIpConfig,
+  forwardedIpProblems,
+  ipSetForwardedIp,
+  type IpSetRuleAction,
+  rateRuleForwardedIp,
+} from '../config/forwarded-ip';
+import { ConfigError } from '../config/load';
 import type { ManagedRuleGroupName, RateRuleConfig } from '../config/schema';
 
 /** Whether the web ACL protects CloudFront distributions or regional resources (one type for stack and Lambdas). */
@@ -17,6 +25,14 @@ export interface BlocklistWebAclProps {
   readonly scope: WafScope;
   /** Rate-based rules, in evaluation order. */
   readonly rateRules: readonly RateRuleConfig[];
+  /**
+   * The header that the user's own proxy in front of WAF writes the client's address into, and how
+   * (see {@link ForwardedIpConfig}). With it, the allowlist rules also match the address that proxy
+   * wrote and the blocklist rules any address in the header; `FORWARDED_IP` rate rules need it,
+   * with `setByOwnProxy: 'overwrites'`.
+   * @default undefined: no header is trusted; the IP set rules match the connecting source IP only
+   */
+  readonly forwardedIp?: ForwardedIpConfig;
   /** Allowed CIDRs, IPv4 and IPv6 mixed; bare addresses must already carry /32 or /128. */
   readonly allowlist: readonly string[];
   /** AWS managed rule groups, evaluated after the rate rules. */
@@ -56,8 +72,14 @@ export class BlocklistWebAcl extends Construct {
   readonly rateRuleNames: readonly string[];
   private readonly wafScope: WafScope;
 
+  /** @throws {ConfigError} when a rate rule would count by a header address that the client chooses. */
   constructor(scope: Construct, id: string, props: BlocklistWebAclProps) {
     super(scope, id);
+    const [untrusted] = forwardedIpProblems(props);
+    if (untrusted) {
+      const key = `rateRules[${untrusted.path[1]}].aggregateKey`;
+      throw new ConfigError(key, `invalid configuration: ${key} ${untrusted.message}`);
+    }
     this.wafScope = props.scope;
     const prefix = props.namePrefix;
     const allowV4 = props.allowlist.filter((cidr) => !cidr.includes(':'));
@@ -94,12 +116,6 @@ export class BlocklistWebAcl extends Construct {
       'Blocked ranges managed by waf-autoblock. Entries added by hand are kept',
     );
 
-    // When a rate rule counts clients by a forwarded-IP header, the blocker's ranges are forwarded
-    // addresses, so the IP set rules must look at that header as well as at the connecting address.
-    const forwardedHeaders = [
-      ...new Set(props.rateRules.filter((r) => r.aggregateKey === 'FORWARDED_IP').map((r) => r.forwardedIpHeader)),
-    ];
-
     this.rateRuleNames = props.rateRules.map((rule) => rule.name);
     this.webAclName = `${prefix}-web-acl`;
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
@@ -109,11 +125,11 @@ export class BlocklistWebAcl extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules: [
-        ipSetRule('allowlist-ipv4', PRIORITY.allowlist, this.allowlistIpv4.ipSet, forwardedHeaders, { allow: {} }),
-        ipSetRule('allowlist-ipv6', PRIORITY.allowlist + 1, this.allowlistIpv6.ipSet, forwardedHeaders, { allow: {} }),
-        ipSetRule('blocklist-ipv4', PRIORITY.blocklist, this.blocklistIpv4.ipSet, forwardedHeaders, { block: {} }),
-        ipSetRule('blocklist-ipv6', PRIORITY.blocklist + 1, this.blocklistIpv6.ipSet, forwardedHeaders, { block: {} }),
-        ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index)),
+        ipSetRule('allowlist-ipv4', PRIORITY.allowlist, this.allowlistIpv4.ipSet, 'allow', props.forwardedIp),
+        ipSetRule('allowlist-ipv6', PRIORITY.allowlist + 1, this.allowlistIpv6.ipSet, 'allow', props.forwardedIp),
+        ipSetRule('blocklist-ipv4', PRIORITY.blocklist, this.blocklistIpv4.ipSet, 'block', props.forwardedIp),
+        ipSetRule('blocklist-ipv6', PRIORITY.blocklist + 1, this.blocklistIpv6.ipSet, 'block', props.forwardedIp),
+        ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
         ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
       ],
     });
@@ -197,33 +213,41 @@ function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
   return { metricName, cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true };
 }
 
+/**
+ * An IP set rule: the connecting source IP, OR (with `forwardedIp`) the header address that the
+ * trust model lets this action read (lib/config/forwarded-ip.ts). Two references cost 2 WCU.
+ */
 function ipSetRule(
   name: string,
   priority: number,
   ipSet: wafv2.CfnIPSet,
-  forwardedHeaders: readonly string[],
-  action: wafv2.CfnWebACL.RuleActionProperty,
+  action: IpSetRuleAction,
+  forwardedIp: ForwardedIpConfig | undefined,
 ): wafv2.CfnWebACL.RuleProperty {
-  const statements: wafv2.CfnWebACL.StatementProperty[] = [
-    { ipSetReferenceStatement: { arn: ipSet.attrArn } },
-    ...forwardedHeaders.map((headerName) => ({
-      ipSetReferenceStatement: {
-        arn: ipSet.attrArn,
-        ipSetForwardedIpConfig: { headerName, fallbackBehavior: 'NO_MATCH', position: 'FIRST' },
-      },
-    })),
-  ];
-  const statement = statements.length === 1 ? statements[0] : { orStatement: { statements } };
+  const sourceIp: wafv2.CfnWebACL.StatementProperty = { ipSetReferenceStatement: { arn: ipSet.attrArn } };
+  const header = ipSetForwardedIp(forwardedIp, action);
+  const statement: wafv2.CfnWebACL.StatementProperty =
+    header === undefined
+      ? sourceIp
+      : {
+          orStatement: {
+            statements: [sourceIp, { ipSetReferenceStatement: { arn: ipSet.attrArn, ipSetForwardedIpConfig: header } }],
+          },
+        };
   return {
     name,
     priority,
-    action,
-    statement: statement as wafv2.CfnWebACL.StatementProperty,
+    action: action === 'allow' ? { allow: {} } : { block: {} },
+    statement,
     visibilityConfig: visibility(name),
   };
 }
 
-function rateRule(rule: RateRuleConfig, priority: number): wafv2.CfnWebACL.RuleProperty {
+function rateRule(
+  rule: RateRuleConfig,
+  priority: number,
+  forwardedIp: ForwardedIpConfig | undefined,
+): wafv2.CfnWebACL.RuleProperty {
   const scopeDown: wafv2.CfnWebACL.StatementProperty[] = [];
   if (rule.uriPathPrefix !== undefined) {
     scopeDown.push({
@@ -260,9 +284,7 @@ function rateRule(rule: RateRuleConfig, priority: number): wafv2.CfnWebACL.RuleP
         limit: rule.limit,
         evaluationWindowSec: rule.windowSeconds,
         aggregateKeyType: rule.aggregateKey,
-        ...(rule.aggregateKey === 'FORWARDED_IP'
-          ? { forwardedIpConfig: { headerName: rule.forwardedIpHeader, fallbackBehavior: 'MATCH' } }
-          : {}),
+        ...(rule.aggregateKey === 'FORWARDED_IP' ? { forwardedIpConfig: rateRuleForwardedIp(forwardedIp) } : {}),
         ...(scopeDownStatement ? { scopeDownStatement } : {}),
       },
     },

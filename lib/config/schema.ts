@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema } from './account';
+import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -94,13 +95,18 @@ const rateRule = z.strictObject({
   uriPathPrefix: z.string().startsWith('/', 'must start with "/"').max(200).optional(),
   /** Count only requests for this Host header value (exact, case-insensitive). */
   host: z.string().min(1).max(200).optional(),
-  /** Aggregate on the connecting source IP (`IP`) or on an address taken from a header (`FORWARDED_IP`). */
+  /**
+   * Count per connecting source IP (`IP`), or per the first address of `forwardedIp.headerName`
+   * (`FORWARDED_IP`: needs `forwardedIp` with a proxy that overwrites the header).
+   */
   aggregateKey: z.enum(['IP', 'FORWARDED_IP'], { error: 'must be IP or FORWARDED_IP' }).default('IP'),
-  /** Header that holds the client address when `aggregateKey` is `FORWARDED_IP`. */
+  /** @deprecated Refused: the header moved to the top-level `forwardedIp` key, which also says who writes it. */
   forwardedIpHeader: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')
-    .default('X-Forwarded-For'),
+    .never({
+      error:
+        'has moved: name the header in forwardedIp.headerName and say how your own proxy sets it in forwardedIp.setByOwnProxy (see README, "Forwarded client addresses")',
+    })
+    .optional(),
 });
 export type RateRuleConfig = z.output<typeof rateRule>;
 
@@ -151,9 +157,12 @@ export const configSchema = z
       .array(rateRule)
       .min(1, 'must hold at least one rule: the blocker takes its attackers from them')
       .max(20, 'may hold at most 20 rules')
-      .default([
-        { name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP', forwardedIpHeader: 'X-Forwarded-For' },
-      ]),
+      .default([{ name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP' }]),
+    /**
+     * The header that your own proxy (a CDN or load balancer in front of WAF, that every request
+     * passes) writes the client's address into, and how. Unset: no header is trusted.
+     */
+    forwardedIp: forwardedIpSchema.optional(),
     /** CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or /128. */
     allowlist: z
       .array(
@@ -302,6 +311,7 @@ export const configSchema = z
       }
       seen.add(rule.name);
     });
+    forwardedIpProblems(config).forEach((problem) => ctx.addIssue({ code: 'custom', ...problem }));
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
         code: 'custom',

@@ -28,6 +28,13 @@ export interface WafAutoblockProps {
    */
   readonly rateRules?: WafAutoblockConfigInput['rateRules'];
   /**
+   * The header that your own proxy in front of WAF (a CDN or load balancer that every request
+   * passes) writes the client's address into, and whether it `overwrites` or `appends` to it.
+   * Needed by `FORWARDED_IP` rate rules (with `overwrites`); see the README, "Forwarded client addresses".
+   * @default none: no header is trusted; allowlist and blocklist match the connecting source IP only
+   */
+  readonly forwardedIp?: WafAutoblockConfigInput['forwardedIp'];
+  /**
    * CIDRs that are always allowed and never blocked.
    * @default []
    */
@@ -94,6 +101,7 @@ export class WafAutoblock extends Construct {
       namePrefix: prefix,
       scope: config.scope,
       rateRules: config.rateRules,
+      forwardedIp: config.forwardedIp,
       allowlist: config.allowlist.map(withPrefixLength),
       managedRuleGroups: config.managedRuleGroups,
       logRetentionDays: config.logging.retentionDays,

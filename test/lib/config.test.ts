@@ -18,9 +18,7 @@ describe('configuration defaults', () => {
   it('are a CLOUDFRONT ACL with one 2,000/300 s rule, IP reputation on, BLOCK logged for 30 days, alarm at 3,000', () => {
     const config = parseConfig({});
     expect(config.scope).toBe('CLOUDFRONT');
-    expect(config.rateRules).toEqual([
-      { name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP', forwardedIpHeader: 'X-Forwarded-For' },
-    ]);
+    expect(config.rateRules).toEqual([{ name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP' }]);
     expect(config.managedRuleGroups).toEqual(['AWSManagedRulesAmazonIpReputationList']);
     expect(config.logging).toEqual({ retentionDays: 30, actions: ['BLOCK'] });
     expect(config.alarm).toEqual({ threshold: 3000, periodSeconds: 300, evaluationPeriods: 1 });

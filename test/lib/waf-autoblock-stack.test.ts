@@ -275,8 +275,9 @@ describe('REGIONAL scope with associations', () => {
       allowlist: ['198.51.100.0/24', '2001:db8::/32', '192.0.2.7'],
       rateRules: [
         { name: 'login', limit: 100, windowSeconds: 60, uriPathPrefix: '/login', host: 'Shop.Example.com' },
-        { name: 'behind-proxy', limit: 500, aggregateKey: 'FORWARDED_IP', forwardedIpHeader: 'X-Real-IP' },
+        { name: 'behind-proxy', limit: 500, aggregateKey: 'FORWARDED_IP' },
       ],
+      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
       managedRuleGroups: ['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet'],
       logging: { retentionDays: 90, actions: ['BLOCK', 'COUNT'] },
       alarm: { threshold: 500, periodSeconds: 60, evaluationPeriods: 3 },
@@ -337,7 +338,7 @@ describe('REGIONAL scope with associations', () => {
     });
   });
 
-  it('aggregates on a forwarded IP header, and makes the IP set rules match that header too', () => {
+  it('aggregates on the forwarded IP header that the own proxy overwrites, and the blocklist matches it anywhere', () => {
     const rules = rulesOf(template);
     expect(rules.find((r) => r.Name === 'behind-proxy')?.Statement).toEqual({
       RateBasedStatement: {
@@ -354,7 +355,7 @@ describe('REGIONAL scope with associations', () => {
           { IPSetReferenceStatement: { Arn: expect.anything() as unknown } },
           {
             IPSetReferenceStatement: {
-              IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'FIRST' },
+              IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'ANY' },
             },
           },
         ],
