@@ -6,7 +6,7 @@
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describeIpSet, readIpSet } from '../lambdas/adapters/waf';
 import type { IpSetAddress } from '../lambdas/blocker/environment';
-import { rangeKey, type RangeKey } from '../lambdas/core/address';
+import { rangeKey, type RangeKey } from '../lambdas/core/range-key';
 import { partitionByExpiry } from '../lambdas/core/ledger';
 import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile } from '../lambdas/core/reconcile';
 import type { Cidr, Family, IpSetSnapshot, LedgerEntry } from '../lambdas/core/types';

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createNormalizePolicy, type NormalizePolicy } from '../../lambdas/core/address';
+import { createNormalizePolicy, type NormalizePolicy } from '../../lambdas/core/normalize';
 import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '../../lib/config/load';
 import type { WafAutoblockConfig } from '../../lib/config/schema';
 import type { CliIo, Command } from '../command';

@@ -2,7 +2,7 @@
  * One replay: stream a WAF log through the simulator, then judge the limited keys as the blocker
  * would. No AWS; the only I/O is reading the log file.
  */
-import type { NormalizePolicy } from '../../lambdas/core/address';
+import type { NormalizePolicy } from '../../lambdas/core/normalize';
 import { RateSimulator, type RuleTally, type SimulatedRule } from './simulator';
 import { judgeLimitedKeys, type ReplayVerdict } from './verdict';
 import { emptyReadStats, readWafLog, type ReadStats } from './waf-log';

@@ -3,7 +3,7 @@
  * {@link normalizeKeys} the blocker runs on `GetRateBasedStatementManagedKeys`, so a replay shows
  * the ranges that would really have reached the IP sets, and refuses what the blocker refuses.
  */
-import { normalizeKeys, type NormalizePolicy, type RejectReason } from '../../lambdas/core/address';
+import { normalizeKeys, type NormalizePolicy, type RejectReason } from '../../lambdas/core/normalize';
 import type { Cidr } from '../../lambdas/core/types';
 import type { LimitedKey } from './simulator';
 

@@ -3,16 +3,15 @@
  * and what became of each. A run applies them with the same normalization, allowlist, ledger and
  * lock-safe reconcile as the ranges it takes from the rate rules. No AWS imports.
  */
+import { parseAddress, parseRange } from '../core/ip-parse';
+import { collapseToPrefix } from '../core/network-range';
 import {
-  collapseToPrefix,
   MIN_IPV4_PREFIX,
   MIN_IPV6_PREFIX,
   normalizeKeys,
-  parseAddress,
-  parseRange,
   type NormalizePolicy,
   type RejectReason,
-} from '../core/address';
+} from '../core/normalize';
 import type { Cidr, Family, Sighting } from '../core/types';
 
 /** The longest ban, from the CLI or the feed: one year, the deployment's own `blockDurationMinutes` bound. */

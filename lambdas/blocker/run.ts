@@ -23,7 +23,9 @@ import {
   updateIpSet,
   type HostCount,
 } from '../adapters/waf';
-import { Allowlist, createNormalizePolicy, mergeSightings, normalizeKeys } from '../core/address';
+import { Allowlist } from '../core/allowlist';
+import { mergeSightings } from '../core/merge';
+import { createNormalizePolicy, normalizeKeys } from '../core/normalize';
 import { advanceLedger, indexByRange, type LedgerStep } from '../core/ledger';
 import { planLedgerWrites, type LedgerWrites } from '../core/ledger-writes';
 import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile, type ReconcilePlan } from '../core/reconcile';

@@ -5,7 +5,7 @@
  * function of its input on purpose: after a WAFOptimisticLockException the caller re-reads the set
  * and plans again from the fresh addresses, never resending a list built from stale data.
  */
-import { cidrOfKey, compareRangeKeys, rangeKey, type RangeKey } from './address';
+import { cidrOfKey, compareRangeKeys, rangeKey, type RangeKey } from './range-key';
 import type { Cidr, LedgerEntry } from './types';
 
 /** Most addresses one WAF IP set can hold (WAF quota, not adjustable). */

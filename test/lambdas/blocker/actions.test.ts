@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planActions, withActions, type BanAction, type OperatorAction } from '../../../lambdas/blocker/actions';
-import { createNormalizePolicy } from '../../../lambdas/core/address';
+import { createNormalizePolicy } from '../../../lambdas/core/normalize';
 import type { Sighting } from '../../../lambdas/core/types';
 
 const MINUTE = 60_000;

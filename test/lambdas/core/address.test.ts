@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Allowlist,
-  SPECIAL_PURPOSE_BLOCKS,
-  canonicalCidr,
-  collapseToPrefix,
-  createNormalizePolicy,
-  isNonGlobal,
-  mergeSightings,
-  normalizeKeys,
-  parseAddress,
-  parseRange,
-  type NormalizePolicy,
-} from '../../../lambdas/core/address';
+import { Allowlist } from '../../../lambdas/core/allowlist';
+import { canonicalCidr, parseAddress, parseRange } from '../../../lambdas/core/ip-parse';
+import { mergeSightings } from '../../../lambdas/core/merge';
+import { collapseToPrefix } from '../../../lambdas/core/network-range';
+import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '../../../lambdas/core/normalize';
+import { isNonGlobal, SPECIAL_PURPOSE_BLOCKS } from '../../../lambdas/core/special-purpose';
 import type { Sighting } from '../../../lambdas/core/types';
 
 const defaults = createNormalizePolicy();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalCidr } from '../../../lambdas/core/address';
+import { canonicalCidr } from '../../../lambdas/core/ip-parse';
 import { applySightings } from '../../../lambdas/core/ledger';
 import {
   asSeenBySet,

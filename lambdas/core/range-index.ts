@@ -1,0 +1,62 @@
+/**
+ * A set of ranges of both families that answers "does this range intersect any of them?" in
+ * O(log n): the table behind the allowlist and the special-purpose blocks.
+ */
+import { compareRanges, lastAddress, networkRange, type ParsedAddress } from './network-range';
+import type { Family } from './types';
+
+/**
+ * Ranges of both families, merged into disjoint intervals sorted by first address, per family,
+ * each bound stored flat as four words.
+ */
+export class IntervalIndex {
+  private readonly firsts: Record<Family, number[]> = { IPV4: [], IPV6: [] };
+  private readonly lasts: Record<Family, number[]> = { IPV4: [], IPV6: [] };
+
+  /** @param ranges - Ranges of either family, in any order; host bits are ignored. */
+  constructor(ranges: Iterable<ParsedAddress>) {
+    const sorted = [...ranges].map((range) => networkRange(range, range.prefix)).sort(compareRanges);
+    for (const range of sorted) {
+      const firsts = this.firsts[range.family];
+      const lasts = this.lasts[range.family];
+      const [l0, l1, l2, l3] = lastAddress(range);
+      const previous = lasts.length - 4;
+      // CIDR ranges nest or are disjoint, and these are sorted by first address: a range that
+      // starts inside the previous interval can only extend it.
+      if (previous >= 0 && compareAt(lasts, previous, range.w0, range.w1, range.w2, range.w3) >= 0) {
+        if (compareAt(lasts, previous, l0, l1, l2, l3) < 0) lasts.splice(previous, 4, l0, l1, l2, l3);
+      } else {
+        firsts.push(range.w0, range.w1, range.w2, range.w3);
+        lasts.push(l0, l1, l2, l3);
+      }
+    }
+  }
+
+  /** True when `range` (host bits cleared) intersects a stored interval. */
+  intersects(range: ParsedAddress): boolean {
+    const firsts = this.firsts[range.family];
+    const [l0, l1, l2, l3] = lastAddress(range);
+    // The last interval that starts at or before the range's last address is the only one that
+    // can reach back to its first address.
+    let low = 0;
+    let high = firsts.length / 4 - 1;
+    let candidate = -1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (compareAt(firsts, mid * 4, l0, l1, l2, l3) <= 0) {
+        candidate = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return (
+      candidate >= 0 && compareAt(this.lasts[range.family], candidate * 4, range.w0, range.w1, range.w2, range.w3) >= 0
+    );
+  }
+}
+
+/** Order of the four words at `flat[at]` against (w0, w1, w2, w3). */
+function compareAt(flat: readonly number[], at: number, w0: number, w1: number, w2: number, w3: number): number {
+  return (flat[at] ?? 0) - w0 || (flat[at + 1] ?? 0) - w1 || (flat[at + 2] ?? 0) - w2 || (flat[at + 3] ?? 0) - w3;
+}
