@@ -100,7 +100,10 @@ const rateRule = z.strictObject({
    * (`FORWARDED_IP`: needs `forwardedIp` with a proxy that overwrites the header).
    */
   aggregateKey: z.enum(['IP', 'FORWARDED_IP'], { error: 'must be IP or FORWARDED_IP' }).default('IP'),
-  /** @deprecated Refused: the header moved to the top-level `forwardedIp` key, which also says who writes it. */
+  /**
+   * Removed, and refused with a message naming it: the header moved to the top-level `forwardedIp`
+   * key, which also says who writes it.
+   */
   forwardedIpHeader: z
     .never({
       error:
@@ -311,7 +314,7 @@ export const configSchema = z
       }
       seen.add(rule.name);
     });
-    forwardedIpProblems(config).forEach((problem) => ctx.addIssue({ code: 'custom', ...problem }));
+    for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
         code: 'custom',
