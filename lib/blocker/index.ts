@@ -12,6 +12,8 @@ import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
+import { ConfigError } from '../config/config-error';
+import { scheduleProblem } from '../config/schedule';
 import { AutoblockFunction } from '../autoblock-function';
 import type { BlocklistWebAcl, IpSetHandle, WafScope } from '../blocklist-web-acl';
 import type { LedgerTable } from '../ledger-table';
@@ -154,7 +156,7 @@ export class Blocker extends Construct {
     // Triggers: the schedule keeps expiry going; the alarm starts a run at once when an attack begins.
     new events.Rule(this, 'Schedule', {
       description: 'Runs the waf-autoblock blocker',
-      schedule: events.Schedule.expression(props.schedule),
+      schedule: blockerSchedule(props.schedule),
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
     });
     attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
@@ -175,6 +177,18 @@ export class Blocker extends Construct {
         );
     });
   }
+}
+
+/**
+ * The EventBridge schedule for an expression that `blocker.schedule` accepts. Checked here as well,
+ * for apps that build the construct without the configuration.
+ * @throws {ConfigError} naming `blocker.schedule` when EventBridge would refuse the expression.
+ */
+export function blockerSchedule(expression: string): events.Schedule {
+  const problem = scheduleProblem(expression);
+  if (problem !== undefined)
+    throw new ConfigError('blocker.schedule', `invalid configuration: blocker.schedule ${problem}`);
+  return events.Schedule.expression(expression);
 }
 
 /** `name|id`, the form the handler reads back (GetIPSet needs both). */

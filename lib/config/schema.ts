@@ -11,6 +11,7 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environme
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema } from './account';
 import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
+import { scheduleProblem } from './schedule';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -215,9 +216,10 @@ export const configSchema = z
       .strictObject({
         /** When the blocker runs besides the alarm: an EventBridge `rate(...)` or `cron(...)` expression. */
         schedule: z
-          .string()
-          .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$/, {
-            message: 'must be an EventBridge expression such as "rate(5 minutes)" or "cron(0/5 * * * ? *)"',
+          .string({ error: 'must be an EventBridge expression such as "rate(5 minutes)" or "cron(0/5 * * * ? *)"' })
+          .superRefine((expression, ctx) => {
+            const problem = scheduleProblem(expression);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
           })
           .default('rate(5 minutes)'),
         /** `alarm`: take new attackers only while the alarm is in ALARM; `always`: on every run. Expiry runs always. */
