@@ -12,3 +12,11 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** One refused value found by a check across keys: where in the configuration, and why. */
+export interface ConfigProblem {
+  /** Path of the key, e.g. `['rateRules', 0, 'name']`. */
+  readonly path: (string | number)[];
+  /** What is wrong and what to do, said after the key. */
+  readonly message: string;
+}

@@ -11,6 +11,7 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environme
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema } from './account';
 import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
+import { ruleNameProblems } from './rule-names';
 import { scheduleProblem } from './schedule';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
@@ -305,17 +306,7 @@ export const configSchema = z
       }),
   })
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.rateRules.forEach((rule, index) => {
-      if (seen.has(rule.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rateRules', index, 'name'],
-          message: `duplicates the rule name "${rule.name}"`,
-        });
-      }
-      seen.add(rule.name);
-    });
+    for (const problem of ruleNameProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
