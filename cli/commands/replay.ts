@@ -10,7 +10,8 @@ import type { WafAutoblockConfig } from '../../lib/config/schema';
 import type { CliIo, Command } from '../command';
 import { readConfig } from '../config';
 import { CommandError, UsageError } from '../errors';
-import { formatJson, formatTable, summaryLine } from '../replay/format';
+import { formatJson, formatTable, summaryLine, warningLines } from '../replay/format';
+import { describeContent } from '../replay/log-shape';
 import { replayLog } from '../replay/replay';
 import type { SimulatedRule } from '../replay/simulator';
 import { LogReadError, type ReadStats } from '../replay/waf-log';
@@ -19,16 +20,20 @@ const WINDOWS = [60, 120, 300, 600] as const;
 
 const HELP = `Usage: waf-autoblock replay <log file> [options]
 
-Replays an AWS WAF log (JSON lines as WAF writes them to CloudWatch Logs, S3 or
-Firehose; plain or gzipped) through the configured rate-based rules, and prints
-the ranges the blocker would have blocked, from when, by which rule, and with how
+Replays an AWS WAF log through the configured rate-based rules, and prints the
+ranges the blocker would have blocked, from when, by which rule, and with how
 many requests. Offline: no AWS account needed.
 
 The log must hold every request, not only blocked ones: with the default
 logging filter (actions: ["BLOCK"]) WAF keeps only what it already blocked.
 
 Arguments:
-  <log file>         .jsonl, .json or .gz (gzip is detected by content)
+  <log file>         plain or gzipped, told by content, not by name:
+                     - JSON lines as WAF writes them to S3, Firehose or CloudWatch
+                       Logs, also after a timestamp (aws logs tail, S3 exports)
+                     - a CloudWatch Logs Insights export (Download table (JSON))
+                     - aws logs filter-log-events output (pages may follow each other)
+                     A file with no WAF record at all is an error (exit 1).
 
 Options:
   --config <file>    JSON config merged over cdk.json's "${CONTEXT_KEY}" context, as
@@ -38,6 +43,11 @@ Options:
   --window <s>       simulate only the first rate rule, with this window: 60, 120, 300 or 600
   --prefix <n>       widen IPv4 keys to this prefix, 8 to 32 (default: blocker.ipv4Prefix)
   --prefix6 <n>      widen IPv6 keys to this prefix, 32 to 128 (default: blocker.ipv6Prefix)
+  --reorder-window <s>
+                     count a record at its own time if it comes at most this many
+                     seconds after a later one, 0 to 86400 (default: 300 for JSON
+                     lines, the whole file for a JSON document); later ones are
+                     counted earlier than they were made, and reported
   --format <f>       table (default) or json
   --progress         report progress on stderr (default: only when stderr is a terminal)
   -h, --help         show this help
@@ -55,6 +65,7 @@ const OPTIONS = {
   prefix: { type: 'string' },
   prefix6: { type: 'string' },
   format: { type: 'string' },
+  'reorder-window': { type: 'string' },
   progress: { type: 'boolean' },
 } as const;
 
@@ -83,6 +94,7 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   }
   const prefix = integerFlag('--prefix', values.prefix, 8, 32);
   const prefix6 = integerFlag('--prefix6', values.prefix6, 32, 128);
+  const reorderWindowSeconds = integerFlag('--reorder-window', values['reorder-window'], 0, 86_400);
 
   const config = await readConfig(io.cwd, values.config);
   const rules = simulatedRules(config, limit, window);
@@ -106,16 +118,20 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
 
   let result;
   try {
-    result = await replayLog(resolve(io.cwd, logFile), rules, policy, { onProgress, progressEvery: 10_000 });
+    result = await replayLog(resolve(io.cwd, logFile), rules, policy, {
+      onProgress,
+      progressEvery: 10_000,
+      reorderWindowSeconds,
+    });
   } catch (error) {
     if (error instanceof LogReadError) throw new CommandError(error.message, { cause: error });
     throw error;
   }
-  if (result.read.malformed > 0) {
-    io.stderr.write(
-      `replay: skipped ${result.read.malformed} malformed line(s) of ${logFile} (first at line ${result.read.malformedLines.join(', ')})\n`,
-    );
+  // Nothing to replay is not "nothing would have been blocked": say what the file is instead.
+  if (result.read.records === 0) {
+    throw new CommandError(`${logFile} holds no AWS WAF log records: ${describeContent(result.read)}`);
   }
+  for (const warning of warningLines(result, logFile)) io.stderr.write(`replay: ${warning}\n`);
   if (format === 'json') {
     io.stdout.write(formatJson(result));
     io.stderr.write(`replay: ${summaryLine(result)}\n`);

@@ -16,6 +16,43 @@ export function describeRule(rule: SimulatedRule): string {
   return `${rule.name}: more than ${count.format(rule.limit)} requests in ${rule.windowSeconds} s per ${key}${scope}`;
 }
 
+/**
+ * What the reader and the simulator could not do exactly, one line each, for stderr: entries
+ * skipped, records counted at another time than their own, and FORWARDED_IP keys that the
+ * clients chose. `logFile` is the file as the operator named it.
+ */
+export function warningLines(result: ReplayResult, logFile: string): string[] {
+  const warnings: string[] = [];
+  const { read, ordering } = result;
+  if (read.malformed > 0) {
+    const what = read.layout === 'document' ? 'entries without a WAF record' : 'malformed line(s)';
+    warnings.push(
+      `skipped ${count.format(read.malformed)} ${what} of ${logFile} (first at line ${read.malformedLines.join(', ')})`,
+    );
+  }
+  if (ordering.late > 0) {
+    const window = ordering.reorderWindowSeconds;
+    // Seconds enough for the latest one, rounded up to a minute.
+    const enough = Math.min(86_400, Math.ceil(ordering.maxLatenessMs / 60_000) * 60);
+    warnings.push(
+      `${count.format(ordering.late)} record(s) came more than ${window} s after a later one (up to ` +
+        `${Math.ceil(ordering.maxLatenessMs / 1000)} s) and were counted ${window} s before the latest record ` +
+        `instead of at their own time, which can over-count: replay with --reorder-window ${enough} to count them exactly`,
+    );
+  }
+  result.tallies.forEach((tally, index) => {
+    const rule = result.rules[index];
+    if (tally.multiValued === 0 || rule === undefined) return;
+    warnings.push(
+      `rule ${tally.rule}: ${count.format(tally.multiValued)} of ${count.format(tally.counted + tally.unkeyed)} ` +
+        `requests carried several addresses in ${rule.forwardedIpHeader}, and WAF keys them by the first, which ` +
+        `the client wrote: the configuration says your proxy overwrites this header, so either it appends to it ` +
+        `or requests reach WAF without passing it`,
+    );
+  });
+  return warnings;
+}
+
 /** The one-line summary that ends the human report (and goes to stderr with `--format json`). */
 export function summaryLine(result: ReplayResult): string {
   const reasons = Object.entries(result.refusedByReason).map(([reason, n]) => `${n} ${reason}`);
@@ -79,6 +116,18 @@ export function formatJson(result: ReplayResult): string {
       refusedByReason: result.refusedByReason,
       firstRecord: result.firstRecord === undefined ? null : iso(result.firstRecord),
       lastRecord: result.lastRecord === undefined ? null : iso(result.lastRecord),
+    },
+    input: {
+      layout: result.read.layout ?? null,
+      gzipped: result.read.gzipped,
+      fromLogsEvents: result.read.wrapped.message,
+      fromLogsInsights: result.read.wrapped['@message'],
+    },
+    ordering: {
+      ...result.ordering,
+      reorderWindowSeconds: Number.isFinite(result.ordering.reorderWindowSeconds)
+        ? result.ordering.reorderWindowSeconds
+        : 'whole file',
     },
     rules: result.rules,
     tallies: result.tallies,

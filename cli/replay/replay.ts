@@ -3,14 +3,22 @@
  * would. No AWS; the only I/O is reading the log file.
  */
 import type { NormalizePolicy } from '../../lambdas/core/normalize';
-import { RateSimulator, type RuleTally, type SimulatedRule } from './simulator';
+import {
+  DEFAULT_REORDER_WINDOW_SECONDS,
+  RateSimulator,
+  type RecordOrdering,
+  type RuleTally,
+  type SimulatedRule,
+} from './simulator';
 import { judgeLimitedKeys, type ReplayVerdict } from './verdict';
-import { emptyReadStats, readWafLog, type ReadStats } from './waf-log';
+import { emptyReadStats, readWafLogBatches, type LogLayout, type ReadStats } from './waf-log';
 
 export interface ReplayResult extends ReplayVerdict {
   readonly rules: readonly SimulatedRule[];
   readonly read: ReadStats;
   readonly tallies: readonly RuleTally[];
+  /** How far out of time order the records came, and how many were too late to count at their own time. */
+  readonly ordering: RecordOrdering;
   /** Keys limited by any rule (a key limited by two rules counts twice). */
   readonly keysLimited: number;
   /** Epoch milliseconds of the earliest and latest record, or undefined for an empty log. */
@@ -23,6 +31,18 @@ export interface ReplayOptions {
   readonly onProgress?: (stats: Readonly<ReadStats>) => void;
   /** @default 100000 */
   readonly progressEvery?: number;
+  /**
+   * Seconds a record may come after a later one and still be counted at its own time.
+   * @default the whole file for a JSON document (an export, read in full time order at 8 bytes
+   * per counted request); {@link DEFAULT_REORDER_WINDOW_SECONDS} for JSON lines, which stream
+   */
+  readonly reorderWindowSeconds?: number;
+}
+
+/** The reorder window a replay uses for a file of this layout, unless told otherwise. */
+export function defaultReorderWindow(layout: LogLayout | undefined): number {
+  // Logs Insights sorts newest first by default, and an export is bounded by the query's limit.
+  return layout === 'document' ? Number.POSITIVE_INFINITY : DEFAULT_REORDER_WINDOW_SECONDS;
 }
 
 /**
@@ -36,23 +56,37 @@ export async function replayLog(
   policy: NormalizePolicy,
   options: ReplayOptions = {},
 ): Promise<ReplayResult> {
-  const simulator = new RateSimulator(rules);
   const read = emptyReadStats();
   const every = options.progressEvery ?? 100_000;
+  // Created once the first bytes have told the layout, which sets the default reorder window.
+  let simulator: RateSimulator | undefined;
+  const simulatorFor = (layout: LogLayout | undefined) =>
+    (simulator ??= new RateSimulator(rules, {
+      reorderWindowSeconds: options.reorderWindowSeconds ?? defaultReorderWindow(layout),
+    }));
   let firstRecord: number | undefined;
   let lastRecord: number | undefined;
-  for await (const request of readWafLog(path, read)) {
-    simulator.observe(request);
-    if (firstRecord === undefined || request.timestamp < firstRecord) firstRecord = request.timestamp;
-    if (lastRecord === undefined || request.timestamp > lastRecord) lastRecord = request.timestamp;
-    if (options.onProgress !== undefined && read.records % every === 0) options.onProgress(read);
+  let reported = 0;
+  for await (const batch of readWafLogBatches(path, read)) {
+    const counting = simulatorFor(read.layout);
+    for (const request of batch) {
+      counting.observe(request);
+      if (firstRecord === undefined || request.timestamp < firstRecord) firstRecord = request.timestamp;
+      if (lastRecord === undefined || request.timestamp > lastRecord) lastRecord = request.timestamp;
+    }
+    if (options.onProgress !== undefined && read.records - reported >= every) {
+      reported = read.records;
+      options.onProgress(read);
+    }
   }
-  const limited = simulator.limitedKeys();
+  const counted = simulatorFor(read.layout);
+  const limited = counted.limitedKeys();
   return {
     ...judgeLimitedKeys(limited, policy),
     rules,
     read,
-    tallies: simulator.tallies(),
+    tallies: counted.tallies(),
+    ordering: counted.ordering(),
     keysLimited: limited.length,
     firstRecord,
     lastRecord,

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { JsonEntryScanner } from '../../cli/replay/json-entries';
 import { emptyReadStats, LogReadError, parseWafRecord, readWafLog } from '../../cli/replay/waf-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'waf-log-'));
@@ -86,5 +88,66 @@ describe('readWafLog', () => {
     const failure = readAll(truncated);
     await expect(failure).rejects.toBeInstanceOf(LogReadError);
     await expect(failure).rejects.toThrow(/truncated\.gz after line \d+: unexpected end of file/);
+  });
+});
+
+describe('JsonEntryScanner', () => {
+  const object = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 });
+  /** A document and the entries it holds, by the scanner's rules. */
+  const documentArbitrary = fc.oneof(
+    fc
+      .tuple(fc.array(fc.oneof(object, fc.jsonValue({ maxDepth: 1 })), { maxLength: 6 }), fc.constantFrom(0, 2, 4))
+      .map(([items, indent]) => ({
+        text: JSON.stringify(items, null, indent),
+        entries: items.filter((item) => typeof item === 'object' && item !== null && !Array.isArray(item)),
+      })),
+    fc
+      .array(fc.tuple(fc.array(object, { maxLength: 4 }), object, fc.boolean()), { minLength: 1, maxLength: 3 })
+      .map((pages) => ({
+        // filter-log-events pages, one after the other, `events` before or after the other keys.
+        text: pages
+          .map(([events, rest, eventsFirst]) => {
+            const others = Object.fromEntries(Object.entries(rest).filter(([key]) => key !== 'events'));
+            return JSON.stringify(eventsFirst ? { events, ...others } : { ...others, events }, null, 4);
+          })
+          .join('\n'),
+        entries: pages.flatMap(([events]) => events),
+      })),
+    fc.array(object, { maxLength: 5 }).map((objects) => {
+      const plain = objects.filter((o) => !Array.isArray(o.events));
+      return { text: plain.map((o) => JSON.stringify(o, null, 2)).join('\n'), entries: plain };
+    }),
+  );
+
+  function scan(chunks: readonly string[]) {
+    const entries: unknown[] = [];
+    const stray: number[] = [];
+    const scanner = new JsonEntryScanner({
+      entry: (text) => entries.push(JSON.parse(text)),
+      stray: (line) => stray.push(line),
+    });
+    for (const chunk of chunks) scanner.push(chunk);
+    scanner.end();
+    return { entries, stray, outline: scanner.outline };
+  }
+
+  it('finds the same entries however the text is cut into chunks', () => {
+    fc.assert(
+      fc.property(documentArbitrary, fc.array(fc.nat(), { maxLength: 8 }), ({ text, entries }, cuts) => {
+        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...points].map((from, i) => text.slice(from, points[i] ?? text.length));
+        const scanned = scan(chunks);
+        expect(scanned.entries).toEqual(JSON.parse(JSON.stringify(entries)));
+        expect(scanned.stray).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts text outside any JSON value and an entry cut by the end, with their lines', () => {
+    const { entries, stray, outline } = scan(['[\n{"a":1},\n{"b":\n', '2}\n]\ntrailing words\n{"c":']);
+    expect(entries).toEqual([{ a: 1 }, { b: 2 }]);
+    expect(stray).toEqual([6, 7]);
+    expect(outline).toEqual({ firstTopLevel: 'array', eventsArrays: 0 });
   });
 });

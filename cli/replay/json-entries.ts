@@ -1,0 +1,199 @@
+/**
+ * Splits a JSON document fed in chunks into its entries without holding the document: the
+ * objects of a top-level array (a Logs Insights export, `jq -s` output), the objects of the
+ * `events` array of a top-level object (`aws logs filter-log-events` output, also several pages
+ * one after the other), and otherwise each top-level object itself (pretty-printed records one
+ * after the other, `jq .` output). Memory holds one entry at a time, at most
+ * {@link MAX_ENTRY_CHARS}; a larger entry is skipped and counted.
+ *
+ * Only the structure is tracked here (strings, nesting, the keys of top-level objects); each entry
+ * is handed on as text for `JSON.parse`, which judges whether it is valid.
+ */
+
+/** Entries larger than this many characters are skipped: a WAF record is a few kilobytes. */
+export const MAX_ENTRY_CHARS = 16 * 1024 * 1024;
+
+/** What the scanner saw besides entries, to say what a document is when it holds no WAF record. */
+export interface DocumentOutline {
+  /** The kind of the first top-level value, if any. */
+  firstTopLevel: 'array' | 'object' | undefined;
+  /** `events` arrays of top-level objects seen (one per filter-log-events page). */
+  eventsArrays: number;
+}
+
+/** Receives what the scanner finds, with the 1-based line it starts on. */
+export interface EntrySink {
+  /** An entry's text. */
+  entry(text: string, line: number): void;
+  /** Text outside any JSON value, an entry over {@link MAX_ENTRY_CHARS}, or one the document's end cut. */
+  stray(line: number): void;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
+/** Keys of top-level objects longer than this are never `events`: they are not kept whole. */
+const KEY_CHARS = 16;
+
+export class JsonEntryScanner {
+  readonly outline: DocumentOutline = { firstTopLevel: undefined, eventsArrays: 0 };
+  private line = 1;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** Depth at which the entry being captured started (its opening brace's depth), or -1. */
+  private entryDepth = -1;
+  private entryLine = 0;
+  private entryParts: string[] = [];
+  private entryChars = 0;
+  private oversized = false;
+  /** Whether the top-level value is an object (keys are tracked) or an array (its objects are entries). */
+  private topIsObject = false;
+  /** Depth of an open `events` array of a top-level object, or -1. */
+  private eventsDepth = -1;
+  /** The last string at depth 1 of a top-level object, cut to {@link KEY_CHARS}, and the key it became. */
+  private lastString = '';
+  private key = '';
+  /** The start of such a string that a chunk's end cut, while it is still open. */
+  private stringHead: string | undefined;
+  private strayLine = 0;
+
+  constructor(private readonly sink: EntrySink) {}
+
+  /** The 1-based line the scanner has reached. */
+  get currentLine(): number {
+    return this.line;
+  }
+
+  /** Scans the next chunk; entries that end in it go to the sink. */
+  push(text: string): void {
+    // Where the open entry's text, and the open depth-1 string, start in this chunk.
+    let start = this.entryDepth >= 0 ? 0 : -1;
+    let stringStart = this.stringHead === undefined ? -1 : 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === NEWLINE) this.line++;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) {
+          this.inString = false;
+          if (stringStart >= 0)
+            this.lastString = ((this.stringHead ?? '') + text.slice(stringStart, i)).slice(0, KEY_CHARS);
+          this.stringHead = undefined;
+          stringStart = -1;
+        }
+        continue;
+      }
+      if (c === QUOTE) {
+        this.inString = true;
+        if (this.depth === 0) this.noteStray();
+        else if (this.depth === 1 && this.topIsObject) {
+          stringStart = i + 1;
+          this.stringHead = '';
+        }
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        if (this.depth === 0) {
+          this.openTopLevel(c === OPEN_BRACE);
+        } else if (c === OPEN_BRACKET && this.depth === 1 && this.topIsObject && this.key === 'events') {
+          this.openEvents();
+          start = -1;
+        } else if (c === OPEN_BRACE && this.entryDepth < 0 && this.isEntryContainer()) {
+          this.openEntry(this.depth);
+        }
+        if (this.entryDepth >= 0 && start < 0) start = i;
+        this.depth++;
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (this.depth === 0) {
+          this.noteStray();
+          continue;
+        }
+        this.depth--;
+        if (this.depth === this.entryDepth) {
+          this.closeEntry(text.slice(start, i + 1));
+          start = -1;
+        }
+        if (this.depth === this.eventsDepth) this.eventsDepth = -1;
+      } else if (c === COLON) {
+        if (this.depth === 1 && this.topIsObject) this.key = this.lastString;
+      } else if (this.depth === 0 && c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== NEWLINE && c !== 0xfeff) {
+        this.noteStray();
+      }
+    }
+    if (stringStart >= 0) this.stringHead = ((this.stringHead ?? '') + text.slice(stringStart)).slice(0, KEY_CHARS);
+    if (this.entryDepth >= 0 && start >= 0) this.keepPart(text.slice(start));
+  }
+
+  /** Ends the document: an entry still open is incomplete and counted as stray. */
+  end(): void {
+    if (this.entryDepth >= 0) this.noteStrayAt(this.entryLine);
+    this.entryDepth = -1;
+    this.entryParts = [];
+  }
+
+  private openTopLevel(isObject: boolean): void {
+    this.outline.firstTopLevel ??= isObject ? 'object' : 'array';
+    this.topIsObject = isObject;
+    this.key = '';
+    // A top-level object is an entry itself, until it turns out to hold an `events` array.
+    if (isObject) this.openEntry(0);
+  }
+
+  private openEvents(): void {
+    this.outline.eventsArrays++;
+    this.eventsDepth = 1;
+    // The object around the events is an envelope, not an entry.
+    this.entryDepth = -1;
+    this.entryParts = [];
+  }
+
+  /** Whether an object opening at the current depth is an entry: in a top-level array, or in `events`. */
+  private isEntryContainer(): boolean {
+    return (this.depth === 1 && !this.topIsObject) || (this.eventsDepth === 1 && this.depth === 2);
+  }
+
+  private openEntry(depth: number): void {
+    this.entryDepth = depth;
+    this.entryLine = this.line;
+    this.entryParts = [];
+    this.entryChars = 0;
+    this.oversized = false;
+  }
+
+  private keepPart(part: string): void {
+    if (this.oversized) return;
+    this.entryChars += part.length;
+    if (this.entryChars > MAX_ENTRY_CHARS) {
+      this.oversized = true;
+      this.entryParts = [];
+    } else {
+      this.entryParts.push(part);
+    }
+  }
+
+  private closeEntry(lastPart: string): void {
+    this.keepPart(lastPart);
+    const line = this.entryLine;
+    const text = this.oversized ? undefined : this.entryParts.join('');
+    this.entryDepth = -1;
+    this.entryParts = [];
+    if (text === undefined) this.noteStrayAt(line);
+    else this.sink.entry(text, line);
+  }
+
+  private noteStray(): void {
+    // One per line of stray text, not one per character.
+    if (this.strayLine === this.line) return;
+    this.strayLine = this.line;
+    this.noteStrayAt(this.line);
+  }
+
+  private noteStrayAt(line: number): void {
+    this.sink.stray(line);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What a file that holds no WAF record looks like, from its first characters and what the reader
+ * skipped: the operator who passed the wrong file (an ALB log, a CSV download, an empty export)
+ * learns which one it was instead of reading "nothing would have been blocked".
+ */
+import type { ReadStats } from './waf-log';
+
+/** The ALB access log: type, then an ISO 8601 time (`https 2024-01-01T00:00:00.123456Z app/...`). */
+const ALB = /^(?:http|https|h2|grpcs|ws|wss) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z /;
+/** CloudFront's standard log: `#Version: 1.0` and `#Fields: date time x-edge-location ...` headers. */
+const CLOUDFRONT = /^#(?:Version: \d|Fields: date time x-edge-location)/;
+/** Apache and nginx common and combined formats: `host ident user [time] "request"`. */
+const WEB_SERVER = /^\S+ \S+ \S+ \[[^\]]+\] "/;
+
+/**
+ * One phrase, "it ...", saying what the file read into `stats` is: for
+ * `<file> holds no AWS WAF log records: <phrase>`.
+ */
+export function describeContent(stats: ReadStats): string {
+  if (stats.fileBytes === 0) return 'it is empty';
+  if (stats.head.trim() === '') return stats.gzipped ? 'it is empty once decompressed' : 'it holds only blank lines';
+  const looks = isBinary(stats.head)
+    ? 'binary data, not text'
+    : stats.layout === 'document'
+      ? describeDocument(stats)
+      : describeLines(stats);
+  return `it looks like ${looks}${stats.gzipped ? ', gzipped' : ''}`;
+}
+
+function describeLines(stats: ReadStats): string {
+  const lines = stats.head.split('\n').filter((line) => line.trim() !== '');
+  const first = lines[0] ?? '';
+  if (ALB.test(first)) return 'an ALB access log (space-separated, starts with a protocol and a timestamp)';
+  if (CLOUDFRONT.test(first)) return 'a CloudFront standard access log (tab-separated, with #Fields headers)';
+  if (WEB_SERVER.test(first)) return 'a web server access log (Apache or nginx format)';
+  const sample = stats.firstSkipped;
+  if (sample?.json === true) {
+    if (sample.messageField !== undefined) {
+      return `CloudWatch Logs events whose ${sample.messageField} is not a WAF record`;
+    }
+    return `JSON lines without WAF fields (${keyList(sample.keys)})`;
+  }
+  const columns = csvColumns(lines);
+  if (columns !== undefined) {
+    const hint = columns.includes('@message') ? ': download the Logs Insights results as JSON instead' : '';
+    return `CSV (first columns: ${columns.slice(0, 5).join(', ')})${hint}`;
+  }
+  return 'plain text';
+}
+
+function describeDocument(stats: ReadStats): string {
+  const outline = stats.outline;
+  const sample = stats.firstSkipped;
+  if (stats.lines === 0 && outline?.eventsArrays !== undefined && outline.eventsArrays > 0) {
+    return 'aws logs filter-log-events output with no events';
+  }
+  if (stats.lines === 0 && outline?.firstTopLevel === 'array') return 'an empty JSON array';
+  if (sample?.messageField === '@message')
+    return 'a CloudWatch Logs Insights export whose @message is not a WAF record';
+  if (sample?.messageField === 'message') return 'CloudWatch Logs events whose message is not a WAF record';
+  const kind = outline?.firstTopLevel === 'array' ? 'a JSON array' : 'a JSON document';
+  if (sample?.json === true) return `${kind} without WAF fields (${keyList(sample.keys)})`;
+  return `${kind} that does not parse`;
+}
+
+function keyList(keys: readonly string[]): string {
+  return keys.length === 0 ? 'no keys' : `first keys: ${keys.join(', ')}`;
+}
+
+/** The columns of a CSV header line: two or more names without spaces, such as `@timestamp,@message`. */
+function csvColumns(lines: readonly string[]): string[] | undefined {
+  const columns = (lines[0] ?? '').split(',').map((column) => column.trim().replace(/^"(.*)"$/, '$1'));
+  return columns.length >= 2 && columns.every((column) => /^[@\w.-]+$/.test(column)) ? columns : undefined;
+}
+
+/** NUL characters, or more than one control or undecodable character in ten. */
+function isBinary(head: string): boolean {
+  if (head.includes('\u0000')) return true;
+  let odd = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) || c === 0xfffd) odd++;
+  }
+  return odd * 10 > head.length;
+}
