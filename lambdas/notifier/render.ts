@@ -4,7 +4,17 @@
  * ./telegram-html, which sanitizes, escapes and splits it; nothing here writes a tag by hand.
  */
 import type { BlockReport } from '../shared/report';
-import { bold, clip, code, italic, text, toMessages, type Line, type Span } from './telegram-html';
+import {
+  bold,
+  clip,
+  code,
+  italic,
+  TELEGRAM_ENTITY_LIMIT,
+  text,
+  toMessages,
+  type Line,
+  type Span,
+} from './telegram-html';
 import type {
   AlarmNotice,
   AllClearSummary,
@@ -23,13 +33,20 @@ const FIELD = { name: 255, key: 200, reason: 600, label: 80 } as const;
 export const PLAIN_BODY_LIMIT = { characters: 2000, lines: 40 } as const;
 /** How many upcoming expiries an all-clear lists. */
 const NEXT_EXPIRIES = 5;
+/**
+ * Most ranges one list of a block report shows, whatever `maxListedRanges`: each is one `<code>`
+ * entity, so the list with its heading and its "and N more" fits the entities Telegram formats in
+ * one message. More would lose their formatting, or cut the list across messages.
+ */
+export const MAX_LISTED_RANGES = TELEGRAM_ENTITY_LIMIT - 2;
 
 /** Options every renderer takes. */
 export interface RenderOptions {
   /** Epoch milliseconds, for "in 3 h" and "ago" figures. */
   readonly now: number;
   /**
-   * Longest list of ranges shown in a block report; the rest are counted ("and 12 more").
+   * Longest list of ranges shown in a block report, at most {@link MAX_LISTED_RANGES}; the rest
+   * are counted ("and 12 more").
    * @default 20
    */
   readonly maxListedRanges?: number;
@@ -85,7 +102,7 @@ function andMore(count: number): Line {
 
 function listLimit(options: RenderOptions): number {
   const max = options.maxListedRanges ?? 20;
-  return Number.isInteger(max) && max > 0 ? max : 20;
+  return Number.isInteger(max) && max > 0 ? Math.min(max, MAX_LISTED_RANGES) : 20;
 }
 
 // ---------------------------------------------------------------------------------------- ALARM

@@ -11,6 +11,18 @@ export const TELEGRAM_MESSAGE_LIMIT = 4096;
 /** At most this many messages per notification, so that a huge input cannot flood a chat. */
 export const MAX_PARTS = 5;
 
+/**
+ * Telegram applies the formatting of at most this many entities in one message (each `<b>`,
+ * `<i>`, `<code>`, ... element is one, nested ones each count) and shows the rest as plain text.
+ * The Bot API reference does not state it: `sendMessage` only says "Text of the message to be
+ * sent, 1-4096 characters after entities parsing" (https://core.telegram.org/bots/api#sendmessage).
+ * python-telegram-bot lists it as `MAX_MESSAGE_ENTITIES = 100`, "found by experimentation: Beyond
+ * this cap telegram will simply ignore further formatting styles"
+ * (https://docs.python-telegram-bot.org/en/v13.2/telegram.constants.html), as users report
+ * (https://github.com/rubenlagus/TelegramBots/issues/854: "all tags after the 100th are ignored").
+ */
+export const TELEGRAM_ENTITY_LIMIT = 100;
+
 /** The only tags we emit; all of them are in Telegram's allowed set. */
 export type Style = 'b' | 'i' | 'code';
 
@@ -91,21 +103,37 @@ export function htmlToPlainText(html: string): string {
     .replace(/&(lt|gt|quot|amp);/g, (_, name: string) => ({ lt: '<', gt: '>', quot: '"', amp: '&' })[name] ?? '');
 }
 
+/** A rendered piece of a line, and how many Telegram entities (tagged spans) it holds. */
+interface Piece {
+  readonly html: string;
+  readonly entities: number;
+}
+
 /**
- * Renders `line` into pieces of at most `limit` units each: spans are kept whole where they fit; a
- * span that does not is cut between code points (never inside an entity or a surrogate pair), its
- * tag closed at the end of one piece and reopened at the start of the next. One pass over the text.
+ * Renders `line` into pieces of at most `limit` units and `maxEntities` tagged spans each: spans
+ * are kept whole where they fit; a span that does not is cut between code points (never inside an
+ * entity or a surrogate pair), its tag closed at the end of one piece and reopened at the start of
+ * the next. One pass over the text.
  *
  * @throws {RangeError} when `limit` cannot hold even one tagged character.
  */
-function splitLongLine(line: Line, limit: number): string[] {
-  const pieces: string[] = [];
+function splitLongLine(line: Line, limit: number, maxEntities: number): Piece[] {
+  const pieces: Piece[] = [];
   let current = '';
+  let entities = 0;
+  const endPiece = (): void => {
+    if (current !== '') pieces.push({ html: current, entities });
+    current = '';
+    entities = 0;
+  };
   for (const span of line) {
     if (span.text === '') continue;
+    const tagged = span.style === undefined ? 0 : 1;
+    if (entities + tagged > maxEntities) endPiece();
     const rendered = renderSpan(span);
     if (current.length + rendered.length <= limit) {
       current += rendered;
+      entities += tagged;
       continue;
     }
     const opening = open(span.style);
@@ -114,80 +142,105 @@ function splitLongLine(line: Line, limit: number): string[] {
     for (const char of sanitize(span.text)) {
       const escaped = ENTITIES[char] ?? char;
       if (current.length + opening.length + chunk.length + escaped.length + closing.length > limit) {
-        if (chunk !== '') current += `${opening}${chunk}${closing}`;
+        if (chunk !== '') {
+          current += `${opening}${chunk}${closing}`;
+          entities += tagged;
+        }
         chunk = '';
-        if (current !== '') pieces.push(current);
-        current = '';
+        endPiece();
         if (opening.length + escaped.length + closing.length > limit) {
           throw new RangeError(`a message limit of ${limit} cannot hold one character`);
         }
       }
       chunk += escaped;
     }
-    if (chunk !== '') current += `${opening}${chunk}${closing}`;
+    if (chunk !== '') {
+      current += `${opening}${chunk}${closing}`;
+      entities += tagged;
+    }
   }
-  if (current !== '') pieces.push(current);
+  endPiece();
   return pieces;
 }
 
 /** Options of {@link toMessages}; the defaults are Telegram's. */
 export interface MessageLimits {
-  /** @default 4096 */
+  /** UTF-16 units of HTML per message. @default 4096 */
   readonly limit?: number;
   /** @default 5 */
   readonly maxParts?: number;
+  /** Entities (tagged spans) per message, at least 2. @default 100 ({@link TELEGRAM_ENTITY_LIMIT}) */
+  readonly maxEntities?: number;
+}
+
+/** One message being packed: its lines as rendered, and the entities they hold. */
+interface Part {
+  readonly lines: string[];
+  entities: number;
 }
 
 /**
- * Packs lines into as few messages as possible, each at most `limit` UTF-16 units of HTML, split
- * only between lines (a single line longer than a message is split between or inside its spans,
- * with tags reopened). Blank lines at the edges of a message are dropped. When the text needs more
- * than `maxParts` messages, the last one ends with a note of how many lines were left out.
+ * Packs lines into as few messages as possible, each at most `limit` UTF-16 units of HTML and
+ * `maxEntities` entities, split only between lines (a single line longer than a message, or with
+ * more entities, is split between or inside its spans, with tags reopened). Blank lines at the
+ * edges of a message are dropped. When the text needs more than `maxParts` messages, the last one
+ * ends with a note of how many lines were left out.
  *
  * @returns at least one message, each non-empty and well-formed.
+ * @throws {RangeError} when `maxEntities` is not an integer of at least 2 (a span and the note).
  */
 export function toMessages(lines: readonly Line[], limits: MessageLimits = {}): string[] {
   const limit = limits.limit ?? TELEGRAM_MESSAGE_LIMIT;
   const maxParts = limits.maxParts ?? MAX_PARTS;
-  // Room kept in the last allowed part for the "left out" note (at Telegram's limit, 80 units).
+  const maxEntities = limits.maxEntities ?? TELEGRAM_ENTITY_LIMIT;
+  if (!Number.isInteger(maxEntities) || maxEntities < 2) {
+    throw new RangeError(`maxEntities must be an integer of at least 2, got ${maxEntities}`);
+  }
+  // Room kept in the last allowed part for the "left out" note (at Telegram's limit, 80 units),
+  // which is one <i> entity.
   const noteReserve = Math.min(80, Math.floor(limit / 4));
-  const rendered = lines.map((line) => splitLongLine(line, limit - noteReserve));
+  const rendered = lines.map((line) => splitLongLine(line, limit - noteReserve, maxEntities - 1));
 
-  const parts: string[][] = [[]];
+  const parts: Part[] = [{ lines: [], entities: 0 }];
   let length = 0;
   let omitted = 0;
-  const partLimit = () => (parts.length >= maxParts ? limit - noteReserve : limit);
+  const lastAllowed = () => parts.length >= maxParts;
+  const partLimit = () => (lastAllowed() ? limit - noteReserve : limit);
+  const entityLimit = () => (lastAllowed() ? maxEntities - 1 : maxEntities);
 
   outer: for (const [index, rendering] of rendered.entries()) {
-    const pieces = rendering.length > 0 ? rendering : [''];
+    const pieces: readonly Piece[] = rendering.length > 0 ? rendering : [{ html: '', entities: 0 }];
     for (const piece of pieces) {
-      const current = parts[parts.length - 1] as string[];
-      const added = (current.length > 0 ? 1 : 0) + piece.length;
-      if (length + added <= partLimit()) {
-        current.push(piece);
+      const current = parts[parts.length - 1] as Part;
+      const added = (current.lines.length > 0 ? 1 : 0) + piece.html.length;
+      if (length + added <= partLimit() && current.entities + piece.entities <= entityLimit()) {
+        current.lines.push(piece.html);
+        current.entities += piece.entities;
         length += added;
         continue;
       }
-      if (parts.length >= maxParts) {
+      if (lastAllowed()) {
         // A line shown only in part counts as left out: its end is missing.
-        omitted = rendered.slice(index).filter((rest) => rest.some(isVisible)).length;
+        omitted = rendered.slice(index).filter((rest) => rest.some((p) => isVisible(p.html))).length;
         break outer;
       }
-      parts.push([piece]);
-      length = piece.length;
+      parts.push({ lines: [piece.html], entities: piece.entities });
+      length = piece.html.length;
     }
   }
 
-  const messages = parts
-    .map((part) => trimBlankLines(part))
-    .filter((part) => part.length > 0)
-    .map((part) => part.join('\n'));
+  const packed = parts
+    .map((part) => ({ html: trimBlankLines(part.lines).join('\n'), entities: part.entities }))
+    .filter((part) => part.html !== '');
+  const messages = packed.map((part) => part.html);
   if (omitted > 0) {
     const full = `<i>… ${omitted} more line${omitted === 1 ? '' : 's'} left out (message too long)</i>`;
     const note = full.length <= limit ? full : '<i>…</i>';
-    const last = messages.pop();
-    // The reserve keeps room for the note at Telegram's limit; tiny test limits may not have it.
-    messages.push(last !== undefined && last.length + 1 + note.length <= limit ? `${last}\n${note}` : note);
+    const last = packed.at(-1);
+    messages.pop();
+    // The reserves keep room for the note at Telegram's limits; tiny test limits may not have it.
+    const fits = last !== undefined && last.html.length + 1 + note.length <= limit && last.entities < maxEntities;
+    messages.push(fits ? `${last.html}\n${note}` : note);
   }
   return messages.length > 0 ? messages : ['<i>(empty message)</i>'];
 }

@@ -23,14 +23,19 @@ import type {
 import { BLOCK_REPORT_KIND, type BlockReport } from '../../../lambdas/shared/report';
 import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
 import { ALARM, hostileText, MINUTE, NOW, OK, REPORT, SUMMARY } from './fixtures';
+import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';
 
-/** Every message Telegram would accept: within the limit, well-formed, something to show. */
+/**
+ * Every message Telegram would accept and format in full: within the limit, well-formed, at most
+ * 100 entities, something to show.
+ */
 function expectSendable(messages: readonly string[]): void {
   expect(messages.length).toBeGreaterThan(0);
   expect(messages.length).toBeLessThanOrEqual(MAX_PARTS);
   for (const message of messages) {
     expect(message.length).toBeLessThanOrEqual(TELEGRAM_MESSAGE_LIMIT);
     expect(checkTelegramHtml(message)).toBeUndefined();
+    expect(telegramEntities(message)).toBeLessThanOrEqual(TELEGRAM_FORMATS_AT_MOST);
     expect(visibleText(message).trim()).not.toBe('');
   }
 }
@@ -334,7 +339,31 @@ describe('hostile input', () => {
     };
     const messages = renderReport(report, { now: NOW, maxListedRanges: 100 });
     expectSendable(messages);
-    expect(messages.join('\n')).toContain('<i>… and 49,900 more</i>');
+    expect(messages.join('\n')).toContain('<i>… and 49,902 more</i>');
+  });
+
+  it('a report of 150 added and 120 overflowing ranges, 100 listed: every part keeps its formatting (100 entities at most)', () => {
+    const ranges = (n: number, second: number) => Array.from({ length: n }, (_, i) => `45.${second}.${i}.0/24`);
+    const added = ranges(150, 33).map((range) => ({ range, source: 'rate-all', hits: 7 }));
+    const overflow = { count: 120, sample: ranges(120, 90) };
+
+    const messages = renderReport({ ...REPORT, added, overflow }, { now: NOW, maxListedRanges: 100 });
+
+    expectSendable(messages);
+    // Before, the second part carried 102 tags (Telegram shows the ones past the 100th as plain
+    // text). Now it ends at 100 entities, well before the length limit, and the rest follows.
+    expect(messages.map(telegramEntities)).toEqual([84, 100, 26]);
+    expect(messages[1]?.length).toBeLessThan(3500);
+    expect(messages[1]).toMatch(/\n• <code>45\.90\.78\.0\/24<\/code>$/);
+    expect(messages[2]).toMatch(/^• <code>45\.90\.79\.0\/24<\/code>\n/);
+    const shown = messages.join('\n');
+    // Each list shows 98 ranges (with its heading and "and N more", 100 entities) and counts the rest.
+    expect(shown.match(/^• <code>45\.33\.\d+\.0\/24<\/code> · rate-all · 7 hits$/gm)).toHaveLength(98);
+    expect(shown).toContain(
+      '• <code>45.33.97.0/24</code> · rate-all · 7 hits\n<i>… and 52 more</i>\n\n<b>Expired: 1</b>',
+    );
+    expect(shown.match(/^• <code>45\.90\.\d+\.0\/24<\/code>$/gm)).toHaveLength(98);
+    expect(shown).toContain('• <code>45.90.97.0/24</code>\n<i>… and 22 more</i>\n\n<b>Most attacked hosts</b>');
   });
 
   it('cuts a huge plain message and says how much is missing', () => {
@@ -408,6 +437,12 @@ const allClear: fc.Arbitrary<AllClearSummary> = fc.record({
   ),
 });
 
+/** What a report holds as a range: usually a short CIDR, sometimes anything at all. */
+const rangeText = fc.oneof(
+  { weight: 3, arbitrary: fc.ipV4().map((ip) => `${ip}/24`) },
+  { weight: 1, arbitrary: hostileText },
+);
+
 const report: fc.Arbitrary<BlockReport> = fc.record({
   kind: fc.constant(BLOCK_REPORT_KIND),
   version: fc.constant(1 as const),
@@ -415,9 +450,13 @@ const report: fc.Arbitrary<BlockReport> = fc.record({
   webAclName: hostileText,
   dryRun: fc.boolean(),
   collected: fc.boolean(),
-  added: fc.array(fc.record({ range: hostileText, source: hostileText, hits: count }), { maxLength: 60 }),
-  expired: fc.array(fc.record({ range: hostileText, source: hostileText, lastSeen: hostileText }), { maxLength: 30 }),
-  overflow: fc.record({ count, sample: fc.array(hostileText, { maxLength: 30 }) }),
+  // Lists long enough, and lines short enough, for a message to hold more than 100 entities.
+  added: fc.array(fc.record({ range: rangeText, source: hostileText, hits: count }), { maxLength: 150, size: 'max' }),
+  expired: fc.array(fc.record({ range: rangeText, source: hostileText, lastSeen: hostileText }), {
+    maxLength: 60,
+    size: 'max',
+  }),
+  overflow: fc.record({ count, sample: fc.array(rangeText, { maxLength: 120, size: 'max' }) }),
   ipSets: fc.array(
     fc.record({
       name: hostileText,
@@ -446,7 +485,7 @@ const plainNotice: fc.Arbitrary<PlainNotice> = fc.record(
 describe('any input', () => {
   const settings = { numRuns: 150 };
 
-  it('renders an ALARM into well-formed Telegram HTML of at most 4,096 characters per message', () => {
+  it('renders an ALARM into well-formed Telegram HTML of at most 4,096 characters and 100 entities per message', () => {
     fc.assert(
       fc.property(alarmNotice, attackSummary, (notice, summary) => {
         expectSendable(renderAlarm(notice, summary));

@@ -15,6 +15,7 @@ import {
 } from '../../../lambdas/notifier/telegram-html';
 import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
 import { hostileText } from './fixtures';
+import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';
 
 describe('escaping and sanitizing', () => {
   it('escapes the characters Telegram HTML treats specially, and nothing else', () => {
@@ -102,6 +103,40 @@ describe('toMessages', () => {
     for (const message of messages) expect(message.length).toBeLessThanOrEqual(200);
   });
 
+  it('starts a new message before the 101st entity, which Telegram would show unformatted', () => {
+    const lines: Line[] = Array.from({ length: 150 }, (_, i) => [text('• '), code(`45.33.${i}.0/24`)]);
+
+    const messages = toMessages(lines);
+
+    expect(messages.map(telegramEntities)).toEqual([100, 50]);
+    expect(messages[0]?.length).toBeLessThan(3000);
+    expect(messages[0]).toMatch(/\n• <code>45\.33\.99\.0\/24<\/code>$/);
+    expect(messages[1]).toMatch(/^• <code>45\.33\.100\.0\/24<\/code>\n/);
+  });
+
+  it('splits one line of more than 100 entities between its spans, keeping every character', () => {
+    const line: Line = Array.from({ length: 250 }, (_, i) => (i % 2 === 0 ? bold(`${i}`) : code(`${i}`)));
+
+    const messages = toMessages([line]);
+
+    expect(messages.map(telegramEntities)).toEqual([99, 99, 52]);
+    expect(messages.map(visibleText).join('')).toBe(Array.from({ length: 250 }, (_, i) => i).join(''));
+  });
+
+  it('keeps room for the "left out" note within the entities of the last message', () => {
+    const lines: Line[] = Array.from({ length: 30 }, (_, i) => [italic(`${i}`)]);
+
+    const messages = toMessages(lines, { maxParts: 2, maxEntities: 10 });
+
+    expect(messages).toHaveLength(2);
+    expect(messages.map(telegramEntities)).toEqual([10, 10]);
+    expect(messages[1]).toMatch(/<i>18<\/i>\n<i>… 11 more lines left out \(message too long\)<\/i>$/);
+  });
+
+  it('refuses an entity limit that cannot hold a span and the note', () => {
+    expect(() => toMessages([[bold('x')]], { maxEntities: 1 })).toThrow(RangeError);
+  });
+
   it('never returns an empty message', () => {
     expect(toMessages([])).toEqual(['<i>(empty message)</i>']);
     expect(toMessages([[], [text('  ')], [italic(' ')]])).toEqual(['<i>(empty message)</i>']);
@@ -114,16 +149,18 @@ const span: fc.Arbitrary<Span> = fc.record(
 );
 
 describe('toMessages, for any input', () => {
-  it('gives well-formed messages within the limit that keep every visible character, in order', () => {
+  it('gives well-formed messages within the limits that keep every visible character, in order', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.array(span, { maxLength: 4 }), { maxLength: 20 }),
+        fc.array(fc.array(span, { maxLength: 30 }), { maxLength: 20 }),
         fc.integer({ min: 200, max: 4096 }),
-        (lines, limit) => {
-          const messages = toMessages(lines, { limit, maxParts: Number.MAX_SAFE_INTEGER });
+        fc.integer({ min: 2, max: TELEGRAM_FORMATS_AT_MOST }),
+        (lines, limit, maxEntities) => {
+          const messages = toMessages(lines, { limit, maxParts: Number.MAX_SAFE_INTEGER, maxEntities });
           expect(messages.length).toBeGreaterThan(0);
           for (const message of messages) {
             expect(message.length).toBeLessThanOrEqual(limit);
+            expect(telegramEntities(message)).toBeLessThanOrEqual(maxEntities);
             expect(checkTelegramHtml(message)).toBeUndefined();
             expect(visibleText(message).trim()).not.toBe('');
           }
@@ -134,6 +171,30 @@ describe('toMessages, for any input', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it("stays within Telegram's 100 entities and 4,096 characters by default, however many parts are cut", () => {
+    const short: fc.Arbitrary<Span> = fc.record({
+      text: fc.string({ minLength: 1, maxLength: 3 }),
+      style: fc.constantFrom('b' as const, 'i' as const, 'code' as const),
+    });
+    fc.assert(
+      fc.property(
+        // Short spans: thousands of characters of them hold hundreds of entities.
+        fc.array(fc.array(short, { minLength: 1, maxLength: 5 }), { maxLength: 400, size: 'max' }),
+        fc.integer({ min: 1, max: 6 }),
+        (lines, maxParts) => {
+          const messages = toMessages(lines, { maxParts });
+          expect(messages.length).toBeLessThanOrEqual(maxParts);
+          for (const message of messages) {
+            expect(message.length).toBeLessThanOrEqual(4096);
+            expect(telegramEntities(message)).toBeLessThanOrEqual(TELEGRAM_FORMATS_AT_MOST);
+            expect(checkTelegramHtml(message)).toBeUndefined();
+          }
+        },
+      ),
+      { numRuns: 50 },
     );
   });
 });
