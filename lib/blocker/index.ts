@@ -12,6 +12,7 @@ import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
+import { sharedIpSetAccountProblem } from '../config/account';
 import { ConfigError } from '../config/config-error';
 import { scheduleProblem } from '../config/schedule';
 import { AutoblockFunction } from '../autoblock-function';
@@ -52,7 +53,8 @@ const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../l
  * expire. Reports what it changed to the `Reports` topic. Other hosts push bans and unbans to the
  * `BanFeed` topic, with the `BanFeedPublisher` managed policy attached to their role or user.
  *
- * @throws {Error} when a shared IP set ARN is not a WAFv2 IP set ARN of this stack's account.
+ * @throws {ConfigError} when a shared IP set ARN is not a WAFv2 IP set ARN of this stack's account,
+ *   or the schedule is not one EventBridge accepts.
  */
 export class Blocker extends Construct {
   readonly handler: AutoblockFunction;
@@ -162,19 +164,21 @@ export class Blocker extends Construct {
     attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
   }
 
-  /** The handler refuses to start with a bad ARN: refuse it at synth instead, naming it. */
+  /**
+   * The handler refuses to start with a bad ARN, and the blocker's role can write IP sets only in
+   * its own account: refuse both at synth instead, naming the key. The stack's account is known
+   * when the app names it (the `account` key, or the CLI's credentials); an environment-agnostic
+   * stack cannot be checked here.
+   */
   private validateSharedIpSets(arns: readonly string[]): void {
     const account = Stack.of(this).account;
     arns.forEach((arn, index) => {
-      const parsed = parseIpSetArn(arn);
-      if (parsed === undefined)
-        throw new Error(`${this.node.path}: sharedIpSets[${index}] is not a WAFv2 IP set ARN: ${arn}`);
-      const setAccount = arn.split(':')[4];
-      // Cross-account sets would need a role to assume there; the blocker's own role cannot write them.
-      if (!Token.isUnresolved(account) && setAccount !== account)
-        throw new Error(
-          `${this.node.path}: sharedIpSets[${index}] is in account ${setAccount}, not this stack's ${account}: only IP sets of the same account can be shared`,
-        );
+      const key = `blocker.sharedIpSets[${index}]`;
+      if (parseIpSetArn(arn) === undefined)
+        throw new ConfigError(key, `invalid configuration: ${key} is not a WAFv2 IP set ARN: ${arn}`);
+      if (Token.isUnresolved(account)) return;
+      const problem = sharedIpSetAccountProblem(arn, account, "the stack's account");
+      if (problem !== undefined) throw new ConfigError(key, `invalid configuration: ${key} ${problem}`);
     });
   }
 }

@@ -3,6 +3,7 @@
  * that account (its role holds no permission anywhere else).
  */
 import { z } from 'zod';
+import type { ConfigProblem } from './config-error';
 
 const ACCOUNT_ID = /^\d{12}$/;
 
@@ -49,4 +50,21 @@ export function sharedIpSetAccountProblem(arn: string, account: string, source: 
   const setAccount = accountOfArn(arn);
   if (setAccount === account) return undefined;
   return `belongs to account ${setAccount ?? '(none)'}; the blocker can write IP sets only in this stack's account ${account} (${source}): share with a set of this account, or deploy a stack in ${setAccount ?? 'that account'}`;
+}
+
+/**
+ * The shared IP sets of another account than `account` (the `account` key), one problem each,
+ * naming `blocker.sharedIpSets[N]`. Without `account` the app checks against the CLI's account
+ * when it knows it (lib/blocker).
+ */
+export function sharedIpSetAccountProblems(config: {
+  readonly account?: string | undefined;
+  readonly blocker: { readonly sharedIpSets: readonly string[] };
+}): ConfigProblem[] {
+  const { account } = config;
+  if (account === undefined) return [];
+  return config.blocker.sharedIpSets.flatMap((arn, index) => {
+    const message = sharedIpSetAccountProblem(arn, account, 'the account key');
+    return message === undefined ? [] : [{ path: ['blocker', 'sharedIpSets', index], message }];
+  });
 }

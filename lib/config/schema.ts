@@ -9,7 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
-import { accountIdSchema } from './account';
+import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
 import { scheduleProblem } from './schedule';
@@ -308,6 +308,7 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     for (const problem of ruleNameProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
         code: 'custom',

@@ -294,7 +294,7 @@ describe('the blocker, configured', () => {
     const elsewhere = SHARED[0]!.replace('123456789012', '210987654321');
 
     expect(() => synthesize({ blocker: { sharedIpSets: [elsewhere] } })).toThrow(
-      /sharedIpSets\[0\] is in account 210987654321, not this stack's 123456789012/,
+      /blocker.sharedIpSets\[0\] belongs to account 210987654321; the blocker can write IP sets only in this stack's account 123456789012/,
     );
   });
 
