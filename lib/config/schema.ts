@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
+import { alarmRangeProblems } from './alarm';
 import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
 import { scheduleProblem } from './schedule';
@@ -309,6 +310,7 @@ export const configSchema = z
     for (const problem of ruleNameProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
         code: 'custom',
