@@ -26,6 +26,7 @@ export class WafAutoblockStack extends Stack {
       forwardedIp: config.forwardedIp,
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
+      webAclCapacityLimit: config.webAclCapacityLimit,
       logging: config.logging,
       alarm: config.alarm,
       associations: config.associations,

@@ -11,6 +11,13 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environme
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
+import {
+  capacityProblems,
+  INCLUDED_WEB_ACL_CAPACITY,
+  MANAGED_RULE_GROUPS,
+  MAX_WEB_ACL_CAPACITY,
+  type ManagedRuleGroupName,
+} from './capacity';
 import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
 import { scheduleProblem } from './schedule';
@@ -21,19 +28,7 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 /** AWS managed rule groups that can be switched on, with the web ACL capacity units each uses. */
-export const MANAGED_RULE_GROUPS = {
-  AWSManagedRulesAmazonIpReputationList: 25,
-  AWSManagedRulesAnonymousIpList: 50,
-  AWSManagedRulesCommonRuleSet: 700,
-  AWSManagedRulesKnownBadInputsRuleSet: 200,
-  AWSManagedRulesSQLiRuleSet: 200,
-  AWSManagedRulesLinuxRuleSet: 200,
-  AWSManagedRulesUnixRuleSet: 100,
-  AWSManagedRulesPHPRuleSet: 100,
-  AWSManagedRulesWordPressRuleSet: 100,
-  AWSManagedRulesAdminProtectionRuleSet: 100,
-} as const;
-export type ManagedRuleGroupName = keyof typeof MANAGED_RULE_GROUPS;
+export { MANAGED_RULE_GROUPS, type ManagedRuleGroupName } from './capacity';
 
 /** Rule names the web ACL uses for its own IP set rules; rate rules may not take them. */
 export const RESERVED_RULE_NAMES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
@@ -187,6 +182,19 @@ export const configSchema = z
         }),
       )
       .default(['AWSManagedRulesAmazonIpReputationList']),
+    /**
+     * Most WCUs the web ACL may use. The 1,500 that the web ACL's base price includes by default;
+     * up to 5,000 (AWS's maximum), for which WAF charges extra per request.
+     */
+    webAclCapacityLimit: z
+      .number()
+      .int('must be a whole number')
+      .min(1, `must be between 1 and ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`)
+      .max(
+        MAX_WEB_ACL_CAPACITY,
+        `must be between 1 and ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`,
+      )
+      .default(INCLUDED_WEB_ACL_CAPACITY),
     logging: z
       .strictObject({
         /** Days to keep WAF logs. */
@@ -311,6 +319,7 @@ export const configSchema = z
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
         code: 'custom',

@@ -45,6 +45,11 @@ export interface WafAutoblockProps {
    */
   readonly managedRuleGroups?: WafAutoblockConfigInput['managedRuleGroups'];
   /**
+   * Most web ACL capacity units (WCUs) the rules may use; more is refused (ConfigError).
+   * @default 1500, what the web ACL's base price includes (up to 5,000, which WAF charges extra for)
+   */
+  readonly webAclCapacityLimit?: number;
+  /**
    * WAF log retention and which actions are logged.
    * @default 30 days, BLOCK only
    */

@@ -1,0 +1,129 @@
+/**
+ * Web ACL capacity: the WCUs that the web ACL built from a configuration uses, and the check that
+ * it fits the configured limit. WAF itself only refuses a web ACL over its fixed maximum of 5,000
+ * WCUs, at deploy; between 1,500 and 5,000 it charges extra per request
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/aws-waf-capacity-units.html,
+ * https://aws.amazon.com/about-aws/whats-new/2023/04/aws-waf-web-acl-capacity-units-limits/). So
+ * the default limit is the 1,500 that the base price includes, and raising it is a choice the
+ * user writes down (`webAclCapacityLimit`).
+ *
+ * The count follows the rules that lib/blocklist-web-acl builds (a test cross-checks the two).
+ */
+import type { ConfigProblem } from './config-error';
+import { ipSetForwardedIp, type ForwardedIpConfig, type IpSetRuleAction } from './forwarded-ip';
+
+/**
+ * AWS managed rule groups that can be switched on, with the WCUs each uses, as the AWS WAF
+ * Developer Guide lists them (checked 2026): Baseline rule groups
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html),
+ * Use-case specific rule groups (…/aws-managed-rule-groups-use-case.html) and IP reputation rule
+ * groups (…/aws-managed-rule-groups-ip-rep.html).
+ */
+export const MANAGED_RULE_GROUPS = {
+  AWSManagedRulesAmazonIpReputationList: 25,
+  AWSManagedRulesAnonymousIpList: 50,
+  AWSManagedRulesCommonRuleSet: 700,
+  AWSManagedRulesKnownBadInputsRuleSet: 200,
+  AWSManagedRulesSQLiRuleSet: 200,
+  AWSManagedRulesLinuxRuleSet: 200,
+  AWSManagedRulesUnixRuleSet: 100,
+  AWSManagedRulesPHPRuleSet: 100,
+  AWSManagedRulesWordPressRuleSet: 100,
+  AWSManagedRulesAdminProtectionRuleSet: 100,
+} as const;
+/** The name of an AWS managed rule group that the configuration offers. */
+export type ManagedRuleGroupName = keyof typeof MANAGED_RULE_GROUPS;
+
+/** WCUs that a web ACL's base price includes; the default `webAclCapacityLimit`. */
+export const INCLUDED_WEB_ACL_CAPACITY = 1_500;
+/** The most WCUs that AWS lets a web ACL use (a fixed quota, not adjustable). */
+export const MAX_WEB_ACL_CAPACITY = 5_000;
+
+/**
+ * WCUs per rule statement, from the statement pages of the AWS WAF Developer Guide
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statements-list.html).
+ */
+export const STATEMENT_WCUS = {
+  /** IP set match: 1 (waf-rule-statement-type-ipset-match.html). */
+  ipSetReference: 1,
+  /** IP set match on a forwarded-IP header at position ANY: 4 more than the statement's 1. */
+  forwardedIpAnyPosition: 4,
+  /** Rate-based: 2 as the base, plus the scope-down statement; no custom aggregation keys (30 each) are used here. */
+  rateBased: 2,
+  /** String (byte) match with EXACTLY, STARTS_WITH or ENDS_WITH: 2 (waf-rule-statement-type-string-match.html). */
+  byteMatch: 2,
+  /** Each text transformation applied before a match: 10; `NONE` applies none (waf-rule-statement-transformation.html). */
+  textTransformation: 10,
+  /** AND / OR / NOT: only what they nest (waf-rule-statements-logical.html). */
+  logical: 0,
+} as const;
+
+/** What counts toward the web ACL's capacity in a configuration. */
+export interface CapacityInput {
+  readonly forwardedIp?: ForwardedIpConfig | undefined;
+  readonly rateRules: readonly { readonly uriPathPrefix?: string | undefined; readonly host?: string | undefined }[];
+  readonly managedRuleGroups: readonly ManagedRuleGroupName[];
+}
+
+/** A web ACL's capacity, in WCUs, in total and by kind of rule. */
+export interface WebAclCapacity {
+  readonly total: number;
+  /** The allowlist and blocklist rules, IPv4 and IPv6. */
+  readonly ipSetRules: number;
+  readonly rateRules: number;
+  readonly managedRuleGroups: number;
+}
+
+const IP_SET_RULE_ACTIONS: readonly IpSetRuleAction[] = ['allow', 'allow', 'block', 'block'];
+
+/** The WCUs of the web ACL that lib/blocklist-web-acl builds for this configuration. */
+export function webAclCapacity(input: CapacityInput): WebAclCapacity {
+  const ipSetRules = IP_SET_RULE_ACTIONS.reduce((sum, action) => sum + ipSetRuleWcus(input.forwardedIp, action), 0);
+  const rateRules = input.rateRules.reduce((sum, rule) => sum + rateRuleWcus(rule), 0);
+  const managedRuleGroups = input.managedRuleGroups.reduce((sum, name) => sum + MANAGED_RULE_GROUPS[name], 0);
+  return { total: ipSetRules + rateRules + managedRuleGroups, ipSetRules, rateRules, managedRuleGroups };
+}
+
+/** The source-IP match, ORed with the forwarded-IP match when a header is trusted. */
+function ipSetRuleWcus(forwardedIp: ForwardedIpConfig | undefined, action: IpSetRuleAction): number {
+  const header = ipSetForwardedIp(forwardedIp, action);
+  if (header === undefined) return STATEMENT_WCUS.ipSetReference;
+  const forwarded =
+    STATEMENT_WCUS.ipSetReference + (header.position === 'ANY' ? STATEMENT_WCUS.forwardedIpAnyPosition : 0);
+  return STATEMENT_WCUS.logical + STATEMENT_WCUS.ipSetReference + forwarded;
+}
+
+/** The rate-based statement with its scope-down: path STARTS_WITH (no transformation), host EXACTLY after LOWERCASE. */
+function rateRuleWcus(rule: CapacityInput['rateRules'][number]): number {
+  const path = rule.uriPathPrefix === undefined ? 0 : STATEMENT_WCUS.byteMatch;
+  const host = rule.host === undefined ? 0 : STATEMENT_WCUS.byteMatch + STATEMENT_WCUS.textTransformation;
+  return STATEMENT_WCUS.rateBased + path + host;
+}
+
+const number = (value: number) => value.toLocaleString('en-US');
+
+/**
+ * The web ACL's capacity over `limit`, as one problem naming the list that uses the most:
+ * `managedRuleGroups` or `rateRules`.
+ */
+export function capacityProblems(input: CapacityInput & { readonly webAclCapacityLimit: number }): ConfigProblem[] {
+  const capacity = webAclCapacity(input);
+  const limit = input.webAclCapacityLimit;
+  if (capacity.total <= limit) return [];
+  const parts = `managed rule groups ${number(capacity.managedRuleGroups)}, rate rules ${number(capacity.rateRules)}, IP set rules ${number(capacity.ipSetRules)}`;
+  const raise =
+    limit < MAX_WEB_ACL_CAPACITY
+      ? `, or raise webAclCapacityLimit, up to ${number(MAX_WEB_ACL_CAPACITY)} (AWS's maximum; WAF charges extra for WCUs over ${number(INCLUDED_WEB_ACL_CAPACITY)})`
+      : ` (${number(MAX_WEB_ACL_CAPACITY)} is AWS's maximum)`;
+  const byGroups = capacity.managedRuleGroups >= capacity.rateRules;
+  const largest = [...input.managedRuleGroups].sort((a, b) => MANAGED_RULE_GROUPS[b] - MANAGED_RULE_GROUPS[a])[0];
+  const fewer = byGroups
+    ? `list fewer groups${largest === undefined ? '' : ` (${largest} alone uses ${number(MANAGED_RULE_GROUPS[largest])})`}`
+    : `use fewer rate rules or fewer host matches (a host match uses ${number(STATEMENT_WCUS.byteMatch + STATEMENT_WCUS.textTransformation)})`;
+  return [
+    {
+      path: [byGroups ? 'managedRuleGroups' : 'rateRules'],
+      message: `would make the web ACL use ${number(capacity.total)} WCUs (${parts}), over webAclCapacityLimit ${number(limit)}: ${fewer}${raise}`,
+    },
+  ];
+}

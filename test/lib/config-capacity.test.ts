@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { App, Stack } from 'aws-cdk-lib';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../bin/build-app';
+import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
+import { webAclCapacity } from '../../lib/config/capacity';
+import { ConfigError, parseConfig } from '../../lib/config/load';
+import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '../../lib/config/schema';
+import { configErrorOf } from '../support/config-errors';
+
+const ALL_GROUPS = Object.keys(MANAGED_RULE_GROUPS) as ManagedRuleGroupName[];
+const TWENTY_SCOPED_RULES = Array.from({ length: 20 }, (_, n) => ({
+  name: `rule-${n}`,
+  limit: 100,
+  uriPathPrefix: '/login',
+  host: 'www.example.com',
+}));
+const OVERWRITING_PROXY = { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' } as const;
+
+/**
+ * WCUs of one statement by the rules of the AWS WAF Developer Guide's statement pages, read off
+ * the statement the construct built. Any statement type it does not price fails the test.
+ */
+function statementWcus(statement: wafv2.CfnWebACL.StatementProperty): number {
+  const nested = (list: unknown) =>
+    (list as wafv2.CfnWebACL.StatementProperty[]).reduce((sum, s) => sum + statementWcus(s), 0);
+  if (statement.orStatement) return nested((statement.orStatement as wafv2.CfnWebACL.OrStatementProperty).statements);
+  if (statement.andStatement)
+    return nested((statement.andStatement as wafv2.CfnWebACL.AndStatementProperty).statements);
+  if (statement.ipSetReferenceStatement) {
+    const reference = statement.ipSetReferenceStatement as wafv2.CfnWebACL.IPSetReferenceStatementProperty;
+    const forwarded = reference.ipSetForwardedIpConfig as
+      wafv2.CfnWebACL.IPSetForwardedIPConfigurationProperty | undefined;
+    return 1 + (forwarded?.position === 'ANY' ? 4 : 0);
+  }
+  if (statement.byteMatchStatement) {
+    const match = statement.byteMatchStatement as wafv2.CfnWebACL.ByteMatchStatementProperty;
+    const base = { EXACTLY: 2, STARTS_WITH: 2, ENDS_WITH: 2, CONTAINS: 10, CONTAINS_WORD: 10 }[
+      match.positionalConstraint
+    ];
+    if (base === undefined) throw new Error(`unpriced positional constraint ${match.positionalConstraint}`);
+    const transformations = (match.textTransformations as wafv2.CfnWebACL.TextTransformationProperty[]).filter(
+      (t) => t.type !== 'NONE',
+    );
+    return base + 10 * transformations.length;
+  }
+  if (statement.rateBasedStatement) {
+    const rate = statement.rateBasedStatement as wafv2.CfnWebACL.RateBasedStatementProperty;
+    if (rate.customKeys !== undefined) throw new Error('unpriced custom aggregation keys');
+    const scopeDown = rate.scopeDownStatement as wafv2.CfnWebACL.StatementProperty | undefined;
+    return 2 + (scopeDown ? statementWcus(scopeDown) : 0);
+  }
+  if (statement.managedRuleGroupStatement) {
+    const group = statement.managedRuleGroupStatement as wafv2.CfnWebACL.ManagedRuleGroupStatementProperty;
+    return MANAGED_RULE_GROUPS[group.name as ManagedRuleGroupName];
+  }
+  throw new Error(`unpriced statement ${JSON.stringify(Object.keys(statement))}`);
+}
+
+/** The WCUs of the web ACL that the construct builds for `config`, statement by statement. */
+function builtWebAclWcus(config: WafAutoblockConfig): number {
+  const stack = new Stack(new App(), 'Capacity');
+  const { webAcl } = new BlocklistWebAcl(stack, 'WebAcl', {
+    namePrefix: 'Site',
+    scope: config.scope,
+    rateRules: config.rateRules,
+    forwardedIp: config.forwardedIp,
+    allowlist: [],
+    managedRuleGroups: config.managedRuleGroups,
+    logRetentionDays: config.logging.retentionDays,
+    loggedActions: config.logging.actions,
+    associations: [],
+  });
+  const rules = webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
+  return rules.reduce((sum, rule) => sum + statementWcus(rule.statement as wafv2.CfnWebACL.StatementProperty), 0);
+}
+
+describe('web ACL capacity', () => {
+  it('the default configuration uses 31 WCUs: 4 IP set rules, one rate rule, IP reputation', () => {
+    expect(webAclCapacity(parseConfig({}))).toEqual({ total: 31, ipSetRules: 4, rateRules: 2, managedRuleGroups: 25 });
+  });
+
+  it('all 10 managed rule groups: refused naming the total, the limit and what to change', () => {
+    const message = configErrorOf({ managedRuleGroups: ALL_GROUPS }, 'managedRuleGroups');
+    expect(message).toContain('would make the web ACL use 1,781 WCUs');
+    expect(message).toContain('over webAclCapacityLimit 1,500');
+    expect(message).toContain('AWSManagedRulesCommonRuleSet alone uses 700');
+    expect(message).toContain('raise webAclCapacityLimit, up to 5,000');
+  });
+
+  it('all 10 groups fit a raised webAclCapacityLimit', () => {
+    const config = parseConfig({ managedRuleGroups: ALL_GROUPS, webAclCapacityLimit: 2000 });
+    expect(webAclCapacity(config).total).toBe(1781);
+  });
+
+  it('the largest configuration there is fits the highest limit', () => {
+    const config = parseConfig({
+      rateRules: TWENTY_SCOPED_RULES,
+      forwardedIp: OVERWRITING_PROXY,
+      managedRuleGroups: ALL_GROUPS,
+      webAclCapacityLimit: 5000,
+    });
+    // 20 × (2 + 2 + 12) + 2 × (1 + 1) + 2 × (1 + 5) + 1,775
+    expect(webAclCapacity(config)).toEqual({ total: 2111, ipSetRules: 16, rateRules: 320, managedRuleGroups: 1775 });
+  });
+
+  it('rate rules over a low limit: refused naming rateRules', () => {
+    expect(configErrorOf({ rateRules: TWENTY_SCOPED_RULES, webAclCapacityLimit: 300 }, 'rateRules')).toContain(
+      'would make the web ACL use 349 WCUs (managed rule groups 25, rate rules 320, IP set rules 4)',
+    );
+  });
+
+  it.each([[0], [5001], [1500.5], ['1500']])('webAclCapacityLimit %o: refused', (webAclCapacityLimit) => {
+    configErrorOf({ webAclCapacityLimit }, 'webAclCapacityLimit');
+  });
+
+  it('whatever the configuration accepts, its count is that of the statements the construct builds', () => {
+    const rule = fc.record(
+      {
+        name: fc.constantFrom('a', 'b', 'c', 'd'),
+        limit: fc.constant(100),
+        uriPathPrefix: fc.constantFrom('/', '/login'),
+        host: fc.constantFrom('example.com', 'WWW.Example.com'),
+        aggregateKey: fc.constantFrom('IP', 'FORWARDED_IP'),
+      },
+      { requiredKeys: ['name', 'limit'] },
+    );
+    const forwardedIp = fc.option(
+      fc.record({ headerName: fc.constant('X-Real-IP'), setByOwnProxy: fc.constantFrom('overwrites', 'appends') }),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(rule, { minLength: 1, maxLength: 6 }),
+        forwardedIp,
+        fc.uniqueArray(fc.constantFrom(...ALL_GROUPS)),
+        (rateRules, forwarded, managedRuleGroups) => {
+          let config: WafAutoblockConfig;
+          try {
+            config = parseConfig({ rateRules, forwardedIp: forwarded, managedRuleGroups, webAclCapacityLimit: 5000 });
+          } catch (error) {
+            expect(error).toBeInstanceOf(ConfigError);
+            return;
+          }
+          expect(webAclCapacity(config).total).toBe(builtWebAclWcus(config));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
+
+describe('web ACL capacity, in the app', () => {
+  it('-c webAclCapacityLimit=5000 lets the stack carry all 10 managed rule groups', () => {
+    const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
+    const app = new App({
+      context: {
+        ...context,
+        'wafAutoblock.managedRuleGroups': JSON.stringify(ALL_GROUPS),
+        'wafAutoblock.webAclCapacityLimit': '5000',
+        'aws:cdk:bundling-stacks': [],
+      },
+    });
+    const stack = buildApp(app, { CDK_DEFAULT_ACCOUNT: '123456789012' });
+    const rules = stack.protection.webAcl.webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
+    const statements = rules.map((rule) => rule.statement as wafv2.CfnWebACL.StatementProperty);
+    expect(statements.filter((statement) => statement.managedRuleGroupStatement !== undefined)).toHaveLength(10);
+  });
+});
