@@ -10,7 +10,6 @@ import { createCloudWatchClient } from '../adapters/alarm';
 import { createLedgerClient, Ledger } from '../adapters/ledger';
 import { createSnsClient } from '../adapters/reports';
 import { createWafClient } from '../adapters/waf';
-import type { ActionOutcome } from './actions';
 import { readBlockerSettings } from './environment';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary } from './run';
@@ -62,7 +61,7 @@ export async function handler(event: ScheduledEvent | SNSEvent | undefined, cont
       runBlocker(deps, settings, trigger, Date.now()),
     );
     logger.info('blocker run', { summary });
-    logOutcomes(summary.actions);
+    logOutcomes(summary);
     recordMetrics(summary);
     return summary;
   } catch (error) {
@@ -81,10 +80,16 @@ function logRejected(rejected: readonly RejectedFeedMessage[]): void {
   }
 }
 
-/** One line per ban or unban, so that `aws logs tail --filter-pattern` finds what became of it. */
-function logOutcomes(outcomes: readonly ActionOutcome[]): void {
-  for (const outcome of outcomes) {
+/**
+ * One line per ban or unban, so that `aws logs tail --filter-pattern` finds what became of it; an
+ * unban's line names the IP sets it left and those that no longer held it.
+ */
+function logOutcomes({ actions, removals }: Pick<RunSummary, 'actions' | 'removals'>): void {
+  const removalOf = new Map(removals.map((removal) => [removal.range, removal]));
+  for (const outcome of actions) {
     const { action } = outcome;
+    const ended = outcome.status === 'unbanned' || outcome.status === 'released';
+    const removal = ended ? removalOf.get(outcome.range) : undefined;
     const fields = {
       status: outcome.status,
       action: action.action,
@@ -92,6 +97,9 @@ function logOutcomes(outcomes: readonly ActionOutcome[]): void {
       source: action.source,
       ...(outcome.status === 'refused' ? { reason: outcome.reason, detail: outcome.detail } : { range: outcome.range }),
       ...(outcome.status === 'banned' ? { expiresAt: new Date(outcome.expiresAt).toISOString() } : {}),
+      ...(removal === undefined
+        ? {}
+        : { removedFrom: removal.removedFrom, alreadyAbsentFrom: removal.alreadyAbsentFrom }),
     };
     if (outcome.status === 'refused') logger.warn('operator action refused', fields);
     else logger.info('operator action', fields);

@@ -15,14 +15,7 @@ import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { readAlarmState, type AlarmState } from '../adapters/alarm';
 import type { Ledger } from '../adapters/ledger';
 import { publishReport } from '../adapters/reports';
-import {
-  describeIpSet,
-  readIpSet,
-  readManagedKeys,
-  readSampledHosts,
-  updateIpSet,
-  type HostCount,
-} from '../adapters/waf';
+import { describeIpSet, readIpSet, readManagedKeys, updateIpSet } from '../adapters/waf';
 import { Allowlist } from '../core/allowlist';
 import { mergeSightings } from '../core/merge';
 import { createNormalizePolicy, normalizeKeys } from '../core/normalize';
@@ -34,10 +27,10 @@ import { IpSetWriteError, ReadError, WriteError } from '../shared/errors';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../shared/report';
 import { planActions, withActions, type ActionOutcome, type ActionPlan, type OperatorAction } from './actions';
 import type { BlockerSettings, IpSetArnAddress } from './environment';
+import { removalsOf, type RangeRemoval, type WrittenSet } from './removals';
+import { sampledHosts, type SampledHosts } from './sampled-hosts';
 
 const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
-/** Sampled requests cover the last few minutes: the hosts under attack now, not this morning's. */
-const SAMPLE_WINDOW_MS = 10 * 60_000;
 /** How many overflowing ranges a report names; the rest are counted. */
 const OVERFLOW_SAMPLE = 20;
 
@@ -99,6 +92,11 @@ export interface RunSummary {
   readonly reported: boolean;
   /** One per action of the trigger, in order. */
   readonly actions: ActionOutcome[];
+  /**
+   * For each range an unban ended (outcome `unbanned` or `released`), in the order of `actions`:
+   * the IP sets this run's writes removed it from, and those it was already absent from.
+   */
+  readonly removals: RangeRemoval[];
   /** Shared IP sets (by ARN) that could not be read or written this run; empty when all are in step. */
   readonly sharedFailures: string[];
   readonly durationsMs: { readonly read: number; readonly write: number; readonly total: number };
@@ -324,7 +322,9 @@ export async function runBlocker(
 
   // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
   const mayReport = plans.some((p) => p.plan.changed || p.step.expired.length > 0);
-  const hostsRead = mayReport ? sampledHosts(deps, settings, now) : Promise.resolve([]);
+  const hostsRead: Promise<SampledHosts> = mayReport
+    ? sampledHosts(waf, settings, now)
+    : Promise.resolve({ hosts: [], unreadable: [] });
 
   // ---- Write, in the order explained at the top of this module.
   let lockConflicts = 0;
@@ -446,17 +446,21 @@ export async function runBlocker(
     shared.map(async (target) => {
       const familyPlan = plans.find((p) => p.family === target.family) as FamilyPlan;
       const expired = asSeenBySet(familyPlan.step.expired, target.ref.arn);
+      // The plan the write carries out: after a lock conflict, the one made from the fresh copy.
+      let plan: ReconcilePlan | undefined;
       const update = await updateIpSet(
         wafIn(target.ref.region),
         target.ref,
         target.snapshot,
-        (current) =>
-          planReconcile({
+        (current) => {
+          plan = planReconcile({
             current,
             active: asSeenBySet(activeNow(familyPlan), target.ref.arn),
             expired,
             capacity: IP_SET_CAPACITY,
-          }),
+          });
+          return plan;
+        },
         { ...writeOptions, beforeReplan: recheck(familyPlan) },
       );
       lockConflicts += update.conflicts;
@@ -464,7 +468,7 @@ export async function runBlocker(
         ipSetWrites += 1;
         applied.push(`${describeIpSet(target.ref)}: ${update.addresses.length} entries written`);
       }
-      return update;
+      return { update, plan: plan as ReconcilePlan };
     }),
   );
   const [setResults, sharedResultsWritten] = await Promise.all([blocklistWrites, sharedWrites]);
@@ -521,7 +525,7 @@ export async function runBlocker(
   let reported = false;
   const reporting = changed
     ? (async () => {
-        const topHosts = await hostsRead;
+        const { hosts: topHosts, unreadable: unsampled } = await hostsRead;
         const report: BlockReport = {
           kind: BLOCK_REPORT_KIND,
           version: 1,
@@ -554,7 +558,7 @@ export async function runBlocker(
                     {
                       name: `${target.ref.name} (${target.ref.region})`,
                       family: target.family,
-                      size: result.value.addresses.length,
+                      size: result.value.update.addresses.length,
                       capacity: IP_SET_CAPACITY,
                     },
                   ]
@@ -567,6 +571,10 @@ export async function runBlocker(
         };
         await publishReport(deps.sns, settings.reportsTopicArn, report);
         reported = true;
+        // Said only of a report that went out: without one, nobody misses the hosts.
+        for (const { rule, error } of unsampled) {
+          logger.warn('sampled requests unreadable; the report lists fewer hosts', { rule, error: message(error) });
+        }
       })().catch((error: unknown) => {
         failures.push(asWriteError(error, `reports topic ${settings.reportsTopicArn}`));
       })
@@ -595,6 +603,7 @@ export async function runBlocker(
     ledgerRefreshSkipped: plans.reduce((sum, p) => sum + p.writes.skipped, 0),
     reported,
     actions: outcomes,
+    removals: removalsOf(outcomes, unbanned, writtenSets(settings, appliedPlans, shared, sharedResultsWritten)),
     sharedFailures,
     durationsMs: { read: readDone - started, write: finished - readDone, total: finished - started },
   };
@@ -613,6 +622,31 @@ export async function runBlocker(
     );
   }
   return summary;
+}
+
+/** The sets whose writes succeeded this run (or would have, on a dry run), with the plans they carried out. */
+function writtenSets(
+  settings: BlockerSettings,
+  appliedPlans: readonly FamilyPlan[],
+  shared: readonly SharedTarget[],
+  sharedResults: readonly PromiseSettledResult<{ readonly plan: ReconcilePlan }>[],
+): WrittenSet[] {
+  return [
+    ...appliedPlans.map((p) => ({ label: settings.blocklist[p.family].name, family: p.family, plan: p.plan })),
+    ...shared.flatMap((target, index) => {
+      const result = sharedResults[index];
+      return result?.status === 'fulfilled'
+        ? [
+            {
+              label: `${target.ref.name} (${target.ref.region})`,
+              family: target.family,
+              sharedArn: target.ref.arn,
+              plan: result.value.plan,
+            },
+          ]
+        : [];
+    }),
+  ];
 }
 
 /** The family's active entries, less those another run ended while this one was writing. */
@@ -665,33 +699,6 @@ function actionOutcomes(
       ? { status: 'not-blocked', action: item.action, range }
       : { status: 'foreign', action: item.action, range: held };
   });
-}
-
-/** Most attacked hosts, from the rate rules' sampled requests; a failure only costs the report a detail. */
-async function sampledHosts(deps: BlockerDeps, settings: BlockerSettings, now: number): Promise<HostCount[]> {
-  const results = await Promise.allSettled(
-    settings.rateRules.map((ruleMetricName) =>
-      readSampledHosts(deps.waf, {
-        webAclArn: settings.webAclArn,
-        ruleMetricName,
-        scope: settings.scope,
-        windowMs: SAMPLE_WINDOW_MS,
-        now,
-      }),
-    ),
-  );
-  const totals = new Map<string, number>();
-  for (const result of results) {
-    if (result.status === 'rejected') {
-      deps.logger.warn('sampled requests unreadable; the report lists fewer hosts', { error: message(result.reason) });
-      continue;
-    }
-    for (const { host, count } of result.value) totals.set(host, (totals.get(host) ?? 0) + count);
-  }
-  return [...totals.entries()]
-    .map(([host, count]) => ({ host, count }))
-    .sort((a, b) => b.count - a.count || a.host.localeCompare(b.host))
-    .slice(0, 5);
 }
 
 function asWriteError(error: unknown, resource: string): WriteError {

@@ -15,7 +15,15 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { RUN_LOCK_KEY } from '../../../lambdas/adapters/ledger';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ATTACKER, BLOCKER_ENVIRONMENT, SETTINGS } from '../../support/blocker-fixtures';
+import {
+  ATTACKER,
+  BLOCKER_ENVIRONMENT,
+  FOREIGN,
+  ledgerEntry,
+  RANGE,
+  SETTINGS,
+  storedItem,
+} from '../../support/blocker-fixtures';
 
 const waf = mockClient(WAFV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
@@ -203,6 +211,49 @@ describe('the blocker handler', () => {
       expect.objectContaining({ level: 'WARN', status: 'refused', address: '10.1.2.3' }),
     ]);
     expect(records.find((record) => '_aws' in record)).toMatchObject({ FeedRejected: 1, FeedActions: 2 });
+  });
+
+  it('logs where an unban removed its range, and where someone had removed it first', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    // Both ranges are ours; only the IPv4 one is still in its blocklist.
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':family': 'IPV4' } })
+      .resolves({ Items: [storedItem(ledgerEntry(RANGE.linode))] });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':family': 'IPV6' } })
+      .resolves({ Items: [storedItem(ledgerEntry(RANGE.hetzner6))] });
+    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4.name }).resolves({
+      IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [FOREIGN.IPV4, RANGE.linode] },
+      LockToken: 't',
+    });
+    waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
+    sns.onAnyCommand().resolves({ MessageId: 'm' });
+    const unban = (address: string) => ({
+      EventSource: 'aws:sns',
+      Sns: {
+        Type: 'Notification',
+        MessageId: `m-${address}`,
+        TopicArn: SETTINGS.feedTopicArn,
+        Message: JSON.stringify({ action: 'unban', address, source: 'fail2ban@web1' }),
+      },
+    });
+
+    await handler({ Records: [unban(RANGE.linode), unban(RANGE.hetzner6)] }, context);
+
+    expect(jsonLines().filter((record) => record.message === 'operator action')).toEqual([
+      expect.objectContaining({
+        status: 'unbanned',
+        range: RANGE.linode,
+        removedFrom: [SETTINGS.blocklist.IPV4.name],
+        alreadyAbsentFrom: [],
+      }),
+      expect.objectContaining({
+        status: 'unbanned',
+        range: RANGE.hetzner6,
+        removedFrom: [],
+        alreadyAbsentFrom: [SETTINGS.blocklist.IPV6.name],
+      }),
+    ]);
   });
 
   it('counts no feed messages on a scheduled run', async () => {

@@ -210,7 +210,7 @@ describe('operator actions', () => {
     const summary = await operator(deployment, [
       ban(ALLOWED.officeKey),
       ban('10.1.2.3'),
-      ban('45.0.0.0/7'),
+      ban('44.0.0.0/7'),
       ban('not-an-ip'),
     ]);
 
@@ -236,6 +236,9 @@ describe('operator actions', () => {
     const summary = await operator(deployment, [unban(ATTACKER.tor)], 10);
 
     expect(summary.actions).toEqual([{ status: 'unbanned', action: unban(ATTACKER.tor), range: RANGE.tor }]);
+    expect(summary.removals).toEqual([
+      { range: RANGE.tor, removedFrom: [deployment.settings.blocklist.IPV4.name], alreadyAbsentFrom: [] },
+    ]);
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(home.getAddresses(deployment.blocklistId.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
     expect(await item(deployment, RANGE.tor)).toMatchObject({ expiresAt: at(10), removedAt: at(10) });
@@ -243,6 +246,37 @@ describe('operator actions', () => {
 
     await schedule(deployment, 15);
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+  });
+
+  it('tells, per range, which IP sets the unban removed it from and which no longer held it', async () => {
+    const deployment = await deploy({ shared: { IPV4: [], IPV6: [] } });
+    await operator(deployment, [ban(ATTACKER.tor), ban(ATTACKER.hetzner6)]);
+    // Removed by hand meanwhile: Tor's range from the partner's set, Hetzner's from our IPv6 blocklist.
+    abroad.setAddresses(deployment.sharedId.IPV4, []);
+    home.setAddresses(deployment.blocklistId.IPV6, [FOREIGN.IPV6]);
+    const callsBefore = home.calls.length;
+
+    const summary = await operator(deployment, [unban(ATTACKER.tor), unban(ATTACKER.hetzner6)], 10);
+
+    expect(summary.actions.map((outcome) => outcome.status)).toEqual(['unbanned', 'unbanned']);
+    const [partnerV4, partnerV6] = deployment.settings.sharedIpSets.map((set) => `${set.name} (${OTHER_REGION})`);
+    expect(summary.removals).toEqual([
+      {
+        range: RANGE.tor,
+        removedFrom: [deployment.settings.blocklist.IPV4.name],
+        alreadyAbsentFrom: [partnerV4],
+      },
+      {
+        range: RANGE.hetzner6,
+        removedFrom: [partnerV6],
+        alreadyAbsentFrom: [deployment.settings.blocklist.IPV6.name],
+      },
+    ]);
+    // Nothing to remove from the IPv6 blocklist: it is not written.
+    const writes = home.calls.slice(callsBefore).filter((call) => call.operation === 'UpdateIPSet');
+    expect(writes.map((call) => call.body.Id)).toEqual([deployment.blocklistId.IPV4]);
+    expect(abroad.getAddresses(deployment.sharedId.IPV6)).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
   });
 
   it('unbans a block by its own name after the prefix was widened', async () => {
@@ -301,6 +335,8 @@ describe('operator actions', () => {
     const summary = await operator(deployment, [unban(FOREIGN.IPV4)], 1);
 
     expect(summary.actions.map((outcome) => outcome.status)).toEqual(['released']);
+    // Neither removed nor missing: the entry is not ours to remove.
+    expect(summary.removals).toEqual([{ range: FOREIGN.IPV4, removedFrom: [], alreadyAbsentFrom: [] }]);
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
   });

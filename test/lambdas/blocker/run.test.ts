@@ -59,6 +59,7 @@ const clients = {
 let logger = recordingLogger();
 
 const SCHEDULE: Trigger = { kind: 'schedule' };
+const SAMPLES_UNREADABLE = 'sampled requests unreadable; the report lists fewer hosts';
 const UNEXPECTED = 'unexpected command: not declared by this test';
 const BLOCK_MS = BLOCK_MINUTES * MINUTE;
 
@@ -912,5 +913,28 @@ describe('the report', () => {
 
     expect(summary.reported).toBe(true);
     expect(publishedReport().topHosts).toEqual([]);
+    const unsampled = logger.warn.mock.calls.filter(([text]) => text === SAMPLES_UNREADABLE);
+    expect(unsampled).toEqual(
+      SETTINGS.rateRules.map((rule) => [
+        SAMPLES_UNREADABLE,
+        { rule, error: expect.stringContaining(`sampled requests of rule metric ${rule} `) as unknown },
+      ]),
+    );
+  });
+
+  it('says nothing of unreadable sampled requests when no report is sent', async () => {
+    // A range that was in the blocklist before we blocked it expires: our claim ends, the entry
+    // stays, so no set changes and no report goes out, though the hosts were read for one.
+    const released = { ...expiredEntry(FOREIGN.IPV4), preexisting: true };
+    arrange({ alarm: 'OK', ledger: { IPV4: [released], IPV6: [] } });
+    waf.on(GetSampledRequestsCommand).rejects(new Error('WAFInternalErrorException'));
+    acceptLedgerWrites(FOREIGN.IPV4);
+
+    const summary = await run();
+
+    expect(summary.reported).toBe(false);
+    expect(sns).toReceiveCommandTimes(PublishCommand, 0);
+    expect(waf).toReceiveCommandTimes(GetSampledRequestsCommand, SETTINGS.rateRules.length);
+    expect(logger.warn).not.toHaveBeenCalledWith(SAMPLES_UNREADABLE, expect.anything());
   });
 });
