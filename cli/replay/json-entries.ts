@@ -37,6 +37,10 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
+/** A character that escapes nothing, an even run of backslashes, a quote: the end of a string. */
+const STRING_END = /[^\\](?:\\\\)*"/g;
+/** The same at the start of a chunk that continues a string (its first character escapes nothing). */
+const STRING_END_AT_START = /(?:^|[^\\])(?:\\\\)*"/g;
 /** Keys of top-level objects longer than this are never `events`: they are not kept whole. */
 const KEY_CHARS = 16;
 
@@ -75,22 +79,24 @@ export class JsonEntryScanner {
     // Where the open entry's text, and the open depth-1 string, start in this chunk.
     let start = this.entryDepth >= 0 ? 0 : -1;
     let stringStart = this.stringHead === undefined ? -1 : 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === NEWLINE) this.line++;
+    let i = 0;
+    while (i < text.length) {
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) {
-          this.inString = false;
-          if (stringStart >= 0)
-            this.lastString = ((this.stringHead ?? '') + text.slice(stringStart, i)).slice(0, KEY_CHARS);
-          this.stringHead = undefined;
-          stringStart = -1;
+        const close = this.closingQuote(text, i);
+        if (close === -1) break;
+        this.inString = false;
+        if (stringStart >= 0) {
+          this.lastString = ((this.stringHead ?? '') + text.slice(stringStart, close)).slice(0, KEY_CHARS);
         }
+        this.stringHead = undefined;
+        stringStart = -1;
+        i = close + 1;
         continue;
       }
-      if (c === QUOTE) {
+      const c = text.charCodeAt(i);
+      if (c === NEWLINE) {
+        this.line++;
+      } else if (c === QUOTE) {
         this.inString = true;
         if (this.depth === 0) this.noteStray();
         else if (this.depth === 1 && this.topIsObject) {
@@ -111,22 +117,57 @@ export class JsonEntryScanner {
       } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
         if (this.depth === 0) {
           this.noteStray();
-          continue;
+        } else {
+          this.depth--;
+          if (this.depth === this.entryDepth) {
+            this.closeEntry(text.slice(start, i + 1));
+            start = -1;
+          }
+          if (this.depth === this.eventsDepth) this.eventsDepth = -1;
         }
-        this.depth--;
-        if (this.depth === this.entryDepth) {
-          this.closeEntry(text.slice(start, i + 1));
-          start = -1;
-        }
-        if (this.depth === this.eventsDepth) this.eventsDepth = -1;
       } else if (c === COLON) {
         if (this.depth === 1 && this.topIsObject) this.key = this.lastString;
-      } else if (this.depth === 0 && c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== NEWLINE && c !== 0xfeff) {
+      } else if (this.depth === 0 && c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0xfeff) {
         this.noteStray();
       }
+      i++;
     }
     if (stringStart >= 0) this.stringHead = ((this.stringHead ?? '') + text.slice(stringStart)).slice(0, KEY_CHARS);
     if (this.entryDepth >= 0 && start >= 0) this.keepPart(text.slice(start));
+  }
+
+  /**
+   * The index of the quote that ends the open string, searched from `from`, or -1 when the chunk
+   * ends first (then whether its last character escapes the next chunk's first is remembered).
+   * Strings are most of a document (a log event's message is one, full of escaped quotes), so a
+   * regular expression finds their end rather than a loop over characters.
+   */
+  private closingQuote(text: string, from: number): number {
+    let i = from;
+    if (this.escaped) {
+      this.escaped = false;
+      // The escaped character stands where the expression expects one that escapes nothing.
+      if (text.charCodeAt(i) === BACKSLASH) return this.closingQuoteStepwise(text, i + 1);
+      i++;
+    }
+    // `i - 1` is the opening quote or an escaped character, never one that escapes `i`.
+    const end = i === 0 ? STRING_END_AT_START : STRING_END;
+    end.lastIndex = Math.max(0, i - 1);
+    const match = end.exec(text);
+    if (match !== null) return match.index + match[0].length - 1;
+    this.escaped = trailingBackslashes(text, i) % 2 === 1;
+    return -1;
+  }
+
+  /** {@link closingQuote} from a position that follows an escaped backslash (rare: a chunk's start). */
+  private closingQuoteStepwise(text: string, from: number): number {
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) return i;
+    }
+    this.escaped = trailingBackslashes(text, from) % 2 === 1;
+    return -1;
   }
 
   /** Ends the document: an entry still open is incomplete and counted as stray. */
@@ -196,4 +237,11 @@ export class JsonEntryScanner {
   private noteStrayAt(line: number): void {
     this.sink.stray(line);
   }
+}
+
+/** How many backslashes end `text`, counted back no further than `from`. */
+function trailingBackslashes(text: string, from: number): number {
+  let k = text.length - 1;
+  while (k >= from && text.charCodeAt(k) === BACKSLASH) k--;
+  return text.length - 1 - k;
 }

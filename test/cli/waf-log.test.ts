@@ -144,6 +144,21 @@ describe('JsonEntryScanner', () => {
     );
   });
 
+  it('finds the same entries whichever character of an escape or a key a chunk ends on', () => {
+    const pages = [
+      { nextToken: 'a\\"b', events: [{ message: '\\"\\\\"', e: '"' }, { message: '\\' }] },
+      { events: [{ message: '{\\"timestamp\\":1}' }], searchedLogStreams: [{ logStreamName: '"\\' }] },
+    ];
+    const text = pages.map((page) => JSON.stringify(page)).join('\n');
+    const events = pages.flatMap((page) => page.events);
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (const second of [cut + 1, cut + 2]) {
+        const chunks = [text.slice(0, cut), text.slice(cut, second), text.slice(second)];
+        expect(scan(chunks).entries, `cut at ${cut} and ${second}`).toEqual(events);
+      }
+    }
+  });
+
   it('counts text outside any JSON value and an entry cut by the end, with their lines', () => {
     const { entries, stray, outline } = scan(['[\n{"a":1},\n{"b":\n', '2}\n]\ntrailing words\n{"c":']);
     expect(entries).toEqual([{ a: 1 }, { b: 2 }]);
