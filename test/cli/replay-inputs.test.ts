@@ -118,13 +118,16 @@ describe('replay reads the shapes CloudWatch Logs exports', () => {
     }
   });
 
-  it('reads aws logs tail lines (timestamp, log stream, record) and pretty-printed records', async () => {
+  it('reads aws logs tail lines (timestamp, log stream, record), and records pretty-printed or back to back', async () => {
     const tail = FLOOD.map(
       (r) =>
         `${new Date(r.timestamp).toISOString().replace('Z', '000+00:00')} cloudfront_WafAutoblock_0 ${JSON.stringify(r)}`,
     ).join('\n');
     const pretty = FLOOD.map((r) => JSON.stringify(r, null, 2)).join('\n');
-    for (const path of [file('tail.log', tail), file('pretty.json', pretty)]) {
+    // Firehose delivers records back to back when nothing adds a newline between them.
+    const backToBack = FLOOD.map((r) => JSON.stringify(r)).join('');
+    const paths = [file('tail.log', tail), file('pretty.json', pretty), file('firehose.log', backToBack)];
+    for (const path of paths) {
       const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       expect(stdout).toMatch(BLOCKED_ROW);
