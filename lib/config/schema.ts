@@ -11,6 +11,7 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environme
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
+import { associationProblems } from './associations';
 import {
   capacityProblems,
   INCLUDED_WEB_ACL_CAPACITY,
@@ -319,6 +320,7 @@ export const configSchema = z
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of associationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
