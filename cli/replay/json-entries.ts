@@ -44,6 +44,7 @@ const STRING_END_AT_START = /(?:^|[^\\])(?:\\\\)*"/g;
 /** Keys of top-level objects longer than this are never `events`: they are not kept whole. */
 const KEY_CHARS = 16;
 
+/** Feed with {@link JsonEntryScanner.push} chunk by chunk, then {@link JsonEntryScanner.end}; see the module header. */
 export class JsonEntryScanner {
   readonly outline: DocumentOutline = { firstTopLevel: undefined, eventsArrays: 0 };
   private line = 1;

@@ -126,6 +126,10 @@ const INSERT_IN_PLACE_WITHIN = 64;
 /** Counted times are dropped from the front of a key's array once this many have piled up. */
 const COMPACT_AFTER = 1024;
 
+/**
+ * Feed with {@link RateSimulator.observe} in file order, then read {@link RateSimulator.limitedKeys},
+ * {@link RateSimulator.tallies} and {@link RateSimulator.ordering}; see the module header.
+ */
 export class RateSimulator {
   private readonly rules: RuleState[];
   private readonly reorderMs: number;

@@ -79,6 +79,7 @@ export interface ReadStats extends FileProgress {
   outline: DocumentOutline | undefined;
 }
 
+/** Stats before anything is read, for {@link readWafLogBatches} to fill in. */
 export function emptyReadStats(): ReadStats {
   return {
     lines: 0,
