@@ -6,14 +6,33 @@
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describeIpSet, readIpSet } from '../lambdas/adapters/waf';
 import type { IpSetAddress } from '../lambdas/blocker/environment';
+import { describeAddressProblem, readRange } from '../lambdas/core/address-verdict';
+import type { NetworkRange } from '../lambdas/core/network-range';
 import { rangeKey, type RangeKey } from '../lambdas/core/range-key';
 import { partitionByExpiry } from '../lambdas/core/ledger';
 import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile } from '../lambdas/core/reconcile';
 import type { Cidr, Family, IpSetSnapshot, LedgerEntry } from '../lambdas/core/types';
 import { ReadError } from '../lambdas/shared/errors';
 import type { Deployment } from './deployment';
+import { UsageError } from './errors';
+import { printable } from './format';
 
 export { IP_SET_CAPACITY };
+
+/**
+ * Reads the `<ip|cidr>` of `ban` or `unban` before anything is looked up, as config, ban feed and
+ * blocker read it: the same text is the same range (an IPv4-mapped IPv6 address is IPv4), or is
+ * refused for the same reason. Whether the range may be blocked (allowlist, non-global space, a
+ * ban's widest range) is the blocker run's to say.
+ *
+ * @returns the range as written, in canonical form (not yet widened to the deployment's prefix).
+ * @throws {UsageError} (exit code 2) quoting the argument and saying what is wrong with it.
+ */
+export function readTargetRange(text: string): NetworkRange {
+  const reading = readRange(text);
+  if (reading.problem === undefined) return reading.range;
+  throw new UsageError(`<ip|cidr> "${printable(text)}" ${describeAddressProblem(reading)}`);
+}
 
 /** One IP set the deployment keeps its managed ranges in. */
 export interface TargetSet {

@@ -11,6 +11,7 @@ import { MAX_BAN_MINUTES, parseDuration } from '../duration';
 import { CommandError, UsageError } from '../errors';
 import { count, fromNow, plural, printable, span, utc } from '../format';
 import { DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
+import { readTargetRange } from '../targets';
 
 /** As the ban feed allows: enough for a ticket reference and a sentence. */
 
@@ -35,7 +36,8 @@ Options:
 ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
-Exit codes: 0 blocked; 1 refused (the message says why) or failed; 2 usage.
+Exit codes: 0 blocked; 1 refused (the message says why) or failed; 2 usage, or the
+address is not one (a /0, a zone id, host bits set, ...).
 
 Examples:
   waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
@@ -56,6 +58,7 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
     reason: { type: 'string' },
   });
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
+  readTargetRange(address); // a wrong address is a usage error, said before any AWS call
   const durationMinutes = values.for === undefined ? undefined : parseDuration('--for', values.for);
   const reason = values.reason?.trim();
   if (reason === '') throw new UsageError('--reason must not be empty');

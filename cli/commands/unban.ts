@@ -8,6 +8,7 @@ import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
 import { CommandError } from '../errors';
 import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError } from '../outcomes';
+import { readTargetRange } from '../targets';
 
 const HELP = `Usage: waf-autoblock unban <ip|cidr> [options]
 
@@ -27,7 +28,7 @@ ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
 Exit codes: 0 unbanned, released, or not blocked (nothing to do); 1 the entry is
-not waf-autoblock's (foreign), the address is not one, or a failure; 2 usage.
+not waf-autoblock's (foreign), or a failure; 2 usage, or the address is not one.
 
 Examples:
   waf-autoblock unban 45.33.12.7
@@ -44,6 +45,7 @@ export const unbanCommand: Command = {
 async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(args, DEPLOYMENT_OPTIONS);
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
+  readTargetRange(address); // a wrong address is a usage error, said before any AWS call
   const deployment = await openDeployment(values, io);
   const { settings } = deployment;
   const summary = await applyActions(

@@ -3,6 +3,7 @@
  * and what became of each. A run applies them with the same normalization, allowlist, ledger and
  * lock-safe reconcile as the ranges it takes from the rate rules. No AWS imports.
  */
+import { describeAddressProblem, readRange } from '../core/address-verdict';
 import { parseAddress, parseRange } from '../core/ip-parse';
 import { collapseToPrefix } from '../core/network-range';
 import {
@@ -46,7 +47,7 @@ export type OperatorAction = BanAction | UnbanAction;
 export type ActionOutcome =
   /** Blocked (or already blocked) until `expiresAt`, epoch ms. */
   | { readonly status: 'banned'; readonly action: OperatorAction; readonly range: Cidr; readonly expiresAt: number }
-  /** Not blocked: the address is allowlisted, non-global, too wide or unparsable. */
+  /** Not blocked: the address is allowlisted, non-global, too wide, or its text is refused (see `AddressProblem`). */
   | {
       readonly status: 'refused';
       readonly action: OperatorAction;
@@ -221,9 +222,12 @@ function widen(
   address: string,
   policy: NormalizePolicy,
 ): { readonly range: Cidr; readonly family: Family } | { readonly reason: RejectReason; readonly detail: string } {
-  const parsed = parseAddress(address.trim());
-  if (parsed === undefined) return { reason: 'unparsable', detail: refusal('unparsable', address) };
-  if (parsed.prefix === 0) return { reason: 'zero-prefix', detail: refusal('zero-prefix', address) };
+  // Read as config, CLI and feed read it: the same text is the same range, or refused for the same reason.
+  const reading = readRange(address);
+  if (reading.problem !== undefined) {
+    return { reason: reading.problem, detail: refusal(reading.problem, address, reading.network) };
+  }
+  const parsed = reading.range;
   const isV4 = parsed.family === 'IPV4';
   const prefix = Math.min(parsed.prefix, isV4 ? policy.ipv4Prefix : policy.ipv6Prefix);
   if (prefix < (isV4 ? MIN_IPV4_PREFIX : MIN_IPV6_PREFIX)) {
@@ -232,13 +236,15 @@ function widen(
   return { range: collapseToPrefix(parsed, prefix).cidr, family: parsed.family };
 }
 
-/** One sentence for a person: what was refused and why. */
+/**
+ * One sentence for a person: what was refused and why.
+ *
+ * @param range - The range the address widens to; for `host-bits`, the network the text may have meant.
+ */
 export function refusal(reason: RejectReason, address: string, range?: Cidr): string {
   const shown = address.length > 100 ? `${address.slice(0, 100)}…` : address;
   const what = range === undefined || range === shown ? shown : `${shown} (range ${range})`;
   switch (reason) {
-    case 'unparsable':
-      return `"${shown}" is not an IPv4 or IPv6 address or CIDR range`;
     case 'zero-prefix':
       return `${what} is a /0, the whole address family: never blocked`;
     case 'too-wide':
@@ -247,5 +253,7 @@ export function refusal(reason: RejectReason, address: string, range?: Cidr): st
       return `${what} is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked`;
     case 'allowlisted':
       return `${what} overlaps the allowlist: never blocked`;
+    default:
+      return `"${shown}" ${describeAddressProblem(range === undefined ? { problem: reason } : { problem: reason, network: range })}`;
   }
 }

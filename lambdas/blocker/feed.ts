@@ -5,6 +5,7 @@
  */
 // zod/mini, not the classic API: same checks, a smaller Lambda bundle (see bench/bundle.ts).
 import * as z from 'zod/mini';
+import { describeAddressProblem, readRange } from '../core/address-verdict';
 import { MAX_BAN_MINUTES, MAX_REASON_LENGTH, type OperatorAction } from './actions';
 
 /** Longest ban the feed may ask for: the same as the CLI's. */
@@ -77,6 +78,12 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
   const result = feedMessage.safeParse(parsed);
   if (!result.success) return { problem: describeIssues(result.error.issues) };
   const message = result.data;
+  // The text is read here as config, CLI and blocker read it, so a bad address is turned away with
+  // the same reason; allowlist and non-global space are the run's to judge.
+  const reading = readRange(message.address);
+  if (reading.problem !== undefined) {
+    return { problem: `address "${quote(message.address)}" ${describeAddressProblem(reading)}` };
+  }
   if (message.action === 'unban') {
     if (message.durationMinutes !== undefined) return { problem: 'durationMinutes is only allowed with action "ban"' };
     return {

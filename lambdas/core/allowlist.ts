@@ -4,7 +4,7 @@
 import { parseRange } from './ip-parse';
 import { compareRanges, type NetworkRange } from './network-range';
 import { IntervalIndex } from './range-index';
-import type { Cidr } from './types';
+import type { Cidr, Family } from './types';
 
 /**
  * The operator's ranges that must never be blocked (their office, monitoring, partners). Checked
@@ -45,4 +45,22 @@ export class Allowlist {
     if (parsed === undefined) throw new RangeError(`"${range}" is not an IPv4 or IPv6 address or range`);
     return this.index.intersects(parsed);
   }
+}
+
+/**
+ * Allowlist entries split by address family, each in canonical form and without duplicates: what
+ * the two WAF allowlist IP sets hold. The family is the parsed one, so an IPv4-mapped IPv6 entry
+ * (`::ffff:81.2.69.142`) is the IPv4 entry `81.2.69.142/32`, which is how WAF sees that client.
+ *
+ * @param entries - Addresses or CIDR ranges; host bits are ignored.
+ * @throws RangeError naming the first entry that is not an address or range.
+ */
+export function allowlistByFamily(entries: Iterable<string>): Record<Family, Cidr[]> {
+  const byFamily: Record<Family, Set<Cidr>> = { IPV4: new Set(), IPV6: new Set() };
+  for (const entry of entries) {
+    const range = parseRange(entry);
+    if (range === undefined) throw new RangeError(`allowlist entry "${entry}" is not an IPv4 or IPv6 address or range`);
+    byFamily[range.family].add(range.cidr);
+  }
+  return { IPV4: [...byFamily.IPV4], IPV6: [...byFamily.IPV6] };
 }

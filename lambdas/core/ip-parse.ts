@@ -53,7 +53,8 @@ const groups: [number, number, number, number, number, number, number, number] =
  * ipaddr.js would read (`1.2.3`, `0x7f.1`, `01.2.3.4`), octets above 255, prefixes out of range
  * or written with leading zeros, and IPv6 zone ids (`fe80::1%eth0`), which WAF cannot match.
  *
- * @returns the parsed address, or `undefined` when the text is not an address we accept.
+ * @returns the parsed address, or `undefined` when the text is not an address we accept (why:
+ *   `readRange` in address-verdict, which every caller that reports a refusal uses).
  */
 export function parseAddress(text: string): ParsedAddress | undefined {
   if (!scanAddress(text, scanned)) return undefined;

@@ -2,6 +2,7 @@
  * Normalization: turns the keys a rate rule (or a ban) reports into the ranges we block (/24, /64
  * by default), and refuses ranges that must never reach a blocklist.
  */
+import { scannedProblem, unreadableProblem, type AddressProblem } from './address-verdict';
 import { Allowlist } from './allowlist';
 import { createAddressScan, scanAddress } from './ip-parse';
 import { networkRange, type NetworkRange } from './network-range';
@@ -9,12 +10,13 @@ import { scanRangeKey, sortedRangeKeys, type RangeKey } from './range-key';
 import { isNonGlobal } from './special-purpose';
 import type { Cidr, Family, Sighting } from './types';
 
-/** Why a key was not turned into a sighting. */
+/**
+ * Why a key (or a ban) was not turned into a sighting: what is wrong with its text (see
+ * {@link AddressProblem}; `unparsable` and `zero-prefix` among them), or the policy that refuses
+ * its range.
+ */
 export type RejectReason =
-  /** Not an IPv4 or IPv6 address or CIDR range in a form we accept. */
-  | 'unparsable'
-  /** A /0: the whole address family. */
-  | 'zero-prefix'
+  | AddressProblem
   /** Wider than /8 (IPv4) or /32 (IPv6): blocking it would take out a large part of the Internet. */
   | 'too-wide'
   /** Overlaps a special-purpose block (private, loopback, documentation, ...): see `SPECIAL_PURPOSE_BLOCKS`. */
@@ -103,8 +105,9 @@ interface RangeTally {
 /**
  * Turns the keys one source reported (e.g. the addresses a rate rule is limiting) into the ranges
  * to block: each key is widened to the policy's prefix (a wider key keeps its own), keys in the
- * same range become one sighting whose `hits` is the number of keys, and keys whose range is /0,
- * wider than /8 or /32, non-global or allowlisted are refused with the reason.
+ * same range become one sighting whose `hits` is the number of keys, and keys whose text
+ * `readRange` refuses (host bits aside: a key's are cleared), or whose range is wider than /8 or
+ * /32, non-global or allowlisted, are refused with the reason.
  *
  * @param source - Recorded on every sighting, e.g. the rate rule's name.
  * @throws RangeError naming `ipv4Prefix` or `ipv6Prefix` when the policy's prefix is out of bounds.
@@ -117,11 +120,12 @@ export function normalizeKeys(keys: Iterable<string>, source: string, policy: No
 
   for (const key of keys) {
     if (!scanAddress(key, scanned)) {
-      rejected.push({ key, reason: 'unparsable' });
+      rejected.push({ key, reason: unreadableProblem(key) });
       continue;
     }
-    if (scanned.prefix === 0) {
-      rejected.push({ key, reason: 'zero-prefix' });
+    const problem = scannedProblem(scanned);
+    if (problem !== undefined) {
+      rejected.push({ key, reason: problem });
       continue;
     }
     const isV4 = scanned.family === 'IPV4';

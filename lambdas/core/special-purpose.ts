@@ -61,8 +61,8 @@ export const SPECIAL_PURPOSE_BLOCKS: readonly SpecialPurposeBlock[] = [
 ];
 
 // Mapped addresses parse as IPv4, so ::ffff:0:0/96 would read as 0.0.0.0/0 and flag every IPv4
-// range. It is listed for the record; ranges written under it with a prefix below 96 stay IPv6
-// and are caught by ::/3.
+// range. It is listed for the record; ranges that hold it with a prefix below 96 are refused
+// before this table is asked (`mapped-prefix`, see address-verdict), and ::/3 covers them too.
 const SPECIAL_PURPOSE_INDEX = new IntervalIndex(
   SPECIAL_PURPOSE_BLOCKS.filter((block) => block.cidr !== '::ffff:0:0/96').map((block) => {
     const range = parseRange(block.cidr);

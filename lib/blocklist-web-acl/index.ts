@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { allowlistByFamily } from '../../lambdas/core/allowlist';
 import { retentionDays } from '../log-retention';
 import type { WafScope } from '../../lambdas/shared/environment';
 import {
@@ -82,8 +83,7 @@ export class BlocklistWebAcl extends Construct {
     }
     this.wafScope = props.scope;
     const prefix = props.namePrefix;
-    const allowV4 = props.allowlist.filter((cidr) => !cidr.includes(':'));
-    const allowV6 = props.allowlist.filter((cidr) => cidr.includes(':'));
+    const { IPV4: allowV4, IPV6: allowV6 } = allowlistByFamily(props.allowlist);
 
     this.allowlistIpv4 = this.ipSet(
       'AllowlistIpv4',

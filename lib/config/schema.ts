@@ -3,10 +3,8 @@
  * that make a value valid. `cdk.json` (context key `wafAutoblock`) repeats these defaults so that
  * users can see and edit them; a test keeps the two in step.
  */
-// Default import: ipaddr.js is CommonJS, and under Node's ESM loader (tsx, which runs bin/app.ts) a
-// namespace import sees only `default`.
-import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { describeAddressProblem, readRange } from '../../lambdas/core/address-verdict';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
@@ -37,35 +35,19 @@ export const RESERVED_RULE_NAMES = ['allowlist-ipv4', 'allowlist-ipv6', 'blockli
 /** Actions whose requests can be kept in the WAF logs. */
 export const LOGGED_ACTIONS = ['ALLOW', 'BLOCK', 'COUNT', 'CAPTCHA', 'CHALLENGE', 'EXCLUDED_AS_COUNT'] as const;
 
-/** Checks one allowlist entry and says what is wrong with it, or returns undefined when it is fine. */
-export function cidrProblem(value: string): string | undefined {
-  const text = value.trim();
-  let address: ipaddr.IPv4 | ipaddr.IPv6;
-  let prefix: number;
-  try {
-    if (text.includes('/')) {
-      [address, prefix] = ipaddr.parseCIDR(text);
-    } else {
-      address = ipaddr.parse(text);
-      prefix = address.kind() === 'ipv4' ? 32 : 128;
-    }
-  } catch (error) {
-    // ipaddr.js throws a plain Error for text it cannot parse; anything else is a bug to surface.
-    if (error instanceof TypeError) throw error;
-    return `"${value}" is not an IPv4 or IPv6 address or CIDR`;
-  }
-  if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) {
-    return `"${value}" is not a dotted four-part decimal IPv4 address`;
-  }
-  if (prefix === 0) return `"${value}" is a /0: it would match every address`;
-  const network =
-    address.kind() === 'ipv4'
-      ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`)
-      : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
-  if (network.toString() !== address.toString()) {
-    return `"${value}" has host bits set; did you mean ${network.toString()}/${prefix}?`;
-  }
-  return undefined;
+/**
+ * Reads one allowlist entry with the parser the blocker, the CLI and the ban feed use, so that
+ * all of them see the same range: an IPv4-mapped IPv6 address (`::ffff:81.2.69.142`) is the IPv4
+ * address it maps, and goes to the IPv4 allowlist.
+ *
+ * @returns the entry's canonical CIDR (a bare address gets /32 or /128), or what is wrong with it
+ *   as one sentence that quotes the entry.
+ */
+export function readAllowlistEntry(value: string): { readonly cidr: string } | { readonly problem: string } {
+  const reading = readRange(value);
+  // JSON quoting keeps the message one line whatever the entry holds.
+  if (reading.problem !== undefined) return { problem: `${JSON.stringify(value)} ${describeAddressProblem(reading)}` };
+  return { cidr: reading.range.cidr };
 }
 
 const ruleName = z
@@ -165,15 +147,21 @@ export const configSchema = z
      * passes) writes the client's address into, and how. Unset: no header is trusted.
      */
     forwardedIp: forwardedIpSchema.optional(),
-    /** CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or /128. */
+    /**
+     * CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or
+     * /128. Read into canonical CIDRs, without duplicates: the family of each is the parsed one.
+     */
     allowlist: z
       .array(
-        z.string().superRefine((value, ctx) => {
-          const problem = cidrProblem(value);
-          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        z.string().transform((value, ctx) => {
+          const entry = readAllowlistEntry(value);
+          if ('cidr' in entry) return entry.cidr;
+          ctx.addIssue({ code: 'custom', message: entry.problem });
+          return z.NEVER;
         }),
       )
       .max(10_000, 'may hold at most 10,000 entries')
+      .transform((cidrs) => [...new Set(cidrs)])
       .default([]),
     /** AWS managed rule groups to add after the rate rules. */
     managedRuleGroups: z

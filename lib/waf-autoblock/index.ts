@@ -107,7 +107,7 @@ export class WafAutoblock extends Construct {
       scope: config.scope,
       rateRules: config.rateRules,
       forwardedIp: config.forwardedIp,
-      allowlist: config.allowlist.map(withPrefixLength),
+      allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
       logRetentionDays: config.logging.retentionDays,
       loggedActions: config.logging.actions,
@@ -151,11 +151,4 @@ export class WafAutoblock extends Construct {
       logRetentionDays: config.notifier.logRetentionDays,
     });
   }
-}
-
-/** WAF IP sets want CIDR notation; a bare address in the config means that single address. */
-function withPrefixLength(entry: string): string {
-  const text = entry.trim();
-  if (text.includes('/')) return text;
-  return text.includes(':') ? `${text}/128` : `${text}/32`;
 }

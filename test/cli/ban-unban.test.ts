@@ -73,9 +73,7 @@ describe('waf-autoblock ban', () => {
   it.each([
     [ALLOWED.officeKey, 'allowlist'],
     ['10.1.2.3', 'not globally routable'],
-    ['0.0.0.0/0', '/0'],
-    ['45.0.0.0/6', 'wider than /8'],
-    ['45.33.12', 'not an IPv4 or IPv6 address'],
+    ['44.0.0.0/6', 'wider than /8'],
   ])('refuses %s with exit 1, saying why, and writes nothing', async (address, why) => {
     const deployment = await deploy(servers());
 
@@ -106,6 +104,9 @@ describe('waf-autoblock ban', () => {
   it.each([
     [['ban'], 'missing the <ip|cidr> argument'],
     [['ban', '1.2.3.4', '5.6.7.8'], 'expected <ip|cidr>, got also 5.6.7.8'],
+    [['ban', '45.33.12'], '<ip|cidr> "45.33.12" is not an IPv4 or IPv6 address or CIDR range'],
+    [['ban', '0.0.0.0/0'], '<ip|cidr> "0.0.0.0/0" is a /0'],
+    [['unban', 'fe80::1%eth0'], '<ip|cidr> "fe80::1%eth0" has an IPv6 zone id'],
     [['ban', '45.33.12.7', '--for', '0m'], '--for must be a duration such as 90m, 24h, 7d or 2w'],
     [['ban', '45.33.12.7', '--for', '366d'], 'got "366d"'],
     [['ban', '45.33.12.7', '--for', '2 days'], 'got "2 days"'],
@@ -217,12 +218,13 @@ describe('waf-autoblock unban', () => {
     expect(reports()).toEqual([]);
   });
 
-  it('exits 1 naming an address that is not one', async () => {
+  it('exits 2 naming an address that is not one, before touching AWS', async () => {
     const deployment = await deploy(servers());
 
     const { code, stderr } = await deployment.run('unban', 'example.com');
 
-    expect(code).toBe(1);
+    expect(code).toBe(2);
+    expect(deployment.regions).toEqual([]);
     expect(stderr).toContain('"example.com" is not an IPv4 or IPv6 address or CIDR range');
   });
 });

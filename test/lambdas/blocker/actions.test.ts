@@ -38,7 +38,7 @@ describe('planActions', () => {
 
   it('refuses what the blocker would refuse, naming the address and the reason', () => {
     const plan = planActions(
-      [ban('80.80.80.9'), ban('192.168.1.1'), ban('0.0.0.0/0'), ban('45.0.0.0/7'), ban('1.2.3')],
+      [ban('80.80.80.9'), ban('192.168.1.1'), ban('0.0.0.0/0'), ban('44.0.0.0/7'), ban('1.2.3')],
       policy,
       DURATION,
     );
@@ -47,7 +47,7 @@ describe('planActions', () => {
       '80.80.80.9 (range 80.80.80.0/24) overlaps the allowlist: never blocked',
       '192.168.1.1 (range 192.168.1.0/24) is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked',
       '0.0.0.0/0 is a /0, the whole address family: never blocked',
-      '45.0.0.0/7 is wider than /8 (IPv4) or /32 (IPv6): never blocked',
+      '44.0.0.0/7 is wider than /8 (IPv4) or /32 (IPv6): never blocked',
       '"1.2.3" is not an IPv4 or IPv6 address or CIDR range',
     ]);
   });

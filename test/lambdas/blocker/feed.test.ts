@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OperatorAction } from '../../../lambdas/blocker/actions';
 import { MAX_FEED_DURATION_MINUTES, parseFeed, parseFeedMessage } from '../../../lambdas/blocker/feed';
+import { readRange } from '../../../lambdas/core/address-verdict';
 import { SETTINGS } from '../../support/blocker-fixtures';
 
 const FEED = SETTINGS.feedTopicArn;
@@ -45,6 +46,7 @@ function oracleValid(value: unknown): boolean {
   const { action, address, durationMinutes, reason, source } = message;
   if (action !== 'ban' && action !== 'unban') return false;
   if (typeof address !== 'string' || address.length < 1 || address.length > 100) return false;
+  if (readRange(address).problem !== undefined) return false;
   if (typeof source !== 'string' || !SOURCE.test(source)) return false;
   if (reason !== undefined && (typeof reason !== 'string' || reason.length > 256)) return false;
   if (durationMinutes === undefined) return true;
@@ -62,6 +64,7 @@ function expectWithinRules(action: OperatorAction): void {
   expect(Object.keys(action).every((key) => KEYS.includes(key))).toBe(true);
   expect(action.address.length).toBeGreaterThanOrEqual(1);
   expect(action.address.length).toBeLessThanOrEqual(100);
+  expect(readRange(action.address).problem).toBeUndefined();
   expect(action.source).toMatch(SOURCE);
   if (action.reason !== undefined) expect(action.reason.length).toBeLessThanOrEqual(256);
   if (action.action === 'ban' && action.durationMinutes !== undefined) {
@@ -101,7 +104,8 @@ describe('parseFeedMessage accepts', () => {
   it('values at the edges of their ranges', () => {
     expect(actionOf({ ...BAN, durationMinutes: 1 })).toMatchObject({ durationMinutes: 1 });
     expect(actionOf({ ...BAN, durationMinutes: 525_600 })).toMatchObject({ durationMinutes: 525_600 });
-    expect(actionOf({ ...BAN, address: 'a'.repeat(100) })).toMatchObject({ address: 'a'.repeat(100) });
+    const padded = '45.33.12.7'.padStart(100);
+    expect(actionOf({ ...BAN, address: padded })).toMatchObject({ address: padded });
     expect(actionOf({ ...BAN, reason: 'r'.repeat(256) })).toMatchObject({ reason: 'r'.repeat(256) });
     expect(actionOf({ ...BAN, reason: '' })).toMatchObject({ reason: '' });
     expect(actionOf({ ...BAN, source: 's' })).toMatchObject({ source: 's' });
@@ -109,9 +113,8 @@ describe('parseFeedMessage accepts', () => {
     expect(actionOf({ ...BAN, source: everyCharacter })).toMatchObject({ source: everyCharacter });
   });
 
-  it('leaves the address to the run, which parses it and refuses bad ones with a reason', () => {
+  it('an address the run will judge (non-global, allowlisted): only its text is read here', () => {
     expect(actionOf({ ...BAN, address: '10.0.0.1' })).toMatchObject({ address: '10.0.0.1' });
-    expect(actionOf({ ...BAN, address: 'not an address' })).toMatchObject({ address: 'not an address' });
   });
 });
 
@@ -137,6 +140,11 @@ describe('parseFeedMessage turns away, naming the problem', () => {
     ['an empty address', { ...BAN, address: '' }, 'address must be a non-empty string of at most 100 characters'],
     ['an address of 101 characters', { ...BAN, address: 'a'.repeat(101) }, 'address must be a non-empty string'],
     ['an address that is a number', { ...BAN, address: 757935111 }, 'address must be a non-empty string'],
+    [
+      'an address that is not one',
+      { ...BAN, address: 'not an address' },
+      'address "not an address" is not an IPv4 or IPv6 address or CIDR range',
+    ],
     ['a list of addresses', { ...BAN, address: ['45.33.12.7'] }, 'address must be a non-empty string'],
     ['a duration of 0', { ...BAN, durationMinutes: 0 }, 'durationMinutes must be a whole number from 1 to 525600'],
     ['a negative duration', { ...BAN, durationMinutes: -5 }, 'durationMinutes must be a whole number from 1 to 525600'],
