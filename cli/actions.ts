@@ -5,12 +5,14 @@
  * ACL's rules needed) but does everything else a run does, expiry and the report included.
  */
 import { hostname, userInfo } from 'node:os';
-import type { OperatorAction } from '../lambdas/blocker/actions';
+import { planActions, refusal, type OperatorAction } from '../lambdas/blocker/actions';
 import { runBlocker, type RunLogger, type RunSummary } from '../lambdas/blocker/run';
 import { withRunLock } from '../lambdas/blocker/run-lock';
+import { createNormalizePolicy } from '../lambdas/core/normalize';
 import type { CliIo } from './command';
 import type { Deployment } from './deployment';
 import { operatorFailure } from './deployment';
+import { UsageError } from './errors';
 
 /** The ledger source of an operator's action: `cli:<user>`. */
 export function operatorSource(io: CliIo): string {
@@ -24,6 +26,27 @@ function osUser(): string {
     // No passwd entry (some containers): the environment is the next best witness.
     return process.env.USER ?? process.env.USERNAME ?? 'unknown';
   }
+}
+
+/**
+ * A deployment that widens nothing and allowlists nothing: what it refuses, every deployment
+ * refuses. Widening to a deployment's prefix only makes a range wider (so a non-global range stays
+ * non-global, and a too-wide one too wide), and an allowlist only adds refusals.
+ */
+const ANY_DEPLOYMENT = createNormalizePolicy({ ipv4Prefix: 32, ipv6Prefix: 128 });
+
+/**
+ * Refuses, before any AWS call, an action that no deployment would carry out, with the blocker
+ * run's own sentence: text that is not an address, a /0, a range too wide for a ban, non-global
+ * space. Only the allowlist, which is read from the deployment, is left for the run to apply.
+ *
+ * @throws {UsageError} (exit code 2) naming the address and why.
+ */
+export function refuseBeforeLookup(action: OperatorAction): void {
+  const [resolved] = planActions([action], ANY_DEPLOYMENT, 0).resolved;
+  if (resolved?.kind !== 'refused') return;
+  // The run names the range an address widens to; without a deployment there is none to name.
+  throw new UsageError(resolved.reason === 'non-global' ? refusal(resolved.reason, action.address) : resolved.detail);
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * Run it as `npx waf-autoblock ...` (bin/waf-autoblock.mjs) or `npx tsx cli/main.ts ...`.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CliIo, Command } from './command';
 import { COMMANDS } from './commands/index';
@@ -21,6 +21,10 @@ function topLevelHelp(commands: readonly Command[]): string {
     '',
     'Commands:',
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Options:',
+    '  -h, --help     show this help',
+    '  -V, --version  print the version of waf-autoblock',
     '',
     'Run "waf-autoblock <command> --help" for the options of a command.',
     'Exit codes: 0 ok, 1 failure, 2 usage error.',
@@ -39,6 +43,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), com
     (name === undefined ? io.stderr : io.stdout).write(topLevelHelp(commands));
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`waf-autoblock ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
   const command = commands.find((candidate) => candidate.name === name);
   if (command === undefined) {
     io.stderr.write(
@@ -54,7 +62,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), com
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`waf-autoblock ${command.name}: ${error.message}\nRun "waf-autoblock ${command.name} --help".\n`);
+      // One line: what was wrong, and where the right way is written.
+      io.stderr.write(`waf-autoblock ${command.name}: ${error.message} (see "waf-autoblock ${command.name} --help")\n`);
       return EXIT_USAGE;
     }
     if (error instanceof CommandError) {
@@ -67,6 +76,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), com
     );
     return EXIT_FAILURE;
   }
+}
+
+/**
+ * The `version` of the package.json beside `cli/`. The CLI runs from its sources (tsx, see
+ * bin/waf-autoblock.mjs), never bundled, so the file is always there; read only when asked.
+ */
+function packageVersion(): string {
+  const file = new URL('../package.json', import.meta.url);
+  const { version } = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+  if (typeof version !== 'string') throw new Error(`${fileURLToPath(file)} has no "version"`);
+  return version;
 }
 
 function processIo(): CliIo {

@@ -2,9 +2,9 @@
  * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
  * duration and a reason of the operator's choosing.
  */
-import { MAX_REASON_LENGTH } from '../../lambdas/blocker/actions';
+import { MAX_REASON_LENGTH, type BanAction } from '../../lambdas/blocker/actions';
 import { parseCommandLine, positionalArguments } from '../arguments';
-import { applyActions, operatorSource } from '../actions';
+import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
 import { MAX_BAN_MINUTES, parseDuration } from '../duration';
@@ -12,8 +12,6 @@ import { CommandError, UsageError } from '../errors';
 import { count, fromNow, plural, printable, span, utc } from '../format';
 import { DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
 import { readTargetRange } from '../targets';
-
-/** As the ban feed allows: enough for a ticket reference and a sentence. */
 
 const HELP = `Usage: waf-autoblock ban <ip|cidr> [--for <duration>] [--reason <text>] [options]
 
@@ -36,8 +34,9 @@ Options:
 ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
-Exit codes: 0 blocked; 1 refused (the message says why) or failed; 2 usage, or the
-address is not one (a /0, a zone id, host bits set, ...).
+Exit codes: 0 blocked; 1 refused by the deployment (allowlisted; the message says
+why) or failed; 2 usage, or an address no deployment blocks (not an address, a /0,
+host bits set, too wide, not globally routable), said before any AWS call.
 
 Examples:
   waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
@@ -66,24 +65,20 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
     throw new UsageError(`--reason must be at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
   }
 
+  const source = operatorSource(io);
+  const action: BanAction = {
+    action: 'ban',
+    address,
+    source,
+    ...(durationMinutes === undefined ? {} : { durationMinutes }),
+    ...(reason === undefined ? {} : { reason }),
+  };
+  refuseBeforeLookup(action);
+
   const deployment = await openDeployment(values, io);
   const { settings } = deployment;
   const now = io.now?.() ?? Date.now();
-  const source = operatorSource(io);
-  const summary = await applyActions(
-    deployment,
-    [
-      {
-        action: 'ban',
-        address,
-        source,
-        ...(durationMinutes === undefined ? {} : { durationMinutes }),
-        ...(reason === undefined ? {} : { reason }),
-      },
-    ],
-    { ...io, now: () => now },
-    'ban',
-  );
+  const summary = await applyActions(deployment, [action], { ...io, now: () => now }, 'ban');
   const outcome = onlyOutcome(summary.actions, 'ban');
   if (outcome.status === 'refused') throw refusedError(outcome);
   if (outcome.status !== 'banned') {

@@ -9,7 +9,7 @@ import { applyActions, operatorSource } from '../actions';
 import type { CliIo, Command } from '../command';
 import { terminalConfirm } from '../confirm';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';
-import { CommandError } from '../errors';
+import { CommandError, UsageError } from '../errors';
 import { count, plural } from '../format';
 import { DRY_RUN_NOTE } from '../outcomes';
 import { activeEntries } from '../targets';
@@ -46,6 +46,12 @@ export const flushCommand: Command = {
 async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(args, { ...DEPLOYMENT_OPTIONS, yes: { type: 'boolean' } });
   positionalArguments(positionals, []);
+  // The question needs the count, so it comes after the lookup; that nobody can answer it is known now.
+  if (values.yes !== true && io.confirm === undefined && !process.stdin.isTTY) {
+    throw new UsageError(
+      'stdin is not a terminal, so nobody can confirm removing every managed range: pass --yes to go ahead',
+    );
+  }
   const deployment = await openDeployment(values, io);
   const { settings } = deployment;
   let entries: LedgerEntry[];

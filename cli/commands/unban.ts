@@ -3,7 +3,8 @@
  * removed; an entry added by a person or another tool is left alone and named as such.
  */
 import { parseCommandLine, positionalArguments } from '../arguments';
-import { applyActions, operatorSource } from '../actions';
+import type { UnbanAction } from '../../lambdas/blocker/actions';
+import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
 import { CommandError } from '../errors';
@@ -46,14 +47,11 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(args, DEPLOYMENT_OPTIONS);
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
   readTargetRange(address); // a wrong address is a usage error, said before any AWS call
+  const action: UnbanAction = { action: 'unban', address, source: operatorSource(io) };
+  refuseBeforeLookup(action);
   const deployment = await openDeployment(values, io);
   const { settings } = deployment;
-  const summary = await applyActions(
-    deployment,
-    [{ action: 'unban', address, source: operatorSource(io) }],
-    io,
-    'unban',
-  );
+  const summary = await applyActions(deployment, [action], io, 'unban');
   const outcome = onlyOutcome(summary.actions, 'unban');
   const lines: string[] = [];
   switch (outcome.status) {

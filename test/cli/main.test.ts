@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,11 +27,16 @@ async function run(...argv: string[]) {
   return { code, stdout, stderr };
 }
 
-/** Runs the real executable as a user would. */
+/** Runs the real executable as a user would (`env`: the whole environment; default: this process's). */
 async function exec(...argv: string[]) {
+  return execWith(process.env, ...argv);
+}
+
+async function execWith(env: NodeJS.ProcessEnv, ...argv: string[]) {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/waf-autoblock.mjs', ...argv], {
       cwd: ROOT,
+      env,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -67,6 +72,58 @@ describe('waf-autoblock (executable)', () => {
   });
 });
 
+/** What package.json says the version is. */
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * A user with no AWS credentials anywhere: no variables, no config or credentials file, no
+ * instance metadata. Any AWS call would fail with "no AWS credentials found" (exit 1).
+ */
+const NO_CREDENTIALS: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  HOME: dir,
+  AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+  AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+describe('waf-autoblock (executable, no AWS credentials)', () => {
+  it.each([
+    [['ban', 'notanip'], '<ip|cidr> "notanip" is not an IPv4 or IPv6 address or CIDR range'],
+    [
+      ['ban', '10.1.2.3'],
+      '10.1.2.3 is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked',
+    ],
+    [['unban', 'example.com'], '<ip|cidr> "example.com" is not an IPv4 or IPv6 address or CIDR range'],
+    // stdin is a pipe here: nobody could answer the question.
+    [['flush'], 'stdin is not a terminal, so nobody can confirm removing every managed range: pass --yes to go ahead'],
+  ])('%j: one line saying what is wrong, exit 2, before asking AWS for anything', async (argv, message) => {
+    const { code, stdout, stderr } = await execWith(NO_CREDENTIALS, ...argv);
+
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^[^\n]*\n$/);
+    expect(stderr).toContain(`waf-autoblock ${argv[0]}: ${message}`);
+    expect(code).toBe(2);
+  });
+
+  it('reaches AWS, and says there are no credentials, once the input is right', async () => {
+    const { code, stderr } = await execWith(NO_CREDENTIALS, 'ban', '45.33.12.7', '--region', 'eu-west-1');
+
+    expect(code).toBe(1);
+    expect(stderr).toContain('waf-autoblock ban: no AWS credentials found');
+  });
+});
+
+describe('waf-autoblock --version', () => {
+  it.each(['--version', '-V'])('%s prints the version from package.json and exits 0', async (flag) => {
+    expect(await run(flag)).toEqual({ code: 0, stdout: `waf-autoblock ${VERSION}\n`, stderr: '' });
+  });
+
+  it('works from the executable too', async () => {
+    expect(await exec('--version')).toEqual({ code: 0, stdout: `waf-autoblock ${VERSION}\n`, stderr: '' });
+  });
+});
+
 describe('waf-autoblock --help', () => {
   const commands = ['status', 'list', 'ban', 'unban', 'diff', 'flush', 'replay'];
 
@@ -78,6 +135,9 @@ describe('waf-autoblock --help', () => {
       .filter((line) => /^ {2}\w/.test(line))
       .map((line) => line.trim().split(/\s+/)[0]);
     expect(listed).toEqual(commands);
+    expect(stdout).toContain(
+      '\nOptions:\n  -h, --help     show this help\n  -V, --version  print the version of waf-autoblock\n',
+    );
   });
 
   it.each(commands)('prints the usage, options and examples of %s and exits 0', async (name) => {
