@@ -1,5 +1,6 @@
 /** What an operator reads about the outcome of a ban or an unban. */
 import type { ActionOutcome } from '../lambdas/blocker/actions';
+import type { RangeRemoval } from '../lambdas/blocker/removals';
 import type { BlockerSettings } from '../lambdas/blocker/environment';
 import type { Cidr } from '../lambdas/core/types';
 import { CommandError } from './errors';
@@ -14,6 +15,28 @@ export function blocklistOf(range: Cidr, settings: BlockerSettings): string {
 export function setsOf(range: Cidr, settings: BlockerSettings): string {
   const shared = settings.sharedIpSets.length;
   return `${blocklistOf(range, settings)}${shared === 0 ? '' : ` and ${plural(shared, 'shared IP set')}`}`;
+}
+
+/** `IP set a`, `IP sets a and b`, `IP sets a, b and c (eu-west-1)`: sets as a run's removals name them. */
+export function ipSetNames(labels: readonly string[]): string {
+  const listed = labels.length <= 1 ? (labels[0] ?? '') : `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`;
+  return `IP set${labels.length === 1 ? '' : 's'} ${listed}`;
+}
+
+/**
+ * What an unban did to the sets of `range`: `removed from IP set a`, `already absent from IP set
+ * b`, or both, as the run's removals say; undefined when neither (a set that held the range
+ * before waf-autoblock keeps it).
+ */
+export function removalSentence(removals: readonly RangeRemoval[], range: Cidr): string | undefined {
+  const removal = removals.find((candidate) => candidate.range === range);
+  const removed = removal?.removedFrom ?? [];
+  const absent = removal?.alreadyAbsentFrom ?? [];
+  const absentText = `already absent from ${ipSetNames(absent)} (removed by hand or by another tool), so nothing was removed there`;
+  if (removed.length > 0 && absent.length > 0) return `removed from ${ipSetNames(removed)}; ${absentText}`;
+  if (removed.length > 0) return `removed from ${ipSetNames(removed)}`;
+  if (absent.length > 0) return absentText;
+  return undefined;
 }
 
 /** The one outcome of a one-action run; its absence is a bug, not an operator's mistake. */

@@ -5,6 +5,7 @@
 import type { OperatorAction } from '../../lambdas/blocker/actions';
 import type { LedgerEntry } from '../../lambdas/core/types';
 import { parseCommandLine, positionalArguments } from '../arguments';
+import type { RunSummary } from '../../lambdas/blocker/run';
 import { applyActions, operatorSource } from '../actions';
 import type { CliIo, Command } from '../command';
 import { terminalConfirm } from '../confirm';
@@ -65,10 +66,12 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
 
-  const sets = [
+  // Named as the run's removals name them: a blocklist by its name, a shared set with its region.
+  const setLabels = [
     ...(['IPV4', 'IPV6'] as const).map((family) => settings.blocklist[family].name),
     ...settings.sharedIpSets.map((shared) => `${shared.name} (${shared.region})`),
-  ].join(', ');
+  ];
+  const sets = setLabels.join(', ');
   if (values.yes !== true) {
     const confirm = io.confirm ?? terminalConfirm(process.stdin, process.stderr, '--yes');
     const question = `Remove ${plural(entries.length, 'managed range')} from ${sets}? Foreign entries are kept. [y/N]`;
@@ -83,28 +86,7 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
     reason: 'flush',
   }));
   const summary = await applyActions(deployment, actions, io, 'flush');
-  const byStatus = new Map<string, string[]>();
-  for (const outcome of summary.actions) {
-    const range = 'range' in outcome ? outcome.range : outcome.action.address;
-    byStatus.set(outcome.status, [...(byStatus.get(outcome.status) ?? []), range]);
-  }
-  const n = (status: string) => byStatus.get(status)?.length ?? 0;
-  const lines = [`Flushed: ${plural(n('unbanned'), 'range')} removed from ${sets}; foreign entries kept.`];
-  if (n('released') > 0) {
-    lines.push(
-      `  ${plural(n('released'), 'range')} released: no longer managed, but the entries stay (they were there before waf-autoblock blocked them).`,
-    );
-  }
-  if (n('not-blocked') > 0) {
-    lines.push(
-      `  ${plural(n('not-blocked'), 'range')} had already left the ledger (a blocker run ended them meanwhile).`,
-    );
-  }
-  // A flush names only ranges from the ledger: anything else is a contract break worth seeing.
-  const odd = [...byStatus].filter(([status]) => !['unbanned', 'released', 'not-blocked'].includes(status));
-  for (const [status, ranges] of odd) {
-    lines.push(`  ${count.format(ranges.length)} ${status}: ${ranges.join(', ')}`);
-  }
+  const { lines, odd } = flushReport(summary, setLabels);
   if (settings.dryRun) lines.push(DRY_RUN_NOTE);
   io.stdout.write(`${lines.join('\n')}\n`);
   if (odd.length > 0) {
@@ -113,4 +95,67 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
     );
   }
   return 0;
+}
+
+/** How many ranges a line names before it only counts the rest. */
+const NAMED_RANGES = 10;
+
+/**
+ * What the flush did, from the run's outcomes and removals: the ranges its writes removed (and
+ * from which sets), those released, those a set no longer held, those already gone from the
+ * ledger, and anything else (`odd`), which a flush should never meet.
+ *
+ * @param setLabels - Every set of the deployment, in the order to name them.
+ */
+function flushReport(
+  summary: RunSummary,
+  setLabels: readonly string[],
+): { lines: string[]; odd: [string, string[]][] } {
+  const byStatus = new Map<string, string[]>();
+  for (const outcome of summary.actions) {
+    const range = 'range' in outcome ? outcome.range : outcome.action.address;
+    byStatus.set(outcome.status, [...(byStatus.get(outcome.status) ?? []), range]);
+  }
+  const removalOf = new Map(summary.removals.map((removal) => [removal.range, removal]));
+  const removedFrom = (ranges: readonly string[]) => {
+    const labels = new Set(ranges.flatMap((range) => removalOf.get(range)?.removedFrom ?? []));
+    return setLabels.filter((label) => labels.has(label));
+  };
+  const unbanned = byStatus.get('unbanned') ?? [];
+  const released = byStatus.get('released') ?? [];
+  const removed = unbanned.filter((range) => (removalOf.get(range)?.removedFrom.length ?? 0) > 0);
+  const lines = [
+    removed.length > 0
+      ? `Flushed: ${plural(removed.length, 'range')} removed from ${removedFrom(removed).join(', ')}; foreign entries kept.`
+      : 'Flushed: no range was removed from an IP set; foreign entries kept.',
+  ];
+  if (released.length > 0) {
+    const sharedCopies = removedFrom(released);
+    lines.push(
+      `  ${plural(released.length, 'range')} released: no longer managed, but the entries stay where they were before waf-autoblock blocked them` +
+        `${sharedCopies.length > 0 ? `; removed from ${sharedCopies.join(', ')}, where waf-autoblock had put them` : ''}.`,
+    );
+  }
+  const absent = [...unbanned, ...released].flatMap((range) => {
+    const sets = removalOf.get(range)?.alreadyAbsentFrom ?? [];
+    return sets.length > 0 ? [`${range} (${sets.join(', ')})`] : [];
+  });
+  if (absent.length > 0) {
+    const named = absent.slice(0, NAMED_RANGES).join(', ');
+    const more = absent.length > NAMED_RANGES ? ` and ${count.format(absent.length - NAMED_RANGES)} more` : '';
+    lines.push(
+      `  ${plural(absent.length, 'range')} already absent from a set waf-autoblock had put ${absent.length === 1 ? 'it' : 'them'} in ` +
+        `(removed by hand or by another tool), so nothing was removed there: ${named}${more}.`,
+    );
+  }
+  const notBlocked = byStatus.get('not-blocked')?.length ?? 0;
+  if (notBlocked > 0) {
+    lines.push(`  ${plural(notBlocked, 'range')} had already left the ledger (a blocker run ended them meanwhile).`);
+  }
+  // A flush names only ranges from the ledger: anything else is a contract break worth seeing.
+  const odd = [...byStatus].filter(([status]) => !['unbanned', 'released', 'not-blocked'].includes(status));
+  for (const [status, ranges] of odd) {
+    lines.push(`  ${count.format(ranges.length)} ${status}: ${ranges.join(', ')}`);
+  }
+  return { lines, odd };
 }

@@ -8,13 +8,15 @@ import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
 import { CommandError } from '../errors';
-import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError } from '../outcomes';
+import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError, removalSentence } from '../outcomes';
 import { readTargetRange } from '../targets';
 
 const HELP = `Usage: waf-autoblock unban <ip|cidr> [options]
 
 Ends a block now: the range leaves the deployment's blocklist and every shared IP
-set waf-autoblock put it in, and its ledger entry is closed. An address is widened
+set waf-autoblock put it in, and its ledger entry is closed; the output names the
+sets it was removed from, and any set that no longer held it (removed by hand or by
+another tool: nothing to remove there). An address is widened
 to the deployment's prefix first, as "ban" does. Entries waf-autoblock did not add
 (by hand, by another tool) are never removed: for such a range unban fails and says
 where it is. A range that was in the blocklist before waf-autoblock blocked it is
@@ -66,19 +68,22 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
     case 'not-blocked':
       lines.push(`${outcome.range} is not blocked by waf-autoblock: nothing to unban.`);
       break;
-    case 'unbanned':
-      // Not a count of shared sets: one that held the range before waf-autoblock blocked it keeps it.
-      lines.push(
-        `Unbanned ${outcome.range}: removed from ${blocklistOf(outcome.range, settings)}` +
-          `${settings.sharedIpSets.length > 0 ? ' and from each shared IP set waf-autoblock had put it in' : ''}.`,
-      );
+    case 'unbanned': {
+      // What the run's writes did, set by set: a set someone had already emptied of it is named as such.
+      const done = removalSentence(summary.removals, outcome.range);
+      lines.push(`Unbanned ${outcome.range}${done === undefined ? '' : `: ${done}`}.`);
       break;
-    case 'released':
+    }
+    case 'released': {
       lines.push(
         `Released ${outcome.range}: waf-autoblock no longer blocks it, but the entry stays in ${blocklistOf(outcome.range, settings)}: ` +
           'it was there before waf-autoblock blocked it. Remove it where it was added if it should go.',
       );
+      // A shared set may have held it as waf-autoblock's own: there it goes.
+      const done = removalSentence(summary.removals, outcome.range);
+      if (done !== undefined) lines.push(`  Shared sets: ${done}.`);
       break;
+    }
     case 'banned':
       throw new CommandError(`the blocker run answered "banned" to an unban of ${address}`);
   }

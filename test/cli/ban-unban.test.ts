@@ -5,9 +5,20 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ALLOWED, BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RANGE, ledgerEntry } from '../support/blocker-fixtures';
-import { deploy, OPERATOR, reports, useServers } from './support';
+import { deploy, OPERATOR, reports, type TestDeployment, useServers } from './support';
 
 const servers = useServers();
+
+/** A blocklist's name, as the CLI names it. */
+function blocklistName(deployment: TestDeployment, family: 'IPV4' | 'IPV6'): string {
+  return deployment.environment[`BLOCKLIST_${family}`]?.split('|')[0] ?? '';
+}
+
+/** A shared set as the CLI names it: `name (region)`, both read from its ARN. */
+function sharedName(deployment: TestDeployment, index: number): string {
+  const arn = deployment.sharedArns[index] ?? '';
+  return `${arn.split('/').at(-2)} (${arn.split(':')[3]})`;
+}
 
 async function item(table: string, range: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await servers().doc.send(new GetCommand({ TableName: table, Key: { range } }));
@@ -142,8 +153,7 @@ describe('waf-autoblock unban', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toBe(
-      `Unbanned ${RANGE.linode}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
-        'and from each shared IP set waf-autoblock had put it in.\n',
+      `Unbanned ${RANGE.linode}: removed from IP sets ${blocklistName(deployment, 'IPV4')} and ${sharedName(deployment, 0)}.\n`,
     );
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([]);
@@ -177,14 +187,47 @@ describe('waf-autoblock unban', () => {
     const { code, stdout } = await deployment.run('unban', RANGE.tor);
 
     expect(code).toBe(0);
+    // Not from the first shared set: it held the range before waf-autoblock, and keeps it.
     expect(stdout).toBe(
-      `Unbanned ${RANGE.tor}: removed from IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
-        'and from each shared IP set waf-autoblock had put it in.\n',
+      `Unbanned ${RANGE.tor}: removed from IP sets ${blocklistName(deployment, 'IPV4')} and ${sharedName(deployment, 1)}.\n`,
     );
-    expect(stdout).not.toMatch(/\d shared IP set/);
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([partnerOwn]);
     expect(servers().waf.getAddresses(deployment.shared[1]!)).toEqual([]);
+  });
+
+  it('says which set no longer held the range, when someone removed it by hand before the unban', async () => {
+    const deployment = await deploy(servers(), { shared: [{ family: 'IPV6' }] });
+    await deployment.run('ban', RANGE.hetzner6);
+    await deployment.run('ban', RANGE.tor);
+    // Taken out by hand just before each unban (any run in between would put it back): the IPv6
+    // range from our blocklist but not from the shared set, the IPv4 one from the only set it is in.
+    servers().waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6]);
+    const both = await deployment.run('unban', RANGE.hetzner6);
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4]);
+    const callsBefore = servers().waf.calls.length;
+    const none = await deployment.run('unban', RANGE.tor);
+
+    expect(both.code).toBe(0);
+    expect(both.stdout).toBe(
+      `Unbanned ${RANGE.hetzner6}: removed from IP set ${sharedName(deployment, 0)}; ` +
+        `already absent from IP set ${blocklistName(deployment, 'IPV6')} (removed by hand or by another tool), ` +
+        'so nothing was removed there.\n',
+    );
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe(
+      `Unbanned ${RANGE.tor}: already absent from IP set ${blocklistName(deployment, 'IPV4')} ` +
+        '(removed by hand or by another tool), so nothing was removed there.\n',
+    );
+    // Nothing to remove anywhere: no IP set was written.
+    expect(
+      servers()
+        .waf.calls.slice(callsBefore)
+        .map((call) => call.operation),
+    ).not.toContain('UpdateIPSet');
+    expect(servers().waf.getAddresses(deployment.shared[0]!)).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
   });
 
   it('leaves a foreign entry alone: exit 1, saying it was not added by waf-autoblock and where to remove it', async () => {

@@ -24,6 +24,16 @@ async function blocking(): Promise<TestDeployment> {
   return deployment;
 }
 
+/** The deployment's sets as flush names them: the blocklists, then the shared set with its region. */
+function setNames(deployment: TestDeployment): string[] {
+  const arn = deployment.sharedArns[0] ?? '';
+  return [
+    deployment.environment.BLOCKLIST_IPV4?.split('|')[0] ?? '',
+    deployment.environment.BLOCKLIST_IPV6?.split('|')[0] ?? '',
+    `${arn.split('/').at(-2)} (${arn.split(':')[3]})`,
+  ];
+}
+
 describe('waf-autoblock flush', () => {
   it('asks first, then removes every managed range from every set and keeps the foreign entries', async () => {
     const deployment = await blocking();
@@ -42,8 +52,12 @@ describe('waf-autoblock flush', () => {
         /^Remove 3 managed ranges from blocklist-v4-\d+, blocklist-v6-\d+, shared-0-\d+ \(us-east-1\)\? Foreign entries are kept\. \[y\/N\]$/,
       ),
     ]);
-    expect(stdout).toMatch(/^Flushed: 2 ranges removed from blocklist-v4-\d+, .*; foreign entries kept\.$/m);
-    expect(stdout).toContain('1 range released: no longer managed, but the entries stay');
+    const [v4, v6, shared] = setNames(deployment);
+    expect(stdout).toBe(
+      `Flushed: 2 ranges removed from ${v4}, ${v6}, ${shared}; foreign entries kept.\n` +
+        '  1 range released: no longer managed, but the entries stay where they were before waf-autoblock blocked them; ' +
+        `removed from ${shared}, where waf-autoblock had put them.\n`,
+    );
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(servers().waf.getAddresses(deployment.blocklist.IPV6)).toEqual([FOREIGN.IPV6]);
     // In the shared set nobody had put the preexisting range before us: it was ours there, and goes.
@@ -51,6 +65,34 @@ describe('waf-autoblock flush', () => {
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
     expect(reports()).toHaveLength(1);
+  });
+
+  it('names a range someone had already taken out of its set, and claims no removal for it', async () => {
+    const deployment = await blocking();
+    // Removed by hand: the IPv6 range is in no set now.
+    servers().waf.setAddresses(deployment.blocklist.IPV6, [FOREIGN.IPV6]);
+    const callsBefore = servers().waf.calls.length;
+
+    const { code, stdout, stderr } = await deployment.run('flush', '--yes');
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [v4, v6, shared] = setNames(deployment);
+    expect(stdout).toBe(
+      `Flushed: 1 range removed from ${v4}, ${shared}; foreign entries kept.\n` +
+        '  1 range released: no longer managed, but the entries stay where they were before waf-autoblock blocked them; ' +
+        `removed from ${shared}, where waf-autoblock had put them.\n` +
+        '  1 range already absent from a set waf-autoblock had put it in (removed by hand or by another tool), ' +
+        `so nothing was removed there: ${RANGE.scanner6} (${v6}).\n`,
+    );
+    // The IPv6 blocklist had nothing to lose: it was not written.
+    const written = servers()
+      .waf.calls.slice(callsBefore)
+      .filter((call) => call.operation === 'UpdateIPSet')
+      .map((call) => call.body.Id);
+    expect(written).not.toContain(deployment.blocklist.IPV6);
+    expect(written).toContain(deployment.blocklist.IPV4);
+    expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
   });
 
   it('removes nothing when the answer is no, and exits 1', async () => {
