@@ -9,6 +9,7 @@ import type { WafScope } from '../../lambdas/shared/environment';
 import {
   type ForwardedIpConfig,
   forwardedIpProblems,
+  forwardedRuleName,
   ipSetForwardedIp,
   type IpSetRuleAction,
   rateRuleForwardedIp,
@@ -125,10 +126,10 @@ export class BlocklistWebAcl extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules: [
-        ipSetRule('allowlist-ipv4', PRIORITY.allowlist, this.allowlistIpv4.ipSet, 'allow', props.forwardedIp),
-        ipSetRule('allowlist-ipv6', PRIORITY.allowlist + 1, this.allowlistIpv6.ipSet, 'allow', props.forwardedIp),
-        ipSetRule('blocklist-ipv4', PRIORITY.blocklist, this.blocklistIpv4.ipSet, 'block', props.forwardedIp),
-        ipSetRule('blocklist-ipv6', PRIORITY.blocklist + 1, this.blocklistIpv6.ipSet, 'block', props.forwardedIp),
+        ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, this.allowlistIpv4.ipSet, 'allow', props.forwardedIp),
+        ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, this.allowlistIpv6.ipSet, 'allow', props.forwardedIp),
+        ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklistIpv4.ipSet, 'block', props.forwardedIp),
+        ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklistIpv6.ipSet, 'block', props.forwardedIp),
         ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
         ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
       ],
@@ -214,33 +215,36 @@ function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
 }
 
 /**
- * An IP set rule: the connecting source IP, OR (with `forwardedIp`) the header address that the
- * trust model lets this action read (lib/config/forwarded-ip.ts). Two references cost 2 WCU.
+ * The rules of one IP set: `name` matches the connecting source IP; with `forwardedIp`, a second
+ * rule `<name>-forwarded` (next priority) matches the header address that the trust model lets
+ * this action read (lib/config/forwarded-ip.ts). Two rules rather than one OR: AWS WAF "doesn't
+ * apply the rule to the web request at all" when the forwarded header is missing
+ * (IPSetForwardedIPConfig, AWS WAF API Reference), so inside an OR a missing header could also
+ * skip the source-IP match. Each rule is one IP set reference, so the WCUs are those of the OR.
  */
-function ipSetRule(
+function ipSetRules(
   name: string,
   priority: number,
   ipSet: wafv2.CfnIPSet,
   action: IpSetRuleAction,
   forwardedIp: ForwardedIpConfig | undefined,
-): wafv2.CfnWebACL.RuleProperty {
-  const sourceIp: wafv2.CfnWebACL.StatementProperty = { ipSetReferenceStatement: { arn: ipSet.attrArn } };
-  const header = ipSetForwardedIp(forwardedIp, action);
-  const statement: wafv2.CfnWebACL.StatementProperty =
-    header === undefined
-      ? sourceIp
-      : {
-          orStatement: {
-            statements: [sourceIp, { ipSetReferenceStatement: { arn: ipSet.attrArn, ipSetForwardedIpConfig: header } }],
-          },
-        };
-  return {
-    name,
-    priority,
+): wafv2.CfnWebACL.RuleProperty[] {
+  const rule = (ruleName: string, rulePriority: number, statement: wafv2.CfnWebACL.StatementProperty) => ({
+    name: ruleName,
+    priority: rulePriority,
     action: action === 'allow' ? { allow: {} } : { block: {} },
     statement,
-    visibilityConfig: visibility(name),
-  };
+    visibilityConfig: visibility(ruleName),
+  });
+  const sourceIp = rule(name, priority, { ipSetReferenceStatement: { arn: ipSet.attrArn } });
+  const header = ipSetForwardedIp(forwardedIp, action);
+  if (header === undefined) return [sourceIp];
+  return [
+    sourceIp,
+    rule(forwardedRuleName(name), priority + 1, {
+      ipSetReferenceStatement: { arn: ipSet.attrArn, ipSetForwardedIpConfig: header },
+    }),
+  ];
 }
 
 function rateRule(

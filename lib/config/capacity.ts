@@ -84,13 +84,13 @@ export function webAclCapacity(input: CapacityInput): WebAclCapacity {
   return { total: ipSetRules + rateRules + managedRuleGroups, ipSetRules, rateRules, managedRuleGroups };
 }
 
-/** The source-IP match, ORed with the forwarded-IP match when a header is trusted. */
+/** The source-IP rule of one IP set, plus its forwarded-IP rule when a header is trusted. */
 function ipSetRuleWcus(forwardedIp: ForwardedIpConfig | undefined, action: IpSetRuleAction): number {
   const header = ipSetForwardedIp(forwardedIp, action);
   if (header === undefined) return STATEMENT_WCUS.ipSetReference;
   const forwarded =
     STATEMENT_WCUS.ipSetReference + (header.position === 'ANY' ? STATEMENT_WCUS.forwardedIpAnyPosition : 0);
-  return STATEMENT_WCUS.logical + STATEMENT_WCUS.ipSetReference + forwarded;
+  return STATEMENT_WCUS.ipSetReference + forwarded;
 }
 
 /** The rate-based statement with its scope-down: path STARTS_WITH (no transformation), host EXACTLY after LOWERCASE. */

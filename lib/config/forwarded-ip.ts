@@ -60,6 +60,14 @@ export const forwardedIpSchema = z.strictObject(
 /** The validated `forwardedIp` key. */
 export type ForwardedIpConfig = z.output<typeof forwardedIpSchema>;
 
+/**
+ * The name of the web ACL rule that matches an IP set against the trusted header, beside the rule
+ * `ipSetRuleName` that matches it against the source IP (e.g. `allowlist-ipv4-forwarded`).
+ */
+export function forwardedRuleName(ipSetRuleName: string): string {
+  return `${ipSetRuleName}-forwarded`;
+}
+
 /** What an IP set rule does with a match. */
 export type IpSetRuleAction = 'allow' | 'block';
 

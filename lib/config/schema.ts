@@ -17,7 +17,7 @@ import {
   MAX_WEB_ACL_CAPACITY,
   type ManagedRuleGroupName,
 } from './capacity';
-import { forwardedIpProblems, forwardedIpSchema } from './forwarded-ip';
+import { forwardedIpProblems, forwardedIpSchema, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
 import { scheduleProblem } from './schedule';
 
@@ -30,7 +30,11 @@ export const LOG_RETENTION_DAYS = [
 export { MANAGED_RULE_GROUPS, type ManagedRuleGroupName } from './capacity';
 
 /** Rule names the web ACL uses for its own IP set rules; rate rules may not take them. */
-export const RESERVED_RULE_NAMES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
+const IP_SET_RULE_NAMES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
+export const RESERVED_RULE_NAMES: readonly string[] = [
+  ...IP_SET_RULE_NAMES,
+  ...IP_SET_RULE_NAMES.map(forwardedRuleName),
+];
 
 /** Actions whose requests can be kept in the WAF logs. */
 export const LOGGED_ACTIONS = ['ALLOW', 'BLOCK', 'COUNT', 'CAPTCHA', 'CHALLENGE', 'EXCLUDED_AS_COUNT'] as const;
@@ -53,7 +57,7 @@ export function readAllowlistEntry(value: string): { readonly cidr: string } | {
 const ruleName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1 to 100 letters, digits, "-" or "_"')
-  .refine((name) => !(RESERVED_RULE_NAMES as readonly string[]).includes(name), {
+  .refine((name) => !RESERVED_RULE_NAMES.includes(name), {
     message: `is reserved for the IP set rules (${RESERVED_RULE_NAMES.join(', ')})`,
   });
 

@@ -45,20 +45,27 @@ function arnOf(template: Template, name: string): unknown {
 /** Source IP only: the statement of every IP set rule when no header is trusted. */
 const sourceOnly = (arn: unknown) => ({ IPSetReferenceStatement: { Arn: arn } });
 
-/** Source IP OR the header at `position`: the statement of an IP set rule behind a declared proxy. */
-const sourceOrHeader = (arn: unknown, headerName: string, position: string) => ({
-  OrStatement: {
-    Statements: [
-      { IPSetReferenceStatement: { Arn: arn } },
-      {
-        IPSetReferenceStatement: {
-          Arn: arn,
-          IPSetForwardedIPConfig: { HeaderName: headerName, Position: position, FallbackBehavior: 'NO_MATCH' },
-        },
-      },
-    ],
+/** The header at `position`: the statement of the `-forwarded` rule beside each IP set rule behind a declared proxy. */
+const headerOnly = (arn: unknown, headerName: string, position: string) => ({
+  IPSetReferenceStatement: {
+    Arn: arn,
+    IPSetForwardedIPConfig: { HeaderName: headerName, Position: position, FallbackBehavior: 'NO_MATCH' },
   },
 });
+
+/**
+ * The source-IP rule keeps its statement, and a `-forwarded` rule with the same action reads the
+ * header right after it: separate rules, since WAF skips a rule whose forwarded header is missing.
+ */
+function expectSourceThenHeader(template: Template, name: string, headerName: string, position: string): void {
+  const arn = arnOf(template, name);
+  const source = ruleOf(template, name) as Rule & { Priority: number; Action: unknown };
+  const header = ruleOf(template, `${name}-forwarded`) as Rule & { Priority: number; Action: unknown };
+  expect(source.Statement).toEqual(sourceOnly(arn));
+  expect(header.Statement).toEqual(headerOnly(arn, headerName, position));
+  expect(header.Priority).toBe(source.Priority + 1);
+  expect(header.Action).toEqual(source.Action);
+}
 
 const IP_SET_RULES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
 
@@ -76,6 +83,7 @@ describe('default configuration: no header is trusted', () => {
     const acl = JSON.stringify(template.findResources('AWS::WAFv2::WebACL'));
     expect(acl).not.toContain('ForwardedIPConfig');
     expect(acl).not.toContain('FORWARDED_IP');
+    expect(acl).not.toContain('-forwarded');
   });
 });
 
@@ -90,13 +98,13 @@ describe('forwardedIp: the own proxy overwrites a single-valued header', () => {
 
   it('the ALLOW rules match the source IP or the one address the proxy wrote (FIRST)', () => {
     for (const name of ['allowlist-ipv4', 'allowlist-ipv6']) {
-      expect(ruleOf(template, name).Statement).toEqual(sourceOrHeader(arnOf(template, name), 'X-Real-IP', 'FIRST'));
+      expectSourceThenHeader(template, name, 'X-Real-IP', 'FIRST');
     }
   });
 
   it('the BLOCK rules match the source IP or any address in the header', () => {
     for (const name of ['blocklist-ipv4', 'blocklist-ipv6']) {
-      expect(ruleOf(template, name).Statement).toEqual(sourceOrHeader(arnOf(template, name), 'X-Real-IP', 'ANY'));
+      expectSourceThenHeader(template, name, 'X-Real-IP', 'ANY');
     }
   });
 
@@ -121,15 +129,13 @@ describe('forwardedIp: the own proxy appends to X-Forwarded-For', () => {
 
   it('the ALLOW rules match the source IP or only the LAST address, the one the proxy appended', () => {
     for (const name of ['allowlist-ipv4', 'allowlist-ipv6']) {
-      expect(ruleOf(template, name).Statement).toEqual(
-        sourceOrHeader(arnOf(template, name), 'X-Forwarded-For', 'LAST'),
-      );
+      expectSourceThenHeader(template, name, 'X-Forwarded-For', 'LAST');
     }
   });
 
   it('the BLOCK rules match the source IP or any address in the header', () => {
     for (const name of ['blocklist-ipv4', 'blocklist-ipv6']) {
-      expect(ruleOf(template, name).Statement).toEqual(sourceOrHeader(arnOf(template, name), 'X-Forwarded-For', 'ANY'));
+      expectSourceThenHeader(template, name, 'X-Forwarded-For', 'ANY');
     }
   });
 });
@@ -152,6 +158,14 @@ describe('ipSetForwardedIp', () => {
 
 describe('the configuration refuses what hands the rate key to the client', () => {
   const forwardedLogin = { name: 'login', limit: 100, windowSeconds: 60, aggregateKey: 'FORWARDED_IP' } as const;
+
+  it('refuses a rate rule named like the header rule of an IP set, which WAF would see as a duplicate', () => {
+    const message = configErrorOf(
+      { rateRules: [{ name: 'allowlist-ipv4-forwarded', limit: 2000 }] },
+      'rateRules[0].name',
+    );
+    expect(message).toContain('reserved for the IP set rules');
+  });
 
   it('FORWARDED_IP without forwardedIp, naming the rule', () => {
     const message = configErrorOf(

@@ -348,17 +348,13 @@ describe('REGIONAL scope with associations', () => {
         ForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'MATCH' },
       },
     });
-    const blocklist = rules.find((r) => r.Name === 'blocklist-ipv4');
-    expect(blocklist?.Statement).toMatchObject({
-      OrStatement: {
-        Statements: [
-          { IPSetReferenceStatement: { Arn: expect.anything() as unknown } },
-          {
-            IPSetReferenceStatement: {
-              IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'ANY' },
-            },
-          },
-        ],
+    expect(rules.find((r) => r.Name === 'blocklist-ipv4')?.Statement).toEqual({
+      IPSetReferenceStatement: { Arn: expect.anything() as unknown },
+    });
+    expect(rules.find((r) => r.Name === 'blocklist-ipv4-forwarded')?.Statement).toEqual({
+      IPSetReferenceStatement: {
+        Arn: expect.anything() as unknown,
+        IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'ANY' },
       },
     });
   });
@@ -366,9 +362,13 @@ describe('REGIONAL scope with associations', () => {
   it('keeps rule order with several rate rules and managed groups', () => {
     expect(rulesOf(template).map((r) => r.Name)).toEqual([
       'allowlist-ipv4',
+      'allowlist-ipv4-forwarded',
       'allowlist-ipv6',
+      'allowlist-ipv6-forwarded',
       'blocklist-ipv4',
+      'blocklist-ipv4-forwarded',
       'blocklist-ipv6',
+      'blocklist-ipv6-forwarded',
       'login',
       'behind-proxy',
       'AWSManagedRulesAmazonIpReputationList',
