@@ -95,6 +95,6 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
     chatIds,
     telegramApiUrl: apiUrl.replace(/\/+$/, ''),
     summaryMinutes: read.integer('summaryMinutes', 1, 180),
-    maxListedRanges: read.integer('maxListedRanges', 1, 100),
+    maxListedRanges: read.integer('maxListedRanges', 1, 98),
   };
 }

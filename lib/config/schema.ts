@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { describeAddressProblem, readRange } from '../../lambdas/core/address-verdict';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
+import { MAX_LISTED_RANGES } from '../../lambdas/notifier/render';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
@@ -289,12 +290,15 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
           .optional(),
-        /** Longest list of ranges in a block report; the rest are counted ("and 12 more"). */
+        /** Longest list of ranges in a block report; the rest are counted ("and 12 more"). At most 98: Telegram formats 100 entities per message. */
         maxListedRanges: z
           .number()
           .int('must be a whole number')
-          .min(1, 'must be between 1 and 100')
-          .max(100, 'must be between 1 and 100')
+          .min(1, `must be between 1 and ${MAX_LISTED_RANGES}`)
+          .max(
+            MAX_LISTED_RANGES,
+            `must be between 1 and ${MAX_LISTED_RANGES} (Telegram formats at most 100 entities in a message; a list takes two more)`,
+          )
           .default(20),
         /** Days to keep the notifier's own logs. */
         logRetentionDays: logRetentionDays.default(30),

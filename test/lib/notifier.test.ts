@@ -213,11 +213,18 @@ describe('the notifier, configured', () => {
     [{ summaryMinutes: 0 }, 'notifier.summaryMinutes'],
     [{ summaryMinutes: 181 }, 'notifier.summaryMinutes'],
     [{ existingSecretName: 'no spaces allowed' }, 'notifier.existingSecretName'],
-    [{ maxListedRanges: 101 }, 'notifier.maxListedRanges'],
+    [{ maxListedRanges: 99 }, 'notifier.maxListedRanges'],
     [{ logRetentionDays: 2 }, 'notifier.logRetentionDays'],
     [{ chatId: ['-100123'] }, 'notifier.chatId'],
   ])('refuses notifier %o naming %s', (notifier, key) => {
     configErrorOf({ notifier }, key);
+  });
+
+  it('accepts 98 listed ranges, the most that fit one message of 100 entities, and says why 99 is refused', () => {
+    expect(parseConfig({ notifier: { maxListedRanges: 98 } }).notifier.maxListedRanges).toBe(98);
+    expect(configErrorOf({ notifier: { maxListedRanges: 99 } }, 'notifier.maxListedRanges')).toContain(
+      'at most 100 entities',
+    );
   });
 
   it('suggests the right key for a typo', () => {

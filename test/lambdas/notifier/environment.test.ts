@@ -61,7 +61,7 @@ describe('readNotifierSettings', () => {
     ['telegramApiUrl', 'https://user:pw@api.telegram.org', 'credentials'],
     ['telegramApiUrl', 'telegram', 'must be a URL'],
     ['summaryMinutes', '0', 'from 1 to 180'],
-    ['maxListedRanges', '2.5', 'from 1 to 100'],
+    ['maxListedRanges', '2.5', 'from 1 to 98'],
   ] as const)('refuses %s=%j, naming the variable', (key, value, detail) => {
     let caught: unknown;
     try {
