@@ -35,7 +35,7 @@ export interface BlocklistWebAclProps {
    * @default undefined: no header is trusted; the IP set rules match the connecting source IP only
    */
   readonly forwardedIp?: ForwardedIpConfig;
-  /** Allowed CIDRs, IPv4 and IPv6 mixed; bare addresses must already carry /32 or /128. */
+  /** Allowed addresses and CIDRs, IPv4 and IPv6 mixed, in any form the core parser accepts (mapped IPv4 counts as IPv4); the construct canonicalizes them. */
   readonly allowlist: readonly string[];
   /** AWS managed rule groups, evaluated after the rate rules. */
   readonly managedRuleGroups: readonly ManagedRuleGroupName[];
