@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
+import { runCli } from '../support/cli-io';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SAMPLE = 'examples/waf-log-sample.jsonl.gz';
@@ -15,17 +14,7 @@ afterAll(() => {
 });
 
 /** Runs the CLI in-process with captured output. */
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text), isTTY: false },
-    cwd: ROOT,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 /** Runs the real executable as a user would (`env`: the whole environment; default: this process's). */
 async function exec(...argv: string[]) {

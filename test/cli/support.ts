@@ -19,7 +19,7 @@ import { createWafClient } from '../../lambdas/adapters/waf';
 import type { BlockReport } from '../../lambdas/shared/report';
 import type { AwsClients } from '../../cli/aws';
 import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
+import { runCli } from '../support/cli-io';
 import { ALLOWED, BLOCKER_ENVIRONMENT, FOREIGN, NOW, SETTINGS } from '../support/blocker-fixtures';
 import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../support/dynalite';
 import { startWafServer, type WafServer } from '../support/waf-server';
@@ -210,19 +210,7 @@ export async function deploy(
   };
 
   const runWith = async (extra: Partial<CliIo>, ...argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text), isTTY: false },
-      cwd: ROOT,
-      aws,
-      now: () => NOW,
-      user: OPERATOR,
-      ...extra,
-    };
-    const code = await main(argv, io);
-    return { code, stdout, stderr };
+    return runCli(argv, { aws, now: () => NOW, user: OPERATOR, ...extra });
   };
   return {
     stackName,

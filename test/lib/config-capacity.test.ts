@@ -1,14 +1,14 @@
+import { App } from 'aws-cdk-lib';
 import { readFileSync } from 'node:fs';
-import { App, Stack } from 'aws-cdk-lib';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/build-app';
-import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
 import { webAclCapacity } from '../../lib/config/capacity';
 import { ConfigError, parseConfig } from '../../lib/config/load';
 import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '../../lib/config/schema';
 import { configErrorOf } from '../support/config-errors';
+import { webAclRulesOf } from '../support/web-acl';
 
 const ALL_GROUPS = Object.keys(MANAGED_RULE_GROUPS) as ManagedRuleGroupName[];
 const TWENTY_SCOPED_RULES = Array.from({ length: 20 }, (_, n) => ({
@@ -61,19 +61,7 @@ function statementWcus(statement: wafv2.CfnWebACL.StatementProperty): number {
 
 /** The WCUs of the web ACL that the construct builds for `config`, statement by statement. */
 function builtWebAclWcus(config: WafAutoblockConfig): number {
-  const stack = new Stack(new App(), 'Capacity');
-  const { webAcl } = new BlocklistWebAcl(stack, 'WebAcl', {
-    namePrefix: 'Site',
-    scope: config.scope,
-    rateRules: config.rateRules,
-    forwardedIp: config.forwardedIp,
-    allowlist: [],
-    managedRuleGroups: config.managedRuleGroups,
-    logRetentionDays: config.logging.retentionDays,
-    loggedActions: config.logging.actions,
-    associations: [],
-  });
-  const rules = webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
+  const rules = webAclRulesOf(config);
   return rules.reduce((sum, rule) => sum + statementWcus(rule.statement as wafv2.CfnWebACL.StatementProperty), 0);
 }
 

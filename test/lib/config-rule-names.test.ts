@@ -1,29 +1,15 @@
-import { App, Stack } from 'aws-cdk-lib';
-import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
 import { ConfigError, parseConfig } from '../../lib/config/load';
 import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '../../lib/config/schema';
 import { configErrorOf } from '../support/config-errors';
+import { webAclRulesOf } from '../support/web-acl';
 
 const GROUPS = Object.keys(MANAGED_RULE_GROUPS) as ManagedRuleGroupName[];
 
 /** The rule names of the web ACL that the construct builds for `config` (no Lambdas, no synth). */
 function webAclRuleNames(config: WafAutoblockConfig): string[] {
-  const stack = new Stack(new App(), 'RuleNames');
-  const { webAcl } = new BlocklistWebAcl(stack, 'WebAcl', {
-    namePrefix: 'Site',
-    scope: config.scope,
-    rateRules: config.rateRules,
-    forwardedIp: config.forwardedIp,
-    allowlist: [],
-    managedRuleGroups: config.managedRuleGroups,
-    logRetentionDays: config.logging.retentionDays,
-    loggedActions: config.logging.actions,
-    associations: [],
-  });
-  return (webAcl.rules as wafv2.CfnWebACL.RuleProperty[]).map((rule) => rule.name);
+  return webAclRulesOf(config).map((rule) => rule.name);
 }
 
 describe('web ACL rule names', () => {

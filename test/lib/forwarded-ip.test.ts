@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
+import { runCli } from '../support/cli-io';
 import {
   FORWARDED_IP_SETTERS,
   forwardedIpProblems,
@@ -270,15 +269,7 @@ describe('replay of a forged X-Forwarded-For (issue 10: 150 POSTs to /login nami
   async function replay(log: string, config: object) {
     const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(path, JSON.stringify(config));
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text), isTTY: false },
-      cwd: ROOT,
-    };
-    const code = await main(['replay', log, '--config', path, '--format', 'json'], io);
-    return { code, stdout, stderr };
+    return runCli(['replay', log, '--config', path, '--format', 'json']);
   }
 
   it('refuses the rule that would key on the forged first address', async () => {
