@@ -73,6 +73,15 @@ export type ActionOutcome =
  */
 export const MIN_BAN_IPV4_PREFIX = 16;
 
+/**
+ * The widest range (smallest prefix length) each action may name, per family. An unban may name
+ * any range a block can have; a ban is held to /16 for IPv4 (see {@link MIN_BAN_IPV4_PREFIX}).
+ */
+export const WIDEST_PREFIX: Readonly<Record<OperatorAction['action'], Readonly<Record<Family, number>>>> = {
+  ban: { IPV4: MIN_BAN_IPV4_PREFIX, IPV6: MIN_IPV6_PREFIX },
+  unban: { IPV4: MIN_IPV4_PREFIX, IPV6: MIN_IPV6_PREFIX },
+};
+
 function prefixOf(range: Cidr): number {
   return Number(range.slice(range.lastIndexOf('/') + 1));
 }
@@ -133,7 +142,7 @@ export function planActions(
   const resolved: ResolvedAction[] = [];
   const last = new Map<Cidr, ResolvedAction>();
   for (const action of actions) {
-    const widened = widen(action.address, policy);
+    const widened = widen(action, policy);
     if ('reason' in widened) {
       resolved.push({ kind: 'refused', action, reason: widened.reason, detail: widened.detail });
       continue;
@@ -157,16 +166,17 @@ export function planActions(
     const [sighting] = sightings;
     if (sighting === undefined) {
       const reason = rejected[0]?.reason ?? 'unparsable';
-      resolved.push({ kind: 'refused', action, reason, detail: refusal(reason, action.address, widened.range) });
+      const detail = refusal(reason, action.address, widened.range, { action: action.action, family: widened.family });
+      resolved.push({ kind: 'refused', action, reason, detail });
       continue;
     }
     // One typo in a ban (`45.0.0.0/8`) must not block 16 million addresses at every site.
     // The range as written counts, not as widened: a deployment may widen every key to a /12.
     if (
       sighting.family === 'IPV4' &&
-      Math.max(prefixOf(sighting.range), writtenPrefix(action.address)) < MIN_BAN_IPV4_PREFIX
+      Math.max(prefixOf(sighting.range), writtenPrefix(action.address)) < WIDEST_PREFIX.ban.IPV4
     ) {
-      const detail = `${action.address} is wider than /${MIN_BAN_IPV4_PREFIX}, the widest IPv4 range a ban may name: never blocked`;
+      const detail = refusal('too-wide', action.address, undefined, { action: 'ban', family: 'IPV4' });
       resolved.push({ kind: 'refused', action, reason: 'too-wide', detail });
       continue;
     }
@@ -219,9 +229,10 @@ export function withActions(sightings: readonly Sighting[], plan: ActionPlan, bl
 
 /** The range an action names, widened as a rate rule key would be, or why it names none. */
 function widen(
-  address: string,
+  action: OperatorAction,
   policy: NormalizePolicy,
 ): { readonly range: Cidr; readonly family: Family } | { readonly reason: RejectReason; readonly detail: string } {
+  const { address } = action;
   // Read as config, CLI and feed read it: the same text is the same range, or refused for the same reason.
   const reading = readRange(address);
   if (reading.problem !== undefined) {
@@ -231,7 +242,10 @@ function widen(
   const isV4 = parsed.family === 'IPV4';
   const prefix = Math.min(parsed.prefix, isV4 ? policy.ipv4Prefix : policy.ipv6Prefix);
   if (prefix < (isV4 ? MIN_IPV4_PREFIX : MIN_IPV6_PREFIX)) {
-    return { reason: 'too-wide', detail: refusal('too-wide', address) };
+    return {
+      reason: 'too-wide',
+      detail: refusal('too-wide', address, undefined, { action: action.action, family: parsed.family }),
+    };
   }
   return { range: collapseToPrefix(parsed, prefix).cidr, family: parsed.family };
 }
@@ -240,15 +254,24 @@ function widen(
  * One sentence for a person: what was refused and why.
  *
  * @param range - The range the address widens to; for `host-bits`, the network the text may have meant.
+ * @param asked - The action and the address's family: a `too-wide` sentence names the limit that
+ *   applies to them ({@link WIDEST_PREFIX}); without it, the limits of every range a block can have.
  */
-export function refusal(reason: RejectReason, address: string, range?: Cidr): string {
+export function refusal(
+  reason: RejectReason,
+  address: string,
+  range?: Cidr,
+  asked?: { readonly action: OperatorAction['action']; readonly family: Family },
+): string {
   const shown = address.length > 100 ? `${address.slice(0, 100)}…` : address;
   const what = range === undefined || range === shown ? shown : `${shown} (range ${range})`;
   switch (reason) {
     case 'zero-prefix':
       return `${what} is a /0, the whole address family: never blocked`;
     case 'too-wide':
-      return `${what} is wider than /${MIN_IPV4_PREFIX} (IPv4) or /${MIN_IPV6_PREFIX} (IPv6): never blocked`;
+      return asked === undefined
+        ? `${what} is wider than /${MIN_IPV4_PREFIX} (IPv4) or /${MIN_IPV6_PREFIX} (IPv6): never blocked`
+        : tooWide(what, asked.action, asked.family);
     case 'non-global':
       return `${what} is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked`;
     case 'allowlisted':
@@ -256,4 +279,12 @@ export function refusal(reason: RejectReason, address: string, range?: Cidr): st
     default:
       return `"${shown}" ${describeAddressProblem(range === undefined ? { problem: reason } : { problem: reason, network: range })}`;
   }
+}
+
+/** `too-wide`, naming the limit of the family for the action, e.g. "wider than /16, the widest IPv4 range a ban may name". */
+function tooWide(what: string, action: OperatorAction['action'], family: Family): string {
+  const limit = `/${WIDEST_PREFIX[action][family]}, the widest ${family === 'IPV4' ? 'IPv4' : 'IPv6'} range`;
+  return action === 'ban'
+    ? `${what} is wider than ${limit} a ban may name: never blocked`
+    : `${what} is wider than ${limit} waf-autoblock blocks: nothing to unban`;
 }

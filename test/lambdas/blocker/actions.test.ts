@@ -47,7 +47,7 @@ describe('planActions', () => {
       '80.80.80.9 (range 80.80.80.0/24) overlaps the allowlist: never blocked',
       '192.168.1.1 (range 192.168.1.0/24) is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked',
       '0.0.0.0/0 is a /0, the whole address family: never blocked',
-      '44.0.0.0/7 is wider than /8 (IPv4) or /32 (IPv6): never blocked',
+      '44.0.0.0/7 is wider than /16, the widest IPv4 range a ban may name: never blocked',
       '"1.2.3" is not an IPv4 or IPv6 address or CIDR range',
     ]);
   });
@@ -60,6 +60,27 @@ describe('planActions', () => {
       detail: '45.32.0.0/15 is wider than /16, the widest IPv4 range a ban may name: never blocked',
     });
     expect(plan.bans.map((sighting) => sighting.range)).toEqual(['45.33.0.0/16']);
+  });
+
+  it.each([
+    // A ban: /16 for IPv4, /32 for IPv6, whether the range is wider than /8 or not.
+    [ban('2a01:4f8::/31'), '2a01:4f8::/31 is wider than /32, the widest IPv6 range a ban may name: never blocked'],
+    [ban('45.0.0.0/8'), '45.0.0.0/8 is wider than /16, the widest IPv4 range a ban may name: never blocked'],
+    [ban('44.0.0.0/6'), '44.0.0.0/6 is wider than /16, the widest IPv4 range a ban may name: never blocked'],
+    // An unban: any range a block can have, /8 for IPv4 (a deployment may widen keys to a /8), /32 for IPv6.
+    [unban('44.0.0.0/7'), '44.0.0.0/7 is wider than /8, the widest IPv4 range waf-autoblock blocks: nothing to unban'],
+    [unban('2a00::/16'), '2a00::/16 is wider than /32, the widest IPv6 range waf-autoblock blocks: nothing to unban'],
+  ])('refuses a too wide %j naming the limit of its family for its action', (action, detail) => {
+    const plan = planActions([action], policy, DURATION);
+    expect(plan.resolved).toEqual([{ kind: 'refused', action, reason: 'too-wide', detail }]);
+  });
+
+  it('takes an unban as wide as the widest block: an IPv4 /8 and an IPv6 /32', () => {
+    const plan = planActions([unban('45.0.0.0/8'), unban('2a01:4f8::/32')], policy, DURATION);
+    expect([...plan.unbans]).toEqual([
+      ['45.0.0.0/8', 'IPV4'],
+      ['2a01:4f8::/32', 'IPV6'],
+    ]);
   });
 
   it('judges the /16 cap on the range as written, so a deployment that widens keys to a /12 can still ban', () => {
