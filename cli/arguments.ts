@@ -1,21 +1,90 @@
-/** Command lines read one way by every operator command: node's parseArgs, strict, errors as UsageError. */
+/**
+ * Command lines read one way by every operator command: node's parseArgs, with errors of our own
+ * wording, each one line (parseArgs's own run over three lines, or end in an open quote).
+ *
+ * An option that takes a value takes the next word whatever it starts with, as getopt does:
+ * `--for -5` is the value "-5", which the option's own check refuses by name ("--for must be a
+ * duration ..."), instead of parseArgs's "argument is ambiguous" advice to write `--for=-5`.
+ * Only when the next word is itself one of the command's options is the value missing.
+ */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from './errors';
+import { printable } from './format';
 
 /**
- * Parses `args` against `options` (unknown flags and missing values are errors).
- * @throws {UsageError} with parseArgs's own message, which names the flag.
+ * Parses `args` against `options`: unknown options, a missing value, a value given to a flag and
+ * an option given twice are errors; anything else, even text starting with "-", is an option's
+ * value or a positional argument.
+ *
+ * @returns parseArgs's own result (`values` typed by `options`, and `positionals`).
+ * @throws {UsageError} one line naming the option and what was wrong with it.
  */
 export function parseCommandLine<const Options extends ParseArgsOptionsConfig>(
   args: readonly string[],
   options: Options,
 ) {
+  const inlined = inlineValues(args, options);
   try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    return parseArgs({ args: inlined, options, allowPositionals: true, strict: true });
   } catch (cause) {
-    // parseArgs names the flag ("Unknown option '--bogus'", "Option '--for <value>' argument missing").
-    throw new UsageError(cause instanceof Error ? cause.message : String(cause), { cause });
+    // inlineValues has refused everything strict parsing refuses; this is a case it does not know.
+    throw new UsageError(firstLine(cause), { cause });
   }
+}
+
+/**
+ * `args` with every option value written inline (`--for=-5`), after checking each option against
+ * `options`, so that strict parsing neither refuses a value for its leading dash nor meets an
+ * error it would word in several lines.
+ */
+function inlineValues(args: readonly string[], options: ParseArgsOptionsConfig): string[] {
+  const known = new Map(Object.entries(options));
+  const isOption = (word: string): boolean => {
+    const name = /^--([^=]+)/.exec(word)?.[1];
+    return name !== undefined && known.has(name);
+  };
+  // Non-strict parsing gives every option word as a token, with the next word as its value.
+  const { tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
+  const seen = new Set<string>();
+  const rewritten: (string | undefined)[] = [...args];
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const option = known.get(token.name);
+    if (option === undefined) throw new UsageError(unknownOption(token.rawName, known));
+    if (option.multiple !== true && seen.has(token.name)) {
+      throw new UsageError(`${token.rawName} is given twice; give it once`);
+    }
+    seen.add(token.name);
+    if (option.type === 'boolean') {
+      if (token.value !== undefined) {
+        throw new UsageError(`${token.rawName} takes no value, got "${printable(abbreviated(token.value))}"`);
+      }
+      continue;
+    }
+    if (token.value === undefined || (!token.inlineValue && isOption(token.value))) {
+      throw new UsageError(`${token.rawName} needs a value, as in "${token.rawName} <value>"`);
+    }
+    if (!token.inlineValue) {
+      rewritten[token.index] = `--${token.name}=${token.value}`;
+      rewritten[token.index + 1] = undefined;
+    }
+  }
+  return rewritten.filter((word) => word !== undefined);
+}
+
+function unknownOption(rawName: string, known: ReadonlyMap<string, unknown>): string {
+  const names = [...known.keys()].map((name) => `--${name}`);
+  return `unknown option ${printable(abbreviated(rawName))}; this command takes ${names.join(', ')}`;
+}
+
+/** Long text (a pasted log line) is cut: the message must stay one readable line. */
+function abbreviated(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
 }
 
 /**
@@ -28,8 +97,8 @@ export function positionalArguments(positionals: readonly string[], names: reado
     const extra = positionals.slice(names.length);
     throw new UsageError(
       names.length === 0
-        ? `takes no arguments, got ${extra.join(' ')}`
-        : `expected ${names.join(' ')}, got also ${extra.join(' ')}`,
+        ? `takes no arguments, got ${printable(abbreviated(extra.join(' ')))}`
+        : `expected ${names.join(' ')}, got also ${printable(abbreviated(extra.join(' ')))}`,
     );
   }
   return [...positionals];

@@ -14,6 +14,7 @@ import { createAwsClients, type AwsClients } from './aws';
 import type { CliIo } from './command';
 import { readConfig } from './config';
 import { CommandError, UsageError } from './errors';
+import { printable } from './format';
 
 /** The parseArgs options every operator command takes. */
 export const DEPLOYMENT_OPTIONS = {
@@ -51,11 +52,44 @@ export interface Deployment {
   output(name: string): string;
 }
 
-const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+/**
+ * A region name of any AWS partition: `eu-west-1`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`,
+ * `eu-isoe-west-1`, `eusc-de-east-1` (European Sovereign Cloud). The SDK's partition table
+ * (`regionRegex` in @aws-sdk/core's partitions) has them all as a code of 2 to 4 letters, one or two
+ * words, and a number; the shape, not the list, so that a new region needs no new release.
+ */
+export const REGION_NAME = /^[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}$/;
+
+/**
+ * A CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters
+ * (the CloudFormation API's StackName constraint).
+ */
+export const STACK_NAME = /^[A-Za-z][-A-Za-z0-9]{0,127}$/;
+
+/**
+ * Checks `--stack` and `--region` as CloudFormation and the SDK would, before any AWS call.
+ * @throws {UsageError} naming the option and the value.
+ */
+export function checkDeploymentOptions(values: { readonly stack?: string; readonly region?: string }): void {
+  if (values.region !== undefined && !REGION_NAME.test(values.region)) {
+    throw new UsageError(`--region must be an AWS region such as eu-west-1, got "${shown(values.region)}"`);
+  }
+  if (values.stack !== undefined && !STACK_NAME.test(values.stack)) {
+    throw new UsageError(
+      values.stack.length > 128
+        ? `--stack must be a CloudFormation stack name of at most 128 characters, got ${values.stack.length}`
+        : `--stack must be a CloudFormation stack name: a letter, then letters, digits and "-"; got "${shown(values.stack)}"`,
+    );
+  }
+}
+
+function shown(text: string): string {
+  return printable(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+}
 
 /**
  * Finds the deployment named by `--stack`, `--region` and `--config` (or their defaults).
- * @throws {UsageError} when `--region` is not a region name.
+ * @throws {UsageError} when `--region` is not a region name or `--stack` not a stack name.
  * @throws {CommandError} naming what was wrong: no region, no credentials, no such stack (and the
  *   region searched), a missing output, the blocker's environment.
  */
@@ -63,10 +97,7 @@ export async function openDeployment(
   values: { readonly stack?: string; readonly region?: string; readonly config?: string },
   io: CliIo,
 ): Promise<Deployment> {
-  if (values.region !== undefined && !REGION.test(values.region)) {
-    throw new UsageError(`--region must be an AWS region such as eu-west-1, got "${values.region}"`);
-  }
-  if (values.stack === '') throw new UsageError('--stack must not be empty');
+  checkDeploymentOptions(values);
   const config = await readConfig(io.cwd, values.config);
   const stackName = values.stack ?? config.stackName;
   const wantedRegion = values.region ?? config.region ?? (config.scope === 'CLOUDFRONT' ? 'us-east-1' : undefined);

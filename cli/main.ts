@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { CliIo, Command } from './command';
 import { COMMANDS } from './commands/index';
 import { CommandError, UsageError } from './errors';
+import { printable } from './format';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -54,8 +55,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), com
     );
     return EXIT_USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // Before the command reads its options: they are the same words after every command.
+  const options = optionWords(rest);
+  if (options.includes('--help') || options.includes('-h')) {
     io.stdout.write(command.help);
+    return EXIT_OK;
+  }
+  if (options.includes('--version') || options.includes('-V')) {
+    io.stdout.write(`waf-autoblock ${packageVersion()}\n`);
     return EXIT_OK;
   }
   try {
@@ -63,7 +70,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), com
   } catch (error) {
     if (error instanceof UsageError) {
       // One line: what was wrong, and where the right way is written.
-      io.stderr.write(`waf-autoblock ${command.name}: ${error.message} (see "waf-autoblock ${command.name} --help")\n`);
+      // printable: a value quoted in the message may hold a line break; the message stays one line.
+      io.stderr.write(
+        `waf-autoblock ${command.name}: ${printable(error.message)} (see "waf-autoblock ${command.name} --help")\n`,
+      );
       return EXIT_USAGE;
     }
     if (error instanceof CommandError) {
@@ -76,6 +86,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), com
     );
     return EXIT_FAILURE;
   }
+}
+
+/** The words before a `--` (after it, every word is an argument, even `-h`). */
+function optionWords(args: readonly string[]): readonly string[] {
+  const end = args.indexOf('--');
+  return end === -1 ? args : args.slice(0, end);
 }
 
 /**

@@ -118,15 +118,41 @@ describe('waf-autoblock ban', () => {
     // Refused by every deployment whatever its prefixes: said before the deployment is looked up.
     [['ban', '10.1.2.3'], '10.1.2.3 is not globally routable (private, loopback, link-local, documentation'],
     [['ban', '2001:db8::1', '--for', '1h'], '2001:db8::1 is not globally routable'],
-    [['ban', '44.0.0.0/6'], '44.0.0.0/6 is wider than /8 (IPv4) or /32 (IPv6): never blocked'],
+    [['ban', '44.0.0.0/6'], '44.0.0.0/6 is wider than /16, the widest IPv4 range a ban may name: never blocked'],
     [['ban', '45.32.0.0/12'], '45.32.0.0/12 is wider than /16, the widest IPv4 range a ban may name'],
-    [['unban', '2a00::/16'], '2a00::/16 is wider than /8 (IPv4) or /32 (IPv6)'],
+    [['ban', '2a01:4f8::/31'], '2a01:4f8::/31 is wider than /32, the widest IPv6 range a ban may name: never blocked'],
+    [
+      ['unban', '44.0.0.0/7'],
+      '44.0.0.0/7 is wider than /8, the widest IPv4 range waf-autoblock blocks: nothing to unban',
+    ],
+    [
+      ['unban', '2a00::/16'],
+      '2a00::/16 is wider than /32, the widest IPv6 range waf-autoblock blocks: nothing to unban',
+    ],
     [['ban', '45.33.12.7', '--for', '0m'], '--for must be a duration such as 90m, 24h, 7d or 2w'],
     [['ban', '45.33.12.7', '--for', '366d'], 'got "366d"'],
     [['ban', '45.33.12.7', '--for', '2 days'], 'got "2 days"'],
     [['ban', '45.33.12.7', '--reason', '  '], '--reason must not be empty'],
     [['ban', '45.33.12.7', '--reason', 'x'.repeat(257)], '--reason must be at most 256 characters, got 257'],
-    [['ban', '45.33.12.7', '--forever'], "Unknown option '--forever'"],
+    [
+      ['ban', '45.33.12.7', '--forever'],
+      'unknown option --forever; this command takes --stack, --region, --config, --for, --reason',
+    ],
+    // A value may start with a dash: the option's own check names what is wrong with it.
+    [
+      ['ban', '45.33.12.7', '--for', '-5'],
+      '--for must be a duration such as 90m, 24h, 7d or 2w (a plain number is minutes), from 1 minute to 365 days; got "-5"',
+    ],
+    [['ban', '45.33.12.7', '--for', '2\nd'], 'got "2?d"'],
+    [['ban', '45.33.12.7', '--for'], '--for needs a value, as in "--for <value>"'],
+    [['ban', '45.33.12.7', '--for', '--reason', 'ssh'], '--for needs a value'],
+    [['ban', '45.33.12.7', '--stack', 'bad name!'], '--stack must be a CloudFormation stack name: a letter, then'],
+    [['ban', '45.33.12.7', '--stack', '1abc'], 'letters, digits and "-"; got "1abc"'],
+    [['ban', '45.33.12.7', '--stack', 'W'.repeat(200)], '--stack must be a CloudFormation stack name of at most 128'],
+    [
+      ['unban', '45.33.12.7', '--region', 'eu-west-1a'],
+      '--region must be an AWS region such as eu-west-1, got "eu-west-1a"',
+    ],
   ])('exits 2 on %j with one line, before any AWS client exists', async (argv, message) => {
     const deployment = await deploy(servers());
 

@@ -50,7 +50,7 @@ describe('waf-autoblock (executable)', () => {
     expect(replayHelp).toMatchObject({ code: 0, stdout: expect.stringContaining('--window <s>') as unknown });
     const badFlag = await exec('replay', SAMPLE, '--limt', '5');
     expect(badFlag.code).toBe(2);
-    expect(badFlag.stderr).toContain("Unknown option '--limt'");
+    expect(badFlag.stderr).toContain('--limt');
     expect(await exec('bogus')).toMatchObject({ code: 2, stderr: expect.stringContaining('"bogus"') as unknown });
   });
 
@@ -106,6 +106,28 @@ describe('waf-autoblock (executable, no AWS credentials)', () => {
 describe('waf-autoblock --version', () => {
   it.each(['--version', '-V'])('%s prints the version from package.json and exits 0', async (flag) => {
     expect(await run(flag)).toEqual({ code: 0, stdout: `waf-autoblock ${VERSION}\n`, stderr: '' });
+  });
+
+  it.each([
+    ['status', '--version'],
+    ['list', '-V'],
+    ['ban', '45.33.12.7', '--version'],
+    ['unban', '-V'],
+    ['diff', '--version'],
+    ['flush', '-V'],
+    ['replay', '--version'],
+  ])('%s %s prints the version too, without looking anything up', async (...argv) => {
+    expect(await runCli(argv, { aws: noAws([]) })).toEqual({
+      code: 0,
+      stdout: `waf-autoblock ${VERSION}\n`,
+      stderr: '',
+    });
+  });
+
+  it('takes --version after "--" as an argument, not as the flag', async () => {
+    const { code, stderr } = await run('unban', '--', '--version');
+    expect(code).toBe(2);
+    expect(stderr).toContain('<ip|cidr> "--version" is not an IPv4 or IPv6 address');
   });
 
   it('works from the executable too', async () => {
@@ -193,5 +215,90 @@ describe('waf-autoblock replay', () => {
     const invalid = await run('replay', SAMPLE, '--config', bad);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('rateRules[0].limit');
+  });
+});
+
+/** An `aws` for the io that records the regions asked for and fails: these tests must never get that far. */
+function noAws(regions: (string | undefined)[]) {
+  return (region: string | undefined): never => {
+    regions.push(region);
+    throw new Error(`an AWS client was created for ${region}`);
+  };
+}
+
+describe('usage errors of every command: one line, exit 2, before any AWS client', () => {
+  const TOO_LONG = `W${'a'.repeat(199)}`;
+  it.each([
+    [
+      ['status', '--stack', 'bad name!'],
+      '--stack must be a CloudFormation stack name: a letter, then letters, digits and "-"; got "bad name!"',
+    ],
+    [['list', '--stack', '1abc'], 'got "1abc"'],
+    [['diff', '--stack', TOO_LONG], '--stack must be a CloudFormation stack name of at most 128 characters, got 200'],
+    [['flush', '--yes', '--stack', ''], 'got ""'],
+    [
+      ['unban', '45.33.12.7', '--region', 'eu-west-1;id'],
+      '--region must be an AWS region such as eu-west-1, got "eu-west-1;id"',
+    ],
+    [['status', '--region', 'us-east-1a'], 'got "us-east-1a"'],
+    [['status', '--region', 'EU-WEST-1'], 'got "EU-WEST-1"'],
+    [['ban', '45.33.12.7', '--for', '-5'], 'got "-5"'],
+    [['list', '--format', '-x'], '--format must be table, json or plain, got "-x"'],
+    [['list', '--format'], '--format needs a value, as in "--format <value>"'],
+    [['status', '--region', '--stack', 'Shop'], '--region needs a value'],
+    [['diff', '--exit-code=yes'], '--exit-code takes no value, got "yes"'],
+    [['status', '--stack', 'A', '--stack', 'B'], '--stack is given twice; give it once'],
+    [['status', '--bogus'], 'unknown option --bogus; this command takes --stack, --region, --config'],
+    [['flush', '-y'], 'unknown option -y; this command takes --stack, --region, --config, --yes'],
+    [['diff', '--exit-code', '--bogus=x'], 'unknown option --bogus'],
+  ])('%j', async (argv, message) => {
+    const regions: (string | undefined)[] = [];
+
+    const { code, stdout, stderr } = await runCli(argv, { aws: noAws(regions) });
+
+    expect(stderr).toContain(message);
+    expect(stderr).toMatch(
+      new RegExp(`^waf-autoblock ${argv[0]}: [^\n]+ \\(see "waf-autoblock ${argv[0]} --help"\\)\n$`),
+    );
+    // Every quote is closed.
+    expect(stderr.split('"').length % 2).toBe(1);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+    expect(regions).toEqual([]);
+  });
+
+  it('tells a stack name of 128 characters from one of 129', async () => {
+    const regions: (string | undefined)[] = [];
+    const longest = `W${'-9'.repeat(63)}a`;
+    expect(longest).toHaveLength(128);
+
+    const accepted = await runCli(['status', '--stack', longest, '--region', 'eu-west-1'], { aws: noAws(regions) });
+    const refused = await runCli(['status', '--stack', `${longest}b`, '--region', 'eu-west-1'], {
+      aws: noAws(regions),
+    });
+
+    // Accepted: the CLI went on to create its AWS clients (which this test refuses: exit 1).
+    expect(accepted.code).toBe(1);
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('got 129') as unknown });
+    expect(regions).toEqual(['eu-west-1']);
+  });
+});
+
+describe('--region', () => {
+  /** Every region of every partition in the AWS SDK's partition table (@aws-sdk/core 3.981), one per partition's shape at least. */
+  const REGIONS = [
+    ...['af-south-1', 'ap-east-2', 'ap-southeast-7', 'ca-west-1', 'eu-central-2', 'il-central-1', 'me-west-1'],
+    ...['mx-central-1', 'sa-east-1', 'us-west-2', 'cn-north-1', 'cn-northwest-1', 'us-gov-west-1', 'us-iso-east-1'],
+    ...['us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1', 'eusc-de-east-1'],
+  ];
+
+  it.each(REGIONS)('takes %s and asks for clients there', async (region) => {
+    const regions: (string | undefined)[] = [];
+
+    const { code, stderr } = await runCli(['list', '--region', region], { aws: noAws(regions) });
+
+    expect(stderr).not.toContain('--region must be');
+    expect(code).toBe(1);
+    expect(regions).toEqual([region]);
   });
 });
