@@ -95,11 +95,23 @@ describe('waf-autoblock (executable, no AWS credentials)', () => {
     expect(code).toBe(2);
   });
 
-  it('reaches AWS, and says there are no credentials, once the input is right', async () => {
+  it('reaches AWS, and says there are no credentials, once the input is right, in one line', async () => {
     const { code, stderr } = await execWith(NO_CREDENTIALS, 'ban', '45.33.12.7', '--region', 'eu-west-1');
 
     expect(code).toBe(1);
-    expect(stderr).toContain('waf-autoblock ban: no AWS credentials found');
+    // Nothing before it: on Node.js 20 the SDK's 8-line NodeVersionSupportWarning is not printed.
+    expect(stderr).toMatch(/^waf-autoblock ban: no AWS credentials found [^\n]*\n$/);
+  });
+
+  it("shows the SDK's Node.js version notice when asked to, with the SDK's own variable", async () => {
+    const env = { ...NO_CREDENTIALS, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' };
+    const { code, stderr } = await execWith(env, 'status', '--region', 'eu-west-1');
+
+    expect(code).toBe(1);
+    // The SDK warns below Node.js 22 only.
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(stderr.includes('NodeVersionSupportWarning')).toBe(major < 22);
+    expect(stderr).toContain('waf-autoblock status: no AWS credentials found');
   });
 });
 
