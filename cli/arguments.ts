@@ -64,7 +64,8 @@ function inlineValues(args: readonly string[], options: ParseArgsOptionsConfig):
     if (token.value === undefined || (!token.inlineValue && isOption(token.value))) {
       throw new UsageError(`${token.rawName} needs a value, as in "${token.rawName} <value>"`);
     }
-    if (!token.inlineValue) {
+    // A value after a group of short flags (`-xf 5`) keeps its place: strict parsing reads it.
+    if (!token.inlineValue && args[token.index] === token.rawName) {
       rewritten[token.index] = `--${token.name}=${token.value}`;
       rewritten[token.index + 1] = undefined;
     }
