@@ -9,6 +9,7 @@ import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { Ledger } from '../lambdas/adapters/ledger';
 import { readBlockerSettings, type BlockerSettings } from '../lambdas/blocker/environment';
 import { ConfigurationError, ReadError, WriteError } from '../lambdas/shared/errors';
+import { REGION_NAME } from '../lambdas/shared/environment';
 import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '../lib/config/load';
 import { createAwsClients, type AwsClients } from './aws';
 import type { CliIo } from './command';
@@ -51,14 +52,6 @@ export interface Deployment {
    */
   output(name: string): string;
 }
-
-/**
- * A region name of any AWS partition: `eu-west-1`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`,
- * `eu-isoe-west-1`, `eusc-de-east-1` (European Sovereign Cloud). The SDK's partition table
- * (`regionRegex` in @aws-sdk/core's partitions) has them all as a code of 2 to 4 letters, one or two
- * words, and a number; the shape, not the list, so that a new region needs no new release.
- */
-export const REGION_NAME = /^[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}$/;
 
 /**
  * A CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters

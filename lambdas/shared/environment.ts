@@ -7,6 +7,14 @@ import { ConfigurationError } from './errors';
 /** WAF scope: `CLOUDFRONT` resources live in us-east-1, `REGIONAL` ones beside the ALB / API. */
 export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
 
+/**
+ * A region name of any AWS partition: `eu-west-1`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`,
+ * `eu-isoe-west-1`, `eusc-de-east-1` (European Sovereign Cloud). The SDK's partition table
+ * (`regionRegex` in @aws-sdk/core's partitions) has them all as a code of 2 to 4 letters, one or two
+ * words, and a number; the shape, not the list, so that a new region needs no new release.
+ */
+export const REGION_NAME = /^[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}$/;
+
 /** An IP set as the functions address it: GetIPSet needs its name, id and scope. */
 export interface IpSetAddress {
   readonly name: string;

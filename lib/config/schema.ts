@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { describeAddressProblem, readRange } from '../../lambdas/core/address-verdict';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { MAX_LISTED_RANGES } from '../../lambdas/notifier/render';
-import { parseIpSetArn } from '../../lambdas/shared/environment';
+import { parseIpSetArn, REGION_NAME } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { associationProblems } from './associations';
@@ -137,10 +137,7 @@ export const configSchema = z
     /** Target account id (text, or a 12-digit number); default: the CLI's current account, or environment-agnostic. */
     account: accountIdSchema.optional(),
     /** Target region; CLOUDFRONT scope requires (and defaults to) us-east-1. */
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
-      .optional(),
+    region: z.string().regex(REGION_NAME, 'must be an AWS region such as eu-west-1').optional(),
     /** Rate-based rules, evaluated in this order after the IP set rules. */
     rateRules: z
       .array(rateRule)

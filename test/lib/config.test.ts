@@ -30,6 +30,13 @@ describe('configuration validation names the key', () => {
     expect(configErrorOf({ scope: 'CLOUDFRONT', region: 'eu-west-1' }, 'region')).toContain('us-east-1');
   });
 
+  it("a region name of no AWS partition, while the partitions' own names (sovereign, ISO, GovCloud, China) pass", () => {
+    for (const region of ['eusc-de-east-1', 'us-isob-east-1', 'us-gov-west-1', 'cn-north-1', 'eu-west-1']) {
+      expect(parseConfig({ scope: 'REGIONAL', region }).region).toBe(region);
+    }
+    expect(configErrorOf({ scope: 'REGIONAL', region: 'Frankfurt' }, 'region')).toContain('such as eu-west-1');
+  });
+
   it('an unknown scope, with the allowed values', () => {
     expect(configErrorOf({ scope: 'GLOBAL' }, 'scope')).toContain('CLOUDFRONT or REGIONAL');
   });
