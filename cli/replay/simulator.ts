@@ -91,6 +91,17 @@ export interface SimulatorOptions {
  */
 export const DEFAULT_REORDER_WINDOW_SECONDS = 300;
 
+/** The widest reorder window a replay of JSON lines can be given: one day. */
+export const MAX_REORDER_WINDOW_SECONDS = 86_400;
+
+/** Requests that a rule keyed by client IP had in scope but could not key: their `clientIp` is not an address. */
+export interface UnaddressedClients {
+  /** Requests, each counted once however many rules had it in scope. */
+  readonly requests: number;
+  /** The first such `clientIp`, as logged. */
+  readonly first: string | undefined;
+}
+
 /**
  * A key's times, ascending, in one array: `[head, split)` are counted times still inside the
  * window (at most `limit + 1`), `[split, length)` are pending times not yet counted. Pending times
@@ -128,7 +139,8 @@ const COMPACT_AFTER = 1024;
 
 /**
  * Feed with {@link RateSimulator.observe} in file order, then read {@link RateSimulator.limitedKeys},
- * {@link RateSimulator.tallies} and {@link RateSimulator.ordering}; see the module header.
+ * {@link RateSimulator.tallies}, {@link RateSimulator.ordering} and
+ * {@link RateSimulator.unaddressedClients}; see the module header.
  */
 export class RateSimulator {
   private readonly rules: RuleState[];
@@ -139,6 +151,11 @@ export class RateSimulator {
   private flushedUpTo = Number.NEGATIVE_INFINITY;
   private late = 0;
   private maxLatenessMs = 0;
+  /** The request whose client key was parsed last, so that rules keyed by IP parse it once. */
+  private keyedRequest: LoggedRequest | undefined;
+  private clientKey: RangeKey | undefined;
+  private unaddressed = 0;
+  private firstUnaddressed: string | undefined;
 
   /** @throws RangeError when the reorder window is negative or not a number. */
   constructor(rules: readonly SimulatedRule[], options: SimulatorOptions = {}) {
@@ -180,7 +197,7 @@ export class RateSimulator {
     if (state.host !== undefined && headerValue(request, 'host')?.toLowerCase() !== state.host) return;
     let key: RangeKey | undefined;
     if (rule.aggregateKey === 'IP') {
-      key = addressKey(request.clientIp);
+      key = this.clientKeyOf(request);
     } else {
       const header = headerValue(request, state.forwardedHeader);
       if (header?.includes(',') === true) state.tally.multiValued++;
@@ -204,6 +221,18 @@ export class RateSimulator {
     if (entry.split < entry.times.length && (entry.times[entry.split] ?? openFrom) <= openFrom) {
       countUpTo(entry, openFrom, state);
     }
+  }
+
+  /** The key of the request's `clientIp`, parsed once per request; counts requests it is not an address of. */
+  private clientKeyOf(request: LoggedRequest): RangeKey | undefined {
+    if (this.keyedRequest === request) return this.clientKey;
+    this.keyedRequest = request;
+    this.clientKey = addressKey(request.clientIp);
+    if (this.clientKey === undefined) {
+      this.unaddressed++;
+      this.firstUnaddressed ??= request.clientIp;
+    }
+    return this.clientKey;
   }
 
   /** Counts what nothing earlier can precede any more, and drops keys that can no longer matter. */
@@ -257,6 +286,11 @@ export class RateSimulator {
   /** What each rule counted, in rule order. */
   tallies(): RuleTally[] {
     return this.rules.map((state) => ({ ...state.tally }));
+  }
+
+  /** Requests in scope of a rule keyed by client IP whose `clientIp` is not an address, which no such rule counted. */
+  unaddressedClients(): UnaddressedClients {
+    return { requests: this.unaddressed, first: this.firstUnaddressed };
   }
 
   /** How far out of order the records came, and how many were too late to count at their own time. */

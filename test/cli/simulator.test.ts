@@ -92,6 +92,26 @@ describe('RateSimulator', () => {
     expect(simulator.tallies()).toEqual([{ rule: 'fwd', counted: 11, unkeyed: 22, multiValued: 22 }]);
   });
 
+  it('counts a request whose clientIp is not an address once, however many rules keyed by IP skip it', () => {
+    const login = rule({ name: 'login', uriPathPrefix: '/login' });
+    const forwarded = rule({ name: 'fwd', aggregateKey: 'FORWARDED_IP' });
+    const requests = [
+      ...burst('45.33.12.7', 11),
+      request('not-an-ip', 0, { uri: '/login' }),
+      request('45.33.12.0/24', 10),
+      request('', 20),
+    ];
+    const simulator = simulate([rule(), login, forwarded], requests);
+    expect(simulator.limitedKeys().map((k) => `${k.rule} ${k.key}`)).toEqual(['rate-all 45.33.12.7/32']);
+    expect(simulator.unaddressedClients()).toEqual({ requests: 3, first: 'not-an-ip' });
+    expect(simulator.tallies()).toEqual([
+      { rule: 'rate-all', counted: 11, unkeyed: 3, multiValued: 0 },
+      { rule: 'login', counted: 0, unkeyed: 1, multiValued: 0 },
+      // No forwarded header at all: unkeyed, but not for its clientIp.
+      { rule: 'fwd', counted: 0, unkeyed: 14, multiValued: 0 },
+    ]);
+  });
+
   it('keys a header with several addresses by the first, as WAF does, and counts it as multi-valued', () => {
     // The attack of issue 10: the client writes a victim's address first, its proxy appends its own.
     const login = rule({ name: 'login', limit: 100, uriPathPrefix: '/login', aggregateKey: 'FORWARDED_IP' });
