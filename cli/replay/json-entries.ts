@@ -25,8 +25,11 @@ export interface DocumentOutline {
 export interface EntrySink {
   /** An entry's text. */
   entry(text: string, line: number): void;
-  /** Text outside any JSON value, an entry over {@link MAX_ENTRY_CHARS}, or one the document's end cut. */
-  stray(line: number): void;
+  /**
+   * Text outside any JSON value, an entry over {@link MAX_ENTRY_CHARS} (`oversized`), or one the
+   * document's end cut.
+   */
+  stray(line: number, oversized: boolean): void;
 }
 
 const QUOTE = 0x22;
@@ -173,7 +176,7 @@ export class JsonEntryScanner {
 
   /** Ends the document: an entry still open is incomplete and counted as stray. */
   end(): void {
-    if (this.entryDepth >= 0) this.noteStrayAt(this.entryLine);
+    if (this.entryDepth >= 0) this.sink.stray(this.entryLine, this.oversized);
     this.entryDepth = -1;
     this.entryParts = [];
   }
@@ -224,7 +227,7 @@ export class JsonEntryScanner {
     const text = this.oversized ? undefined : this.entryParts.join('');
     this.entryDepth = -1;
     this.entryParts = [];
-    if (text === undefined) this.noteStrayAt(line);
+    if (text === undefined) this.sink.stray(line, true);
     else this.sink.entry(text, line);
   }
 
@@ -232,11 +235,7 @@ export class JsonEntryScanner {
     // One per line of stray text, not one per character.
     if (this.strayLine === this.line) return;
     this.strayLine = this.line;
-    this.noteStrayAt(this.line);
-  }
-
-  private noteStrayAt(line: number): void {
-    this.sink.stray(line);
+    this.sink.stray(this.line, false);
   }
 }
 

@@ -4,8 +4,17 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JsonEntryScanner } from '../../cli/replay/json-entries';
-import { emptyReadStats, LogReadError, parseWafRecord, readWafLog } from '../../cli/replay/waf-log';
+import { JsonEntryScanner, MAX_ENTRY_CHARS } from '../../cli/replay/json-entries';
+import { LineReader } from '../../cli/replay/record-readers';
+import {
+  EARLIEST_RECORD_MS,
+  emptyReadStats,
+  LogReadError,
+  parseWafRecord,
+  RECORDS_BEFORE_MS,
+  readWafLog,
+  type LoggedRequest,
+} from '../../cli/replay/waf-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'waf-log-'));
 afterAll(() => {
@@ -57,6 +66,36 @@ describe('parseWafRecord', () => {
   ])('refuses %s', (_, text) => {
     expect(parseWafRecord(text)).toBeUndefined();
   });
+
+  it.each([
+    ['0', 0],
+    ['a negative time', -5],
+    ['seconds', 1_741_917_600],
+    ['microseconds', 1_741_917_600_000_000],
+    ['1e20, which no Date can hold', 1e20],
+    ['the last millisecond of 2014', EARLIEST_RECORD_MS - 1],
+    ['2100-01-01', RECORDS_BEFORE_MS],
+  ])('refuses a record whose timestamp is %s', (_, timestamp) => {
+    expect(parseWafRecord(line('45.33.12.7', timestamp))).toBeUndefined();
+  });
+
+  it('takes exactly the timestamps from 2015-01-01 to the end of 2099, each one a valid date', () => {
+    expect(new Date(EARLIEST_RECORD_MS).toISOString()).toBe('2015-01-01T00:00:00.000Z');
+    expect(new Date(RECORDS_BEFORE_MS).toISOString()).toBe('2100-01-01T00:00:00.000Z');
+    const timestamp = fc.oneof(
+      fc.double({ noNaN: true }),
+      fc.integer({ min: EARLIEST_RECORD_MS - 10, max: RECORDS_BEFORE_MS + 10 }),
+    );
+    fc.assert(
+      fc.property(timestamp, (at) => {
+        const request = parseWafRecord(line('45.33.12.7', at));
+        const plausible = at >= EARLIEST_RECORD_MS && at < RECORDS_BEFORE_MS;
+        expect(request !== undefined).toBe(plausible);
+        if (request !== undefined) expect(new Date(request.timestamp).toISOString()).toMatch(/^20\d\d-/);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 describe('readWafLog', () => {
@@ -87,7 +126,70 @@ describe('readWafLog', () => {
     writeFileSync(truncated, whole.subarray(0, whole.length / 2));
     const failure = readAll(truncated);
     await expect(failure).rejects.toBeInstanceOf(LogReadError);
-    await expect(failure).rejects.toThrow(/truncated\.gz after line \d+: unexpected end of file/);
+    await expect(failure).rejects.toThrow(
+      /truncated\.gz: the gzip stream is truncated, it ends after [\d,]+ decompressed lines \(zlib: unexpected end of file\)/,
+    );
+  });
+});
+
+describe('LineReader', () => {
+  const CHUNK = 64 * 1024;
+  /** `text` pushed in chunks of a file stream's size, with what the reader held after each chunk. */
+  function readInChunks(text: string) {
+    const stats = emptyReadStats();
+    const reader = new LineReader(stats);
+    const requests: LoggedRequest[] = [];
+    const retained: number[] = [];
+    for (let at = 0; at < text.length; at += CHUNK) {
+      reader.push(text.slice(at, at + CHUNK), requests);
+      retained.push(reader.retainedChars);
+    }
+    reader.end(requests);
+    return { reader, stats, requests, retained };
+  }
+
+  it('looks at each character once and holds nothing of a junk line once it passes 16 MiB', () => {
+    // 40 MiB without a newline between two records: the newline search used to rescan the text
+    // carried over on every chunk, quadratic in the line's length.
+    const junk = 'x'.repeat(40 * 1024 * 1024);
+    const text = `${line('45.33.12.7')}\n${junk}\n${line('46.1.2.3')}\n`;
+    const { reader, stats, requests, retained } = readInChunks(text);
+    expect(reader.scannedChars).toBe(text.length);
+    expect(Math.max(...retained)).toBeLessThanOrEqual(MAX_ENTRY_CHARS);
+    // From the chunk that takes the line past the limit on, up to its newline, nothing is held.
+    const overLimit = Math.ceil((MAX_ENTRY_CHARS + line('45.33.12.7').length) / CHUNK);
+    expect(retained.slice(overLimit, Math.floor(text.length / CHUNK) - 1).every((chars) => chars === 0)).toBe(true);
+    expect(requests.map((r) => r.clientIp)).toEqual(['45.33.12.7', '46.1.2.3']);
+    expect(stats).toMatchObject({ lines: 3, records: 2, malformed: 1, malformedLines: [2] });
+    expect(stats.malformedBy.oversized).toEqual({ count: 1, lines: [2] });
+  });
+
+  it('looks at each character once for junk lines under the limit too, and skips each one', () => {
+    const junk = 'x'.repeat(15 * 1024 * 1024);
+    const text = [line('45.33.12.7'), junk, junk, junk, line('46.1.2.3')].join('\n');
+    const { reader, stats, requests, retained } = readInChunks(text);
+    expect(reader.scannedChars).toBe(text.length);
+    expect(Math.max(...retained)).toBeLessThanOrEqual(junk.length);
+    expect(requests).toHaveLength(2);
+    expect(stats.malformedBy['no-record']).toEqual({ count: 3, lines: [2, 3, 4] });
+  });
+
+  it('reads the same lines however the text is cut into chunks', () => {
+    const text = [line('45.33.12.7'), '', 'garbage', line('2a01:4f8::5'), line('46.1.2.3')].join('\n');
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: text.length }), { maxLength: 12 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const stats = emptyReadStats();
+        const reader = new LineReader(stats);
+        const requests: LoggedRequest[] = [];
+        for (const [i, from] of [0, ...points].entries())
+          reader.push(text.slice(from, points[i] ?? text.length), requests);
+        reader.end(requests);
+        expect(requests.map((r) => r.clientIp)).toEqual(['45.33.12.7', '2a01:4f8::5', '46.1.2.3']);
+        expect(stats).toMatchObject({ lines: 4, malformedLines: [3] });
+        expect(reader.linesRead).toBe(5);
+      }),
+    );
   });
 });
 
