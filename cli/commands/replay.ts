@@ -10,10 +10,11 @@ import type { WafAutoblockConfig } from '../../lib/config/schema';
 import type { CliIo, Command } from '../command';
 import { readConfig } from '../config';
 import { CommandError, UsageError } from '../errors';
+import { plural } from '../format';
 import { formatJson, formatTable, summaryLine, warningLines } from '../replay/format';
-import { describeContent } from '../replay/log-shape';
+import { noRecordsMessage } from '../replay/log-shape';
 import { replayLog } from '../replay/replay';
-import type { SimulatedRule } from '../replay/simulator';
+import { MAX_REORDER_WINDOW_SECONDS, type SimulatedRule } from '../replay/simulator';
 import { LogReadError, type ReadStats } from '../replay/waf-log';
 
 const WINDOWS = [60, 120, 300, 600] as const;
@@ -33,7 +34,10 @@ Arguments:
                        Logs, also after a timestamp (aws logs tail, S3 exports)
                      - a CloudWatch Logs Insights export (Download table (JSON))
                      - aws logs filter-log-events output (pages may follow each other)
-                     A file with no WAF record at all is an error (exit 1).
+                     A file with no WAF record at all is an error (exit 1). Lines
+                     that are no WAF record, records whose timestamp is not epoch
+                     milliseconds from 2015 to 2099, and entries over 16 MiB are
+                     skipped, counted and reported on stderr.
 
 Options:
   --config <file>    JSON config merged over cdk.json's "${CONTEXT_KEY}" context, as
@@ -69,6 +73,9 @@ const OPTIONS = {
   progress: { type: 'boolean' },
 } as const;
 
+/** What starts every line replay writes to stderr, as it starts the errors that main prints. */
+const PREFIX = 'waf-autoblock replay: ';
+
 /** How often progress is printed at most, in milliseconds. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -83,6 +90,8 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(args);
   const [logFile, ...extra] = positionals;
   if (logFile === undefined) throw new UsageError('missing the <log file> argument');
+  // An empty path would resolve to the working directory.
+  if (logFile.trim() === '') throw new UsageError('the <log file> argument is empty');
   if (extra.length > 0)
     throw new UsageError(`expected one <log file>, got ${positionals.length}: ${positionals.join(' ')}`);
   const format = values.format ?? 'table';
@@ -94,7 +103,7 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   }
   const prefix = integerFlag('--prefix', values.prefix, 8, 32);
   const prefix6 = integerFlag('--prefix6', values.prefix6, 32, 128);
-  const reorderWindowSeconds = integerFlag('--reorder-window', values['reorder-window'], 0, 86_400);
+  const reorderWindowSeconds = integerFlag('--reorder-window', values['reorder-window'], 0, MAX_REORDER_WINDOW_SECONDS);
 
   const config = await readConfig(io.cwd, values.config);
   const rules = simulatedRules(config, limit, window);
@@ -112,7 +121,7 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
         if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
         lastProgress = now;
         const percent = stats.fileBytes > 0 ? Math.floor((100 * stats.bytesRead) / stats.fileBytes) : 0;
-        io.stderr.write(`replay: ${stats.records} records read (${percent}% of the file)\n`);
+        io.stderr.write(`${PREFIX}${plural(stats.records, 'record')} read (${percent}% of the file)\n`);
       }
     : undefined;
 
@@ -129,12 +138,12 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   }
   // Nothing to replay is not "nothing would have been blocked": say what the file is instead.
   if (result.read.records === 0) {
-    throw new CommandError(`${logFile} holds no AWS WAF log records: ${describeContent(result.read)}`);
+    throw new CommandError(noRecordsMessage(logFile, result.read));
   }
-  for (const warning of warningLines(result, logFile)) io.stderr.write(`replay: ${warning}\n`);
+  for (const warning of warningLines(result, logFile)) io.stderr.write(`${PREFIX}warning: ${warning}\n`);
   if (format === 'json') {
     io.stdout.write(formatJson(result));
-    io.stderr.write(`replay: ${summaryLine(result)}\n`);
+    io.stderr.write(`${PREFIX}${summaryLine(result)}\n`);
   } else {
     io.stdout.write(formatTable(result));
   }

@@ -1,7 +1,10 @@
 /** Renders a {@link ReplayResult} for people (aligned tables) or programs (JSON). */
-import { count, table } from '../format';
+import { count, plural, table } from '../format';
+import { MAX_ENTRY_CHARS } from './json-entries';
+import { describeTimestamp } from './log-shape';
 import type { ReplayResult } from './replay';
-import type { SimulatedRule } from './simulator';
+import { MAX_REORDER_WINDOW_SECONDS, type RecordOrdering, type SimulatedRule } from './simulator';
+import { EARLIEST_RECORD_MS, MALFORMED_REASONS, RECORDS_BEFORE_MS, type ReadStats } from './waf-log';
 
 function iso(epochMs: number | undefined): string {
   return epochMs === undefined ? '-' : new Date(epochMs).toISOString();
@@ -18,26 +21,21 @@ export function describeRule(rule: SimulatedRule): string {
 
 /**
  * What the reader and the simulator could not do exactly, one line each, for stderr: entries
- * skipped, records counted at another time than their own, and FORWARDED_IP keys that the
- * clients chose. `logFile` is the file as the operator named it.
+ * skipped, records counted at another time than their own, requests without an address to key
+ * them by, and FORWARDED_IP keys that the clients chose. `logFile` is the file as the operator named it.
  */
 export function warningLines(result: ReplayResult, logFile: string): string[] {
   const warnings: string[] = [];
-  const { read, ordering } = result;
-  if (read.malformed > 0) {
-    const what = read.layout === 'document' ? 'entries without a WAF record' : 'malformed line(s)';
+  const skipped = skippedWarning(result.read, logFile);
+  if (skipped !== undefined) warnings.push(skipped);
+  const late = lateWarning(result.ordering);
+  if (late !== undefined) warnings.push(late);
+  const { requests, first } = result.unaddressed;
+  if (requests > 0) {
     warnings.push(
-      `skipped ${count.format(read.malformed)} ${what} of ${logFile} (first at line ${read.malformedLines.join(', ')})`,
-    );
-  }
-  if (ordering.late > 0) {
-    const window = ordering.reorderWindowSeconds;
-    // Seconds enough for the latest one, rounded up to a minute.
-    const enough = Math.min(86_400, Math.ceil(ordering.maxLatenessMs / 60_000) * 60);
-    warnings.push(
-      `${count.format(ordering.late)} record(s) came more than ${window} s after a later one (up to ` +
-        `${Math.ceil(ordering.maxLatenessMs / 1000)} s) and were counted ${window} s before the latest record ` +
-        `instead of at their own time, which can over-count: replay with --reorder-window ${enough} to count them exactly`,
+      `${plural(requests, 'request')} had a clientIp that is not an IP address (the first: ` +
+        `${JSON.stringify((first ?? '').slice(0, 40))}), and the rules keyed by client IP did not count ` +
+        (requests === 1 ? 'it' : 'them'),
     );
   }
   result.tallies.forEach((tally, index) => {
@@ -53,14 +51,67 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
   return warnings;
 }
 
+/** `skipped 3 malformed lines of <file>: 2 without a WAF record (lines 2 and 4), 1 over 16 MiB (line 7)`. */
+function skippedWarning(read: ReadStats, logFile: string): string | undefined {
+  if (read.malformed === 0) return undefined;
+  const reasons = MALFORMED_REASONS.filter((reason) => read.malformedBy[reason].count > 0);
+  const parts = reasons.map((reason) => {
+    const { count: skipped, lines } = read.malformedBy[reason];
+    const where = lineList(lines, skipped);
+    const why =
+      reason === 'no-record'
+        ? `without a WAF record (${where})`
+        : reason === 'oversized'
+          ? `over ${MAX_ENTRY_CHARS / (1024 * 1024)} MiB (${where})`
+          : `with a timestamp that is not epoch milliseconds from ${yearOf(EARLIEST_RECORD_MS)} to ` +
+            `${yearOf(RECORDS_BEFORE_MS) - 1} (${where}; such as ${describeTimestamp(read.firstImpossibleTimestamp ?? Number.NaN)})`;
+    return reasons.length === 1 ? why : `${count.format(skipped)} ${why}`;
+  });
+  const what =
+    read.layout === 'document' ? ['malformed entry', 'malformed entries'] : ['malformed line', 'malformed lines'];
+  return `skipped ${plural(read.malformed, what[0] ?? '', what[1])} of ${logFile}: ${parts.join(', ')}`;
+}
+
+/** `line 2`, `lines 2, 4 and 7`, or `first at lines ...` when more were skipped than the sample holds. */
+function lineList(lines: readonly number[], skipped: number): string {
+  const last = lines[lines.length - 1];
+  const listed = lines.length <= 1 ? `${last ?? ''}` : `${lines.slice(0, -1).join(', ')} and ${last ?? ''}`;
+  const where = `${lines.length === 1 ? 'line' : 'lines'} ${listed}`;
+  return lines.length < skipped ? `first at ${where}` : where;
+}
+
+function yearOf(epochMs: number): number {
+  return new Date(epochMs).getUTCFullYear();
+}
+
+/** Records counted at another time than their own, and which --reorder-window, if any, would count them exactly. */
+function lateWarning(ordering: RecordOrdering): string | undefined {
+  const { late, reorderWindowSeconds: window, maxLatenessMs } = ordering;
+  if (late === 0) return undefined;
+  const one = late === 1;
+  const latestSeconds = Math.ceil(maxLatenessMs / 1000);
+  // Seconds enough for the latest one, rounded up to a minute, if a window can be that wide.
+  const enough = Math.min(MAX_REORDER_WINDOW_SECONDS, Math.ceil(maxLatenessMs / 60_000) * 60);
+  const advice =
+    latestSeconds <= MAX_REORDER_WINDOW_SECONDS
+      ? `replay with --reorder-window ${enough} to count ${one ? 'it' : 'them'} exactly`
+      : `no --reorder-window can count ${one ? 'it' : 'them'} exactly (${count.format(MAX_REORDER_WINDOW_SECONDS)} s ` +
+        `at most): sort the log by time first`;
+  return (
+    `${plural(late, 'record')} came more than ${window} s after a later one (up to ${count.format(latestSeconds)} s) ` +
+    `and ${one ? 'was' : 'were'} counted ${window} s before the latest record instead of at ` +
+    `${one ? 'its' : 'their'} own time, which can over-count: ${advice}`
+  );
+}
+
 /** The one-line summary that ends the human report (and goes to stderr with `--format json`). */
 export function summaryLine(result: ReplayResult): string {
   const reasons = Object.entries(result.refusedByReason).map(([reason, n]) => `${n} ${reason}`);
   return [
-    `${count.format(result.read.records)} records read`,
+    `${plural(result.read.records, 'record')} read`,
     `${count.format(result.read.malformed)} malformed`,
-    `${count.format(result.keysLimited)} keys limited`,
-    `${count.format(result.rangeCount)} ranges would be blocked`,
+    `${plural(result.keysLimited, 'key')} limited`,
+    `${plural(result.rangeCount, 'range')} would be blocked`,
     `refused: ${reasons.length === 0 ? 'none' : reasons.join(', ')}`,
   ].join(', ');
 }
@@ -111,6 +162,8 @@ export function formatJson(result: ReplayResult): string {
       records: result.read.records,
       malformed: result.read.malformed,
       malformedLines: result.read.malformedLines,
+      malformedByReason: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, result.read.malformedBy[r].count])),
+      unaddressedRequests: result.unaddressed.requests,
       keysLimited: result.keysLimited,
       ranges: result.rangeCount,
       refusedByReason: result.refusedByReason,

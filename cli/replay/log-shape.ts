@@ -3,7 +3,7 @@
  * skipped: the operator who passed the wrong file (an ALB log, a CSV download, an empty export)
  * learns which one it was instead of reading "nothing would have been blocked".
  */
-import type { ReadStats } from './waf-log';
+import { EARLIEST_RECORD_MS, RECORDS_BEFORE_MS, type ReadStats } from './waf-log';
 
 /** The ALB access log: type, then an ISO 8601 time (`https 2024-01-01T00:00:00.123456Z app/...`). */
 const ALB = /^(?:http|https|h2|grpcs|ws|wss) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z /;
@@ -11,6 +11,38 @@ const ALB = /^(?:http|https|h2|grpcs|ws|wss) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.
 const CLOUDFRONT = /^#(?:Version: \d|Fields: date time x-edge-location)/;
 /** Apache and nginx common and combined formats: `host ident user [time] "request"`. */
 const WEB_SERVER = /^\S+ \S+ \S+ \[[^\]]+\] "/;
+/**
+ * `aws logs tail --format json`: a timestamp with its UTC offset and the log stream name, then the
+ * message pretty-printed over the following lines.
+ */
+const TAIL_JSON = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d \S+ ?(\{?)\s*$/;
+
+/**
+ * The one line that says why `logFile` gives nothing to replay: it holds only WAF records with
+ * impossible timestamps, or no WAF record at all and {@link describeContent} says what it is.
+ */
+export function noRecordsMessage(logFile: string, stats: ReadStats): string {
+  const impossible = stats.malformedBy['impossible-timestamp'].count;
+  if (impossible === 0 || stats.firstImpossibleTimestamp === undefined) {
+    return `${logFile} holds no AWS WAF log records: ${describeContent(stats)}`;
+  }
+  return (
+    `${logFile} holds no AWS WAF log record that replay can count: its ${impossible === 1 ? 'record has' : `${impossible} records have`} ` +
+    `a timestamp that is not epoch milliseconds from ${new Date(EARLIEST_RECORD_MS).getUTCFullYear()} to ` +
+    `${new Date(RECORDS_BEFORE_MS).getUTCFullYear() - 1}, such as ${describeTimestamp(stats.firstImpossibleTimestamp)}`
+  );
+}
+
+/**
+ * An impossible timestamp, with the unit it looks like when that is not milliseconds:
+ * `1741917600, which looks like seconds`.
+ */
+export function describeTimestamp(timestamp: number): string {
+  const inRange = (factor: number) =>
+    timestamp * factor >= EARLIEST_RECORD_MS && timestamp * factor < RECORDS_BEFORE_MS;
+  const unit = inRange(1000) ? 'seconds' : inRange(1 / 1000) ? 'microseconds' : undefined;
+  return unit === undefined ? String(timestamp) : `${String(timestamp)}, which looks like ${unit}`;
+}
 
 /**
  * One phrase, "it ...", saying what the file read into `stats` is: for
@@ -33,7 +65,15 @@ function describeLines(stats: ReadStats): string {
   if (ALB.test(first)) return 'an ALB access log (space-separated, starts with a protocol and a timestamp)';
   if (CLOUDFRONT.test(first)) return 'a CloudFront standard access log (tab-separated, with #Fields headers)';
   if (WEB_SERVER.test(first)) return 'a web server access log (Apache or nginx format)';
+  const tail = TAIL_JSON.exec(first);
+  if (tail !== null && (tail[1] === '{' || lines[1]?.trim() === '{')) {
+    return (
+      'aws logs tail --format json output, which replay does not read (each record is pretty-printed over ' +
+      'several lines): run aws logs tail with --format detailed or short instead'
+    );
+  }
   const sample = stats.firstSkipped;
+  if (sample?.value !== undefined) return `a JSON value that is not a WAF record (${sample.value})`;
   if (sample?.json === true) {
     if (sample.messageField !== undefined) {
       return `CloudWatch Logs events whose ${sample.messageField} is not a WAF record`;

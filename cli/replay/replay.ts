@@ -9,6 +9,7 @@ import {
   type RecordOrdering,
   type RuleTally,
   type SimulatedRule,
+  type UnaddressedClients,
 } from './simulator';
 import { judgeLimitedKeys, type ReplayVerdict } from './verdict';
 import { emptyReadStats, readWafLogBatches, type LogLayout, type ReadStats } from './waf-log';
@@ -19,6 +20,8 @@ export interface ReplayResult extends ReplayVerdict {
   readonly tallies: readonly RuleTally[];
   /** How far out of time order the records came, and how many were too late to count at their own time. */
   readonly ordering: RecordOrdering;
+  /** Requests that rules keyed by client IP could not count: their `clientIp` is not an address. */
+  readonly unaddressed: UnaddressedClients;
   /** Keys limited by any rule (a key limited by two rules counts twice). */
   readonly keysLimited: number;
   /** Epoch milliseconds of the earliest and latest record, or undefined for an empty log. */
@@ -87,6 +90,7 @@ export async function replayLog(
     read,
     tallies: counted.tallies(),
     ordering: counted.ordering(),
+    unaddressed: counted.unaddressedClients(),
     keysLimited: limited.length,
     firstRecord,
     lastRecord,

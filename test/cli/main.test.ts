@@ -205,17 +205,17 @@ describe('waf-autoblock replay', () => {
     const json = JSON.parse(stdout) as { rules: unknown[]; blocked: { range: string }[] };
     expect(json.rules).toEqual([expect.objectContaining({ name: 'rate-all', limit: 500, windowSeconds: 60 })]);
     expect(json.blocked.map((b) => b.range)).toContain('91.240.0.0/16');
-    expect(stderr).toMatch(/^replay: 16,955 records read/m);
+    expect(stderr).toMatch(/^waf-autoblock replay: 16,955 records read/m);
   });
 
   it('reports malformed lines on stderr and still replays the rest', async () => {
     const path = join(dir, 'torn.jsonl');
-    const record = JSON.stringify({ timestamp: 1, httpRequest: { clientIp: '45.33.12.7', uri: '/' } });
+    const record = JSON.stringify({ timestamp: 1_741_917_600_000, httpRequest: { clientIp: '45.33.12.7', uri: '/' } });
     writeFileSync(path, [record, '{"timestamp":', record, 'x'].join('\n'));
     const { code, stdout, stderr } = await run('replay', path, '--progress');
     expect(code).toBe(0);
-    expect(stderr).toContain('skipped 2 malformed line(s) of');
-    expect(stderr).toContain('(first at line 2, 4)');
+    expect(stderr).toContain('skipped 2 malformed lines of');
+    expect(stderr).toContain('without a WAF record (lines 2 and 4)');
     expect(stdout).toContain('2 records read, 2 malformed');
   });
 

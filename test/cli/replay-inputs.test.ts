@@ -128,7 +128,9 @@ describe('replay reads the shapes CloudWatch Logs exports', () => {
     const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(code).toBe(0);
     expect(stdout).toMatch(BLOCKED_ROW);
-    expect(stderr).toBe(`replay: skipped 1 entries without a WAF record of ${path} (first at line 2)\n`);
+    expect(stderr).toBe(
+      `waf-autoblock replay: warning: skipped 1 malformed entry of ${path}: without a WAF record (line 2)\n`,
+    );
   });
 });
 
@@ -144,7 +146,7 @@ describe('replay counts records out of time order at their own time', () => {
     const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toContain('No range would have been blocked.');
-    expect(stdout).toContain('Summary: 11 records read, 0 malformed, 0 keys limited');
+    expect(stdout).toContain('Summary: 11 records read, 0 malformed, 0 keys limited, 0 ranges would be blocked');
   });
 
   it('says when a record came later than the reorder window, and how wide a window would do', async () => {
@@ -153,9 +155,9 @@ describe('replay counts records out of time order at their own time', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^45\.33\.12\.0\/24\s+2025-03-14T02:02:00\.090Z\s+rate-all\s+1\s+11\s+1$/m);
     expect(stderr).toBe(
-      'replay: 1 record(s) came more than 0 s after a later one (up to 121 s) and were counted 0 s before the ' +
-        'latest record instead of at their own time, which can over-count: replay with --reorder-window 180 to ' +
-        'count them exactly\n',
+      'waf-autoblock replay: warning: 1 record came more than 0 s after a later one (up to 121 s) and was counted ' +
+        '0 s before the latest record instead of at its own time, which can over-count: replay with ' +
+        '--reorder-window 180 to count it exactly\n',
     );
     const wider = await run('replay', path, '--config', TEN_PER_MINUTE, '--reorder-window', '180');
     expect(wider).toMatchObject({ code: 0, stderr: '' });
@@ -200,6 +202,17 @@ describe('replay refuses a file that holds no WAF record, naming what it is', ()
       'it looks like CSV (first columns: @timestamp, @message): download the Logs Insights results as JSON instead',
     ],
     ['no-results.json', '[]\n', 'it looks like an empty JSON array'],
+    ['null.json', 'null\n', 'it looks like a JSON value that is not a WAF record (null)'],
+    ['42.json', '42', 'it looks like a JSON value that is not a WAF record (42)'],
+    [
+      'tail-json.log',
+      // aws logs tail --format json: the message pretty-printed on the lines after the timestamp and stream.
+      FLOOD.slice(0, 2)
+        .map((r) => `2025-03-14T02:00:00+00:00 cloudfront_WafAutoblock_0 \n${JSON.stringify(r, null, 4)}\n`)
+        .join(''),
+      'it looks like aws logs tail --format json output, which replay does not read (each record is ' +
+        'pretty-printed over several lines): run aws logs tail with --format detailed or short instead',
+    ],
     [
       'no-events.json',
       JSON.stringify({ events: [], searchedLogStreams: [] }, null, 4),
@@ -233,7 +246,9 @@ describe('replay refuses a file that holds no WAF record, naming what it is', ()
     const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(code).toBe(0);
     expect(stdout).toMatch(BLOCKED_ROW);
-    expect(stderr).toBe(`replay: skipped 2 malformed line(s) of ${path} (first at line 1, 14)\n`);
+    expect(stderr).toBe(
+      `waf-autoblock replay: warning: skipped 2 malformed lines of ${path}: without a WAF record (lines 1 and 14)\n`,
+    );
   });
 });
 
@@ -258,7 +273,7 @@ describe('replay warns when the client chooses a FORWARDED_IP key', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^45\.33\.50\.0\/24\s+\S+\s+login\s+1\s+150\s+50$/m);
     expect(stderr).toBe(
-      'replay: rule login: 150 of 151 requests carried several addresses in X-Forwarded-For, and WAF keys them by ' +
+      'waf-autoblock replay: warning: rule login: 150 of 151 requests carried several addresses in X-Forwarded-For, and WAF keys them by ' +
         'the first, which the client wrote: the configuration says your proxy overwrites this header, so either it ' +
         'appends to it or requests reach WAF without passing it\n',
     );
