@@ -19,6 +19,8 @@ export interface DocumentOutline {
   firstTopLevel: 'array' | 'object' | undefined;
   /** `events` arrays of top-level objects seen (one per filter-log-events page). */
   eventsArrays: number;
+  /** Whether a top-level array held an item that is not an object (`[1, 2]`): never an entry. */
+  valueItems: boolean;
 }
 
 /** Receives what the scanner finds, with the 1-based line it starts on. */
@@ -39,6 +41,7 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
+const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 /** A character that escapes nothing, an even run of backslashes, a quote: the end of a string. */
 const STRING_END = /[^\\](?:\\\\)*"/g;
@@ -49,7 +52,7 @@ const KEY_CHARS = 16;
 
 /** Feed with {@link JsonEntryScanner.push} chunk by chunk, then {@link JsonEntryScanner.end}; see the module header. */
 export class JsonEntryScanner {
-  readonly outline: DocumentOutline = { firstTopLevel: undefined, eventsArrays: 0 };
+  readonly outline: DocumentOutline = { firstTopLevel: undefined, eventsArrays: 0, valueItems: false };
   private line = 1;
   private depth = 0;
   private inString = false;
@@ -106,7 +109,7 @@ export class JsonEntryScanner {
         else if (this.depth === 1 && this.topIsObject) {
           stringStart = i + 1;
           this.stringHead = '';
-        }
+        } else if (this.depth === 1) this.outline.valueItems = true;
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         if (this.depth === 0) {
           this.openTopLevel(c === OPEN_BRACE);
@@ -115,6 +118,8 @@ export class JsonEntryScanner {
           start = -1;
         } else if (c === OPEN_BRACE && this.entryDepth < 0 && this.isEntryContainer()) {
           this.openEntry(this.depth);
+        } else if (c === OPEN_BRACKET && this.depth === 1 && !this.topIsObject) {
+          this.outline.valueItems = true;
         }
         if (this.entryDepth >= 0 && start < 0) start = i;
         this.depth++;
@@ -131,8 +136,9 @@ export class JsonEntryScanner {
         }
       } else if (c === COLON) {
         if (this.depth === 1 && this.topIsObject) this.key = this.lastString;
-      } else if (this.depth === 0 && c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0xfeff) {
-        this.noteStray();
+      } else if (this.depth <= 1 && c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0xfeff) {
+        if (this.depth === 0) this.noteStray();
+        else if (!this.topIsObject && c !== COMMA) this.outline.valueItems = true;
       }
       i++;
     }

@@ -94,7 +94,9 @@ function describeDocument(stats: ReadStats): string {
   if (stats.lines === 0 && outline?.eventsArrays !== undefined && outline.eventsArrays > 0) {
     return 'aws logs filter-log-events output with no events';
   }
-  if (stats.lines === 0 && outline?.firstTopLevel === 'array') return 'an empty JSON array';
+  if (stats.lines === 0 && outline?.firstTopLevel === 'array') {
+    return outline.valueItems ? 'a JSON array of values that are not WAF records' : 'an empty JSON array';
+  }
   if (sample?.messageField === '@message')
     return 'a CloudWatch Logs Insights export whose @message is not a WAF record';
   if (sample?.messageField === 'message') return 'CloudWatch Logs events whose message is not a WAF record';

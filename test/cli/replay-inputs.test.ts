@@ -202,6 +202,7 @@ describe('replay refuses a file that holds no WAF record, naming what it is', ()
       'it looks like CSV (first columns: @timestamp, @message): download the Logs Insights results as JSON instead',
     ],
     ['no-results.json', '[]\n', 'it looks like an empty JSON array'],
+    ['numbers.json', '[1, 2]\n', 'it looks like a JSON array of values that are not WAF records'],
     ['null.json', 'null\n', 'it looks like a JSON value that is not a WAF record (null)'],
     ['42.json', '42', 'it looks like a JSON value that is not a WAF record (42)'],
     [
@@ -281,5 +282,18 @@ describe('replay warns when the client chooses a FORWARDED_IP key', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({
       tallies: [{ rule: 'login', counted: 151, unkeyed: 0, multiValued: 150 }],
     });
+  });
+});
+
+describe('replay refuses a negative option value in one line, before reading the log', () => {
+  it.each([
+    ['--limit', '-5', '--limit must be a whole number from 10'],
+    ['--reorder-window', '-1', '--reorder-window must be a whole number from 0'],
+  ])('%s %s', async (flag, value, expected) => {
+    const { code, stdout, stderr } = await runCli(['replay', 'examples/waf-log-sample.jsonl.gz', flag, value]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(expected);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });

@@ -265,6 +265,8 @@ describe('JsonEntryScanner', () => {
     const { entries, stray, outline } = scan(['[\n{"a":1},\n{"b":\n', '2}\n]\ntrailing words\n{"c":']);
     expect(entries).toEqual([{ a: 1 }, { b: 2 }]);
     expect(stray).toEqual([6, 7]);
-    expect(outline).toEqual({ firstTopLevel: 'array', eventsArrays: 0 });
+    expect(outline).toEqual({ firstTopLevel: 'array', eventsArrays: 0, valueItems: false });
+    expect(scan(['[1, "a", [2], null', ', {"b": [3]}]']).outline.valueItems).toBe(true);
+    expect(scan(['[{"a": [1, "x", null]},\n', ' {"b": 2}]']).outline.valueItems).toBe(false);
   });
 });
