@@ -3,10 +3,10 @@
  * blocked in this WAF log? Offline: reads a file, needs no AWS account.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createNormalizePolicy, type NormalizePolicy } from '../../lambdas/core/normalize';
 import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '../../lib/config/load';
 import type { WafAutoblockConfig } from '../../lib/config/schema';
+import { parseCommandLine } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { readConfig } from '../config';
 import { CommandError, UsageError } from '../errors';
@@ -87,7 +87,7 @@ export const replayCommand: Command = {
 };
 
 async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandLine(args);
+  const { values, positionals } = parseCommandLine(args, OPTIONS);
   const [logFile, ...extra] = positionals;
   if (logFile === undefined) throw new UsageError('missing the <log file> argument');
   // An empty path would resolve to the working directory.
@@ -148,15 +148,6 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
     io.stdout.write(formatTable(result));
   }
   return 0;
-}
-
-function parseCommandLine(args: readonly string[]) {
-  try {
-    return parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (cause) {
-    // parseArgs names the flag ("Unknown option '--bogus'", "Option '--limit <value>' argument missing").
-    throw new UsageError(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
 }
 
 function integerFlag(flag: string, text: string | undefined, min: number, max: number): number | undefined {
