@@ -179,6 +179,17 @@ interface Part {
   entities: number;
 }
 
+/** What {@link packMessages} made of some lines. */
+export interface PackedMessages {
+  /** At least one message, each non-empty and well-formed. */
+  readonly messages: string[];
+  /**
+   * Lines (with something visible) that did not fit in `maxParts` messages, counted in the note
+   * that ends the last one; 0 when everything fits.
+   */
+  readonly omittedLines: number;
+}
+
 /**
  * Packs lines into as few messages as possible, each at most `limit` UTF-16 units of HTML and
  * `maxEntities` entities, split only between lines (a single line longer than a message, or with
@@ -190,6 +201,16 @@ interface Part {
  * @throws {RangeError} when `maxEntities` is not an integer of at least 2 (a span and the note).
  */
 export function toMessages(lines: readonly Line[], limits: MessageLimits = {}): string[] {
+  return packMessages(lines, limits).messages;
+}
+
+/**
+ * {@link toMessages}, and how many lines did not fit: a caller that can say less (a shorter list)
+ * uses it to try again rather than lose the end of its text.
+ *
+ * @throws {RangeError} when `maxEntities` is not an integer of at least 2 (a span and the note).
+ */
+export function packMessages(lines: readonly Line[], limits: MessageLimits = {}): PackedMessages {
   const limit = limits.limit ?? TELEGRAM_MESSAGE_LIMIT;
   const maxParts = limits.maxParts ?? MAX_PARTS;
   const maxEntities = limits.maxEntities ?? TELEGRAM_ENTITY_LIMIT;
@@ -242,7 +263,7 @@ export function toMessages(lines: readonly Line[], limits: MessageLimits = {}): 
     const fits = last !== undefined && last.html.length + 1 + note.length <= limit && last.entities < maxEntities;
     messages.push(fits ? `${last.html}\n${note}` : note);
   }
-  return messages.length > 0 ? messages : ['<i>(empty message)</i>'];
+  return { messages: messages.length > 0 ? messages : ['<i>(empty message)</i>'], omittedLines: omitted };
 }
 
 /** True when a rendered line shows something once Telegram has parsed it (not only tags and spaces). */

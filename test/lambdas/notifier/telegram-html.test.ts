@@ -7,6 +7,7 @@ import {
   escapeHtml,
   htmlToPlainText,
   italic,
+  packMessages,
   sanitize,
   text,
   toMessages,
@@ -101,6 +102,24 @@ describe('toMessages', () => {
     expect(messages).toHaveLength(2);
     expect(messages[1]).toMatch(/<i>… 4\d more lines left out \(message too long\)<\/i>$/);
     for (const message of messages) expect(message.length).toBeLessThanOrEqual(200);
+  });
+
+  it('tells a caller how many lines it left out, so that it can say less instead', () => {
+    const lines: Line[] = Array.from({ length: 50 }, (_, i) => [text(`line ${i} `.padEnd(40, '.'))]);
+
+    const cut = packMessages(lines, { limit: 200, maxParts: 2 });
+    const whole = packMessages(lines.slice(0, 6), { limit: 200, maxParts: 2 });
+
+    expect(cut.messages[1]).toContain(`<i>… ${cut.omittedLines} more lines left out (message too long)</i>`);
+    expect(cut.omittedLines).toBe(
+      50 -
+        cut.messages
+          .join('\n')
+          .split('\n')
+          .filter((l) => l.startsWith('line')).length,
+    );
+    expect(whole).toEqual({ messages: toMessages(lines.slice(0, 6), { limit: 200, maxParts: 2 }), omittedLines: 0 });
+    expect(whole.messages.join('\n')).not.toContain('left out');
   });
 
   it('starts a new message before the 101st entity, which Telegram would show unformatted', () => {
