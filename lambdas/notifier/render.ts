@@ -9,6 +9,7 @@ import {
   clip,
   code,
   italic,
+  packMessages,
   TELEGRAM_ENTITY_LIMIT,
   text,
   toMessages,
@@ -57,7 +58,8 @@ export function formatCount(value: number): string {
   if (!Number.isFinite(value)) return '?';
   const rounded = Math.round(value);
   const sign = rounded < 0 ? '-' : '';
-  return sign + String(Math.abs(rounded)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  // BigInt: String() would write 1e21 and more in exponent notation.
+  return sign + BigInt(Math.abs(rounded)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** `2025-01-31 23:59 UTC`; an invalid time shows as `unknown time`. */
@@ -265,17 +267,47 @@ export function renderAlarmState(notice: AlarmNotice): string[] {
 
 // ----------------------------------------------------------------------------------- block report
 
-function rangeList<T>(items: readonly T[], max: number, line: (item: T) => Line): Line[] {
-  const shown = items.slice(0, max).map(line);
-  return items.length > max ? [...shown, andMore(items.length - max)] : shown;
+/**
+ * Most IP sets a block report lists: the two blocklists and up to 20 shared sets (the config's
+ * limit), with room to spare. A report from anyone else on the topic may hold more.
+ */
+const MAX_LISTED_IP_SETS = 25;
+/** Most refusal reasons and unread rules a block report names, each on one line. */
+const MAX_NAMED_INLINE = 10;
+/** Most attacked hosts a block report lists (the blocker sends its top 5). */
+const MAX_LISTED_HOSTS = 5;
+
+/**
+ * How many entries of each list a block report shows. `ranges` applies to the added, expired and
+ * overflowing ranges; `context` to the hosts, IP sets, refusal reasons and unread rules (each also
+ * capped at its own maximum).
+ */
+interface ListCaps {
+  readonly ranges: number;
+  readonly context: number;
+}
+
+/** The listed lines of a list, then "and N more" for the rest of its `total` when any. */
+function withRest(listed: readonly Line[], total: number): Line[] {
+  return total > listed.length ? [...listed, andMore(total - listed.length)] : [...listed];
+}
+
+/** `a, b, c, … and 4 more` on one line: the first `max` of `items`, then how many are not named. */
+function inlineList(items: readonly Span[][], max: number): Span[] {
+  const named = items.slice(0, max).flatMap((item, index) => [...(index > 0 ? [text(', ')] : []), ...item]);
+  const rest = items.length - Math.min(max, items.length);
+  return rest > 0 ? [...named, text(`${named.length > 0 ? ', ' : ''}… and ${formatCount(rest)} more`)] : named;
 }
 
 /**
- * A block report: ranges added (with the rule that saw them), expired, overflowing, the most attacked
- * hosts and the IP set sizes. Lists longer than `maxListedRanges` are cut with "and N more".
+ * How many ranges overflowed, as the heading states it: a count that is not a number is no
+ * overflow; an infinite one shows as `?`.
  */
-export function renderReport(report: BlockReport, options: RenderOptions): string[] {
-  const max = listLimit(options);
+function overflowTotal(count: number): number {
+  return Number.isNaN(count) ? 0 : Math.round(count);
+}
+
+function reportHeader(report: BlockReport): Line[] {
   const lines: Line[] = [
     [text('🛡 '), bold('Blocklist updated'), text(' · web ACL '), code(clip(report.webAclName, FIELD.name))],
   ];
@@ -283,89 +315,147 @@ export function renderReport(report: BlockReport, options: RenderOptions): strin
   lines.push([text(Number.isNaN(at) ? 'Run at an unknown time' : `Run at ${formatTime(at)}`)]);
   if (report.dryRun) lines.push([italic('Dry run: nothing was written; this is what would have changed.')]);
   if (!report.collected) lines.push([italic('The alarm was not in ALARM: no new attackers were collected.')]);
+  return lines;
+}
 
-  if (report.added.length > 0) {
-    lines.push([]);
-    lines.push([bold(`Added: ${formatCount(report.added.length)}`)]);
-    lines.push(
-      ...rangeList(report.added, max, (entry) => [
-        text('• '),
-        code(clip(entry.range, FIELD.label)),
-        text(` · ${clip(entry.source, FIELD.label)} · ${plural(entry.hits, 'hit')}`),
-      ]),
-    );
-  }
-  if (report.expired.length > 0) {
-    lines.push([]);
-    lines.push([bold(`Expired: ${formatCount(report.expired.length)}`)]);
-    lines.push(
-      ...rangeList(report.expired, max, (entry) => {
-        const lastSeen = Date.parse(entry.lastSeen);
-        return [
-          text('• '),
-          code(clip(entry.range, FIELD.label)),
-          text(
-            ` · ${clip(entry.source, FIELD.label)} · last seen ${Number.isNaN(lastSeen) ? 'unknown' : formatTime(lastSeen)}`,
-          ),
-        ];
-      }),
-    );
-  }
-  if (report.overflow.count > 0) {
-    lines.push([]);
-    lines.push([
-      text('⚠️ '),
-      bold(`Overflow: ${formatCount(report.overflow.count)}`),
-      text(' ranges did not fit in their IP set (the most recent and most active were kept)'),
+function addedSection(added: BlockReport['added'], max: number): Line[] {
+  if (added.length === 0) return [];
+  const listed = added
+    .slice(0, max)
+    .map((entry): Line => [
+      text('• '),
+      code(clip(entry.range, FIELD.label)),
+      text(` · ${clip(entry.source, FIELD.label)} · ${plural(entry.hits, 'hit')}`),
     ]);
-    const sample = report.overflow.sample.slice(0, max);
-    lines.push(...sample.map((range): Line => [text('• '), code(clip(range, FIELD.label))]));
-    if (report.overflow.count > sample.length) lines.push(andMore(report.overflow.count - sample.length));
-  }
-  if (report.topHosts.length > 0) {
-    lines.push([]);
-    lines.push([bold('Most attacked hosts')]);
-    lines.push(
-      ...report.topHosts
-        .slice(0, 5)
-        .map((host, index) => topEntryLine(index, { key: host.host, count: host.count }, 'hosts')),
-    );
-  }
-  if (report.ipSets.length > 0) {
-    lines.push([]);
-    lines.push([bold('IP sets')]);
-    lines.push(
-      ...report.ipSets.map((set): Line => [
-        text('• '),
-        code(clip(set.name, FIELD.label)),
-        text(` ${formatCount(set.size)} / ${formatCount(set.capacity)} (${set.family === 'IPV6' ? 'IPv6' : 'IPv4'})`),
-      ]),
-    );
-  }
+  return [[], [bold(`Added: ${formatCount(added.length)}`)], ...withRest(listed, added.length)];
+}
+
+function expiredSection(expired: BlockReport['expired'], max: number): Line[] {
+  if (expired.length === 0) return [];
+  const listed = expired.slice(0, max).map((entry): Line => {
+    const lastSeen = Date.parse(entry.lastSeen);
+    const when = Number.isNaN(lastSeen) ? 'unknown' : formatTime(lastSeen);
+    return [
+      text('• '),
+      code(clip(entry.range, FIELD.label)),
+      text(` · ${clip(entry.source, FIELD.label)} · last seen ${when}`),
+    ];
+  });
+  return [[], [bold(`Expired: ${formatCount(expired.length)}`)], ...withRest(listed, expired.length)];
+}
+
+function overflowSection(overflow: BlockReport['overflow'], max: number): Line[] {
+  const total = overflowTotal(overflow.count);
+  if (!(total > 0)) return [];
+  // A sample longer than the count is not believed past the count.
+  const listed = overflow.sample
+    .slice(0, Math.min(max, total))
+    .map((range): Line => [text('• '), code(clip(range, FIELD.label))]);
+  return [
+    [],
+    [
+      text('⚠️ '),
+      bold(`Overflow: ${formatCount(total)}`),
+      text(' ranges did not fit in their IP set (the most recent and most active were kept)'),
+    ],
+    ...withRest(listed, total),
+  ];
+}
+
+function hostsSection(topHosts: BlockReport['topHosts'], max: number): Line[] {
+  if (topHosts.length === 0) return [];
+  const listed = topHosts
+    .slice(0, Math.min(max, MAX_LISTED_HOSTS))
+    .map((host, index) => topEntryLine(index, { key: host.host, count: host.count }, 'hosts'));
+  return [[], [bold('Most attacked hosts')], ...withRest(listed, Math.min(topHosts.length, MAX_LISTED_HOSTS))];
+}
+
+function ipSetsSection(ipSets: BlockReport['ipSets'], max: number): Line[] {
+  if (ipSets.length === 0) return [];
+  const listed = ipSets
+    .slice(0, Math.min(max, MAX_LISTED_IP_SETS))
+    .map((set): Line => [
+      text('• '),
+      code(clip(set.name, FIELD.label)),
+      text(` ${formatCount(set.size)} / ${formatCount(set.capacity)} (${set.family === 'IPV6' ? 'IPv6' : 'IPv4'})`),
+    ]);
+  return [[], [bold('IP sets')], ...withRest(listed, ipSets.length)];
+}
+
+function refusalLines(report: BlockReport, max: number): Line[] {
+  const lines: Line[] = [];
   const rejected = Object.entries(report.rejectedKeys).filter(([, count]) => count > 0);
   if (rejected.length > 0) {
-    lines.push([
-      bold('Addresses not blocked:'),
-      text(
-        ' ' +
-          rejected
-            .slice(0, 10)
-            .map(([reason, count]) => `${clip(reason, 40)} ${formatCount(count)}`)
-            .join(', '),
-      ),
-    ]);
+    const reasons = rejected.map(([reason, count]) => [text(`${clip(reason, 40)} ${formatCount(count)}`)]);
+    lines.push([bold('Addresses not blocked:'), text(' '), ...inlineList(reasons, Math.min(max, MAX_NAMED_INLINE))]);
   }
   if (report.unreadableRules.length > 0) {
+    const rules = report.unreadableRules.map((rule) => [code(clip(rule, FIELD.label))]);
     lines.push([
       text('⚠️ '),
       bold('Rules not read this run:'),
       text(' '),
-      ...report.unreadableRules
-        .slice(0, 10)
-        .flatMap((rule, index) => [...(index > 0 ? [text(', ')] : []), code(clip(rule, FIELD.label))]),
+      ...inlineList(rules, Math.min(max, MAX_NAMED_INLINE)),
     ]);
   }
-  return toMessages(lines);
+  return lines;
+}
+
+function reportLines(report: BlockReport, caps: ListCaps): Line[] {
+  return [
+    ...reportHeader(report),
+    ...addedSection(report.added, caps.ranges),
+    ...expiredSection(report.expired, caps.ranges),
+    ...overflowSection(report.overflow, caps.ranges),
+    ...hostsSection(report.topHosts, caps.context),
+    ...ipSetsSection(report.ipSets, caps.context),
+    ...refusalLines(report, caps.context),
+  ];
+}
+
+/**
+ * A block report: ranges added (with the rule that saw them), expired, overflowing, the most attacked
+ * hosts and the IP set sizes. Lists longer than `maxListedRanges` are cut with "and N more".
+ *
+ * Every section keeps its heading and total, and every cut list says how many it did not show:
+ * when the whole report would need more messages than a notification may have (`MAX_PARTS` of ./telegram-html), the range lists are
+ * shortened (all three to the same length, a short list keeping all of its entries) to the longest
+ * that fits; only when even heading-only range lists do not fit are the hosts, IP sets, refusal
+ * reasons and unread rules shortened as well.
+ */
+export function renderReport(report: BlockReport, options: RenderOptions): string[] {
+  const maxRanges = listLimit(options);
+  // One level per entry shown: context lists fill first, range lists on top, so that lowering the
+  // level takes ranges away first. A lower level gives a shorter report (but for a digit more in an
+  // "and N more"), so a binary search finds the longest that fits, or one a line shorter; what it
+  // returns has been packed without losing a line either way.
+  const top = MAX_LISTED_IP_SETS + maxRanges;
+  const at = (level: number) =>
+    packMessages(
+      reportLines(report, {
+        context: Math.min(level, MAX_LISTED_IP_SETS),
+        ranges: Math.max(0, level - MAX_LISTED_IP_SETS),
+      }),
+    );
+  const full = at(top);
+  if (full.omittedLines === 0) return full.messages;
+  let fitting = at(0);
+  // Headings, totals and a header line of a few hundred characters fit in one message; should they
+  // not, the note at the end says what is missing.
+  if (fitting.omittedLines > 0) return fitting.messages;
+  let low = 0;
+  let high = top - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    const packed = at(middle);
+    if (packed.omittedLines === 0) {
+      low = middle;
+      fitting = packed;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return fitting.messages;
 }
 
 // ------------------------------------------------------------------------------------------ plain
