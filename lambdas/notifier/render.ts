@@ -47,7 +47,7 @@ export interface RenderOptions {
   readonly now: number;
   /**
    * Longest list of ranges shown in a block report, at most {@link MAX_LISTED_RANGES}; the rest
-   * are counted ("and 12 more").
+   * are counted ("and 12 more"). A report that would not fit in its messages lists fewer.
    * @default 20
    */
   readonly maxListedRanges?: number;
@@ -59,7 +59,12 @@ export function formatCount(value: number): string {
   const rounded = Math.round(value);
   const sign = rounded < 0 ? '-' : '';
   // BigInt: String() would write 1e21 and more in exponent notation.
-  return sign + BigInt(Math.abs(rounded)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return (
+    sign +
+    BigInt(Math.abs(rounded))
+      .toString()
+      .replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+  );
 }
 
 /** `2025-01-31 23:59 UTC`; an invalid time shows as `unknown time`. */
