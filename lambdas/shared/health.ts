@@ -1,0 +1,77 @@
+/**
+ * The health contract shared by the stack (which defines the health alarms, the dashboard and the
+ * ops topic), the Lambdas (which publish the metrics) and the notifier and CLI (which read the
+ * alarms back): metric names, the alarm kinds and how an alarm's name says which kind it is.
+ * Imports nothing from the AWS SDK or the CDK.
+ */
+
+/** CloudWatch namespace of every custom metric the Lambdas publish (Powertools `POWERTOOLS_METRICS_NAMESPACE`). */
+export const METRICS_NAMESPACE = 'WafAutoblock';
+
+/**
+ * Custom metric names (unit Count unless said). Each is published with the dimension `service`
+ * (Powertools' default dimension), whose value is the function's service name.
+ */
+export const HEALTH_METRICS = {
+  /** 1 for every blocker run that finished without throwing; its absence means the blocker is not running. */
+  runSucceeded: 'RunSucceeded',
+  /** Ranges the blocker holds in the blocklist, summed over families (existing). */
+  rangesActive: 'RangesActive',
+  rangesAdded: 'RangesAdded',
+  rangesExpired: 'RangesExpired',
+  lockConflicts: 'LockConflicts',
+  /** Ranges that had to be blocked but did not fit in their IP sets (existing). */
+  overflow: 'Overflow',
+  /** Rate-limited keys the blocker read from the rate-based rules this run. */
+  keysSeen: 'KeysSeen',
+  /** Highest fill of any blocklist IP set family, in percent of its capacity (unit Percent). */
+  blocklistUtilization: 'BlocklistUtilization',
+  /** Telegram messages the notifier sent / could not deliver. */
+  telegramDelivered: 'TelegramDelivered',
+  telegramUndelivered: 'TelegramUndelivered',
+} as const;
+
+/** The kinds of health alarm; each maps to one alarm in the stack. */
+export type HealthAlarmKind =
+  | 'blocker-failed'
+  | 'blocker-failing'
+  | 'blocker-stopped'
+  | 'notifier-failed'
+  | 'telegram-undelivered'
+  | 'blocklist-full'
+  | 'overflow'
+  | 'dead-letters';
+
+/** Every health alarm kind, in the order status and the dashboard list them. */
+export const HEALTH_ALARM_KINDS: readonly HealthAlarmKind[] = [
+  'blocker-failed',
+  'blocker-failing',
+  'blocker-stopped',
+  'notifier-failed',
+  'telegram-undelivered',
+  'blocklist-full',
+  'overflow',
+  'dead-letters',
+];
+
+/** The infix that marks a health alarm's name: `<namePrefix>-health-<kind>`. */
+export const HEALTH_ALARM_INFIX = '-health-';
+
+/**
+ * The CloudWatch alarm name of one health alarm.
+ * @param namePrefix the stack's name prefix (the stack name by default)
+ */
+export function healthAlarmName(namePrefix: string, kind: HealthAlarmKind): string {
+  return `${namePrefix}${HEALTH_ALARM_INFIX}${kind}`;
+}
+
+/**
+ * The health alarm kind an alarm name ends with, or undefined when the name is not a health alarm's.
+ * @param alarmName a CloudWatch alarm name, e.g. `shop-web-health-blocker-stopped`
+ */
+export function healthAlarmKindOf(alarmName: string): HealthAlarmKind | undefined {
+  const at = alarmName.lastIndexOf(HEALTH_ALARM_INFIX);
+  if (at < 0) return undefined;
+  const kind = alarmName.slice(at + HEALTH_ALARM_INFIX.length);
+  return HEALTH_ALARM_KINDS.find((known) => known === kind);
+}
