@@ -26,6 +26,11 @@ export const NOTIFIER_ENV = {
   telegramApiUrl: 'TELEGRAM_API_URL',
   summaryMinutes: 'SUMMARY_MINUTES',
   maxListedRanges: 'MAX_LISTED_RANGES',
+  /**
+   * The blocker's log group, where the ops message of a blocker-failed/-failing health alarm looks
+   * up the last error. Optional: without it the message says the error is not readable.
+   */
+  blockerLogGroup: 'BLOCKER_LOG_GROUP',
 } as const;
 
 /** The notifier's settings, checked once at module load. */
@@ -42,6 +47,8 @@ export interface NotifierSettings {
   readonly telegramApiUrl: string;
   readonly summaryMinutes: number;
   readonly maxListedRanges: number;
+  /** Undefined when the variable is unset or empty (an older stack): no last error is looked up. */
+  readonly blockerLogGroup?: string;
 }
 
 /** A Telegram chat id (`-1001234567890`) or a public channel's username (`@mychannel`). */
@@ -83,6 +90,7 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
   const apiUrl = read.text('telegramApiUrl');
   const problem = apiUrlProblem(apiUrl);
   if (problem) return read.refuse('telegramApiUrl', problem);
+  const blockerLogGroup = env[NOTIFIER_ENV.blockerLogGroup];
 
   return {
     scope,
@@ -96,5 +104,6 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
     telegramApiUrl: apiUrl.replace(/\/+$/, ''),
     summaryMinutes: read.integer('summaryMinutes', 1, 180),
     maxListedRanges: read.integer('maxListedRanges', 1, 98),
+    ...(blockerLogGroup ? { blockerLogGroup } : {}),
   };
 }

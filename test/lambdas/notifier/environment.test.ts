@@ -15,6 +15,7 @@ const VALID: Record<keyof typeof NOTIFIER_ENV, string> = {
   telegramApiUrl: 'https://api.telegram.org/',
   summaryMinutes: '15',
   maxListedRanges: '20',
+  blockerLogGroup: '/aws/lambda/WafAutoblock-Blocker',
 };
 
 const env = (overrides: Partial<Record<keyof typeof NOTIFIER_ENV, string | undefined>> = {}) =>
@@ -42,11 +43,17 @@ describe('readNotifierSettings', () => {
       telegramApiUrl: 'https://api.telegram.org',
       summaryMinutes: 15,
       maxListedRanges: 20,
+      blockerLogGroup: '/aws/lambda/WafAutoblock-Blocker',
     });
     expect(readNotifierSettings(env({ telegramChatIds: '[]' })).chatIds).toEqual([]);
     expect(readNotifierSettings(env({ telegramApiUrl: 'http://127.0.0.1:8081' })).telegramApiUrl).toBe(
       'http://127.0.0.1:8081',
     );
+  });
+
+  it('runs without the blocker log group (a stack deployed before it was set): no last error is looked up', () => {
+    expect(readNotifierSettings(env({ blockerLogGroup: undefined }))).not.toHaveProperty('blockerLogGroup');
+    expect(readNotifierSettings(env({ blockerLogGroup: '' }))).not.toHaveProperty('blockerLogGroup');
   });
 
   it.each([
