@@ -31,6 +31,10 @@ export const NOTIFIER_ENV = {
    * up the last error. Optional: without it the message says the error is not readable.
    */
   blockerLogGroup: 'BLOCKER_LOG_GROUP',
+  /** The ops topic: the health alarms publish their ALARM and OK to it (set by lib/notifier). */
+  opsTopicArn: 'OPS_TOPIC_ARN',
+  /** URL of the dead-letter queue that keeps asynchronous events that failed for good (set by lib/notifier). */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
 } as const;
 
 /** The notifier's settings, checked once at module load. */
