@@ -16,6 +16,8 @@ const VALID: Record<keyof typeof NOTIFIER_ENV, string> = {
   summaryMinutes: '15',
   maxListedRanges: '20',
   blockerLogGroup: '/aws/lambda/WafAutoblock-Blocker',
+  opsTopicArn: 'arn:aws:sns:us-east-1:123456789012:WafAutoblock-OpsTopic',
+  deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters',
 };
 
 const env = (overrides: Partial<Record<keyof typeof NOTIFIER_ENV, string | undefined>> = {}) =>
