@@ -210,7 +210,7 @@ export function awsFailure(action: string, resource: string, error: unknown): Co
   }
   if (name !== undefined && ACCESS_DENIED.has(name)) {
     return new CommandError(
-      `${action} on ${resource} was denied (${said}); the operator needs that permission (see the README, "Operations")`,
+      `${action} on ${resource} was denied (${said}); the operator needs that permission (see docs/operations.md, "Prerequisites")`,
       { cause: error },
     );
   }
@@ -224,7 +224,7 @@ export function awsFailure(action: string, resource: string, error: unknown): Co
 export function operatorFailure(error: unknown): unknown {
   if (error instanceof ReadError || error instanceof WriteError) {
     const denied = causes(error).some((cause) => ACCESS_DENIED.has(errorName(cause) ?? ''));
-    const hint = denied ? ' (the operator lacks a permission: see the README, "Operations")' : '';
+    const hint = denied ? ' (the operator lacks a permission: see docs/operations.md, "Prerequisites")' : '';
     return new CommandError(`${error.message}${hint}`, { cause: error });
   }
   return error;

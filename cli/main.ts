@@ -2,7 +2,9 @@
  * `waf-autoblock <command> [options]`: the operator CLI. Dispatches to one module per command
  * (see `cli/commands/index.ts`) and turns their errors into exit codes: 0 ok, 1 failure, 2 usage.
  *
- * Run it as `npx waf-autoblock ...` (bin/waf-autoblock.mjs) or `npx tsx cli/main.ts ...`.
+ * Run it from the checkout as `npx waf-autoblock ...` (bin/waf-autoblock.mjs) or `npx tsx cli/main.ts ...`;
+ * elsewhere after `npm link`, or as `node <checkout>/bin/waf-autoblock.mjs` (outside the checkout a bare npx
+ * would fetch whatever the public npm registry holds under that name).
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -263,7 +263,7 @@ describe('waf-autoblock unban', () => {
 
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    // Word for word what the README's example shows for a foreign range.
+    // Word for word what docs/operations.md's example shows for a foreign range.
     expect(stderr).toBe(
       `waf-autoblock unban: ${FOREIGN.IPV4} is in IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
         'but was not added by waf-autoblock, so it is left alone; remove it where it was added ' +
