@@ -53,6 +53,8 @@ export interface NotifierSettings {
   readonly maxListedRanges: number;
   /** Undefined when the variable is unset or empty (an older stack): no last error is looked up. */
   readonly blockerLogGroup?: string;
+  /** Undefined when unset or empty: the dead-letters ops message then says `<url>`. */
+  readonly deadLetterQueueUrl?: string;
 }
 
 /** A Telegram chat id (`-1001234567890`) or a public channel's username (`@mychannel`). */
@@ -95,6 +97,7 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
   const problem = apiUrlProblem(apiUrl);
   if (problem) return read.refuse('telegramApiUrl', problem);
   const blockerLogGroup = env[NOTIFIER_ENV.blockerLogGroup];
+  const deadLetterQueueUrl = env[NOTIFIER_ENV.deadLetterQueueUrl];
 
   return {
     scope,
@@ -109,5 +112,6 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
     summaryMinutes: read.integer('summaryMinutes', 1, 180),
     maxListedRanges: read.integer('maxListedRanges', 1, 98),
     ...(blockerLogGroup ? { blockerLogGroup } : {}),
+    ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
   };
 }

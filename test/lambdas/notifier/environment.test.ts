@@ -46,6 +46,7 @@ describe('readNotifierSettings', () => {
       summaryMinutes: 15,
       maxListedRanges: 20,
       blockerLogGroup: '/aws/lambda/WafAutoblock-Blocker',
+      deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters',
     });
     expect(readNotifierSettings(env({ telegramChatIds: '[]' })).chatIds).toEqual([]);
     expect(readNotifierSettings(env({ telegramApiUrl: 'http://127.0.0.1:8081' })).telegramApiUrl).toBe(
@@ -53,8 +54,10 @@ describe('readNotifierSettings', () => {
     );
   });
 
-  it('runs without the blocker log group (a stack deployed before it was set): no last error is looked up', () => {
-    expect(readNotifierSettings(env({ blockerLogGroup: undefined }))).not.toHaveProperty('blockerLogGroup');
+  it('runs without the blocker log group and the dead-letter queue (a stack deployed before them)', () => {
+    const older = readNotifierSettings(env({ blockerLogGroup: undefined, deadLetterQueueUrl: '' }));
+    expect(older).not.toHaveProperty('blockerLogGroup');
+    expect(older).not.toHaveProperty('deadLetterQueueUrl');
     expect(readNotifierSettings(env({ blockerLogGroup: '' }))).not.toHaveProperty('blockerLogGroup');
   });
 

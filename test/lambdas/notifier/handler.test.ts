@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { NOTIFIER_ENV } from '../../../lambdas/notifier/environment';
 import { ConfigurationError } from '../../../lambdas/shared/errors';
 import { TelegramServer } from '../../support/telegram-server';
-import { CHAT, SETTINGS, snsEvent, TOKEN } from './fixtures';
+import { BLOCKER_LOG_GROUP, CHAT, DEAD_LETTER_QUEUE_URL, OPS_TOPIC_ARN, SETTINGS, snsEvent, TOKEN } from './fixtures';
 
 const secrets = mockClient(SecretsManagerClient);
 let server: TelegramServer;
@@ -34,6 +34,9 @@ function setEnvironment(overrides: Partial<Record<keyof typeof NOTIFIER_ENV, str
     telegramApiUrl: server.url,
     summaryMinutes: '15',
     maxListedRanges: '20',
+    blockerLogGroup: BLOCKER_LOG_GROUP,
+    opsTopicArn: OPS_TOPIC_ARN,
+    deadLetterQueueUrl: DEAD_LETTER_QUEUE_URL,
     ...overrides,
   };
   for (const [key, value] of Object.entries(values)) vi.stubEnv(NOTIFIER_ENV[key as keyof typeof NOTIFIER_ENV], value);
