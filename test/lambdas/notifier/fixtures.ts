@@ -15,6 +15,10 @@ export const TOKEN = '7012345678:AAF-test_Token_not_real_0123456789abc';
 export const CHAT = '-1001234567890';
 export const OTHER_CHAT = '@wafalerts';
 export const ALARM_NAME = 'WafAutoblock-BlockedRequests-1A2B3C';
+/** The blocker's log group, where an ops message looks up the last error. */
+export const BLOCKER_LOG_GROUP = 'WafAutoblock-BlockerLogs-4D5E6F';
+export const DEAD_LETTER_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters-7G8H9I';
+export const OPS_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:WafAutoblock-OpsTopic';
 
 export const SETTINGS: NotifierSettings = {
   scope: 'CLOUDFRONT',
@@ -31,6 +35,8 @@ export const SETTINGS: NotifierSettings = {
   telegramApiUrl: 'http://127.0.0.1:1',
   summaryMinutes: 15,
   maxListedRanges: 20,
+  blockerLogGroup: BLOCKER_LOG_GROUP,
+  deadLetterQueueUrl: DEAD_LETTER_QUEUE_URL,
 };
 
 export const ALARM: AlarmNotice = {
