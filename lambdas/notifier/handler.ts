@@ -3,6 +3,7 @@
  * record of delivered messages are created once per module so that warm invocations reuse them.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createCloudWatchClient } from '../adapters/alarm';
 import { createCloudFrontClient } from '../adapters/cloudfront';
@@ -11,10 +12,12 @@ import { createLedgerClient, Ledger } from '../adapters/ledger';
 import { createLogsClient } from '../adapters/logs-insights';
 import { createSecretsClient, SecretString } from '../adapters/secrets';
 import { createWafClient } from '../adapters/waf';
+import { HEALTH_METRICS } from '../shared/health';
 import { readNotifierSettings } from './environment';
 import { DeliveryLog, runNotifier, type NotifierSummary } from './run';
 
 const logger = new Logger();
+const metrics = new Metrics();
 const settings = readNotifierSettings(process.env);
 const token = new SecretString(createSecretsClient(), settings.telegramSecretId);
 const deps = {
@@ -31,8 +34,19 @@ const deps = {
 
 export async function handler(event: unknown, context: Context): Promise<NotifierSummary> {
   logger.addContext(context);
-  return runNotifier(deps, settings, event, {
-    now: Date.now(),
-    remainingMs: () => context.getRemainingTimeInMillis(),
-  });
+  // Counted per message part sent; the telegram-undelivered health alarm watches the second.
+  const parts = { delivered: 0, undelivered: 0 };
+  const countDelivery = (delivered: boolean) => {
+    parts[delivered ? 'delivered' : 'undelivered'] += 1;
+  };
+  try {
+    return await runNotifier({ ...deps, countDelivery }, settings, event, {
+      now: Date.now(),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    });
+  } finally {
+    metrics.addMetric(HEALTH_METRICS.telegramDelivered, MetricUnit.Count, parts.delivered);
+    metrics.addMetric(HEALTH_METRICS.telegramUndelivered, MetricUnit.Count, parts.undelivered);
+    metrics.publishStoredMetrics();
+  }
 }

@@ -94,6 +94,8 @@ export interface NotifierDeps {
   readonly clock?: () => number;
   readonly random?: () => number;
   readonly fetch?: typeof fetch;
+  /** Told of every message part sent to a chat (true) or not delivered (false): the handler's metrics. */
+  readonly countDelivery?: (delivered: boolean) => void;
 }
 
 /** The invocation's time: when it started and how much is left (Lambda's context). */
@@ -196,6 +198,7 @@ export async function runNotifier(
             await delivery.sendMessage(chatId, html, htmlToPlainText(html));
             deps.delivered.add(key);
             delivered += 1;
+            deps.countDelivery?.(true);
           } catch (error) {
             const failure =
               error instanceof TelegramError
@@ -210,6 +213,7 @@ export async function runNotifier(
               error: failure.message,
             });
             failures.push(failure);
+            deps.countDelivery?.(false);
             // The rest of this message would arrive out of order; the retry sends it.
             break;
           }
