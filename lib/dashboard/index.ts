@@ -1,0 +1,290 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { IP_SET_CAPACITY } from '../../lambdas/core/reconcile';
+import { HEALTH_METRICS } from '../../lambdas/shared/health';
+import type { WafScope } from '../blocklist-web-acl';
+import {
+  actionWord,
+  autoblockMetric,
+  DASHBOARD_PERIOD,
+  wafRequests,
+  type WafMetricSource,
+  type WafRuleMetric,
+} from './metrics';
+
+export { wafRuleMetricsOf, type WafRuleMetric, type WafRequestMetricName } from './metrics';
+
+/** A Lambda function of this stack as the dashboard draws it. */
+export interface MonitoredFunction {
+  readonly function: lambda.Function;
+  /** Its Powertools service name: the `service` dimension of the metrics it publishes. */
+  readonly serviceName: string;
+}
+
+/** Props of {@link OperationsDashboard}. */
+export interface OperationsDashboardProps {
+  /**
+   * Prefix of the dashboard's name, `<namePrefix>-<region>` (dashboards are named per account,
+   * not per region, so the region keeps two deployments of one stack apart). Letters, digits,
+   * `-` and `_` only.
+   */
+  readonly namePrefix: string;
+  readonly scope: WafScope;
+  /** The web ACL's name, which is also its metric name (the `WebACL` dimension). */
+  readonly webAclName: string;
+  /** The web ACL's rules in priority order ({@link wafRuleMetricsOf} reads them from the web ACL). */
+  readonly rules: readonly WafRuleMetric[];
+  readonly blocker: MonitoredFunction;
+  readonly notifier: MonitoredFunction;
+  /** The BlockedRequests alarm that opens the blocker's gate; listed first under "Alarms". */
+  readonly attackAlarm: cloudwatch.IAlarm;
+  /**
+   * The health alarms, listed under "Alarms" after the attack alarm.
+   * @default none
+   */
+  readonly healthAlarms?: readonly cloudwatch.IAlarm[];
+  /**
+   * Most entries one blocklist IP set holds; drawn as a line on the blocklist size graph.
+   * @default 10,000, AWS WAF's limit per IP set
+   */
+  readonly ipSetCapacity?: number;
+  /**
+   * Fill of the fullest blocklist IP set, in percent, from which the blocklist is "nearly full";
+   * drawn as a line on the fill graph (the health alarm's threshold).
+   * @default 90
+   */
+  readonly nearlyFullPercent?: number;
+}
+
+const FULL_WIDTH = 24;
+const THIRD = 8;
+const HALF = 12;
+const GRAPH_HEIGHT = 6;
+const COUNT_AXIS: cloudwatch.YAxisProps = { min: 0, showUnits: false };
+
+/**
+ * One CloudWatch dashboard for the whole of waf-autoblock, a row per question: are the alarms OK;
+ * what is the web ACL allowing and blocking, and by which rule; what did the blocker see, add and
+ * expire; how full are the blocklists; does the blocker run, fail, take long or meet lock
+ * conflicts; does the notifier deliver to Telegram. Built from the metrics AWS WAF, Lambda and the
+ * functions publish (lambdas/shared/health.ts); it creates nothing else and costs the dashboard's
+ * monthly price (the first three of an account are free).
+ */
+export class OperationsDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard's name: `<namePrefix>-<region>`. */
+  readonly dashboardName: string;
+  /** Where the dashboard opens in the CloudWatch console (commercial partition). */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
+    super(scope, id);
+    const region = Stack.of(this).region;
+    const waf: WafMetricSource = { scope: props.scope, webAclName: props.webAclName, region };
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${props.namePrefix}-${region}`,
+      defaultInterval: Duration.days(1),
+      widgets: [
+        alarmsRow(props),
+        trafficRow(waf, props.rules),
+        blockerActivityRow(props.blocker.serviceName),
+        blocklistRow(props.blocker.serviceName, props.ipSetCapacity, props.nearlyFullPercent),
+        blockerRunsRow(props.blocker),
+        notifierRow(props.notifier),
+      ],
+    });
+    this.dashboardName = this.dashboard.dashboardName;
+    this.url = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboardName}`;
+  }
+}
+
+/** A title over the state of every alarm of the stack: the attack alarm, then the health alarms. */
+function alarmsRow(props: OperationsDashboardProps): cloudwatch.IWidget[] {
+  const alarms = [props.attackAlarm, ...(props.healthAlarms ?? [])];
+  return [
+    new cloudwatch.TextWidget({
+      width: FULL_WIDTH,
+      height: 2,
+      markdown: [
+        `# waf-autoblock: ${props.webAclName}`,
+        'Alarms first, then traffic, blocker activity, blocklist fill, blocker runs and Telegram delivery. Points are 5-minute sums unless a legend says maximum.',
+      ].join('\n'),
+    }),
+    new cloudwatch.AlarmStatusWidget({
+      title: props.healthAlarms === undefined ? 'Alarms (attack)' : 'Alarms (attack and health)',
+      alarms: [...alarms],
+      width: FULL_WIDTH,
+      height: Math.max(2, 1 + Math.ceil(alarms.length / 4)),
+      sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+    }),
+  ];
+}
+
+/** What the web ACL let through and stopped in total, and what each rule matched. */
+function trafficRow(waf: WafMetricSource, rules: readonly WafRuleMetric[]): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Requests: allowed and blocked (web ACL)',
+      width: HALF,
+      height: GRAPH_HEIGHT,
+      left: [
+        wafRequests(waf, 'AllowedRequests', 'ALL', 'allowed'),
+        wafRequests(waf, 'BlockedRequests', 'ALL', 'blocked'),
+      ],
+      leftYAxis: COUNT_AXIS,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Requests by rule',
+      width: HALF,
+      height: GRAPH_HEIGHT,
+      left: rules.map((rule) =>
+        wafRequests(
+          waf,
+          rule.metricName,
+          rule.ruleMetricName,
+          `${rule.ruleMetricName} (${actionWord(rule.metricName)})`,
+        ),
+      ),
+      leftYAxis: COUNT_AXIS,
+    }),
+  ];
+}
+
+/** What the blocker took from the rate rules, and what it added to and expired from the blocklists. */
+function blockerActivityRow(service: string): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Rate-limited keys read by the blocker',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [autoblockMetric(service, HEALTH_METRICS.keysSeen, cloudwatch.Stats.MAXIMUM, 'keys (maximum per run)')],
+      leftYAxis: COUNT_AXIS,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Ranges added and expired',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [
+        autoblockMetric(service, HEALTH_METRICS.rangesAdded, cloudwatch.Stats.SUM, 'added'),
+        autoblockMetric(service, HEALTH_METRICS.rangesExpired, cloudwatch.Stats.SUM, 'expired'),
+      ],
+      leftYAxis: COUNT_AXIS,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Overflow: ranges that did not fit',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [autoblockMetric(service, HEALTH_METRICS.overflow, cloudwatch.Stats.MAXIMUM, 'overflow (maximum per run)')],
+      leftYAxis: COUNT_AXIS,
+    }),
+  ];
+}
+
+/** How full the blocklist IP sets are: the fullest set against 100 %, and the ranges held against one set's capacity. */
+function blocklistRow(service: string, ipSetCapacity = IP_SET_CAPACITY, nearlyFullPercent = 90): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Blocklist fill: fullest IP set, % of its capacity',
+      width: HALF,
+      height: GRAPH_HEIGHT,
+      left: [autoblockMetric(service, HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM, 'fill (maximum)')],
+      leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
+      leftAnnotations: [
+        { value: 100, label: 'full', color: cloudwatch.Color.RED },
+        { value: nearlyFullPercent, label: `nearly full (${nearlyFullPercent} %)`, color: cloudwatch.Color.ORANGE },
+      ],
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Ranges in the blocklists (IPv4 and IPv6 together)',
+      width: HALF,
+      height: GRAPH_HEIGHT,
+      left: [autoblockMetric(service, HEALTH_METRICS.rangesActive, cloudwatch.Stats.MAXIMUM, 'ranges (maximum)')],
+      leftYAxis: COUNT_AXIS,
+      leftAnnotations: [
+        {
+          value: ipSetCapacity,
+          label: `capacity of one IP set (${ipSetCapacity.toLocaleString('en-US')})`,
+          color: cloudwatch.Color.RED,
+        },
+      ],
+    }),
+  ];
+}
+
+/** Whether the blocker runs and succeeds, how long a run takes against its timeout, and its lock conflicts. */
+function blockerRunsRow(blocker: MonitoredFunction): cloudwatch.IWidget[] {
+  const fn = blocker.function;
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Blocker runs',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [
+        fn.metricInvocations({ period: DASHBOARD_PERIOD, label: 'invocations' }),
+        autoblockMetric(blocker.serviceName, HEALTH_METRICS.runSucceeded, cloudwatch.Stats.SUM, 'succeeded'),
+        fn.metricErrors({ period: DASHBOARD_PERIOD, label: 'errors' }),
+        fn.metricThrottles({ period: DASHBOARD_PERIOD, label: 'throttles' }),
+      ],
+      leftYAxis: COUNT_AXIS,
+    }),
+    durationGraph('Blocker duration', fn),
+    new cloudwatch.GraphWidget({
+      title: 'Lock conflicts (WAF optimistic lock)',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [autoblockMetric(blocker.serviceName, HEALTH_METRICS.lockConflicts, cloudwatch.Stats.SUM, 'conflicts')],
+      leftYAxis: COUNT_AXIS,
+    }),
+  ];
+}
+
+/** Whether the notifier runs, and whether its Telegram messages arrive. */
+function notifierRow(notifier: MonitoredFunction): cloudwatch.IWidget[] {
+  const fn = notifier.function;
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Telegram messages',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [
+        autoblockMetric(notifier.serviceName, HEALTH_METRICS.telegramDelivered, cloudwatch.Stats.SUM, 'delivered'),
+        autoblockMetric(notifier.serviceName, HEALTH_METRICS.telegramUndelivered, cloudwatch.Stats.SUM, 'undelivered'),
+      ],
+      leftYAxis: COUNT_AXIS,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Notifier runs',
+      width: THIRD,
+      height: GRAPH_HEIGHT,
+      left: [
+        fn.metricInvocations({ period: DASHBOARD_PERIOD, label: 'invocations' }),
+        fn.metricErrors({ period: DASHBOARD_PERIOD, label: 'errors' }),
+        fn.metricThrottles({ period: DASHBOARD_PERIOD, label: 'throttles' }),
+      ],
+      leftYAxis: COUNT_AXIS,
+    }),
+    durationGraph('Notifier duration', fn),
+  ];
+}
+
+/** Average and longest duration of a function, against its timeout when it has one. */
+function durationGraph(title: string, fn: lambda.Function): cloudwatch.GraphWidget {
+  const timeout = fn.timeout?.toMilliseconds();
+  return new cloudwatch.GraphWidget({
+    title,
+    width: THIRD,
+    height: GRAPH_HEIGHT,
+    left: [
+      fn.metricDuration({ period: DASHBOARD_PERIOD, statistic: cloudwatch.Stats.AVERAGE, label: 'average' }),
+      fn.metricDuration({ period: DASHBOARD_PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label: 'longest' }),
+    ],
+    leftYAxis: { min: 0, label: 'ms', showUnits: false },
+    leftAnnotations:
+      timeout === undefined
+        ? []
+        : [{ value: timeout, label: `timeout (${timeout / 1000} s)`, color: cloudwatch.Color.RED }],
+  });
+}
