@@ -10,6 +10,9 @@ import { createCloudWatchClient } from '../adapters/alarm';
 import { createLedgerClient, Ledger } from '../adapters/ledger';
 import { createSnsClient } from '../adapters/reports';
 import { createWafClient } from '../adapters/waf';
+import { IP_SET_CAPACITY } from '../core/reconcile';
+import type { Family } from '../core/types';
+import { HEALTH_METRICS } from '../shared/health';
 import { readBlockerSettings } from './environment';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary } from './run';
@@ -65,6 +68,9 @@ export async function handler(event: ScheduledEvent | SNSEvent | undefined, cont
     recordMetrics(summary);
     return summary;
   } catch (error) {
+    // Said as a 0, not only by absence: a dashboard then shows runs that happen and fail apart from
+    // runs that do not happen. The health alarm blocker-stopped treats both alike.
+    metrics.addMetric(HEALTH_METRICS.runSucceeded, MetricUnit.Count, 0);
     // One structured line naming the resource; the rethrow makes the invocation fail (Errors alarm).
     logger.error('blocker run failed', error as Error);
     throw error;
@@ -106,12 +112,28 @@ function logOutcomes({ actions, removals }: Pick<RunSummary, 'actions' | 'remova
   }
 }
 
+/** The run's metrics; the health alarms (lib/health) watch RunSucceeded, Overflow and BlocklistUtilization. */
 function recordMetrics(summary: RunSummary): void {
-  metrics.addMetric('RangesActive', MetricUnit.Count, summary.rangesActive);
-  metrics.addMetric('RangesAdded', MetricUnit.Count, summary.rangesAdded);
-  metrics.addMetric('RangesExpired', MetricUnit.Count, summary.rangesExpired);
-  metrics.addMetric('LockConflicts', MetricUnit.Count, summary.lockConflicts);
+  metrics.addMetric(HEALTH_METRICS.runSucceeded, MetricUnit.Count, 1);
+  metrics.addMetric(HEALTH_METRICS.keysSeen, MetricUnit.Count, summary.keysSeen);
+  metrics.addMetric(HEALTH_METRICS.rangesActive, MetricUnit.Count, summary.rangesActive);
+  metrics.addMetric(HEALTH_METRICS.rangesAdded, MetricUnit.Count, summary.rangesAdded);
+  metrics.addMetric(HEALTH_METRICS.rangesExpired, MetricUnit.Count, summary.rangesExpired);
+  metrics.addMetric(HEALTH_METRICS.lockConflicts, MetricUnit.Count, summary.lockConflicts);
   metrics.addMetric('KeysRejected', MetricUnit.Count, summary.keysRejected);
-  metrics.addMetric('Overflow', MetricUnit.Count, summary.overflow);
+  metrics.addMetric(HEALTH_METRICS.overflow, MetricUnit.Count, summary.overflow);
   metrics.addMetric('RulesUnreadable', MetricUnit.Count, summary.unreadableRules.length);
+  metrics.addMetric(
+    HEALTH_METRICS.blocklistUtilization,
+    MetricUnit.Percent,
+    blocklistUtilizationPercent(summary.blocklistSizes),
+  );
+}
+
+/**
+ * The fill of the fullest blocklist IP set, in percent of the entries WAF allows in one set
+ * (IP_SET_CAPACITY, 10,000): the families are separate sets, so the fullest one is the one to watch.
+ */
+function blocklistUtilizationPercent(sizes: Readonly<Record<Family, number>>): number {
+  return (100 * Math.max(sizes.IPV4, sizes.IPV6)) / IP_SET_CAPACITY;
 }

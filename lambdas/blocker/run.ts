@@ -81,6 +81,8 @@ export interface RunSummary {
   readonly rejectedByReason: Record<string, number>;
   readonly unreadableRules: string[];
   readonly rangesActive: number;
+  /** Entries in each blocklist IP set after this run (as read, for a set whose write failed). */
+  readonly blocklistSizes: Readonly<Record<Family, number>>;
   readonly rangesAdded: number;
   readonly rangesExpired: number;
   readonly overflow: number;
@@ -594,6 +596,7 @@ export async function runBlocker(
     rejectedByReason,
     unreadableRules,
     rangesActive: plans.reduce((sum, p) => sum + p.step.active.length - p.plan.overflow.length, 0),
+    blocklistSizes: { IPV4: finalSizes.get('IPV4') ?? 0, IPV6: finalSizes.get('IPV6') ?? 0 },
     rangesAdded: added.length,
     rangesExpired: removedExpired.length,
     overflow: overflow.length,
