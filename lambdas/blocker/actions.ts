@@ -267,7 +267,8 @@ export function refusal(
   const what = range === undefined || range === shown ? shown : `${shown} (range ${range})`;
   switch (reason) {
     case 'zero-prefix':
-      return `${what} is a /0, the whole address family: never blocked`;
+      // Worded as config and CLI word it: `::ffff:0:0/96` is the IPv4-mapped form of 0.0.0.0/0.
+      return `${shown} ${describeAddressProblem(range === undefined ? { problem: reason } : { problem: reason, network: range })}: never blocked`;
     case 'too-wide':
       return asked === undefined
         ? `${what} is wider than /${MIN_IPV4_PREFIX} (IPv4) or /${MIN_IPV6_PREFIX} (IPv6): never blocked`

@@ -38,7 +38,10 @@ export type RangeReading =
   | {
       readonly range?: undefined;
       readonly problem: AddressProblem;
-      /** For `host-bits` only: the range with the host bits cleared, which the text may have meant. */
+      /**
+       * For `host-bits`: the range with the host bits cleared, which the text may have meant. For
+       * `zero-prefix` written as IPv4-mapped IPv6 (`::ffff:0:0/96`): `0.0.0.0/0`, the range it maps.
+       */
       readonly network?: Cidr;
     };
 
@@ -65,6 +68,9 @@ const scan = createAddressScan();
 export function readRange(text: string, options: ReadRangeOptions = {}): RangeReading {
   if (!scanAddress(text, scan)) return { problem: unreadableProblem(text) };
   const problem = scannedProblem(scan);
+  // A mapped text reads as IPv4: `::ffff:0:0/96` is 0.0.0.0/0, and the refusal should say so.
+  if (problem === 'zero-prefix' && scan.family === 'IPV4' && text.includes(':'))
+    return { problem, network: '0.0.0.0/0' };
   if (problem !== undefined) return { problem };
   const range = networkRange(scan, scan.prefix);
   if (
@@ -150,7 +156,9 @@ export function describeAddressProblem(reading: { readonly problem: AddressProbl
     case 'mapped-prefix':
       return 'holds the IPv4-mapped block ::ffff:0:0/96 with a prefix below /96; write IPv4 ranges as IPv4';
     case 'zero-prefix':
-      return 'is a /0, the whole address family';
+      return reading.network === undefined
+        ? 'is a /0, the whole address family'
+        : `is the IPv4-mapped form of ${reading.network}, the whole IPv4 address family`;
     case 'host-bits':
       return reading.network === undefined
         ? 'has host bits set'

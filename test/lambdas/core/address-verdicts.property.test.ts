@@ -360,7 +360,8 @@ describe('the inputs of issue 10', () => {
   it('a mapped range is IPv4 from /96 on, and refused below /96', () => {
     expect(configVerdict('::ffff:81.2.69.0/120')).toEqual({ cidr: '81.2.69.0/24' });
     expect(configVerdict('::ffff:0:0/96')).toEqual({
-      refusal: 'invalid configuration: allowlist[0] "::ffff:0:0/96" is a /0, the whole address family',
+      refusal:
+        'invalid configuration: allowlist[0] "::ffff:0:0/96" is the IPv4-mapped form of 0.0.0.0/0, the whole IPv4 address family',
     });
     for (const text of ['::ffff:0:0/95', '::ffff:81.2.69.142/64']) {
       expect(cliVerdict(text)).toEqual({
