@@ -100,16 +100,34 @@ function rateRuleWcus(rule: CapacityInput['rateRules'][number]): number {
   return STATEMENT_WCUS.rateBased + path + host;
 }
 
+/**
+ * The WCUs of the smallest web ACL that a configuration can build: the four IP set rules (allowlist
+ * and blocklist, IPv4 and IPv6) and the one rate rule that `rateRules` needs at least, no header
+ * trusted, no managed rule group. No `webAclCapacityLimit` below it can hold any configuration.
+ */
+export const MIN_WEB_ACL_CAPACITY = webAclCapacity({ rateRules: [{}], managedRuleGroups: [] }).total;
+
 const number = (value: number) => value.toLocaleString('en-US');
 
 /**
  * The web ACL's capacity over `limit`, as one problem naming the list that uses the most:
- * `managedRuleGroups` or `rateRules`.
+ * `managedRuleGroups` or `rateRules`; or `webAclCapacityLimit` itself when it cannot hold even
+ * the IP set rules and one plain rate rule that every web ACL here has.
  */
 export function capacityProblems(input: CapacityInput & { readonly webAclCapacityLimit: number }): ConfigProblem[] {
   const capacity = webAclCapacity(input);
   const limit = input.webAclCapacityLimit;
   if (capacity.total <= limit) return [];
+  const least = capacity.ipSetRules + STATEMENT_WCUS.rateBased;
+  if (limit < least) {
+    const rules = input.forwardedIp === undefined ? 'IP set rules' : 'IP set rules with their forwardedIp rules';
+    return [
+      {
+        path: ['webAclCapacityLimit'],
+        message: `is ${number(limit)}, below the ${number(least)} WCUs that the ${rules} (${number(capacity.ipSetRules)}) and one rate rule (${STATEMENT_WCUS.rateBased}) need before any other rule: raise it to ${number(capacity.total)} or more for this configuration`,
+      },
+    ];
+  }
   const parts = `managed rule groups ${number(capacity.managedRuleGroups)}, rate rules ${number(capacity.rateRules)}, IP set rules ${number(capacity.ipSetRules)}`;
   const raise =
     limit < MAX_WEB_ACL_CAPACITY

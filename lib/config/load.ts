@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from './config-error';
+import { ConfigError, configIssueMessage } from './config-error';
 import { formatPath, parseOverridePath, setOverride, type PathSegment } from './context-path';
 import { configSchema, type WafAutoblockConfig } from './schema';
 
@@ -50,7 +50,7 @@ function parseContextValue(text: unknown): unknown {
  * @throws {ConfigError} naming the first invalid key, with the allowed values.
  */
 export function parseConfig(raw: unknown): WafAutoblockConfig {
-  const result = configSchema.safeParse(raw ?? {});
+  const result = configSchema.safeParse(raw ?? {}, { error: configIssueMessage });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (!issue) throw new ConfigError('', 'invalid configuration');

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { describeAddressProblem, readRange } from '../../lambdas/core/address-verdict';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
 import { MAX_LISTED_RANGES } from '../../lambdas/notifier/render';
-import { parseIpSetArn, REGION_NAME } from '../../lambdas/shared/environment';
+import { REGION_NAME } from '../../lambdas/shared/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { associationProblems } from './associations';
@@ -16,11 +16,14 @@ import {
   INCLUDED_WEB_ACL_CAPACITY,
   MANAGED_RULE_GROUPS,
   MAX_WEB_ACL_CAPACITY,
+  MIN_WEB_ACL_CAPACITY,
   type ManagedRuleGroupName,
 } from './capacity';
+import { quoteConfigValue } from './config-error';
 import { forwardedIpProblems, forwardedIpSchema, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
-import { scheduleProblem } from './schedule';
+import { scheduleDurationProblems, scheduleProblem } from './schedule';
+import { sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -50,9 +53,29 @@ export const LOGGED_ACTIONS = ['ALLOW', 'BLOCK', 'COUNT', 'CAPTCHA', 'CHALLENGE'
  */
 export function readAllowlistEntry(value: string): { readonly cidr: string } | { readonly problem: string } {
   const reading = readRange(value);
-  // JSON quoting keeps the message one line whatever the entry holds.
-  if (reading.problem !== undefined) return { problem: `${JSON.stringify(value)} ${describeAddressProblem(reading)}` };
+  // JSON quoting keeps the message one line whatever the entry holds, and a long entry is cut.
+  if (reading.problem !== undefined)
+    return { problem: `${quoteConfigValue(value)} ${describeAddressProblem(reading)}` };
   return { cidr: reading.range.cidr };
+}
+
+/**
+ * WAF's limit on the SearchString of a string match: 200 bytes, not characters
+ * (https://docs.aws.amazon.com/waf/latest/APIReference/API_ByteMatchStatement.html: "The maximum
+ * length of the value is 200 bytes"), so `/läden` counts 7. UTF-8, as CloudFormation sends it.
+ */
+export const MAX_SEARCH_STRING_BYTES = 200;
+
+/** Refuses a search string over {@link MAX_SEARCH_STRING_BYTES} in UTF-8, as the web ACL sends it (after `transform`). */
+function withinSearchStringLimit(transform: (value: string) => string = (value) => value) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const bytes = Buffer.byteLength(transform(value), 'utf8');
+    if (bytes > MAX_SEARCH_STRING_BYTES)
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at most ${MAX_SEARCH_STRING_BYTES} bytes in UTF-8, WAF's limit for a string match; it is ${bytes.toLocaleString('en-US')} bytes (${value.length.toLocaleString('en-US')} characters)`,
+      });
+  };
 }
 
 const ruleName = z
@@ -78,9 +101,13 @@ const rateRule = z.strictObject({
     })
     .default(300),
   /** Count only requests whose URI path starts with this prefix (e.g. `/login`). */
-  uriPathPrefix: z.string().startsWith('/', 'must start with "/"').max(200).optional(),
-  /** Count only requests for this Host header value (exact, case-insensitive). */
-  host: z.string().min(1).max(200).optional(),
+  uriPathPrefix: z.string().startsWith('/', 'must start with "/"').superRefine(withinSearchStringLimit()).optional(),
+  /** Count only requests for this Host header value (exact, case-insensitive: matched lower-cased). */
+  host: z
+    .string()
+    .min(1, 'must not be empty')
+    .superRefine(withinSearchStringLimit((host) => host.toLowerCase()))
+    .optional(),
   /**
    * Count per connecting source IP (`IP`), or per the first address of `forwardedIp.headerName`
    * (`FORWARDED_IP`: needs `forwardedIp` with a proxy that overwrites the header).
@@ -98,25 +125,6 @@ const rateRule = z.strictObject({
     .optional(),
 });
 export type RateRuleConfig = z.output<typeof rateRule>;
-
-const IP_SET_ARN_PROBLEM =
-  'must be a WAFv2 IP set ARN such as arn:aws:wafv2:us-east-1:123456789012:global/ipset/name/id';
-
-/** IP sets that get the same managed ranges: read with the parser the blocker itself uses. */
-const sharedIpSets = z
-  .array(
-    z
-      .string({ error: IP_SET_ARN_PROBLEM })
-      .refine((arn) => parseIpSetArn(arn) !== undefined, { message: IP_SET_ARN_PROBLEM }),
-  )
-  .max(20, 'may hold at most 20 IP sets')
-  .superRefine((arns, ctx) => {
-    // Twice the same set would be written twice per run, each write racing the other's lock token.
-    arns.forEach((arn, index) => {
-      if (arns.indexOf(arn) !== index)
-        ctx.addIssue({ code: 'custom', path: [index], message: `duplicates the IP set "${arn}"` });
-    });
-  });
 
 const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
 
@@ -180,10 +188,13 @@ export const configSchema = z
     webAclCapacityLimit: z
       .number()
       .int('must be a whole number')
-      .min(1, `must be between 1 and ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`)
+      .min(
+        MIN_WEB_ACL_CAPACITY,
+        `must be at least ${MIN_WEB_ACL_CAPACITY}, the WCUs of the smallest web ACL waf-autoblock builds (its allowlist and blocklist rules and one rate rule), and at most ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`,
+      )
       .max(
         MAX_WEB_ACL_CAPACITY,
-        `must be between 1 and ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`,
+        `must be between ${MIN_WEB_ACL_CAPACITY} and ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`,
       )
       .default(INCLUDED_WEB_ACL_CAPACITY),
     logging: z
@@ -243,7 +254,7 @@ export const configSchema = z
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),
         /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */
-        sharedIpSets: sharedIpSets.default([]),
+        sharedIpSets: sharedIpSetsSchema.default([]),
       })
       .default({
         schedule: 'rate(5 minutes)',
@@ -312,6 +323,8 @@ export const configSchema = z
     for (const problem of ruleNameProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of sharedIpSetPartitionProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of scheduleDurationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of associationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });

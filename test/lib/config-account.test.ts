@@ -7,7 +7,8 @@ import { configErrorFrom, configErrorOf } from '../support/config-errors';
 
 const OURS = '123456789012';
 const THEIRS = '210987654321';
-const setIn = (account: string) => `arn:aws:wafv2:eu-west-1:${account}:regional/ipset/api-blocklist/0a1b2c3d`;
+const setIn = (account: string) =>
+  `arn:aws:wafv2:eu-west-1:${account}:regional/ipset/api-blocklist/0a1b2c3d-1111-2222-3333-444455556666`;
 
 /** Builds the app as bin/app.ts does, with cdk.json's context plus `extra`, without bundling the Lambdas. */
 function build(extra: Record<string, unknown>, cli: CliEnvironment) {

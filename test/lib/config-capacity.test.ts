@@ -4,7 +4,7 @@ import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/build-app';
-import { webAclCapacity } from '../../lib/config/capacity';
+import { MIN_WEB_ACL_CAPACITY, webAclCapacity } from '../../lib/config/capacity';
 import { ConfigError, parseConfig } from '../../lib/config/load';
 import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '../../lib/config/schema';
 import { configErrorOf } from '../support/config-errors';
@@ -17,6 +17,8 @@ const TWENTY_SCOPED_RULES = Array.from({ length: 20 }, (_, n) => ({
   uriPathPrefix: '/login',
   host: 'www.example.com',
 }));
+/** The same rules counted by the address the proxy writes, as a web ACL behind a proxy needs. */
+const TWENTY_FORWARDED_RULES = TWENTY_SCOPED_RULES.map((rule) => ({ ...rule, aggregateKey: 'FORWARDED_IP' }));
 const OVERWRITING_PROXY = { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' } as const;
 
 /**
@@ -85,7 +87,7 @@ describe('web ACL capacity', () => {
 
   it('the largest configuration there is fits the highest limit', () => {
     const config = parseConfig({
-      rateRules: TWENTY_SCOPED_RULES,
+      rateRules: TWENTY_FORWARDED_RULES,
       forwardedIp: OVERWRITING_PROXY,
       managedRuleGroups: ALL_GROUPS,
       webAclCapacityLimit: 5000,
@@ -102,6 +104,30 @@ describe('web ACL capacity', () => {
 
   it.each([[0], [5001], [1500.5], ['1500']])('webAclCapacityLimit %o: refused', (webAclCapacityLimit) => {
     configErrorOf({ webAclCapacityLimit }, 'webAclCapacityLimit');
+  });
+
+  it('the smallest web ACL there is (4 IP set rules, one plain rate rule, no group) takes 6 WCUs: the least limit', () => {
+    expect(MIN_WEB_ACL_CAPACITY).toBe(6);
+    const smallest = parseConfig({ managedRuleGroups: [], webAclCapacityLimit: MIN_WEB_ACL_CAPACITY });
+    expect(builtWebAclWcus(smallest)).toBe(MIN_WEB_ACL_CAPACITY);
+  });
+
+  it('webAclCapacityLimit 3: refused on itself, naming the least that any web ACL needs', () => {
+    expect(configErrorOf({ webAclCapacityLimit: 3 }, 'webAclCapacityLimit')).toBe(
+      "invalid configuration: webAclCapacityLimit must be at least 6, the WCUs of the smallest web ACL waf-autoblock builds (its allowlist and blocklist rules and one rate rule), and at most 5,000 (AWS's maximum for a web ACL)",
+    );
+  });
+
+  it('a limit below what the forwardedIp rules need before any other rule: refused on webAclCapacityLimit, not on the groups', () => {
+    const input = {
+      forwardedIp: OVERWRITING_PROXY,
+      rateRules: [{ name: 'all', limit: 100, aggregateKey: 'FORWARDED_IP' }],
+    };
+    const needed = webAclCapacity(parseConfig({ ...input, webAclCapacityLimit: 5000 }));
+    expect(needed.ipSetRules).toBeGreaterThan(MIN_WEB_ACL_CAPACITY); // the header rules cost more than 1
+    expect(configErrorOf({ ...input, webAclCapacityLimit: MIN_WEB_ACL_CAPACITY }, 'webAclCapacityLimit')).toBe(
+      `invalid configuration: webAclCapacityLimit is 6, below the ${needed.ipSetRules + 2} WCUs that the IP set rules with their forwardedIp rules (${needed.ipSetRules}) and one rate rule (2) need before any other rule: raise it to ${needed.total} or more for this configuration`,
+    );
   });
 
   it('whatever the configuration accepts, its count is that of the statements the construct builds', () => {

@@ -51,6 +51,38 @@ describe('configuration validation names the key', () => {
     configErrorOf({ rateRules: [{ name: 'a', limit: 2_000_000_001 }] }, 'rateRules[0].limit');
   });
 
+  describe('rateRules[].uriPathPrefix and host: WAF counts a string match in bytes (UTF-8), at most 200', () => {
+    const rule = (match: Record<string, string>) => ({ rateRules: [{ name: 'a', limit: 100, ...match }] });
+
+    it('a host of 150 "ä" (150 characters, 300 bytes): refused in bytes', () => {
+      expect(configErrorOf(rule({ host: 'ä'.repeat(150) }), 'rateRules[0].host')).toBe(
+        "invalid configuration: rateRules[0].host must be at most 200 bytes in UTF-8, WAF's limit for a string match; it is 300 bytes (150 characters)",
+      );
+    });
+
+    it('a path prefix of 100 "€" (3 bytes each): refused in bytes', () => {
+      expect(configErrorOf(rule({ uriPathPrefix: `/${'€'.repeat(100)}` }), 'rateRules[0].uriPathPrefix')).toContain(
+        'it is 301 bytes (101 characters)',
+      );
+    });
+
+    it('a host is counted as sent, lower-cased: "İ" becomes three bytes, not two', () => {
+      configErrorOf(rule({ host: 'İ'.repeat(67) }), 'rateRules[0].host'); // 134 bytes, 201 lower-cased
+      expect(parseConfig(rule({ host: 'İ'.repeat(66) })).rateRules[0]?.host).toHaveLength(66);
+    });
+
+    it('200 bytes exactly are accepted, multi-byte too', () => {
+      const config = parseConfig(rule({ uriPathPrefix: `/${'ä'.repeat(99)}x`, host: 'ü'.repeat(100) }));
+      expect(config.rateRules[0]).toMatchObject({ uriPathPrefix: `/${'ä'.repeat(99)}x`, host: 'ü'.repeat(100) });
+    });
+
+    it('an empty host is refused in our words', () => {
+      expect(configErrorOf(rule({ host: '' }), 'rateRules[0].host')).toBe(
+        'invalid configuration: rateRules[0].host must not be empty',
+      );
+    });
+  });
+
   it('an evaluation window that WAF does not offer', () => {
     expect(
       configErrorOf({ rateRules: [{ name: 'a', limit: 100, windowSeconds: 30 }] }, 'rateRules[0].windowSeconds'),
@@ -64,6 +96,17 @@ describe('configuration validation names the key', () => {
   it('an allowlist /0, which would allow everybody', () => {
     expect(configErrorOf({ allowlist: ['0.0.0.0/0'] }, 'allowlist[0]')).toContain('/0');
     configErrorOf({ allowlist: ['::/0'] }, 'allowlist[0]');
+  });
+
+  it('::ffff:0:0/96 in the allowlist: refused as the IPv4-mapped form of 0.0.0.0/0, not as "a /0"', () => {
+    for (const text of ['::ffff:0:0/96', '::ffff:0.0.0.0/96', '0:0:0:0:0:ffff:0:0/96']) {
+      expect(configErrorOf({ allowlist: [text] }, 'allowlist[0]')).toBe(
+        `invalid configuration: allowlist[0] "${text}" is the IPv4-mapped form of 0.0.0.0/0, the whole IPv4 address family`,
+      );
+    }
+    expect(configErrorOf({ allowlist: ['::/0'] }, 'allowlist[0]')).toContain(
+      '"::/0" is a /0, the whole address family',
+    );
   });
 
   it('an allowlist CIDR with host bits set, suggesting the network', () => {
@@ -117,16 +160,72 @@ describe('configuration validation names the key', () => {
   });
 
   describe('blocker.sharedIpSets', () => {
-    const arn = (n: number) => `arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/site-${n}/0a1b2c3d-${n}`;
+    /** A WAF IP set id: a lowercase UUID, as WAF writes them. */
+    const id = (n: number) => `0a1b2c3d-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    const arn = (n: number) => `arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/site-${n}/${id(n)}`;
+    const ARN_EXAMPLE =
+      'must be a WAFv2 IP set ARN such as arn:aws:wafv2:us-east-1:123456789012:global/ipset/name/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d';
 
     it.each([
-      ['an ARN of another resource', 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/0a1b2c3d'],
+      ['an ARN of another resource', `arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/${id(1)}`],
       ['a name instead of an ARN', 'blocklist-v4'],
-      ['a CloudFront (global) set outside us-east-1', 'arn:aws:wafv2:eu-west-1:123456789012:global/ipset/x/0a1b'],
       ['an ARN without an id', 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/x'],
     ])('%s, with an example of the right form', (_, value) => {
       expect(configErrorOf({ blocker: { sharedIpSets: [arn(1), value] } }, 'blocker.sharedIpSets[1]')).toContain(
-        'must be a WAFv2 IP set ARN such as arn:aws:wafv2:us-east-1:123456789012:global/ipset/name/id',
+        ARN_EXAMPLE,
+      );
+    });
+
+    it('a CloudFront (global) set outside us-east-1: refused saying that AWS keeps them all in us-east-1', () => {
+      const global = `arn:aws:wafv2:eu-west-1:123456789012:global/ipset/cdn-v4/${id(1)}`;
+      expect(configErrorOf({ blocker: { sharedIpSets: [global] } }, 'blocker.sharedIpSets[0]')).toContain(
+        'is a CloudFront (global) IP set in eu-west-1, but AWS keeps every CloudFront IP set in us-east-1: its ARN reads arn:aws:wafv2:us-east-1:…:global/ipset/cdn-v4/…',
+      );
+    });
+
+    it('a CloudFront (global) set in us-east-1 from a REGIONAL stack in eu-west-1: accepted (the blocker reaches every region)', () => {
+      const global = `arn:aws:wafv2:us-east-1:123456789012:global/ipset/cdn-v4/${id(1)}`;
+      const config = parseConfig({ scope: 'REGIONAL', region: 'eu-west-1', blocker: { sharedIpSets: [global] } });
+      expect(config.blocker.sharedIpSets).toEqual([global]);
+    });
+
+    it('an arn:aws-cn: set for a stack in an aws region: refused naming both partitions', () => {
+      const china = `arn:aws-cn:wafv2:cn-north-1:123456789012:regional/ipset/site/${id(1)}`;
+      expect(configErrorOf({ blocker: { sharedIpSets: [china] } }, 'blocker.sharedIpSets[0]')).toBe(
+        "invalid configuration: blocker.sharedIpSets[0] is in partition aws-cn (arn:aws-cn:), but this stack deploys to us-east-1 in partition aws: the blocker's credentials reach one partition only; share with a set in aws, or deploy a stack in aws-cn for it",
+      );
+      const regional = { scope: 'REGIONAL', region: 'eu-west-1', blocker: { sharedIpSets: [china] } };
+      expect(configErrorOf(regional, 'blocker.sharedIpSets[0]')).toContain('deploys to eu-west-1 in partition aws');
+    });
+
+    it('an arn:aws-cn: set for a stack in a China region: accepted; with the region left to the CLI: left to synth', () => {
+      const china = `arn:aws-cn:wafv2:cn-north-1:123456789012:regional/ipset/site/${id(1)}`;
+      for (const config of [
+        { scope: 'REGIONAL', region: 'cn-northwest-1', blocker: { sharedIpSets: [china] } },
+        { scope: 'REGIONAL', blocker: { sharedIpSets: [china] } },
+      ]) {
+        expect(parseConfig(config).blocker.sharedIpSets).toEqual([china]);
+      }
+    });
+
+    it("an ARN whose partition is not its region's: refused with the right one", () => {
+      const mixed = `arn:aws-cn:wafv2:eu-west-1:123456789012:regional/ipset/site/${id(1)}`;
+      expect(configErrorOf({ blocker: { sharedIpSets: [mixed] } }, 'blocker.sharedIpSets[0]')).toContain(
+        'names partition aws-cn (arn:aws-cn:) with region eu-west-1, which is in partition aws: write arn:aws:',
+      );
+    });
+
+    it('an id in capitals: refused with the lowercase id WAF knows, so two ARNs that differ in case are never two sets', () => {
+      const upper = arn(1).replace(id(1), id(1).toUpperCase());
+      expect(configErrorOf({ blocker: { sharedIpSets: [arn(1), upper] } }, 'blocker.sharedIpSets[1]')).toContain(
+        `has the id ${id(1).toUpperCase()} in capitals, but WAF ids are lowercase and GetIPSet refuses any other: write ${id(1)}`,
+      );
+    });
+
+    it('an id that is no WAF id: refused', () => {
+      const short = arn(1).replace(id(1), '0a1b');
+      expect(configErrorOf({ blocker: { sharedIpSets: [short] } }, 'blocker.sharedIpSets[0]')).toContain(
+        'has the id "0a1b", but WAF IP set ids are lowercase UUIDs',
       );
     });
 
@@ -134,10 +233,17 @@ describe('configuration validation names the key', () => {
       configErrorOf({ blocker: { sharedIpSets: [42] } }, 'blocker.sharedIpSets[0]');
     });
 
-    it('the same set twice', () => {
+    it('the same set twice, also under another name', () => {
       expect(
         configErrorOf({ blocker: { sharedIpSets: [arn(1), arn(2), arn(1)] } }, 'blocker.sharedIpSets[2]'),
-      ).toContain('duplicates');
+      ).toContain(`names the same IP set as blocker.sharedIpSets[0] (id ${id(1)} in eu-west-1)`);
+      const renamed = arn(1).replace('site-1', 'site-one');
+      configErrorOf({ blocker: { sharedIpSets: [arn(1), renamed] } }, 'blocker.sharedIpSets[1]');
+    });
+
+    it('the same id in two regions: two sets', () => {
+      const elsewhere = arn(1).replace('eu-west-1', 'eu-central-1');
+      expect(parseConfig({ blocker: { sharedIpSets: [arn(1), elsewhere] } }).blocker.sharedIpSets).toHaveLength(2);
     });
 
     it('more than 20 sets', () => {
@@ -147,7 +253,7 @@ describe('configuration validation names the key', () => {
 
     it('accepts 20 sets of either scope, in any region', () => {
       const arns = [
-        'arn:aws:wafv2:us-east-1:123456789012:global/ipset/cdn/0a1b2c3d',
+        `arn:aws:wafv2:us-east-1:123456789012:global/ipset/cdn/${id(99)}`,
         ...Array.from({ length: 19 }, (_, n) => arn(n)),
       ];
       expect(parseConfig({ blocker: { sharedIpSets: arns } }).blocker.sharedIpSets).toEqual(arns);

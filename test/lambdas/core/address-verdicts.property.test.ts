@@ -18,6 +18,7 @@ import { Allowlist } from '../../../lambdas/core/allowlist';
 import type { NetworkRange } from '../../../lambdas/core/network-range';
 import { createNormalizePolicy, normalizeKeys } from '../../../lambdas/core/normalize';
 import { isNonGlobal } from '../../../lambdas/core/special-purpose';
+import { quoteConfigValue } from '../../../lib/config/config-error';
 import { ConfigError, parseConfig } from '../../../lib/config/load';
 import { synthesize } from '../../support/synth';
 
@@ -174,7 +175,9 @@ describe('every part of the product reads any text the same way', () => {
         if (reading.problem !== undefined) {
           seen.refused.add(reading.problem);
           const phrase = describeAddressProblem(reading);
-          expect(config).toEqual({ refusal: `invalid configuration: allowlist[0] ${JSON.stringify(text)} ${phrase}` });
+          expect(config).toEqual({
+            refusal: `invalid configuration: allowlist[0] ${quoteConfigValue(text)} ${phrase}`,
+          });
           expect(cli).toEqual({ refusal: `<ip|cidr> "${printable(text)}" ${phrase}` });
           if (feedReadsIt) {
             expect(feedRefusal).toMatch(/^address ".*" /s);
