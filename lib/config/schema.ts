@@ -318,6 +318,8 @@ export const configSchema = z
         maxListedRanges: 20,
         logRetentionDays: 30,
       }),
+    /** One CloudWatch dashboard of traffic, blocker, blocklist fill, Telegram delivery and alarms; false: none. */
+    dashboard: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .superRefine((config, ctx) => {
     for (const problem of ruleNameProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
