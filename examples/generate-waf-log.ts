@@ -167,16 +167,40 @@ export function* wafLogLines(options: SampleOptions = {}): Generator<string> {
   }
 }
 
-/** One record in the shape WAF logs (https://docs.aws.amazon.com/waf/latest/developerguide/logging-fields.html). */
-function record(timestamp: number, request: Request, sequence: number) {
-  const headers = [
-    { name: 'host', value: 'shop.example.com' },
-    { name: 'user-agent', value: request.client.userAgent },
-    { name: 'accept', value: '*/*' },
-  ];
-  if (request.forwardedFor !== undefined) headers.push({ name: 'x-forwarded-for', value: request.forwardedFor });
+/** One HTTP header as WAF logs it. */
+export interface WafLogHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** What differs from one record of the sample to the next; tests build their records from it too. */
+export interface WafLogRequest {
+  /** Epoch milliseconds, as WAF writes them. */
+  readonly timestamp: number;
+  /** The connecting source IP (WAF's `httpRequest.clientIp`). */
+  readonly clientIp: string;
+  /** Two-letter country code. @default 'US' */
+  readonly country?: string;
+  /** Headers after `host: shop.example.com`, in order. @default [] */
+  readonly headers?: readonly WafLogHeader[];
+  /** @default '/' */
+  readonly uri?: string;
+  /** Query string without `?`. @default '' */
+  readonly args?: string;
+  /** @default 'GET' */
+  readonly method?: string;
+  /** @default `r-<timestamp>` */
+  readonly requestId?: string;
+}
+
+/**
+ * One AWS WAF log record (https://docs.aws.amazon.com/waf/latest/developerguide/logging-fields.html)
+ * of a request to `shop.example.com` through CloudFront that the web ACL's default action allowed,
+ * with every field WAF writes, the ones replay ignores included.
+ */
+export function wafLogRecord(request: WafLogRequest) {
   return {
-    timestamp,
+    timestamp: request.timestamp,
     formatVersion: 1,
     webaclId: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/WafAutoblock/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
     terminatingRuleId: 'Default_Action',
@@ -191,17 +215,36 @@ function record(timestamp: number, request: Request, sequence: number) {
     requestHeadersInserted: null,
     responseCodeSent: null,
     httpRequest: {
-      clientIp: request.client.ip,
-      country: request.client.country,
-      headers,
-      uri: request.uri,
+      clientIp: request.clientIp,
+      country: request.country ?? 'US',
+      headers: [{ name: 'host', value: 'shop.example.com' }, ...(request.headers ?? [])],
+      uri: request.uri ?? '/',
       args: request.args ?? '',
       httpVersion: 'HTTP/2.0',
       httpMethod: request.method ?? 'GET',
-      // Real ids are random; a sequence keeps the sample small and still unique.
-      requestId: `sample-${sequence.toString(36).padStart(6, '0')}`,
+      requestId: request.requestId ?? `r-${request.timestamp}`,
     },
   };
+}
+
+/** The record of one of the sample's requests; the `sequence`th of the log. */
+function record(timestamp: number, request: Request, sequence: number) {
+  const headers = [
+    { name: 'user-agent', value: request.client.userAgent },
+    { name: 'accept', value: '*/*' },
+  ];
+  if (request.forwardedFor !== undefined) headers.push({ name: 'x-forwarded-for', value: request.forwardedFor });
+  return wafLogRecord({
+    timestamp,
+    clientIp: request.client.ip,
+    country: request.client.country,
+    headers,
+    uri: request.uri,
+    args: request.args,
+    method: request.method,
+    // Real ids are random; a sequence keeps the sample small and still unique.
+    requestId: `sample-${sequence.toString(36).padStart(6, '0')}`,
+  });
 }
 
 /** Writes `lines` to `path`, gzipped when the name ends in .gz, respecting back-pressure. */

@@ -2,49 +2,20 @@
  * `waf-autoblock replay` on records and files that are wrong in a way the replay must say, through
  * the CLI's entry point: impossible timestamps, addresses that are not addresses, entries too large
  * to hold, broken gzip, an empty path; and how it says it (one prefix, counts in words that agree).
- * Fixtures are built here, in a temp dir.
+ * Fixtures are built here, in a temp dir that is removed afterwards.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli-io';
+import { fixtureDir } from '../support/fixture-dir';
+import { BLOCKED_ROW, FLOOD, jsonLines, loginRecord, T0, TEN_PER_MINUTE_CONFIG } from '../support/replay-records';
 
-const dir = mkdtempSync(join(tmpdir(), 'replay-faults-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const { file } = fixtureDir('replay-faults-');
 
 const run = (...argv: string[]) => runCli(argv);
 
-function file(name: string, content: string | Buffer): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
 /** One rate rule of 10 requests per 60 s, to keep fixtures small. */
-const TEN_PER_MINUTE = file(
-  'ten-per-minute.json',
-  JSON.stringify({ rateRules: [{ name: 'rate-all', limit: 10, windowSeconds: 60 }] }),
-);
-
-const T0 = Date.UTC(2025, 2, 14, 2, 0, 0);
-
-function record(clientIp: string, timestamp: number, uri = '/login') {
-  return {
-    timestamp,
-    formatVersion: 1,
-    action: 'ALLOW',
-    httpRequest: { clientIp, country: 'DE', headers: [{ name: 'host', value: 'shop.example.com' }], uri },
-  };
-}
-
-/** Twelve requests of 45.33.12.7 in 1.1 s: limited at the eleventh, 2 over the limit. */
-const FLOOD = Array.from({ length: 12 }, (_, i) => record('45.33.12.7', T0 + i * 100));
-const BLOCKED_ROW = /^45\.33\.12\.0\/24\s+2025-03-14T02:00:01\.000Z\s+rate-all\s+1\s+12\s+2$/m;
-const jsonLines = (records: readonly object[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const TEN_PER_MINUTE = file('ten-per-minute.json', JSON.stringify(TEN_PER_MINUTE_CONFIG));
 
 /** Every line on stderr starts with the prefix that the CLI's errors have. */
 function expectOnePrefix(stderr: string): void {
@@ -55,7 +26,7 @@ describe('replay refuses timestamps WAF cannot have written', () => {
   it('skips a record with timestamp 1e20 and names its line, instead of failing with a stack trace', async () => {
     const path = file(
       'huge-timestamp.jsonl',
-      jsonLines([...FLOOD.slice(0, 6), record('45.33.12.7', 1e20), ...FLOOD.slice(6)]),
+      jsonLines([...FLOOD.slice(0, 6), loginRecord('45.33.12.7', 1e20), ...FLOOD.slice(6)]),
     );
     const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(code).toBe(0);
@@ -68,7 +39,11 @@ describe('replay refuses timestamps WAF cannot have written', () => {
   });
 
   it('skips 0, negative and second timestamps among millisecond records, and counts the flood right', async () => {
-    const wrong = [record('45.33.12.7', 1_741_917_600), record('45.33.12.7', 0), record('45.33.12.7', -5)];
+    const wrong = [
+      loginRecord('45.33.12.7', 1_741_917_600),
+      loginRecord('45.33.12.7', 0),
+      loginRecord('45.33.12.7', -5),
+    ];
     const path = file('mixed-units.jsonl', jsonLines([FLOOD[0] ?? {}, ...wrong, ...FLOOD.slice(1)]));
     const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(code).toBe(0);
@@ -92,7 +67,7 @@ describe('replay refuses timestamps WAF cannot have written', () => {
   });
 
   it('says that no reorder window can count a record more than a day late, instead of suggesting one', async () => {
-    const path = file('days-late.jsonl', jsonLines([record('45.33.12.7', T0 + 3 * 86_400_000), ...FLOOD]));
+    const path = file('days-late.jsonl', jsonLines([loginRecord('45.33.12.7', T0 + 3 * 86_400_000), ...FLOOD]));
     const { code, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(code).toBe(0);
     expect(stderr).toBe(
@@ -119,7 +94,7 @@ describe('replay says what it skipped, in words that agree with its summary', ()
   });
 
   it('counts an entry over 16 MiB as malformed in the warning and in the summary, in a document and in lines', async () => {
-    const huge = { ...record('45.33.99.1', T0), padding: 'x'.repeat(16 * 1024 * 1024) };
+    const huge = { ...loginRecord('45.33.99.1', T0), padding: 'x'.repeat(16 * 1024 * 1024) };
     const documentPath = file('huge.json', `[\n${[...FLOOD, huge].map((r) => JSON.stringify(r)).join(',\n')}\n]\n`);
     const linesPath = file('huge.jsonl', jsonLines([...FLOOD, huge]));
     for (const [path, what, line] of [
@@ -139,7 +114,7 @@ describe('replay says what it skipped, in words that agree with its summary', ()
   });
 
   it('warns in one line about requests whose clientIp is not an address, and still exits 0', async () => {
-    const bad = [record('not-an-ip', T0), record('45.33.12.0/24', T0 + 1), record('not-an-ip', T0 + 2)];
+    const bad = [loginRecord('not-an-ip', T0), loginRecord('45.33.12.0/24', T0 + 1), loginRecord('not-an-ip', T0 + 2)];
     const path = file('bad-client-ip.jsonl', jsonLines([...FLOOD, ...bad]));
     const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(code).toBe(0);
@@ -157,7 +132,7 @@ describe('replay says what it skipped, in words that agree with its summary', ()
   });
 
   it('writes every stderr line with the prefix of its errors, the JSON summary included', async () => {
-    const path = file('prefix.jsonl', jsonLines([...FLOOD, record('45.33.12.7', 0)]));
+    const path = file('prefix.jsonl', jsonLines([...FLOOD, loginRecord('45.33.12.7', 0)]));
     const { code, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE, '--format', 'json');
     expect(code).toBe(0);
     expect(stderr).toContain('waf-autoblock replay: warning: skipped 1 malformed line');
@@ -168,7 +143,7 @@ describe('replay says what it skipped, in words that agree with its summary', ()
   });
 
   it('says "1 record read" for a single record', async () => {
-    const path = file('one.jsonl', jsonLines([record('45.33.12.7', T0)]));
+    const path = file('one.jsonl', jsonLines([loginRecord('45.33.12.7', T0)]));
     const { stdout } = await run('replay', path, '--config', TEN_PER_MINUTE);
     expect(stdout).toContain('Summary: 1 record read, 0 malformed, 0 keys limited, 0 ranges would be blocked');
   });

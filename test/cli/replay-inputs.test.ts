@@ -1,63 +1,21 @@
 /**
  * `waf-autoblock replay` on the files operators really have, through the CLI's entry point: the
  * export shapes of CloudWatch Logs, records out of time order, files that are not WAF logs at
- * all, and FORWARDED_IP keys that clients choose. Fixtures are built here, in a temp dir.
+ * all, and FORWARDED_IP keys that clients choose. Fixtures are built here, in a temp dir that is
+ * removed afterwards.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli-io';
+import { fixtureDir } from '../support/fixture-dir';
+import { BLOCKED_ROW, FLOOD, jsonLines, loginRecord, T0, TEN_PER_MINUTE_CONFIG } from '../support/replay-records';
 
-const dir = mkdtempSync(join(tmpdir(), 'replay-inputs-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const { file } = fixtureDir('replay-inputs-');
 
 const run = (...argv: string[]) => runCli(argv);
 
-function file(name: string, content: string | Buffer): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
 /** A config with one rate rule of 10 requests per 60 s, to keep fixtures small. */
-const TEN_PER_MINUTE = file(
-  'ten-per-minute.json',
-  JSON.stringify({ rateRules: [{ name: 'rate-all', limit: 10, windowSeconds: 60 }] }),
-);
-
-const T0 = Date.UTC(2025, 2, 14, 2, 0, 0);
-
-/** A WAF log record as WAF writes it (fields the replay ignores included). */
-function record(clientIp: string, timestamp: number, headers: { name: string; value: string }[] = []) {
-  return {
-    timestamp,
-    formatVersion: 1,
-    webaclId: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/WafAutoblock/0f1e2d3c',
-    terminatingRuleId: 'Default_Action',
-    terminatingRuleType: 'REGULAR',
-    action: 'ALLOW',
-    httpSourceName: 'CF',
-    httpRequest: {
-      clientIp,
-      country: 'DE',
-      headers: [{ name: 'host', value: 'shop.example.com' }, ...headers],
-      uri: '/login',
-      args: '',
-      httpVersion: 'HTTP/2.0',
-      httpMethod: 'POST',
-      requestId: `r-${timestamp}`,
-    },
-  };
-}
-
-/** Twelve requests of 45.33.12.7 in 1.1 s: limited at the eleventh, 2 over the limit. */
-const FLOOD = Array.from({ length: 12 }, (_, i) => record('45.33.12.7', T0 + i * 100));
-const BLOCKED_ROW = /^45\.33\.12\.0\/24\s+2025-03-14T02:00:01\.000Z\s+rate-all\s+1\s+12\s+2$/m;
-const jsonLines = (records: readonly object[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const TEN_PER_MINUTE = file('ten-per-minute.json', JSON.stringify(TEN_PER_MINUTE_CONFIG));
 
 describe('replay reads the shapes CloudWatch Logs exports', () => {
   it('reads a Logs Insights "Download table (JSON)" export, newest first, with the record in @message', async () => {
@@ -137,8 +95,8 @@ describe('replay reads the shapes CloudWatch Logs exports', () => {
 describe('replay counts records out of time order at their own time', () => {
   // Issue 10: ten requests at 02:02:00.000-.090, then one from 02:00:00.000 out of another stream.
   const interleaved = [
-    ...Array.from({ length: 10 }, (_, i) => record('45.33.12.7', T0 + 120_000 + i * 10)),
-    record('45.33.12.7', T0),
+    ...Array.from({ length: 10 }, (_, i) => loginRecord('45.33.12.7', T0 + 120_000 + i * 10)),
+    loginRecord('45.33.12.7', T0),
   ];
 
   it('blocks nothing when no 60 s window holds more than 10', async () => {
@@ -266,9 +224,11 @@ describe('replay warns when the client chooses a FORWARDED_IP key', () => {
     );
     // Issue 10: 45.33.99.10 sends X-Forwarded-For with a victim first; an appending proxy adds the sender.
     const forged = Array.from({ length: 150 }, (_, i) =>
-      record('45.33.99.10', T0 + i * 200, [{ name: 'x-forwarded-for', value: '45.33.50.7, 45.33.99.10' }]),
+      loginRecord('45.33.99.10', T0 + i * 200, {
+        headers: [{ name: 'x-forwarded-for', value: '45.33.50.7, 45.33.99.10' }],
+      }),
     );
-    const honest = record('45.33.99.10', T0, [{ name: 'x-forwarded-for', value: '45.33.99.10' }]);
+    const honest = loginRecord('45.33.99.10', T0, { headers: [{ name: 'x-forwarded-for', value: '45.33.99.10' }] });
     const path = file('forged.jsonl', jsonLines([honest, ...forged]));
     const { code, stdout, stderr } = await run('replay', path, '--config', config);
     expect(code).toBe(0);
