@@ -133,22 +133,27 @@ function applyOverrides(
 function knownKeysAt(path: readonly PropertyKey[]): string[] {
   let schema: z.ZodType = configSchema;
   for (const segment of [...path, undefined]) {
-    // Unwrap defaults, optionals and refinements until we reach the object or array underneath.
-    for (;;) {
-      const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod
-        .def;
-      if ((def.type === 'default' || def.type === 'optional' || def.type === 'pipe') && (def.innerType ?? def.in)) {
-        schema = (def.innerType ?? def.in) as z.ZodType;
-        continue;
-      }
-      break;
-    }
+    schema = unwrapped(schema);
     if (segment === undefined) break;
     if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else if (schema instanceof z.ZodObject)
       schema = (schema.shape as Record<string, z.ZodType>)[String(segment)] ?? schema;
   }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  if (!(schema instanceof z.ZodObject)) return [];
+  // A removed key stays in the schema only to be refused with its own message: never suggest it.
+  const shape = schema.shape as Record<string, z.ZodType>;
+  return Object.keys(shape).filter((key) => !(shape[key] && unwrapped(shape[key]) instanceof z.ZodNever));
+}
+
+/** `schema` without its defaults, optionals, nullables and refinements: the object, array or value underneath. */
+function unwrapped(schema: z.ZodType): z.ZodType {
+  for (;;) {
+    const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod
+      .def;
+    const inner = def.innerType ?? def.in;
+    if (!['default', 'optional', 'nullable', 'pipe'].includes(def.type) || inner === undefined) return schema;
+    schema = inner;
+  }
 }
 
 /** The known key nearest to `key` by edit distance, when it is near enough to be a likely typo. */

@@ -154,9 +154,10 @@ export const configSchema = z
       .default([{ name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP' }]),
     /**
      * The header that your own proxy (a CDN or load balancer in front of WAF, that every request
-     * passes) writes the client's address into, and how. Unset: no header is trusted.
+     * passes) writes the client's address into, and how. Unset or `null` (so that
+     * `-c wafAutoblock.forwardedIp=null` switches off one set in a file): no header is trusted.
      */
-    forwardedIp: forwardedIpSchema.optional(),
+    forwardedIp: forwardedIpSchema.nullish().transform((declared) => declared ?? undefined),
     /**
      * CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or
      * /128. Read into canonical CIDRs, without duplicates: the family of each is the parsed one.
