@@ -52,8 +52,13 @@ const deps: BlockerDeps = {
 
 export async function handler(event: ScheduledEvent | SNSEvent | undefined, context: Context): Promise<RunSummary> {
   logger.addContext(context);
-  const { trigger, rejected } = triggerOf(event, settings);
+  const { trigger, rejected, untrustedAlarmMessage } = triggerOf(event, settings);
   logRejected(rejected);
+  // Why a run our alarm started asks for the alarm's state anyway (a message that waited in the queue).
+  if (untrustedAlarmMessage) {
+    const { state, problem } = untrustedAlarmMessage;
+    logger.info('alarm message not trusted; reading the alarm', { announcedState: state, problem });
+  }
   // Counted before the run: a run that fails still received (and turned away) these messages.
   metrics.addMetric('FeedRejected', MetricUnit.Count, rejected.length);
   // Only feed records carry actions into this handler (the CLI runs its own).
