@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -9,6 +9,7 @@ import type { WafScope } from '../../lambdas/shared/environment';
 import {
   type ForwardedIpConfig,
   forwardedIpProblems,
+  forwardedIpWarnings,
   forwardedRuleName,
   ipSetForwardedIp,
   type IpSetRuleAction,
@@ -74,13 +75,21 @@ export class BlocklistWebAcl extends Construct {
   readonly rateRuleNames: readonly string[];
   private readonly wafScope: WafScope;
 
-  /** @throws {ConfigError} when a rate rule would count by a header address that the client chooses. */
+  /**
+   * Warns at synth (CDK annotations) about a `forwardedIp` that is often a mistake: with scope
+   * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten.
+   * @throws {ConfigError} when a rate rule would not count the client's own address (see `forwardedIpProblems`).
+   */
   constructor(scope: Construct, id: string, props: BlocklistWebAclProps) {
     super(scope, id);
     const [untrusted] = forwardedIpProblems(props);
     if (untrusted) {
       const key = `rateRules[${untrusted.path[1]}].aggregateKey`;
       throw new ConfigError(key, `invalid configuration: ${key} ${untrusted.message}`);
+    }
+    // Declarations that may be right but are often a mistake: CDK prints them at synth.
+    for (const { id: warningId, message } of forwardedIpWarnings(props)) {
+      Annotations.of(this).addWarningV2(warningId, message);
     }
     this.wafScope = props.scope;
     const prefix = props.namePrefix;

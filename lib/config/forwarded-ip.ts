@@ -7,16 +7,20 @@
  *   rate rule may only count by `IP`;
  * - with `forwardedIp` the user states which header their proxy writes and how. An ALLOW decision
  *   reads only the one address that proxy wrote (FIRST when it overwrites the header, LAST when it
- *   appends to it); a BLOCK decision may read ANY address, because whatever a sender puts in its
- *   own header can only get that sender blocked;
- * - a rate rule keyed by `FORWARDED_IP` counts by the header's FIRST address (WAF offers no other
- *   position for rate keys), which only an overwriting proxy makes trustworthy. Anything else
- *   would let a client pick whose range the blocker blocks, so the configuration refuses it.
+ *   appends to it); a BLOCK decision reads that address too when the proxy overwrites (the header
+ *   then holds one address), and ANY address when it appends, because whatever a sender puts in
+ *   its own header can only get that sender blocked;
+ * - behind that proxy every request's source IP is the proxy, so a rate rule keyed by `IP` would
+ *   count the proxy, and the blocker would block the proxy's range for everybody: every rate rule
+ *   must be keyed by `FORWARDED_IP`. WAF counts that key by the header's FIRST address (it offers
+ *   no other position for rate keys), which only an overwriting proxy makes trustworthy. So with a
+ *   proxy that appends no rate key reads the client safely, and the configuration refuses it.
  *
  * Pure: the positions and fallbacks below are plain data in the shapes of the web ACL's
  * `IPSetForwardedIPConfig` and `ForwardedIPConfig`, so the construct only places them.
  */
 import { z } from 'zod';
+import type { WafScope } from '../../lambdas/shared/environment';
 import type { RateRuleConfig } from './schema';
 
 /** How the user's own proxy writes the header: replaces it with one address, or appends to a list. */
@@ -44,8 +48,10 @@ export const forwardedIpSchema = z.strictObject(
      * request from, replacing whatever the client sent (nginx `proxy_set_header X-Real-IP
      * $remote_addr`). `appends`: the proxy appends that address to a list the client may have
      * started (nginx `$proxy_add_x_forwarded_for`), so only the LAST entry is its own; this trusts
-     * exactly one proxy hop. Behind several proxies, let the outermost one overwrite a
-     * single-valued header and name that header here.
+     * exactly one proxy hop. No rate rule can then count per client (WAF keys `FORWARDED_IP` by the
+     * first entry, and `IP` counts the proxy), so the configuration refuses `appends` at each rate
+     * rule's `aggregateKey`, saying what to do instead. Behind one proxy or several, let the
+     * outermost one overwrite a single-valued header and name that header here.
      */
     setByOwnProxy: z.enum(FORWARDED_IP_SETTERS, { error: 'must be overwrites or appends' }),
   },
@@ -90,10 +96,11 @@ export interface RateRuleForwardedIp {
  * Where an IP set rule with this action may look in the header, besides the source IP.
  *
  * ALLOW reads only the address the user's own proxy wrote: FIRST when it overwrites the header
- * (then there is only one), LAST when it appends. BLOCK reads ANY address (WAF inspects the last
- * 10 of a longer list, which always include the one the proxy appended): a sender that writes a
- * blocked address into its own header only gets its own request blocked, and a range the blocker
- * took from a FORWARDED_IP rule is matched wherever the proxy puts it.
+ * (then there is only one), LAST when it appends. BLOCK reads FIRST too when the proxy overwrites:
+ * the header holds that one address, so ANY would read the same thing for 4 WCUs more per rule.
+ * When the proxy appends, BLOCK reads ANY address (WAF inspects the last 10 of a longer list,
+ * which always include the one the proxy appended): a sender that writes a blocked address into
+ * its own header only gets its own request blocked.
  *
  * @returns undefined without `forwardedIp`: then the rule matches the source IP only.
  */
@@ -102,7 +109,7 @@ export function ipSetForwardedIp(
   action: IpSetRuleAction,
 ): IpSetForwardedIp | undefined {
   if (forwardedIp === undefined) return undefined;
-  const position = action === 'block' ? 'ANY' : forwardedIp.setByOwnProxy === 'overwrites' ? 'FIRST' : 'LAST';
+  const position = forwardedIp.setByOwnProxy === 'overwrites' ? 'FIRST' : action === 'block' ? 'ANY' : 'LAST';
   return { headerName: forwardedIp.headerName, position, fallbackBehavior: 'NO_MATCH' };
 }
 
@@ -113,7 +120,7 @@ export function ipSetForwardedIp(
  * request from, a header without a valid address cannot have come through that proxy, so WAF
  * blocks the request (loudly, in the rule's BlockedRequests) rather than let it pass uncounted. A
  * request without the header at all is not evaluated by the rule whatever the fallback (WAF's
- * rule); rate rules keyed by `IP` still count it, and the origin should accept only the proxy.
+ * rule): it cannot have passed the proxy, so the protected resource should admit the proxy alone.
  *
  * @throws {ForwardedIpTrustError} when `forwardedIp` is absent or the proxy appends: the header's
  *   first address would then be the client's choice. The configuration refuses both earlier.
@@ -140,31 +147,83 @@ export interface ForwardedIpProblem {
 }
 
 /**
- * The rate rules that would hand the choice of their key to the client: `FORWARDED_IP` without
- * `forwardedIp`, or with a proxy that appends (WAF keys by the header's first address, which the
- * client writes). Each problem names the rule's `aggregateKey`.
+ * The rate rules whose key would not be the client's own address, each naming the rule's
+ * `aggregateKey` with why and what to do instead:
+ * - `FORWARDED_IP` without `forwardedIp`: the client writes the header;
+ * - `IP` with `forwardedIp`: the source IP is the proxy, so the rule counts the proxy and the
+ *   blocker would block the proxy's range, which the blocklist then matches for every request;
+ * - any key with a proxy that appends: `FORWARDED_IP` is keyed by the header's first address,
+ *   which the client writes, and `IP` counts the proxy.
  */
 export function forwardedIpProblems(config: {
   readonly rateRules: readonly Pick<RateRuleConfig, 'aggregateKey'>[];
   readonly forwardedIp?: ForwardedIpConfig | undefined;
 }): ForwardedIpProblem[] {
   const { forwardedIp } = config;
-  const problems: ForwardedIpProblem[] = [];
-  config.rateRules.forEach((rule, index) => {
-    if (rule.aggregateKey !== 'FORWARDED_IP' || forwardedIp?.setByOwnProxy === 'overwrites') return;
-    const path = ['rateRules', index, 'aggregateKey'];
-    problems.push(
-      forwardedIp === undefined
-        ? {
-            path,
-            message:
-              'FORWARDED_IP needs forwardedIp: without it the client chooses X-Forwarded-For\'s first address; set forwardedIp to say your own proxy sets the header (see README, "Forwarded client addresses"), or use IP',
-          }
-        : {
-            path,
-            message: `FORWARDED_IP cannot be used when forwardedIp.setByOwnProxy is appends: WAF keys a rate rule by ${forwardedIp.headerName}'s FIRST address, which the client writes; name a header your proxy overwrites, or use IP`,
-          },
-    );
+  return config.rateRules.flatMap((rule, index) => {
+    const message = rateKeyProblem(rule.aggregateKey, forwardedIp);
+    return message === undefined ? [] : [{ path: ['rateRules', index, 'aggregateKey'], message }];
   });
-  return problems;
+}
+
+/** Why a rate rule keyed by `key` would not count the client behind `forwardedIp`, in one line. */
+function rateKeyProblem(
+  key: RateRuleConfig['aggregateKey'],
+  forwardedIp: ForwardedIpConfig | undefined,
+): string | undefined {
+  if (forwardedIp === undefined) {
+    return key === 'IP'
+      ? undefined
+      : 'FORWARDED_IP needs forwardedIp: without it the client chooses X-Forwarded-For\'s first address; set forwardedIp to say your own proxy sets the header (see README, "Forwarded client addresses"), or use IP';
+  }
+  const header = forwardedIp.headerName;
+  const countsProxy =
+    'IP counts the connecting source IP, which behind the proxy that forwardedIp declares is that proxy for every request';
+  if (forwardedIp.setByOwnProxy === 'overwrites') {
+    if (key === 'FORWARDED_IP') return undefined;
+    return `${countsProxy}: the rule would limit the proxy, and the blocker would block the proxy's /24, which the blocklist then matches as the source IP of everybody; use FORWARDED_IP to count by ${header}`;
+  }
+  const firstIsClients = `WAF keys FORWARDED_IP by ${header}'s FIRST address, which the client writes`;
+  const instead =
+    'make your proxy overwrite a single-valued header, e.g. X-Real-IP, declare that header with setByOwnProxy overwrites, and use FORWARDED_IP';
+  return key === 'IP'
+    ? `${countsProxy} (the blocker would block the proxy's /24, and so everybody), and with setByOwnProxy appends no rate key is safe: ${firstIsClients}; ${instead}`
+    : `FORWARDED_IP cannot be used when forwardedIp.setByOwnProxy is appends: ${firstIsClients} (and IP would count the proxy, so no rate key is safe); ${instead}`;
+}
+
+/** A configuration that synthesizes but may not be what the user meant: a CDK warning at synth. */
+export interface ForwardedIpWarning {
+  /** Id for `Annotations.addWarningV2`, by which a user can acknowledge the warning. */
+  readonly id: string;
+  /** One line: what was declared, why it is doubtful, what to check. */
+  readonly message: string;
+}
+
+/**
+ * The `forwardedIp` declarations worth a second look:
+ * - with scope `CLOUDFRONT`: CloudFront gives WAF the viewer's address as the source IP, so a
+ *   header is only right when another proxy of the user's sits in front of CloudFront;
+ * - `X-Forwarded-For` declared as overwritten: most proxies append to it, and then the client
+ *   writes the first address, which keys the `FORWARDED_IP` rate rules.
+ */
+export function forwardedIpWarnings(config: {
+  readonly scope: WafScope;
+  readonly forwardedIp?: ForwardedIpConfig | undefined;
+}): ForwardedIpWarning[] {
+  const { forwardedIp } = config;
+  if (forwardedIp === undefined) return [];
+  const warnings: ForwardedIpWarning[] = [];
+  if (config.scope === 'CLOUDFRONT') {
+    warnings.push({
+      id: 'waf-autoblock:forwardedIpBehindCloudFront',
+      message: `forwardedIp is set with scope CLOUDFRONT: CloudFront already gives WAF the viewer's address as the source IP, so reading ${forwardedIp.headerName} is only right when another proxy of yours sits in front of CloudFront and every request passes it; otherwise remove forwardedIp and key the rate rules by IP`,
+    });
+  }
+  if (forwardedIp.setByOwnProxy === 'overwrites' && forwardedIp.headerName.toLowerCase() === 'x-forwarded-for') {
+    warnings.push({
+      id: 'waf-autoblock:forwardedForOverwritten',
+      message: `forwardedIp declares that your proxy overwrites ${forwardedIp.headerName}, a header most proxies append to (nginx $proxy_add_x_forwarded_for, load balancers, CDNs): double-check that yours replaces it with the one address it received the request from; if it appends, the client chooses the FORWARDED_IP rate key, so let the proxy set a single-valued header such as X-Real-IP and declare that instead`,
+    });
+  }
+  return warnings;
 }

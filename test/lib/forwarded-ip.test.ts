@@ -3,12 +3,16 @@
  * ALLOW decision never rests on a header the client writes, and a forged header can at worst get
  * the forger's own requests blocked.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli-io';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../bin/build-app';
+import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
+import { webAclCapacity } from '../../lib/config/capacity';
 import {
   FORWARDED_IP_SETTERS,
   forwardedIpProblems,
@@ -17,7 +21,11 @@ import {
 } from '../../lib/config/forwarded-ip';
 import { parseConfig } from '../../lib/config/load';
 import type { WafAutoblockConfigInput } from '../../lib/config/schema';
-import { configErrorOf } from '../support/config-errors';
+import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
+import { runCli } from '../support/cli-io';
+import { configErrorFrom, configErrorOf } from '../support/config-errors';
+import { fixtureDir } from '../support/fixture-dir';
+import { loginRecord, T0 } from '../support/replay-records';
 import { synthesize } from '../support/synth';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -86,14 +94,47 @@ describe('default configuration: no header is trusted', () => {
   });
 });
 
-describe('forwardedIp: the own proxy overwrites a single-valued header', () => {
-  const { template } = synthesize({
-    forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
-    rateRules: [
-      { name: 'rate-all', limit: 2000 },
-      { name: 'login', limit: 100, windowSeconds: 60, uriPathPrefix: '/login', aggregateKey: 'FORWARDED_IP' },
-    ],
+/**
+ * Synthesizes the stack for `input` as `cdk synth` builds it (bundling skipped: warnings do not
+ * depend on it), hands it to `check`, which reads the assembly's annotations, then removes the
+ * assembly.
+ */
+function withStack(input: WafAutoblockConfigInput, check: (stack: Stack) => void): void {
+  const config = parseConfig(input);
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new WafAutoblockStack(app, config.stackName, {
+    config,
+    env: { account: '123456789012', region: config.scope === 'CLOUDFRONT' ? 'us-east-1' : 'eu-west-1' },
   });
+  try {
+    check(stack);
+  } finally {
+    rmSync(app.outdir, { recursive: true, force: true });
+  }
+}
+
+/** The warnings about `forwardedIp` in the stack's synthesized assembly, as CDK prints them. */
+function forwardedIpWarnings(stack: Stack): string[] {
+  return Annotations.fromStack(stack)
+    .findWarning('*', Match.stringLikeRegexp('forwardedIp'))
+    .map((warning) => warning.entry.data as string);
+}
+
+const OVERWRITES = { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' } as const;
+
+/** Rate rules behind an own proxy: every one keyed by the header it overwrites. */
+const LOGIN_BEHIND_PROXY = [
+  { name: 'rate-all', limit: 2000, aggregateKey: 'FORWARDED_IP' },
+  { name: 'login', limit: 100, windowSeconds: 60, uriPathPrefix: '/login', aggregateKey: 'FORWARDED_IP' },
+] as const;
+
+describe('forwardedIp: nginx in front of an ALB overwrites a single-valued header', () => {
+  const config = {
+    scope: 'REGIONAL',
+    forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+    rateRules: [...LOGIN_BEHIND_PROXY],
+  } as const satisfies WafAutoblockConfigInput;
+  const { template } = synthesize(config);
 
   it('the ALLOW rules match the source IP or the one address the proxy wrote (FIRST)', () => {
     for (const name of ['allowlist-ipv4', 'allowlist-ipv6']) {
@@ -101,40 +142,71 @@ describe('forwardedIp: the own proxy overwrites a single-valued header', () => {
     }
   });
 
-  it('the BLOCK rules match the source IP or any address in the header', () => {
+  it('the BLOCK rules read the same one address (FIRST), and so cost no more WCUs than the ALLOW rules', () => {
     for (const name of ['blocklist-ipv4', 'blocklist-ipv6']) {
-      expectSourceThenHeader(template, name, 'X-Real-IP', 'ANY');
+      expectSourceThenHeader(template, name, 'X-Real-IP', 'FIRST');
     }
+    // 4 IP sets × (source IP 1 + header 1); position ANY would have added 4 for each blocklist rule.
+    expect(webAclCapacity(parseConfig(config)).ipSetRules).toBe(8);
   });
 
-  it('the FORWARDED_IP rate rule counts by that header, and blocks requests whose header holds no address', () => {
-    expect(ruleOf(template, 'login').Statement).toMatchObject({
-      RateBasedStatement: {
-        AggregateKeyType: 'FORWARDED_IP',
-        ForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'MATCH' },
-      },
-    });
-    expect(ruleOf(template, 'rate-all').Statement).toEqual({
-      RateBasedStatement: { Limit: 2000, EvaluationWindowSec: 300, AggregateKeyType: 'IP' },
-    });
+  it('the FORWARDED_IP rate rules count by that header, and block requests whose header holds no address', () => {
+    for (const name of ['rate-all', 'login']) {
+      expect(ruleOf(template, name).Statement).toMatchObject({
+        RateBasedStatement: {
+          AggregateKeyType: 'FORWARDED_IP',
+          ForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'MATCH' },
+        },
+      });
+    }
   });
 });
 
-describe('forwardedIp: the own proxy appends to X-Forwarded-For', () => {
-  const { template } = synthesize({
-    forwardedIp: { headerName: 'X-Forwarded-For', setByOwnProxy: 'appends' },
-    allowlist: ['81.2.69.128/26'],
+describe('forwardedIp: warnings at synth for declarations that are often a mistake', () => {
+  it('with scope CLOUDFRONT: CloudFront already gives WAF the viewer address', () => {
+    const input: WafAutoblockConfigInput = {
+      scope: 'CLOUDFRONT',
+      forwardedIp: { headerName: 'True-Client-IP', setByOwnProxy: 'overwrites' },
+      rateRules: [...LOGIN_BEHIND_PROXY],
+    };
+    withStack(input, (stack) => {
+      Annotations.fromStack(stack).hasWarning(
+        '/WafAutoblock/Protection/WebAcl',
+        Match.stringLikeRegexp(
+          "^forwardedIp is set with scope CLOUDFRONT: CloudFront already gives WAF the viewer's address as the source IP, so reading True-Client-IP is only right when another proxy of yours sits in front of CloudFront and every request passes it; otherwise remove forwardedIp and key the rate rules by IP",
+        ),
+      );
+      expect(forwardedIpWarnings(stack)).toHaveLength(1);
+    });
   });
 
-  it('the ALLOW rules match the source IP or only the LAST address, the one the proxy appended', () => {
-    for (const name of ['allowlist-ipv4', 'allowlist-ipv6']) {
-      expectSourceThenHeader(template, name, 'X-Forwarded-For', 'LAST');
-    }
+  it('X-Forwarded-For declared as overwritten: most proxies append to it', () => {
+    const input: WafAutoblockConfigInput = {
+      scope: 'REGIONAL',
+      forwardedIp: { headerName: 'x-forwarded-for', setByOwnProxy: 'overwrites' },
+      rateRules: [...LOGIN_BEHIND_PROXY],
+    };
+    withStack(input, (stack) => {
+      Annotations.fromStack(stack).hasWarning(
+        '/WafAutoblock/Protection/WebAcl',
+        Match.stringLikeRegexp(
+          '^forwardedIp declares that your proxy overwrites x-forwarded-for, a header most proxies append to .*: double-check that yours replaces it with the one address it received the request from; if it appends, the client chooses the FORWARDED_IP rate key, so let the proxy set a single-valued header such as X-Real-IP and declare that instead',
+        ),
+      );
+      expect(forwardedIpWarnings(stack)).toHaveLength(1);
+    });
   });
 
-  it('the BLOCK rules match the source IP or any address in the header', () => {
-    for (const name of ['blocklist-ipv4', 'blocklist-ipv6']) {
-      expectSourceThenHeader(template, name, 'X-Forwarded-For', 'ANY');
+  it('none for a single-valued header behind a REGIONAL web ACL, nor without forwardedIp', () => {
+    const behindNginx: WafAutoblockConfigInput = {
+      scope: 'REGIONAL',
+      forwardedIp: OVERWRITES,
+      rateRules: [...LOGIN_BEHIND_PROXY],
+    };
+    for (const input of [behindNginx, {}]) {
+      withStack(input, (stack) => {
+        expect(forwardedIpWarnings(stack)).toEqual([]);
+      });
     }
   });
 });
@@ -147,7 +219,7 @@ describe('ipSetForwardedIp', () => {
       ipSetForwardedIp({ headerName: 'X-Client-IP', setByOwnProxy }, 'block')?.position,
     ]);
     expect(positions).toEqual([
-      ['overwrites', 'FIRST', 'ANY'],
+      ['overwrites', 'FIRST', 'FIRST'],
       ['appends', 'LAST', 'ANY'],
     ]);
     expect(ipSetForwardedIp(undefined, 'allow')).toBeUndefined();
@@ -155,7 +227,26 @@ describe('ipSetForwardedIp', () => {
   });
 });
 
-describe('the configuration refuses what hands the rate key to the client', () => {
+const fixtures = fixtureDir('forwarded-ip-');
+
+let apps = 0;
+
+/** An app whose cloud assembly directory is in the fixture dir, so that it goes with it. */
+function testApp(context: Record<string, unknown> = {}): App {
+  return new App({ outdir: join(fixtures.path, `cdk.out-${++apps}`), context });
+}
+
+/** An app as `cdk synth` makes it: cdk.json's context plus what `-c` adds (values as strings), without bundling. */
+function appWithContext(extra: Record<string, string>): App {
+  const { context } = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  return testApp({ ...context, ...extra, 'aws:cdk:bundling-stacks': [] });
+}
+
+function ruleNamesOf(stack: ReturnType<typeof buildApp>): string[] {
+  return (stack.protection.webAcl.webAcl.rules as wafv2.CfnWebACL.RuleProperty[]).map((rule) => rule.name);
+}
+
+describe('the configuration refuses a rate rule that would not count the client', () => {
   const forwardedLogin = { name: 'login', limit: 100, windowSeconds: 60, aggregateKey: 'FORWARDED_IP' } as const;
 
   it('refuses a rate rule named like the header rule of an IP set, which WAF would see as a duplicate', () => {
@@ -179,12 +270,58 @@ describe('the configuration refuses what hands the rate key to the client', () =
     const message = configErrorOf(
       {
         forwardedIp: { headerName: 'X-Forwarded-For', setByOwnProxy: 'appends' },
-        rateRules: [{ name: 'rate-all', limit: 2000 }, forwardedLogin],
+        rateRules: [forwardedLogin],
+      },
+      'rateRules[0].aggregateKey',
+    );
+    expect(message).toBe(
+      "invalid configuration: rateRules[0].aggregateKey FORWARDED_IP cannot be used when forwardedIp.setByOwnProxy is appends: WAF keys FORWARDED_IP by X-Forwarded-For's FIRST address, which the client writes (and IP would count the proxy, so no rate key is safe); make your proxy overwrite a single-valued header, e.g. X-Real-IP, declare that header with setByOwnProxy overwrites, and use FORWARDED_IP",
+    );
+  });
+
+  it('IP behind a proxy that overwrites (the default key): it would count the proxy, and the blocker block everybody', () => {
+    const message = configErrorOf(
+      {
+        forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+        rateRules: [forwardedLogin, { name: 'rate-all', limit: 2000 }],
       },
       'rateRules[1].aggregateKey',
     );
-    expect(message).toContain('FIRST');
-    expect(message).toContain('overwrites');
+    expect(message).toBe(
+      "invalid configuration: rateRules[1].aggregateKey IP counts the connecting source IP, which behind the proxy that forwardedIp declares is that proxy for every request: the rule would limit the proxy, and the blocker would block the proxy's /24, which the blocklist then matches as the source IP of everybody; use FORWARDED_IP to count by X-Real-IP",
+    );
+  });
+
+  it('IP behind a proxy that appends: no rate key is safe, so it says to let the proxy overwrite a header', () => {
+    const message = configErrorOf(
+      { forwardedIp: { headerName: 'X-Forwarded-For', setByOwnProxy: 'appends' } },
+      'rateRules[0].aggregateKey',
+    );
+    expect(message).toContain('IP counts the connecting source IP, which behind the proxy');
+    expect(message).toContain("WAF keys FORWARDED_IP by X-Forwarded-For's FIRST address, which the client writes");
+    expect(message).toContain('make your proxy overwrite a single-valued header, e.g. X-Real-IP');
+  });
+
+  it('the web ACL construct refuses the same, for an app that passes it unparsed props', () => {
+    const build = () =>
+      new BlocklistWebAcl(new Stack(testApp(), 'Site'), 'WebAcl', {
+        namePrefix: 'Site',
+        scope: 'REGIONAL',
+        rateRules: [{ name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP' }],
+        forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+        allowlist: [],
+        managedRuleGroups: [],
+        logRetentionDays: 30,
+        loggedActions: ['BLOCK'],
+        associations: [],
+      });
+    expect(configErrorFrom(build, 'rateRules[0].aggregateKey')).toContain('use FORWARDED_IP to count by X-Real-IP');
+  });
+
+  it("cdk synth with forwardedIp in a config file and cdk.json's rate rule keyed by IP stops, naming the rule", () => {
+    const config = fixtures.file('proxy.json', JSON.stringify({ forwardedIp: OVERWRITES }));
+    const message = configErrorFrom(() => buildApp(appWithContext({ config }), {}), 'rateRules[0].aggregateKey');
+    expect(message).toContain('use FORWARDED_IP to count by X-Real-IP');
   });
 
   it('the old rateRules[].forwardedIpHeader, saying where it went', () => {
@@ -196,12 +333,34 @@ describe('the configuration refuses what hands the rate key to the client', () =
     expect(message).not.toContain('unknown key');
   });
 
+  it('never suggests the removed forwardedIpHeader for a typo, nor lists it among the known keys', () => {
+    const nearRemoved = configErrorOf(
+      { rateRules: [{ name: 'login', limit: 100, forwardedIpHedaer: 'X-Forwarded-For' }] },
+      'rateRules[0].forwardedIpHedaer',
+    );
+    expect(nearRemoved).toBe(
+      'invalid configuration: unknown key "rateRules[0].forwardedIpHedaer" (known keys here: name, limit, windowSeconds, uriPathPrefix, host, aggregateKey)',
+    );
+    const otherTypo = configErrorOf(
+      { rateRules: [{ name: 'login', limit: 100, aggregateKye: 'IP' }] },
+      'rateRules[0].aggregateKye',
+    );
+    expect(otherTypo).toContain('did you mean "rateRules[0].aggregateKey"?');
+    expect(otherTypo).not.toContain('forwardedIpHeader');
+  });
+
+  it('suggests the key meant inside forwardedIp', () => {
+    expect(
+      configErrorOf({ forwardedIp: { ...OVERWRITES, headrName: 'X-Real-IP' } }, 'forwardedIp.headrName'),
+    ).toContain('did you mean "forwardedIp.headerName"? (known keys here: headerName, setByOwnProxy)');
+  });
+
   it('a forwardedIp without setByOwnProxy, or with a header name WAF cannot use', () => {
     configErrorOf({ forwardedIp: { headerName: 'X-Real-IP' } }, 'forwardedIp.setByOwnProxy');
     configErrorOf({ forwardedIp: { headerName: 'X Real IP', setByOwnProxy: 'overwrites' } }, 'forwardedIp.headerName');
   });
 
-  it('finds exactly the FORWARDED_IP rules, unless the proxy overwrites the header (property)', () => {
+  it('refuses exactly the rules that would not count the client: FORWARDED_IP without a header, IP with one, any behind appends (property)', () => {
     const rules = fc.array(fc.record({ aggregateKey: fc.constantFrom('IP' as const, 'FORWARDED_IP' as const) }), {
       maxLength: 20,
     });
@@ -212,15 +371,46 @@ describe('the configuration refuses what hands the rate key to the client', () =
     fc.assert(
       fc.property(rules, forwardedIp, (rateRules, declared: ForwardedIpConfig | undefined) => {
         const refused = forwardedIpProblems({ rateRules, forwardedIp: declared }).map((p) => p.path);
-        const expected =
-          declared?.setByOwnProxy === 'overwrites'
-            ? []
-            : rateRules.flatMap((r, i) =>
-                r.aggregateKey === 'FORWARDED_IP' ? [['rateRules', i, 'aggregateKey']] : [],
-              );
+        const safeKey =
+          declared === undefined ? 'IP' : declared.setByOwnProxy === 'overwrites' ? 'FORWARDED_IP' : undefined;
+        const expected = rateRules.flatMap((r, i) =>
+          r.aggregateKey === safeKey ? [] : [['rateRules', i, 'aggregateKey']],
+        );
         expect(refused).toEqual(expected);
       }),
     );
+  });
+});
+
+describe('-c wafAutoblock.forwardedIp=null, as cdk synth reads it', () => {
+  it('switches off the forwardedIp of a config file: no rule reads a header', () => {
+    const config = fixtures.file(
+      'behind-proxy.json',
+      JSON.stringify({
+        forwardedIp: OVERWRITES,
+        rateRules: [{ name: 'rate-all', limit: 2000, aggregateKey: 'FORWARDED_IP' }],
+      }),
+    );
+    const proxied = buildApp(appWithContext({ config }), {});
+    expect(ruleNamesOf(proxied)).toContain('allowlist-ipv4-forwarded');
+
+    const direct = buildApp(
+      appWithContext({
+        config,
+        'wafAutoblock.forwardedIp': 'null',
+        'wafAutoblock.rateRules[0].aggregateKey': 'IP',
+      }),
+      {},
+    );
+    expect(ruleNamesOf(direct)).toEqual([
+      'allowlist-ipv4',
+      'allowlist-ipv6',
+      'blocklist-ipv4',
+      'blocklist-ipv6',
+      'rate-all',
+      'AWSManagedRulesAmazonIpReputationList',
+    ]);
+    expect(JSON.stringify(direct.protection.webAcl.webAcl.rules)).not.toMatch(/forwardedIp/i);
   });
 });
 
@@ -243,11 +433,6 @@ describe('the shipped example, examples/replay-config.json', () => {
 });
 
 describe('replay of a forged X-Forwarded-For (issue 10: 150 POSTs to /login naming a victim first)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'forwarded-ip-'));
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = Date.UTC(2025, 2, 14, 2, 0, 0);
   const attacker = '45.33.99.10';
   /** The client wrote a victim first and itself last. */
   const forged = { name: 'x-forwarded-for', value: `45.33.50.7, ${attacker}` };
@@ -255,20 +440,17 @@ describe('replay of a forged X-Forwarded-For (issue 10: 150 POSTs to /login nami
 
   /** 150 POSTs to /login within 30 s, from `clientIp`, as a WAF log file. */
   function logOf(name: string, clientIp: string, headers: { name: string; value: string }[]): string {
-    const path = join(dir, name);
     const records = Array.from({ length: 150 }, (_, i) =>
-      JSON.stringify(wafRecord(start + i * 200, clientIp, headers)),
+      JSON.stringify(loginRecord(clientIp, T0 + i * 200, { headers })),
     );
-    writeFileSync(path, records.join('\n'));
-    return path;
+    return fixtures.file(name, records.join('\n'));
   }
   const direct = logOf('direct.jsonl', attacker, [forged]);
   // Through an own proxy (34.240.12.7) that overwrote X-Real-IP with the address it received the request from.
   const proxied = logOf('proxied.jsonl', '34.240.12.7', [forged, { name: 'x-real-ip', value: attacker }]);
 
   async function replay(log: string, config: object) {
-    const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(path, JSON.stringify(config));
+    const path = fixtures.file(`config-${Math.random().toString(36).slice(2)}.json`, JSON.stringify(config));
     return runCli(['replay', log, '--config', path, '--format', 'json']);
   }
 
@@ -296,33 +478,3 @@ describe('replay of a forged X-Forwarded-For (issue 10: 150 POSTs to /login nami
     expect(ranges).toEqual(['45.33.99.0/24']);
   });
 });
-
-/** One AWS WAF log record (the fields WAF writes) of a POST to /login. */
-function wafRecord(timestamp: number, clientIp: string, extraHeaders: { name: string; value: string }[]) {
-  return {
-    timestamp,
-    formatVersion: 1,
-    webaclId: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/WafAutoblock/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
-    terminatingRuleId: 'Default_Action',
-    terminatingRuleType: 'REGULAR',
-    action: 'ALLOW',
-    terminatingRuleMatchDetails: [],
-    httpSourceName: 'CF',
-    httpSourceId: 'E2EXAMPLE0SAMPLE',
-    ruleGroupList: [],
-    rateBasedRuleList: [],
-    nonTerminatingMatchingRules: [],
-    requestHeadersInserted: null,
-    responseCodeSent: null,
-    httpRequest: {
-      clientIp,
-      country: 'US',
-      headers: [{ name: 'host', value: 'shop.example.com' }, ...extraHeaders],
-      uri: '/login',
-      args: '',
-      httpVersion: 'HTTP/2.0',
-      httpMethod: 'POST',
-      requestId: `forged-${timestamp}`,
-    },
-  };
-}

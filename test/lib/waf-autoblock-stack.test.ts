@@ -274,7 +274,14 @@ describe('REGIONAL scope with associations', () => {
       associations: [albArn],
       allowlist: ['198.51.100.0/24', '2001:db8::/32', '192.0.2.7'],
       rateRules: [
-        { name: 'login', limit: 100, windowSeconds: 60, uriPathPrefix: '/login', host: 'Shop.Example.com' },
+        {
+          name: 'login',
+          limit: 100,
+          windowSeconds: 60,
+          uriPathPrefix: '/login',
+          host: 'Shop.Example.com',
+          aggregateKey: 'FORWARDED_IP',
+        },
         { name: 'behind-proxy', limit: 500, aggregateKey: 'FORWARDED_IP' },
       ],
       forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
@@ -311,7 +318,8 @@ describe('REGIONAL scope with associations', () => {
       RateBasedStatement: {
         Limit: 100,
         EvaluationWindowSec: 60,
-        AggregateKeyType: 'IP',
+        AggregateKeyType: 'FORWARDED_IP',
+        ForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'MATCH' },
         ScopeDownStatement: {
           AndStatement: {
             Statements: [
@@ -338,7 +346,7 @@ describe('REGIONAL scope with associations', () => {
     });
   });
 
-  it('aggregates on the forwarded IP header that the own proxy overwrites, and the blocklist matches it anywhere', () => {
+  it('aggregates on the forwarded IP header that the own proxy overwrites, and the blocklist matches the address it wrote', () => {
     const rules = rulesOf(template);
     expect(rules.find((r) => r.Name === 'behind-proxy')?.Statement).toEqual({
       RateBasedStatement: {
@@ -354,7 +362,7 @@ describe('REGIONAL scope with associations', () => {
     expect(rules.find((r) => r.Name === 'blocklist-ipv4-forwarded')?.Statement).toEqual({
       IPSetReferenceStatement: {
         Arn: expect.anything() as unknown,
-        IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'ANY' },
+        IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'FIRST' },
       },
     });
   });
