@@ -1,10 +1,12 @@
 /**
  * Tells what arrived from the Lambda event without trusting its shape: a CloudWatch alarm state
- * change, a block report, or anything else (shown as a plain notification). Never throws: anybody
- * allowed to publish to the topics can send anything, and every message must still reach the chat.
+ * change (one of the stack's health alarms, or any other alarm), a block report, or anything else
+ * (shown as a plain notification). Never throws: anybody allowed to publish to the topics can send
+ * anything, and every message must still reach the chat.
  */
+import { healthAlarmKindOf } from '../shared/health';
 import { isBlockReport, type BlockReport } from '../shared/report';
-import type { Notice, PlainNotice } from './types';
+import type { AlarmNotice, AlarmTrigger, Notice, PlainNotice } from './types';
 
 /** One notice and the SNS message id it came from (for de-duplicating retried deliveries). */
 export interface IncomingNotice {
@@ -72,24 +74,61 @@ export function classifyMessage(message: unknown, subject?: unknown, topicArn?: 
     return plain(body, 'text', subjectText, topicName);
   }
   if (isObject(parsed) && typeof parsed.AlarmName === 'string' && typeof parsed.NewStateValue === 'string') {
-    const oldState = str(parsed.OldStateValue);
-    const reason = str(parsed.NewStateReason);
-    const description = str(parsed.AlarmDescription);
-    const changedAt = parseAlarmTime(parsed.StateChangeTime);
-    return {
-      kind: 'alarm',
-      alarmName: parsed.AlarmName,
-      newState: parsed.NewStateValue,
-      ...(oldState === undefined ? {} : { oldState }),
-      ...(reason === undefined ? {} : { reason }),
-      ...(description === undefined ? {} : { description }),
-      ...(changedAt === undefined ? {} : { changedAt }),
-    };
+    const alarm = alarmNotice(parsed, parsed.AlarmName, parsed.NewStateValue);
+    // By name alone: the notifier cannot tell our health alarms from others' that follow the
+    // same scheme, and run.ts still gives the attack alarm, matched by its exact name, precedence.
+    const health = healthAlarmKindOf(alarm.alarmName);
+    return health === undefined ? alarm : { kind: 'health', health, alarm };
   }
   const report = normalizeReport(parsed);
   if (report) return { kind: 'report', report };
   // Valid JSON of another shape, or a JSON string/number (`--message 42`): shown as published.
   return plain(body, typeof parsed === 'object' && parsed !== null ? 'json' : 'text', subjectText, topicName);
+}
+
+function alarmNotice(parsed: Loose, alarmName: string, newState: string): AlarmNotice {
+  const oldState = str(parsed.OldStateValue);
+  const reason = str(parsed.NewStateReason);
+  const description = str(parsed.AlarmDescription);
+  const changedAt = parseAlarmTime(parsed.StateChangeTime);
+  const trigger = isObject(parsed.Trigger) ? alarmTrigger(parsed.Trigger) : undefined;
+  return {
+    kind: 'alarm',
+    alarmName,
+    newState,
+    ...(oldState === undefined ? {} : { oldState }),
+    ...(reason === undefined ? {} : { reason }),
+    ...(description === undefined ? {} : { description }),
+    ...(changedAt === undefined ? {} : { changedAt }),
+    ...(trigger === undefined ? {} : { trigger }),
+  };
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** CloudWatch's `Trigger`: `Dimensions` is a list of `{ name, value }` (lower case, unlike the API). */
+function alarmTrigger(trigger: Loose): AlarmTrigger {
+  const metricName = str(trigger.MetricName);
+  const periodSeconds = positive(trigger.Period);
+  const evaluationPeriods = positive(trigger.EvaluationPeriods);
+  const threshold =
+    typeof trigger.Threshold === 'number' && Number.isFinite(trigger.Threshold) ? trigger.Threshold : undefined;
+  const dimensions = Object.fromEntries(
+    list(trigger.Dimensions).flatMap((dimension) => {
+      const name = str(dimension.name);
+      const value = str(dimension.value);
+      return name !== undefined && value !== undefined ? [[name, value]] : [];
+    }),
+  );
+  return {
+    ...(metricName === undefined ? {} : { metricName }),
+    ...(periodSeconds === undefined ? {} : { periodSeconds }),
+    ...(evaluationPeriods === undefined ? {} : { evaluationPeriods }),
+    ...(threshold === undefined ? {} : { threshold }),
+    dimensions,
+  };
 }
 
 /** Any value as text for a plain notice: JSON where possible, else its type. */

@@ -20,19 +20,22 @@ import { isBotToken, redactToken, TelegramClient } from '../adapters/telegram';
 import { readIpSet } from '../adapters/waf';
 import { TelegramError } from '../shared/errors';
 import { noticesOf } from './classify';
-import type { NotifierSettings } from './environment';
-import { SUMMARY_QUERIES, toTopEntries } from './queries';
+import { NOTIFIER_ENV, type NotifierSettings } from './environment';
+import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, lastFailureOf, SUMMARY_QUERIES, toTopEntries } from './queries';
 import { renderAlarm, renderAlarmState, renderAllClear, renderPlain, renderReport } from './render';
+import { renderHealth } from './render-ops';
 import { htmlToPlainText } from './telegram-html';
 import type {
   AlarmNotice,
   AllClearSummary,
   AttackSummary,
   BlockedCounts,
+  BlockerFailure,
   CloudFrontFigures,
   DistributionFigures,
   Expiry,
   Gathered,
+  HealthNotice,
   Notice,
   TopEntry,
   TopLists,
@@ -224,6 +227,7 @@ export async function runNotifier(
       messageId,
       kind: notice.kind,
       ...(notice.kind === 'alarm' ? { state: notice.newState } : {}),
+      ...(notice.kind === 'health' ? { state: notice.alarm.newState } : {}),
       parts: messages.length,
       delivered,
       alreadyDelivered,
@@ -289,20 +293,94 @@ async function compose(
       return { messages: renderPlain(notice), incomplete: [] };
     case 'report':
       return { messages: renderReport(notice.report, options), incomplete: [] };
-    case 'alarm': {
-      // Our own alarm gets the summary; any other alarm on the topic gets its state and reason.
-      if (notice.alarmName !== settings.alarmName) return { messages: renderAlarmState(notice), incomplete: [] };
-      if (notice.newState === 'ALARM') {
-        const summary = await attackSummary(deps, settings, invocation);
-        return { messages: renderAlarm(notice, summary), incomplete: missingParts(summary) };
-      }
-      if (notice.newState === 'OK') {
-        const summary = await allClearSummary(deps, settings, notice, invocation);
-        return { messages: renderAllClear(notice, summary, options), incomplete: missingParts(summary) };
-      }
-      return { messages: renderAlarmState(notice), incomplete: [] };
-    }
+    case 'health':
+      // The attack alarm is known by its exact name; a name that also reads as a health alarm's
+      // must not turn an attack into an ops message.
+      if (notice.alarm.alarmName === settings.alarmName) return composeAlarm(deps, settings, notice.alarm, invocation);
+      return composeHealth(deps, settings, notice, invocation);
+    case 'alarm':
+      return composeAlarm(deps, settings, notice, invocation);
   }
+}
+
+async function composeAlarm(
+  deps: NotifierDeps,
+  settings: NotifierSettings,
+  notice: AlarmNotice,
+  invocation: Invocation,
+): Promise<Composed> {
+  // Our own alarm gets the summary; any other alarm on the topic gets its state and reason.
+  if (notice.alarmName !== settings.alarmName) return { messages: renderAlarmState(notice), incomplete: [] };
+  if (notice.newState === 'ALARM') {
+    const summary = await attackSummary(deps, settings, invocation);
+    return { messages: renderAlarm(notice, summary), incomplete: missingParts(summary) };
+  }
+  if (notice.newState === 'OK') {
+    const summary = await allClearSummary(deps, settings, notice, invocation);
+    const options = { now: invocation.now, maxListedRanges: settings.maxListedRanges };
+    return { messages: renderAllClear(notice, summary, options), incomplete: missingParts(summary) };
+  }
+  return { messages: renderAlarmState(notice), incomplete: [] };
+}
+
+/** An ops message; a blocker failure in ALARM quotes the blocker's last error. */
+async function composeHealth(
+  deps: NotifierDeps,
+  settings: NotifierSettings,
+  notice: HealthNotice,
+  invocation: Invocation,
+): Promise<Composed> {
+  const failing = notice.health === 'blocker-failed' || notice.health === 'blocker-failing';
+  const lastError =
+    failing && notice.alarm.newState === 'ALARM'
+      ? await lastBlockerError(deps, settings, notice, invocation)
+      : undefined;
+  const details = {
+    ...(lastError === undefined ? {} : { lastError }),
+    ...(settings.blockerLogGroup === undefined ? {} : { blockerLogGroup: settings.blockerLogGroup }),
+    ...(settings.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: settings.deadLetterQueueUrl }),
+  };
+  return { messages: renderHealth(notice, details), incomplete: lastError?.ok === false ? ['lastError'] : [] };
+}
+
+/**
+ * The blocker's last failure, from its log group with one Logs Insights query over the hours
+ * before the alarm. Never throws: an unset log group, a query that fails or runs out of time is a
+ * reason the message shows instead.
+ */
+export async function lastBlockerError(
+  deps: NotifierDeps,
+  settings: NotifierSettings,
+  notice: HealthNotice,
+  invocation: Invocation,
+): Promise<Gathered<BlockerFailure | undefined>> {
+  const logGroupName = settings.blockerLogGroup;
+  if (logGroupName === undefined) {
+    deps.logger.warn('no blocker log group in the settings; the ops message says the last error is not readable', {
+      variable: NOTIFIER_ENV.blockerLogGroup,
+    });
+    return { ok: false, reason: `the notifier is not told the blocker's log group (${NOTIFIER_ENV.blockerLogGroup})` };
+  }
+  const clock = deps.clock ?? Date.now;
+  const waitMs = Math.max(0, Math.min(QUERY_WAIT_CAP_MS, invocation.remainingMs() - SEND_RESERVE_MS));
+  const end = invocation.now;
+  const [outcome] = await runInsightsQueries(deps.logs, {
+    logGroupName,
+    startTime: Math.min(notice.alarm.changedAt ?? end, end) - LAST_ERROR_LOOKBACK_MS,
+    endTime: end,
+    queries: [LAST_ERROR_QUERY],
+    deadline: clock() + waitMs,
+    now: clock,
+    ...(deps.pollIntervalMs === undefined ? {} : { pollIntervalMs: deps.pollIntervalMs }),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  if (outcome?.status === 'complete') return { ok: true, value: lastFailureOf(outcome.rows) };
+  const reason = outcome ? outcome.reason : 'no outcome';
+  deps.logger.warn("the blocker's last error could not be read; the ops message says so", {
+    logGroupName,
+    reason,
+  });
+  return { ok: false, reason };
 }
 
 function missingParts(summary: AttackSummary | AllClearSummary): string[] {

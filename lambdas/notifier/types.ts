@@ -2,7 +2,24 @@
  * The notifier's vocabulary: what arrived on a topic, and the figures gathered to describe it. No AWS
  * imports: the renderer and its tests use these types alone.
  */
+import type { HealthAlarmKind } from '../shared/health';
 import type { BlockReport } from '../shared/report';
+
+/**
+ * What a metric alarm watches, as its SNS message's `Trigger` describes it: the figures an ops
+ * message puts in words ("3 runs in a row", "for 15 min"). Each is absent when the message lacks it
+ * (a metric-math alarm has no single metric).
+ */
+export interface AlarmTrigger {
+  readonly metricName?: string;
+  /** Seconds per evaluation period. */
+  readonly periodSeconds?: number;
+  /** Periods that must breach before the alarm fires. */
+  readonly evaluationPeriods?: number;
+  readonly threshold?: number;
+  /** Dimension name to value, e.g. `FunctionName` or `QueueName`; empty when there are none. */
+  readonly dimensions: Readonly<Record<string, string>>;
+}
 
 /** A CloudWatch alarm state change, as CloudWatch publishes it to SNS (only the fields we show). */
 export interface AlarmNotice {
@@ -15,6 +32,18 @@ export interface AlarmNotice {
   readonly description?: string;
   /** Epoch milliseconds of the state change, when the message carried a parsable time. */
   readonly changedAt?: number;
+  /** The watched metric, when the message described one. */
+  readonly trigger?: AlarmTrigger;
+}
+
+/**
+ * A state change of one of the stack's health alarms (its name is `<namePrefix>-health-<kind>`,
+ * see ../shared/health): rendered as an ops message, not as an attack.
+ */
+export interface HealthNotice {
+  readonly kind: 'health';
+  readonly health: HealthAlarmKind;
+  readonly alarm: AlarmNotice;
 }
 
 /** A block report from the blocker. */
@@ -36,7 +65,7 @@ export interface PlainNotice {
   readonly topicName?: string;
 }
 
-export type Notice = AlarmNotice | ReportNotice | PlainNotice;
+export type Notice = AlarmNotice | HealthNotice | ReportNotice | PlainNotice;
 
 /** One part of a summary: its value, or why it is missing. */
 export type Gathered<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -102,4 +131,25 @@ export interface AllClearSummary {
   readonly blocked: Gathered<BlockedCounts>;
   /** Ranges the blocker manages, earliest expiry first (only the first few are shown). */
   readonly managed: Gathered<{ readonly count: number; readonly next: readonly Expiry[] }>;
+}
+
+/** The blocker's last failure, as its log group tells it. */
+export interface BlockerFailure {
+  /** Epoch milliseconds of the log line. */
+  readonly at: number;
+  /** `WriteError: could not write IP set …`, `Task timed out after 60.03 seconds`, or the line itself. */
+  readonly error: string;
+}
+
+/** Everything an ops message shows besides the alarm itself. */
+export interface OpsDetails {
+  /**
+   * The blocker's last failure, for the blocker-failed and blocker-failing alarms in ALARM
+   * (undefined for the others); `value` undefined when the log holds no failure in the window.
+   */
+  readonly lastError?: Gathered<BlockerFailure | undefined>;
+  /** The blocker's log group, named in what to check (from the notifier's settings). */
+  readonly blockerLogGroup?: string;
+  /** The dead-letter queue's URL, for the commands that read it (from the notifier's settings). */
+  readonly deadLetterQueueUrl?: string;
 }

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { classifyMessage, noticesOf, normalizeReport } from '../../../lambdas/notifier/classify';
-import { ALARM, alarmMessage, NOW, OK, REPORT, snsEvent } from './fixtures';
+import { HEALTH_ALARM_KINDS } from '../../../lambdas/shared/health';
+import {
+  ALARM,
+  ALARM_NAME,
+  alarmMessage,
+  BLOCKER_FUNCTION,
+  DEAD_LETTER_QUEUE,
+  healthAlarmMessage,
+  healthNotice,
+  NOW,
+  OK,
+  REPORT,
+  snsEvent,
+} from './fixtures';
 
 describe('noticesOf', () => {
   it('reads a CloudWatch alarm message, its states, reason and time', () => {
@@ -10,6 +23,7 @@ describe('noticesOf', () => {
         notice: {
           ...ALARM,
           description: 'waf-autoblock: WafAutoblock-web-acl blocked at least 3000 requests in 300 s',
+          trigger: { metricName: 'BlockedRequests', threshold: 3000, dimensions: {} },
         },
       },
     ]);
@@ -59,6 +73,76 @@ describe('noticesOf', () => {
     expect(noticesOf({ hello: 'world' })).toEqual([
       { messageId: 'direct-invoke', notice: { kind: 'plain', body: '{"hello":"world"}', shape: 'json' } },
     ]);
+  });
+});
+
+describe('health alarms', () => {
+  it.each(HEALTH_ALARM_KINDS)('reads %s as a health notice with its states, time and trigger', (health) => {
+    for (const state of ['ALARM', 'OK']) {
+      const notice = healthNotice(health, state);
+      expect(classifyMessage(healthAlarmMessage(notice))).toEqual({
+        ...notice,
+        alarm: { ...notice.alarm, description: `waf-autoblock health: ${health}` },
+      });
+    }
+  });
+
+  it('reads the trigger figures an ops message puts in words, and the dimensions by name', () => {
+    const failing = classifyMessage(healthAlarmMessage(healthNotice('blocker-failing', 'ALARM')));
+    expect(failing).toMatchObject({
+      kind: 'health',
+      health: 'blocker-failing',
+      alarm: {
+        trigger: {
+          metricName: 'Errors',
+          periodSeconds: 300,
+          evaluationPeriods: 3,
+          threshold: 1,
+          dimensions: { FunctionName: BLOCKER_FUNCTION },
+        },
+      },
+    });
+    const letters = classifyMessage(healthAlarmMessage(healthNotice('dead-letters', 'ALARM')));
+    expect(letters).toMatchObject({ alarm: { trigger: { dimensions: { QueueName: DEAD_LETTER_QUEUE } } } });
+  });
+
+  it('drops trigger fields of the wrong type instead of failing', () => {
+    const notice = classifyMessage(
+      JSON.stringify({
+        AlarmName: 'WafAutoblock-health-overflow',
+        NewStateValue: 'ALARM',
+        Trigger: {
+          Period: -5,
+          EvaluationPeriods: 'three',
+          Threshold: null,
+          Dimensions: [{ name: 'x' }, 7, { value: 'y' }],
+        },
+      }),
+    );
+    expect(notice).toEqual({
+      kind: 'health',
+      health: 'overflow',
+      alarm: {
+        kind: 'alarm',
+        alarmName: 'WafAutoblock-health-overflow',
+        newState: 'ALARM',
+        trigger: { dimensions: {} },
+      },
+    });
+  });
+
+  it('keeps the attack alarm, other alarms and names that only look like a health alarm as plain alarms', () => {
+    expect(classifyMessage(alarmMessage(ALARM))).toMatchObject({ kind: 'alarm', alarmName: ALARM_NAME });
+    for (const alarmName of [
+      'billing',
+      'WafAutoblock-health-',
+      'WafAutoblock-health-blocker',
+      'WafAutoblock-health-blocker-failed-copy',
+      'WafAutoblock-HEALTH-blocker-failed',
+      'WafAutoblock-health-something-new',
+    ]) {
+      expect(classifyMessage(alarmMessage({ ...ALARM, alarmName }))).toMatchObject({ kind: 'alarm', alarmName });
+    }
   });
 });
 

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { vi, type Mock } from 'vitest';
 import type { NotifierSettings } from '../../../lambdas/notifier/environment';
 import type { NotifierLogger } from '../../../lambdas/notifier/run';
-import type { AlarmNotice, AttackSummary } from '../../../lambdas/notifier/types';
+import type { AlarmNotice, AlarmTrigger, AttackSummary, HealthNotice } from '../../../lambdas/notifier/types';
+import { healthAlarmName, type HealthAlarmKind } from '../../../lambdas/shared/health';
 import { BLOCK_REPORT_KIND, type BlockReport } from '../../../lambdas/shared/report';
 
 export const MINUTE = 60_000;
@@ -245,4 +246,139 @@ export function distribution(id: string, extra: Partial<DistributionSummary> = {
     Staging: false,
     ...extra,
   };
+}
+
+/** The stack's name prefix in the health alarms' names. */
+export const NAME_PREFIX = 'WafAutoblock';
+export const BLOCKER_FUNCTION = 'WafAutoblock-BlockerFunction-1A2B3C';
+export const NOTIFIER_FUNCTION = 'WafAutoblock-NotifierFunction-4D5E6F';
+export const DEAD_LETTER_QUEUE = 'WafAutoblock-DeadLetters-7G8H9I';
+
+/** What each health alarm watches, as CloudWatch's SNS message describes it (lib/health's alarms). */
+export const HEALTH_TRIGGERS: Readonly<Record<HealthAlarmKind, AlarmTrigger & { readonly namespace: string }>> = {
+  'blocker-failed': {
+    namespace: 'AWS/Lambda',
+    metricName: 'Errors',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    dimensions: { FunctionName: BLOCKER_FUNCTION },
+  },
+  'blocker-failing': {
+    namespace: 'AWS/Lambda',
+    metricName: 'Errors',
+    periodSeconds: 300,
+    evaluationPeriods: 3,
+    threshold: 1,
+    dimensions: { FunctionName: BLOCKER_FUNCTION },
+  },
+  'blocker-stopped': {
+    namespace: 'WafAutoblock',
+    metricName: 'RunSucceeded',
+    periodSeconds: 300,
+    evaluationPeriods: 3,
+    threshold: 1,
+    dimensions: { service: 'WafAutoblock-blocker' },
+  },
+  'notifier-failed': {
+    namespace: 'AWS/Lambda',
+    metricName: 'Errors',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    dimensions: { FunctionName: NOTIFIER_FUNCTION },
+  },
+  'telegram-undelivered': {
+    namespace: 'WafAutoblock',
+    metricName: 'TelegramUndelivered',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    dimensions: { service: 'WafAutoblock-notifier' },
+  },
+  'blocklist-full': {
+    namespace: 'WafAutoblock',
+    metricName: 'BlocklistUtilization',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    threshold: 90,
+    dimensions: { service: 'WafAutoblock-blocker' },
+  },
+  overflow: {
+    namespace: 'WafAutoblock',
+    metricName: 'Overflow',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    dimensions: { service: 'WafAutoblock-blocker' },
+  },
+  'dead-letters': {
+    namespace: 'AWS/SQS',
+    metricName: 'ApproximateNumberOfMessagesVisible',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    dimensions: { QueueName: DEAD_LETTER_QUEUE },
+  },
+};
+
+/** 02:10 UTC, when the health alarms of these tests change state. */
+export const HEALTH_CHANGED_AT = NOW - 50 * MINUTE;
+
+/** A health alarm's state change as the notifier reads it from SNS. */
+export function healthNotice(health: HealthAlarmKind, newState: string, oldState?: string): HealthNotice {
+  const { metricName, periodSeconds, evaluationPeriods, threshold, dimensions } = HEALTH_TRIGGERS[health];
+  const trigger: AlarmTrigger = { metricName, periodSeconds, evaluationPeriods, threshold, dimensions };
+  const breaching = newState === 'ALARM';
+  const runs = trigger.evaluationPeriods ?? 1;
+  return {
+    kind: 'health',
+    health,
+    alarm: {
+      kind: 'alarm',
+      alarmName: healthAlarmName(NAME_PREFIX, health),
+      newState,
+      oldState: oldState ?? (breaching ? 'OK' : 'ALARM'),
+      reason:
+        `Threshold Crossed: ${runs} out of the last ${runs} datapoints ` +
+        `${breaching ? 'were' : 'were not'} greater than or equal to the threshold (${trigger.threshold ?? 1}.0).`,
+      changedAt: HEALTH_CHANGED_AT,
+      trigger,
+    },
+  };
+}
+
+/** The SNS message CloudWatch publishes for a health alarm's state change, with its Trigger. */
+export function healthAlarmMessage(notice: HealthNotice): string {
+  const { alarm } = notice;
+  const { namespace, metricName, periodSeconds, evaluationPeriods, threshold, dimensions } =
+    HEALTH_TRIGGERS[notice.health];
+  return JSON.stringify({
+    AlarmName: alarm.alarmName,
+    AlarmDescription: `waf-autoblock health: ${notice.health}`,
+    AWSAccountId: '123456789012',
+    NewStateValue: alarm.newState,
+    NewStateReason: alarm.reason,
+    StateChangeTime: new Date(alarm.changedAt ?? NOW).toISOString().replace('Z', '+0000'),
+    Region: 'US East (N. Virginia)',
+    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarm.alarmName}`,
+    OldStateValue: alarm.oldState,
+    OKActions: [OPS_TOPIC_ARN],
+    AlarmActions: [OPS_TOPIC_ARN],
+    InsufficientDataActions: [],
+    Trigger: {
+      MetricName: metricName,
+      Namespace: namespace,
+      StatisticType: 'Statistic',
+      Statistic: 'SUM',
+      Unit: null,
+      Dimensions: Object.entries(dimensions).map(([name, value]) => ({ value, name })),
+      Period: periodSeconds,
+      EvaluationPeriods: evaluationPeriods,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: threshold,
+      TreatMissingData: 'notBreaching',
+      EvaluateLowSampleCountPercentile: '',
+    },
+  });
 }

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
 import { SecretString } from '../../../lambdas/adapters/secrets';
 import type { NotifierSettings } from '../../../lambdas/notifier/environment';
-import { SUMMARY_QUERIES } from '../../../lambdas/notifier/queries';
+import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, SUMMARY_QUERIES } from '../../../lambdas/notifier/queries';
 import { DeliveryLog, runNotifier, type NotifierDeps } from '../../../lambdas/notifier/run';
 import { ReadError, TelegramError } from '../../../lambdas/shared/errors';
 import { LEDGER_SCHEMA } from '../../../lambdas/shared/ledger-schema';
@@ -27,8 +27,12 @@ import {
   ALARM,
   ALARM_NAME,
   alarmMessage,
+  BLOCKER_LOG_GROUP,
   CHAT,
   distribution,
+  HEALTH_CHANGED_AT,
+  healthAlarmMessage,
+  healthNotice,
   loggedText,
   MINUTE,
   NOW,
@@ -365,6 +369,152 @@ Back to OK at 2025-03-14 03:45 UTC; the alarm lasted <b>47 min</b> (since 2025-0
       invocation(),
     );
     expect(server.delivered()[0]?.text).toContain('Now <code>INSUFFICIENT_DATA</code>, was OK');
+  });
+});
+
+describe('health alarms', () => {
+  /** The last-error query, exactly as it must be started: the blocker's group, 6 h before the alarm to now. */
+  const LAST_ERROR_START = {
+    logGroupName: BLOCKER_LOG_GROUP,
+    startTime: Math.floor((HEALTH_CHANGED_AT - LAST_ERROR_LOOKBACK_MS) / 1000),
+    endTime: Math.ceil(NOW / 1000),
+    queryString: LAST_ERROR_QUERY.queryString,
+    limit: 1,
+  };
+  const failing = () => snsEvent(healthAlarmMessage(healthNotice('blocker-failing', 'ALARM')), 'OpsTopic');
+  const failureLine = JSON.stringify({
+    level: 'ERROR',
+    message: 'blocker run failed',
+    error: { name: 'WriteError', message: 'could not write IP set <blocklist-v4> & co: AccessDeniedException' },
+  });
+
+  it('sends blocker-failing as an ops message quoting the last error from the blocker log group', async () => {
+    logs.on(StartQueryCommand, LAST_ERROR_START, true).resolves({ queryId: 'last-error' });
+    logs
+      .on(GetQueryResultsCommand, { queryId: 'last-error' }, true)
+      .resolvesOnce({ status: 'Running' })
+      .resolves({
+        status: 'Complete',
+        results: [
+          [
+            { field: '@timestamp', value: '2025-03-14 02:09:58.123' },
+            { field: '@message', value: `2025-03-14T02:09:58.123Z\treq-1\tERROR\t${failureLine}` },
+            { field: '@ptr', value: 'CmAKJwoj' },
+          ],
+        ],
+      });
+
+    const summary = await runNotifier(deps, settings, failing(), invocation());
+
+    const [message, ...more] = server.delivered();
+    expect(more).toEqual([]);
+    expect(message?.text).toMatch(
+      /^⚠️ <b>waf-autoblock is unhealthy:<\/b> the blocker has failed 3 runs in a row\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-failing<\/code>\n/,
+    );
+    expect(message?.text).toContain(
+      '<b>Last error:</b> <code>WriteError: could not write IP set &lt;blocklist-v4&gt; &amp; co: AccessDeniedException</code> at 2025-03-14 02:09 UTC',
+    );
+    expect(message?.text).not.toContain('Attack alarm');
+    expect(summary.notices).toEqual([
+      {
+        messageId: 'msg-1',
+        kind: 'health',
+        state: 'ALARM',
+        parts: 1,
+        delivered: 1,
+        alreadyDelivered: 0,
+        incomplete: [],
+      },
+    ]);
+    expect(logs).toHaveReceivedCommandTimes(StartQueryCommand, 1);
+    expect(logs).toHaveReceivedCommandTimes(GetQueryResultsCommand, 2);
+    // Nothing of an attack summary is read for a health alarm.
+    for (const mock of [cloudwatch, cloudfront, waf, ddb]) expect(mock.calls()).toHaveLength(0);
+  });
+
+  it('still sends the message, saying why, when the last error cannot be read', async () => {
+    logs
+      .on(StartQueryCommand, LAST_ERROR_START, true)
+      .rejects(
+        Object.assign(new Error('User is not authorized to perform logs:StartQuery'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+
+    const summary = await runNotifier(deps, settings, failing(), invocation());
+
+    expect(server.delivered()[0]?.text).toContain(
+      '<b>Last error:</b> <i>not readable (could not start: AccessDeniedException: User is not authorized to perform logs:StartQuery)</i>',
+    );
+    expect(summary.notices[0]).toMatchObject({ kind: 'health', delivered: 1, incomplete: ['lastError'] });
+    expect(logger.warn).toHaveBeenCalledWith("the blocker's last error could not be read; the ops message says so", {
+      logGroupName: BLOCKER_LOG_GROUP,
+      reason: 'could not start: AccessDeniedException: User is not authorized to perform logs:StartQuery',
+    });
+  });
+
+  it('gives up on a query that does not finish in time, stops it, and says so', async () => {
+    logs.on(StartQueryCommand, LAST_ERROR_START, true).resolves({ queryId: 'last-error' });
+    logs.on(GetQueryResultsCommand, { queryId: 'last-error' }, true).resolves({ status: 'Running' });
+    logs.on(StopQueryCommand, { queryId: 'last-error' }, true).resolves({ success: true });
+    remaining = 30_000;
+
+    await runNotifier(deps, settings, failing(), invocation());
+
+    expect(server.delivered()[0]?.text).toContain('<b>Last error:</b> <i>not readable (not finished in time)</i>');
+    expect(logs).toHaveReceivedCommandWith(StopQueryCommand, { queryId: 'last-error' });
+    // 30 s left, 20 s kept for delivery: the query had 10 s.
+    expect(clock - NOW).toBe(10_000);
+  });
+
+  it('asks Logs nothing without the blocker log group setting, and says the error is not readable', async () => {
+    const { blockerLogGroup, ...older } = settings;
+    expect(blockerLogGroup).toBe(BLOCKER_LOG_GROUP);
+
+    await runNotifier(deps, older, failing(), invocation());
+
+    expect(server.delivered()[0]?.text).toContain(
+      "<b>Last error:</b> <i>not readable (the notifier is not told the blocker's log group (BLOCKER_LOG_GROUP))</i>",
+    );
+    expect(logs.calls()).toHaveLength(0);
+  });
+
+  it('looks up no error for the other kinds, nor for an all-clear', async () => {
+    await runNotifier(
+      deps,
+      settings,
+      snsEvent(healthAlarmMessage(healthNotice('blocklist-full', 'ALARM')), 'OpsTopic'),
+      invocation(),
+    );
+    await runNotifier(
+      deps,
+      settings,
+      snsEvent(healthAlarmMessage(healthNotice('blocker-failing', 'OK')), 'OpsTopic', undefined, 'msg-2'),
+      invocation(),
+    );
+
+    expect(server.delivered().map((message) => message.text.split('\n')[0])).toEqual([
+      '⚠️ <b>waf-autoblock is unhealthy:</b> a blocklist is at least 90% full',
+      '✅ <b>waf-autoblock is healthy again:</b> the blocker runs without errors',
+    ]);
+    for (const mock of [logs, cloudwatch, cloudfront, waf, ddb]) expect(mock.calls()).toHaveLength(0);
+  });
+
+  it('gives the attack alarm its summary even when its name reads as a health alarm', async () => {
+    const attack = 'shop-health-blocker-failed';
+    queriesAnswer(1, { hosts: [['shop.example.com', 5]] });
+    blocklistsHold(1, 0);
+    distributionsServe();
+
+    await runNotifier(
+      deps,
+      { ...settings, alarmName: attack },
+      snsEvent(alarmMessage({ ...ALARM, alarmName: attack })),
+      invocation(),
+    );
+
+    expect(server.delivered()[0]?.text).toMatch(/^🚨 <b>Attack alarm<\/b> <code>shop-health-blocker-failed<\/code>/);
+    expect(logs).not.toHaveReceivedCommandWith(StartQueryCommand, { logGroupName: BLOCKER_LOG_GROUP });
   });
 });
 

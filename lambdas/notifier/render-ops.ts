@@ -1,0 +1,265 @@
+/**
+ * Ops messages: a state change of one of the stack's health alarms, told as what happened to
+ * waf-autoblock, what it means, and what to check, for the small team that has to act on it.
+ * Pure, like ./render: every text goes through the span model of ./telegram-html (escaped, cut,
+ * within Telegram's limits); nothing here writes a tag by hand.
+ */
+import type { HealthAlarmKind } from '../shared/health';
+import { formatDuration, formatTime, renderAlarmState } from './render';
+import { bold, clip, code, italic, text, toMessages, type Line, type Span } from './telegram-html';
+import type { AlarmTrigger, BlockerFailure, Gathered, HealthNotice, OpsDetails } from './types';
+
+/** Longest text shown of the alarm's reason and name, and of a reason why the last error is unreadable. */
+const FIELD = { reason: 300, name: 255, why: 300, label: 120 } as const;
+/**
+ * Longest last error quoted, before escaping: with every character escaped to 5 (`&lt;`), the
+ * whole message stays well within one Telegram message.
+ */
+export const LAST_ERROR_SHOWN = 400;
+
+/** What an ops message says for one kind of health alarm. */
+interface HealthWords {
+  /** Completes "waf-autoblock is unhealthy: …". */
+  unhealthy(trigger: AlarmTrigger | undefined): string;
+  /** What it means for the protection, one sentence. */
+  readonly effect: string;
+  /** Completes "waf-autoblock is healthy again: …" (and "cannot tell whether …"). */
+  healthy(trigger: AlarmTrigger | undefined): string;
+  /** What to check, spans of one line. */
+  check(where: Where): Span[];
+}
+
+/** Names the check can point at, when known. */
+interface Where {
+  readonly blockerLogGroup?: string;
+  readonly deadLetterQueueUrl?: string;
+  /** The alarm's dimensions (`FunctionName`, `QueueName`). */
+  readonly dimensions: Readonly<Record<string, string>>;
+}
+
+/** `the blocker function <code>x</code>`, or just `the blocker function` when its name is unknown. */
+function named(what: string, name: string | undefined): Span[] {
+  return name === undefined ? [text(what)] : [text(`${what} `), code(clip(name, FIELD.label))];
+}
+
+function window(trigger: AlarmTrigger | undefined): string | undefined {
+  const { periodSeconds, evaluationPeriods } = trigger ?? {};
+  return periodSeconds === undefined ? undefined : formatDuration(periodSeconds * (evaluationPeriods ?? 1) * 1000);
+}
+
+/** The alarm's threshold as a percentage, when it has one. */
+function percent(trigger: AlarmTrigger | undefined): string | undefined {
+  const threshold = trigger?.threshold;
+  return threshold === undefined ? undefined : `${Math.round(threshold)}%`;
+}
+
+const BLOCKER_CHECKS = (where: Where): Span[] => [
+  text('the last error; '),
+  ...named("the blocker's log group", where.blockerLogGroup),
+  text(' (or run '),
+  code('waf-autoblock status'),
+  text("); the role's permissions (a removed or changed policy); the ledger table (deleted, or throttled); "),
+  text('the IP sets (deleted or changed by hand).'),
+];
+
+const CAPACITY_CHECKS: Span[] = [
+  code('waf-autoblock status'),
+  text(' shows each IP set against its 10,000 entries, and how many were added by others; a shorter '),
+  code('blocker.blockDurationMinutes'),
+  text(' lets ranges expire sooner.'),
+];
+
+const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
+  'blocker-failed': {
+    unhealthy: (trigger) => {
+      const span = window(trigger);
+      return span === undefined ? 'a blocker run failed' : `a blocker run failed in the last ${span}`;
+    },
+    effect: 'Attackers that run saw may not be blocked until a run succeeds.',
+    healthy: () => 'the blocker runs without errors',
+    check: BLOCKER_CHECKS,
+  },
+  'blocker-failing': {
+    unhealthy: (trigger) => {
+      const runs = trigger?.evaluationPeriods;
+      return runs === undefined ? 'the blocker keeps failing' : `the blocker has failed ${runs} runs in a row`;
+    },
+    effect: 'Until a run succeeds, no new attacker is blocked and no block expires.',
+    healthy: () => 'the blocker runs without errors',
+    check: BLOCKER_CHECKS,
+  },
+  'blocker-stopped': {
+    unhealthy: (trigger) => {
+      const span = window(trigger);
+      return span === undefined
+        ? 'the blocker has not completed a run in time'
+        : `the blocker has not completed a run for ${span}`;
+    },
+    effect: 'Until it runs, no new attacker is blocked and no block expires.',
+    healthy: () => 'the blocker completes its runs',
+    check: (where) => [
+      text('the EventBridge schedule rule is enabled; '),
+      ...named('the blocker function', where.dimensions.FunctionName),
+      text(' exists and its reserved concurrency ('),
+      code('blocker.reservedConcurrency'),
+      text(') is not 0; runs that time out ('),
+      ...named('its log group', where.blockerLogGroup),
+      text(').'),
+    ],
+  },
+  'notifier-failed': {
+    unhealthy: () => 'a notifier invocation failed',
+    effect:
+      'An alert or a block report may be missing from the chat; Lambda retries it, then keeps it in the dead-letter queue.',
+    healthy: () => 'the notifier runs without errors',
+    check: (where) => [
+      ...named('the log of the notifier function', where.dimensions.FunctionName),
+      text(' (its error line names the cause); the bot token secret; the chats in '),
+      code('notifier.chatIds'),
+      text('.'),
+    ],
+  },
+  'telegram-undelivered': {
+    unhealthy: () => 'a Telegram message could not be delivered',
+    effect:
+      'Alerts and block reports may be missing from a chat, and this message may not arrive either: ' +
+      'that is what notifier.opsEmail is for.',
+    healthy: () => 'Telegram messages are delivered',
+    check: () => [
+      text('the bot token in the Secrets Manager secret (revoked or replaced in BotFather?); the chat ids in '),
+      code('notifier.chatIds'),
+      text(
+        "; the bot is still in each chat (an administrator of a channel). The notifier's log names the chat and Telegram's answer.",
+      ),
+    ],
+  },
+  'blocklist-full': {
+    unhealthy: (trigger) => {
+      const full = percent(trigger);
+      return full === undefined ? 'a blocklist is nearly full' : `a blocklist is at least ${full} full`;
+    },
+    effect: 'When it is full, new attackers overflow and are not all blocked.',
+    healthy: (trigger) => {
+      const full = percent(trigger);
+      return full === undefined ? 'the blocklists have room' : `every blocklist is below ${full} full`;
+    },
+    check: () => CAPACITY_CHECKS,
+  },
+  overflow: {
+    unhealthy: () => 'ranges to block did not fit in the blocklists',
+    effect: 'The most recent and most active ranges were kept; the others are not blocked.',
+    healthy: () => 'every range to block fits in the blocklists',
+    check: () => [...CAPACITY_CHECKS, text(' The block reports list the ranges that did not fit.')],
+  },
+  'dead-letters': {
+    unhealthy: () => 'events that failed for good wait in the dead-letter queue',
+    effect: 'Each is a blocker run, a ban-feed message or a notification that never completed.',
+    healthy: () => 'the dead-letter queue is empty',
+    check: (where) => [
+      ...named('the queue', where.dimensions.QueueName),
+      text(': '),
+      code(
+        `aws sqs receive-message --queue-url ${clip(where.deadLetterQueueUrl ?? '<url>', FIELD.name)} --max-number-of-messages 10`,
+      ),
+      text(
+        ' shows each event (requestPayload), its function (requestContext.functionArn) and the error (responsePayload). ',
+      ),
+      text('Once the cause is fixed, replay one with '),
+      code(
+        'aws lambda invoke --invocation-type Event --cli-binary-format raw-in-base64-out --function-name <function> --payload file://event.json out.json',
+      ),
+      text(', then delete it with '),
+      code('aws sqs delete-message'),
+      text('.'),
+    ],
+  },
+};
+
+function sinceLine(notice: HealthNotice): Line {
+  const { alarm } = notice;
+  const since = alarm.changedAt === undefined ? 'an unknown time' : formatTime(alarm.changedAt);
+  return [text(`Since ${since} · alarm `), code(clip(alarm.alarmName, FIELD.name))];
+}
+
+function reasonLine(notice: HealthNotice): Line[] {
+  return notice.alarm.reason ? [[italic(clip(notice.alarm.reason, FIELD.reason))]] : [];
+}
+
+function lastErrorLine(lastError: Gathered<BlockerFailure | undefined>): Line {
+  const label = bold('Last error:');
+  if (!lastError.ok) return [label, text(' '), italic(`not readable (${clip(lastError.reason, FIELD.why)})`)];
+  const failure = lastError.value;
+  if (failure === undefined) {
+    return [
+      label,
+      text(' '),
+      italic(
+        "none in the blocker's log for the hours before the alarm (a run stopped from outside, e.g. throttled, logs none)",
+      ),
+    ];
+  }
+  return [
+    label,
+    text(' '),
+    code(clip(failure.error.trim() === '' ? '(empty)' : failure.error, LAST_ERROR_SHOWN)),
+    text(` at ${formatTime(failure.at)}`),
+  ];
+}
+
+function checkLine(words: HealthWords, notice: HealthNotice, details: OpsDetails): Line {
+  const where: Where = {
+    ...(details.blockerLogGroup === undefined ? {} : { blockerLogGroup: details.blockerLogGroup }),
+    ...(details.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: details.deadLetterQueueUrl }),
+    dimensions: notice.alarm.trigger?.dimensions ?? {},
+  };
+  return [bold('What to check:'), text(' '), ...words.check(where)];
+}
+
+/**
+ * The ops message of a health alarm's state change:
+ * - ALARM: "⚠️ waf-autoblock is unhealthy: <what happened>", since when, what it means, the last
+ *   error (blocker-failed and blocker-failing: `details.lastError`), what to check, and the reason;
+ * - OK after ALARM: "✅ waf-autoblock is healthy again: <what works>", since when;
+ * - OK after anything else (INSUFFICIENT_DATA, e.g. right after a deploy): the health check is on;
+ * - INSUFFICIENT_DATA: the alarm cannot tell, why that can be, and what to check;
+ * - any other state: as any other alarm ({@link renderAlarmState}).
+ */
+export function renderHealth(notice: HealthNotice, details: OpsDetails = {}): string[] {
+  const words = WORDS[notice.health];
+  const { trigger, newState, oldState } = notice.alarm;
+  const lines: Line[] = [];
+  if (newState === 'ALARM') {
+    lines.push([text('⚠️ '), bold('waf-autoblock is unhealthy:'), text(` ${words.unhealthy(trigger)}`)]);
+    lines.push(sinceLine(notice));
+    lines.push([text(words.effect)]);
+    if (details.lastError) lines.push(lastErrorLine(details.lastError));
+    lines.push([]);
+    lines.push(checkLine(words, notice, details));
+    lines.push(...reasonLine(notice));
+  } else if (newState === 'OK' && oldState === 'ALARM') {
+    lines.push([text('✅ '), bold('waf-autoblock is healthy again:'), text(` ${words.healthy(trigger)}`)]);
+    lines.push(sinceLine(notice));
+    lines.push(...reasonLine(notice));
+  } else if (newState === 'OK') {
+    lines.push([text('✅ '), bold('Health check on:'), text(` ${words.healthy(trigger)}`)]);
+    lines.push(sinceLine(notice));
+    lines.push([italic('The alarm has data now; it had none before (as right after a deploy).')]);
+  } else if (newState === 'INSUFFICIENT_DATA') {
+    lines.push([
+      text('❔ '),
+      bold('waf-autoblock health unknown:'),
+      text(` cannot tell whether ${words.healthy(trigger)}`),
+    ]);
+    lines.push(sinceLine(notice));
+    lines.push([
+      text(
+        'The alarm has too few data points: normal right after a deploy; later, the function or queue it watches may be gone.',
+      ),
+    ]);
+    lines.push([]);
+    lines.push(checkLine(words, notice, details));
+  } else {
+    return renderAlarmState(notice.alarm);
+  }
+  return toMessages(lines);
+}
