@@ -8,7 +8,7 @@
  * never adds one, because a half-written item (a rule with a limit and no name) would only fail
  * later with a less useful message.
  */
-import { ConfigError } from './config-error';
+import { ConfigError, ECHO_LIMIT } from './config-error';
 
 /** One step of a path: an object key or a list index. */
 export type PathSegment = string | number;
@@ -42,14 +42,23 @@ export function parseOverridePath(written: string): PathSegment[] {
     const indexes = bracket === -1 ? '' : part.slice(bracket);
     const indexList = /^(\[(0|[1-9]\d*)\])*$/.exec(indexes);
     if (!NAME.test(name) || indexList === null) {
+      // The key as typed, cut like any echoed value: a pasted file must not come back whole.
+      const shown = echoedPath(written);
       throw new ConfigError(
-        written,
-        `invalid configuration: -c ${CONTEXT_PREFIX}${written}: cannot read this key; write keys with dots and list items with an index, e.g. ${CONTEXT_PREFIX}rateRules[0].limit=500`,
+        shown,
+        `invalid configuration: -c ${CONTEXT_PREFIX}${shown}: cannot read this key; write keys with dots and list items with an index, e.g. ${CONTEXT_PREFIX}rateRules[0].limit=500`,
       );
     }
     segments.push(name, ...[...indexes.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1])));
   }
   return segments;
+}
+
+/** A written path as an error repeats it: whole up to {@link ECHO_LIMIT} characters, else cut with its length. */
+function echoedPath(written: string): string {
+  const characters = Array.from(written);
+  if (characters.length <= ECHO_LIMIT) return written;
+  return `${characters.slice(0, ECHO_LIMIT).join('')}… (${characters.length.toLocaleString('en-US')} characters)`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -106,6 +106,14 @@ describe('an echoed value is cut after a bounded length, with its total length',
     }
   });
 
+  it('a -c key path of 3,000 characters that cannot be read: cut in the message and the key', () => {
+    const written = `alarm.${'x'.repeat(3_000)}[`;
+    const shown = `alarm.${'x'.repeat(ECHO_LIMIT - 6)}… (3,007 characters)`;
+    expect(contextErrorOf({ [`wafAutoblock.${written}`]: '5' }, shown)).toBe(
+      `invalid configuration: -c wafAutoblock.${shown}: cannot read this key; write keys with dots and list items with an index, e.g. wafAutoblock.rateRules[0].limit=500`,
+    );
+  });
+
   it('quoteConfigValue keeps short values whole and never cuts a character in two', () => {
     expect(quoteConfigValue('rate(5 minutes)')).toBe('"rate(5 minutes)"');
     expect(quoteConfigValue('a\nb')).toBe('"a\\nb"');
