@@ -89,7 +89,7 @@ export interface RunSummary {
   readonly lockConflicts: number;
   readonly ipSetWrites: number;
   readonly ledgerWrites: number;
-  /** Sighted ranges whose stored lastSeen was recent enough not to rewrite (see refreshMargin). */
+  /** Sighted ranges whose stored expiry already covered this sighting, so not rewritten (see expiryMargin). */
   readonly ledgerRefreshSkipped: number;
   readonly reported: boolean;
   /** One per action of the trigger, in order. */
@@ -311,7 +311,7 @@ export async function runBlocker(
       step,
       plan,
       withdrawn: new Set<Cidr>(),
-      writes: planLedgerWrites(indexByRange(rowsByFamily[index] ?? []), step.upserts, now, settings.blockDurationMs),
+      writes: planLedgerWrites(indexByRange(rowsByFamily[index] ?? []), step.upserts),
     };
   });
   const outcomes = actionOutcomes(

@@ -2,11 +2,18 @@
  * Which ledger writes a run must make, and when. Writing every sighted range on every run would cost
  * one DynamoDB write per blocked range every five minutes and, worse, put thousands of writes on the
  * path to the IP set. Only two kinds of write matter for correctness; the rest can wait.
+ *
+ * What keeps the rest rare is decided in `advanceLedger` (./ledger): a rate rule sighting writes its
+ * expiry a margin ahead (see `expiryMargin`) and leaves a stored expiry that still covers it
+ * untouched. So a row whose expiry did not move needs no write, and a row whose expiry moved always
+ * gets one: the stored expiry is never earlier than the block the run holds, and a block never ends
+ * before `blockDurationMs` after the range was last seen.
+ *
+ * Writes per hour for one range seen on every 5-minute run with 240-minute blocks (margin 15
+ * minutes): the expiry is rewritten when `now + 240` passes `written + 240 + 15`, i.e. 20 minutes
+ * after the previous write: 3 writes an hour.
  */
 import type { Cidr, LedgerEntry } from './types';
-
-/** The longest a stored lastSeen may lag behind the last sighting before it is rewritten. */
-export const MAX_REFRESH_MARGIN_MS = 15 * 60_000;
 
 /** Ledger writes of one run, by when they must happen. */
 export interface LedgerWrites {
@@ -15,45 +22,34 @@ export interface LedgerWrites {
    * write, so that a range never sits in a set without the ledger knowing whether it is ours.
    */
   readonly first: LedgerEntry[];
-  /** Ranges we already own whose stored expiry is getting old (or whose reason changed): written beside the IP set writes. */
+  /** Ranges we already own whose expiry moved (or whose reason changed): written beside the IP set writes. */
   readonly refresh: LedgerEntry[];
-  /** Ranges seen again so recently that rewriting them would change their expiry by less than the margin. */
+  /** Ranges seen again whose stored expiry already covers this sighting, with the same reason and ownership: not written. */
   readonly skipped: number;
 }
 
 /**
- * How far a stored lastSeen may lag: a tenth of the block duration, at most 15 minutes. A range
- * seen on every 5-minute run is then rewritten every 15 minutes (240-minute blocks), and its block
- * ends at most that much before lastSeen + duration: within the precision of the schedule itself.
- */
-export function refreshMargin(blockDurationMs: number): number {
-  return Math.min(blockDurationMs / 10, MAX_REFRESH_MARGIN_MS);
-}
-
-/**
- * Sorts the upserts of {@link advanceLedger}'s step into the writes that must precede the IP set
- * writes, those that may go beside them, and those that may be skipped.
+ * Sorts the upserts of `advanceLedger`'s step into the writes that must precede the IP set
+ * writes, those that may go beside them, and those that may be skipped. An upsert whose `expiresAt`
+ * differs from the stored one is always written: skipping it would let the stored block end
+ * before the one this run holds.
  *
  * @param before - The ledger's active rows as read this run, by range.
- * @param upserts - The merged entries for this run's sightings.
- * @param now - Epoch milliseconds.
+ * @param upserts - The merged entries for this run's sightings and hand-overs (`advanceLedger`).
  */
 export function planLedgerWrites(
   before: ReadonlyMap<Cidr, LedgerEntry>,
   upserts: readonly LedgerEntry[],
-  now: number,
-  blockDurationMs: number,
 ): LedgerWrites {
-  const margin = refreshMargin(blockDurationMs);
   const first: LedgerEntry[] = [];
   const refresh: LedgerEntry[] = [];
   let skipped = 0;
   for (const entry of upserts) {
     const stored = before.get(entry.range);
     if (stored === undefined || !sameOwnership(stored, entry)) first.push(entry);
-    // The expiry moved by at least the margin (for a rate rule sighting that is exactly "lastSeen is
-    // that old"; a manual ban for a week moves it far more), or a person gave a new reason.
-    else if (entry.expiresAt - stored.expiresAt >= margin || entry.reason !== stored.reason) refresh.push(entry);
+    // The expiry moved (a rate rule sighting that the stored expiry no longer covers, or a ban
+    // that asks for longer), or a person gave a new reason.
+    else if (entry.expiresAt !== stored.expiresAt || entry.reason !== stored.reason) refresh.push(entry);
     else skipped += 1;
   }
   return { first, refresh, skipped };

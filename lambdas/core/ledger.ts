@@ -7,15 +7,42 @@
  */
 import type { Cidr, LedgerEntry, Sighting } from './types';
 
+/** The most a rate rule sighting's stored expiry lies beyond lastSeen + block duration: 15 minutes. */
+export const MAX_EXPIRY_MARGIN_MS = 15 * 60_000;
+
+/**
+ * How far beyond `lastSeen + blockDurationMs` a rate rule sighting's expiry is written: a tenth of
+ * the block duration, at most {@link MAX_EXPIRY_MARGIN_MS} (15 minutes for the default 240).
+ *
+ * Why ahead: a range seen on every run would otherwise cost one ledger write per run to keep its
+ * expiry a full duration after the last sighting. Written ahead, the stored expiry still covers
+ * the next sightings, and the row is rewritten only when `now + blockDurationMs` would pass it: once
+ * per margin (plus one run) instead of once per run. A block therefore lasts at least
+ * `blockDurationMs` after the last sighting, never less, and at most that plus the margin; the run
+ * that removes it comes up to one schedule period later.
+ *
+ * @param blockDurationMs - The deployment's block duration, milliseconds (positive).
+ * @returns Milliseconds, `0 < margin <= MAX_EXPIRY_MARGIN_MS`.
+ */
+export function expiryMargin(blockDurationMs: number): number {
+  return Math.min(blockDurationMs / 10, MAX_EXPIRY_MARGIN_MS);
+}
+
 /**
  * Merges this run's sightings into the ledger and returns the rows to write, one per sighted range,
  * in the order the ranges first appear in `sightings`.
  *
- * A range the ledger knows keeps its `firstSeen` and `preexisting`; it gets `lastSeen = now`,
- * `expiresAt = now + blockDurationMs` (never earlier than it already was: a block is extended,
- * never shortened), its hits added and the sighting's source. Expiry therefore counts from the
- * last time the range was seen attacking. A sighting may carry its own duration (a manual ban
- * `--for 7d`) and a reason; the reason replaces the stored one. A new range starts with `firstSeen = lastSeen = now`
+ * A range the ledger knows keeps its `firstSeen` and `preexisting`; it gets `lastSeen = now`, its
+ * hits added and the sighting's source. Expiry counts from the last time the range was seen
+ * attacking, and is never moved earlier (a block is extended, never shortened):
+ * - a rate rule sighting (no `durationMs`) keeps the stored `expiresAt` while it is at least
+ *   `now + blockDurationMs`; otherwise it becomes `now + blockDurationMs + expiryMargin(blockDurationMs)`,
+ *   so that the next sightings find it still covered and need no ledger write (see {@link expiryMargin});
+ * - a sighting with its own duration (a ban from the CLI or the feed, `--for 7d` or the deployment's
+ *   duration) gets exactly `now + durationMs` when that is later than the stored expiry: an
+ *   operator's ban is never stretched by the margin.
+ *
+ * A sighting's reason replaces the stored one. A new range starts with `firstSeen = lastSeen = now`
  * and is `preexisting` when `presentInSet` says it is already in the IP set: someone else put it
  * there, so expiry must never remove it.
  *
@@ -23,7 +50,7 @@ import type { Cidr, LedgerEntry, Sighting } from './types';
  *   not yet deleted: a range we blocked that attacks again resumes its row, and is not mistaken
  *   for a preexisting entry just because our own block is still in the set.
  * @param now - Epoch milliseconds of this run.
- * @param blockDurationMs - How long a range stays blocked after it was last seen.
+ * @param blockDurationMs - How long a range stays blocked, at least, after it was last seen; milliseconds.
  * @param presentInSet - Whether the range (canonical form) is in the IP set as last read.
  * @param shared - The shared IP sets of the family as read this run; they decide `sharedPreexisting`
  *   (see {@link SharedSetsView}). @default none
@@ -54,6 +81,7 @@ function upsertsByRange(
   if (!Number.isFinite(blockDurationMs) || blockDurationMs <= 0) {
     throw new RangeError(`blockDurationMs must be a positive number of milliseconds, got ${blockDurationMs}`);
   }
+  const margin = expiryMargin(blockDurationMs);
   // Keyed so that a range sighted twice in one call (unmerged lists) adds up instead of overwriting.
   const upserts = new Map<Cidr, LedgerEntry>();
   for (const sighting of sightings) {
@@ -64,7 +92,9 @@ function upsertsByRange(
     if (!Number.isFinite(duration) || duration <= 0) {
       throw new RangeError(`sighting of ${sighting.range} must block for a positive duration, got ${duration}`);
     }
-    const expiresAt = now + duration;
+    // The promise: blocked at least until `due`. An explicit duration is kept exactly.
+    const due = now + duration;
+    const expiresAt = sighting.durationMs === undefined ? due + margin : due;
     const previous = upserts.get(sighting.range) ?? ledgerByRange.get(sighting.range);
     if (previous === undefined) {
       const entry: { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] } = {
@@ -87,7 +117,8 @@ function upsertsByRange(
       const next: { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] } = { ...previous };
       // A clock that stepped back must not shorten a block or rewind its history.
       next.lastSeen = Math.max(previous.lastSeen, now);
-      next.expiresAt = Math.max(previous.expiresAt, expiresAt);
+      // A stored expiry that still covers the promise stays as it is: nothing to write.
+      next.expiresAt = previous.expiresAt >= due ? previous.expiresAt : expiresAt;
       next.hits = previous.hits + sighting.hits;
       next.source = sighting.source;
       // Someone else's entry stays theirs only while it is in the set. Once they removed it, the

@@ -35,9 +35,12 @@ export interface LedgerEntry {
   readonly family: Family;
   /** Epoch milliseconds. */
   readonly firstSeen: number;
-  /** Epoch milliseconds; expiry counts from here. */
+  /** Epoch milliseconds; expiry counts from here. As stored, it may lag the last sighting (see expiresAt). */
   readonly lastSeen: number;
-  /** Epoch milliseconds: lastSeen + block duration. */
+  /**
+   * Epoch milliseconds, never earlier than the last sighting + its block duration. A rate rule
+   * sighting writes it up to `expiryMargin` later and rewrites it only once a sighting is no longer covered.
+   */
   readonly expiresAt: number;
   /** Total keys collapsed into this range over its life. */
   readonly hits: number;

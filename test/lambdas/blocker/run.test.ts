@@ -62,6 +62,8 @@ const SCHEDULE: Trigger = { kind: 'schedule' };
 const SAMPLES_UNREADABLE = 'sampled requests unreadable; the report lists fewer hosts';
 const UNEXPECTED = 'unexpected command: not declared by this test';
 const BLOCK_MS = BLOCK_MINUTES * MINUTE;
+/** How far ahead a rate rule sighting's expiry is written for 240-minute blocks: 15 minutes (expiryMargin). */
+const MARGIN_MS = 15 * MINUTE;
 
 interface IpSetState {
   readonly addresses: readonly string[];
@@ -208,9 +210,9 @@ function acceptLedgerWrites(...ranges: string[]): void {
   for (const range of ranges) ddb.on(UpdateCommand, { TableName: SETTINGS.ledgerTable, Key: { range } }).resolves({});
 }
 
-/** A range as this run records it on its first sighting: blocked from NOW for the block duration. */
+/** A range as this run records it on its first sighting: blocked from NOW for the block duration and the margin. */
 function justWritten(range: string): LedgerEntry {
-  return ledgerEntry(range, { firstSeen: NOW, lastSeen: NOW, expiresAt: NOW + BLOCK_MINUTES * MINUTE, hits: 1 });
+  return ledgerEntry(range, { firstSeen: NOW, lastSeen: NOW, expiresAt: NOW + BLOCK_MS + MARGIN_MS, hits: 1 });
 }
 
 /** Consistent reads of these entries as the table stores them (the re-check after a lock conflict). */
@@ -325,7 +327,12 @@ describe('the alarm gate', () => {
     expect(waf).toReceiveCommandWith(UpdateIPSetCommand, ipSetWrite('IPV4', [FOREIGN.IPV4, RANGE.linode]));
     expect(waf).toReceiveCommandWith(UpdateIPSetCommand, ipSetWrite('IPV6', [FOREIGN.IPV6, RANGE.hetzner6]));
     expect(waf).toReceiveCommandTimes(UpdateIPSetCommand, 2);
-    const recorded = { ':firstSeen': NOW, ':lastSeen': NOW, ':expiresAt': NOW + BLOCK_MS, ':source': RATE_RULE };
+    const recorded = {
+      ':firstSeen': NOW,
+      ':lastSeen': NOW,
+      ':expiresAt': NOW + BLOCK_MS + MARGIN_MS,
+      ':source': RATE_RULE,
+    };
     expect(ddb).toReceiveCommandWith(UpdateCommand, upsertOf(RANGE.linode, { ...recorded, ':hits': 2 }));
     expect(ddb).toReceiveCommandWith(UpdateCommand, upsertOf(RANGE.hetzner6, { ...recorded, ':hits': 1 }));
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 2);
@@ -417,11 +424,12 @@ describe('steady state', () => {
 });
 
 describe('an attack that goes on', () => {
-  it('rewrites a range it already blocks only when its stored last-seen time is getting old, beside the IP set write', async () => {
-    // Seen 5 minutes ago: within the refresh margin (15 min for 240-min blocks), not rewritten.
-    const recent = ledgerEntry(RANGE.linode, { lastSeen: NOW - 5 * MINUTE });
-    // Seen 20 minutes ago: rewritten, but it need not wait for, nor hold up, the IP set.
-    const older = ledgerEntry(RANGE.tor, { lastSeen: NOW - 20 * MINUTE });
+  it('rewrites a range it already blocks only when its stored expiry no longer covers the sighting, beside the IP set write', async () => {
+    // Written 15 minutes ago, a margin (15 min for 240-min blocks) ahead: still covers NOW + 240, not rewritten.
+    const recent = ledgerEntry(RANGE.linode, { lastSeen: NOW - 15 * MINUTE, expiresAt: NOW + BLOCK_MS });
+    // Written 20 minutes ago: it would end before NOW + 240, so it is rewritten, but it need not wait for,
+    // nor hold up, the IP set.
+    const older = ledgerEntry(RANGE.tor, { lastSeen: NOW - 20 * MINUTE, expiresAt: NOW - 5 * MINUTE + BLOCK_MS });
     arrange({
       keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode, ATTACKER.tor) } },
       blocklist: { ...BLOCKLIST, IPV4: { ...BLOCKLIST.IPV4, addresses: [FOREIGN.IPV4, RANGE.linode, RANGE.tor] } },
@@ -434,7 +442,7 @@ describe('an attack that goes on', () => {
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 1);
     expect(ddb).toReceiveCommandWith(
       UpdateCommand,
-      upsertOf(RANGE.tor, { ':lastSeen': NOW, ':expiresAt': NOW + BLOCK_MS }),
+      upsertOf(RANGE.tor, { ':lastSeen': NOW, ':expiresAt': NOW + BLOCK_MS + MARGIN_MS }),
     );
     expect(waf).toReceiveCommandTimes(UpdateIPSetCommand, 0);
     expect(sns).toReceiveCommandTimes(PublishCommand, 0);
@@ -443,7 +451,10 @@ describe('an attack that goes on', () => {
 
   it('asks the table itself before calling a sighted range in the set "not ours" (the index may lag)', async () => {
     // Another run recorded and blocked this range a moment ago; the index does not list it yet.
-    const justRecorded = ledgerEntry(RANGE.linode, { lastSeen: NOW - MINUTE });
+    const justRecorded = ledgerEntry(RANGE.linode, {
+      lastSeen: NOW - MINUTE,
+      expiresAt: NOW - MINUTE + BLOCK_MS + MARGIN_MS,
+    });
     arrange({
       keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode) } },
       blocklist: { ...BLOCKLIST, IPV4: { ...BLOCKLIST.IPV4, addresses: [FOREIGN.IPV4, RANGE.linode] } },

@@ -12,6 +12,8 @@ import type { LedgerEntry, Sighting } from '../../../lambdas/core/types';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2025, 0, 1);
+/** How far ahead a rate rule sighting's expiry is written for a day-long block (expiryMargin: at most 15 minutes). */
+const MARGIN = 15 * 60_000;
 
 const sighting = (range: string, hits = 1, source = 'rate-ip'): Sighting => ({
   range,
@@ -38,14 +40,14 @@ const SHARED = 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner/1a2b
 const sharedHolding = (...held: string[]): SharedSetsView => ({ readable: [SHARED], holding: () => held });
 
 describe('applySightings', () => {
-  it('starts a new range at now, blocked for the block duration', () => {
+  it('starts a new range at now, blocked for the block duration and the margin', () => {
     const [row] = applySightings(new Map(), [sighting('45.33.12.0/24', 3)], T0, DAY, nowhere);
     expect(row).toEqual({
       range: '45.33.12.0/24',
       family: 'IPV4',
       firstSeen: T0,
       lastSeen: T0,
-      expiresAt: T0 + DAY,
+      expiresAt: T0 + DAY + MARGIN,
       hits: 3,
       source: 'rate-ip',
       preexisting: false,
@@ -65,7 +67,7 @@ describe('applySightings', () => {
     expect(row).toMatchObject({
       firstSeen: T0,
       lastSeen: later,
-      expiresAt: later + DAY,
+      expiresAt: later + DAY + MARGIN,
       hits: 3,
       source: 'rate-login',
     });
@@ -116,7 +118,7 @@ describe('applySightings', () => {
       hits: 9,
     });
     const [row] = applySightings(indexByRange([lapsed]), [sighting('45.33.12.0/24')], T0, DAY, () => true);
-    expect(row).toMatchObject({ firstSeen: T0 - 3 * DAY, lastSeen: T0, expiresAt: T0 + DAY, hits: 10 });
+    expect(row).toMatchObject({ firstSeen: T0 - 3 * DAY, lastSeen: T0, expiresAt: T0 + DAY + MARGIN, hits: 10 });
     expect(row?.preexisting).toBeUndefined();
   });
 
@@ -285,8 +287,8 @@ describe('advanceLedger', () => {
     ];
     const step = advanceLedger(rows, [sighting('45.33.13.0/24'), sighting('2a01:4f8:1:2::/64')], now, DAY, nowhere);
     expect(step.upserts.map((row) => [row.range, row.expiresAt])).toEqual([
-      ['45.33.13.0/24', now + DAY],
-      ['2a01:4f8:1:2::/64', now + DAY],
+      ['45.33.13.0/24', now + DAY + MARGIN],
+      ['2a01:4f8:1:2::/64', now + DAY + MARGIN],
     ]);
     expect(step.active.map((row) => row.range)).toEqual(['45.33.14.0/24', '45.33.13.0/24', '2a01:4f8:1:2::/64']);
     expect(step.expired.map((row) => row.range)).toEqual(['45.33.12.0/24']);
