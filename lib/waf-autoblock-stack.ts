@@ -50,6 +50,14 @@ export class WafAutoblockStack extends Stack {
     new CfnOutput(this, 'WafLogGroupName', { value: webAcl.logGroup.logGroupName });
     new CfnOutput(this, 'LedgerTableName', { value: ledger.table.tableName });
     new CfnOutput(this, 'ReportsTopicArn', { value: blocker.reportsTopic.topicArn });
+    new CfnOutput(this, 'OpsTopicArn', {
+      description: 'The health alarms publish here; subscribe more people with aws sns subscribe',
+      value: this.protection.ops.topic.topicArn,
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: 'Events that failed for good (ban-feed messages, alarms, reports), kept 14 days',
+      value: this.protection.ops.deadLetters.queueUrl,
+    });
     new CfnOutput(this, 'BlockerFunctionName', { value: blocker.handler.function.functionName });
     new CfnOutput(this, 'BlockerLogGroupName', { value: blocker.handler.logGroup.logGroupName });
     new CfnOutput(this, 'NotifierFunctionName', { value: notifier.handler.function.functionName });

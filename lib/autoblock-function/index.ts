@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/health';
 import { retentionDays } from '../log-retention';
 
 /** ESM bundles still meet CommonJS dependencies that call require(). */
@@ -20,7 +21,11 @@ export interface AutoblockFunctionProps {
   /** Path of the handler module (TypeScript), bundled locally with esbuild. */
   readonly entry: string;
   readonly description: string;
-  /** Powertools service name, also in every log line. */
+  /**
+   * Powertools service name: in every log line, and the `service` dimension of every custom metric
+   * the function publishes. Make it unique per deployment (e.g. `<namePrefix>-blocker`), or two
+   * stacks in one account and region would add up in the same metrics and alarms.
+   */
   readonly serviceName: string;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -48,12 +53,15 @@ export class AutoblockFunction extends Construct {
   readonly role: iam.Role;
   /** Where the function logs (not /aws/lambda/<name>: the group is the stack's, with its retention). */
   readonly logGroup: logs.LogGroup;
+  /** The `service` dimension of the function's custom metrics (namespace {@link METRICS_NAMESPACE}). */
+  readonly serviceName: string;
   private readonly environmentNames: Set<string>;
 
   constructor(scope: Construct, id: string, props: AutoblockFunctionProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: retentionDays(props.logRetentionDays) });
     this.logGroup = logGroup;
+    this.serviceName = props.serviceName;
     // An explicit role with a policy on this log group alone, instead of the AWSLambdaBasicExecutionRole
     // managed policy that may write to every log group in the account.
     this.role = new iam.Role(this, 'Role', {
@@ -70,7 +78,7 @@ export class AutoblockFunction extends Construct {
     const environment = {
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: props.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: 'WafAutoblock',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       ...props.environment,
     };

@@ -5,8 +5,10 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
 import { parseIpSetArn } from '../../lambdas/shared/environment';
@@ -21,6 +23,8 @@ import type { LedgerTable } from '../ledger-table';
 
 /** Props of {@link Blocker}. */
 export interface BlockerProps {
+  /** The deployment's name prefix: the function's service name is `<namePrefix>-blocker`. */
+  readonly namePrefix: string;
   readonly scope: WafScope;
   readonly webAcl: BlocklistWebAcl;
   readonly attackAlarm: AttackAlarm;
@@ -43,6 +47,11 @@ export interface BlockerProps {
    * @default []
    */
   readonly sharedIpSets?: readonly string[];
+  /**
+   * Where an asynchronous invocation (a schedule tick, an alarm, a ban-feed message) goes with its
+   * error once Lambda's retries are spent.
+   */
+  readonly deadLetters: sqs.IQueue;
 }
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../lambdas/blocker/handler.ts');
@@ -80,7 +89,8 @@ export class Blocker extends Construct {
     this.handler = new AutoblockFunction(this, 'Blocker', {
       entry: HANDLER,
       description: 'waf-autoblock blocker: keeps rate-limited ranges in the WAF blocklist until they expire',
-      serviceName: 'waf-autoblock-blocker',
+      // Per deployment: the `service` dimension of the metrics the health alarms watch.
+      serviceName: `${props.namePrefix}-blocker`,
       timeout: Duration.seconds(60),
       memorySize: 512,
       logRetentionDays: props.logRetentionDays,
@@ -97,6 +107,16 @@ export class Blocker extends Construct {
     const fn = this.handler;
     const allow = (actions: string[], resources: string[]) =>
       fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
+
+    // Lambda's defaults, now said: a failed event is tried twice more, and for up to 6 hours (both
+    // the most Lambda allows), so that a ban-feed message outlives a short outage; after that it
+    // waits in the dead-letter queue instead of vanishing. A repeated run is harmless (a run
+    // reconciles from what it reads), and an old alarm event is checked against the alarm itself.
+    fn.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(props.deadLetters),
+    });
 
     // Rate rules' managed keys and sampled requests: read-only, on this web ACL only.
     fn.addEnvironment(BLOCKER_ENV.webAclName, webAcl.webAclName);

@@ -299,6 +299,8 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
           .optional(),
+        /** An e-mail address subscribed to the ops topic (health alarms), for when Telegram is what is broken; unset: none. */
+        opsEmail: z.email({ error: 'must be an e-mail address such as "ops@example.com"' }).optional(),
         /** Longest list of ranges in a block report; the rest are counted ("and 12 more"). At most 98: Telegram formats 100 entities per message. */
         maxListedRanges: z
           .number()

@@ -2,9 +2,12 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { NOTIFIER_ENV } from '../../lambdas/notifier/environment';
 import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
@@ -15,6 +18,8 @@ import type { LedgerTable } from '../ledger-table';
 
 /** Props of {@link Notifier}. */
 export interface NotifierProps {
+  /** The deployment's name prefix: the function's service name is `<namePrefix>-notifier`. */
+  readonly namePrefix: string;
   readonly scope: WafScope;
   readonly webAcl: BlocklistWebAcl;
   /** Its ALARM and OK topics trigger the notifier; its history tells how long an attack lasted. */
@@ -37,6 +42,12 @@ export interface NotifierProps {
    */
   readonly existingSecretName?: string;
   readonly logRetentionDays: number;
+  /** The ops topic: the health alarms' messages trigger the notifier too. */
+  readonly opsTopic: sns.ITopic;
+  /** Where an event goes with its error once Lambda's retries are spent. */
+  readonly deadLetters: sqs.IQueue;
+  /** The blocker's log group: an ops message about failed runs quotes its last error. */
+  readonly blockerLogGroup: logs.ILogGroup;
 }
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../lambdas/notifier/handler.ts');
@@ -44,7 +55,8 @@ const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../l
 /**
  * The notifier: sends a Telegram message for every ALARM (with an attack summary from the WAF logs,
  * CloudFront figures and the blocklist sizes), every OK (how long it lasted, what expires next), every
- * block report, and anything else published to those topics. The bot token lives in Secrets Manager.
+ * block report, every health alarm on the ops topic, and anything else published to those topics.
+ * The bot token lives in Secrets Manager.
  */
 export class Notifier extends Construct {
   readonly handler: AutoblockFunction;
@@ -63,7 +75,8 @@ export class Notifier extends Construct {
     this.handler = new AutoblockFunction(this, 'Notifier', {
       entry: HANDLER,
       description: 'waf-autoblock notifier: Telegram messages for the attack alarm and the blocker reports',
-      serviceName: 'waf-autoblock-notifier',
+      // Per deployment: the `service` dimension of the metrics the health alarms watch.
+      serviceName: `${props.namePrefix}-notifier`,
       timeout: Duration.seconds(90),
       memorySize: 256,
       logRetentionDays: props.logRetentionDays,
@@ -81,8 +94,14 @@ export class Notifier extends Construct {
       fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
 
     // A failed delivery fails the invocation; Lambda retries it twice (one and three minutes later).
-    // Parts a warm instance already delivered are not resent; after an hour an alert is stale.
-    fn.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1) });
+    // Parts a warm instance already delivered are not resent; after an hour an alert is stale. An
+    // event that still fails waits in the dead-letter queue (the dead-letters health alarm).
+    fn.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      onFailure: new destinations.SqsDestination(props.deadLetters),
+    });
+    fn.addEnvironment(NOTIFIER_ENV.deadLetterQueueUrl, props.deadLetters.queueUrl);
 
     // The bot token: read this one secret. It is never put in the environment, only its name.
     this.botTokenSecret = props.existingSecretName
@@ -96,19 +115,20 @@ export class Notifier extends Construct {
     // (both ARN forms, with and without the `:*` suffix IAM may evaluate); reading and stopping a
     // query work on query ids, which IAM cannot scope.
     fn.addEnvironment(NOTIFIER_ENV.wafLogGroup, webAcl.logGroup.logGroupName);
-    allow(
-      ['logs:StartQuery'],
-      [
-        webAcl.logGroup.logGroupArn,
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: webAcl.logGroup.logGroupName,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-    );
+    const queryable = (group: logs.ILogGroup) => [
+      group.logGroupArn,
+      stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: group.logGroupName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    ];
+    allow(['logs:StartQuery'], queryable(webAcl.logGroup));
     allow(['logs:GetQueryResults', 'logs:StopQuery'], ['*']);
+    // The last error of a failed blocker run, for the ops message: Logs Insights on its log group only.
+    fn.addEnvironment(NOTIFIER_ENV.blockerLogGroup, props.blockerLogGroup.logGroupName);
+    allow(['logs:StartQuery'], queryable(props.blockerLogGroup));
 
     // "Ranges blocked now": the sizes of the two blocklist IP sets, read only.
     fn.addEnvironment(NOTIFIER_ENV.blocklistIpv4, ipSetAddress(webAcl.blocklistIpv4));
@@ -124,7 +144,7 @@ export class Notifier extends Construct {
     allow(['dynamodb:Query'], [`${props.ledger.table.tableArn}/index/${LEDGER_SCHEMA.activeIndex}`]);
 
     const wildcardReasons = [
-      'logs:GetQueryResults and logs:StopQuery act on query ids and support no resource-level permissions (StartQuery is scoped to the WAF log group)',
+      'logs:GetQueryResults and logs:StopQuery act on query ids and support no resource-level permissions (StartQuery is scoped to the WAF and blocker log groups)',
     ];
     if (props.scope === 'CLOUDFRONT') {
       // CloudFront figures: the account's distributions and their metrics. Neither ListDistributions
@@ -141,9 +161,11 @@ export class Notifier extends Construct {
       reason: `Read-only actions that IAM cannot scope to a resource: ${wildcardReasons.join('; ')}. No write action has a wildcard resource.`,
     });
 
-    // Triggers: the alarm's two topics and the blocker's reports. The topics are encrypted with the
-    // alarm's key; SNS decrypts before invoking, so the function needs no key permission.
-    for (const topic of [attackAlarm.alertTopic, attackAlarm.okTopic, props.reportsTopic]) {
+    // Triggers: the alarm's two topics, the blocker's reports and the health alarms' ops topic. The
+    // topics are encrypted with the alarm's key; SNS decrypts before invoking, so the function needs
+    // no key permission.
+    fn.addEnvironment(NOTIFIER_ENV.opsTopicArn, props.opsTopic.topicArn);
+    for (const topic of [attackAlarm.alertTopic, attackAlarm.okTopic, props.reportsTopic, props.opsTopic]) {
       topic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
     }
   }

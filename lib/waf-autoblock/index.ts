@@ -4,6 +4,7 @@ import { Blocker } from '../blocker';
 import { BlocklistWebAcl } from '../blocklist-web-acl';
 import { parseConfig } from '../config/load';
 import type { WafAutoblockConfigInput } from '../config/schema';
+import { HealthAlarms, OpsChannel } from '../health';
 import { LedgerTable } from '../ledger-table';
 import { Notifier } from '../notifier';
 
@@ -91,6 +92,10 @@ export class WafAutoblock extends Construct {
   readonly ledger: LedgerTable;
   readonly blocker: Blocker;
   readonly notifier: Notifier;
+  /** The ops topic (health alarms; `notifier.opsEmail` subscribes to it) and the dead-letter queue. */
+  readonly ops: OpsChannel;
+  /** One alarm per health alarm kind, publishing to the ops topic. */
+  readonly health: HealthAlarms;
 
   constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
     super(scope, id);
@@ -121,7 +126,10 @@ export class WafAutoblock extends Construct {
       evaluationPeriods: config.alarm.evaluationPeriods,
     });
     this.ledger = new LedgerTable(this, 'Ledger');
+    this.ops = new OpsChannel(this, 'Ops', { key: this.attackAlarm.key, opsEmail: config.notifier.opsEmail });
     this.blocker = new Blocker(this, 'Blocker', {
+      namePrefix: prefix,
+      deadLetters: this.ops.deadLetters,
       scope: config.scope,
       webAcl: this.webAcl,
       attackAlarm: this.attackAlarm,
@@ -138,6 +146,10 @@ export class WafAutoblock extends Construct {
       sharedIpSets: config.blocker.sharedIpSets,
     });
     this.notifier = new Notifier(this, 'Notifier', {
+      namePrefix: prefix,
+      opsTopic: this.ops.topic,
+      deadLetters: this.ops.deadLetters,
+      blockerLogGroup: this.blocker.handler.logGroup,
       scope: config.scope,
       webAcl: this.webAcl,
       attackAlarm: this.attackAlarm,
@@ -149,6 +161,13 @@ export class WafAutoblock extends Construct {
       maxListedRanges: config.notifier.maxListedRanges,
       existingSecretName: config.notifier.existingSecretName,
       logRetentionDays: config.notifier.logRetentionDays,
+    });
+    this.health = new HealthAlarms(this, 'Health', {
+      namePrefix: prefix,
+      channel: this.ops,
+      blocker: this.blocker.handler,
+      notifier: this.notifier.handler,
+      schedule: config.blocker.schedule,
     });
   }
 }

@@ -11,7 +11,7 @@ const WRITE_ACTIONS =
 
 type SynthesizedTemplate = ReturnType<typeof synthesize>['template'];
 
-const blockerFunction = (template: SynthesizedTemplate) => functionOfService(template, 'waf-autoblock-blocker');
+const blockerFunction = (template: SynthesizedTemplate) => functionOfService(template, 'WafAutoblock-blocker');
 
 /** The logical id of the one resource of `type` whose id contains `part`. */
 function idOf(template: SynthesizedTemplate, type: string, part: string): string {

@@ -10,7 +10,7 @@ type Template = ReturnType<typeof synthesize>['template'];
 const WRITE_ACTIONS =
   /^(wafv2:(Update|Create|Delete|Put)|dynamodb:(Update|Put|Delete|BatchWrite)|sns:Publish|secretsmanager:(Put|Update|Create|Delete)|kms:(GenerateDataKey|Encrypt)|logs:(Put|Create|Delete)|cloudfront:(Update|Create|Delete))/;
 
-const notifierFunction = (template: Template) => functionOfService(template, 'waf-autoblock-notifier');
+const notifierFunction = (template: Template) => functionOfService(template, 'WafAutoblock-notifier');
 
 const grantsOf = (statements: Statement[], action: string) =>
   statements.filter((statement) => actionsOf(statement).includes(action)).flatMap(resourcesOf);
@@ -62,9 +62,9 @@ describe('the notifier (default configuration: CLOUDFRONT, no chats yet)', () =>
     expect(grantsOf(statements, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: secretIds[0] }]);
   });
 
-  it('queries the WAF log group only; reading and stopping queries cannot be scoped', () => {
-    expect(grantsOf(statements, 'logs:StartQuery')).toEqual([
-      { 'Fn::GetAtt': [expect.stringMatching(/WebAclLogs/), 'Arn'] },
+  it("queries the WAF log group and the blocker's only; reading and stopping queries cannot be scoped", () => {
+    const logGroup = (part: RegExp) => [
+      { 'Fn::GetAtt': [expect.stringMatching(part), 'Arn'] },
       {
         'Fn::Join': [
           '',
@@ -72,11 +72,12 @@ describe('the notifier (default configuration: CLOUDFRONT, no chats yet)', () =>
             'arn:',
             { Ref: 'AWS::Partition' },
             ':logs:us-east-1:123456789012:log-group:',
-            { Ref: expect.stringMatching(/WebAclLogs/) as unknown },
+            { Ref: expect.stringMatching(part) as unknown },
           ],
         ],
       },
-    ]);
+    ];
+    expect(grantsOf(statements, 'logs:StartQuery')).toEqual([...logGroup(/WebAclLogs/), ...logGroup(/BlockerLogs/)]);
     expect(grantsOf(statements, 'logs:GetQueryResults')).toEqual(['*']);
     expect(grantsOf(statements, 'logs:StopQuery')).toEqual(['*']);
   });
@@ -114,8 +115,8 @@ describe('the notifier (default configuration: CLOUDFRONT, no chats yet)', () =>
     ]);
   });
 
-  it('is triggered by the ALARM and OK topics and the blocker reports', () => {
-    for (const topic of ['AlertTopic', 'OkTopic', 'BlockerReports']) {
+  it('is triggered by the ALARM and OK topics, the blocker reports and the health alarms', () => {
+    for (const topic of ['AlertTopic', 'OkTopic', 'BlockerReports', 'OpsTopic']) {
       template.hasResourceProperties('AWS::SNS::Subscription', {
         Protocol: 'lambda',
         TopicArn: { Ref: Match.stringLikeRegexp(topic) },

@@ -1,0 +1,248 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  HEALTH_ALARM_KINDS,
+  HEALTH_METRICS,
+  healthAlarmName,
+  METRICS_NAMESPACE,
+  type HealthAlarmKind,
+} from '../../lambdas/shared/health';
+import type { OpsChannel } from './ops-channel';
+import { RUNS_WATCHED, scheduleIntervalSeconds } from './schedule-interval';
+
+/** Fill of a blocklist IP set, in percent of what WAF allows, at which `blocklist-full` fires. */
+export const BLOCKLIST_FULL_PERCENT = 90;
+/** Period of the alarms on the notifier and the dead-letter queue, which run on events, not on a schedule. */
+export const EVENT_ALARM_PERIOD = Duration.minutes(5);
+
+/** What the alarms need of a watched function (an `AutoblockFunction` has all three). */
+export interface WatchedFunction {
+  readonly function: lambda.IFunction;
+  /** Named in the alarm descriptions: where to look. */
+  readonly logGroup: logs.ILogGroup;
+  /** The `service` dimension of its custom metrics (its Powertools service name). */
+  readonly serviceName: string;
+}
+
+/** Props of {@link HealthAlarms}. */
+export interface HealthAlarmsProps {
+  /** Prefix of the alarm names: `<namePrefix>-health-<kind>` (see `healthAlarmName`). */
+  readonly namePrefix: string;
+  /** The ops topic the alarms publish to, and the dead-letter queue they watch. */
+  readonly channel: OpsChannel;
+  /** The blocker function; its service name is the `service` dimension of its metrics. */
+  readonly blocker: WatchedFunction;
+  /** The notifier function; its service name is the `service` dimension of its metrics. */
+  readonly notifier: WatchedFunction;
+  /** `blocker.schedule`: the blocker alarms count in periods of its interval. */
+  readonly schedule: string;
+}
+
+/** What one health alarm watches and when it fires. */
+interface AlarmSpec {
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: cloudwatch.ComparisonOperator;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly treatMissingData: cloudwatch.TreatMissingData;
+  /** What the alarm means and what to check; the CloudWatch console, the e-mail and `status` show it. */
+  readonly description: string;
+}
+
+const AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+// No data on these means nothing happened (no run, no event): never a fault by itself. A blocker
+// that does not run is blocker-stopped's to say.
+const QUIET_IS_FINE = cloudwatch.TreatMissingData.NOT_BREACHING;
+
+/**
+ * The stack watching itself: one CloudWatch alarm per health alarm kind (lambdas/shared/health.ts),
+ * each named with `healthAlarmName`, each sending its ALARM and its OK to the ops topic.
+ *
+ * The blocker's alarms count in periods of one schedule interval (`rate(5 minutes)`: 300 s; see
+ * schedule-interval.ts for cron expressions); the notifier's and the dead-letter queue's in 5-minute
+ * periods.
+ *
+ * @throws {ConfigError} naming `blocker.schedule` when the schedule is not one that key accepts.
+ */
+export class HealthAlarms extends Construct {
+  /** Every health alarm, by kind. */
+  readonly alarms: Readonly<Record<HealthAlarmKind, cloudwatch.Alarm>>;
+
+  constructor(scope: Construct, id: string, props: HealthAlarmsProps) {
+    super(scope, id);
+    const specs = alarmSpecs(props);
+    const topic = props.channel.topic;
+    const alarms = {} as Record<HealthAlarmKind, cloudwatch.Alarm>;
+    for (const kind of HEALTH_ALARM_KINDS) {
+      const { description, ...spec } = specs[kind];
+      const alarm = new cloudwatch.Alarm(this, kind, {
+        alarmName: healthAlarmName(props.namePrefix, kind),
+        alarmDescription: description,
+        ...spec,
+      });
+      alarm.addAlarmAction(new actions.SnsAction(topic));
+      alarm.addOkAction(new actions.SnsAction(topic));
+      alarms[kind] = alarm;
+    }
+    this.alarms = alarms;
+
+    const stack = Stack.of(this);
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowTheHealthAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': HEALTH_ALARM_KINDS.map((kind) => alarms[kind].alarmArn) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+  }
+}
+
+/** The eight alarms, with their thresholds and the reasons for them. */
+function alarmSpecs(props: HealthAlarmsProps): Record<HealthAlarmKind, AlarmSpec> {
+  return { ...blockerAlarmSpecs(props), ...eventAlarmSpecs(props) };
+}
+
+const ONCE = { evaluationPeriods: 1, datapointsToAlarm: 1 } as const;
+
+/** The alarms on the blocker's runs, counted in periods of its schedule interval. */
+function blockerAlarmSpecs({
+  blocker,
+  schedule,
+}: HealthAlarmsProps): Record<Exclude<HealthAlarmKind, EventAlarmKind>, AlarmSpec> {
+  const periodSeconds = scheduleIntervalSeconds(schedule);
+  const evaluationPeriods = RUNS_WATCHED;
+  const period = Duration.seconds(periodSeconds);
+  const every = describeSeconds(periodSeconds);
+  const blockerMetric = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: blocker.serviceName },
+      statistic,
+      period,
+    });
+  const errors = blocker.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period });
+  const check = `Check the blocker's log group ${blocker.logGroup.logGroupName} (lines "blocker run failed" name the resource), the role's permissions, the ledger table and the IP sets.`;
+  const roomCheck =
+    'Check blocker.blockDurationMinutes (shorter blocks free room sooner), the prefixes, and entries added by hand.';
+
+  return {
+    'blocker-failed': {
+      metric: errors,
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: a blocker run failed (Errors >= 1 in ${every}). Ranges already blocked stay blocked; the run wrote nothing it could not finish. ${check}`,
+    },
+    'blocker-failing': {
+      metric: errors,
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      evaluationPeriods,
+      // Three, not one: a single failure can be a throttled or contended WAF write that the next run
+      // repairs; three in a row (15 minutes by default) is a fault that needs a person, noticed as
+      // soon as blocker-stopped notices a blocker that does not run at all.
+      datapointsToAlarm: RUNS_WATCHED,
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: the blocker failed ${RUNS_WATCHED} runs in a row (Errors >= 1 in ${RUNS_WATCHED} periods of ${every}). New attackers are not blocked and no block expires until it is fixed. ${check}`,
+    },
+    'blocker-stopped': {
+      metric: blockerMetric(HEALTH_METRICS.runSucceeded, cloudwatch.Stats.SUM),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
+      // A blocker that never starts publishes nothing: silence is the fault this alarm is for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      description: `waf-autoblock: no successful blocker run for ${RUNS_WATCHED} schedule intervals (${describeSeconds(RUNS_WATCHED * periodSeconds)}; RunSucceeded < 1, no data counts). Either it fails (see blocker-failed) or it does not run: check that the EventBridge schedule rule is enabled, that the function exists, and that its reserved concurrency is not 0.`,
+    },
+    'blocklist-full': {
+      metric: blockerMetric(HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM),
+      threshold: BLOCKLIST_FULL_PERCENT,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: a blocklist IP set is at least ${BLOCKLIST_FULL_PERCENT}% full (BlocklistUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the 10,000 entries WAF allows). When it is full, new ranges overflow. ${roomCheck}`,
+    },
+    overflow: {
+      metric: blockerMetric(HEALTH_METRICS.overflow, cloudwatch.Stats.MAXIMUM),
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: ranges that should be blocked did not fit in their IP set (Overflow >= 1 in ${every}); the most recent and most active were kept, and the block reports list the rest. ${roomCheck}`,
+    },
+  };
+}
+
+/** The alarms that run on events rather than on the schedule. */
+type EventAlarmKind = 'notifier-failed' | 'telegram-undelivered' | 'dead-letters';
+
+/** The alarms on the notifier and the dead-letter queue, in 5-minute periods. */
+function eventAlarmSpecs({ notifier, channel }: HealthAlarmsProps): Record<EventAlarmKind, AlarmSpec> {
+  const period = EVENT_ALARM_PERIOD;
+  return {
+    'notifier-failed': {
+      metric: notifier.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period }),
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: the notifier failed (Errors >= 1 in 5 minutes; Lambda retries a failed event twice, then keeps it in the dead-letter queue). Check the notifier's log group ${notifier.logGroup.logGroupName}: the bot token secret, Telegram's answers, and its permissions.`,
+    },
+    'telegram-undelivered': {
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: HEALTH_METRICS.telegramUndelivered,
+        dimensionsMap: { service: notifier.serviceName },
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      }),
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: a Telegram message was not delivered (TelegramUndelivered >= 1 in 5 minutes). Check the bot token in its secret, the chat ids, and that the bot is a member of each chat. This alarm's own Telegram message may not arrive either: notifier.opsEmail is for that.`,
+    },
+    'dead-letters': {
+      metric: channel.deadLetters.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period,
+      }),
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      // SQS stops sending metrics for an idle queue: an empty queue may have no data.
+      treatMissingData: QUIET_IS_FINE,
+      description: `waf-autoblock: an event failed for good (a ban-feed message, an alarm or a report, after Lambda's retries) and waits in the dead-letter queue ${channel.deadLetters.queueName} (kept 14 days). Read it with aws sqs receive-message: each message holds the event and the error. Fix the cause, publish ban-feed messages again, then delete them; the alarm clears when the queue is empty.`,
+    },
+  };
+}
+
+/** `5 minutes`, `2 hours`, `1 day`: seconds said in the largest whole unit. */
+function describeSeconds(seconds: number): string {
+  const units: [number, string][] = [
+    [86_400, 'day'],
+    [3_600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, unit] of units) {
+    if (seconds % size === 0) {
+      const count = seconds / size;
+      return `${count} ${unit}${count === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}

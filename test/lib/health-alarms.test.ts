@@ -1,0 +1,365 @@
+/**
+ * The health alarms as synthesized: every alarm of lambdas/shared/health.ts, with its metric,
+ * namespace, dimensions, statistic, period, threshold, comparison, evaluation periods, missing-data
+ * treatment and actions; the ops topic they publish to; the dead-letter queue; the e-mail
+ * subscription; and what the notifier is given to render them. synthesize() fails on any cdk-nag
+ * finding that no construct acknowledged.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { NOTIFIER_ENV } from '../../lambdas/notifier/environment';
+import { HEALTH_ALARM_KINDS, healthAlarmKindOf, type HealthAlarmKind } from '../../lambdas/shared/health';
+import { parseConfig } from '../../lib/config/load';
+import { HealthAlarms, OpsChannel, scheduleIntervalSeconds, type WatchedFunction } from '../../lib/health';
+import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
+import { configErrorFrom, configErrorOf } from '../support/config-errors';
+import { synthesize } from '../support/synth';
+import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
+
+type AlarmProperties = Record<string, unknown>;
+
+/** The logical id of the one resource of `type` whose id contains `part`. */
+function idOf(template: Template, type: string, part: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.includes(part));
+  expect(ids, `${type} *${part}*`).toHaveLength(1);
+  return ids[0]!;
+}
+
+/** The health alarms by kind, found by their names (`<namePrefix>-health-<kind>`). */
+function healthAlarms(template: Template): Map<HealthAlarmKind, AlarmProperties> {
+  const alarms = new Map<HealthAlarmKind, AlarmProperties>();
+  for (const resource of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+    const properties = (resource as { Properties: AlarmProperties }).Properties;
+    const kind = typeof properties.AlarmName === 'string' ? healthAlarmKindOf(properties.AlarmName) : undefined;
+    if (kind === undefined) continue;
+    expect(alarms.has(kind), `two ${kind} alarms`).toBe(false);
+    alarms.set(kind, properties);
+  }
+  return alarms;
+}
+
+/** An alarm's description with its tokens (log group and queue names) written as `<token>`. */
+function descriptionOf(alarm: AlarmProperties): string {
+  const description = alarm.AlarmDescription as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof description === 'string') return description;
+  return description['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<token>')).join('');
+}
+
+/**
+ * The health alarms alone in a bare stack, watching inline functions: what the schedule changes,
+ * without bundling the Lambdas for every case. The assembly is removed from the temp dir.
+ */
+function bareHealthAlarms(schedule: string): Map<HealthAlarmKind, AlarmProperties> {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'waf-autoblock-health-')) });
+  try {
+    const stack = new Stack(app, 'Bare', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const watched = (name: string): WatchedFunction => ({
+      function: new lambda.Function(stack, name, {
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => {};'),
+      }),
+      logGroup: new logs.LogGroup(stack, `${name}Logs`),
+      serviceName: `bare-${name}`,
+    });
+    const channel = new OpsChannel(stack, 'Ops', { key: new kms.Key(stack, 'Key') });
+    const [blocker, notifier] = [watched('blocker'), watched('notifier')];
+    new HealthAlarms(stack, 'Health', { namePrefix: 'bare', channel, blocker, notifier, schedule });
+    return healthAlarms(Template.fromStack(stack));
+  } finally {
+    rmSync(app.outdir, { recursive: true, force: true });
+  }
+}
+
+describe('the health alarms (default configuration: rate(5 minutes))', () => {
+  const { template } = synthesize({ notifier: { opsEmail: 'ops@example.com' } });
+  const [blockerId, blocker] = functionOfService(template, 'WafAutoblock-blocker');
+  const [notifierId, notifier] = functionOfService(template, 'WafAutoblock-notifier');
+  const opsTopicId = idOf(template, 'AWS::SNS::Topic', 'OpsTopic');
+  const queueId = idOf(template, 'AWS::SQS::Queue', 'DeadLetters');
+  const alarms = healthAlarms(template);
+  const actions = { AlarmActions: [{ Ref: opsTopicId }], OKActions: [{ Ref: opsTopicId }] };
+  const blockerErrors = {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: [{ Name: 'FunctionName', Value: { Ref: blockerId } }],
+    Statistic: 'Sum',
+    Period: 300,
+  };
+  const blockerMetric = (metricName: string, statistic: string) => ({
+    Namespace: 'WafAutoblock',
+    MetricName: metricName,
+    Dimensions: [{ Name: 'service', Value: 'WafAutoblock-blocker' }],
+    Statistic: statistic,
+    Period: 300,
+  });
+  const atLeast = (threshold: number) => ({
+    Threshold: threshold,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+  const once = { EvaluationPeriods: 1, DatapointsToAlarm: 1 };
+  const quietIsFine = { TreatMissingData: 'notBreaching' };
+
+  const expected: Record<HealthAlarmKind, AlarmProperties> = {
+    'blocker-failed': { ...blockerErrors, ...atLeast(1), ...once, ...quietIsFine },
+    'blocker-failing': { ...blockerErrors, ...atLeast(1), EvaluationPeriods: 3, DatapointsToAlarm: 3, ...quietIsFine },
+    'blocker-stopped': {
+      ...blockerMetric('RunSucceeded', 'Sum'),
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+    },
+    'notifier-failed': {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: notifierId } }],
+      Statistic: 'Sum',
+      Period: 300,
+      ...atLeast(1),
+      ...once,
+      ...quietIsFine,
+    },
+    'telegram-undelivered': {
+      Namespace: 'WafAutoblock',
+      MetricName: 'TelegramUndelivered',
+      Dimensions: [{ Name: 'service', Value: 'WafAutoblock-notifier' }],
+      Statistic: 'Sum',
+      Period: 300,
+      ...atLeast(1),
+      ...once,
+      ...quietIsFine,
+    },
+    'blocklist-full': { ...blockerMetric('BlocklistUtilization', 'Maximum'), ...atLeast(90), ...once, ...quietIsFine },
+    overflow: { ...blockerMetric('Overflow', 'Maximum'), ...atLeast(1), ...once, ...quietIsFine },
+    'dead-letters': {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      ...atLeast(1),
+      ...once,
+      ...quietIsFine,
+    },
+  };
+
+  it('has one alarm per health alarm kind, and no other health alarm', () => {
+    expect([...alarms.keys()].sort()).toEqual([...HEALTH_ALARM_KINDS].sort());
+  });
+
+  it.each(HEALTH_ALARM_KINDS)(
+    '%s: watches its metric as documented and tells the ops topic of ALARM and OK',
+    (kind) => {
+      expect(alarms.get(kind)).toEqual({
+        AlarmName: `WafAutoblock-health-${kind}`,
+        AlarmDescription: expect.anything() as unknown,
+        ...expected[kind],
+        ...actions,
+      });
+    },
+  );
+
+  it('describes each alarm: what crossed which threshold, and what to check', () => {
+    const mentions: Record<HealthAlarmKind, RegExp[]> = {
+      'blocker-failed': [/Errors >= 1 in 5 minutes/, /log group <token>/],
+      'blocker-failing': [/failed 3 runs in a row/, /log group <token>/],
+      'blocker-stopped': [
+        /no successful blocker run for 3 schedule intervals \(15 minutes/,
+        /schedule rule is enabled/,
+      ],
+      'notifier-failed': [/Errors >= 1 in 5 minutes/, /log group <token>/],
+      'telegram-undelivered': [/TelegramUndelivered >= 1/, /bot token/, /notifier\.opsEmail/],
+      'blocklist-full': [/at least 90% full/, /blocker\.blockDurationMinutes/],
+      overflow: [/Overflow >= 1/, /blocker\.blockDurationMinutes/],
+      'dead-letters': [/dead-letter queue <token> \(kept 14 days\)/, /aws sqs receive-message/],
+    };
+    for (const kind of HEALTH_ALARM_KINDS) {
+      const description = descriptionOf(alarms.get(kind)!);
+      expect(description, kind).toMatch(/^waf-autoblock: /);
+      expect(description, kind).toMatch(/[Cc]heck|Read it/);
+      for (const mention of mentions[kind]) expect(description, kind).toMatch(mention);
+      expect(description.length, kind).toBeLessThanOrEqual(1024);
+    }
+  });
+
+  it('watches the service dimension the functions publish under: one per deployment, not one per account', () => {
+    expect(blocker.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe('WafAutoblock-blocker');
+    expect(notifier.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe('WafAutoblock-notifier');
+    expect(blocker.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('WafAutoblock');
+    expect(notifier.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('WafAutoblock');
+  });
+
+  it('publishes to an ops topic encrypted with the topics key, TLS only, that these alarms alone may publish to', () => {
+    const alertTopic = template.findResources('AWS::SNS::Topic')[idOf(template, 'AWS::SNS::Topic', 'AlertTopic')];
+    const opsTopic = template.findResources('AWS::SNS::Topic')[opsTopicId];
+    expect(opsTopic).toMatchObject({
+      Properties: { KmsMasterKeyId: { 'Fn::GetAtt': [expect.stringMatching(/TopicKey/), 'Arn'] } },
+    });
+    expect((opsTopic as { Properties: unknown }).Properties).toEqual(
+      (alertTopic as { Properties: unknown }).Properties,
+    );
+    const alarmIds = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter(([, resource]) =>
+        /-health-/.test(String((resource as { Properties: AlarmProperties }).Properties.AlarmName)),
+      )
+      .map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: opsTopicId }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Principal: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          {
+            Sid: 'AllowTheHealthAlarmsToPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: opsTopicId },
+            Condition: {
+              ArnLike: { 'aws:SourceArn': Match.arrayEquals(alarmIds) },
+              StringEquals: { 'aws:SourceAccount': '123456789012' },
+            },
+          },
+        ],
+      },
+    });
+    template.hasOutput('OpsTopicArn', { Value: { Ref: opsTopicId } });
+  });
+
+  it('subscribes the configured e-mail address and the notifier to the ops topic', () => {
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map(
+      (resource) => (resource as { Properties: Record<string, unknown> }).Properties,
+    );
+    expect(subscriptions.filter((subscription) => JSON.stringify(subscription.TopicArn).includes(opsTopicId))).toEqual(
+      expect.arrayContaining([
+        { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: opsTopicId } },
+        { Protocol: 'lambda', Endpoint: { 'Fn::GetAtt': [notifierId, 'Arn'] }, TopicArn: { Ref: opsTopicId } },
+      ]),
+    );
+    expect(subscriptions.filter((subscription) => subscription.Protocol === 'email')).toHaveLength(1);
+  });
+
+  it('keeps failed asynchronous events 14 days in an encrypted, TLS-only queue', () => {
+    expect(template.findResources('AWS::SQS::Queue')[queueId]).toMatchObject({
+      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: queueId } });
+  });
+
+  it("sends the blocker's events there after Lambda's two retries within 6 hours, and the notifier's within 1 hour", () => {
+    for (const [functionId, maxAge] of [
+      [blockerId, 6 * 3_600],
+      [notifierId, 3_600],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: maxAge,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      });
+    }
+    for (const fn of [blocker, notifier]) {
+      const sends = statementsOf(template, fn).filter((statement) => actionsOf(statement).includes('sqs:SendMessage'));
+      expect(sends.flatMap(resourcesOf)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    }
+  });
+
+  it("tells the notifier the ops topic, the queue and the blocker's log group", () => {
+    const blockerLogGroup = (blocker.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup;
+    expect(notifier.Properties.Environment.Variables).toMatchObject({
+      [NOTIFIER_ENV.opsTopicArn]: { Ref: opsTopicId },
+      [NOTIFIER_ENV.deadLetterQueueUrl]: { Ref: queueId },
+      [NOTIFIER_ENV.blockerLogGroup]: blockerLogGroup,
+    });
+  });
+});
+
+describe('the health alarms, configured', () => {
+  it.each([
+    ['rate(1 minute)', 60],
+    ['rate(2 hours)', 7_200],
+    ['rate(1 day)', 86_400],
+    ['cron(0/10 * * * ? *)', 600],
+    // Runs at 00:00, 06:00 and 07:00: the longest gap, 07:00 to midnight, is 17 hours.
+    ['cron(0 0,6,7 * * ? *)', 61_200],
+  ])('count the blocker in periods of its longest gap between runs: %s gives %i s', (schedule, period) => {
+    const alarms = bareHealthAlarms(schedule);
+    for (const kind of ['blocker-failed', 'blocklist-full', 'overflow'] as const) {
+      expect(alarms.get(kind), kind).toMatchObject({ Period: period, EvaluationPeriods: 1, DatapointsToAlarm: 1 });
+    }
+    for (const kind of ['blocker-failing', 'blocker-stopped'] as const) {
+      expect(alarms.get(kind), kind).toMatchObject({ Period: period, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    }
+    // The notifier and the queue do not run on the schedule.
+    for (const kind of ['notifier-failed', 'telegram-undelivered', 'dead-letters'] as const) {
+      expect(alarms.get(kind), kind).toMatchObject({ Period: 300, EvaluationPeriods: 1 });
+    }
+  });
+
+  it('refuses, naming blocker.schedule, a schedule the construct is given without the configuration checks', () => {
+    expect(configErrorFrom(() => scheduleIntervalSeconds('rate(5 minute)'), 'blocker.schedule')).toMatch(/plural/);
+    expect(scheduleIntervalSeconds('rate(5 minutes)')).toBe(300);
+  });
+
+  it('refuses an opsEmail that is not an e-mail address, in one line naming the key', () => {
+    for (const opsEmail of ['ops', 'ops@example', 'two@example.com three@example.com', 42]) {
+      expect(configErrorOf({ notifier: { opsEmail } }, 'notifier.opsEmail')).toMatch(/must be an e-mail address/);
+    }
+    expect(parseConfig({ notifier: { opsEmail: 'oncall+waf@example.co.uk' } }).notifier.opsEmail).toBe(
+      'oncall+waf@example.co.uk',
+    );
+  });
+
+  it('gives two stacks in one account and region their own alarms and metrics', () => {
+    // cdk-nag runs on the default stack above; here only the names matter.
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'waf-autoblock-health-')) });
+    const env = { account: '123456789012', region: 'us-east-1' };
+    const stacks = ['shop-web', 'blog-web'].map(
+      (stackName) => new WafAutoblockStack(app, stackName, { config: parseConfig({ stackName }), env }),
+    );
+    let templates: Template[];
+    try {
+      templates = stacks.map((stack) => Template.fromStack(stack));
+    } finally {
+      rmSync(app.outdir, { recursive: true, force: true });
+    }
+    const names = templates.map((template) =>
+      [...healthAlarms(template).values()].map((alarm) => [alarm.AlarmName, JSON.stringify(alarm.Dimensions)]),
+    );
+    expect(names[0]).toContainEqual([
+      'shop-web-health-blocker-stopped',
+      JSON.stringify([{ Name: 'service', Value: 'shop-web-blocker' }]),
+    ]);
+    expect(names[1]).toContainEqual([
+      'blog-web-health-blocker-stopped',
+      JSON.stringify([{ Name: 'service', Value: 'blog-web-blocker' }]),
+    ]);
+    // Neither configures notifier.opsEmail.
+    for (const template of templates)
+      template.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'email' }, 0);
+    const flat = names.flat().map(([name, dimensions]) => `${String(name)} ${String(dimensions)}`);
+    expect(new Set(flat).size).toBe(flat.length);
+  });
+});
