@@ -1,14 +1,17 @@
 /**
- * `waf-autoblock status`: is the deployment under attack, how full are its IP sets, what expires
- * next, and what did the blocker's last run do? Reads only. Every part is read on its own: one
- * that cannot be read is shown as unreadable, the others are still shown, and the exit code is 1.
+ * `waf-autoblock status`: is the deployment under attack, is it healthy, how full are its IP sets,
+ * what expires next, and what did the blocker's last run do? Reads only. Every part is read on its
+ * own: one that cannot be read is shown as unreadable, the others are still shown, and the exit
+ * code is 1. Alarm states (attack or health) do not change the exit code.
  */
 import { readAlarmState } from '../../lambdas/adapters/alarm';
 import type { LedgerEntry } from '../../lambdas/core/types';
+import { HEALTH_ALARM_INFIX } from '../../lambdas/shared/health';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, OUTPUT, openDeployment, type Deployment } from '../deployment';
 import { count, fromNow, plural, printable, span, table, utc } from '../format';
+import { namePrefixOfWebAcl, readHealthAlarms, type HealthAlarmState } from '../health-alarms';
 import { LAST_RUN_WINDOW_MS, readLastRun, type LastRun } from '../last-run';
 import { activeEntries, compareTarget, IP_SET_CAPACITY, targetSets, type SetComparison } from '../targets';
 
@@ -17,11 +20,13 @@ const NEXT_EXPIRIES = 5;
 
 const HELP = `Usage: waf-autoblock status [options]
 
-Shows the alarm's state, each blocklist IP set (and shared IP set) against its
-capacity of ${count.format(IP_SET_CAPACITY)} entries with how many entries waf-autoblock manages there, the
-next ${NEXT_EXPIRIES} blocks to expire, and the blocker's last run in the past ${LAST_RUN_WINDOW_MS / 60_000} minutes (from its
+Shows the alarm's state, the health alarms' states (healthy, or which are in
+ALARM), each blocklist IP set (and shared IP set) against its capacity of
+${count.format(IP_SET_CAPACITY)} entries with how many entries waf-autoblock manages there, the next
+${NEXT_EXPIRIES} blocks to expire, and the blocker's last run in the past ${LAST_RUN_WINDOW_MS / 60_000} minutes (from its
 log). Reads only. A part that cannot be read is shown as unreadable, with the
-reason; the other parts are still shown, and the exit code is then 1.
+reason; the other parts are still shown, and the exit code is then 1. Alarms in
+ALARM do not change the exit code.
 
 Options:
 ${DEPLOYMENT_HELP}
@@ -34,7 +39,7 @@ Examples:
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'alarm state, IP sets against capacity, next expiries, the last run',
+  summary: 'alarm state, health alarms, IP sets against capacity, next expiries, the last run',
   help: HELP,
   run: runStatus,
 };
@@ -50,8 +55,10 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
   const { settings } = deployment;
 
   const entriesRead = activeEntries(deployment);
-  const [alarm, entries, sets, lastRun] = await Promise.allSettled([
+  const namePrefix = namePrefixOfWebAcl(settings.webAclName) ?? deployment.stackName;
+  const [alarm, health, entries, sets, lastRun] = await Promise.allSettled([
     readAlarmState(deployment.clients.cloudwatch, settings.alarmName),
+    readHealthAlarms(deployment.clients.cloudwatch, namePrefix),
     entriesRead,
     Promise.allSettled(
       targetSets(deployment).map(async (target) => compareTarget(target, await entriesRead.catch(() => []), now)),
@@ -71,6 +78,7 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
     alarm.status === 'fulfilled'
       ? { lines: [`Alarm ${settings.alarmName}: ${alarm.value}`], unreadable: false }
       : unreadable(`Alarm ${settings.alarmName}`, alarm.reason),
+    health.status === 'fulfilled' ? healthPart(health.value, namePrefix, now) : unreadable('Health', health.reason),
     ipSetsPart(sets.status === 'fulfilled' ? sets.value : [], entries.status === 'fulfilled'),
     entries.status === 'fulfilled'
       ? expiriesPart(entries.value, now)
@@ -98,6 +106,66 @@ function unreadable(what: string, reason: unknown): Part {
     lines: [`${what}: unreadable: ${reason instanceof Error ? reason.message : String(reason)}`],
     unreadable: true,
   };
+}
+
+/** What INSUFFICIENT_DATA means, under the table when an alarm is in it. */
+const INSUFFICIENT_DATA_NOTE =
+  'INSUFFICIENT_DATA: too few data points to decide; normal for a few minutes after a deploy, ' +
+  'later the function or queue the alarm watches may be gone';
+/** Longest alarm reason shown. */
+const REASON_SHOWN = 200;
+
+/**
+ * The health alarms: a summary line ("healthy", or which are in ALARM, without data, or missing),
+ * then one line per alarm with its state and since when, the reason of each in ALARM, and what
+ * INSUFFICIENT_DATA means when one is in it.
+ */
+function healthPart(alarms: readonly HealthAlarmState[], namePrefix: string, now: number): Part {
+  const kinds = (state: string | undefined): string[] =>
+    alarms.filter((alarm) => alarm.state === state).map((alarm) => alarm.kind);
+  const [alarming, insufficient, missing] = [kinds('ALARM'), kinds('INSUFFICIENT_DATA'), kinds(undefined)];
+  if (missing.length === alarms.length) {
+    return {
+      lines: [
+        `Health: no health alarms found (looked for ${printable(namePrefix)}${HEALTH_ALARM_INFIX}<kind>); ` +
+          'the stack was deployed before they existed: redeploy it ("npx cdk deploy")',
+      ],
+      unreadable: false,
+    };
+  }
+  const summary = [
+    alarming.length > 0
+      ? `${plural(alarming.length, 'health alarm')} in ALARM: ${alarming.join(', ')}`
+      : 'no health alarm in ALARM',
+    ...(insufficient.length > 0
+      ? [`${count.format(insufficient.length)} without data: ${insufficient.join(', ')}`]
+      : []),
+    ...(missing.length > 0 ? [`${count.format(missing.length)} not found (redeploy): ${missing.join(', ')}`] : []),
+  ];
+  const healthy = alarming.length === 0 && insufficient.length === 0 && missing.length === 0;
+  const rows = alarms.map((alarm) => [
+    printable(alarm.alarmName),
+    alarm.state === undefined ? 'not found' : printable(alarm.state),
+    alarm.since === undefined ? '' : `${utc(alarm.since)} (${fromNow(alarm.since, now)})`,
+  ]);
+  const reasons = alarms
+    .filter((alarm) => alarm.state === 'ALARM' && alarm.reason !== undefined)
+    .map((alarm) => `  ${alarm.kind}: ${printable(cut(alarm.reason ?? '', REASON_SHOWN))}`);
+  return {
+    lines: [
+      `Health: ${healthy ? `healthy (all ${count.format(alarms.length)} health alarms OK)` : summary.join('; ')}`,
+      ...table(['HEALTH ALARM', 'STATE', 'SINCE (UTC)'], rows)
+        .split('\n')
+        .map((line) => `  ${line}`),
+      ...reasons,
+      ...(insufficient.length > 0 ? [`  ${INSUFFICIENT_DATA_NOTE}`] : []),
+    ],
+    unreadable: false,
+  };
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], ledgerRead: boolean): Part {
