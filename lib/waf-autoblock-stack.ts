@@ -32,6 +32,7 @@ export class WafAutoblockStack extends Stack {
       associations: config.associations,
       blocker: config.blocker,
       notifier: config.notifier,
+      dashboard: config.dashboard,
     });
 
     const { webAcl, attackAlarm, ledger, blocker, notifier } = this.protection;
@@ -83,6 +84,12 @@ export class WafAutoblockStack extends Stack {
         'Bans one address through the ban feed (198.51.100.7 is a documentation address: the blocker refuses it)',
       value: `aws sns publish --region ${this.region} --topic-arn ${blocker.feedTopic.topicArn} --message '${JSON.stringify(BAN_FEED_EXAMPLE)}'`,
     });
+    if (this.protection.dashboard) {
+      new CfnOutput(this, 'DashboardUrl', {
+        description: 'The waf-autoblock dashboard in the CloudWatch console',
+        value: this.protection.dashboard.url,
+      });
+    }
     new CfnOutput(this, 'TestAlertCommand', {
       description: 'Publishes a test message to the alert topic',
       value: `aws sns publish --region ${this.region} --topic-arn ${attackAlarm.alertTopic.topicArn} --message test`,

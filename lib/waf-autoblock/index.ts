@@ -1,10 +1,12 @@
 import { Construct } from 'constructs';
+import { HEALTH_ALARM_KINDS } from '../../lambdas/shared/health';
 import { AttackAlarm } from '../attack-alarm';
 import { Blocker } from '../blocker';
 import { BlocklistWebAcl } from '../blocklist-web-acl';
+import { OperationsDashboard, wafRuleMetricsOf } from '../dashboard';
 import { parseConfig } from '../config/load';
 import type { WafAutoblockConfigInput } from '../config/schema';
-import { HealthAlarms, OpsChannel } from '../health';
+import { BLOCKLIST_FULL_PERCENT, HealthAlarms, OpsChannel } from '../health';
 import { LedgerTable } from '../ledger-table';
 import { Notifier } from '../notifier';
 
@@ -76,6 +78,12 @@ export interface WafAutoblockProps {
    * @default no chats (messages are only logged), a new secret for the bot token, 15-minute summaries
    */
   readonly notifier?: WafAutoblockConfigInput['notifier'];
+  /**
+   * One CloudWatch dashboard (`<namePrefix>-<region>`): alarms, traffic by rule, blocker activity
+   * and runs, blocklist fill, Telegram delivery.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -96,6 +104,8 @@ export class WafAutoblock extends Construct {
   readonly ops: OpsChannel;
   /** One alarm per health alarm kind, publishing to the ops topic. */
   readonly health: HealthAlarms;
+  /** The operations dashboard; undefined with `dashboard: false`. */
+  readonly dashboard?: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
     super(scope, id);
@@ -169,5 +179,18 @@ export class WafAutoblock extends Construct {
       notifier: this.notifier.handler,
       schedule: config.blocker.schedule,
     });
+    if (config.dashboard) {
+      this.dashboard = new OperationsDashboard(this, 'Dashboard', {
+        namePrefix: prefix,
+        scope: config.scope,
+        webAclName: this.webAcl.webAclName,
+        rules: wafRuleMetricsOf(this.webAcl.webAcl),
+        blocker: this.blocker.handler,
+        notifier: this.notifier.handler,
+        attackAlarm: this.attackAlarm.alarm,
+        healthAlarms: HEALTH_ALARM_KINDS.map((kind) => this.health.alarms[kind]),
+        nearlyFullPercent: BLOCKLIST_FULL_PERCENT,
+      });
+    }
   }
 }
