@@ -27,6 +27,7 @@ export class WafAutoblockStack extends Stack {
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
       webAclCapacityLimit: config.webAclCapacityLimit,
+      removalPolicy: config.removalPolicy,
       logging: config.logging,
       alarm: config.alarm,
       associations: config.associations,

@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { allowlistByFamily } from '../../lambdas/core/allowlist';
-import { retentionDays } from '../log-retention';
+import { retentionDays, wafLogGroupName } from '../log-retention';
 import type { WafScope } from '../../lambdas/shared/environment';
 import {
   type ForwardedIpConfig,
@@ -174,7 +174,7 @@ export class BlocklistWebAcl extends Construct {
     const stack = Stack.of(this);
     // WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
     const logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `aws-waf-logs-${props.namePrefix}`,
+      logGroupName: wafLogGroupName(this, props.namePrefix),
       retention: retentionDays(props.logRetentionDays),
     });
     // WAF wants the log group ARN without the trailing `:*` that LogGroup.logGroupArn carries.

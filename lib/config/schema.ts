@@ -225,6 +225,18 @@ export const configSchema = z
     associations: z
       .array(z.string().regex(/^arn:aws[a-z-]*:[a-z-]+:[a-z0-9-]+:\d{12}:.+$/, 'must be a resource ARN'))
       .default([]),
+    /**
+     * What `cdk destroy` does with the resources that hold data: `retain` leaves them in the account,
+     * `destroy` deletes them with the stack. KMS keys are always destroyed (after AWS's 30-day wait).
+     */
+    removalPolicy: z
+      .strictObject({
+        /** The ledger table: which blocklist entries are the blocker's, when each range was seen, why it was blocked. */
+        ledger: z.enum(['retain', 'destroy'], { error: 'must be retain or destroy' }).default('retain'),
+        /** The WAF log group and the blocker's and notifier's log groups (each still expires by its retention). */
+        logs: z.enum(['retain', 'destroy'], { error: 'must be retain or destroy' }).default('retain'),
+      })
+      .default({ ledger: 'retain', logs: 'retain' }),
     blocker: z
       .strictObject({
         /** When the blocker runs besides the alarm: an EventBridge `rate(...)` or `cron(...)` expression. */

@@ -3,22 +3,32 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
 
+/** Props of {@link LedgerTable}. */
+export interface LedgerTableProps {
+  /**
+   * What `cdk destroy` does with the table. Retained, it is what still tells the blocker's entries
+   * in shared IP sets (which the stack does not delete) from everybody else's, and the record of what
+   * was blocked and why; its name is CloudFormation's, so a retained table never blocks a redeploy.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
 /**
  * The blocker's ledger: one item per range it manages (first and last seen, expiry, hits, source).
  * A sparse index lists only the ranges that are active now, so a run never scans the whole table.
- * Retained on stack deletion: it is what tells our entries in the IP sets from everybody else's.
  */
 export class LedgerTable extends Construct {
   readonly table: dynamodb.Table;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: LedgerTableProps = {}) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: LEDGER_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: LEDGER_SCHEMA.ttlAttribute,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: LEDGER_SCHEMA.activeIndex,

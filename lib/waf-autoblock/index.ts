@@ -9,6 +9,7 @@ import type { WafAutoblockConfigInput } from '../config/schema';
 import { BLOCKLIST_FULL_PERCENT, HealthAlarms, OpsChannel } from '../health';
 import { LedgerTable } from '../ledger-table';
 import { Notifier } from '../notifier';
+import { applyRemovalPolicies, cdkRemovalPolicy } from './removal-policy';
 
 /**
  * Props of {@link WafAutoblock}: the protection part of the configuration (see the README's
@@ -52,6 +53,12 @@ export interface WafAutoblockProps {
    * @default 1500, what the web ACL's base price includes (up to 5,000, which WAF charges extra for)
    */
   readonly webAclCapacityLimit?: number;
+  /**
+   * What `cdk destroy` does with the ledger table and the log groups: `retain` or `destroy`.
+   * KMS keys are always destroyed (scheduled, 30-day wait): nothing retained is encrypted with them.
+   * @default { ledger: 'retain', logs: 'retain' }
+   */
+  readonly removalPolicy?: WafAutoblockConfigInput['removalPolicy'];
   /**
    * WAF log retention and which actions are logged.
    * @default 30 days, BLOCK only
@@ -135,7 +142,8 @@ export class WafAutoblock extends Construct {
       periodSeconds: config.alarm.periodSeconds,
       evaluationPeriods: config.alarm.evaluationPeriods,
     });
-    this.ledger = new LedgerTable(this, 'Ledger');
+    this.ledger = new LedgerTable(this, 'Ledger', { removalPolicy: cdkRemovalPolicy(config.removalPolicy.ledger) });
+    applyRemovalPolicies(this, config.removalPolicy);
     this.ops = new OpsChannel(this, 'Ops', { key: this.attackAlarm.key, opsEmail: config.notifier.opsEmail });
     this.blocker = new Blocker(this, 'Blocker', {
       namePrefix: prefix,

@@ -1,6 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { synthesize } from '../support/synth';
+import { evaluateIntrinsics, retainedResources, wafLogGroupOf } from '../support/template';
+
+/** The id CloudFormation gives a stack: its name and a UUID that is new with each creation. */
+const STACK_ID =
+  'arn:aws:cloudformation:us-east-1:123456789012:stack/WafAutoblock/1c2fa620-982a-11e3-aff7-50e2416294e0';
 
 type Rule = {
   Name: string;
@@ -104,10 +109,8 @@ describe('default configuration (CLOUDFRONT)', () => {
   });
 
   it('logs only BLOCKed requests to an aws-waf-logs- group, with authorization and cookie redacted', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: 'aws-waf-logs-WafAutoblock',
-      RetentionInDays: 30,
-    });
+    const [, logGroup] = wafLogGroupOf(template);
+    expect(logGroup.Properties?.RetentionInDays).toBe(30);
     template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       ResourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WebAcl'), 'Arn'] },
       LogDestinationConfigs: [
@@ -162,8 +165,8 @@ describe('default configuration (CLOUDFRONT)', () => {
     });
   });
 
-  it('encrypts the alarm topics (and the reports and ban feed topics) with a rotating customer-managed key that CloudWatch may use', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 4);
+  it('encrypts the alarm topics (and the reports, ban feed and ops topics) with a rotating customer-managed key that CloudWatch may use', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 5);
     template.allResourcesProperties('AWS::SNS::Topic', {
       KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TopicKey'), 'Arn'] },
     });
@@ -185,7 +188,7 @@ describe('default configuration (CLOUDFRONT)', () => {
       string,
       { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } },
     ][];
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(5);
     const alarmTopicPolicies = policies.filter(([id]) => /AlertTopic|OkTopic/.test(id));
     expect(alarmTopicPolicies).toHaveLength(2);
     for (const [, policy] of alarmTopicPolicies) {
@@ -227,6 +230,35 @@ describe('default configuration (CLOUDFRONT)', () => {
         ],
       },
     });
+  });
+
+  it('names the WAF log group aws-waf-logs-<stack name>-<first 8 hex of the stack UUID>, so that a retained one never blocks a redeploy', () => {
+    const [, logGroup] = wafLogGroupOf(template);
+    expect(evaluateIntrinsics(logGroup.Properties?.LogGroupName, { 'AWS::StackId': STACK_ID })).toBe(
+      'aws-waf-logs-WafAutoblock-1c2fa620',
+    );
+    const recreated = STACK_ID.replace('1c2fa620-982a-11e3', '5e6a0c10-0b1f-11f1');
+    expect(evaluateIntrinsics(logGroup.Properties?.LogGroupName, { 'AWS::StackId': recreated })).toBe(
+      'aws-waf-logs-WafAutoblock-5e6a0c10',
+    );
+  });
+
+  it('leaves the ledger and the log groups behind on cdk destroy, and schedules the KMS key for deletion', () => {
+    const retained = retainedResources(template);
+    expect(new Set(retained.map(([, resource]) => resource.Type))).toEqual(
+      new Set(['AWS::DynamoDB::Table', 'AWS::Logs::LogGroup']),
+    );
+    for (const [, resource] of retained) expect(resource.UpdateReplacePolicy).toBe('Retain');
+    template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.allResources('AWS::KMS::Key', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    // A key scheduled for deletion must not be what a retained resource needs to be read.
+    const keyIds = Object.keys(template.findResources('AWS::KMS::Key'));
+    expect(keyIds.length).toBeGreaterThan(0);
+    for (const [, resource] of retained) {
+      const text = JSON.stringify(resource);
+      expect(text).not.toMatch(/KmsKeyId|KMSMasterKeyId/);
+      for (const keyId of keyIds) expect(text).not.toContain(keyId);
+    }
   });
 
   it('creates no association for CLOUDFRONT: the distribution attaches the web ACL', () => {
@@ -385,10 +417,8 @@ describe('REGIONAL scope with associations', () => {
   });
 
   it('logs the configured actions with the configured retention', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: 'aws-waf-logs-WafAutoblock',
-      RetentionInDays: 90,
-    });
+    const [, logGroup] = wafLogGroupOf(template);
+    expect(logGroup.Properties?.RetentionInDays).toBe(90);
     template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       LoggingFilter: {
         DefaultBehavior: 'DROP',
