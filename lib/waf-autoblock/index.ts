@@ -9,6 +9,7 @@ import type { WafAutoblockConfigInput } from '../config/schema';
 import { BLOCKLIST_FULL_PERCENT, HealthAlarms, OpsChannel } from '../health';
 import { LedgerTable } from '../ledger-table';
 import { Notifier } from '../notifier';
+import { namePrefixOf } from './name-prefix';
 import { applyRemovalPolicies, cdkRemovalPolicy } from './removal-policy';
 
 /**
@@ -22,8 +23,10 @@ export interface WafAutoblockProps {
    */
   readonly scope?: WafAutoblockConfigInput['scope'];
   /**
-   * Prefix of the WAF resource names, metric names and the `aws-waf-logs-` log group.
-   * @default the stack name
+   * Prefix of the WAF resource names, metric names and the `aws-waf-logs-` log group: 1 to 100
+   * letters, digits, `-` or `_`. Must differ between deployments in one account and region.
+   * @default the name of the stack the construct is in (`Stack.of(this).stackName`), shortened
+   *   with a digest when longer than 100 characters
    */
   readonly namePrefix?: string;
   /**
@@ -122,7 +125,7 @@ export class WafAutoblock extends Construct {
       allowlist: rest.allowlist ? [...rest.allowlist] : undefined,
       associations: rest.associations ? [...rest.associations] : undefined,
     });
-    const prefix = namePrefix ?? this.node.scopes[1]?.node.id ?? id;
+    const prefix = namePrefixOf(this, namePrefix);
 
     this.webAcl = new BlocklistWebAcl(this, 'WebAcl', {
       namePrefix: prefix,
