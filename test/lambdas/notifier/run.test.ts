@@ -433,13 +433,11 @@ describe('health alarms', () => {
   });
 
   it('still sends the message, saying why, when the last error cannot be read', async () => {
-    logs
-      .on(StartQueryCommand, LAST_ERROR_START, true)
-      .rejects(
-        Object.assign(new Error('User is not authorized to perform logs:StartQuery'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    logs.on(StartQueryCommand, LAST_ERROR_START, true).rejects(
+      Object.assign(new Error('User is not authorized to perform logs:StartQuery'), {
+        name: 'AccessDeniedException',
+      }),
+    );
 
     const summary = await runNotifier(deps, settings, failing(), invocation());
 
