@@ -42,6 +42,8 @@ function setEnvironment(overrides: Partial<Record<keyof typeof NOTIFIER_ENV, str
   for (const [key, value] of Object.entries(values)) vi.stubEnv(NOTIFIER_ENV[key as keyof typeof NOTIFIER_ENV], value);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  // The delivery metrics are delivery-metrics.test.ts's to check; here they would only be noise.
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
 }
 
 beforeAll(async () => {
