@@ -145,13 +145,14 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
   return Object.keys(shape).filter((key) => !(shape[key] && unwrapped(shape[key]) instanceof z.ZodNever));
 }
 
-/** `schema` without its defaults, optionals, nullables and refinements: the object, array or value underneath. */
+/** `schema` without its defaults (and prefaults), optionals, nullables and refinements: the object, array or value underneath. */
 function unwrapped(schema: z.ZodType): z.ZodType {
   for (;;) {
     const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod
       .def;
     const inner = def.innerType ?? def.in;
-    if (!['default', 'optional', 'nullable', 'pipe'].includes(def.type) || inner === undefined) return schema;
+    if (!['default', 'prefault', 'optional', 'nullable', 'pipe'].includes(def.type) || inner === undefined)
+      return schema;
     schema = inner;
   }
 }

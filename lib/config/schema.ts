@@ -2,6 +2,11 @@
  * The one typed configuration of a waf-autoblock deployment, with its defaults and the rules
  * that make a value valid. `cdk.json` (context key `wafAutoblock`) repeats these defaults so that
  * users can see and edit them; a test keeps the two in step.
+ *
+ * Each default is written once, on its leaf field. Nested objects and lists take `.prefault(...)`,
+ * which runs the value through the schema (so a missing `blocker` block gets every `blocker` leaf's
+ * default, and each parse gets its own arrays and objects); `.default(...)` would return its value
+ * as written, a second copy of the leaves' defaults that could drift from them.
  */
 import { z } from 'zod';
 import { describeAddressProblem, readRange } from '../../lambdas/core/address-verdict';
@@ -151,7 +156,7 @@ export const configSchema = z
       .array(rateRule)
       .min(1, 'must hold at least one rule: the blocker takes its attackers from them')
       .max(20, 'may hold at most 20 rules')
-      .default([{ name: 'rate-all', limit: 2000, windowSeconds: 300, aggregateKey: 'IP' }]),
+      .prefault([{ name: 'rate-all', limit: 2000 }]),
     /**
      * The header that your own proxy (a CDN or load balancer in front of WAF, that every request
      * passes) writes the client's address into, and how. Unset or `null` (so that
@@ -173,7 +178,7 @@ export const configSchema = z
       )
       .max(10_000, 'may hold at most 10,000 entries')
       .transform((cidrs) => [...new Set(cidrs)])
-      .default([]),
+      .prefault([]),
     /** AWS managed rule groups to add after the rate rules. */
     managedRuleGroups: z
       .array(
@@ -181,7 +186,7 @@ export const configSchema = z
           error: `must be one of ${Object.keys(MANAGED_RULE_GROUPS).join(', ')}`,
         }),
       )
-      .default(['AWSManagedRulesAmazonIpReputationList']),
+      .prefault(['AWSManagedRulesAmazonIpReputationList']),
     /**
      * Most WCUs the web ACL may use. The 1,500 that the web ACL's base price includes by default;
      * up to 5,000 (AWS's maximum), for which WAF charges extra per request.
@@ -206,9 +211,9 @@ export const configSchema = z
         actions: z
           .array(z.enum(LOGGED_ACTIONS, { error: `must be one of ${LOGGED_ACTIONS.join(', ')}` }))
           .min(1, 'must name at least one action')
-          .default(['BLOCK']),
+          .prefault(['BLOCK']),
       })
-      .default({ retentionDays: 30, actions: ['BLOCK'] }),
+      .prefault({}),
     alarm: z
       .strictObject({
         /** Blocked requests per period that raise the alarm. */
@@ -220,11 +225,11 @@ export const configSchema = z
         /** Periods over the threshold before the alarm fires. */
         evaluationPeriods: positiveInt.default(1),
       })
-      .default({ threshold: 3000, periodSeconds: 300, evaluationPeriods: 1 }),
+      .prefault({}),
     /** ARNs of regional resources (ALB, API Gateway stage, AppSync, Cognito, App Runner) to protect. REGIONAL only. */
     associations: z
       .array(z.string().regex(/^arn:aws[a-z-]*:[a-z-]+:[a-z0-9-]+:\d{12}:.+$/, 'must be a resource ARN'))
-      .default([]),
+      .prefault([]),
     /**
      * What `cdk destroy` does with the resources that hold data: `retain` leaves them in the account,
      * `destroy` deletes them with the stack. KMS keys are always destroyed (after AWS's 30-day wait).
@@ -236,7 +241,7 @@ export const configSchema = z
         /** The WAF log group and the blocker's and notifier's log groups (each still expires by its retention). */
         logs: z.enum(['retain', 'destroy'], { error: 'must be retain or destroy' }).default('retain'),
       })
-      .default({ ledger: 'retain', logs: 'retain' }),
+      .prefault({}),
     blocker: z
       .strictObject({
         /** When the blocker runs besides the alarm: an EventBridge `rate(...)` or `cron(...)` expression. */
@@ -267,19 +272,9 @@ export const configSchema = z
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),
         /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */
-        sharedIpSets: sharedIpSetsSchema.default([]),
+        sharedIpSets: sharedIpSetsSchema.prefault([]),
       })
-      .default({
-        schedule: 'rate(5 minutes)',
-        gate: 'alarm',
-        blockDurationMinutes: 240,
-        ipv4Prefix: 24,
-        ipv6Prefix: 64,
-        dryRun: false,
-        reservedConcurrency: 1,
-        logRetentionDays: 30,
-        sharedIpSets: [],
-      }),
+      .prefault({}),
     notifier: z
       .strictObject({
         /** Telegram chats to notify: chat ids as strings (`"-1001234567890"`) or `"@channelname"`. Empty: messages are only logged. */
@@ -290,7 +285,7 @@ export const configSchema = z
               .regex(CHAT_ID_PATTERN, 'must be a chat id as a string, e.g. "-1001234567890", or "@channelname"'),
           )
           .max(10, 'may hold at most 10 chats')
-          .default([]),
+          .prefault([]),
         /** Telegram Bot API base URL; https, or http on 127.0.0.1 for a local stand-in. */
         telegramApiUrl: z
           .string()
@@ -326,13 +321,7 @@ export const configSchema = z
         /** Days to keep the notifier's own logs. */
         logRetentionDays: logRetentionDays.default(30),
       })
-      .default({
-        chatIds: [],
-        telegramApiUrl: 'https://api.telegram.org',
-        summaryMinutes: 15,
-        maxListedRanges: 20,
-        logRetentionDays: 30,
-      }),
+      .prefault({}),
     /** One CloudWatch dashboard of traffic, blocker, blocklist fill, Telegram delivery and alarms; false: none. */
     dashboard: z.boolean({ error: 'must be true or false' }).default(true),
   })

@@ -62,4 +62,11 @@ describe('configuration defaults, each written once in the schema', () => {
     const config = parseConfig({ logging: {}, alarm: {}, removalPolicy: {}, blocker: {}, notifier: {} });
     expect(config).toStrictEqual(DEFAULT_CONFIG);
   });
+
+  it('two parses share no nested object, so changing one deployment’s config cannot leak into the next', () => {
+    const first = parseConfig({});
+    first.blocker.sharedIpSets.push('arn:aws:wafv2:us-east-1:123456789012:global/ipset/other/abc');
+    first.logging.actions.push('COUNT');
+    expect(parseConfig({})).toStrictEqual(DEFAULT_CONFIG);
+  });
 });
