@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { importOnce, lambdaBuildOptions, linkNodeModules, spread } from './bundling';
-import { BLOCKER_ENV } from '../lambdas/blocker/environment';
+import { BLOCKER_ENV } from '#contracts/blocker-environment';
 import { report } from './measure';
 
 const ENTRY = 'lambdas/blocker/handler.ts';

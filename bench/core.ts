@@ -3,14 +3,14 @@
  * 10,000 IPv6 /128), normalized, merged, applied to the ledger and reconciled against a full
  * 10,000-entry IP set. Input is generated from a fixed seed so that figures compare across runs.
  */
-import { Allowlist } from '../lambdas/core/allowlist';
-import { parseAddress, parseRange } from '../lambdas/core/ip-parse';
-import { mergeSightings } from '../lambdas/core/merge';
-import { collapseToPrefix } from '../lambdas/core/network-range';
-import { createNormalizePolicy, normalizeKeys } from '../lambdas/core/normalize';
-import { advanceLedger } from '../lambdas/core/ledger';
-import { IpSetIndex, planReconcile } from '../lambdas/core/reconcile';
-import type { LedgerEntry } from '../lambdas/core/types';
+import { Allowlist } from '#core/allowlist';
+import { parseAddress, parseRange } from '#core/ip-parse';
+import { mergeSightings } from '#core/merge';
+import { collapseToPrefix } from '#core/network-range';
+import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
+import { advanceLedger } from '#core/ledger';
+import { IpSetIndex, planReconcile } from '#core/reconcile';
+import type { LedgerEntry } from '#core/types';
 import { prng } from '../examples/generate-waf-log';
 import { report, time } from './measure';
 

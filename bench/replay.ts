@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createNormalizePolicy } from '../lambdas/core/normalize';
+import { createNormalizePolicy } from '#core/normalize';
 import { replayLog } from '../cli/replay/replay';
 import { wafLogLines, writeLines } from '../examples/generate-waf-log';
 import { report, time } from './measure';

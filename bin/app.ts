@@ -4,7 +4,7 @@
  * `cdk synth` with one line naming the key when a value is invalid.
  */
 import { App } from 'aws-cdk-lib';
-import { ConfigError } from '../lib/config/load';
+import { ConfigError } from '#config/load';
 import { buildApp } from './build-app';
 
 try {

@@ -4,7 +4,7 @@
  */
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadConfig } from '../lib/config/load';
+import { loadConfig } from '#config/load';
 import { WafAutoblockStack } from '../lib/waf-autoblock-stack';
 
 /** What the CDK CLI tells the app about its credentials (unset when it has none). */

@@ -5,10 +5,10 @@
  * ACL's rules needed) but does everything else a run does, expiry and the report included.
  */
 import { hostname, userInfo } from 'node:os';
-import { planActions, refusal, type OperatorAction } from '../lambdas/blocker/actions';
-import { runBlocker, type RunLogger, type RunSummary } from '../lambdas/blocker/run';
-import { withRunLock } from '../lambdas/blocker/run-lock';
-import { createNormalizePolicy } from '../lambdas/core/normalize';
+import { planActions, refusal, type OperatorAction } from '#blocker/actions';
+import { runBlocker, type RunLogger, type RunSummary } from '#blocker/run';
+import { withRunLock } from '#blocker/run-lock';
+import { createNormalizePolicy } from '#core/normalize';
 import type { CliIo } from './command';
 import type { Deployment } from './deployment';
 import { operatorFailure } from './deployment';

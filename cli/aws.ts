@@ -10,8 +10,8 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createLedgerClient } from '../lambdas/adapters/ledger';
-import { createWafClient } from '../lambdas/adapters/waf';
+import { createLedgerClient } from '#adapters/ledger';
+import { createWafClient } from '#adapters/waf';
 
 /** Every client an operator command may need; one region, except {@link AwsClients.wafIn}. */
 export interface AwsClients {

@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, FILE_CONTEXT_KEY, loadConfig } from '../lib/config/load';
-import type { WafAutoblockConfig } from '../lib/config/schema';
+import { ConfigError, FILE_CONTEXT_KEY, loadConfig } from '#config/load';
+import type { WafAutoblockConfig } from '#config/schema';
 import { CommandError } from './errors';
 
 /** The shipped cdk.json, for when the current directory is not a waf-autoblock project. */

@@ -6,11 +6,11 @@
  */
 import { DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
-import { Ledger } from '../lambdas/adapters/ledger';
-import { readBlockerSettings, type BlockerSettings } from '../lambdas/blocker/environment';
-import { ConfigurationError, ReadError, WriteError } from '../lambdas/shared/errors';
-import { REGION_NAME } from '../lambdas/shared/environment';
-import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '../lib/config/load';
+import { Ledger } from '#adapters/ledger';
+import { readBlockerSettings, type BlockerSettings } from '#contracts/blocker-environment';
+import { ConfigurationError, REGION_NAME } from '#contracts/environment';
+import { ReadError, WriteError } from '#shared/errors';
+import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '#config/load';
 import { createAwsClients, type AwsClients } from './aws';
 import type { CliIo } from './command';
 import { readConfig } from './config';

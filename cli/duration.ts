@@ -1,5 +1,5 @@
 /** `--for` durations: how long an operator's ban lasts. */
-import { MAX_BAN_MINUTES } from '../lambdas/blocker/actions';
+import { MAX_BAN_MINUTES } from '#blocker/actions';
 import { UsageError } from './errors';
 
 const MINUTES_PER_UNIT: Readonly<Record<string, number>> = { m: 1, h: 60, d: 1440, w: 10_080 };

@@ -5,13 +5,8 @@
  * alarms (`<namePrefix>-health-<kind>`, lib/health) alike; the deployed blocker names its web ACL.
  */
 import { type CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
-import { ReadError } from '../lambdas/shared/errors';
-import {
-  HEALTH_ALARM_INFIX,
-  HEALTH_ALARM_KINDS,
-  healthAlarmName,
-  type HealthAlarmKind,
-} from '../lambdas/shared/health';
+import { ReadError } from '#shared/errors';
+import { HEALTH_ALARM_INFIX, HEALTH_ALARM_KINDS, healthAlarmName, type HealthAlarmKind } from '#contracts/health';
 
 /** What the construct puts after the name prefix in the web ACL's name. */
 export const WEB_ACL_NAME_SUFFIX = '-web-acl';

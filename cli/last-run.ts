@@ -4,7 +4,7 @@
  * error. Read with FilterLogEvents over a short window, so no Logs Insights query is needed.
  */
 import { FilterLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { ReadError } from '../lambdas/shared/errors';
+import { ReadError } from '#shared/errors';
 
 /** How far back `status` looks for a run: a few scheduled runs at the default rate. */
 export const LAST_RUN_WINDOW_MS = 30 * 60_000;

@@ -1,8 +1,8 @@
 /** What an operator reads about the outcome of a ban or an unban. */
-import type { ActionOutcome } from '../lambdas/blocker/actions';
-import type { RangeRemoval } from '../lambdas/blocker/removals';
-import type { BlockerSettings } from '../lambdas/blocker/environment';
-import type { Cidr } from '../lambdas/core/types';
+import type { ActionOutcome } from '#blocker/actions';
+import type { RangeRemoval } from '#blocker/removals';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import type { Cidr } from '#core/types';
 import { CommandError } from './errors';
 import { plural } from './format';
 

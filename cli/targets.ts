@@ -4,15 +4,16 @@
  * and remove is exactly what is out of step.
  */
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { describeIpSet, readIpSet } from '../lambdas/adapters/waf';
-import type { IpSetAddress } from '../lambdas/blocker/environment';
-import { describeAddressProblem, readRange } from '../lambdas/core/address-verdict';
-import type { NetworkRange } from '../lambdas/core/network-range';
-import { rangeKey, type RangeKey } from '../lambdas/core/range-key';
-import { partitionByExpiry } from '../lambdas/core/ledger';
-import { asSeenBySet, IP_SET_CAPACITY, IpSetIndex, planReconcile } from '../lambdas/core/reconcile';
-import type { Cidr, Family, IpSetSnapshot, LedgerEntry } from '../lambdas/core/types';
-import { ReadError } from '../lambdas/shared/errors';
+import { describeIpSet, readIpSet } from '#adapters/waf';
+import type { IpSetAddress } from '#contracts/blocker-environment';
+import { describeAddressProblem, readRange } from '#core/address-verdict';
+import type { NetworkRange } from '#core/network-range';
+import { rangeKey, type RangeKey } from '#core/range-key';
+import { partitionByExpiry } from '#core/ledger';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { asSeenBySet, IpSetIndex, planReconcile } from '#core/reconcile';
+import type { Cidr, Family, IpSetSnapshot, LedgerEntry } from '#core/types';
+import { ReadError } from '#shared/errors';
 import type { Deployment } from './deployment';
 import { UsageError } from './errors';
 import { printable } from './format';

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { WafAutoblockConfig } from './config/schema';
+import type { WafAutoblockConfig } from '#config/schema';
 import { WafAutoblock } from './waf-autoblock';
 
 /** The message of the BanFeedExampleCommand output, as the README documents it. */

@@ -2,7 +2,7 @@
  * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
  * duration and a reason of the operator's choosing.
  */
-import { MAX_REASON_LENGTH, type BanAction } from '../../lambdas/blocker/actions';
+import { MAX_REASON_LENGTH, type BanAction } from '#blocker/actions';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';

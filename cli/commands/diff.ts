@@ -3,7 +3,7 @@
  * what the next run would add (missing), what it would remove (extra managed), and what it never
  * touches (foreign). Reads only.
  */
-import type { LedgerEntry } from '../../lambdas/core/types';
+import type { LedgerEntry } from '#core/types';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';

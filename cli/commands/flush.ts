@@ -2,10 +2,10 @@
  * `waf-autoblock flush`: end every block waf-autoblock holds, at once, and keep every entry it did
  * not add. One blocker run with an unban for each managed range.
  */
-import type { OperatorAction } from '../../lambdas/blocker/actions';
-import type { LedgerEntry } from '../../lambdas/core/types';
+import type { OperatorAction } from '#blocker/actions';
+import type { LedgerEntry } from '#core/types';
 import { parseCommandLine, positionalArguments } from '../arguments';
-import type { RunSummary } from '../../lambdas/blocker/run';
+import type { RunSummary } from '#blocker/run';
 import { applyActions, operatorSource } from '../actions';
 import type { CliIo, Command } from '../command';
 import { terminalConfirm } from '../confirm';

@@ -2,7 +2,7 @@
  * `waf-autoblock list`: the ranges waf-autoblock blocks right now, from the ledger. `plain` prints
  * nothing but one CIDR per line, for pf, ipset or nftables to load.
  */
-import type { LedgerEntry } from '../../lambdas/core/types';
+import type { LedgerEntry } from '#core/types';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';

@@ -3,9 +3,9 @@
  * blocked in this WAF log? Offline: reads a file, needs no AWS account.
  */
 import { resolve } from 'node:path';
-import { createNormalizePolicy, type NormalizePolicy } from '../../lambdas/core/normalize';
-import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '../../lib/config/load';
-import type { WafAutoblockConfig } from '../../lib/config/schema';
+import { createNormalizePolicy, type NormalizePolicy } from '#core/normalize';
+import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '#config/load';
+import type { WafAutoblockConfig } from '#config/schema';
 import { parseCommandLine } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { readConfig } from '../config';

@@ -4,9 +4,9 @@
  * own: one that cannot be read is shown as unreadable, the others are still shown, and the exit
  * code is 1. Alarm states (attack or health) do not change the exit code.
  */
-import { readAlarmState } from '../../lambdas/adapters/alarm';
-import type { LedgerEntry } from '../../lambdas/core/types';
-import { HEALTH_ALARM_INFIX } from '../../lambdas/shared/health';
+import { readAlarmState } from '#adapters/alarm';
+import type { LedgerEntry } from '#core/types';
+import { HEALTH_ALARM_INFIX } from '#contracts/health';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, OUTPUT, openDeployment, type Deployment } from '../deployment';

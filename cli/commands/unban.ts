@@ -3,7 +3,7 @@
  * removed; an entry added by a person or another tool is left alone and named as such.
  */
 import { parseCommandLine, positionalArguments } from '../arguments';
-import type { UnbanAction } from '../../lambdas/blocker/actions';
+import type { UnbanAction } from '#blocker/actions';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';

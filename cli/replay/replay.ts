@@ -2,7 +2,7 @@
  * One replay: stream a WAF log through the simulator, then judge the limited keys as the blocker
  * would. No AWS; the only I/O is reading the log file.
  */
-import type { NormalizePolicy } from '../../lambdas/core/normalize';
+import type { NormalizePolicy } from '#core/normalize';
 import {
   DEFAULT_REORDER_WINDOW_SECONDS,
   RateSimulator,

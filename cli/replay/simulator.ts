@@ -20,7 +20,7 @@
  * A reorder window of `Infinity` keeps every time until the end: exact for any order, 8 bytes per
  * counted request per rule.
  */
-import { cidrOfKey, rangeKey, type RangeKey } from '../../lambdas/core/range-key';
+import { cidrOfKey, rangeKey, type RangeKey } from '#core/range-key';
 import type { LoggedRequest } from './waf-log';
 
 /** A rate-based rule as the simulator needs it; the config's `RateRuleConfig` is one. */

@@ -3,8 +3,8 @@
  * {@link normalizeKeys} the blocker runs on `GetRateBasedStatementManagedKeys`, so a replay shows
  * the ranges that would really have reached the IP sets, and refuses what the blocker refuses.
  */
-import { normalizeKeys, type NormalizePolicy, type RejectReason } from '../../lambdas/core/normalize';
-import type { Cidr } from '../../lambdas/core/types';
+import { normalizeKeys, type NormalizePolicy, type RejectReason } from '#core/normalize';
+import type { Cidr } from '#core/types';
 import type { LimitedKey } from './simulator';
 
 /** One range a rule would have had blocked. */

@@ -1,6 +1,6 @@
 /** Thin adapter over CloudWatch alarm history: when the attack alarm last went into ALARM. */
 import { CloudWatchClient, DescribeAlarmHistoryCommand } from '@aws-sdk/client-cloudwatch';
-import { ReadError } from '../shared/errors';
+import { ReadError } from '#shared/errors';
 
 /** How far back to look for the start of an attack. */
 const LOOKBACK_MS = 7 * 24 * 3_600_000;

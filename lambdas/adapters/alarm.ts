@@ -1,6 +1,6 @@
 /** Thin adapter over CloudWatch: the state of the attack alarm, which gates the collection of new attackers. */
 import { CloudWatchClient, DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
-import { ReadError } from '../shared/errors';
+import { ReadError } from '#shared/errors';
 
 export type AlarmState = StateValue;
 

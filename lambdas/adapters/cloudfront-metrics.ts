@@ -4,7 +4,7 @@
  * distribution. CloudFront publishes its metrics in us-east-1 with `Region=Global`.
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { ReadError } from '../shared/errors';
+import { ReadError } from '#shared/errors';
 
 /** One distribution's traffic over the window. */
 export interface DistributionTraffic {

@@ -3,7 +3,7 @@
  * (CloudFront has no per-distribution read permission to scope this to: ListDistributions is global).
  */
 import { CloudFrontClient, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
-import { ReadError } from '../shared/errors';
+import { ReadError } from '#shared/errors';
 
 /** What the notifier shows of a distribution. */
 export interface DistributionInfo {

@@ -11,13 +11,9 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Family, LedgerEntry } from '../core/types';
-import { LEDGER_SCHEMA } from '../shared/ledger-schema';
-import { ReadError, WriteError } from '../shared/errors';
-
-// The stack imports the schema from here or from lambdas/shared/ledger-schema (which has no AWS
-// imports); both are the same object, so the table and the code that uses it cannot drift apart.
-export { LEDGER_SCHEMA };
+import type { Family, LedgerEntry } from '#core/types';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import { ReadError, WriteError } from '#shared/errors';
 
 /** Options of {@link Ledger}. */
 export interface LedgerOptions {

@@ -1,7 +1,7 @@
 /** Thin adapter over SNS: publishes the blocker's report for the notifier. */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { WriteError } from '../shared/errors';
-import type { BlockReport } from '../shared/report';
+import { WriteError } from '#shared/errors';
+import type { BlockReport } from '#contracts/report';
 
 /**
  * Publishes one block report as JSON.

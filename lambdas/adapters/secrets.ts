@@ -5,7 +5,7 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ReadError } from '../shared/errors';
+import { ReadError } from '#shared/errors';
 
 /** How long a read token is reused: a rotated token takes effect within this time. */
 export const TOKEN_CACHE_SECONDS = 300;

@@ -10,7 +10,7 @@
  * a cause: every text derived from a request or an error is redacted first.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { TelegramError } from '../shared/errors';
+import { TelegramError } from '#shared/errors';
 
 /** A bot token as BotFather issues it: `<bot id>:<secret>`. */
 const BOT_TOKEN = /^\d{1,20}:[A-Za-z0-9_-]{20,100}$/;

@@ -12,9 +12,9 @@ import {
   WAFV2Client,
   type WAFV2ClientConfig,
 } from '@aws-sdk/client-wafv2';
-import type { IpSetSnapshot } from '../core/types';
-import type { IpSetAddress, WafScope } from '../shared/environment';
-import { IpSetWriteError, ReadError } from '../shared/errors';
+import type { IpSetSnapshot } from '#core/types';
+import type { IpSetAddress, WafScope } from '#contracts/ip-set';
+import { IpSetWriteError, ReadError } from '#shared/errors';
 
 /** Identifies one WAF IP set; all three parts are required by every IP set call. */
 export type IpSetRef = IpSetAddress;

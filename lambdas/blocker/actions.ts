@@ -3,17 +3,17 @@
  * and what became of each. A run applies them with the same normalization, allowlist, ledger and
  * lock-safe reconcile as the ranges it takes from the rate rules. No AWS imports.
  */
-import { describeAddressProblem, readRange } from '../core/address-verdict';
-import { parseAddress, parseRange } from '../core/ip-parse';
-import { collapseToPrefix } from '../core/network-range';
+import { describeAddressProblem, readRange } from '#core/address-verdict';
+import { parseAddress, parseRange } from '#core/ip-parse';
+import { collapseToPrefix } from '#core/network-range';
 import {
   MIN_IPV4_PREFIX,
   MIN_IPV6_PREFIX,
   normalizeKeys,
   type NormalizePolicy,
   type RejectReason,
-} from '../core/normalize';
-import type { Cidr, Family, Sighting } from '../core/types';
+} from '#core/normalize';
+import type { Cidr, Family, Sighting } from '#core/types';
 
 /** The longest ban, from the CLI or the feed: one year, the deployment's own `blockDurationMinutes` bound. */
 export const MAX_BAN_MINUTES = 525_600;

@@ -5,7 +5,7 @@
  */
 // zod/mini, not the classic API: same checks, a smaller Lambda bundle (see bench/bundle.ts).
 import * as z from 'zod/mini';
-import { describeAddressProblem, readRange } from '../core/address-verdict';
+import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { MAX_BAN_MINUTES, MAX_REASON_LENGTH, type OperatorAction } from './actions';
 
 /** Longest ban the feed may ask for: the same as the CLI's. */

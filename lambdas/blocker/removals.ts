@@ -3,8 +3,8 @@
  * set, or the set no longer held it (removed by hand or by another tool, or it never fitted), so
  * there was nothing to remove. Worked out from the plans the writes carried out. No AWS imports.
  */
-import { asSeenBySet, IpSetIndex, type ReconcilePlan } from '../core/reconcile';
-import type { Cidr, Family, LedgerEntry } from '../core/types';
+import { asSeenBySet, IpSetIndex, type ReconcilePlan } from '#core/reconcile';
+import type { Cidr, Family, LedgerEntry } from '#core/types';
 import type { ActionOutcome } from './actions';
 
 /** One IP set a run wrote (or, on a dry run, would have written), with the plan of that write. */

@@ -5,8 +5,8 @@
  * tokens keep every single IP set write whole, and the re-check after a conflict narrows the rest;
  * this lock removes the overlap itself.
  */
-import type { Ledger } from '../adapters/ledger';
-import { WriteError } from '../shared/errors';
+import type { Ledger } from '#adapters/ledger';
+import { WriteError } from '#shared/errors';
 
 /** Options of {@link withRunLock}. */
 export interface RunLockOptions {

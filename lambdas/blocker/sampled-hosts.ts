@@ -4,8 +4,8 @@
  * nothing else; the run says so when it sends that report.
  */
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { readSampledHosts, type HostCount } from '../adapters/waf';
-import type { BlockerSettings } from './environment';
+import { readSampledHosts, type HostCount } from '#adapters/waf';
+import type { BlockerSettings } from '#contracts/blocker-environment';
 
 /** Sampled requests cover the last few minutes: the hosts under attack now, not this morning's. */
 const SAMPLE_WINDOW_MS = 10 * 60_000;

@@ -1,7 +1,7 @@
 /** Tells what started a run from the Lambda event, without trusting its shape. */
-import type { AlarmState } from '../adapters/alarm';
-import { parseAwsTimestamp } from '../shared/aws-time';
-import type { BlockerSettings } from './environment';
+import type { AlarmState } from '#adapters/alarm';
+import { parseAwsTimestamp } from '#shared/aws-time';
+import type { BlockerSettings } from '#contracts/blocker-environment';
 import { parseFeed, type RejectedFeedMessage } from './feed';
 import type { Trigger } from './run';
 

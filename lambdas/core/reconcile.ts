@@ -5,11 +5,9 @@
  * function of its input on purpose: after a WAFOptimisticLockException the caller re-reads the set
  * and plans again from the fresh addresses, never resending a list built from stale data.
  */
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { cidrOfKey, compareRangeKeys, rangeKey, type RangeKey } from './range-key';
 import type { Cidr, LedgerEntry } from './types';
-
-/** Most addresses one WAF IP set can hold (WAF quota, not adjustable). */
-export const IP_SET_CAPACITY = 10_000;
 
 /** Input of {@link planReconcile}; every ledger entry must be of the IP set's address family. */
 export interface ReconcileInput {

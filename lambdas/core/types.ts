@@ -2,14 +2,9 @@
  * Shared vocabulary of the blocker's pure core. Nothing in `lambdas/core` imports an AWS SDK.
  */
 
-/** The address family of a range; matches WAF's `IPAddressVersion`. */
-export type Family = 'IPV4' | 'IPV6';
+import type { Cidr, Family } from '#contracts/ranges';
 
-/**
- * A CIDR range in canonical form: network address with host bits cleared, IPv6 in RFC 5952 short
- * lower-case form. Examples: `203.0.113.0/24`, `2001:db8:1:2::/64`.
- */
-export type Cidr = string;
+export type { Cidr, Family };
 
 /** One range that a source (a rate rule, an operator, a ban feed) wants blocked in this run. */
 export interface Sighting {

@@ -4,8 +4,8 @@
  * (shown as a plain notification). Never throws: anybody allowed to publish to the topics can send
  * anything, and every message must still reach the chat.
  */
-import { healthAlarmKindOf } from '../shared/health';
-import { isBlockReport, type BlockReport } from '../shared/report';
+import { healthAlarmKindOf } from '#contracts/health';
+import { isBlockReport, type BlockReport } from '#contracts/report';
 import type { AlarmNotice, AlarmTrigger, Notice, PlainNotice } from './types';
 
 /** One notice and the SNS message id it came from (for de-duplicating retried deliveries). */

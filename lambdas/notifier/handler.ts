@@ -5,15 +5,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { createCloudWatchClient } from '../adapters/alarm';
-import { createCloudFrontClient } from '../adapters/cloudfront';
-import { createCloudFrontMetricsClient } from '../adapters/cloudfront-metrics';
-import { createLedgerClient, Ledger } from '../adapters/ledger';
-import { createLogsClient } from '../adapters/logs-insights';
-import { createSecretsClient, SecretString } from '../adapters/secrets';
-import { createWafClient } from '../adapters/waf';
-import { HEALTH_METRICS } from '../shared/health';
-import { readNotifierSettings } from './environment';
+import { createCloudWatchClient } from '#adapters/alarm';
+import { createCloudFrontClient } from '#adapters/cloudfront';
+import { createCloudFrontMetricsClient } from '#adapters/cloudfront-metrics';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { createLogsClient } from '#adapters/logs-insights';
+import { createSecretsClient, SecretString } from '#adapters/secrets';
+import { createWafClient } from '#adapters/waf';
+import { HEALTH_METRICS } from '#contracts/health';
+import { readNotifierSettings } from '#contracts/notifier-environment';
 import { DeliveryLog, runNotifier, type NotifierSummary } from './run';
 
 const logger = new Logger();

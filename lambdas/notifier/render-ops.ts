@@ -4,7 +4,7 @@
  * Pure, like ./render: every text goes through the span model of ./telegram-html (escaped, cut,
  * within Telegram's limits); nothing here writes a tag by hand.
  */
-import type { HealthAlarmKind } from '../shared/health';
+import type { HealthAlarmKind } from '#contracts/health';
 import { formatDuration, formatTime, renderAlarmState } from './render';
 import { bold, clip, code, italic, text, toMessages, type Line, type Span } from './telegram-html';
 import type { AlarmTrigger, BlockerFailure, Gathered, HealthNotice, OpsDetails } from './types';

@@ -3,19 +3,9 @@
  * messages that each fit Telegram's limit. All text, trusted or not, goes through the span model of
  * ./telegram-html, which sanitizes, escapes and splits it; nothing here writes a tag by hand.
  */
-import type { BlockReport } from '../shared/report';
-import {
-  bold,
-  clip,
-  code,
-  italic,
-  packMessages,
-  TELEGRAM_ENTITY_LIMIT,
-  text,
-  toMessages,
-  type Line,
-  type Span,
-} from './telegram-html';
+import type { BlockReport } from '#contracts/report';
+import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
+import { bold, clip, code, italic, packMessages, text, toMessages, type Line, type Span } from './telegram-html';
 import type {
   AlarmNotice,
   AllClearSummary,
@@ -34,12 +24,6 @@ const FIELD = { name: 255, key: 200, reason: 600, label: 80 } as const;
 export const PLAIN_BODY_LIMIT = { characters: 2000, lines: 40 } as const;
 /** How many upcoming expiries an all-clear lists. */
 const NEXT_EXPIRIES = 5;
-/**
- * Most ranges one list of a block report shows, whatever `maxListedRanges`: each is one `<code>`
- * entity, so the list with its heading and its "and N more" fits the entities Telegram formats in
- * one message. More would lose their formatting, or cut the list across messages.
- */
-export const MAX_LISTED_RANGES = TELEGRAM_ENTITY_LIMIT - 2;
 
 /** Options every renderer takes. */
 export interface RenderOptions {

@@ -5,23 +5,13 @@
  * safe place to split a message that is too long. No AWS imports.
  */
 
+import { TELEGRAM_ENTITY_LIMIT } from '#contracts/telegram-limits';
+
 /** Telegram refuses messages longer than this (we count UTF-16 units of the HTML, which is stricter). */
 export const TELEGRAM_MESSAGE_LIMIT = 4096;
 
 /** At most this many messages per notification, so that a huge input cannot flood a chat. */
 export const MAX_PARTS = 5;
-
-/**
- * Telegram applies the formatting of at most this many entities in one message (each `<b>`,
- * `<i>`, `<code>`, ... element is one, nested ones each count) and shows the rest as plain text.
- * The Bot API reference does not state it: `sendMessage` only says "Text of the message to be
- * sent, 1-4096 characters after entities parsing" (https://core.telegram.org/bots/api#sendmessage).
- * python-telegram-bot lists it as `MAX_MESSAGE_ENTITIES = 100`, "found by experimentation: Beyond
- * this cap telegram will simply ignore further formatting styles"
- * (https://docs.python-telegram-bot.org/en/v13.2/telegram.constants.html), as users report
- * (https://github.com/rubenlagus/TelegramBots/issues/854: "all tags after the 100th are ignored").
- */
-export const TELEGRAM_ENTITY_LIMIT = 100;
 
 /** The only tags we emit; all of them are in Telegram's allowed set. */
 export type Style = 'b' | 'i' | 'code';

@@ -2,8 +2,8 @@
  * The notifier's vocabulary: what arrived on a topic, and the figures gathered to describe it. No AWS
  * imports: the renderer and its tests use these types alone.
  */
-import type { HealthAlarmKind } from '../shared/health';
-import type { BlockReport } from '../shared/report';
+import type { HealthAlarmKind } from '#contracts/health';
+import type { BlockReport } from '#contracts/report';
 
 /**
  * What a metric alarm watches, as its SNS message's `Trigger` describes it: the figures an ops
@@ -38,7 +38,7 @@ export interface AlarmNotice {
 
 /**
  * A state change of one of the stack's health alarms (its name is `<namePrefix>-health-<kind>`,
- * see ../shared/health): rendered as an ops message, not as an attack.
+ * see lambdas/contracts/health.ts): rendered as an ops message, not as an attack.
  */
 export interface HealthNotice {
   readonly kind: 'health';

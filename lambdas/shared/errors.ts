@@ -1,5 +1,7 @@
 /**
  * Every error the Lambdas raise on purpose. Each names the resource involved and keeps its cause.
+ * (ConfigurationError, the one a bad environment variable raises, is part of the environment
+ * contract in lambdas/contracts/environment.ts.)
  */
 
 /** A source or a target could not be read; the run writes nothing based on it. */
@@ -26,17 +28,6 @@ export class WriteError extends Error {
       options,
     );
     this.name = 'WriteError';
-  }
-}
-
-/** An environment variable the function needs is missing or invalid (a deployment bug). */
-export class ConfigurationError extends Error {
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
-    super(`environment variable ${variable} ${detail}`);
-    this.name = 'ConfigurationError';
   }
 }
 

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambdas/shared/health';
+import { METRICS_NAMESPACE } from '#contracts/health';
 import { retentionDays } from '../log-retention';
 
 /** ESM bundles still meet CommonJS dependencies that call require(). */

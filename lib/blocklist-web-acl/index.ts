@@ -3,9 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { allowlistByFamily } from '../../lambdas/core/allowlist';
+import { allowlistByFamily } from '#core/allowlist';
 import { retentionDays, wafLogGroupName } from '../log-retention';
-import type { WafScope } from '../../lambdas/shared/environment';
+import type { WafScope } from '#contracts/ip-set';
 import {
   type ForwardedIpConfig,
   forwardedIpProblems,
@@ -14,9 +14,9 @@ import {
   ipSetForwardedIp,
   type IpSetRuleAction,
   rateRuleForwardedIp,
-} from '../config/forwarded-ip';
-import { ConfigError } from '../config/load';
-import type { ManagedRuleGroupName, RateRuleConfig } from '../config/schema';
+} from '#config/forwarded-ip';
+import { ConfigError } from '#config/load';
+import type { ManagedRuleGroupName, RateRuleConfig } from '#config/schema';
 
 /** Whether the web ACL protects CloudFront distributions or regional resources (one type for stack and Lambdas). */
 export type { WafScope };

@@ -20,7 +20,7 @@
  * `IPSetForwardedIPConfig` and `ForwardedIPConfig`, so the construct only places them.
  */
 import { z } from 'zod';
-import type { WafScope } from '../../lambdas/shared/environment';
+import type { WafScope } from '#contracts/ip-set';
 import type { RateRuleConfig } from './schema';
 
 /** How the user's own proxy writes the header: replaces it with one address, or appends to a list. */

@@ -9,10 +9,10 @@
  * as written, a second copy of the leaves' defaults that could drift from them.
  */
 import { z } from 'zod';
-import { describeAddressProblem, readRange } from '../../lambdas/core/address-verdict';
-import { apiUrlProblem, CHAT_ID_PATTERN } from '../../lambdas/notifier/environment';
-import { MAX_LISTED_RANGES } from '../../lambdas/notifier/render';
-import { REGION_NAME } from '../../lambdas/shared/environment';
+import { describeAddressProblem, readRange } from '#core/address-verdict';
+import { apiUrlProblem, CHAT_ID_PATTERN } from '#contracts/notifier-environment';
+import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
+import { REGION_NAME } from '#contracts/environment';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { associationProblems } from './associations';

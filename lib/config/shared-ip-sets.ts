@@ -2,7 +2,7 @@
  * `blocker.sharedIpSets`: IP sets of other web ACLs that get the same managed ranges, named by
  * their ARNs. An ARN is refused at synth when the blocker could never reach the set it names:
  *
- * - not a WAFv2 IP set ARN at all (the blocker reads it with lambdas/shared's `parseIpSetArn`);
+ * - not a WAFv2 IP set ARN at all (the blocker reads it with lambdas/contracts' `parseIpSetArn`);
  * - a `global` (CloudFront) set outside us-east-1: AWS keeps every CloudFront IP set there, so no
  *   such ARN exists. A global set in us-east-1 is fine from a stack in any region: the blocker
  *   opens a WAF client per region (lambdas/blocker/handler.ts, `wafClientsByRegion`);
@@ -17,7 +17,7 @@
  */
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { z } from 'zod';
-import { parseIpSetArn } from '../../lambdas/shared/environment';
+import { parseIpSetArn } from '#contracts/ip-set';
 import { describeConfigValue, type ConfigProblem } from './config-error';
 
 /** The most IP sets the blocker shares its ranges with. */

@@ -2,8 +2,8 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { IP_SET_CAPACITY } from '../../lambdas/core/reconcile';
-import { HEALTH_METRICS } from '../../lambdas/shared/health';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { HEALTH_METRICS } from '#contracts/health';
 import type { WafScope } from '../blocklist-web-acl';
 import {
   actionWord,
@@ -69,7 +69,7 @@ const COUNT_AXIS: cloudwatch.YAxisProps = { min: 0, showUnits: false };
  * what is the web ACL allowing and blocking, and by which rule; what did the blocker see, add and
  * expire; how full are the blocklists; does the blocker run, fail, take long or meet lock
  * conflicts; does the notifier deliver to Telegram. Built from the metrics AWS WAF, Lambda and the
- * functions publish (lambdas/shared/health.ts); it creates nothing else and costs the dashboard's
+ * functions publish (lambdas/contracts/health.ts); it creates nothing else and costs the dashboard's
  * monthly price (the first three of an account are free).
  */
 export class OperationsDashboard extends Construct {

@@ -1,12 +1,12 @@
 /**
  * The metrics the operations dashboard draws, addressed the way their publishers write them:
  * AWS WAF's per web ACL and per rule (namespace AWS/WAFV2) and the Lambdas' own (namespace
- * WafAutoblock, dimension `service`: the health contract in lambdas/shared/health.ts).
+ * WafAutoblock, dimension `service`: the health contract in lambdas/contracts/health.ts).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { HEALTH_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/health';
+import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
 import type { WafScope } from '../blocklist-web-acl';
 
 /** The period of every graph: the blocker's default schedule, so that one point is about one run. */

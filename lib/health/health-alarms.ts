@@ -11,7 +11,7 @@ import {
   healthAlarmName,
   METRICS_NAMESPACE,
   type HealthAlarmKind,
-} from '../../lambdas/shared/health';
+} from '#contracts/health';
 import type { OpsChannel } from './ops-channel';
 import { RUNS_WATCHED, scheduleIntervalSeconds } from './schedule-interval';
 
@@ -61,7 +61,7 @@ const AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOL
 const QUIET_IS_FINE = cloudwatch.TreatMissingData.NOT_BREACHING;
 
 /**
- * The stack watching itself: one CloudWatch alarm per health alarm kind (lambdas/shared/health.ts),
+ * The stack watching itself: one CloudWatch alarm per health alarm kind (lambdas/contracts/health.ts),
  * each named with `healthAlarmName`, each sending its ALARM and its OK to the ops topic.
  *
  * The blocker's alarms count in periods of one schedule interval (`rate(5 minutes)`: 300 s; see

@@ -1,7 +1,7 @@
 /**
  * The stack watching itself (issue 11): the ops topic and dead-letter queue ({@link OpsChannel}),
  * and the health alarms that publish to it ({@link HealthAlarms}). The metric names and alarm kinds
- * are the contract in lambdas/shared/health.ts.
+ * are the contract in lambdas/contracts/health.ts.
  */
 export {
   BLOCKLIST_FULL_PERCENT,

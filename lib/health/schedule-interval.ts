@@ -7,8 +7,8 @@
  * what CloudWatch evaluates: one day for periods under an hour, seven days otherwise (PutMetricAlarm,
  * `Period`).
  */
-import { ConfigError } from '../config/config-error';
-import { longestScheduleGapMinutes, scheduleProblem } from '../config/schedule';
+import { ConfigError } from '#config/config-error';
+import { longestScheduleGapMinutes, scheduleProblem } from '#config/schedule';
 
 /** Runs the blocker alarms look back over: failed this many runs in a row, or no success in this many intervals. */
 export const RUNS_WATCHED = 3;

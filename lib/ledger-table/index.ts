@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 
 /** Props of {@link LedgerTable}. */
 export interface LedgerTableProps {

@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
-import { HEALTH_ALARM_KINDS } from '../../lambdas/shared/health';
+import { HEALTH_ALARM_KINDS } from '#contracts/health';
 import { AttackAlarm } from '../attack-alarm';
 import { Blocker } from '../blocker';
 import { BlocklistWebAcl } from '../blocklist-web-acl';
 import { OperationsDashboard, wafRuleMetricsOf } from '../dashboard';
-import { parseConfig } from '../config/load';
-import type { WafAutoblockConfigInput } from '../config/schema';
+import { parseConfig } from '#config/load';
+import type { WafAutoblockConfigInput } from '#config/schema';
 import { BLOCKLIST_FULL_PERCENT, HealthAlarms, OpsChannel } from '../health';
 import { LedgerTable } from '../ledger-table';
 import { Notifier } from '../notifier';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Stack, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '#config/config-error';
 
 /**
  * Longest name prefix, in characters. WAF names (web ACL, IP sets) are at most 128 characters of

@@ -1,6 +1,6 @@
 import { RemovalPolicies, RemovalPolicy } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { WafAutoblockConfig } from '../config/schema';
+import type { WafAutoblockConfig } from '#config/schema';
 
 /** What `cdk destroy` does with the resources of a waf-autoblock construct that hold data. */
 export type RemovalPolicyConfig = WafAutoblockConfig['removalPolicy'];

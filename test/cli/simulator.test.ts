@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createNormalizePolicy } from '../../lambdas/core/normalize';
+import { createNormalizePolicy } from '#core/normalize';
 import { RateSimulator, type SimulatedRule } from '../../cli/replay/simulator';
 import { judgeLimitedKeys } from '../../cli/replay/verdict';
 import type { LoggedRequest } from '../../cli/replay/waf-log';

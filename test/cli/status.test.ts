@@ -8,9 +8,9 @@ import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwa
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { describe, expect, it } from 'vitest';
 import { namePrefixOfWebAcl } from '../../cli/health-alarms';
-import { HEALTH_ALARM_KINDS, healthAlarmName, type HealthAlarmKind } from '../../lambdas/shared/health';
+import { HEALTH_ALARM_KINDS, healthAlarmName, type HealthAlarmKind } from '#contracts/health';
 import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 import { FOREIGN, MINUTE, NOW, RANGE, SETTINGS, expiredEntry, ledgerEntry } from '../support/blocker-fixtures';
 import { cloudwatch, deploy, FUNCTION_NAME, LOG_GROUP, logs, STACK, useServers } from './support';
 

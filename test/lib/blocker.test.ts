@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BLOCKER_ENV } from '../../lambdas/blocker/environment';
-import { parseFeedMessage } from '../../lambdas/blocker/feed';
+import { BLOCKER_ENV } from '#contracts/blocker-environment';
+import { parseFeedMessage } from '#blocker/feed';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
 import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';

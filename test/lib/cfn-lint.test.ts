@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Stage } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 import { WafAutoblock } from '../../lib/waf-autoblock';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 import { synthesizeChecked, TEST_APP_CONTEXT } from '../support/synth';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Token } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildApp, type CliEnvironment } from '../../bin/build-app';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 import { configErrorFrom, configErrorOf } from '../support/config-errors';
 
 const OURS = '123456789012';

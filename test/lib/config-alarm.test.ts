@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 
 describe('alarm evaluation range (CloudWatch refuses a longer one at deploy)', () => {

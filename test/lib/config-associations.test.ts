@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 
 const alb = (region: string, account = '123456789012') =>

@@ -4,9 +4,9 @@ import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/build-app';
-import { MIN_WEB_ACL_CAPACITY, webAclCapacity } from '../../lib/config/capacity';
-import { ConfigError, parseConfig } from '../../lib/config/load';
-import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '../../lib/config/schema';
+import { MIN_WEB_ACL_CAPACITY, webAclCapacity } from '#config/capacity';
+import { ConfigError, parseConfig } from '#config/load';
+import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '#config/schema';
 import { configErrorOf } from '../support/config-errors';
 import { webAclRulesOf } from '../support/web-acl';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 
 /**
  * The full default configuration, written down before the schema's defaults were reduced to one

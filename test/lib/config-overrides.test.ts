@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load';
+import { parseConfig } from '#config/load';
 import { configErrorOf, contextErrorOf, loadWithContext } from '../support/config-errors';
 
 function configFile(content: unknown): string {

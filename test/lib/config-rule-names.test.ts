@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../lib/config/load';
-import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '../../lib/config/schema';
+import { ConfigError, parseConfig } from '#config/load';
+import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '#config/schema';
 import { configErrorOf } from '../support/config-errors';
 import { webAclRulesOf } from '../support/web-acl';
 

@@ -4,9 +4,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { blockerSchedule } from '../../lib/blocker';
-import { cronCalendar } from '../../lib/config/cron';
-import { parseConfig } from '../../lib/config/load';
-import { longestScheduleGapMinutes, MAX_SCHEDULE_GAP_MINUTES, scheduleProblem } from '../../lib/config/schedule';
+import { cronCalendar } from '#config/cron';
+import { parseConfig } from '#config/load';
+import { longestScheduleGapMinutes, MAX_SCHEDULE_GAP_MINUTES, scheduleProblem } from '#config/schedule';
 import { configErrorFrom, configErrorOf } from '../support/config-errors';
 
 const DAY = 1_440;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ECHO_LIMIT, quoteConfigValue } from '../../lib/config/config-error';
-import { ConfigError, parseConfig } from '../../lib/config/load';
+import { ECHO_LIMIT, quoteConfigValue } from '#config/config-error';
+import { ConfigError, parseConfig } from '#config/load';
 import { configErrorOf, contextErrorOf } from '../support/config-errors';
 
 describe('a value of the wrong type is refused in our words, saying what it got', () => {

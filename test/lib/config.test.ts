@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../lib/config/load';
+import { loadConfig, parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HEALTH_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/health';
+import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
 import { OperationsDashboard, wafRuleMetricsOf } from '../../lib/dashboard';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';

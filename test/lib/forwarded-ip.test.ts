@@ -12,15 +12,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/build-app';
 import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
-import { webAclCapacity } from '../../lib/config/capacity';
+import { webAclCapacity } from '#config/capacity';
 import {
   FORWARDED_IP_SETTERS,
   forwardedIpProblems,
   ipSetForwardedIp,
   type ForwardedIpConfig,
-} from '../../lib/config/forwarded-ip';
-import { parseConfig } from '../../lib/config/load';
-import type { WafAutoblockConfigInput } from '../../lib/config/schema';
+} from '#config/forwarded-ip';
+import { parseConfig } from '#config/load';
+import type { WafAutoblockConfigInput } from '#config/schema';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 import { runCli } from '../support/cli-io';
 import { configErrorFrom, configErrorOf } from '../support/config-errors';

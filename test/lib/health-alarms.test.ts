@@ -1,5 +1,5 @@
 /**
- * The health alarms as synthesized: every alarm of lambdas/shared/health.ts, with its metric,
+ * The health alarms as synthesized: every alarm of lambdas/contracts/health.ts, with its metric,
  * namespace, dimensions, statistic, period, threshold, comparison, evaluation periods, missing-data
  * treatment and actions; the ops topic they publish to; the dead-letter queue; the e-mail
  * subscription; and what the notifier is given to render them. synthesize() fails on any cdk-nag
@@ -14,9 +14,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_ENV } from '../../lambdas/notifier/environment';
-import { HEALTH_ALARM_KINDS, healthAlarmKindOf, type HealthAlarmKind } from '../../lambdas/shared/health';
-import { parseConfig } from '../../lib/config/load';
+import { NOTIFIER_ENV } from '#contracts/notifier-environment';
+import { HEALTH_ALARM_KINDS, healthAlarmKindOf, type HealthAlarmKind } from '#contracts/health';
+import { parseConfig } from '#config/load';
 import { HealthAlarms, OpsChannel, scheduleIntervalSeconds, type WatchedFunction } from '../../lib/health';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 import { configErrorFrom, configErrorOf } from '../support/config-errors';

@@ -23,8 +23,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { healthAlarmKindOf } from '../../lambdas/shared/health';
-import { parseConfig } from '../../lib/config/load';
+import { healthAlarmKindOf } from '#contracts/health';
+import { parseConfig } from '#config/load';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 import { alarmState, emfDatapoint, type Datapoint, type MetricAlarmProperties } from '../support/alarm-evaluation';
 import { BLOCKER_ENVIRONMENT, SETTINGS } from '../support/blocker-fixtures';
@@ -136,7 +136,7 @@ beforeAll(async () => {
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
   for (const [name, value] of Object.entries({ ...BLOCKER_ENVIRONMENT, ...powertools })) vi.stubEnv(name, value);
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  handler = (await import('../../lambdas/blocker/handler')).handler as typeof handler;
+  handler = (await import('#blocker/handler')).handler as typeof handler;
 });
 
 beforeEach(() => {

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_ENV } from '../../lambdas/notifier/environment';
-import { parseConfig } from '../../lib/config/load';
+import { NOTIFIER_ENV } from '#contracts/notifier-environment';
+import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
 import { actionsOf, functionOfService, resourcesOf, statementsOf, type Statement } from '../support/template';

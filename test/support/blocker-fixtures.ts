@@ -4,10 +4,10 @@
  * globally routable, and a logger that records instead of printing.
  */
 import { vi, type Mock } from 'vitest';
-import type { BlockerSettings, IpSetAddress } from '../../lambdas/blocker/environment';
-import type { RunLogger } from '../../lambdas/blocker/run';
-import type { Family, LedgerEntry } from '../../lambdas/core/types';
-import { LEDGER_SCHEMA } from '../../lambdas/shared/ledger-schema';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import type { RunLogger } from '#blocker/run';
+import type { Family, LedgerEntry } from '#core/types';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 
 export const MINUTE = 60_000;
 /** How long a range stays blocked after it was last seen, in these fixtures. */

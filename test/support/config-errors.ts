@@ -1,8 +1,8 @@
 /** Asserts how the configuration refuses a value: one ConfigError, one line, naming the key. */
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../lib/config/load';
-import type { WafAutoblockConfig } from '../../lib/config/schema';
+import { ConfigError, loadConfig, parseConfig } from '#config/load';
+import type { WafAutoblockConfig } from '#config/schema';
 
 /**
  * Runs `build`, expects a ConfigError whose key is `key` and whose one-line message names it, and

@@ -15,7 +15,7 @@ import {
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { LEDGER_SCHEMA } from '../../lambdas/adapters/ledger';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>` */

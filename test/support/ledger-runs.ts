@@ -4,9 +4,9 @@
  * read every row, `advanceLedger`, `planLedgerWrites`, write `first` and `refresh`, put the active
  * ranges in the set, then remove and close the expired ones. No AWS, no mocks.
  */
-import { advanceLedger, indexByRange } from '../../lambdas/core/ledger';
-import { planLedgerWrites } from '../../lambdas/core/ledger-writes';
-import type { Cidr, LedgerEntry, Sighting } from '../../lambdas/core/types';
+import { advanceLedger, indexByRange } from '#core/ledger';
+import { planLedgerWrites } from '#core/ledger-writes';
+import type { Cidr, LedgerEntry, Sighting } from '#core/types';
 
 /** What one simulated run did. */
 export interface SimulatedRun {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig } from '../../lib/config/load';
-import type { WafAutoblockConfigInput } from '../../lib/config/schema';
+import { parseConfig } from '#config/load';
+import type { WafAutoblockConfigInput } from '#config/schema';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 
 export interface Synthesized {

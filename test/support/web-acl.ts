@@ -2,7 +2,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
-import type { WafAutoblockConfig } from '../../lib/config/schema';
+import type { WafAutoblockConfig } from '#config/schema';
 
 /** The rules, in order, of the web ACL that the construct builds for `config` (an empty allowlist). */
 export function webAclRulesOf(config: WafAutoblockConfig): wafv2.CfnWebACL.RuleProperty[] {

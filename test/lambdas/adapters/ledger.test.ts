@@ -5,9 +5,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LedgerEntry } from '../../../lambdas/core/types';
-import { Ledger, createLedgerClient } from '../../../lambdas/adapters/ledger';
-import { ReadError, WriteError } from '../../../lambdas/shared/errors';
+import type { LedgerEntry } from '#core/types';
+import { Ledger, createLedgerClient } from '#adapters/ledger';
+import { ReadError, WriteError } from '#shared/errors';
 import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../../support/dynalite';
 
 const MINUTE = 60_000;

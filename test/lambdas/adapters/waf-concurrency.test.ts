@@ -12,8 +12,8 @@ import {
   updateIpSet,
   type IpSetPlan,
   type IpSetRef,
-} from '../../../lambdas/adapters/waf';
-import { ReadError } from '../../../lambdas/shared/errors';
+} from '#adapters/waf';
+import { ReadError } from '#shared/errors';
 import { countRoundTrips, startWafServer, type WafServer } from '../../support/waf-server';
 
 const BLOCKERS = 8;

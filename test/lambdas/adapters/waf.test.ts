@@ -19,9 +19,9 @@ import {
   readSampledHosts,
   updateIpSet,
   type IpSetRef,
-} from '../../../lambdas/adapters/waf';
-import type { IpSetSnapshot } from '../../../lambdas/core/types';
-import { ReadError, WriteError } from '../../../lambdas/shared/errors';
+} from '#adapters/waf';
+import type { IpSetSnapshot } from '#core/types';
+import { ReadError, WriteError } from '#shared/errors';
 
 const mock = mockClient(WAFV2Client);
 const client = createWafClient({ region: 'us-east-1' });

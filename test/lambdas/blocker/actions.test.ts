@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { planActions, withActions, type BanAction, type OperatorAction } from '../../../lambdas/blocker/actions';
-import { createNormalizePolicy } from '../../../lambdas/core/normalize';
-import type { Sighting } from '../../../lambdas/core/types';
+import { planActions, withActions, type BanAction, type OperatorAction } from '#blocker/actions';
+import { createNormalizePolicy } from '#core/normalize';
+import type { Sighting } from '#core/types';
 
 const MINUTE = 60_000;
 const DURATION = 240 * MINUTE;

@@ -9,13 +9,13 @@ import { GetIPSetCommand, UpdateIPSetCommand, type WAFV2Client } from '@aws-sdk/
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AlarmState } from '../../../lambdas/adapters/alarm';
-import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
-import { createWafClient } from '../../../lambdas/adapters/waf';
-import type { BlockerSettings, IpSetAddress } from '../../../lambdas/blocker/environment';
-import { runBlocker, type RunSummary } from '../../../lambdas/blocker/run';
-import type { Family } from '../../../lambdas/core/types';
-import type { BlockReport } from '../../../lambdas/shared/report';
+import type { AlarmState } from '#adapters/alarm';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { createWafClient } from '#adapters/waf';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import { runBlocker, type RunSummary } from '#blocker/run';
+import type { Family } from '#core/types';
+import type { BlockReport } from '#contracts/report';
 import {
   ALLOWED,
   ATTACKER,

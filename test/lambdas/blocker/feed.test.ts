@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { OperatorAction } from '../../../lambdas/blocker/actions';
-import { MAX_FEED_DURATION_MINUTES, parseFeed, parseFeedMessage } from '../../../lambdas/blocker/feed';
-import { readRange } from '../../../lambdas/core/address-verdict';
+import type { OperatorAction } from '#blocker/actions';
+import { MAX_FEED_DURATION_MINUTES, parseFeed, parseFeedMessage } from '#blocker/feed';
+import { readRange } from '#core/address-verdict';
 import { SETTINGS } from '../../support/blocker-fixtures';
 
 const FEED = SETTINGS.feedTopicArn;

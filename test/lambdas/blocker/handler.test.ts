@@ -13,7 +13,7 @@ import {
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RUN_LOCK_KEY } from '../../../lambdas/adapters/ledger';
+import { RUN_LOCK_KEY } from '#adapters/ledger';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ATTACKER,
@@ -58,7 +58,7 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
   for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  const module = await import('../../../lambdas/blocker/handler');
+  const module = await import('#blocker/handler');
   // The tests send hand-made events on purpose, some not of the declared event types.
   handler = module.handler as Handler;
   wafClientsByRegion = module.wafClientsByRegion;

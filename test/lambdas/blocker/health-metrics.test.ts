@@ -17,8 +17,8 @@ import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IP_SET_CAPACITY } from '../../../lambdas/core/reconcile';
-import { HEALTH_METRICS, METRICS_NAMESPACE } from '../../../lambdas/shared/health';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
 import { ATTACKER, BLOCKER_ENVIRONMENT, LOGIN_RULE, SETTINGS } from '../../support/blocker-fixtures';
 
 const SERVICE = 'shop-web-blocker';
@@ -68,7 +68,7 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', SERVICE);
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  handler = (await import('../../../lambdas/blocker/handler')).handler as Handler;
+  handler = (await import('#blocker/handler')).handler as Handler;
 });
 
 beforeEach(() => {

@@ -7,12 +7,12 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
-import { createWafClient } from '../../../lambdas/adapters/waf';
-import type { AlarmState } from '../../../lambdas/adapters/alarm';
-import type { BlockerSettings, IpSetAddress } from '../../../lambdas/blocker/environment';
-import { runBlocker, type BlockerDeps, type RunSummary } from '../../../lambdas/blocker/run';
-import type { Family } from '../../../lambdas/core/types';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { createWafClient } from '#adapters/waf';
+import type { AlarmState } from '#adapters/alarm';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import { runBlocker, type BlockerDeps, type RunSummary } from '#blocker/run';
+import type { Family } from '#core/types';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {

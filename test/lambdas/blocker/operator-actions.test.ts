@@ -9,13 +9,13 @@ import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
-import { createWafClient } from '../../../lambdas/adapters/waf';
-import type { BanAction, OperatorAction } from '../../../lambdas/blocker/actions';
-import type { BlockerSettings, IpSetAddress, IpSetArnAddress } from '../../../lambdas/blocker/environment';
-import { runBlocker, type BlockerDeps, type RunSummary } from '../../../lambdas/blocker/run';
-import type { Family } from '../../../lambdas/core/types';
-import type { BlockReport } from '../../../lambdas/shared/report';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { createWafClient } from '#adapters/waf';
+import type { BanAction, OperatorAction } from '#blocker/actions';
+import type { BlockerSettings, IpSetAddress, IpSetArnAddress } from '#contracts/blocker-environment';
+import { runBlocker, type BlockerDeps, type RunSummary } from '#blocker/run';
+import type { Family } from '#core/types';
+import type { BlockReport } from '#contracts/report';
 import {
   ALLOWED,
   ATTACKER,

@@ -1,9 +1,9 @@
 /** The run lock against dynalite: one blocker run at a time across the Lambda and the CLI. */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, Ledger, RUN_LOCK_KEY } from '../../../lambdas/adapters/ledger';
-import { withRunLock } from '../../../lambdas/blocker/run-lock';
-import { WriteError } from '../../../lambdas/shared/errors';
+import { createLedgerClient, Ledger, RUN_LOCK_KEY } from '#adapters/ledger';
+import { withRunLock } from '#blocker/run-lock';
+import { WriteError } from '#shared/errors';
 import { NOW } from '../../support/blocker-fixtures';
 import { createLedgerTable, startDynalite, type LocalDynamo } from '../../support/dynalite';
 

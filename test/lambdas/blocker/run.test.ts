@@ -17,15 +17,15 @@ import {
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AlarmState } from '../../../lambdas/adapters/alarm';
-import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
-import { describeIpSet } from '../../../lambdas/adapters/waf';
-import type { BlockerSettings } from '../../../lambdas/blocker/environment';
-import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from '../../../lambdas/blocker/run';
-import type { Family, LedgerEntry } from '../../../lambdas/core/types';
-import { ReadError, WriteError } from '../../../lambdas/shared/errors';
-import { LEDGER_SCHEMA } from '../../../lambdas/shared/ledger-schema';
-import { BLOCK_REPORT_KIND, type BlockReport } from '../../../lambdas/shared/report';
+import type { AlarmState } from '#adapters/alarm';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { describeIpSet } from '#adapters/waf';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from '#blocker/run';
+import type { Family, LedgerEntry } from '#core/types';
+import { ReadError, WriteError } from '#shared/errors';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import {
   ALLOWED,
   ATTACKER,

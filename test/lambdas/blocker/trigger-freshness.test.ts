@@ -11,13 +11,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SNSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AlarmState } from '../../../lambdas/adapters/alarm';
-import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
-import { createWafClient } from '../../../lambdas/adapters/waf';
-import type { BlockerSettings, IpSetAddress } from '../../../lambdas/blocker/environment';
-import { runBlocker, type BlockerDeps } from '../../../lambdas/blocker/run';
-import { triggerOf } from '../../../lambdas/blocker/trigger';
-import type { Family } from '../../../lambdas/core/types';
+import type { AlarmState } from '#adapters/alarm';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { createWafClient } from '#adapters/waf';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import { runBlocker, type BlockerDeps } from '#blocker/run';
+import { triggerOf } from '#blocker/trigger';
+import type { Family } from '#core/types';
 import {
   ALLOWED,
   BLOCK_MINUTES,

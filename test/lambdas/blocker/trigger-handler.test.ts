@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RUN_LOCK_KEY } from '../../../lambdas/adapters/ledger';
+import { RUN_LOCK_KEY } from '#adapters/ledger';
 import { ATTACKER, BLOCKER_ENVIRONMENT, SETTINGS } from '../../support/blocker-fixtures';
 
 const waf = mockClient(WAFV2Client);
@@ -68,7 +68,7 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
   for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  handler = (await import('../../../lambdas/blocker/handler')).handler as Handler;
+  handler = (await import('#blocker/handler')).handler as Handler;
 });
 
 beforeEach(() => {

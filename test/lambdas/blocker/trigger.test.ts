@@ -1,7 +1,7 @@
 import type { ScheduledEvent, SNSEvent, SNSEventRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALARM_MESSAGE_FRESH_MS, CLOCK_SKEW_MS, triggerOf } from '../../../lambdas/blocker/trigger';
+import { ALARM_MESSAGE_FRESH_MS, CLOCK_SKEW_MS, triggerOf } from '#blocker/trigger';
 import { MINUTE, NOW, SETTINGS } from '../../support/blocker-fixtures';
 
 const ALARM = SETTINGS.alarmName;

@@ -6,10 +6,10 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { Allowlist } from '../../../lambdas/core/allowlist';
-import { canonicalCidr, parseAddress, parseRange } from '../../../lambdas/core/ip-parse';
-import { createNormalizePolicy, normalizeKeys } from '../../../lambdas/core/normalize';
-import { SPECIAL_PURPOSE_BLOCKS } from '../../../lambdas/core/special-purpose';
+import { Allowlist } from '#core/allowlist';
+import { canonicalCidr, parseAddress, parseRange } from '#core/ip-parse';
+import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
+import { SPECIAL_PURPOSE_BLOCKS } from '#core/special-purpose';
 
 /** What the brief's rules accept, decided with ipaddr.js: the canonical CIDR, or undefined. */
 function oracleCanonical(text: string): string | undefined {

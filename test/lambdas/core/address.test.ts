@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Allowlist } from '../../../lambdas/core/allowlist';
-import { canonicalCidr, parseAddress, parseRange } from '../../../lambdas/core/ip-parse';
-import { mergeSightings } from '../../../lambdas/core/merge';
-import { collapseToPrefix } from '../../../lambdas/core/network-range';
-import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '../../../lambdas/core/normalize';
-import { isNonGlobal, SPECIAL_PURPOSE_BLOCKS } from '../../../lambdas/core/special-purpose';
-import type { Sighting } from '../../../lambdas/core/types';
+import { Allowlist } from '#core/allowlist';
+import { canonicalCidr, parseAddress, parseRange } from '#core/ip-parse';
+import { mergeSightings } from '#core/merge';
+import { collapseToPrefix } from '#core/network-range';
+import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
+import { isNonGlobal, SPECIAL_PURPOSE_BLOCKS } from '#core/special-purpose';
+import type { Sighting } from '#core/types';
 
 const defaults = createNormalizePolicy();
 

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expiryMargin } from '../../../lambdas/core/ledger';
-import type { Sighting } from '../../../lambdas/core/types';
+import { expiryMargin } from '#core/ledger';
+import type { Sighting } from '#core/types';
 import { banSighting, LedgerRuns, rateSighting } from '../../support/ledger-runs';
 
 const MINUTE = 60_000;

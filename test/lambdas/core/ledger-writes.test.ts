@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { expiryMargin } from '../../../lambdas/core/ledger';
-import { planLedgerWrites } from '../../../lambdas/core/ledger-writes';
-import type { LedgerEntry } from '../../../lambdas/core/types';
+import { expiryMargin } from '#core/ledger';
+import { planLedgerWrites } from '#core/ledger-writes';
+import type { LedgerEntry } from '#core/types';
 import { banSighting, LedgerRuns, rateSighting } from '../../support/ledger-runs';
 
 const MINUTE = 60_000;

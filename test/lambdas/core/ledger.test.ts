@@ -6,8 +6,8 @@ import {
   indexByRange,
   partitionByExpiry,
   type SharedSetsView,
-} from '../../../lambdas/core/ledger';
-import type { LedgerEntry, Sighting } from '../../../lambdas/core/types';
+} from '#core/ledger';
+import type { LedgerEntry, Sighting } from '#core/types';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,16 +1,11 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalCidr } from '../../../lambdas/core/ip-parse';
-import { applySightings } from '../../../lambdas/core/ledger';
-import {
-  asSeenBySet,
-  IP_SET_CAPACITY,
-  IpSetIndex,
-  planReconcile,
-  type ReconcileInput,
-} from '../../../lambdas/core/reconcile';
-import type { LedgerEntry } from '../../../lambdas/core/types';
+import { canonicalCidr } from '#core/ip-parse';
+import { applySightings } from '#core/ledger';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { asSeenBySet, IpSetIndex, planReconcile, type ReconcileInput } from '#core/reconcile';
+import type { LedgerEntry } from '#core/types';
 
 const T0 = Date.UTC(2025, 0, 1);
 const DAY = 86_400_000;

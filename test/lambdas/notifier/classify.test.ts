@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyMessage, noticesOf, normalizeReport } from '../../../lambdas/notifier/classify';
-import { HEALTH_ALARM_KINDS } from '../../../lambdas/shared/health';
+import { classifyMessage, noticesOf, normalizeReport } from '#notifier/classify';
+import { HEALTH_ALARM_KINDS } from '#contracts/health';
 import {
   ALARM,
   ALARM_NAME,

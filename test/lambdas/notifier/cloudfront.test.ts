@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { listDistributions } from '../../../lambdas/adapters/cloudfront';
-import { MAX_QUERIES_PER_CALL, readDistributionTraffic } from '../../../lambdas/adapters/cloudfront-metrics';
-import { ReadError } from '../../../lambdas/shared/errors';
+import { listDistributions } from '#adapters/cloudfront';
+import { MAX_QUERIES_PER_CALL, readDistributionTraffic } from '#adapters/cloudfront-metrics';
+import { ReadError } from '#shared/errors';
 import { distribution, NOW } from './fixtures';
 
 const cloudfront = mockClient(CloudFrontClient);

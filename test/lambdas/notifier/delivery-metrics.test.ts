@@ -8,8 +8,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { NOTIFIER_ENV } from '../../../lambdas/notifier/environment';
-import { HEALTH_METRICS, METRICS_NAMESPACE } from '../../../lambdas/shared/health';
+import { NOTIFIER_ENV } from '#contracts/notifier-environment';
+import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
 import { TelegramServer } from '../../support/telegram-server';
 import { CHAT, OTHER_CHAT, SETTINGS, snsEvent, TOKEN } from './fixtures';
 
@@ -91,7 +91,7 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
   it('counts every delivered part, with no undelivered one, under the dimension the alarm watches', async () => {
     server.addChat(OTHER_CHAT);
     setEnvironment([CHAT, OTHER_CHAT]);
-    const { handler } = await import('../../../lambdas/notifier/handler');
+    const { handler } = await import('#notifier/handler');
 
     await handler(snsEvent('test', 'AlertTopic'), context);
 
@@ -120,7 +120,7 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
     // OTHER_CHAT is unknown to the stand-in: Telegram answers 400 "chat not found".
     server.removeChat(OTHER_CHAT);
     setEnvironment([CHAT, OTHER_CHAT]);
-    const { handler } = await import('../../../lambdas/notifier/handler');
+    const { handler } = await import('#notifier/handler');
 
     await expect(handler(snsEvent('test', 'AlertTopic'), context)).rejects.toThrow(/not delivered/);
 
@@ -136,7 +136,7 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
 
   it('publishes zeros when no chat is configured (messages are only logged)', async () => {
     setEnvironment([]);
-    const { handler } = await import('../../../lambdas/notifier/handler');
+    const { handler } = await import('#notifier/handler');
 
     await handler(snsEvent('test', 'AlertTopic'), context);
 

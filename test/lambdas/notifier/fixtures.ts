@@ -2,11 +2,11 @@
 import type { DistributionSummary } from '@aws-sdk/client-cloudfront';
 import fc from 'fast-check';
 import { vi, type Mock } from 'vitest';
-import type { NotifierSettings } from '../../../lambdas/notifier/environment';
-import type { NotifierLogger } from '../../../lambdas/notifier/run';
-import type { AlarmNotice, AlarmTrigger, AttackSummary, HealthNotice } from '../../../lambdas/notifier/types';
-import { healthAlarmName, type HealthAlarmKind } from '../../../lambdas/shared/health';
-import { BLOCK_REPORT_KIND, type BlockReport } from '../../../lambdas/shared/report';
+import type { NotifierSettings } from '#contracts/notifier-environment';
+import type { NotifierLogger } from '#notifier/run';
+import type { AlarmNotice, AlarmTrigger, AttackSummary, HealthNotice } from '#notifier/types';
+import { healthAlarmName, type HealthAlarmKind } from '#contracts/health';
+import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 
 export const MINUTE = 60_000;
 /** 2025-03-14 03:00:00 UTC: the night of the attack. */

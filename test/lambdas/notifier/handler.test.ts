@@ -6,8 +6,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { NOTIFIER_ENV } from '../../../lambdas/notifier/environment';
-import { ConfigurationError } from '../../../lambdas/shared/errors';
+import { NOTIFIER_ENV } from '#contracts/notifier-environment';
+import { ConfigurationError } from '#contracts/environment';
 import { TelegramServer } from '../../support/telegram-server';
 import { BLOCKER_LOG_GROUP, CHAT, DEAD_LETTER_QUEUE_URL, OPS_TOPIC_ARN, SETTINGS, snsEvent, TOKEN } from './fixtures';
 
@@ -69,7 +69,7 @@ afterEach(() => {
 describe('handler', () => {
   it('delivers the manual test message and reads the token once for warm invocations', async () => {
     setEnvironment();
-    const { handler } = await import('../../../lambdas/notifier/handler');
+    const { handler } = await import('#notifier/handler');
     await expect(handler(snsEvent('test', 'AlertTopic', undefined, 'm-1'), context)).resolves.toMatchObject({
       delivery: 'telegram',
       notices: [{ kind: 'plain', delivered: 1 }],
@@ -82,7 +82,7 @@ describe('handler', () => {
   it('refuses to load without its settings, naming the variable', async () => {
     setEnvironment({ telegramChatIds: 'not json' });
     // resetModules gives the handler its own copy of the errors module, so compare by name.
-    await expect(import('../../../lambdas/notifier/handler')).rejects.toMatchObject({
+    await expect(import('#notifier/handler')).rejects.toMatchObject({
       name: ConfigurationError.name,
       variable: NOTIFIER_ENV.telegramChatIds,
     });

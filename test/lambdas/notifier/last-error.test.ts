@@ -1,6 +1,6 @@
 /** The blocker's last error as the Logs Insights query returns it: which lines, and what each says. */
 import { describe, expect, it } from 'vitest';
-import { failureText, lastFailureOf } from '../../../lambdas/notifier/queries';
+import { failureText, lastFailureOf } from '#notifier/queries';
 
 /** The handler's failure line as Powertools writes it. */
 const FAILED_RUN = JSON.stringify({

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runInsightsQueries, type InsightsQuery } from '../../../lambdas/adapters/logs-insights';
-import { SUMMARY_QUERIES, toTopEntries } from '../../../lambdas/notifier/queries';
+import { runInsightsQueries, type InsightsQuery } from '#adapters/logs-insights';
+import { SUMMARY_QUERIES, toTopEntries } from '#notifier/queries';
 import { NOW } from './fixtures';
 
 const logs = mockClient(CloudWatchLogsClient);

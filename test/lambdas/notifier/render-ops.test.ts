@@ -4,10 +4,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LAST_ERROR_SHOWN, renderHealth } from '../../../lambdas/notifier/render-ops';
-import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '../../../lambdas/notifier/telegram-html';
-import type { HealthNotice, OpsDetails } from '../../../lambdas/notifier/types';
-import { HEALTH_ALARM_KINDS, type HealthAlarmKind } from '../../../lambdas/shared/health';
+import { LAST_ERROR_SHOWN, renderHealth } from '#notifier/render-ops';
+import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '#notifier/telegram-html';
+import type { HealthNotice, OpsDetails } from '#notifier/types';
+import { HEALTH_ALARM_KINDS, type HealthAlarmKind } from '#contracts/health';
 import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
 import {
   BLOCKER_LOG_GROUP,

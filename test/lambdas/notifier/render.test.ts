@@ -10,17 +10,10 @@ import {
   renderAllClear,
   renderPlain,
   renderReport,
-} from '../../../lambdas/notifier/render';
-import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '../../../lambdas/notifier/telegram-html';
-import type {
-  AlarmNotice,
-  AllClearSummary,
-  AttackSummary,
-  Gathered,
-  PlainNotice,
-  TopEntry,
-} from '../../../lambdas/notifier/types';
-import { BLOCK_REPORT_KIND, type BlockReport } from '../../../lambdas/shared/report';
+} from '#notifier/render';
+import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '#notifier/telegram-html';
+import type { AlarmNotice, AllClearSummary, AttackSummary, Gathered, PlainNotice, TopEntry } from '#notifier/types';
+import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
 import { ALARM, hostileText, MINUTE, NOW, OK, REPORT, SUMMARY } from './fixtures';
 import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';

@@ -15,13 +15,13 @@ import { GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, Ledger } from '../../../lambdas/adapters/ledger';
-import { SecretString } from '../../../lambdas/adapters/secrets';
-import type { NotifierSettings } from '../../../lambdas/notifier/environment';
-import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, SUMMARY_QUERIES } from '../../../lambdas/notifier/queries';
-import { DeliveryLog, runNotifier, type NotifierDeps } from '../../../lambdas/notifier/run';
-import { ReadError, TelegramError } from '../../../lambdas/shared/errors';
-import { LEDGER_SCHEMA } from '../../../lambdas/shared/ledger-schema';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { SecretString } from '#adapters/secrets';
+import type { NotifierSettings } from '#contracts/notifier-environment';
+import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, SUMMARY_QUERIES } from '#notifier/queries';
+import { DeliveryLog, runNotifier, type NotifierDeps } from '#notifier/run';
+import { ReadError, TelegramError } from '#shared/errors';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import { ANSWERS, checkTelegramHtml, TelegramServer } from '../../support/telegram-server';
 import {
   ALARM,

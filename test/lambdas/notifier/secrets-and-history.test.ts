@@ -7,9 +7,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { readAlarmStart } from '../../../lambdas/adapters/alarm-history';
-import { SecretString } from '../../../lambdas/adapters/secrets';
-import { ReadError } from '../../../lambdas/shared/errors';
+import { readAlarmStart } from '#adapters/alarm-history';
+import { SecretString } from '#adapters/secrets';
+import { ReadError } from '#shared/errors';
 import { ALARM_NAME, MINUTE, NOW, TOKEN } from './fixtures';
 
 const secrets = mockClient(SecretsManagerClient);

@@ -2,13 +2,8 @@
  * The Telegram client against a loopback server that behaves like the Bot API (test/support/telegram-server).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  isBotToken,
-  redactToken,
-  TelegramClient,
-  type TelegramClientOptions,
-} from '../../../lambdas/adapters/telegram';
-import { TelegramError } from '../../../lambdas/shared/errors';
+import { isBotToken, redactToken, TelegramClient, type TelegramClientOptions } from '#adapters/telegram';
+import { TelegramError } from '#shared/errors';
 import { ANSWERS, TelegramServer } from '../../support/telegram-server';
 import { CHAT, OTHER_CHAT, TOKEN } from './fixtures';
 

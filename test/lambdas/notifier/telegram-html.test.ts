@@ -13,7 +13,7 @@ import {
   toMessages,
   type Line,
   type Span,
-} from '../../../lambdas/notifier/telegram-html';
+} from '#notifier/telegram-html';
 import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
 import { hostileText } from './fixtures';
 import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';

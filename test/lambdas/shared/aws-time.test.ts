@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAwsTimestamp } from '../../../lambdas/shared/aws-time';
+import { parseAwsTimestamp } from '#shared/aws-time';
 
 /** `t` as the wall clock `offsetMinutes` east of UTC shows it, with that offset: `2025-05-17T05:00:00.123+0200`. */
 function withOffset(t: number, offsetMinutes: number, colon: boolean): string {

@@ -2,7 +2,8 @@
  * The blocker's environment: the one contract between the CDK construct that sets these variables
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time.
  */
-import { environmentReader, parseIpSetArn, type IpSetAddress, type IpSetArnAddress } from '../shared/environment';
+import { environmentReader } from './environment';
+import { parseIpSetArn, type IpSetAddress, type IpSetArnAddress } from './ip-set';
 
 export type { IpSetAddress, IpSetArnAddress };
 

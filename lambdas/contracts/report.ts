@@ -2,7 +2,7 @@
  * The block report: what one blocker run changed, published as JSON to the reports topic and read by
  * the notifier. Bump `version` on any incompatible change.
  */
-import type { Cidr, Family } from '../core/types';
+import type { Cidr, Family } from './ranges';
 
 export const BLOCK_REPORT_KIND = 'waf-autoblock.block-report';
 

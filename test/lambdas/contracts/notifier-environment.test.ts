@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_ENV, readNotifierSettings } from '../../../lambdas/notifier/environment';
-import { ConfigurationError } from '../../../lambdas/shared/errors';
+import { NOTIFIER_ENV, readNotifierSettings } from '#contracts/notifier-environment';
+import { ConfigurationError } from '#contracts/environment';
 
 const VALID: Record<keyof typeof NOTIFIER_ENV, string> = {
   scope: 'CLOUDFRONT',

@@ -3,7 +3,9 @@
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time. The
  * bot token is not among them: only the name of the secret that holds it.
  */
-import { environmentReader, type IpSetAddress } from '../shared/environment';
+import { environmentReader } from './environment';
+import type { IpSetAddress } from './ip-set';
+import { MAX_LISTED_RANGES } from './telegram-limits';
 
 export type { IpSetAddress };
 
@@ -110,7 +112,7 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
     chatIds,
     telegramApiUrl: apiUrl.replace(/\/+$/, ''),
     summaryMinutes: read.integer('summaryMinutes', 1, 180),
-    maxListedRanges: read.integer('maxListedRanges', 1, 98),
+    maxListedRanges: read.integer('maxListedRanges', 1, MAX_LISTED_RANGES),
     ...(blockerLogGroup ? { blockerLogGroup } : {}),
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCKER_ENV, readBlockerSettings } from '../../../lambdas/blocker/environment';
-import { ConfigurationError } from '../../../lambdas/shared/errors';
+import { BLOCKER_ENV, readBlockerSettings } from '#contracts/blocker-environment';
+import { ConfigurationError } from '#contracts/environment';
 import { BLOCKER_ENVIRONMENT, MINUTE, SETTINGS } from '../../support/blocker-fixtures';
 
 function errorOf(env: Record<string, string | undefined>): unknown {

@@ -1,11 +1,20 @@
 /**
  * Reading a Lambda's environment the one way both functions do: every variable checked once at
  * module load, and a bad one named in a ConfigurationError (a deployment bug, not a runtime state).
+ * A contract: imports nothing outside lambdas/contracts, no AWS SDK, no CDK.
  */
-import { ConfigurationError } from './errors';
+import { type IpSetAddress, type WafScope } from './ip-set';
 
-/** WAF scope: `CLOUDFRONT` resources live in us-east-1, `REGIONAL` ones beside the ALB / API. */
-export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
+/** An environment variable the function needs is missing or invalid (a deployment bug). */
+export class ConfigurationError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`environment variable ${variable} ${detail}`);
+    this.name = 'ConfigurationError';
+  }
+}
 
 /**
  * A region name of any AWS partition: `eu-west-1`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`,
@@ -14,37 +23,6 @@ export type WafScope = 'CLOUDFRONT' | 'REGIONAL';
  * words, and a number; the shape, not the list, so that a new region needs no new release.
  */
 export const REGION_NAME = /^[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}$/;
-
-/** An IP set as the functions address it: GetIPSet needs its name, id and scope. */
-export interface IpSetAddress {
-  readonly name: string;
-  readonly id: string;
-  readonly scope: WafScope;
-}
-
-/** An IP set named by its ARN: another web ACL's, maybe in another region, that gets the same ranges. */
-export interface IpSetArnAddress extends IpSetAddress {
-  readonly arn: string;
-  /** From the ARN; CLOUDFRONT sets are in us-east-1. */
-  readonly region: string;
-}
-
-/** `arn:aws:wafv2:<region>:<account>:<global|regional>/ipset/<name>/<id>`. */
-const IP_SET_ARN =
-  /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):(\d{12}):(global|regional)\/ipset\/([\w-]{1,128})\/([A-Za-z0-9-]{1,128})$/;
-
-/**
- * Reads a WAFv2 IP set ARN, or undefined when `arn` is not one. A `global` ARN is a CLOUDFRONT set,
- * which AWS keeps in us-east-1.
- */
-export function parseIpSetArn(arn: string): IpSetArnAddress | undefined {
-  const match = IP_SET_ARN.exec(arn);
-  if (!match) return undefined;
-  const [, region = '', , kind, name = '', id = ''] = match;
-  const scope: WafScope = kind === 'global' ? 'CLOUDFRONT' : 'REGIONAL';
-  if (scope === 'CLOUDFRONT' && region !== 'us-east-1') return undefined;
-  return { arn, name, id, scope, region };
-}
 
 /** Typed readers over `env` for the variables named in `names` (a contract object such as BLOCKER_ENV). */
 export function environmentReader<Key extends string>(
