@@ -75,7 +75,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
       const span = window(trigger);
       return span === undefined ? 'a blocker run failed' : `a blocker run failed in the last ${span}`;
     },
-    effect: 'Attackers that run saw may not be blocked until a run succeeds.',
+    effect: 'Attackers the failed run saw may not be blocked until a run succeeds.',
     healthy: () => 'the blocker runs without errors',
     check: BLOCKER_CHECKS,
   },

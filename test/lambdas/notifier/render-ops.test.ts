@@ -52,7 +52,7 @@ const GOLDEN: Readonly<Record<HealthAlarmKind, { readonly alarm: string; readonl
   'blocker-failed': {
     alarm: `⚠️ <b>waf-autoblock is unhealthy:</b> a blocker run failed in the last 5 min
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-failed</code>
-Attackers that run saw may not be blocked until a run succeeds.
+Attackers the failed run saw may not be blocked until a run succeeds.
 <b>Last error:</b> <code>WriteError: could not write IP set WafAutoblock-blocklist-ipv4: 1 write(s) failed: WAFOptimisticLockException</code> at 2025-03-14 02:09 UTC
 
 <b>What to check:</b> the last error; the blocker's log group <code>WafAutoblock-BlockerLogs-4D5E6F</code> (or run <code>waf-autoblock status</code>); the role's permissions (a removed or changed policy); the ledger table (deleted, or throttled); the IP sets (deleted or changed by hand).
