@@ -6,6 +6,7 @@
  */
 import { healthAlarmKindOf } from '#contracts/health';
 import { isBlockReport, type BlockReport } from '#contracts/report';
+import { parseAwsTimestamp } from '#shared/aws-time';
 import type { AlarmNotice, AlarmTrigger, Notice, PlainNotice } from './types';
 
 /** One notice and the SNS message id it came from (for de-duplicating retried deliveries). */
@@ -27,13 +28,6 @@ function str(value: unknown): string | undefined {
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
-}
-
-/** CloudWatch writes `2025-01-31T23:59:59.123+0000`; ISO 8601 wants `+00:00`. */
-function parseAlarmTime(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const time = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  return Number.isNaN(time) ? undefined : time;
 }
 
 /** The SNS records of an event; undefined when the event is not an SNS delivery at all. */
@@ -90,7 +84,7 @@ function alarmNotice(parsed: Loose, alarmName: string, newState: string): AlarmN
   const oldState = str(parsed.OldStateValue);
   const reason = str(parsed.NewStateReason);
   const description = str(parsed.AlarmDescription);
-  const changedAt = parseAlarmTime(parsed.StateChangeTime);
+  const changedAt = parseAwsTimestamp(parsed.StateChangeTime);
   const trigger = isObject(parsed.Trigger) ? alarmTrigger(parsed.Trigger) : undefined;
   return {
     kind: 'alarm',
