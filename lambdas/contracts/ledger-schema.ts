@@ -14,3 +14,12 @@ export const LEDGER_SCHEMA = {
   /** GSI sort key (N): expiresAt in epoch milliseconds. */
   activeIndexSortKey: 'expiresAt',
 } as const;
+
+/**
+ * Partition keys of the ledger's items that are not ranges. None is a CIDR and none carries
+ * `activeFamily`, so no range lookup and no query of the active index ever returns one.
+ */
+export const LEDGER_RESERVED_KEYS = {
+  /** The block report that could not be published yet; the next run publishes it (lambdas/adapters/pending-report.ts). */
+  pendingReport: '#pending-report',
+} as const;
