@@ -45,6 +45,19 @@ export function quoteConfigValue(value: string): string {
   return `${shown} (${characters.length.toLocaleString('en-US')} characters)`;
 }
 
+/**
+ * A key the user wrote (an unknown key, a `-c` path), as a refusal names it: control characters
+ * escaped as JSON escapes them (`\u001b`), so that nothing reaches the terminal but text, and cut
+ * after {@link ECHO_LIMIT} characters with `…` and the total length, like {@link quoteConfigValue}
+ * but without the quotes, as keys are written bare.
+ */
+export function echoConfigKey(key: string): string {
+  const escape = (text: string) => JSON.stringify(text).slice(1, -1);
+  const characters = Array.from(key);
+  if (characters.length <= ECHO_LIMIT) return escape(key);
+  return `${escape(characters.slice(0, ECHO_LIMIT).join(''))}… (${characters.length.toLocaleString('en-US')} characters)`;
+}
+
 /** A value of any JSON type as a refusal names it: text quoted and cut, a list or object by kind. */
 export function describeConfigValue(value: unknown): string {
   if (typeof value === 'string') return quoteConfigValue(value);

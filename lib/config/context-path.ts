@@ -8,7 +8,8 @@
  * never adds one, because a half-written item (a rule with a limit and no name) would only fail
  * later with a less useful message.
  */
-import { ConfigError, ECHO_LIMIT } from './config-error';
+import { ConfigError, echoConfigKey } from './config-error';
+import { internalKeyProblem } from './config-json';
 
 /** One step of a path: an object key or a list index. */
 export type PathSegment = string | number;
@@ -43,22 +44,20 @@ export function parseOverridePath(written: string): PathSegment[] {
     const indexList = /^(\[(0|[1-9]\d*)\])*$/.exec(indexes);
     if (!NAME.test(name) || indexList === null) {
       // The key as typed, cut like any echoed value: a pasted file must not come back whole.
-      const shown = echoedPath(written);
+      const shown = echoConfigKey(written);
       throw new ConfigError(
         shown,
         `invalid configuration: -c ${CONTEXT_PREFIX}${shown}: cannot read this key; write keys with dots and list items with an index, e.g. ${CONTEXT_PREFIX}rateRules[0].limit=500`,
       );
     }
+    const internal = internalKeyProblem(name);
+    if (internal !== undefined) {
+      const key = formatPath([...segments, name]);
+      throw new ConfigError(key, `invalid configuration: -c ${CONTEXT_PREFIX}${key} ${internal}`);
+    }
     segments.push(name, ...[...indexes.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1])));
   }
   return segments;
-}
-
-/** A written path as an error repeats it: whole up to {@link ECHO_LIMIT} characters, else cut with its length. */
-function echoedPath(written: string): string {
-  const characters = Array.from(written);
-  if (characters.length <= ECHO_LIMIT) return written;
-  return `${characters.slice(0, ECHO_LIMIT).join('')}… (${characters.length.toLocaleString('en-US')} characters)`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, configIssueMessage } from './config-error';
+import { ConfigError, configIssueMessage, describeConfigValue, echoConfigKey } from './config-error';
+import { checkConfigShape, parseConfigFile } from './config-json';
 import { formatPath, parseOverridePath, setOverride, type PathSegment } from './context-path';
 import { configSchema, type WafAutoblockConfig } from './schema';
 
@@ -56,7 +57,8 @@ export function parseConfig(raw: unknown): WafAutoblockConfig {
   if (!issue) throw new ConfigError('', 'invalid configuration');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
-    const where = formatPath([...issue.path, key]);
+    // The key as written, escaped and cut: it is the user's text, not one of ours.
+    const where = echoConfigKey(formatPath([...issue.path, key]));
     const known = knownKeysAt(issue.path);
     const suggestion = closest(key, known);
     throw new ConfigError(
@@ -65,7 +67,36 @@ export function parseConfig(raw: unknown): WafAutoblockConfig {
     );
   }
   const where = formatPath(issue.path);
-  throw new ConfigError(where, `invalid configuration: ${where || '(root)'} ${issue.message}`);
+  const message = outOfRangeMessage(issue.path, valueAt(raw, issue.path)) ?? issue.message;
+  throw new ConfigError(where, `invalid configuration: ${where || '(root)'} ${message}`);
+}
+
+/** What the raw configuration holds at `path` (zod's issues do not carry it). */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, segment)) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+/**
+ * A number too large for its key (Infinity from `1e400`, or past 2^53, where JSON numbers stop
+ * being exact), said as the key's bound, `must be at most 2,000,000,000 (got 1152921504606847000)`,
+ * rather than "must be a whole number" or "must be a number".
+ */
+function outOfRangeMessage(path: readonly PropertyKey[], input: unknown): string | undefined {
+  if (typeof input !== 'number' || Number.isNaN(input) || Number.isSafeInteger(input)) return undefined;
+  if (Number.isFinite(input) && Math.abs(input) < Number.MAX_SAFE_INTEGER) return undefined;
+  const schema = unwrapped(schemaAt(path));
+  if (!(schema instanceof z.ZodNumber)) return undefined;
+  const bound = input > 0 ? schema.maxValue : schema.minValue;
+  // The configuration's only bound of 0 is `.positive()`, which 0 itself does not meet.
+  const relation = input > 0 ? 'at most' : bound === 0 ? 'more than' : 'at least';
+  if (bound === null || !Number.isFinite(bound)) return undefined;
+  const got = Number.isFinite(input) ? describeConfigValue(input) : `a number beyond what JSON numbers hold`;
+  return `must be ${relation} ${bound.toLocaleString('en-US')} (got ${got})`;
 }
 
 /**
@@ -81,15 +112,16 @@ export function loadConfig(
   if (typeof defaults === 'string') defaults = parseContextValue(defaults);
   if (!isObject(defaults))
     throw new ConfigError(CONTEXT_KEY, `invalid configuration: context "${CONTEXT_KEY}" must be an object`);
+  checkConfigShape(defaults, ` (in context "${CONTEXT_KEY}")`);
   let raw = defaults;
 
   const file = tryGetContext(FILE_CONTEXT_KEY);
   if (file !== undefined) {
     if (typeof file !== 'string')
       throw new ConfigError(FILE_CONTEXT_KEY, 'invalid configuration: -c config must be a file path');
-    let fromFile: unknown;
+    let text: string;
     try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
     } catch (cause) {
       throw new ConfigError(
         FILE_CONTEXT_KEY,
@@ -97,8 +129,10 @@ export function loadConfig(
         { cause },
       );
     }
+    const fromFile = parseConfigFile(text, file);
     if (!isObject(fromFile))
       throw new ConfigError(FILE_CONTEXT_KEY, `invalid configuration: ${file} must hold a JSON object`);
+    checkConfigShape(fromFile, ` (in ${file})`);
     raw = mergeObjects(raw, fromFile);
   }
 
@@ -117,10 +151,10 @@ function applyOverrides(
   const overrides: { path: PathSegment[]; value: unknown }[] = [];
   for (const key of contextKeys) {
     if (!key.startsWith(`${CONTEXT_KEY}.`)) continue;
-    overrides.push({
-      path: parseOverridePath(key.slice(CONTEXT_KEY.length + 1)),
-      value: parseContextValue(tryGetContext(key)),
-    });
+    const path = parseOverridePath(key.slice(CONTEXT_KEY.length + 1));
+    const value = parseContextValue(tryGetContext(key));
+    checkConfigShape(value, ` (in -c ${CONTEXT_KEY}.${echoConfigKey(formatPath(path))})`, path);
+    overrides.push({ path, value });
   }
   const merged = structuredClone(raw);
   for (const { path, value } of overrides.sort((a, b) => a.path.length - b.path.length)) {
@@ -129,16 +163,21 @@ function applyOverrides(
   return merged;
 }
 
-/** The keys an object at `path` in the schema accepts, so a typo can get a suggestion. */
-function knownKeysAt(path: readonly PropertyKey[]): string[] {
+/** The schema of the key at `path` (wrapped in its defaults and refinements). */
+function schemaAt(path: readonly PropertyKey[]): z.ZodType {
   let schema: z.ZodType = configSchema;
-  for (const segment of [...path, undefined]) {
+  for (const segment of path) {
     schema = unwrapped(schema);
-    if (segment === undefined) break;
     if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else if (schema instanceof z.ZodObject)
       schema = (schema.shape as Record<string, z.ZodType>)[String(segment)] ?? schema;
   }
+  return schema;
+}
+
+/** The keys an object at `path` in the schema accepts, so a typo can get a suggestion. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  const schema = unwrapped(schemaAt(path));
   if (!(schema instanceof z.ZodObject)) return [];
   // A removed key stays in the schema only to be refused with its own message: never suggest it.
   const shape = schema.shape as Record<string, z.ZodType>;
