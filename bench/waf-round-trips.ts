@@ -218,7 +218,7 @@ function setUp(server: WafServer, waf: WAFV2Client, ledgerDb: ReturnType<typeof 
     webAclId: WEB_ACL.id,
     webAclArn: WEB_ACL.arn,
     rateRules: RULES,
-    blocklist: { IPV4: ipSet('blocklist-v4', 'IPV4'), IPV6: ipSet('blocklist-v6', 'IPV6') },
+    blocklist: { IPV4: [ipSet('blocklist-v4', 'IPV4')], IPV6: [ipSet('blocklist-v6', 'IPV6')] },
     allowlist: { IPV4: ipSet('allowlist-v4', 'IPV4', ['93.184.216.0/24']), IPV6: ipSet('allowlist-v6', 'IPV6') },
     alarmName: 'site-acl-blocked-requests',
     ledgerTable: TABLE,
@@ -305,8 +305,8 @@ export default async function (): Promise<void> {
     await createLedgerTable(dynamo.client, TABLE);
     const bench = setUp(server, waf, ledgerDb);
     const blocked = (): number =>
-      server.getAddresses(bench.settings.blocklist.IPV4.id).length +
-      server.getAddresses(bench.settings.blocklist.IPV6.id).length;
+      server.getAddresses(bench.settings.blocklist.IPV4[0].id).length +
+      server.getAddresses(bench.settings.blocklist.IPV6[0].id).length;
 
     console.log(
       `Every AWS call takes ${LATENCY_MS} ms more (WAF emulator, DynamoDB middleware, CloudWatch/SNS fakes).`,

@@ -8,7 +8,7 @@ import { plural } from './format';
 
 /** `IP set <name>`: the blocklist of the range's family. */
 export function blocklistOf(range: Cidr, settings: BlockerSettings): string {
-  return `IP set ${settings.blocklist[range.includes(':') ? 'IPV6' : 'IPV4'].name}`;
+  return `IP set ${settings.blocklist[range.includes(':') ? 'IPV6' : 'IPV4'][0].name}`;
 }
 
 /** The IP sets a range is written to: its family's blocklist and every shared set. */

@@ -53,12 +53,9 @@ export interface TargetSet {
 export function targetSets(deployment: Deployment): TargetSet[] {
   const { settings, clients } = deployment;
   return [
-    ...(['IPV4', 'IPV6'] as const).map((family) => ({
-      label: describeIpSet(settings.blocklist[family]),
-      ref: settings.blocklist[family],
-      client: clients.waf,
-      family,
-    })),
+    ...(['IPV4', 'IPV6'] as const).flatMap((family) =>
+      settings.blocklist[family].map((ref) => ({ label: describeIpSet(ref), ref, client: clients.waf, family })),
+    ),
     ...settings.sharedIpSets.map((shared) => ({
       label: `shared ${describeIpSet(shared)} in ${shared.region}`,
       ref: shared,

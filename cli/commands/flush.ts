@@ -68,7 +68,7 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
 
   // Named as the run's removals name them: a blocklist by its name, a shared set with its region.
   const setLabels = [
-    ...(['IPV4', 'IPV6'] as const).map((family) => settings.blocklist[family].name),
+    ...(['IPV4', 'IPV6'] as const).flatMap((family) => settings.blocklist[family].map((ref) => ref.name)),
     ...settings.sharedIpSets.map((shared) => `${shared.name} (${shared.region})`),
   ];
   const sets = setLabels.join(', ');

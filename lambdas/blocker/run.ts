@@ -163,7 +163,7 @@ export async function runBlocker(
   const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults] = await Promise.all([
     alarmRead,
     keyReads,
-    Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.blocklist[family]))),
+    Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.blocklist[family][0]))),
     Promise.all(FAMILIES.map((family) => readIpSet(waf, settings.allowlist[family]))),
     Promise.all(FAMILIES.map((family) => ledger.activeEntries(family))),
     sharedReads,
@@ -417,7 +417,7 @@ export async function runBlocker(
   // The blocklists and the shared sets are written side by side: they are independent sets.
   const blocklistWrites = Promise.allSettled(
     plans.map(async (familyPlan) => {
-      const ref = settings.blocklist[familyPlan.family];
+      const ref = settings.blocklist[familyPlan.family][0];
       const update = await updateIpSet(
         waf,
         ref,
@@ -491,7 +491,7 @@ export async function runBlocker(
     if (result.status === 'rejected') {
       // Conflicts met before giving up count too: they are what the LockConflicts metric is for.
       if (result.reason instanceof IpSetWriteError) lockConflicts += result.reason.conflicts;
-      failures.push(asWriteError(result.reason, describeIpSet(settings.blocklist[familyPlan.family])));
+      failures.push(asWriteError(result.reason, describeIpSet(settings.blocklist[familyPlan.family][0])));
       return;
     }
     // Close expired entries only once no set holds them any more (or never held them as ours).
@@ -549,7 +549,7 @@ export async function runBlocker(
           overflow: { count: overflow.length, sample: overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range) },
           ipSets: [
             ...plans.map((p) => ({
-              name: settings.blocklist[p.family].name,
+              name: settings.blocklist[p.family][0].name,
               family: p.family,
               size: finalSizes.get(p.family) ?? p.plan.addresses.length,
               capacity: IP_SET_CAPACITY,
@@ -636,7 +636,7 @@ function writtenSets(
   sharedResults: readonly PromiseSettledResult<{ readonly plan: ReconcilePlan }>[],
 ): WrittenSet[] {
   return [
-    ...appliedPlans.map((p) => ({ label: settings.blocklist[p.family].name, family: p.family, plan: p.plan })),
+    ...appliedPlans.map((p) => ({ label: settings.blocklist[p.family][0].name, family: p.family, plan: p.plan })),
     ...shared.flatMap((target, index) => {
       const result = sharedResults[index];
       return result?.status === 'fulfilled'

@@ -3,7 +3,7 @@
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time.
  */
 import { environmentReader } from './environment';
-import { parseIpSetArn, type IpSetAddress, type IpSetArnAddress } from './ip-set';
+import { parseIpSetArn, type IpSetAddress, type IpSetArnAddress, type WafScope } from './ip-set';
 
 export type { IpSetAddress, IpSetArnAddress };
 
@@ -15,7 +15,10 @@ export const BLOCKER_ENV = {
   webAclArn: 'WEB_ACL_ARN',
   /** JSON array of rate rule names. */
   rateRules: 'RATE_RULE_NAMES',
-  /** `name|id` of each IP set. */
+  /**
+   * The family's Block IP sets (shards): a JSON array of `name|id`, one per shard, or a single
+   * `name|id` (one shard, as deployments before sharding set it).
+   */
   blocklistIpv4: 'BLOCKLIST_IPV4',
   blocklistIpv6: 'BLOCKLIST_IPV6',
   allowlistIpv4: 'ALLOWLIST_IPV4',
@@ -34,6 +37,12 @@ export const BLOCKER_ENV = {
   sharedIpSets: 'SHARED_IP_SET_ARNS',
 } as const;
 
+/**
+ * The Block IP sets of one family, one per shard: at least one (the type says so, so `[0]` needs no
+ * check), no set twice.
+ */
+export type IpSetShards = readonly [IpSetAddress, ...IpSetAddress[]];
+
 /** The blocker's settings, checked once at module load. */
 export interface BlockerSettings {
   readonly scope: 'CLOUDFRONT' | 'REGIONAL';
@@ -41,7 +50,8 @@ export interface BlockerSettings {
   readonly webAclId: string;
   readonly webAclArn: string;
   readonly rateRules: readonly string[];
-  readonly blocklist: { readonly IPV4: IpSetAddress; readonly IPV6: IpSetAddress };
+  /** Each family's Block IP sets, in the order the stack created them; never empty. */
+  readonly blocklist: { readonly IPV4: IpSetShards; readonly IPV6: IpSetShards };
   readonly allowlist: { readonly IPV4: IpSetAddress; readonly IPV6: IpSetAddress };
   readonly alarmName: string;
   readonly ledgerTable: string;
@@ -74,7 +84,7 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
   if (gate !== 'alarm' && gate !== 'always') return read.refuse('gate', 'must be alarm or always');
   const dryRun = read.text('dryRun');
   if (dryRun !== 'true' && dryRun !== 'false') return read.refuse('dryRun', 'must be true or false');
-  const blocklist = { IPV4: read.ipSet('blocklistIpv4', scope), IPV6: read.ipSet('blocklistIpv6', scope) };
+  const blocklist = { IPV4: readShards(read, 'blocklistIpv4', scope), IPV6: readShards(read, 'blocklistIpv6', scope) };
   const sharedIpSets = read
     .jsonArray(
       'sharedIpSets',
@@ -84,7 +94,8 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
     .map((arn) => parseIpSetArn(arn) as IpSetArnAddress);
   // Synth cannot see this (the blocklists' ARNs are only known once deployed): a blocklist that is
   // also a shared set would be written twice per run, with two different views of ownership.
-  const own = sharedIpSets.find((shared) => shared.id === blocklist.IPV4.id || shared.id === blocklist.IPV6.id);
+  const ownIds = new Set([...blocklist.IPV4, ...blocklist.IPV6].map((ref) => ref.id));
+  const own = sharedIpSets.find((shared) => ownIds.has(shared.id));
   if (own) read.refuse('sharedIpSets', `lists ${own.arn}, which is this deployment's own blocklist`);
   return {
     scope,
@@ -105,4 +116,31 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
     feedTopicArn: read.text('feedTopicArn'),
     sharedIpSets,
   };
+}
+
+type BlockerEnvironmentReader = ReturnType<typeof environmentReader<keyof typeof BLOCKER_ENV>>;
+
+/**
+ * One family's shards: a JSON array of `name|id` (sharded stacks), or one bare `name|id`.
+ * @throws {ConfigurationError} naming the variable: an empty array, a malformed entry, or a set listed twice.
+ */
+function readShards(
+  read: BlockerEnvironmentReader,
+  key: 'blocklistIpv4' | 'blocklistIpv6',
+  scope: WafScope,
+): IpSetShards {
+  const raw = read.text(key);
+  if (!raw.startsWith('[')) return [read.ipSet(key, scope)];
+  const detail = 'must be "name|id" or a non-empty JSON array of "name|id" strings';
+  const shards = read
+    .jsonArray(key, (item): item is string => typeof item === 'string', detail)
+    .map((address): IpSetAddress => {
+      const [name, id, ...rest] = address.split('|');
+      return name && id && rest.length === 0 ? { name, id, scope } : read.refuse(key, detail);
+    });
+  const [first, ...more] = shards;
+  if (first === undefined) return read.refuse(key, detail);
+  const ids = new Set(shards.map((ref) => ref.id));
+  if (ids.size !== shards.length) return read.refuse(key, 'lists the same IP set twice');
+  return [first, ...more];
 }

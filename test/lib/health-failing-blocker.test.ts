@@ -166,7 +166,7 @@ afterAll(() => {
 /** From now on the IPv4 blocklist cannot be read: deleted by hand, or the role lost wafv2:GetIPSet. */
 function blocklistUnreadable(): void {
   waf
-    .on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4.name })
+    .on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4[0].name })
     .rejects(new WAFNonexistentItemException({ message: 'The IP set does not exist.', $metadata: {} }));
 }
 

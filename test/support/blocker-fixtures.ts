@@ -31,7 +31,7 @@ export const SETTINGS: BlockerSettings = {
   webAclId: 'acl-5f2e',
   webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/shop-acl/acl-5f2e',
   rateRules: [RATE_RULE, LOGIN_RULE],
-  blocklist: { IPV4: ipSet('blocklist-v4', 'bl4-1a2b'), IPV6: ipSet('blocklist-v6', 'bl6-3c4d') },
+  blocklist: { IPV4: [ipSet('blocklist-v4', 'bl4-1a2b')], IPV6: [ipSet('blocklist-v6', 'bl6-3c4d')] },
   allowlist: { IPV4: ipSet('allowlist-v4', 'al4-5e6f'), IPV6: ipSet('allowlist-v6', 'al6-7a8b') },
   alarmName: 'shop-acl-attack',
   ledgerTable: 'Ledger-1A2B3C',

@@ -85,7 +85,12 @@ async function deploy(): Promise<Deployment> {
     IPV4: ipSet('allowlist-v4', 'IPV4', ALLOWED.IPV4),
     IPV6: ipSet('allowlist-v6', 'IPV6', ALLOWED.IPV6),
   };
-  const settings: BlockerSettings = { ...SETTINGS, ledgerTable, blocklist, allowlist };
+  const settings: BlockerSettings = {
+    ...SETTINGS,
+    ledgerTable,
+    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
+    allowlist,
+  };
   return {
     settings,
     ledger: new Ledger(doc, ledgerTable),
@@ -255,7 +260,7 @@ describe('the blocker against the WAF emulator and dynalite', () => {
     const banned = '103.75.32.0/22';
     const foreignTool = wafClient();
     const waf = wafClient();
-    const v4 = settings.blocklist.IPV4;
+    const v4 = settings.blocklist.IPV4[0];
     let interleaved = false;
     // The other tool reads and writes the set the moment the blocker is about to write it, with the
     // real SDK: the blocker's token is stale by then.

@@ -159,11 +159,11 @@ describe('the blocker handler', () => {
     waf.on(UpdateIPSetCommand).rejects(Object.assign(new Error('boom'), { name: 'WAFInternalErrorException' }));
     sns.onAnyCommand().resolves({ MessageId: 'm' });
 
-    await expect(handler({ source: 'aws.events' }, context)).rejects.toThrow(SETTINGS.blocklist.IPV4.name);
+    await expect(handler({ source: 'aws.events' }, context)).rejects.toThrow(SETTINGS.blocklist.IPV4[0].name);
 
     const failures = jsonLines().filter((record) => record.message === 'blocker run failed');
     expect(failures).toHaveLength(1);
-    expect(JSON.stringify(failures[0])).toContain(SETTINGS.blocklist.IPV4.name);
+    expect(JSON.stringify(failures[0])).toContain(SETTINGS.blocklist.IPV4[0].name);
   });
 
   it('logs each rejected feed message without its text, counts feed messages, and logs what became of each action', async () => {
@@ -222,7 +222,7 @@ describe('the blocker handler', () => {
     ddb
       .on(QueryCommand, { ExpressionAttributeValues: { ':family': 'IPV6' } })
       .resolves({ Items: [storedItem(ledgerEntry(RANGE.hetzner6))] });
-    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4.name }).resolves({
+    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4[0].name }).resolves({
       IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [FOREIGN.IPV4, RANGE.linode] },
       LockToken: 't',
     });
@@ -244,14 +244,14 @@ describe('the blocker handler', () => {
       expect.objectContaining({
         status: 'unbanned',
         range: RANGE.linode,
-        removedFrom: [SETTINGS.blocklist.IPV4.name],
+        removedFrom: [SETTINGS.blocklist.IPV4[0].name],
         alreadyAbsentFrom: [],
       }),
       expect.objectContaining({
         status: 'unbanned',
         range: RANGE.hetzner6,
         removedFrom: [],
-        alreadyAbsentFrom: [SETTINGS.blocklist.IPV6.name],
+        alreadyAbsentFrom: [SETTINGS.blocklist.IPV6[0].name],
       }),
     ]);
   });

@@ -48,7 +48,7 @@ function emfRecords(): Record<string, unknown>[] {
 
 /** A blocklist IP set as GetIPSet returns it. */
 function ipSet(family: 'IPV4' | 'IPV6', addresses: string[]) {
-  const { name, id } = SETTINGS.blocklist[family];
+  const { name, id } = SETTINGS.blocklist[family][0];
   return {
     IPSet: { Name: name, Id: id, ARN: `arn:${id}`, IPAddressVersion: family, Addresses: addresses },
     LockToken: 't',
@@ -113,8 +113,8 @@ afterAll(() => {
 describe('the blocker health metrics', () => {
   it('say a run succeeded, how many keys it saw and how full the fullest blocklist is, under the service dimension', async () => {
     // 9,000 entries in the IPv4 blocklist (someone else's); the run adds the two attackers' /24s.
-    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4.name }).resolves(ipSet('IPV4', foreignRanges(9_000)));
-    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV6.name }).resolves(ipSet('IPV6', []));
+    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4[0].name }).resolves(ipSet('IPV4', foreignRanges(9_000)));
+    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV6[0].name }).resolves(ipSet('IPV6', []));
     // Three keys from the per-IP rule, none from the login rule.
     waf.on(GetRateBasedStatementManagedKeysCommand, { RuleName: LOGIN_RULE }).resolves({});
 
@@ -145,9 +145,9 @@ describe('the blocker health metrics', () => {
 
   it('take the fullest family, so that a full IPv6 set is not hidden by an empty IPv4 one', async () => {
     waf.on(GetRateBasedStatementManagedKeysCommand).resolves({});
-    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4.name }).resolves(ipSet('IPV4', []));
+    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4[0].name }).resolves(ipSet('IPV4', []));
     const full = Array.from({ length: IP_SET_CAPACITY }, (_, i) => `2a01:4f8:${i.toString(16)}::/64`);
-    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV6.name }).resolves(ipSet('IPV6', full));
+    waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV6[0].name }).resolves(ipSet('IPV6', full));
 
     await handler({ source: 'aws.events' }, context);
 
@@ -158,10 +158,10 @@ describe('the blocker health metrics', () => {
 
   it('say RunSucceeded 0, and nothing about the blocklists, when the run fails on an unreadable IP set', async () => {
     waf
-      .on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4.name })
+      .on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4[0].name })
       .rejects(new WAFNonexistentItemException({ message: 'The IP set does not exist.', $metadata: {} }));
 
-    await expect(handler({ source: 'aws.events' }, context)).rejects.toThrow(SETTINGS.blocklist.IPV4.name);
+    await expect(handler({ source: 'aws.events' }, context)).rejects.toThrow(SETTINGS.blocklist.IPV4[0].name);
 
     expect(waf).not.toHaveReceivedCommand(UpdateIPSetCommand);
     const [emf, ...more] = emfRecords();

@@ -85,7 +85,11 @@ async function deploy(): Promise<{ settings: BlockerSettings; deps: BlockerDeps;
     logger: recordingLogger(),
     sleep: () => Promise.resolve(),
   };
-  return { settings: { ...SETTINGS, ledgerTable, blocklist, allowlist }, deps, blocklistV4: blocklist.IPV4.id };
+  return {
+    settings: { ...SETTINGS, ledgerTable, blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] }, allowlist },
+    deps,
+    blocklistV4: blocklist.IPV4.id,
+  };
 }
 
 describe('how long a block lasts, against the WAF emulator and dynalite', () => {

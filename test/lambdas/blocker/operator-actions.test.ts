@@ -104,7 +104,13 @@ async function deploy(
       });
     }
   }
-  const settings: BlockerSettings = { ...SETTINGS, ledgerTable, blocklist, allowlist, sharedIpSets };
+  const settings: BlockerSettings = {
+    ...SETTINGS,
+    ledgerTable,
+    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
+    allowlist,
+    sharedIpSets,
+  };
   const ledger = new Ledger(doc, ledgerTable);
   const homeClient = client(home, 'us-east-1');
   // sharedReadsOnce: no SDK retries, so that one injected failure makes one read fail.
@@ -237,7 +243,7 @@ describe('operator actions', () => {
 
     expect(summary.actions).toEqual([{ status: 'unbanned', action: unban(ATTACKER.tor), range: RANGE.tor }]);
     expect(summary.removals).toEqual([
-      { range: RANGE.tor, removedFrom: [deployment.settings.blocklist.IPV4.name], alreadyAbsentFrom: [] },
+      { range: RANGE.tor, removedFrom: [deployment.settings.blocklist.IPV4[0].name], alreadyAbsentFrom: [] },
     ]);
     expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(home.getAddresses(deployment.blocklistId.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
@@ -263,13 +269,13 @@ describe('operator actions', () => {
     expect(summary.removals).toEqual([
       {
         range: RANGE.tor,
-        removedFrom: [deployment.settings.blocklist.IPV4.name],
+        removedFrom: [deployment.settings.blocklist.IPV4[0].name],
         alreadyAbsentFrom: [partnerV4],
       },
       {
         range: RANGE.hetzner6,
         removedFrom: [partnerV6],
-        alreadyAbsentFrom: [deployment.settings.blocklist.IPV6.name],
+        alreadyAbsentFrom: [deployment.settings.blocklist.IPV6[0].name],
       },
     ]);
     // Nothing to remove from the IPv6 blocklist: it is not written.

@@ -20,7 +20,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AlarmState } from '#adapters/alarm';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { describeIpSet } from '#adapters/waf';
-import type { BlockerSettings } from '#contracts/blocker-environment';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from '#blocker/run';
 import type { Family, LedgerEntry } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
@@ -105,8 +105,13 @@ const QUIET: World = {
   samples: {},
 };
 
+/** The blocklist's first shard, or the allowlist, of a family. */
+function refOf(family: Family, list: 'blocklist' | 'allowlist' = 'blocklist'): IpSetAddress {
+  return list === 'blocklist' ? SETTINGS.blocklist[family][0] : SETTINGS.allowlist[family];
+}
+
 function ipSetKey(family: Family, list: 'blocklist' | 'allowlist' = 'blocklist') {
-  const ref = SETTINGS[list][family];
+  const ref = refOf(family, list);
   return { Name: ref.name, Id: ref.id, Scope: ref.scope };
 }
 
@@ -571,8 +576,8 @@ describe('when something cannot be read', () => {
     const error = await failureOf(run());
 
     expect(error).toBeInstanceOf(ReadError);
-    expect(error).toMatchObject({ resource: describeIpSet(SETTINGS[list][family]) });
-    expect(error.message).toContain(SETTINGS[list][family].name);
+    expect(error).toMatchObject({ resource: describeIpSet(refOf(family, list)) });
+    expect(error.message).toContain(refOf(family, list).name);
     expectNoWrites();
   });
 
@@ -647,7 +652,7 @@ describe('when a write fails', () => {
     const error = await failureOf(run());
 
     expect(error).toBeInstanceOf(WriteError);
-    expect(error).toMatchObject({ resource: describeIpSet(SETTINGS.blocklist.IPV4) });
+    expect(error).toMatchObject({ resource: describeIpSet(SETTINGS.blocklist.IPV4[0]) });
     expect(error.message).toContain('internal error');
     expect(waf).toReceiveCommandWith(UpdateIPSetCommand, ipSetWrite('IPV6', [FOREIGN.IPV6, RANGE.hetzner6]));
     expect(ddb).toReceiveCommandWith(UpdateCommand, closeOf(RANGE.scanner6));

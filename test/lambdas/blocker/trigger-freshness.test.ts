@@ -65,7 +65,12 @@ async function deploy(): Promise<Deployment> {
   };
   const blocklist = { IPV4: ipSet('bl-v4', 'IPV4', [FOREIGN.IPV4]), IPV6: ipSet('bl-v6', 'IPV6', [FOREIGN.IPV6]) };
   const allowlist = { IPV4: ipSet('al-v4', 'IPV4', ALLOWED.IPV4), IPV6: ipSet('al-v6', 'IPV6', ALLOWED.IPV6) };
-  const settings: BlockerSettings = { ...SETTINGS, ledgerTable, blocklist, allowlist };
+  const settings: BlockerSettings = {
+    ...SETTINGS,
+    ledgerTable,
+    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
+    allowlist,
+  };
   const waf = createWafClient({ endpoint: server.endpoint, region, credentials });
   wafClients.push(waf);
   const deps: BlockerDeps = {

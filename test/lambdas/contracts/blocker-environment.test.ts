@@ -44,7 +44,7 @@ describe('readBlockerSettings', () => {
       ipv4Prefix: 32,
       ipv6Prefix: 48,
     });
-    for (const ref of [settings.blocklist.IPV4, settings.blocklist.IPV6, settings.allowlist.IPV4]) {
+    for (const ref of [...settings.blocklist.IPV4, ...settings.blocklist.IPV6, settings.allowlist.IPV4]) {
       expect(ref.scope).toBe('REGIONAL');
     }
     expect(settings.allowlist.IPV6).toEqual({ name: 'allowlist-v6', id: 'al6-7a8b', scope: 'REGIONAL' });
@@ -55,6 +55,36 @@ describe('readBlockerSettings', () => {
     expect(errorOf({ ...BLOCKER_ENVIRONMENT, SHARED_IP_SET_ARNS: JSON.stringify([own]) })).toMatchObject({
       message: expect.stringContaining(`lists ${own}, which is this deployment's own blocklist`) as unknown,
     });
+  });
+
+  it("reads a family's blocklist shards from a JSON array, in order, and a bare name|id as one shard", () => {
+    const settings = readBlockerSettings({
+      ...BLOCKER_ENVIRONMENT,
+      WAF_SCOPE: 'REGIONAL',
+      BLOCKLIST_IPV4: JSON.stringify(['blocklist-v4-0|b40', 'blocklist-v4-1|b41', 'blocklist-v4-2|b42']),
+      BLOCKLIST_IPV6: 'blocklist-v6|b6',
+    });
+
+    expect(settings.blocklist).toEqual({
+      IPV4: [
+        { name: 'blocklist-v4-0', id: 'b40', scope: 'REGIONAL' },
+        { name: 'blocklist-v4-1', id: 'b41', scope: 'REGIONAL' },
+        { name: 'blocklist-v4-2', id: 'b42', scope: 'REGIONAL' },
+      ],
+      IPV6: [{ name: 'blocklist-v6', id: 'b6', scope: 'REGIONAL' }],
+    });
+  });
+
+  it('refuses a shared set that is one of the blocklist shards', () => {
+    const shard = 'arn:aws:wafv2:us-east-1:123456789012:global/ipset/blocklist-v4-1/b41';
+    expectRefused(
+      {
+        ...BLOCKER_ENVIRONMENT,
+        BLOCKLIST_IPV4: JSON.stringify(['blocklist-v4-0|b40', 'blocklist-v4-1|b41']),
+        SHARED_IP_SET_ARNS: JSON.stringify([shard]),
+      },
+      BLOCKER_ENV.sharedIpSets,
+    );
   });
 
   it('reads shared IP sets from their ARNs: name, id, scope and region', () => {
@@ -97,6 +127,12 @@ describe('readBlockerSettings', () => {
     [BLOCKER_ENV.blocklistIpv4, 'blocklist-v4'],
     [BLOCKER_ENV.blocklistIpv4, 'blocklist-v4|'],
     [BLOCKER_ENV.blocklistIpv6, '|bl6-3c4d'],
+    // Sharded: a JSON array of `name|id`, never empty, no set twice, every entry well formed.
+    [BLOCKER_ENV.blocklistIpv4, '[]'],
+    [BLOCKER_ENV.blocklistIpv4, '["blocklist-v4-0|b0", "blocklist-v4-0|b0"]'],
+    [BLOCKER_ENV.blocklistIpv6, '["blocklist-v6-0|b0", "blocklist-v6-1"]'],
+    [BLOCKER_ENV.blocklistIpv6, '["blocklist-v6-0|b0", 7]'],
+    [BLOCKER_ENV.blocklistIpv6, '["blocklist-v6-0|b0"'],
     [BLOCKER_ENV.allowlistIpv4, 'allowlist-v4|al4|extra'],
     [BLOCKER_ENV.allowlistIpv6, 'allowlist-v6'],
     [BLOCKER_ENV.gate, 'sometimes'],
