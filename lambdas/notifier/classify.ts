@@ -86,6 +86,10 @@ function alarmNotice(parsed: Loose, alarmName: string, newState: string): AlarmN
   const description = str(parsed.AlarmDescription);
   const changedAt = parseAwsTimestamp(parsed.StateChangeTime);
   const trigger = isObject(parsed.Trigger) ? alarmTrigger(parsed.Trigger) : undefined;
+  // arn:aws:cloudwatch:<region>:<account>:alarm:<name>; `Region` itself is a display name.
+  const arn = str(parsed.AlarmArn)?.split(':');
+  const account = str(parsed.AWSAccountId) ?? arn?.[4];
+  const region = (arn?.[3] || undefined) ?? str(parsed.Region);
   return {
     kind: 'alarm',
     alarmName,
@@ -95,6 +99,8 @@ function alarmNotice(parsed: Loose, alarmName: string, newState: string): AlarmN
     ...(description === undefined ? {} : { description }),
     ...(changedAt === undefined ? {} : { changedAt }),
     ...(trigger === undefined ? {} : { trigger }),
+    ...(account === undefined || account === '' ? {} : { account }),
+    ...(region === undefined ? {} : { region }),
   };
 }
 

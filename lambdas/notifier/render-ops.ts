@@ -10,7 +10,7 @@ import { bold, clip, code, italic, text, toMessages, type Line, type Span } from
 import type { AlarmTrigger, BlockerFailure, Gathered, HealthNotice, OpsDetails } from './types';
 
 /** Longest text shown of the alarm's reason and name, and of a reason why the last error is unreadable. */
-const FIELD = { reason: 300, name: 255, why: 300, label: 120 } as const;
+const FIELD = { reason: 300, name: 255, why: 300, label: 120, place: 64 } as const;
 /**
  * Longest last error quoted, before escaping: with every character escaped to 5 (`&lt;`), the
  * whole message stays well within one Telegram message.
@@ -175,10 +175,16 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
   },
 };
 
+/** Since when, which alarm, and where: the account and region, when the message said them. */
 function sinceLine(notice: HealthNotice): Line {
   const { alarm } = notice;
   const since = alarm.changedAt === undefined ? 'an unknown time' : formatTime(alarm.changedAt);
-  return [text(`Since ${since} · alarm `), code(clip(alarm.alarmName, FIELD.name))];
+  const line: Span[] = [text(`Since ${since} · alarm `), code(clip(alarm.alarmName, FIELD.name))];
+  if (alarm.account !== undefined) line.push(text(' · account '), code(clip(alarm.account, FIELD.place)));
+  if (alarm.region !== undefined) {
+    line.push(text(alarm.account === undefined ? ' · region ' : ' in '), code(clip(alarm.region, FIELD.place)));
+  }
+  return line;
 }
 
 function reasonLine(notice: HealthNotice): Line[] {
@@ -220,7 +226,8 @@ function checkLine(words: HealthWords, notice: HealthNotice, details: OpsDetails
  * - ALARM: "⚠️ waf-autoblock is unhealthy: <what happened>", since when, what it means, the last
  *   error (blocker-failed and blocker-failing: `details.lastError`), what to check, and the reason;
  * - OK after ALARM: "✅ waf-autoblock is healthy again: <what works>", since when;
- * - OK after anything else (INSUFFICIENT_DATA, e.g. right after a deploy): the health check is on;
+ * - OK after anything else (INSUFFICIENT_DATA: the alarm's first evaluation, as right after a
+ *   deploy): no message (`[]`), nothing changed for the people in the chat;
  * - INSUFFICIENT_DATA: the alarm cannot tell, why that can be, and what to check;
  * - any other state: as any other alarm ({@link renderAlarmState}).
  */
@@ -241,9 +248,8 @@ export function renderHealth(notice: HealthNotice, details: OpsDetails = {}): st
     lines.push(sinceLine(notice));
     lines.push(...reasonLine(notice));
   } else if (newState === 'OK') {
-    lines.push([text('✅ '), bold('Health check on:'), text(` ${words.healthy(trigger)}`)]);
-    lines.push(sinceLine(notice));
-    lines.push([italic('The alarm has data now; it had none before (as right after a deploy).')]);
+    // Eight of these arrive on every first deploy; they tell nobody anything.
+    return [];
   } else if (newState === 'INSUFFICIENT_DATA') {
     lines.push([
       text('❔ '),

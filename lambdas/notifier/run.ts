@@ -340,7 +340,14 @@ async function composeHealth(
     ...(settings.blockerLogGroup === undefined ? {} : { blockerLogGroup: settings.blockerLogGroup }),
     ...(settings.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: settings.deadLetterQueueUrl }),
   };
-  return { messages: renderHealth(notice, details), incomplete: lastError?.ok === false ? ['lastError'] : [] };
+  const messages = renderHealth(notice, details);
+  if (messages.length === 0) {
+    deps.logger.info('health alarm has data and is OK (its first evaluation, as after a deploy); nothing sent', {
+      alarmName: notice.alarm.alarmName,
+      oldState: notice.alarm.oldState,
+    });
+  }
+  return { messages, incomplete: lastError?.ok === false ? ['lastError'] : [] };
 }
 
 /**

@@ -34,6 +34,10 @@ export interface AlarmNotice {
   readonly changedAt?: number;
   /** The watched metric, when the message described one. */
   readonly trigger?: AlarmTrigger;
+  /** The alarm's AWS account (`AWSAccountId`, else from `AlarmArn`). */
+  readonly account?: string;
+  /** The alarm's region: its code from `AlarmArn` (`eu-west-1`), else the message's `Region` name. */
+  readonly region?: string;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { HEALTH_ALARM_KINDS } from '#contracts/health';
 import { AttackAlarm } from '../attack-alarm';
@@ -115,6 +117,11 @@ export class WafAutoblock extends Construct {
   /** One alarm per health alarm kind, publishing to the ops topic. */
   readonly health: HealthAlarms;
   /** The operations dashboard; undefined with `dashboard: false`. */
+  /**
+   * Runs the blocker once when the stack is first deployed, after the function and before the
+   * health alarms exist, so that `blocker-stopped` finds a run and a clean deploy pages nobody.
+   */
+  readonly firstRun: triggers.Trigger;
   readonly dashboard?: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
@@ -192,6 +199,7 @@ export class WafAutoblock extends Construct {
     });
     if (config.dashboard) {
       this.dashboard = new OperationsDashboard(this, 'Dashboard', {
+    this.firstRun = firstBlockerRun(this, this.blocker, this.health);
         namePrefix: prefix,
         scope: config.scope,
         webAclName: this.webAcl.webAclName,
@@ -204,4 +212,30 @@ export class WafAutoblock extends Construct {
       });
     }
   }
+}
+
+/**
+ * The blocker's first run, during the first deploy: without it, `blocker-stopped` (no run for three
+ * schedule intervals, missing data breaching) sees three empty periods when it is created and goes
+ * to ALARM before the schedule's first tick. The run is invoked synchronously (its event is `{}`,
+ * which the blocker treats like a scheduled run: it reads the alarm's state itself) after the
+ * function exists and before the health alarms are created; CloudWatch reads data points from
+ * before an alarm was created when it first evaluates it. A first run that fails fails the deploy,
+ * with the blocker's error in the stack events: a blocker that cannot run is found at deploy time.
+ * Not run again when only the code changes (`executeOnHandlerChange: false`).
+ */
+function firstBlockerRun(scope: Construct, blocker: Blocker, health: HealthAlarms): triggers.Trigger {
+  const trigger = new triggers.Trigger(scope, 'FirstRun', {
+    handler: blocker.handler.function,
+    invocationType: triggers.InvocationType.REQUEST_RESPONSE,
+    // The blocker's own timeout is 60 s; this is how long the deploy waits for its answer.
+    timeout: Duration.minutes(2),
+    executeOnHandlerChange: false,
+    executeAfter: [blocker],
+    executeBefore: [health],
+  });
+  // The trigger names a published version of the function; CDK keeps old versions by default, one
+  // more per code change, which nothing here invokes again.
+  blocker.handler.function.currentVersion.applyRemovalPolicy(RemovalPolicy.DESTROY);
+  return trigger;
 }

@@ -25,6 +25,9 @@ describe('noticesOf', () => {
           description: 'waf-autoblock: WafAutoblock-web-acl blocked at least 3000 requests in 300 s',
           trigger: { metricName: 'BlockedRequests', threshold: 3000, dimensions: {} },
         },
+          // The region's code from AlarmArn: the message's own Region is "US East (N. Virginia)".
+          account: '123456789012',
+          region: 'us-east-1',
       },
     ]);
     const [ok] = noticesOf(snsEvent(alarmMessage(OK), 'OkTopic'));
@@ -82,7 +85,12 @@ describe('health alarms', () => {
       const notice = healthNotice(health, state);
       expect(classifyMessage(healthAlarmMessage(notice))).toEqual({
         ...notice,
-        alarm: { ...notice.alarm, description: `waf-autoblock health: ${health}` },
+        alarm: {
+          ...notice.alarm,
+          description: `waf-autoblock health: ${health}`,
+          account: '123456789012',
+          region: 'us-east-1',
+        },
       });
     }
   });

@@ -200,12 +200,21 @@ describe('the last error', () => {
 });
 
 describe('other states', () => {
-  it('turns the first OK after INSUFFICIENT_DATA (as after a deploy) into "health check on", not "healthy again"', () => {
-    expect(renderHealth(healthNotice('blocker-stopped', 'OK', 'INSUFFICIENT_DATA'), DETAILS)).toEqual([
-      `✅ <b>Health check on:</b> the blocker completes its runs
-Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-stopped</code>
-<i>The alarm has data now; it had none before (as right after a deploy).</i>`,
-    ]);
+  it('sends nothing for the first OK after INSUFFICIENT_DATA (eight of them on every first deploy)', () => {
+    for (const health of HEALTH_ALARM_KINDS) {
+      expect(renderHealth(healthNotice(health, 'OK', 'INSUFFICIENT_DATA'), DETAILS), health).toEqual([]);
+    }
+  });
+
+  it('says in which account and region the alarm is, when the message says so', () => {
+    const notice = healthNotice('blocker-failing', 'ALARM');
+    const placed: HealthNotice = {
+      ...notice,
+      alarm: { ...notice.alarm, account: '123456789012', region: 'eu-west-1' },
+    };
+    expect(renderHealth(placed, detailsFor('blocker-failing'))[0]?.split('\n')[1]).toBe(
+      'Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-failing</code> · account <code>123456789012</code> in <code>eu-west-1</code>',
+    );
   });
 
   it('explains INSUFFICIENT_DATA and says what to check', () => {
@@ -267,6 +276,7 @@ describe('any alarm message', () => {
   it('renders one sendable message, whatever the name, reason, dimensions and error hold', () => {
     fc.assert(
       fc.property(notices, ({ hostile, details }) => {
+        fc.pre(!(hostile.alarm.newState === 'OK' && hostile.alarm.oldState !== 'ALARM'));
         const messages = renderHealth(hostile, details);
         expectSendable(messages);
         expect(messages).toHaveLength(1);

@@ -409,7 +409,7 @@ describe('health alarms', () => {
     const [message, ...more] = server.delivered();
     expect(more).toEqual([]);
     expect(message?.text).toMatch(
-      /^⚠️ <b>waf-autoblock is unhealthy:<\/b> the blocker has failed 3 runs in a row\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-failing<\/code>\n/,
+      /^⚠️ <b>waf-autoblock is unhealthy:<\/b> the blocker has failed 3 runs in a row\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-failing<\/code> · account <code>123456789012<\/code> in <code>us-east-1<\/code>\n/,
     );
     expect(message?.text).toContain(
       '<b>Last error:</b> <code>WriteError: could not write IP set &lt;blocklist-v4&gt; &amp; co: AccessDeniedException</code> at 2025-03-14 02:09 UTC',
