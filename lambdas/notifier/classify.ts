@@ -5,7 +5,7 @@
  * anything, and every message must still reach the chat.
  */
 import { healthAlarmKindOf } from '#contracts/health';
-import { isBlockReport, type BlockReport } from '#contracts/report';
+import { isBlockReport, type BlockReportV2 } from '#contracts/report';
 import { parseAwsTimestamp } from '#shared/aws-time';
 import type { AlarmNotice, AlarmTrigger, Notice, PlainNotice } from './types';
 
@@ -163,30 +163,32 @@ function list(value: unknown): Loose[] {
 }
 
 /**
- * A block report with every field checked: entries of the wrong type are dropped, missing numbers
- * count as 0, so a report from an older or newer blocker (or a hand-made one) still renders.
+ * A block report with every field checked, as version 2: entries of the wrong type are dropped,
+ * missing numbers count as 0, so a report from an older or newer blocker (or a hand-made one) still
+ * renders. A version 1 report (published by a blocker older than this notifier) is one run that
+ * listed everything, so its totals are its list lengths; a total is never less than its list.
  * Undefined when the value is not a block report at all.
  */
-export function normalizeReport(value: unknown): BlockReport | undefined {
+export function normalizeReport(value: unknown): BlockReportV2 | undefined {
   if (!isBlockReport(value) || !isObject(value)) return undefined;
   const loose: Loose = value;
   const overflow = isObject(loose.overflow) ? loose.overflow : {};
   const rejected = isObject(loose.rejectedKeys) ? loose.rejectedKeys : {};
+  const lists = reportLists(loose);
+  const since = value.version === 2 ? str(loose.since) : undefined;
   return {
     kind: value.kind,
-    version: value.version,
+    version: 2,
     at: str(loose.at) ?? '',
+    ...(since === undefined ? {} : { since }),
+    runs: Math.max(1, Math.floor(count(loose.runs))),
     webAclName: str(loose.webAclName) ?? '(unknown web ACL)',
     dryRun: loose.dryRun === true,
     collected: loose.collected !== false,
-    added: list(loose.added).flatMap((entry) => {
-      const range = str(entry.range);
-      return range ? [{ range, source: str(entry.source) ?? 'unknown', hits: count(entry.hits) }] : [];
-    }),
-    expired: list(loose.expired).flatMap((entry) => {
-      const range = str(entry.range);
-      return range ? [{ range, source: str(entry.source) ?? 'unknown', lastSeen: str(entry.lastSeen) ?? '' }] : [];
-    }),
+    ...lists,
+    // Version 1 had no totals; in version 2 a missing or short one is not believed below its list.
+    addedCount: Math.max(lists.added.length, value.version === 2 ? count(loose.addedCount) : 0),
+    expiredCount: Math.max(lists.expired.length, value.version === 2 ? count(loose.expiredCount) : 0),
     overflow: {
       count: count(overflow.count),
       sample: Array.isArray(overflow.sample)
@@ -216,5 +218,19 @@ export function normalizeReport(value: unknown): BlockReport | undefined {
     unreadableRules: Array.isArray(loose.unreadableRules)
       ? (loose.unreadableRules as unknown[]).filter((rule): rule is string => typeof rule === 'string')
       : [],
+  };
+}
+
+/** The added and expired ranges of a loose report, entries without a range dropped. */
+function reportLists(loose: Loose): Pick<BlockReportV2, 'added' | 'expired'> {
+  return {
+    added: list(loose.added).flatMap((entry) => {
+      const range = str(entry.range);
+      return range ? [{ range, source: str(entry.source) ?? 'unknown', hits: count(entry.hits) }] : [];
+    }),
+    expired: list(loose.expired).flatMap((entry) => {
+      const range = str(entry.range);
+      return range ? [{ range, source: str(entry.source) ?? 'unknown', lastSeen: str(entry.lastSeen) ?? '' }] : [];
+    }),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyMessage, noticesOf, normalizeReport } from '#notifier/classify';
 import { HEALTH_ALARM_KINDS } from '#contracts/health';
+import { upgradeReport, type BlockReportV2 } from '#contracts/report';
 import {
   ALARM,
   ALARM_NAME,
@@ -24,19 +25,22 @@ describe('noticesOf', () => {
           ...ALARM,
           description: 'waf-autoblock: WafAutoblock-web-acl blocked at least 3000 requests in 300 s',
           trigger: { metricName: 'BlockedRequests', threshold: 3000, dimensions: {} },
-        },
           // The region's code from AlarmArn: the message's own Region is "US East (N. Virginia)".
           account: '123456789012',
           region: 'us-east-1',
+        },
       },
     ]);
     const [ok] = noticesOf(snsEvent(alarmMessage(OK), 'OkTopic'));
     expect(ok?.notice).toMatchObject({ kind: 'alarm', newState: 'OK', oldState: 'ALARM', changedAt: OK.changedAt });
   });
 
-  it('reads a block report from the reports topic', () => {
+  it('reads a block report from the reports topic, of version 1 (an older blocker) as version 2', () => {
     expect(noticesOf(snsEvent(JSON.stringify(REPORT), 'ReportsTopic'))).toEqual([
-      { messageId: 'msg-1', notice: { kind: 'report', report: REPORT } },
+      {
+        messageId: 'msg-1',
+        notice: { kind: 'report', report: { ...REPORT, version: 2, addedCount: 2, expiredCount: 1, runs: 1 } },
+      },
     ]);
   });
 
@@ -164,7 +168,7 @@ describe('classifyMessage', () => {
     ['"a JSON string"', 'text'],
     ['[1,2,3]', 'json'],
     ['{"AlarmName": 42, "NewStateValue": "ALARM"}', 'json'],
-    ['{"kind": "waf-autoblock.block-report", "version": 2}', 'json'],
+    ['{"kind": "waf-autoblock.block-report", "version": 3}', 'json'],
   ])('shows %j as a plain %s notice', (message, shape) => {
     expect(classifyMessage(message)).toMatchObject({ kind: 'plain', shape });
   });
@@ -180,8 +184,18 @@ describe('classifyMessage', () => {
 });
 
 describe('normalizeReport', () => {
-  it('keeps a well-formed report as it is', () => {
-    expect(normalizeReport(JSON.parse(JSON.stringify(REPORT)))).toEqual(REPORT);
+  /** Two runs merged, cut to fit: more counted than listed. */
+  const merged: BlockReportV2 = {
+    ...upgradeReport(REPORT),
+    since: new Date(NOW - 10 * 60_000).toISOString(),
+    runs: 3,
+    addedCount: 2_982,
+    expiredCount: 40,
+  };
+
+  it('keeps a well-formed version 2 report as it is, and reads version 1 with its list lengths as totals', () => {
+    expect(normalizeReport(JSON.parse(JSON.stringify(merged)))).toEqual(merged);
+    expect(normalizeReport(JSON.parse(JSON.stringify(REPORT)))).toEqual(upgradeReport(REPORT));
   });
 
   it('drops entries of the wrong type and zeroes bad numbers instead of failing', () => {
@@ -198,13 +212,16 @@ describe('normalizeReport', () => {
     });
     expect(report).toEqual({
       kind: REPORT.kind,
-      version: 1,
+      version: 2,
       at: '',
+      runs: 1,
       webAclName: '(unknown web ACL)',
       dryRun: false,
       collected: true,
       added: [{ range: '198.51.100.0/24', source: 'unknown', hits: 0 }],
+      addedCount: 1,
       expired: [],
+      expiredCount: 0,
       overflow: { count: 0, sample: ['192.0.2.0/24'] },
       ipSets: [{ name: 'v4', family: 'IPV6', size: 10, capacity: 0 }],
       topHosts: [{ host: '<x>', count: 2 }],
@@ -213,9 +230,16 @@ describe('normalizeReport', () => {
     });
   });
 
-  it('is undefined for anything that is not a version 1 block report', () => {
+  it('never believes a version 2 total below what its list holds, nor fewer than one run', () => {
+    const report = normalizeReport({ ...merged, addedCount: 1, expiredCount: 'many', runs: 0, since: 5 });
+    expect(report).toMatchObject({ addedCount: 2, expiredCount: 1, runs: 1 });
+    expect(report).not.toHaveProperty('since');
+  });
+
+  it('is undefined for anything that is not a block report of version 1 or 2', () => {
     expect(normalizeReport({ kind: 'other', version: 1 })).toBeUndefined();
-    expect(normalizeReport({ kind: REPORT.kind, version: 2 })).toBeUndefined();
+    expect(normalizeReport({ kind: REPORT.kind, version: 3 })).toBeUndefined();
+    expect(normalizeReport({ kind: REPORT.kind, version: '2' })).toBeUndefined();
     expect(normalizeReport(null)).toBeUndefined();
   });
 });
