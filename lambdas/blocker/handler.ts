@@ -14,8 +14,16 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import type { Family } from '#core/types';
 import { HEALTH_METRICS } from '#contracts/health';
 import { readBlockerSettings } from '#contracts/blocker-environment';
+import { readSchedulePeriodMs } from '#contracts/attack-mode';
+import {
+  nextTickAfter,
+  pollsWhileAttacked,
+  pollWhileAttacked,
+  scheduledTickOf,
+  type PollingClock,
+} from './attack-mode';
 import type { RejectedFeedMessage } from './feed';
-import { runBlocker, type BlockerDeps, type RunSummary } from './run';
+import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from './run';
 import { withRunLock } from './run-lock';
 import { triggerOf } from './trigger';
 
@@ -41,6 +49,7 @@ export function wafClientsByRegion(
 const logger = new Logger();
 const metrics = new Metrics();
 const settings = readBlockerSettings(process.env);
+const schedulePeriodMs = readSchedulePeriodMs(process.env);
 const deps: BlockerDeps = {
   waf: createWafClient(),
   wafIn: wafClientsByRegion(),
@@ -50,6 +59,25 @@ const deps: BlockerDeps = {
   logger,
 };
 
+/**
+ * The last scheduled tick this warm function saw (epoch ms): an alarm-started run polls only until
+ * the next one (see attack-mode.ts). Lost with the container, which then polls until its time is up.
+ */
+let lastTickAt: number | undefined;
+
+/** Real time for the polling loop. */
+const clock: PollingClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/**
+ * Runs the blocker for one event: once, or, while the alarm is in ALARM, in rounds every 15 s
+ * (attack mode, see attack-mode.ts). Each round is a whole run under the run lock, with its own
+ * summary line and metrics.
+ * @returns The last round's summary.
+ * @throws what a round throws (a ReadError or WriteError), after its error line and metrics.
+ */
 export async function handler(event: ScheduledEvent | SNSEvent | undefined, context: Context): Promise<RunSummary> {
   logger.addContext(context);
   const { trigger, rejected, untrustedAlarmMessage } = triggerOf(event, settings);
@@ -59,16 +87,41 @@ export async function handler(event: ScheduledEvent | SNSEvent | undefined, cont
     const { state, problem } = untrustedAlarmMessage;
     logger.info('alarm message not trusted; reading the alarm', { announcedState: state, problem });
   }
+  const tick = trigger.kind === 'schedule' ? scheduledTickOf(event) : undefined;
+  if (tick !== undefined) lastTickAt = tick;
+  const nextTickAt =
+    schedulePeriodMs === undefined || lastTickAt === undefined
+      ? undefined
+      : nextTickAfter(lastTickAt, schedulePeriodMs, Date.now());
+  // Later rounds read everything again, the alarm included, and apply no actions a second time.
+  const later: Trigger = { kind: trigger.kind };
+  const polling = await pollWhileAttacked(
+    (index) => runRound(index === 0 ? trigger : later, index, index === 0 ? rejected.length : 0, context),
+    (summary) => summary.alarmState,
+    {
+      polls: pollsWhileAttacked(trigger.kind, settings.gate),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      nextTickAt,
+      clock,
+    },
+  );
+  if (polling.rounds > 1) logger.info('attack mode ended', { rounds: polling.rounds, stoppedBecause: polling.stop });
+  return polling.last;
+}
+
+/** One run under the run lock: its summary line, outcome lines and one EMF flush of its metrics. */
+async function runRound(trigger: Trigger, round: number, feedRejected: number, context: Context): Promise<RunSummary> {
   // Counted before the run: a run that fails still received (and turned away) these messages.
-  metrics.addMetric('FeedRejected', MetricUnit.Count, rejected.length);
+  metrics.addMetric('FeedRejected', MetricUnit.Count, feedRejected);
   // Only feed records carry actions into this handler (the CLI runs its own).
   metrics.addMetric('FeedActions', MetricUnit.Count, trigger.actions?.length ?? 0);
   try {
-    // The CLI's ban, unban and flush are runs too: one at a time (see run-lock.ts).
+    // The CLI's ban, unban and flush are runs too: one at a time (see run-lock.ts). Taken per
+    // round, so that an operator's ban waits for one round, not for a whole attack.
     const summary = await withRunLock(deps.ledger, `lambda:${context.awsRequestId}`, () =>
       runBlocker(deps, settings, trigger, Date.now()),
     );
-    logger.info('blocker run', { summary });
+    logger.info('blocker run', { summary, ...(round > 0 ? { round } : {}) });
     logOutcomes(summary);
     recordMetrics(summary);
     return summary;

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { ATTACK_MODE_ENV } from '#contracts/attack-mode';
 import { BLOCKER_ENV } from '#contracts/blocker-environment';
 import { parseFeedMessage } from '#blocker/feed';
 import { configErrorOf } from '../support/config-errors';
@@ -35,10 +36,15 @@ describe('the blocker (default configuration)', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      Timeout: 60,
+      // Attack mode: a run may poll from one 5-minute tick to the next, plus a round's 60 s.
+      Timeout: 360,
       MemorySize: 512,
       ReservedConcurrentExecutions: 1,
     });
+  });
+
+  it('tells the handler the schedule period, so that a run in attack mode hands over at the next tick', () => {
+    expect(fn.Properties.Environment.Variables[ATTACK_MODE_ENV.schedulePeriodSeconds]).toBe('300');
   });
 
   it('sets every variable the handler reads, with the configured values, next to Powertools defaults', () => {
@@ -272,6 +278,23 @@ describe('the blocker, configured', () => {
       [BLOCKER_ENV.dryRun]: 'true',
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    // A minute between ticks, a round's minute in hand.
+    expect(fn.Properties).toMatchObject({ Timeout: 120 });
+    expect(fn.Properties.Environment.Variables[ATTACK_MODE_ENV.schedulePeriodSeconds]).toBe('60');
+  });
+
+  it('sizes the timeout by the longest gap of a cron schedule, and gives no period for its uneven ticks', () => {
+    const { template } = synthesize({ blocker: { schedule: 'cron(0/10 * * * ? *)' } });
+    const [, fn] = blockerFunction(template);
+    expect(fn.Properties).toMatchObject({ Timeout: 660 });
+    expect(fn.Properties.Environment.Variables).not.toHaveProperty(ATTACK_MODE_ENV.schedulePeriodSeconds);
+  });
+
+  it('caps the timeout at Lambda’s 15 minutes for a schedule of an hour', () => {
+    const { template } = synthesize({ blocker: { schedule: 'rate(1 hour)' } });
+    const [, fn] = blockerFunction(template);
+    expect(fn.Properties).toMatchObject({ Timeout: 900 });
+    expect(fn.Properties.Environment.Variables[ATTACK_MODE_ENV.schedulePeriodSeconds]).toBe('3600');
   });
 
   it('may read and replace exactly the shared IP sets, and tells the handler their ARNs', () => {

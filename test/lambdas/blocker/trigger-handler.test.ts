@@ -22,7 +22,13 @@ const cloudwatch = mockClient(CloudWatchClient);
 const sns = mockClient(SNSClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 
-const context = { functionName: 'WafAutoblock-Blocker', awsRequestId: 'req-late' } as unknown as Context;
+// 60 s left: too little for a second round, so a run in ALARM stops after its first (attack mode's
+// rounds are in attack-mode-handler.test.ts).
+const context = {
+  functionName: 'WafAutoblock-Blocker',
+  awsRequestId: 'req-late',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
 const ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:waf-autoblock-AlertTopic';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -113,10 +119,12 @@ describe('the blocker handler given our alarm event', () => {
   it('reads the alarm for an ALARM event 3 hours old, blocks nothing with the alarm OK, and says why', async () => {
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ StateValue: 'OK' }] });
 
-    const summary = await handler(alarmEvent(3 * 3_600_000), context);
+    const summary = await handler(alarmEvent(3 * 3_600_000), { ...context, getRemainingTimeInMillis: () => 300_000 });
 
     expect(summary).toMatchObject({ trigger: 'alarm', alarmState: 'OK', collected: false, rangesAdded: 0 });
     expect(cloudwatch).toReceiveCommandTimes(DescribeAlarmsCommand, 1);
+    // Nor does it start attack mode: one run, though the invocation has minutes left.
+    expect(jsonLines().filter((record) => record.message === 'blocker run')).toHaveLength(1);
     const notices = jsonLines().filter((record) => record.message === 'alarm message not trusted; reading the alarm');
     expect(notices).toEqual([
       expect.objectContaining({
