@@ -31,6 +31,72 @@ export type ForwardedIpSetter = (typeof FORWARDED_IP_SETTERS)[number];
 const HEADER_NAME = /^[A-Za-z0-9-]{1,255}$/;
 
 /**
+ * Request headers that HTTP or browsers define to hold something else than one client address, so
+ * that no proxy writes a bare address into them. WAF finds no address there, and its fallback then
+ * decides for every request: the rate rules' MATCH would block everybody, and a forged value could
+ * decide the IP set rules. A denylist rather than a list of known client-IP headers, because a
+ * proxy of your own may write any header name you choose (`X-Shop-Client`); these are the names
+ * that are certainly wrong. `Forwarded` (RFC 7239) is among them: its value is
+ * `for=192.0.2.60;proto=https`, which WAF does not read as an address.
+ */
+export const NON_ADDRESS_HEADERS: readonly string[] = [
+  'Forwarded',
+  'Host',
+  'Cookie',
+  'User-Agent',
+  'Referer',
+  'Origin',
+  'Authorization',
+  'Proxy-Authorization',
+  'Accept',
+  'Accept-Encoding',
+  'Accept-Language',
+  'Cache-Control',
+  'Connection',
+  'Content-Length',
+  'Content-Type',
+  'Content-Encoding',
+  'Cookie2',
+  'Date',
+  'Expect',
+  'From',
+  'If-Match',
+  'If-Modified-Since',
+  'If-None-Match',
+  'If-Range',
+  'If-Unmodified-Since',
+  'Keep-Alive',
+  'Max-Forwards',
+  'Pragma',
+  'Range',
+  'TE',
+  'Trailer',
+  'Transfer-Encoding',
+  'Upgrade',
+  'Upgrade-Insecure-Requests',
+  'Via',
+  'Warning',
+  'DNT',
+  'X-Forwarded-Host',
+  'X-Forwarded-Proto',
+  'X-Forwarded-Port',
+  'X-Requested-With',
+  'X-Amzn-Trace-Id',
+  'CloudFront-Viewer-Country',
+];
+const NON_ADDRESS = new Set(NON_ADDRESS_HEADERS.map((name) => name.toLowerCase()));
+
+/** Why `name` cannot be the header that holds the client's address, or undefined when it may be. */
+export function headerNameProblem(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower === 'forwarded')
+    return `is "${name}", whose value is "for=<address>;proto=…" (RFC 7239), not an address WAF can read: name a header that holds the bare address, e.g. "X-Real-IP"`;
+  if (NON_ADDRESS.has(lower) || lower.startsWith('sec-') || lower.startsWith('access-control-'))
+    return `is "${name}", a standard header that never holds the client's address: WAF would find none in it and its fallback would decide for every request; name the header your proxy writes the address into, e.g. "X-Real-IP", "X-Forwarded-For", "True-Client-IP" or "CF-Connecting-IP"`;
+  return undefined;
+}
+
+/**
  * The `forwardedIp` configuration key: the user's statement that their own proxy writes a header
  * with the client's address. Absent by default: no header is trusted.
  */
@@ -42,7 +108,11 @@ export const forwardedIpSchema = z.strictObject(
      */
     headerName: z
       .string({ error: 'must be an HTTP header name such as "X-Real-IP"' })
-      .regex(HEADER_NAME, 'must be an HTTP header name such as "X-Real-IP" (letters, digits and "-", up to 255)'),
+      .regex(HEADER_NAME, 'must be an HTTP header name such as "X-Real-IP" (letters, digits and "-", up to 255)')
+      .superRefine((name, ctx) => {
+        const problem = headerNameProblem(name);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     /**
      * `overwrites`: the proxy sets the header to exactly one address, the one it received the
      * request from, replacing whatever the client sent (nginx `proxy_set_header X-Real-IP
@@ -54,6 +124,15 @@ export const forwardedIpSchema = z.strictObject(
      * outermost one overwrite a single-valued header and name that header here.
      */
     setByOwnProxy: z.enum(FORWARDED_IP_SETTERS, { error: 'must be overwrites or appends' }),
+    /**
+     * With scope `CLOUDFRONT` only, and required there: `true` states that a proxy of your own
+     * sits in front of CloudFront, every request passes it, and it writes the header. CloudFront
+     * gives WAF the viewer's address as the source IP and writes no header that WAF sees, so
+     * without such a proxy the header is the client's text, and an allowlisted address written
+     * into it would be allowed.
+     * @default false
+     */
+    proxyInFrontOfCloudFront: z.boolean({ error: 'must be true or false' }).optional(),
   },
   {
     error: (issue) =>
@@ -140,6 +219,37 @@ export class ForwardedIpTrustError extends Error {
   }
 }
 
+/**
+ * `forwardedIp` where the scope makes it unsafe or meaningless, one problem naming the key:
+ * - scope `CLOUDFRONT` without `proxyInFrontOfCloudFront: true`: nothing but a proxy of the
+ *   user's in front of CloudFront can have written the header, so without the user's word for
+ *   that proxy every header is the client's, and the allowlist could be forged;
+ * - `proxyInFrontOfCloudFront` with scope `REGIONAL`: it says nothing there, and would hide a
+ *   copy of a CloudFront configuration.
+ */
+export function forwardedIpScopeProblems(config: {
+  readonly scope: WafScope;
+  readonly forwardedIp?: ForwardedIpConfig | undefined;
+}): ForwardedIpProblem[] {
+  const { forwardedIp } = config;
+  if (forwardedIp === undefined) return [];
+  if (config.scope === 'CLOUDFRONT' && !forwardedIp.proxyInFrontOfCloudFront)
+    return [
+      {
+        path: ['forwardedIp', 'proxyInFrontOfCloudFront'],
+        message: `must be true to trust ${forwardedIp.headerName} with scope CLOUDFRONT: CloudFront gives WAF the viewer's address as the source IP, so unless a proxy of yours in front of CloudFront writes the header (and every request passes it) the client writes it, and an allowlisted address in it would be allowed; remove forwardedIp (rate rules keyed by IP count viewers), or set proxyInFrontOfCloudFront: true if such a proxy overwrites it`,
+      },
+    ];
+  if (config.scope === 'REGIONAL' && forwardedIp.proxyInFrontOfCloudFront)
+    return [
+      {
+        path: ['forwardedIp', 'proxyInFrontOfCloudFront'],
+        message: 'applies only to scope CLOUDFRONT: remove it (a REGIONAL web ACL sees your proxy directly)',
+      },
+    ];
+  return [];
+}
+
 /** One refused combination: where in the configuration, and why. */
 export interface ForwardedIpProblem {
   readonly path: (string | number)[];
@@ -200,9 +310,8 @@ export interface ForwardedIpWarning {
 }
 
 /**
- * The `forwardedIp` declarations worth a second look:
- * - with scope `CLOUDFRONT`: CloudFront gives WAF the viewer's address as the source IP, so a
- *   header is only right when another proxy of the user's sits in front of CloudFront;
+ * The `forwardedIp` declarations worth a second look (scope `CLOUDFRONT` without a proxy in front
+ * is refused, by {@link forwardedIpScopeProblems}):
  * - `X-Forwarded-For` declared as overwritten: most proxies append to it, and then the client
  *   writes the first address, which keys the `FORWARDED_IP` rate rules.
  */
@@ -213,12 +322,6 @@ export function forwardedIpWarnings(config: {
   const { forwardedIp } = config;
   if (forwardedIp === undefined) return [];
   const warnings: ForwardedIpWarning[] = [];
-  if (config.scope === 'CLOUDFRONT') {
-    warnings.push({
-      id: 'waf-autoblock:forwardedIpBehindCloudFront',
-      message: `forwardedIp is set with scope CLOUDFRONT: CloudFront already gives WAF the viewer's address as the source IP, so reading ${forwardedIp.headerName} is only right when another proxy of yours sits in front of CloudFront and every request passes it; otherwise remove forwardedIp and key the rate rules by IP`,
-    });
-  }
   if (forwardedIp.setByOwnProxy === 'overwrites' && forwardedIp.headerName.toLowerCase() === 'x-forwarded-for') {
     warnings.push({
       id: 'waf-autoblock:forwardedForOverwritten',

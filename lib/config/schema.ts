@@ -25,7 +25,7 @@ import {
   type ManagedRuleGroupName,
 } from './capacity';
 import { quoteConfigValue } from './config-error';
-import { forwardedIpProblems, forwardedIpSchema, forwardedRuleName } from './forwarded-ip';
+import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
 import { scheduleDurationProblems, scheduleProblem } from './schedule';
 import { sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
@@ -328,6 +328,7 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     for (const problem of ruleNameProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of forwardedIpProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of forwardedIpScopeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetPartitionProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of scheduleDurationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });

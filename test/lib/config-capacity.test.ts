@@ -19,7 +19,11 @@ const TWENTY_SCOPED_RULES = Array.from({ length: 20 }, (_, n) => ({
 }));
 /** The same rules counted by the address the proxy writes, as a web ACL behind a proxy needs. */
 const TWENTY_FORWARDED_RULES = TWENTY_SCOPED_RULES.map((rule) => ({ ...rule, aggregateKey: 'FORWARDED_IP' }));
-const OVERWRITING_PROXY = { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' } as const;
+const OVERWRITING_PROXY = {
+  headerName: 'X-Real-IP',
+  setByOwnProxy: 'overwrites',
+  proxyInFrontOfCloudFront: true,
+} as const;
 
 /**
  * WCUs of one statement by the rules of the AWS WAF Developer Guide's statement pages, read off
@@ -142,7 +146,11 @@ describe('web ACL capacity', () => {
       { requiredKeys: ['name', 'limit'] },
     );
     const forwardedIp = fc.option(
-      fc.record({ headerName: fc.constant('X-Real-IP'), setByOwnProxy: fc.constantFrom('overwrites', 'appends') }),
+      fc.record({
+        headerName: fc.constant('X-Real-IP'),
+        setByOwnProxy: fc.constantFrom('overwrites', 'appends'),
+        proxyInFrontOfCloudFront: fc.constant(true),
+      }),
       { nil: undefined },
     );
     fc.assert(

@@ -163,20 +163,14 @@ describe('forwardedIp: nginx in front of an ALB overwrites a single-valued heade
 });
 
 describe('forwardedIp: warnings at synth for declarations that are often a mistake', () => {
-  it('with scope CLOUDFRONT: CloudFront already gives WAF the viewer address', () => {
+  it('with scope CLOUDFRONT: no warning, as it is refused unless a proxy in front of CloudFront is declared (config-forwarded-ip.test.ts)', () => {
     const input: WafAutoblockConfigInput = {
       scope: 'CLOUDFRONT',
-      forwardedIp: { headerName: 'True-Client-IP', setByOwnProxy: 'overwrites' },
+      forwardedIp: { headerName: 'True-Client-IP', setByOwnProxy: 'overwrites', proxyInFrontOfCloudFront: true },
       rateRules: [...LOGIN_BEHIND_PROXY],
     };
     withStack(input, (stack) => {
-      Annotations.fromStack(stack).hasWarning(
-        '/WafAutoblock/Protection/WebAcl',
-        Match.stringLikeRegexp(
-          "^forwardedIp is set with scope CLOUDFRONT: CloudFront already gives WAF the viewer's address as the source IP, so reading True-Client-IP is only right when another proxy of yours sits in front of CloudFront and every request passes it; otherwise remove forwardedIp and key the rate rules by IP",
-        ),
-      );
-      expect(forwardedIpWarnings(stack)).toHaveLength(1);
+      expect(forwardedIpWarnings(stack)).toEqual([]);
     });
   });
 
@@ -352,7 +346,9 @@ describe('the configuration refuses a rate rule that would not count the client'
   it('suggests the key meant inside forwardedIp', () => {
     expect(
       configErrorOf({ forwardedIp: { ...OVERWRITES, headrName: 'X-Real-IP' } }, 'forwardedIp.headrName'),
-    ).toContain('did you mean "forwardedIp.headerName"? (known keys here: headerName, setByOwnProxy)');
+    ).toContain(
+      'did you mean "forwardedIp.headerName"? (known keys here: headerName, setByOwnProxy, proxyInFrontOfCloudFront)',
+    );
   });
 
   it('a forwardedIp without setByOwnProxy, or with a header name WAF cannot use', () => {
@@ -387,7 +383,7 @@ describe('-c wafAutoblock.forwardedIp=null, as cdk synth reads it', () => {
     const config = fixtures.file(
       'behind-proxy.json',
       JSON.stringify({
-        forwardedIp: OVERWRITES,
+        forwardedIp: { ...OVERWRITES, proxyInFrontOfCloudFront: true },
         rateRules: [{ name: 'rate-all', limit: 2000, aggregateKey: 'FORWARDED_IP' }],
       }),
     );
@@ -470,7 +466,7 @@ describe('replay of a forged X-Forwarded-For (issue 10: 150 POSTs to /login nami
 
   it('behind an own proxy that overwrites X-Real-IP, keys on that header and ignores X-Forwarded-For', async () => {
     const { code, stdout } = await replay(proxied, {
-      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', proxyInFrontOfCloudFront: true },
       rateRules: [{ ...login, aggregateKey: 'FORWARDED_IP' }],
     });
     expect(code).toBe(0);
