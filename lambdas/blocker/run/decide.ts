@@ -1,0 +1,320 @@
+/**
+ * Phase 2, decide: from what was read, with the pure core, what each family's ledger and IP set
+ * should hold. Its one AWS call is a strongly consistent look-up of the few ranges the eventually
+ * consistent index may not list yet (normally none, so normally no round trip).
+ */
+import { describeIpSet } from '#adapters/waf';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { Allowlist } from '#core/allowlist';
+import { advanceLedger, indexByRange } from '#core/ledger';
+import { planLedgerWrites } from '#core/ledger-writes';
+import { mergeSightings } from '#core/merge';
+import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
+import { IpSetIndex, planReconcile } from '#core/reconcile';
+import type { Family, LedgerEntry, Sighting } from '#core/types';
+import { ReadError, WriteError } from '#shared/errors';
+import { planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
+import type { RunInputs } from './read';
+import {
+  FAMILIES,
+  message,
+  OVERFLOW_SAMPLE,
+  type BlockerDeps,
+  type FamilyPlan,
+  type SharedTarget,
+  type Trigger,
+} from './types';
+
+/** What the run will do, before any write. */
+export interface RunDecision {
+  readonly collected: boolean;
+  readonly keysSeen: number;
+  readonly rejectedByReason: Record<string, number>;
+  readonly unreadableRules: string[];
+  readonly plans: Readonly<Record<Family, FamilyPlan>>;
+  /** The shared sets that could be read; the others are in `sharedFailures`. */
+  readonly shared: readonly SharedTarget[];
+  /** ARNs of the shared sets that could not be read. */
+  readonly sharedFailures: readonly string[];
+  /** One per unreadable shared set: nothing is written to it, and the run fails at the end. */
+  readonly readFailures: readonly WriteError[];
+  /** Active rows an unban or the allowlist ends now: made due in the ledger before any set write. */
+  readonly ending: readonly LedgerEntry[];
+  /** The rows unbanned by an action of the trigger, by range. */
+  readonly unbanned: ReadonlyMap<string, LedgerEntry>;
+  readonly outcomes: ActionOutcome[];
+}
+
+/**
+ * Decides the run.
+ * @throws {ReadError} when the allowlist cannot be parsed or the ledger look-up fails: nothing is written.
+ */
+export async function decide(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  trigger: Trigger,
+  inputs: RunInputs,
+  now: number,
+): Promise<RunDecision> {
+  const { shared, sharedFailures, readFailures } = sharedTargets(deps, settings, inputs);
+  const allowlist = allowlistOf(settings, inputs);
+  const policy = createNormalizePolicy({ ipv4Prefix: settings.ipv4Prefix, ipv6Prefix: settings.ipv6Prefix, allowlist });
+  const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
+  const keys = collectSightings(deps, settings, inputs, policy, collected);
+  const actionPlan = planActions(trigger.actions ?? [], policy, settings.blockDurationMs);
+  const sightings = withActions(mergeSightings(keys.perRule), actionPlan, settings.blockDurationMs);
+  const present: Record<Family, IpSetIndex> = {
+    IPV4: new IpSetIndex(inputs.blocklists.IPV4.addresses),
+    IPV6: new IpSetIndex(inputs.blocklists.IPV6.addresses),
+  };
+  const rows = await confirmedRows(deps, inputs, present, sightings, actionPlan);
+  const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
+  const plans: Record<Family, FamilyPlan> = {
+    IPV4: planFamily('IPV4', settings, inputs, present.IPV4, rows.IPV4, ended.rows.IPV4, sightings, shared, now),
+    IPV6: planFamily('IPV6', settings, inputs, present.IPV6, rows.IPV6, ended.rows.IPV6, sightings, shared, now),
+  };
+  return {
+    collected,
+    keysSeen: keys.keysSeen,
+    rejectedByReason: keys.rejectedByReason,
+    unreadableRules: keys.unreadableRules,
+    plans,
+    shared,
+    sharedFailures,
+    readFailures,
+    ending: ended.ending,
+    unbanned: ended.unbanned,
+    outcomes: actionOutcomes(
+      actionPlan,
+      plans,
+      ended.unbanned,
+      [present.IPV4, present.IPV6, ...shared.map((t) => t.index)],
+      now,
+    ),
+  };
+}
+
+/** The shared sets that could be read, and a failure for each that could not. */
+function sharedTargets(deps: BlockerDeps, settings: BlockerSettings, inputs: RunInputs) {
+  const shared: SharedTarget[] = [];
+  const sharedFailures: string[] = [];
+  const readFailures: WriteError[] = [];
+  inputs.sharedResults.forEach((result, index) => {
+    const ref = settings.sharedIpSets[index];
+    if (ref === undefined) return;
+    const family = result.status === 'fulfilled' ? result.value.family : undefined;
+    if (result.status === 'fulfilled' && family !== undefined) {
+      shared.push({ ref, family, snapshot: result.value, index: new IpSetIndex(result.value.addresses) });
+      return;
+    }
+    const cause: unknown =
+      result.status === 'rejected' ? result.reason : new Error('GetIPSet returned no IPAddressVersion');
+    sharedFailures.push(ref.arn);
+    deps.logger.error('shared IP set unreadable; nothing is written to it this run', {
+      ipSet: ref.arn,
+      error: message(cause),
+    });
+    readFailures.push(new WriteError(describeIpSet(ref), 'not updated: the set could not be read', { cause }));
+  });
+  return { shared, sharedFailures, readFailures };
+}
+
+/** @throws {ReadError} naming both allowlist sets when their content cannot be parsed. */
+function allowlistOf(settings: BlockerSettings, inputs: RunInputs): Allowlist {
+  try {
+    return new Allowlist([...inputs.allowlists.IPV4.addresses, ...inputs.allowlists.IPV6.addresses]);
+  } catch (cause) {
+    throw new ReadError(
+      `allowlist IP sets ${describeIpSet(settings.allowlist.IPV4)}, ${describeIpSet(settings.allowlist.IPV6)}`,
+      { cause },
+    );
+  }
+}
+
+/** The rules' keys as sightings (only when the gate is open), with what was rejected and why. */
+function collectSightings(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  inputs: RunInputs,
+  policy: NormalizePolicy,
+  collected: boolean,
+) {
+  const unreadableRules: string[] = [];
+  const rejectedByReason: Record<string, number> = {};
+  const perRule: Sighting[][] = [];
+  let keysSeen = 0;
+  inputs.keyResults.forEach((result, index) => {
+    const ruleName = settings.rateRules[index] ?? `rule ${index}`;
+    if (result.status === 'rejected') {
+      // One unreadable rule must not stop the others, nor expiry.
+      unreadableRules.push(ruleName);
+      deps.logger.warn('managed keys unreadable; going on with the other rules', {
+        rule: ruleName,
+        error: message(result.reason),
+      });
+      return;
+    }
+    if (!collected) return;
+    const keys = [...result.value.ipv4, ...result.value.ipv6];
+    keysSeen += keys.length;
+    const { sightings, rejected } = normalizeKeys(keys, ruleName, policy);
+    perRule.push(sightings);
+    for (const { key, reason } of rejected) {
+      rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + 1;
+      if (reason === 'unparsable')
+        deps.logger.warn('malformed key skipped', { rule: ruleName, key: key.slice(0, 100) });
+    }
+  });
+  return { unreadableRules, rejectedByReason, perRule, keysSeen };
+}
+
+/**
+ * The ledger rows, completed from the table itself for ranges the index may not list yet.
+ *
+ * The active index is eventually consistent: a range another run recorded a moment ago may be
+ * missing from it and would look foreign. Sighted ranges that are in the set but not in the index
+ * (normally none, so normally no extra round trip) are looked up; so are unbanned ranges missing
+ * from the index: unbanning a range that was banned a moment ago must not answer "not blocked".
+ */
+async function confirmedRows(
+  deps: BlockerDeps,
+  inputs: RunInputs,
+  present: Readonly<Record<Family, IpSetIndex>>,
+  sightings: readonly Sighting[],
+  actionPlan: ActionPlan,
+): Promise<Record<Family, LedgerEntry[]>> {
+  const confirm = async (family: Family): Promise<LedgerEntry[]> => {
+    const rows = inputs.ledgerRows[family];
+    const known = new Set(rows.map((row) => row.range));
+    const unsure = sightings
+      .filter((s) => s.family === family && present[family].has(s.range) && !known.has(s.range))
+      .map((s) => s.range);
+    for (const [range, unbanFamily] of actionPlan.unbans) {
+      if (unbanFamily === family && !known.has(range)) unsure.push(range);
+    }
+    return unsure.length === 0 ? rows : [...rows, ...(await deps.ledger.activeEntriesOf(family, unsure))];
+  };
+  const [IPV4, IPV6] = await Promise.all([confirm('IPV4'), confirm('IPV6')]);
+  return { IPV4, IPV6 };
+}
+
+/**
+ * An unban ends the block now: the entry becomes due, and the same path as an expiry removes it.
+ * A range allowlisted after it was blocked ends the same way: the allowlist wins over any block,
+ * in the blocklists and, above all, in shared sets whose web ACLs have no allow rule of ours.
+ */
+function endBlocks(
+  deps: BlockerDeps,
+  rows: Readonly<Record<Family, LedgerEntry[]>>,
+  actionPlan: ActionPlan,
+  allowlist: Allowlist,
+  now: number,
+) {
+  const ending: LedgerEntry[] = [];
+  const unbanned = new Map<string, LedgerEntry>();
+  const checkAllowlist = allowlist.entries.length > 0;
+  const allowlisted: string[] = [];
+  const end = (family: Family): LedgerEntry[] =>
+    rows[family].map((row) => {
+      const unban = actionPlan.unbans.has(row.range);
+      if (unban) unbanned.set(row.range, row);
+      else if (!(checkAllowlist && row.expiresAt > now && allowlist.overlaps(row.range))) return row;
+      else allowlisted.push(row.range);
+      if (row.expiresAt <= now) return row;
+      ending.push(row);
+      return { ...row, expiresAt: now };
+    });
+  const after: Record<Family, LedgerEntry[]> = { IPV4: end('IPV4'), IPV6: end('IPV6') };
+  if (allowlisted.length > 0) {
+    deps.logger.warn('blocked ranges now overlap the allowlist; ending their blocks', {
+      count: allowlisted.length,
+      ranges: allowlisted.slice(0, OVERFLOW_SAMPLE),
+    });
+  }
+  return { ending, unbanned, rows: after };
+}
+
+/** One family's ledger step and blocklist plan. */
+function planFamily(
+  family: Family,
+  settings: BlockerSettings,
+  inputs: RunInputs,
+  present: IpSetIndex,
+  storedRows: readonly LedgerEntry[],
+  rows: readonly LedgerEntry[],
+  sightings: readonly Sighting[],
+  shared: readonly SharedTarget[],
+  now: number,
+): FamilyPlan {
+  const sharedOfFamily = shared.filter((target) => target.family === family);
+  // A set that could not be read is not compared with any range until it can be (see SharedSetsView).
+  const step = advanceLedger(
+    rows,
+    sightings.filter((sighting) => sighting.family === family),
+    now,
+    settings.blockDurationMs,
+    (range) => present.has(range),
+    sharedOfFamily.length === 0
+      ? undefined
+      : {
+          readable: sharedOfFamily.map((target) => target.ref.arn),
+          holding: (range) =>
+            sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
+        },
+  );
+  const plan = planReconcile({
+    current: present,
+    active: step.active,
+    expired: step.expired,
+    capacity: IP_SET_CAPACITY,
+  });
+  return {
+    family,
+    snapshot: inputs.blocklists[family],
+    present,
+    step,
+    plan,
+    writes: planLedgerWrites(indexByRange(storedRows), step.upserts),
+  };
+}
+
+/** What became of each action, from the plans of this run (before any write). */
+function actionOutcomes(
+  plan: ActionPlan,
+  plans: Readonly<Record<Family, FamilyPlan>>,
+  unbanned: ReadonlyMap<string, LedgerEntry>,
+  sets: readonly IpSetIndex[],
+  now: number,
+): ActionOutcome[] {
+  if (plan.resolved.length === 0) return [];
+  const upserts = new Map(
+    FAMILIES.flatMap((family) => plans[family].step.upserts.map((entry) => [entry.range, entry] as const)),
+  );
+  return plan.resolved.map((item): ActionOutcome => {
+    if (item.kind === 'refused') {
+      return { status: 'refused', action: item.action, reason: item.reason, detail: item.detail };
+    }
+    const range = item.kind === 'ban' ? item.sighting.range : item.range;
+    // The last action on a range decides its fate; earlier ones on the same range report that fate.
+    const decided = plan.decisive.get(range) ?? item;
+    if (decided.kind === 'ban') {
+      // Every ban has its upsert; the fallback only keeps the outcome a valid time whatever happens.
+      const expiresAt = upserts.get(range)?.expiresAt ?? now + (decided.sighting.durationMs ?? 0);
+      return { status: 'banned', action: item.action, range, expiresAt };
+    }
+    // The range as written first: it is the one the operator named.
+    const candidates = item.kind === 'unban' && item.exact !== undefined ? [item.exact, range] : [range];
+    for (const candidate of candidates) {
+      const row = unbanned.get(candidate);
+      if (row !== undefined) {
+        const status = row.preexisting === true ? 'released' : 'unbanned';
+        return { status, action: item.action, range: candidate };
+      }
+    }
+    const held = candidates.find((candidate) => sets.some((set) => set.has(candidate)));
+    return held === undefined
+      ? { status: 'not-blocked', action: item.action, range }
+      : { status: 'foreign', action: item.action, range: held };
+  });
+}

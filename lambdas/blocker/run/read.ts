@@ -1,0 +1,78 @@
+/**
+ * Phase 1, read: every source at once, so that all reads together cost one round trip. A target
+ * that cannot be read (a blocklist, the allowlist, the ledger) throws before anything is written;
+ * an unreadable alarm, rule or shared set is a result, decided on later.
+ */
+import { readAlarmState, type AlarmState } from '#adapters/alarm';
+import { readIpSet, readManagedKeys, type ManagedKeys } from '#adapters/waf';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import type { Family, IpSetSnapshot, LedgerEntry } from '#core/types';
+import { FAMILIES, message, type BlockerDeps, type Trigger } from './types';
+
+/** Everything a run reads before it decides. */
+export interface RunInputs {
+  readonly alarmState: AlarmState | 'UNKNOWN';
+  /** One per rate rule of the settings, in order (none read when the gate is known closed). */
+  readonly keyResults: readonly PromiseSettledResult<ManagedKeys>[];
+  readonly blocklists: Readonly<Record<Family, IpSetSnapshot>>;
+  readonly allowlists: Readonly<Record<Family, IpSetSnapshot>>;
+  /** The ledger's active rows (from the eventually consistent index). */
+  readonly ledgerRows: Readonly<Record<Family, LedgerEntry[]>>;
+  /** One per shared IP set of the settings, in order. */
+  readonly sharedResults: readonly PromiseSettledResult<IpSetSnapshot>[];
+}
+
+/**
+ * Reads the alarm, the rules' keys, the IP sets and the ledger, all in parallel.
+ * @throws {ReadError} when a blocklist, an allowlist or the ledger cannot be read.
+ */
+export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Promise<RunInputs> {
+  const { waf, ledger } = deps;
+  const collectKeys = trigger.collectKeys !== false;
+  // When our own alarm message says the gate is closed, the rules' keys would be thrown away: save
+  // the WAF read quota.
+  const gateKnownClosed =
+    settings.gate === 'alarm' && trigger.alarmState !== undefined && trigger.alarmState !== 'ALARM';
+  const keyReads = Promise.allSettled(
+    (gateKnownClosed || !collectKeys ? [] : settings.rateRules).map((ruleName) =>
+      readManagedKeys(waf, {
+        webAclName: settings.webAclName,
+        webAclId: settings.webAclId,
+        scope: settings.scope,
+        ruleName,
+      }),
+    ),
+  );
+  // A shared set that cannot be read gets nothing written this run; it must not stop the blocklists.
+  const sharedReads = Promise.allSettled(
+    settings.sharedIpSets.map((ref) => readIpSet(deps.wafIn?.(ref.region) ?? waf, ref)),
+  );
+  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults] = await Promise.all([
+    readGate(deps, settings, trigger),
+    keyReads,
+    perFamily((family) => readIpSet(waf, settings.blocklist[family][0])),
+    perFamily((family) => readIpSet(waf, settings.allowlist[family])),
+    perFamily((family) => ledger.activeEntries(family)),
+    sharedReads,
+  ]);
+  return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults };
+}
+
+/** The alarm state, when it decides anything; read only when the trigger did not say it. */
+function readGate(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Promise<AlarmState | 'UNKNOWN'> {
+  // With gate `always` the alarm decides nothing, so it is not read (nor warned about when unreadable).
+  if (trigger.collectKeys === false) return Promise.resolve('UNKNOWN');
+  if (trigger.alarmState !== undefined) return Promise.resolve(trigger.alarmState);
+  if (settings.gate === 'always') return Promise.resolve('UNKNOWN');
+  return readAlarmState(deps.cloudwatch, settings.alarmName).catch((error: unknown) => {
+    // The gate is a source: unreadable means no new attackers this run; expiry goes on.
+    deps.logger.warn('alarm state unreadable; collecting no new attackers this run', { error: message(error) });
+    return 'UNKNOWN' as const;
+  });
+}
+
+/** Runs `read` for both families at once. */
+export async function perFamily<T>(read: (family: Family) => Promise<T>): Promise<Record<Family, T>> {
+  const [IPV4, IPV6] = await Promise.all(FAMILIES.map(read));
+  return { IPV4: IPV4 as T, IPV6: IPV6 as T };
+}

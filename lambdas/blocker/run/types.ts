@@ -1,0 +1,150 @@
+/**
+ * The run's public shapes (deps, trigger, summary) and the state its phases hand to each other.
+ * Per-family state is a `Record<Family, …>`, never arrays indexed by position.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import type { AlarmState } from '#adapters/alarm';
+import type { Ledger } from '#adapters/ledger';
+import type { IpSetArnAddress } from '#contracts/blocker-environment';
+import type { LedgerStep } from '#core/ledger';
+import type { LedgerWrites } from '#core/ledger-writes';
+import type { IpSetIndex, ReconcilePlan } from '#core/reconcile';
+import type { Cidr, Family, IpSetSnapshot } from '#core/types';
+import { WriteError } from '#shared/errors';
+import type { ActionOutcome, OperatorAction } from '#blocker/actions';
+import type { RangeRemoval } from '#blocker/removals';
+
+/** Both address families, in the order the run reports them. */
+export const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
+/** How many ranges a log line or report names; the rest are counted. */
+export const OVERFLOW_SAMPLE = 20;
+
+/** The narrow logger the run needs: the Powertools Logger's leveled methods. */
+export type RunLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+/** The clients and collaborators of a run, created once per module by the handler. */
+export interface BlockerDeps {
+  readonly waf: WAFV2Client;
+  readonly cloudwatch: CloudWatchClient;
+  readonly sns: SNSClient;
+  readonly ledger: Ledger;
+  readonly logger: RunLogger;
+  /**
+   * The WAF client for a shared IP set's region; unset: `waf` for every region (tests, one region).
+   * The handler creates one client per region, once.
+   */
+  readonly wafIn?: (region: string) => WAFV2Client;
+  /** Backoff between lock conflicts; tests inject a fast one. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/** What started the run. */
+export interface Trigger {
+  /** `feed`: a ban feed message; `operator`: the CLI. */
+  readonly kind: 'schedule' | 'alarm' | 'feed' | 'operator' | 'other';
+  /** The alarm state the trigger itself told us (an SNS alarm message), so no read is needed. */
+  readonly alarmState?: AlarmState;
+  /** Bans and unbans to apply in this run, in order (the last one for a range wins). */
+  readonly actions?: readonly OperatorAction[];
+  /**
+   * False: read neither the alarm nor the rate rules' keys; apply the actions and expiry only.
+   * The CLI runs this way, so an operator needs no rights on the web ACL's rules.
+   * @default true
+   */
+  readonly collectKeys?: boolean;
+}
+
+/** The per-run summary: logged as one line, turned into metrics, returned to the caller. */
+export interface RunSummary {
+  readonly trigger: Trigger['kind'];
+  readonly dryRun: boolean;
+  readonly collected: boolean;
+  readonly alarmState: AlarmState | 'UNKNOWN';
+  readonly keysSeen: number;
+  readonly keysRejected: number;
+  readonly rejectedByReason: Record<string, number>;
+  readonly unreadableRules: string[];
+  readonly rangesActive: number;
+  /** Entries in each blocklist IP set after this run (as read, for a set whose write failed). */
+  readonly blocklistSizes: Readonly<Record<Family, number>>;
+  readonly rangesAdded: number;
+  readonly rangesExpired: number;
+  readonly overflow: number;
+  readonly lockConflicts: number;
+  readonly ipSetWrites: number;
+  readonly ledgerWrites: number;
+  /** Sighted ranges whose stored expiry already covered this sighting, so not rewritten (see expiryMargin). */
+  readonly ledgerRefreshSkipped: number;
+  readonly reported: boolean;
+  /** One per action of the trigger, in order. */
+  readonly actions: ActionOutcome[];
+  /**
+   * For each range an unban ended (outcome `unbanned` or `released`), in the order of `actions`:
+   * the IP sets this run's writes removed it from, and those it was already absent from.
+   */
+  readonly removals: RangeRemoval[];
+  /** Shared IP sets (by ARN) that could not be read or written this run; empty when all are in step. */
+  readonly sharedFailures: string[];
+  readonly durationsMs: { readonly read: number; readonly write: number; readonly total: number };
+}
+
+/** One family's decision: the ledger step, the rows to write, and the plan for its blocklist. */
+export interface FamilyPlan {
+  readonly family: Family;
+  readonly snapshot: IpSetSnapshot;
+  readonly present: IpSetIndex;
+  readonly step: LedgerStep;
+  readonly writes: LedgerWrites;
+  readonly plan: ReconcilePlan;
+}
+
+/** A shared IP set as read this run. */
+export interface SharedTarget {
+  readonly ref: IpSetArnAddress;
+  readonly family: Family;
+  readonly snapshot: IpSetSnapshot;
+  readonly index: IpSetIndex;
+}
+
+/**
+ * What a write phase did: the counts it adds to the summary, a line per applied write (for the
+ * failure log), and the writes that failed (the run throws after the report).
+ */
+export interface WriteTally {
+  readonly ledgerWrites: number;
+  readonly ipSetWrites: number;
+  readonly lockConflicts: number;
+  readonly applied: readonly string[];
+  readonly failures: readonly WriteError[];
+}
+
+/** A tally with nothing in it. */
+export const NO_WRITES: WriteTally = { ledgerWrites: 0, ipSetWrites: 0, lockConflicts: 0, applied: [], failures: [] };
+
+/** Adds tallies up, keeping the order of their lines and failures. */
+export function sumTallies(tallies: readonly WriteTally[]): WriteTally {
+  return {
+    ledgerWrites: tallies.reduce((sum, t) => sum + t.ledgerWrites, 0),
+    ipSetWrites: tallies.reduce((sum, t) => sum + t.ipSetWrites, 0),
+    lockConflicts: tallies.reduce((sum, t) => sum + t.lockConflicts, 0),
+    applied: tallies.flatMap((t) => t.applied),
+    failures: tallies.flatMap((t) => t.failures),
+  };
+}
+
+/** Active ranges another run ended while this one was writing (found after a lock conflict): not put back. */
+export type Withdrawn = Set<Cidr>;
+
+/** `Name: message` of an error, for a log line. */
+export function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** A failure as the run reports it: a WriteError naming the resource, keeping the cause. */
+export function asWriteError(error: unknown, resource: string): WriteError {
+  return error instanceof WriteError ? error : new WriteError(resource, 'write failed', { cause: error });
+}

@@ -1,0 +1,198 @@
+/**
+ * Phase: write the IP sets. The blocklists and the shared sets are written side by side (they are
+ * independent sets), each lock-safe: a WAFOptimisticLockException re-reads that set and plans it
+ * again from the fresh copy, never resending a list built from stale data.
+ */
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { describeIpSet, updateIpSet, type IpSetUpdate } from '#adapters/waf';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { indexByRange } from '#core/ledger';
+import { asSeenBySet, planReconcile, type ReconcilePlan } from '#core/reconcile';
+import type { Cidr, Family, LedgerEntry } from '#core/types';
+import { IpSetWriteError, type WriteError } from '#shared/errors';
+import type { RunDecision } from './decide';
+import {
+  asWriteError,
+  FAMILIES,
+  OVERFLOW_SAMPLE,
+  type BlockerDeps,
+  type FamilyPlan,
+  type SharedTarget,
+  type WriteTally,
+} from './types';
+
+/** A set's write as it ended: the plan it carried out and the list it holds. */
+export interface SetWrite {
+  readonly plan: ReconcilePlan;
+  readonly update: IpSetUpdate;
+}
+
+/** What the set writes did, per blocklist family and per shared set (undefined: the write failed). */
+export interface SetWrites {
+  readonly blocklists: Readonly<Record<Family, SetWrite | undefined>>;
+  /** In the order of `decision.shared`. */
+  readonly shared: readonly (SetWrite | undefined)[];
+  readonly tally: WriteTally;
+}
+
+/** Writes every blocklist and shared set that changed; never throws (failures are in the tally). */
+export async function writeSets(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  decision: RunDecision,
+): Promise<SetWrites> {
+  const withdrawn: Record<Family, Set<Cidr>> = { IPV4: new Set(), IPV6: new Set() };
+  const active = (family: Family): readonly LedgerEntry[] => activeNow(decision.plans[family], withdrawn[family]);
+  const recheck = recheckFor(deps, decision, withdrawn, active);
+  const options = {
+    dryRun: settings.dryRun,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  };
+  const writeOne = async (
+    client: WAFV2Client,
+    ref: Parameters<typeof updateIpSet>[1],
+    target: Pick<FamilyPlan, 'family' | 'snapshot'>,
+    planFor: (current: readonly string[]) => ReconcilePlan,
+  ): Promise<SetWrite> => {
+    // The plan the write carries out: after a lock conflict, the one made from the fresh copy.
+    let plan: ReconcilePlan | undefined;
+    const update = await updateIpSet(
+      client,
+      ref,
+      target.snapshot,
+      (current) => {
+        plan = planFor(current);
+        return plan;
+      },
+      { ...options, beforeReplan: recheck(target.family) },
+    );
+    return { update, plan: plan as ReconcilePlan };
+  };
+  const familyPlan = (family: Family) => (current: readonly string[]) =>
+    planReconcile({
+      current,
+      active: active(family),
+      expired: decision.plans[family].step.expired,
+      capacity: IP_SET_CAPACITY,
+    });
+  const sharedPlan = (target: SharedTarget) => (current: readonly string[]) =>
+    planReconcile({
+      current,
+      active: asSeenBySet(active(target.family), target.ref.arn),
+      expired: asSeenBySet(decision.plans[target.family].step.expired, target.ref.arn),
+      capacity: IP_SET_CAPACITY,
+    });
+  const [blocklistResults, sharedResults] = await Promise.all([
+    Promise.allSettled(
+      FAMILIES.map((family) =>
+        writeOne(deps.waf, settings.blocklist[family][0], decision.plans[family], familyPlan(family)),
+      ),
+    ),
+    Promise.allSettled(
+      decision.shared.map((target) =>
+        writeOne(deps.wafIn?.(target.ref.region) ?? deps.waf, target.ref, target, sharedPlan(target)),
+      ),
+    ),
+  ]);
+  return tallySetWrites(settings, decision, blocklistResults, sharedResults);
+}
+
+/**
+ * A lock conflict means someone else wrote the set since it was read: possibly another run (the
+ * CLI runs beside the Lambda) that has just unbanned or expired a range this run still holds as
+ * active. Re-planning from the fresh set alone would put that range back, and with its ledger
+ * entry closed it would then stay for ever. So the ranges a re-plan would add are first checked
+ * against the table itself.
+ */
+function recheckFor(
+  deps: BlockerDeps,
+  decision: RunDecision,
+  withdrawn: Record<Family, Set<Cidr>>,
+  active: (family: Family) => readonly LedgerEntry[],
+) {
+  return (family: Family) =>
+    async (current: readonly string[]): Promise<void> => {
+      // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
+      const toAdd = planReconcile({
+        current,
+        active: active(family),
+        expired: decision.plans[family].step.expired,
+        capacity: IP_SET_CAPACITY,
+      }).added;
+      if (toAdd.length === 0) return;
+      const stored = await deps.ledger.activeEntriesOf(family, toAdd);
+      // Gone from the index, or its block shortened (an unban, on another machine's clock): a block
+      // is otherwise only ever extended, so a stored expiry earlier than ours means it was ended.
+      const held = indexByRange(active(family));
+      const stillActive = new Set(
+        stored
+          .filter((entry) => entry.expiresAt >= (held.get(entry.range)?.expiresAt ?? Number.POSITIVE_INFINITY))
+          .map((entry) => entry.range),
+      );
+      const ended = toAdd.filter((range) => !stillActive.has(range));
+      for (const range of ended) withdrawn[family].add(range);
+      if (ended.length > 0) {
+        deps.logger.warn('ranges ended by another run meanwhile; not put back', {
+          ranges: ended.slice(0, OVERFLOW_SAMPLE),
+        });
+      }
+    };
+}
+
+/** The family's active entries, less those another run ended while this one was writing. */
+function activeNow(familyPlan: FamilyPlan, withdrawn: ReadonlySet<Cidr>): readonly LedgerEntry[] {
+  const { step } = familyPlan;
+  return withdrawn.size === 0 ? step.active : step.active.filter((entry) => !withdrawn.has(entry.range));
+}
+
+function tallySetWrites(
+  settings: BlockerSettings,
+  decision: RunDecision,
+  blocklistResults: readonly PromiseSettledResult<SetWrite>[],
+  sharedResults: readonly PromiseSettledResult<SetWrite>[],
+): SetWrites {
+  let ipSetWrites = 0;
+  let lockConflicts = 0;
+  const applied: string[] = [];
+  const sharedFailures: WriteError[] = [];
+  const blocklistFailures: WriteError[] = [];
+  const settle = (result: PromiseSettledResult<SetWrite> | undefined, label: string) => {
+    if (result?.status !== 'fulfilled') {
+      // Conflicts met before giving up count too: they are what the LockConflicts metric is for.
+      if (result?.reason instanceof IpSetWriteError) lockConflicts += result.reason.conflicts;
+      return undefined;
+    }
+    lockConflicts += result.value.update.conflicts;
+    if (result.value.update.written) {
+      ipSetWrites += 1;
+      applied.push(`${label}: ${result.value.update.addresses.length} entries written`);
+    }
+    return result.value;
+  };
+  const blocklists: Record<Family, SetWrite | undefined> = { IPV4: undefined, IPV6: undefined };
+  FAMILIES.forEach((family, index) => {
+    const result = blocklistResults[index];
+    const label = describeIpSet(settings.blocklist[family][0]);
+    blocklists[family] = settle(result, label);
+    if (result?.status === 'rejected') blocklistFailures.push(asWriteError(result.reason, label));
+  });
+  const shared = decision.shared.map((target, index) => {
+    const result = sharedResults[index];
+    const label = describeIpSet(target.ref);
+    if (result?.status === 'rejected') sharedFailures.push(asWriteError(result.reason, label));
+    return settle(result, label);
+  });
+  return {
+    blocklists,
+    shared,
+    tally: {
+      ledgerWrites: 0,
+      ipSetWrites,
+      lockConflicts,
+      applied,
+      failures: [...sharedFailures, ...blocklistFailures],
+    },
+  };
+}
