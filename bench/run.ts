@@ -4,7 +4,7 @@
  */
 export {};
 
-const suites = ['./core.ts', './waf-round-trips.ts', './bundle.ts', './notifier.ts', './replay.ts'];
+const suites = ['./core.ts', './waf-round-trips.ts', './bundle.ts', './notifier.ts', './replay.ts', './attack-mode.ts'];
 
 for (const suite of suites) {
   console.log(`\n# ${suite.replace('./', '').replace('.ts', '')}`);
