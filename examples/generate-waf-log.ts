@@ -189,9 +189,12 @@ export interface WafLogRequest {
   readonly args?: string;
   /** @default 'GET' */
   readonly method?: string;
-  /** @default `r-<timestamp>` */
+  /** @default `r-<n>`, unique per record built: replay drops a second record with an id it has read */
   readonly requestId?: string;
 }
+
+/** Numbers the records built without a request id, so that no two share one. */
+let unnamedRequests = 0;
 
 /**
  * One AWS WAF log record (https://docs.aws.amazon.com/waf/latest/developerguide/logging-fields.html)
@@ -222,7 +225,7 @@ export function wafLogRecord(request: WafLogRequest) {
       args: request.args ?? '',
       httpVersion: 'HTTP/2.0',
       httpMethod: request.method ?? 'GET',
-      requestId: request.requestId ?? `r-${request.timestamp}`,
+      requestId: request.requestId ?? `r-${(unnamedRequests++).toString(36)}`,
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { createNormalizePolicy, type NormalizePolicy } from '#core/normalize';
+import { rateRuleForwardedIp } from '#config/forwarded-ip';
 import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '#config/load';
 import type { WafAutoblockConfig } from '#config/schema';
 import { parseCommandLine } from '../arguments';
@@ -15,7 +16,8 @@ import { formatJson, formatTable, summaryLine, warningLines } from '../replay/fo
 import { noRecordsMessage } from '../replay/log-shape';
 import { replayLog } from '../replay/replay';
 import { MAX_REORDER_WINDOW_SECONDS, type SimulatedRule } from '../replay/simulator';
-import { LogReadError, type ReadStats } from '../replay/waf-log';
+import { logName } from '../replay/log-text';
+import { LogReadError, STDIN_PATH, type ReadStats } from '../replay/waf-log';
 
 const WINDOWS = [60, 120, 300, 600] as const;
 
@@ -29,15 +31,19 @@ The log must hold every request, not only blocked ones: with the default
 logging filter (actions: ["BLOCK"]) WAF keeps only what it already blocked.
 
 Arguments:
-  <log file>         plain or gzipped, told by content, not by name:
+  <log file>         a file, a pipe (/dev/stdin, a FIFO), or - for stdin; plain or
+                     gzipped, told by content, not by name:
                      - JSON lines as WAF writes them to S3, Firehose or CloudWatch
                        Logs, also after a timestamp (aws logs tail, S3 exports)
                      - a CloudWatch Logs Insights export (Download table (JSON))
                      - aws logs filter-log-events output (pages may follow each other)
                      A file with no WAF record at all is an error (exit 1). Lines
                      that are no WAF record, records whose timestamp is not epoch
-                     milliseconds from 2015 to 2099, and entries over 16 MiB are
-                     skipped, counted and reported on stderr.
+                     milliseconds from 2015 to 2099 (a number, or digits in a
+                     string; an ISO time is refused), and entries over 16 MiB are
+                     skipped, counted and reported on stderr by line number. A
+                     record whose httpRequest.requestId was read within the
+                     reorder window is a duplicate: dropped, counted, reported.
 
 Options:
   --config <file>    JSON config merged over cdk.json's "${CONTEXT_KEY}" context, as
@@ -60,6 +66,7 @@ Examples:
   waf-autoblock replay examples/waf-log-sample.jsonl.gz
   waf-autoblock replay examples/waf-log-sample.jsonl.gz --config examples/replay-config.json
   waf-autoblock replay waf.log.gz --limit 500 --window 60 --format json
+  aws s3 cp s3://my-waf-logs/2025/03/14/02/log.gz - | waf-autoblock replay -
 `;
 
 const OPTIONS = {
@@ -120,14 +127,16 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
         const now = Date.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
         lastProgress = now;
-        const percent = stats.fileBytes > 0 ? Math.floor((100 * stats.bytesRead) / stats.fileBytes) : 0;
-        io.stderr.write(`${PREFIX}${plural(stats.records, 'record')} read (${percent}% of the file)\n`);
+        // A pipe or stdin has no size to measure progress against.
+        const share =
+          stats.fileBytes > 0 ? ` (${Math.floor((100 * stats.bytesRead) / stats.fileBytes)}% of the file)` : '';
+        io.stderr.write(`${PREFIX}${plural(stats.records, 'record')} read${share}\n`);
       }
     : undefined;
 
   let result;
   try {
-    result = await replayLog(resolve(io.cwd, logFile), rules, policy, {
+    result = await replayLog(logFile === STDIN_PATH ? STDIN_PATH : resolve(io.cwd, logFile), rules, policy, {
       onProgress,
       progressEvery: 10_000,
       reorderWindowSeconds,
@@ -138,9 +147,9 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   }
   // Nothing to replay is not "nothing would have been blocked": say what the file is instead.
   if (result.read.records === 0) {
-    throw new CommandError(noRecordsMessage(logFile, result.read));
+    throw new CommandError(noRecordsMessage(logName(logFile), result.read));
   }
-  for (const warning of warningLines(result, logFile)) io.stderr.write(`${PREFIX}warning: ${warning}\n`);
+  for (const warning of warningLines(result, logName(logFile))) io.stderr.write(`${PREFIX}warning: ${warning}\n`);
   if (format === 'json') {
     io.stdout.write(formatJson(result));
     io.stderr.write(`${PREFIX}${summaryLine(result)}\n`);
@@ -163,7 +172,12 @@ function integerFlag(flag: string, text: string | undefined, min: number, max: n
 function simulatedRules(config: WafAutoblockConfig, limit?: number, window?: number): SimulatedRule[] {
   // Only FORWARDED_IP rules read the header, and the configuration refuses them without forwardedIp.
   const forwardedIpHeader = config.forwardedIp?.headerName ?? '';
-  const rules = config.rateRules.map((rule) => ({ ...rule, forwardedIpHeader }));
+  // The fallback the stack writes into the rule's ForwardedIPConfig, from the same function.
+  const rules: SimulatedRule[] = config.rateRules.map((rule) =>
+    rule.aggregateKey === 'FORWARDED_IP'
+      ? { ...rule, forwardedIpHeader, forwardedIpFallback: rateRuleForwardedIp(config.forwardedIp).fallbackBehavior }
+      : { ...rule, forwardedIpHeader },
+  );
   if (limit === undefined && window === undefined) return rules;
   const [first] = rules;
   if (first === undefined) throw new CommandError('the configuration has no rate rule to simulate');

@@ -1,22 +1,27 @@
 /** Renders a {@link ReplayResult} for people (aligned tables) or programs (JSON). */
 import { count, plural, table } from '../format';
 import { MAX_ENTRY_CHARS } from './json-entries';
-import { describeTimestamp } from './log-shape';
+import { describeTextTimestamp, describeTimestamp } from './log-shape';
 import type { ReplayResult } from './replay';
-import { MAX_REORDER_WINDOW_SECONDS, type RecordOrdering, type SimulatedRule } from './simulator';
+import { MAX_REORDER_WINDOW_SECONDS, type RecordOrdering, type RuleTally, type SimulatedRule } from './simulator';
 import { EARLIEST_RECORD_MS, MALFORMED_REASONS, RECORDS_BEFORE_MS, type ReadStats } from './waf-log';
 
 function iso(epochMs: number | undefined): string {
   return epochMs === undefined ? '-' : new Date(epochMs).toISOString();
 }
 
+/**
+ * A rule in the words of the WAF console: `login: more than 100 requests in 300 s per client IP,
+ * only requests whose URI path starts with "/login" and whose Host header is "shop.example.com"`.
+ */
 export function describeRule(rule: SimulatedRule): string {
   const scope = [
-    rule.uriPathPrefix === undefined ? '' : ` path ${rule.uriPathPrefix}*`,
-    rule.host === undefined ? '' : ` host ${rule.host}`,
-  ].join('');
-  const key = rule.aggregateKey === 'IP' ? 'client IP' : `first address of ${rule.forwardedIpHeader}`;
-  return `${rule.name}: more than ${count.format(rule.limit)} requests in ${rule.windowSeconds} s per ${key}${scope}`;
+    rule.uriPathPrefix === undefined ? undefined : `whose URI path starts with ${JSON.stringify(rule.uriPathPrefix)}`,
+    rule.host === undefined ? undefined : `whose Host header is ${JSON.stringify(rule.host)}`,
+  ].filter((part) => part !== undefined);
+  const key = rule.aggregateKey === 'IP' ? 'client IP' : `first address of the ${rule.forwardedIpHeader} header`;
+  const only = scope.length === 0 ? '' : `, only requests ${scope.join(' and ')}`;
+  return `${rule.name}: more than ${count.format(rule.limit)} requests in ${rule.windowSeconds} s per ${key}${only}`;
 }
 
 /**
@@ -28,6 +33,14 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
   const warnings: string[] = [];
   const skipped = skippedWarning(result.read, logFile);
   if (skipped !== undefined) warnings.push(skipped);
+  if (result.duplicates > 0) {
+    warnings.push(
+      `dropped ${plural(result.duplicates, 'duplicate record')} (an httpRequest.requestId read before, as when ` +
+        `exports overlap): each request is counted once`,
+    );
+  }
+  const blockOnly = blockOnlyWarning(result);
+  if (blockOnly !== undefined) warnings.push(blockOnly);
   const late = lateWarning(result.ordering);
   if (late !== undefined) warnings.push(late);
   const { requests, first } = result.unaddressed;
@@ -40,7 +53,9 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
   }
   result.tallies.forEach((tally, index) => {
     const rule = result.rules[index];
-    if (tally.multiValued === 0 || rule === undefined) return;
+    if (rule === undefined) return;
+    warnings.push(...forwardedHeaderWarnings(tally, rule));
+    if (tally.multiValued === 0) return;
     warnings.push(
       `rule ${tally.rule}: ${count.format(tally.multiValued)} of ${count.format(tally.counted + tally.unkeyed)} ` +
         `requests carried several addresses in ${rule.forwardedIpHeader}, and WAF keys them by the first, which ` +
@@ -49,6 +64,50 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
     );
   });
   return warnings;
+}
+
+/**
+ * A FORWARDED_IP rule's requests that no key counted, and what WAF does with them: without the
+ * header it does not apply the rule at all; with a header whose first entry is no address it
+ * applies the rule's FallbackBehavior (MATCH: the rule's action, BLOCK; NO_MATCH: the request passes).
+ */
+function forwardedHeaderWarnings(tally: RuleTally, rule: SimulatedRule): string[] {
+  const warnings: string[] = [];
+  const header = rule.forwardedIpHeader;
+  if (tally.withoutHeader > 0) {
+    warnings.push(
+      `rule ${tally.rule}: ${plural(tally.withoutHeader, 'request')} in scope had no ${header} header; WAF does ` +
+        `not apply a FORWARDED_IP rule to such a request at all (not counted, not blocked), and neither did replay`,
+    );
+  }
+  if (tally.noHeaderAddress > 0) {
+    const fallback = rule.forwardedIpFallback ?? 'MATCH';
+    const what =
+      fallback === 'MATCH'
+        ? 'blocks each of them by this rule at once, counted under no address'
+        : 'lets each of them pass this rule uncounted';
+    warnings.push(
+      `rule ${tally.rule}: ${plural(tally.noHeaderAddress, 'request')} in scope had a ${header} header whose first ` +
+        `entry is not an IP address; with the FallbackBehavior ${fallback} the stack sets, WAF ${what} ` +
+        `(replay counted them under no address)`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Every record says BLOCK: the log was filtered to blocked requests (the stack's default
+ * `logging.actions`), so the rate rules see only what was blocked already and count too little.
+ */
+function blockOnlyWarning(result: ReplayResult): string | undefined {
+  const { logged, block } = result.actions;
+  if (logged === 0 || block < logged) return undefined;
+  return (
+    `every record has action BLOCK: the log holds only requests WAF blocked (a logging filter that keeps BLOCK ` +
+    `only, the default logging.actions), so the rate rules saw too few requests and their counts are too low; for ` +
+    `a faithful replay log every request: set logging.actions to ["ALLOW","BLOCK","COUNT","CAPTCHA","CHALLENGE"] ` +
+    `(a logging filter that keeps every action) while you tune`
+  );
 }
 
 /** `skipped 3 malformed lines of <file>: 2 without a WAF record (lines 2 and 4), 1 over 16 MiB (line 7)`. */
@@ -63,8 +122,11 @@ function skippedWarning(read: ReadStats, logFile: string): string | undefined {
         ? `without a WAF record (${where})`
         : reason === 'oversized'
           ? `over ${MAX_ENTRY_CHARS / (1024 * 1024)} MiB (${where})`
-          : `with a timestamp that is not epoch milliseconds from ${yearOf(EARLIEST_RECORD_MS)} to ` +
-            `${yearOf(RECORDS_BEFORE_MS) - 1} (${where}; such as ${describeTimestamp(read.firstImpossibleTimestamp ?? Number.NaN)})`;
+          : reason === 'text-timestamp'
+            ? `with a timestamp that is text, not epoch milliseconds (${where}; such as ` +
+              `${describeTextTimestamp(read.firstTextTimestamp ?? '')})`
+            : `with a timestamp that is not epoch milliseconds from ${yearOf(EARLIEST_RECORD_MS)} to ` +
+              `${yearOf(RECORDS_BEFORE_MS) - 1} (${where}; such as ${describeTimestamp(read.firstImpossibleTimestamp ?? Number.NaN)})`;
     return reasons.length === 1 ? why : `${count.format(skipped)} ${why}`;
   });
   const what =
@@ -164,6 +226,8 @@ export function formatJson(result: ReplayResult): string {
       malformedLines: result.read.malformedLines,
       malformedByReason: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, result.read.malformedBy[r].count])),
       unaddressedRequests: result.unaddressed.requests,
+      duplicates: result.duplicates,
+      blockRecords: result.actions.block,
       keysLimited: result.keysLimited,
       ranges: result.rangeCount,
       refusedByReason: result.refusedByReason,

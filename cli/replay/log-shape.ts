@@ -23,6 +23,14 @@ const TAIL_JSON = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d \S+ ?(
  */
 export function noRecordsMessage(logFile: string, stats: ReadStats): string {
   const impossible = stats.malformedBy['impossible-timestamp'].count;
+  const text = stats.malformedBy['text-timestamp'];
+  if (text.count > 0 && stats.firstTextTimestamp !== undefined && impossible === 0) {
+    const records = text.count === 1 ? 'record has' : `${text.count} records have`;
+    return (
+      `${logFile} holds no AWS WAF log record that replay can count: its ${records} a timestamp that is text, ` +
+      `not epoch milliseconds (first at line ${text.lines[0] ?? '?'}: ${describeTextTimestamp(stats.firstTextTimestamp)})`
+    );
+  }
   if (impossible === 0 || stats.firstImpossibleTimestamp === undefined) {
     return `${logFile} holds no AWS WAF log records: ${describeContent(stats)}`;
   }
@@ -45,11 +53,25 @@ export function describeTimestamp(timestamp: number): string {
 }
 
 /**
+ * A timestamp that is text WAF never writes, and why replay does not read it:
+ * `"2024-12-01T00:00:00Z", an ISO 8601 time: WAF writes epoch milliseconds, and a time written
+ * out may have lost its zone or its milliseconds; convert it back (e.g. jq's fromdate * 1000)`.
+ */
+export function describeTextTimestamp(timestamp: string): string {
+  const quoted = JSON.stringify(timestamp.length > 40 ? `${timestamp.slice(0, 40)}…` : timestamp);
+  const iso = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d/.test(timestamp.trim());
+  return iso
+    ? `${quoted}, an ISO 8601 time: WAF writes epoch milliseconds, and replay does not guess the zone or ` +
+        `precision of a time a tool wrote out; convert it back to epoch milliseconds`
+    : `${quoted}, which is not a time WAF writes (epoch milliseconds)`;
+}
+
+/**
  * One phrase, "it ...", saying what the file read into `stats` is: for
  * `<file> holds no AWS WAF log records: <phrase>`.
  */
 export function describeContent(stats: ReadStats): string {
-  if (stats.fileBytes === 0) return 'it is empty';
+  if (stats.bytesRead === 0) return 'it is empty';
   if (stats.head.trim() === '') return stats.gzipped ? 'it is empty once decompressed' : 'it holds only blank lines';
   const looks = isBinary(stats.head)
     ? 'binary data, not text'

@@ -1,16 +1,17 @@
 /**
- * A log file as text: opened, gunzipped when its first bytes say gzip (whatever it is called), and
- * decoded as UTF-8 in chunks of the stream's size, so that memory stays flat however large it is.
+ * A log file as text: opened (a file, a pipe, or stdin), gunzipped when its first bytes say gzip
+ * (whatever it is called), and decoded as UTF-8 in chunks of the stream's size, so that memory
+ * stays flat however large it is.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 /** Counts of the file kept while reading, updated in place so that progress can be shown mid-stream. */
 export interface FileProgress {
   /** Bytes read from the file so far (compressed bytes for a gzipped file). */
   bytesRead: number;
-  /** Size of the file in bytes. */
+  /** Size of the file in bytes; 0 for stdin, a pipe or a device, whose size is not known. */
   fileBytes: number;
   /** Whether the file is gzip (magic bytes 1f 8b). */
   gzipped: boolean;
@@ -32,35 +33,69 @@ export interface LogText {
   close(): Promise<void>;
 }
 
+/** The log path that means standard input. */
+export const STDIN_PATH = '-';
+
 /**
- * Opens `path` for reading as text. `progress` is filled in at once (size, gzip) and as bytes are read.
+ * Paths that name the process's stdin. They are read as stdin, not opened: when stdin is a socket
+ * (a process started by Node.js or a service manager), opening them fails with ENXIO.
+ */
+const STDIN_ALIASES = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+/** How a log path is named in messages: `stdin` for {@link STDIN_PATH}, else the path. */
+export function logName(path: string): string {
+  return path === STDIN_PATH ? 'stdin' : path;
+}
+
+/**
+ * Opens `path` for reading as text: a file, a pipe or device (a FIFO), or stdin for
+ * {@link STDIN_PATH} and `/dev/stdin`. Gzip is told by the first two bytes as they stream past, so a
+ * source that cannot seek is read once. `progress` is filled in as bytes are read (the size only
+ * for a regular file).
  *
  * @throws LogReadError when the file cannot be opened or its first bytes cannot be read.
  */
-export async function openLogText(path: string, progress: FileProgress): Promise<LogText> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (cause) {
-    throw new LogReadError(`cannot open log file ${path}: ${describeFsError(cause)}`, { cause });
-  }
+export async function openLogText(
+  path: string,
+  progress: FileProgress,
+  stdin: Readable = process.stdin,
+): Promise<LogText> {
+  let handle: FileHandle | undefined;
   let raw: Readable;
-  let decoded: Readable;
   try {
-    progress.fileBytes = (await handle.stat()).size;
-    const magic = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(magic, 0, 2, 0);
-    progress.gzipped = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-    raw = handle.createReadStream({ start: 0, autoClose: false });
-    raw.on('data', (chunk: Buffer) => (progress.bytesRead += chunk.length));
-    decoded = progress.gzipped ? raw.pipe(createGunzip()) : raw;
-    // A read error of the file ends the decoded stream with that error too.
-    if (decoded !== raw) raw.on('error', (error) => decoded.destroy(error));
-    decoded.setEncoding('utf8');
+    if (path === STDIN_PATH || STDIN_ALIASES.has(path)) {
+      raw = stdin;
+    } else {
+      handle = await open(path, 'r');
+      const stat = await handle.stat();
+      if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      // A pipe or device has no size, and must not be read at a position.
+      if (stat.isFile()) progress.fileBytes = stat.size;
+      raw = handle.createReadStream({ autoClose: false });
+    }
   } catch (cause) {
-    await handle.close();
-    throw new LogReadError(`cannot read log file ${path}: ${describeFsError(cause)}`, { cause });
+    await handle?.close();
+    throw new LogReadError(`cannot open log file ${logName(path)}: ${describeFsError(cause)}`, { cause });
   }
+  const bytes = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  try {
+    while (head.length < 2) {
+      const next = await bytes.next();
+      if (next.done === true) break;
+      head = Buffer.concat([head, next.value]);
+    }
+  } catch (cause) {
+    raw.destroy();
+    await handle?.close();
+    throw new LogReadError(`cannot read log file ${logName(path)}: ${describeFsError(cause)}`, { cause });
+  }
+  progress.bytesRead = head.length;
+  progress.gzipped = head[0] === 0x1f && head[1] === 0x8b;
+  const replayed = Readable.from(withHead(head, bytes, progress), { objectMode: false });
+  // pipeline passes a read error of the source on to the decoded stream, which throws it from next().
+  const decoded = progress.gzipped ? pipeline(replayed, createGunzip(), () => undefined) : replayed;
+  decoded.setEncoding('utf8');
   let closed = false;
   return {
     chunks: decoded[Symbol.asyncIterator]() as AsyncIterator<string>,
@@ -68,10 +103,22 @@ export async function openLogText(path: string, progress: FileProgress): Promise
       if (closed) return;
       closed = true;
       decoded.destroy();
+      replayed.destroy();
       raw.destroy();
-      await handle.close();
+      await handle?.close();
     },
   };
+}
+
+/** The bytes already read to sniff gzip, then the rest of the source, counted as they pass. */
+async function* withHead(head: Buffer, rest: AsyncIterator<Buffer>, progress: FileProgress): AsyncGenerator<Buffer> {
+  if (head.length > 0) yield head;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done === true) return;
+    progress.bytesRead += next.value.length;
+    yield next.value;
+  }
 }
 
 /** A file system or decoding error in a few words: `no such file`, `it is a directory`, zlib's message. */

@@ -16,12 +16,18 @@ export type LogLayout = 'lines' | 'document';
 
 /**
  * Why a line or entry was skipped: it held no WAF record, a WAF record whose timestamp WAF cannot
- * have written (see waf-record), or it was longer than the 16 MiB an entry may have.
+ * have written (a number out of range, or text that is not digits: see waf-record), or it was
+ * longer than the 16 MiB an entry may have.
  */
-export type MalformedReason = 'no-record' | 'impossible-timestamp' | 'oversized';
+export type MalformedReason = 'no-record' | 'impossible-timestamp' | 'text-timestamp' | 'oversized';
 
 /** The reasons in the order the report names them. */
-export const MALFORMED_REASONS: readonly MalformedReason[] = ['no-record', 'impossible-timestamp', 'oversized'];
+export const MALFORMED_REASONS: readonly MalformedReason[] = [
+  'no-record',
+  'impossible-timestamp',
+  'text-timestamp',
+  'oversized',
+];
 
 /** Lines or entries skipped for one reason. */
 export interface MalformedTally {
@@ -46,6 +52,8 @@ export interface ReadStats extends FileProgress {
   readonly malformedBy: Record<MalformedReason, MalformedTally>;
   /** The first impossible timestamp, to show the operator what it was. */
   firstImpossibleTimestamp: number | undefined;
+  /** The first timestamp that was text other than digits (`"2024-12-01T00:00:00Z"`). */
+  firstTextTimestamp: string | undefined;
   /** Decided from the first bytes; undefined until then. */
   layout: LogLayout | undefined;
   /** The first {@link HEAD_CHARS} characters of the (decompressed) text. */
@@ -66,9 +74,11 @@ export function emptyReadStats(): ReadStats {
     malformedBy: {
       'no-record': { count: 0, lines: [] },
       'impossible-timestamp': { count: 0, lines: [] },
+      'text-timestamp': { count: 0, lines: [] },
       oversized: { count: 0, lines: [] },
     },
     firstImpossibleTimestamp: undefined,
+    firstTextTimestamp: undefined,
     bytesRead: 0,
     fileBytes: 0,
     gzipped: false,

@@ -51,6 +51,11 @@ class EntryCounter implements RecordSink {
     noteMalformed(this.stats, this.line, 'impossible-timestamp');
   }
 
+  textTimestamp(timestamp: string): void {
+    this.stats.firstTextTimestamp ??= timestamp;
+    noteMalformed(this.stats, this.line, 'text-timestamp');
+  }
+
   /** An entry too long to hold, not read. */
   oversized(line: number): void {
     this.stats.lines++;

@@ -11,6 +11,7 @@ import {
   type SimulatedRule,
   type UnaddressedClients,
 } from './simulator';
+import { DuplicateFilter } from './duplicates';
 import { judgeLimitedKeys, type ReplayVerdict } from './verdict';
 import { emptyReadStats, readWafLogBatches, type LogLayout, type ReadStats } from './waf-log';
 
@@ -22,6 +23,10 @@ export interface ReplayResult extends ReplayVerdict {
   readonly ordering: RecordOrdering;
   /** Requests that rules keyed by client IP could not count: their `clientIp` is not an address. */
   readonly unaddressed: UnaddressedClients;
+  /** Records dropped as copies of one read before (the same `httpRequest.requestId`); see duplicates.ts. */
+  readonly duplicates: number;
+  /** Records counted by their `action`: how many said what WAF did, and how many of those said BLOCK. */
+  readonly actions: { readonly logged: number; readonly block: number };
   /** Keys limited by any rule (a key limited by two rules counts twice). */
   readonly keysLimited: number;
   /** Epoch milliseconds of the earliest and latest record, or undefined for an empty log. */
@@ -63,16 +68,25 @@ export async function replayLog(
   const every = options.progressEvery ?? 100_000;
   // Created once the first bytes have told the layout, which sets the default reorder window.
   let simulator: RateSimulator | undefined;
-  const simulatorFor = (layout: LogLayout | undefined) =>
-    (simulator ??= new RateSimulator(rules, {
-      reorderWindowSeconds: options.reorderWindowSeconds ?? defaultReorderWindow(layout),
-    }));
+  let duplicates: DuplicateFilter | undefined;
+  const simulatorFor = (layout: LogLayout | undefined) => {
+    const reorderWindowSeconds = options.reorderWindowSeconds ?? defaultReorderWindow(layout);
+    // A copy of a record is looked for as far back as a record can still be counted at its own time.
+    duplicates ??= new DuplicateFilter(reorderWindowSeconds);
+    return (simulator ??= new RateSimulator(rules, { reorderWindowSeconds }));
+  };
+  const actions = { logged: 0, block: 0 };
   let firstRecord: number | undefined;
   let lastRecord: number | undefined;
   let reported = 0;
   for await (const batch of readWafLogBatches(path, read)) {
     const counting = simulatorFor(read.layout);
     for (const request of batch) {
+      if (duplicates?.isDuplicate(request.requestId, request.timestamp) === true) continue;
+      if (request.action !== undefined) {
+        actions.logged++;
+        if (request.action === 'BLOCK') actions.block++;
+      }
       counting.observe(request);
       if (firstRecord === undefined || request.timestamp < firstRecord) firstRecord = request.timestamp;
       if (lastRecord === undefined || request.timestamp > lastRecord) lastRecord = request.timestamp;
@@ -91,6 +105,8 @@ export async function replayLog(
     tallies: counted.tallies(),
     ordering: counted.ordering(),
     unaddressed: counted.unaddressedClients(),
+    duplicates: duplicates?.dropped ?? 0,
+    actions,
     keysLimited: limited.length,
     firstRecord,
     lastRecord,

@@ -36,6 +36,13 @@ export interface SimulatedRule {
   readonly aggregateKey: 'IP' | 'FORWARDED_IP';
   /** Header whose first address is the key when `aggregateKey` is `FORWARDED_IP`. */
   readonly forwardedIpHeader: string;
+  /**
+   * FORWARDED_IP only: what WAF does with a request whose header holds no valid first address
+   * (the rule's `ForwardedIPConfig.FallbackBehavior`): `MATCH` applies the rule's action to it,
+   * `NO_MATCH` lets it pass; either way no key counts it. Reported, never counted.
+   * @default 'MATCH', what the stack sets (lib/config/forwarded-ip.ts)
+   */
+  readonly forwardedIpFallback?: 'MATCH' | 'NO_MATCH';
 }
 
 /** A key that crossed a rule's limit. */
@@ -56,8 +63,18 @@ export interface RuleTally {
   readonly rule: string;
   /** Requests inside the rule's scope-down that had a key. */
   counted: number;
-  /** FORWARDED_IP only: requests in scope without the header (WAF skips them) or with no valid first address. */
+  /**
+   * Requests in scope that no key counted: for IP, a `clientIp` that is not an address; for
+   * FORWARDED_IP, {@link RuleTally.withoutHeader} plus {@link RuleTally.noHeaderAddress}.
+   */
   unkeyed: number;
+  /** FORWARDED_IP only: requests in scope without the header, which WAF does not apply the rule to at all. */
+  withoutHeader: number;
+  /**
+   * FORWARDED_IP only: requests in scope whose header's first entry is not a valid address; WAF
+   * applies the rule's FallbackBehavior to them (see {@link SimulatedRule.forwardedIpFallback}).
+   */
+  noHeaderAddress: number;
   /**
    * FORWARDED_IP only: requests in scope whose header held more than one address. WAF keys them by
    * the first, which the client wrote unless a proxy overwrote the header: a sign that it did not.
@@ -168,7 +185,7 @@ export class RateSimulator {
       host: rule.host?.toLowerCase(),
       forwardedHeader: rule.forwardedIpHeader.toLowerCase(),
       keys: new Map(),
-      tally: { rule: rule.name, counted: 0, unkeyed: 0, multiValued: 0 },
+      tally: { rule: rule.name, counted: 0, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
     }));
   }
 
@@ -203,6 +220,7 @@ export class RateSimulator {
       if (header?.includes(',') === true) state.tally.multiValued++;
       // WAF's rate-based keys take the first address only: FIRST is the sole position it offers.
       key = header === undefined ? undefined : addressKey(firstAddress(header));
+      if (key === undefined) state.tally[header === undefined ? 'withoutHeader' : 'noHeaderAddress']++;
     }
     if (key === undefined) {
       state.tally.unkeyed++;

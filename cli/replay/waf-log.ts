@@ -18,12 +18,12 @@
  * it is (see log-shape). The readers that split text into entries are in record-readers.
  */
 import { plural } from '../format';
-import { describeFsError, LogReadError, openLogText } from './log-text';
+import { describeFsError, LogReadError, logName, openLogText } from './log-text';
 import { emptyReadStats, HEAD_CHARS, type LogLayout, type ReadStats } from './read-stats';
 import { DocumentReader, LineReader, type RecordReader } from './record-readers';
 import type { LoggedRequest } from './waf-record';
 
-export { LogReadError } from './log-text';
+export { LogReadError, STDIN_PATH } from './log-text';
 export {
   emptyReadStats,
   HEAD_CHARS,
@@ -91,7 +91,7 @@ export async function* readWafLogBatches(
       const result = await text.chunks.next();
       return result.done === true ? undefined : result.value;
     } catch (cause) {
-      throw readError(path, stats.gzipped, reader?.linesRead ?? countNewlines(peeked.prefix), cause);
+      throw readError(logName(path), stats.gzipped, reader?.linesRead ?? countNewlines(peeked.prefix), cause);
     }
   };
   try {

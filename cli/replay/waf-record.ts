@@ -3,12 +3,14 @@
  * prefix (a timestamp, a log stream name), inside a CloudWatch Logs event (`message`) or Logs
  * Insights row (`@message`), or in the `events` of a filter-log-events page.
  *
- * A record is an object with a numeric `timestamp` and a string `httpRequest.clientIp`. Its
- * timestamp must be a time WAF can have written: epoch milliseconds from {@link EARLIEST_RECORD_MS}
+ * A record is an object with a `timestamp` and a string `httpRequest.clientIp`. Its timestamp is
+ * a number, or digits in a string (a tool that rewrote the record may quote it), and must be a time
+ * WAF can have written: epoch milliseconds from {@link EARLIEST_RECORD_MS}
  * (2015-01-01, before AWS WAF had logging) up to {@link RECORDS_BEFORE_MS} (2100-01-01). The range
  * is fixed, not relative to the clock, so that a replay of a file always gives the same answer; it
  * refuses the mistakes that matter: seconds (1741917600 is January 1970 in milliseconds),
- * microseconds (year 57000), 0, negative values and numbers no date can hold.
+ * microseconds (year 57000), 0, negative values and numbers no date can hold. Other text (an ISO
+ * 8601 time) is refused too: WAF never writes it, and reading it would guess a time zone.
  */
 
 /** One HTTP request header as WAF logs it. */
@@ -26,6 +28,10 @@ export interface LoggedRequest {
   /** The URI path (`httpRequest.uri`), without the query string. */
   readonly uri: string;
   readonly headers: readonly LoggedHeader[];
+  /** `httpRequest.requestId`: WAF's id of the request, the same in every copy of its record. */
+  readonly requestId?: string;
+  /** The record's `action`: what WAF did with the request (`ALLOW`, `BLOCK`, `COUNT`, `CAPTCHA`, ...). */
+  readonly action?: string;
 }
 
 /** The earliest `timestamp` a WAF record can hold: 2015-01-01T00:00:00Z, epoch milliseconds. */
@@ -42,6 +48,8 @@ export interface RecordSink {
   request(request: LoggedRequest, via: MessageField | undefined): void;
   /** A record whose `timestamp` is outside the range WAF can have written (see the module header). */
   impossibleTimestamp(timestamp: number): void;
+  /** A record whose `timestamp` is text that is not epoch milliseconds (an ISO 8601 time, say). */
+  textTimestamp(timestamp: string): void;
 }
 
 /** What the first entry that was not a WAF record held. */
@@ -65,28 +73,44 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The record's request, or its timestamp when that is impossible, or `undefined` when it is no WAF record. */
-function wafRequest(record: Record<string, unknown>): LoggedRequest | number | undefined {
-  const { timestamp, httpRequest } = record;
-  if (typeof timestamp !== 'number' || !isObject(httpRequest)) return undefined;
-  const { clientIp, uri, headers } = httpRequest;
+/** Epoch milliseconds written as digits, as a record rewritten by a tool may hold them: `"1733000000000"`. */
+const DIGITS = /^\d{1,16}$/;
+
+/**
+ * The record's request; or its timestamp when WAF cannot have written it (a number out of range,
+ * or text other than digits); or `undefined` when it is no WAF record.
+ */
+function wafRequest(record: Record<string, unknown>): LoggedRequest | number | string | undefined {
+  const { httpRequest, timestamp: logged } = record;
+  if ((typeof logged !== 'number' && typeof logged !== 'string') || !isObject(httpRequest)) return undefined;
+  const { clientIp, uri, headers, requestId } = httpRequest;
   if (typeof clientIp !== 'string') return undefined;
+  if (typeof logged === 'string' && !DIGITS.test(logged.trim())) return logged;
+  const timestamp = typeof logged === 'string' ? Number(logged.trim()) : logged;
   if (!isPlausibleTimestamp(timestamp)) return timestamp;
-  const logged: LoggedHeader[] = [];
+  const kept: LoggedHeader[] = [];
   if (Array.isArray(headers)) {
     for (const header of headers as unknown[]) {
       if (isObject(header) && typeof header.name === 'string' && typeof header.value === 'string') {
-        logged.push({ name: header.name, value: header.value });
+        kept.push({ name: header.name, value: header.value });
       }
     }
   }
-  return { timestamp, clientIp, uri: typeof uri === 'string' ? uri : '', headers: logged };
+  return {
+    timestamp,
+    clientIp,
+    uri: typeof uri === 'string' ? uri : '',
+    headers: kept,
+    ...(typeof requestId === 'string' && requestId !== '' ? { requestId } : {}),
+    ...(typeof record.action === 'string' ? { action: record.action } : {}),
+  };
 }
 
 /** Hands a {@link wafRequest} result to the sink; whether it was a WAF record. */
-function deliver(found: LoggedRequest | number | undefined, sink: RecordSink, via?: MessageField): boolean {
+function deliver(found: LoggedRequest | number | string | undefined, sink: RecordSink, via?: MessageField): boolean {
   if (found === undefined) return false;
   if (typeof found === 'number') sink.impossibleTimestamp(found);
+  else if (typeof found === 'string') sink.textTimestamp(found);
   else sink.request(found, via);
   return true;
 }
@@ -104,7 +128,7 @@ export function parseAfterPrefix(text: string): unknown {
 }
 
 /** The WAF record in a CloudWatch Logs event or Logs Insights row, if its message holds one. */
-function wrappedRequest(entry: Record<string, unknown>): [LoggedRequest | number, MessageField] | undefined {
+function wrappedRequest(entry: Record<string, unknown>): [LoggedRequest | number | string, MessageField] | undefined {
   for (const field of ['message', '@message'] as const) {
     const message = entry[field];
     const inner = typeof message === 'string' ? parseAfterPrefix(message) : message;
@@ -174,6 +198,7 @@ export function parseWafRecord(line: string): LoggedRequest | undefined {
   findRecords(parseAfterPrefix(line), {
     request: (request) => (found ??= request),
     impossibleTimestamp: () => undefined,
+    textTimestamp: () => undefined,
   });
   return found;
 }

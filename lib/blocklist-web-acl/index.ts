@@ -15,6 +15,7 @@ import {
   type IpSetRuleAction,
   rateRuleForwardedIp,
 } from '#config/forwarded-ip';
+import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
 import { ConfigError } from '#config/load';
 import type { ManagedRuleGroupName, RateRuleConfig } from '#config/schema';
 
@@ -47,6 +48,15 @@ export interface BlocklistWebAclProps {
   /** Regional resources to associate (REGIONAL only). */
   readonly associations: readonly string[];
 }
+  /**
+   * Blocklist IP sets per family (1 to 5), 10,000 entries each: the family's blocklist rule ORs
+   * them. The first keeps the construct id and name of a one-set blocklist (`BlocklistIpv4`,
+   * `<namePrefix>-blocklist-ipv4`), so that adding sets never replaces it; set N (2 to 5) is
+   * `BlocklistIpv4SetN`, `<namePrefix>-blocklist-ipv4-N`. Lowering it deletes the last sets with
+   * their entries.
+   * @default 2 (`blocker.ipSetsPerFamily`'s default): 20,000 ranges per family
+   */
+  readonly ipSetsPerFamily?: number;
 
 /** One WAF IP set as the Lambdas need to address it. */
 export interface IpSetHandle {
@@ -55,6 +65,9 @@ export interface IpSetHandle {
 }
 
 /** Rule priorities: fixed bands so that rules keep their order as lists grow. */
+/** A family's blocklist IP sets, in shard order; the first is always there. */
+export type BlocklistShards = readonly [IpSetHandle, ...IpSetHandle[]];
+
 const PRIORITY = { allowlist: 0, blocklist: 10, rate: 100, managed: 200 } as const;
 
 /**
@@ -69,8 +82,12 @@ export class BlocklistWebAcl extends Construct {
   readonly allowlistIpv4: IpSetHandle;
   readonly allowlistIpv6: IpSetHandle;
   readonly blocklistIpv4: IpSetHandle;
+  /** The first IPv4 blocklist set (`blocklists.IPV4[0]`), the one a one-set blocklist had. */
   readonly blocklistIpv6: IpSetHandle;
+  /** The first IPv6 blocklist set (`blocklists.IPV6[0]`). */
   readonly logGroup: logs.LogGroup;
+  /** Every blocklist IP set of each family, in shard order. */
+  readonly blocklists: Readonly<Record<'IPV4' | 'IPV6', BlocklistShards>>;
   /** Rate rule names as the web ACL knows them (GetRateBasedStatementManagedKeys needs the exact name). */
   readonly rateRuleNames: readonly string[];
   private readonly wafScope: WafScope;
@@ -78,7 +95,8 @@ export class BlocklistWebAcl extends Construct {
   /**
    * Warns at synth (CDK annotations) about a `forwardedIp` that is often a mistake: with scope
    * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten.
-   * @throws {ConfigError} when a rate rule would not count the client's own address (see `forwardedIpProblems`).
+   * @throws {ConfigError} when a rate rule would not count the client's own address (see
+   *   `forwardedIpProblems`), or `ipSetsPerFamily` is not a whole number from 1 to 5.
    */
   constructor(scope: Construct, id: string, props: BlocklistWebAclProps) {
     super(scope, id);
@@ -92,6 +110,14 @@ export class BlocklistWebAcl extends Construct {
       Annotations.of(this).addWarningV2(warningId, message);
     }
     this.wafScope = props.scope;
+    const shards = props.ipSetsPerFamily ?? DEFAULT_IP_SETS_PER_FAMILY;
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_IP_SETS_PER_FAMILY) {
+      const key = 'blocker.ipSetsPerFamily';
+      throw new ConfigError(
+        key,
+        `invalid configuration: ${key} must be a whole number between 1 and ${MAX_IP_SETS_PER_FAMILY}, got ${shards}`,
+      );
+    }
     const prefix = props.namePrefix;
     const { IPV4: allowV4, IPV6: allowV6 } = allowlistByFamily(props.allowlist);
 
@@ -109,22 +135,14 @@ export class BlocklistWebAcl extends Construct {
       allowV6,
       'Always allowed, from the waf-autoblock config. Redeploy to change',
     );
-    // The blocker owns the contents of these two sets: CloudFormation creates them empty and never
+    // The blocker owns the contents of these sets: CloudFormation creates them empty and never
     // touches their addresses again, and the blocker keeps any entry it did not put there itself.
-    this.blocklistIpv4 = this.ipSet(
-      'BlocklistIpv4',
-      `${prefix}-blocklist-ipv4`,
-      'IPV4',
-      [],
-      'Blocked ranges managed by waf-autoblock. Entries added by hand are kept',
-    );
-    this.blocklistIpv6 = this.ipSet(
-      'BlocklistIpv6',
-      `${prefix}-blocklist-ipv6`,
-      'IPV6',
-      [],
-      'Blocked ranges managed by waf-autoblock. Entries added by hand are kept',
-    );
+    this.blocklists = {
+      IPV4: this.blocklistShards('Ipv4', `${prefix}-blocklist-ipv4`, 'IPV4', shards),
+      IPV6: this.blocklistShards('Ipv6', `${prefix}-blocklist-ipv6`, 'IPV6', shards),
+    };
+    this.blocklistIpv4 = this.blocklists.IPV4[0];
+    this.blocklistIpv6 = this.blocklists.IPV6[0];
 
     this.rateRuleNames = props.rateRules.map((rule) => rule.name);
     this.webAclName = `${prefix}-web-acl`;
@@ -135,10 +153,10 @@ export class BlocklistWebAcl extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules: [
-        ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, this.allowlistIpv4.ipSet, 'allow', props.forwardedIp),
-        ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, this.allowlistIpv6.ipSet, 'allow', props.forwardedIp),
-        ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklistIpv4.ipSet, 'block', props.forwardedIp),
-        ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklistIpv6.ipSet, 'block', props.forwardedIp),
+        ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, [this.allowlistIpv4], 'allow', props.forwardedIp),
+        ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], 'allow', props.forwardedIp),
+        ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, 'block', props.forwardedIp),
+        ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, 'block', props.forwardedIp),
         ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
         ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
       ],
@@ -171,6 +189,19 @@ export class BlocklistWebAcl extends Construct {
   }
 
   private logging(props: BlocklistWebAclProps): logs.LogGroup {
+  /**
+   * One family's blocklist sets. The first keeps the id and name a one-set blocklist had: a stack
+   * that grows to more sets keeps that set and its entries instead of replacing it.
+   */
+  private blocklistShards(idSuffix: string, name: string, version: 'IPV4' | 'IPV6', count: number): BlocklistShards {
+    const description = 'Blocked ranges managed by waf-autoblock. Entries added by hand are kept';
+    const first = this.ipSet(`Blocklist${idSuffix}`, name, version, [], description);
+    const more = Array.from({ length: count - 1 }, (_, index) =>
+      this.ipSet(`Blocklist${idSuffix}Set${index + 2}`, `${name}-${index + 2}`, version, [], description),
+    );
+    return [first, ...more];
+  }
+
     const stack = Stack.of(this);
     // WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
     const logGroup = new logs.LogGroup(this, 'Logs', {
@@ -224,17 +255,18 @@ function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
 }
 
 /**
- * The rules of one IP set: `name` matches the connecting source IP; with `forwardedIp`, a second
- * rule `<name>-forwarded` (next priority) matches the header address that the trust model lets
- * this action read (lib/config/forwarded-ip.ts). Two rules rather than one OR: AWS WAF "doesn't
- * apply the rule to the web request at all" when the forwarded header is missing
- * (IPSetForwardedIPConfig, AWS WAF API Reference), so inside an OR a missing header could also
- * skip the source-IP match. Each rule is one IP set reference, so the WCUs are those of the OR.
+ * The rules of one list (one IP set, or a blocklist's sets): `name` matches the connecting source
+ * IP; with `forwardedIp`, a second rule `<name>-forwarded` (next priority) matches the header
+ * address that the trust model lets this action read (lib/config/forwarded-ip.ts). Two rules
+ * rather than one OR: AWS WAF "doesn't apply the rule to the web request at all" when the
+ * forwarded header is missing (IPSetForwardedIPConfig, AWS WAF API Reference), so inside an OR a
+ * missing header could also skip the source-IP match. Several sets of one list are ORed inside
+ * each rule (each reference reads the same address, so none can skip another); one set needs no OR.
  */
 function ipSetRules(
   name: string,
   priority: number,
-  ipSet: wafv2.CfnIPSet,
+  ipSets: readonly IpSetHandle[],
   action: IpSetRuleAction,
   forwardedIp: ForwardedIpConfig | undefined,
 ): wafv2.CfnWebACL.RuleProperty[] {
@@ -245,14 +277,27 @@ function ipSetRules(
     statement,
     visibilityConfig: visibility(ruleName),
   });
-  const sourceIp = rule(name, priority, { ipSetReferenceStatement: { arn: ipSet.attrArn } });
+  const anyOf = (
+    reference: (ipSet: wafv2.CfnIPSet) => wafv2.CfnWebACL.IPSetReferenceStatementProperty,
+  ): wafv2.CfnWebACL.StatementProperty => {
+    const statements = ipSets.map(({ ipSet }) => ({ ipSetReferenceStatement: reference(ipSet) }));
+    const [only] = statements;
+    return statements.length === 1 && only !== undefined ? only : { orStatement: { statements } };
+  };
+  const sourceIp = rule(
+    name,
+    priority,
+    anyOf((ipSet) => ({ arn: ipSet.attrArn })),
+  );
   const header = ipSetForwardedIp(forwardedIp, action);
   if (header === undefined) return [sourceIp];
   return [
     sourceIp,
-    rule(forwardedRuleName(name), priority + 1, {
-      ipSetReferenceStatement: { arn: ipSet.attrArn, ipSetForwardedIpConfig: header },
-    }),
+    rule(
+      forwardedRuleName(name),
+      priority + 1,
+      anyOf((ipSet) => ({ arn: ipSet.attrArn, ipSetForwardedIpConfig: header })),
+    ),
   ];
 }
 

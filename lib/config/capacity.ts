@@ -58,9 +58,23 @@ export const STATEMENT_WCUS = {
   logical: 0,
 } as const;
 
+/**
+ * Blocklist IP sets per address family by default: 2, so that the default stack holds 20,000
+ * ranges of each family (10,000 per set, WAF's quota).
+ */
+export const DEFAULT_IP_SETS_PER_FAMILY = 2;
+/** Most blocklist IP sets per family: 5 holds 50,000 ranges of each family. */
+export const MAX_IP_SETS_PER_FAMILY = 5;
+
 /** What counts toward the web ACL's capacity in a configuration. */
 export interface CapacityInput {
   readonly forwardedIp?: ForwardedIpConfig | undefined;
+  /**
+   * The blocklist IP sets per family (`blocker.ipSetsPerFamily`): the blocklist rule of each family
+   * ORs one IP set reference per set.
+   * @default 1
+   */
+  readonly blocker?: { readonly ipSetsPerFamily?: number | undefined } | undefined;
   readonly rateRules: readonly { readonly uriPathPrefix?: string | undefined; readonly host?: string | undefined }[];
   readonly managedRuleGroups: readonly ManagedRuleGroupName[];
 }
@@ -68,17 +82,23 @@ export interface CapacityInput {
 /** A web ACL's capacity, in WCUs, in total and by kind of rule. */
 export interface WebAclCapacity {
   readonly total: number;
-  /** The allowlist and blocklist rules, IPv4 and IPv6. */
+  /** The allowlist and blocklist rules, IPv4 and IPv6 (a blocklist rule references each of its family's sets). */
   readonly ipSetRules: number;
   readonly rateRules: number;
   readonly managedRuleGroups: number;
 }
 
+/** The IP set rules: each family's allowlist (one set) and blocklist (`ipSetsPerFamily` sets, ORed). */
 const IP_SET_RULE_ACTIONS: readonly IpSetRuleAction[] = ['allow', 'allow', 'block', 'block'];
 
 /** The WCUs of the web ACL that lib/blocklist-web-acl builds for this configuration. */
 export function webAclCapacity(input: CapacityInput): WebAclCapacity {
-  const ipSetRules = IP_SET_RULE_ACTIONS.reduce((sum, action) => sum + ipSetRuleWcus(input.forwardedIp, action), 0);
+  const shards = input.blocker?.ipSetsPerFamily ?? 1;
+  // An OR of set references costs what it nests (`logical` is 0): one reference per set.
+  const ipSetRules = IP_SET_RULE_ACTIONS.reduce(
+    (sum, action) => sum + (action === 'block' ? shards : 1) * ipSetRuleWcus(input.forwardedIp, action),
+    0,
+  );
   const rateRules = input.rateRules.reduce((sum, rule) => sum + rateRuleWcus(rule), 0);
   const managedRuleGroups = input.managedRuleGroups.reduce((sum, name) => sum + MANAGED_RULE_GROUPS[name], 0);
   return { total: ipSetRules + rateRules + managedRuleGroups, ipSetRules, rateRules, managedRuleGroups };
@@ -102,7 +122,7 @@ function rateRuleWcus(rule: CapacityInput['rateRules'][number]): number {
 
 /**
  * The WCUs of the smallest web ACL that a configuration can build: the four IP set rules (allowlist
- * and blocklist, IPv4 and IPv6) and the one rate rule that `rateRules` needs at least, no header
+ * and blocklist, IPv4 and IPv6, one blocklist set per family) and the one rate rule that `rateRules` needs at least, no header
  * trusted, no managed rule group. No `webAclCapacityLimit` below it can hold any configuration.
  */
 export const MIN_WEB_ACL_CAPACITY = webAclCapacity({ rateRules: [{}], managedRuleGroups: [] }).total;

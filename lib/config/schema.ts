@@ -13,12 +13,15 @@ import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '#contracts/notifier-environment';
 import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
 import { REGION_NAME } from '#contracts/environment';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { associationProblems } from './associations';
 import {
   capacityProblems,
+  DEFAULT_IP_SETS_PER_FAMILY,
   INCLUDED_WEB_ACL_CAPACITY,
+  MAX_IP_SETS_PER_FAMILY,
   MANAGED_RULE_GROUPS,
   MAX_WEB_ACL_CAPACITY,
   MIN_WEB_ACL_CAPACITY,
@@ -273,6 +276,19 @@ export const configSchema = z
         logRetentionDays: logRetentionDays.default(30),
         /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */
         sharedIpSets: sharedIpSetsSchema.prefault([]),
+        /**
+         * Blocklist IP sets per address family, 10,000 ranges each (WAF's quota): 2 holds 20,000 IPv4
+         * and 20,000 IPv6 ranges, 5 holds 50,000. The blocklist rule of a family ORs its sets (1 WCU each).
+         */
+        ipSetsPerFamily: z
+          .number()
+          .int('must be a whole number')
+          .min(1, `must be between 1 and ${MAX_IP_SETS_PER_FAMILY}`)
+          .max(
+            MAX_IP_SETS_PER_FAMILY,
+            `must be between 1 and ${MAX_IP_SETS_PER_FAMILY} (${MAX_IP_SETS_PER_FAMILY} sets hold ${(MAX_IP_SETS_PER_FAMILY * IP_SET_CAPACITY).toLocaleString('en-US')} ranges per family)`,
+          )
+          .default(DEFAULT_IP_SETS_PER_FAMILY),
       })
       .prefault({}),
     notifier: z

@@ -80,9 +80,10 @@ export interface WafAutoblockProps {
    */
   readonly associations?: readonly string[];
   /**
-   * The blocker: schedule, gate, block duration, prefixes, dry run, concurrency, log retention, and
-   * the ARNs of more IP sets (this account) that get the same managed ranges.
-   * @default every 5 minutes and on ALARM; collects only while the alarm is in ALARM; blocks /24 and /64 for 240 minutes after last seen; no shared IP sets
+   * The blocker: schedule, gate, block duration, prefixes, dry run, concurrency, log retention,
+   * the ARNs of more IP sets (this account) that get the same managed ranges, and the blocklist IP
+   * sets per family (`ipSetsPerFamily`, 10,000 ranges each).
+   * @default every 5 minutes and on ALARM; collects only while the alarm is in ALARM; blocks /24 and /64 for 240 minutes after last seen; no shared IP sets; 2 blocklist IP sets per family
    */
   readonly blocker?: WafAutoblockConfigInput['blocker'];
   /**
@@ -144,6 +145,7 @@ export class WafAutoblock extends Construct {
       logRetentionDays: config.logging.retentionDays,
       loggedActions: config.logging.actions,
       associations: config.associations,
+      ipSetsPerFamily: config.blocker.ipSetsPerFamily,
     });
     this.attackAlarm = new AttackAlarm(this, 'Alarm', {
       scope: config.scope,

@@ -216,6 +216,8 @@ describe('replay warns when the client chooses a FORWARDED_IP key', () => {
     const config = file(
       'forwarded.json',
       JSON.stringify({
+        // Behind an ALB: no CloudFront in front whose viewer address would make the header the client's.
+        scope: 'REGIONAL',
         forwardedIp: { headerName: 'X-Forwarded-For', setByOwnProxy: 'overwrites' },
         rateRules: [
           { name: 'login', limit: 100, windowSeconds: 60, uriPathPrefix: '/login', aggregateKey: 'FORWARDED_IP' },
@@ -240,7 +242,7 @@ describe('replay warns when the client chooses a FORWARDED_IP key', () => {
     );
     const json = await run('replay', path, '--config', config, '--format', 'json');
     expect(JSON.parse(json.stdout)).toMatchObject({
-      tallies: [{ rule: 'login', counted: 151, unkeyed: 0, multiValued: 150 }],
+      tallies: [{ rule: 'login', counted: 151, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 150 }],
     });
   });
 });

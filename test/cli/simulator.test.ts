@@ -74,8 +74,8 @@ describe('RateSimulator', () => {
       'host 46.1.2.3/32',
     ]);
     expect(simulator.tallies()).toEqual([
-      { rule: 'login', counted: 11, unkeyed: 0, multiValued: 0 },
-      { rule: 'host', counted: 22, unkeyed: 0, multiValued: 0 },
+      { rule: 'login', counted: 11, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
+      { rule: 'host', counted: 22, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
     ]);
   });
 
@@ -89,7 +89,9 @@ describe('RateSimulator', () => {
     ];
     const simulator = simulate([forwarded], requests);
     expect(simulator.limitedKeys().map((k) => k.key)).toEqual(['95.173.136.70/32']);
-    expect(simulator.tallies()).toEqual([{ rule: 'fwd', counted: 11, unkeyed: 22, multiValued: 22 }]);
+    expect(simulator.tallies()).toEqual([
+      { rule: 'fwd', counted: 11, unkeyed: 22, withoutHeader: 11, noHeaderAddress: 11, multiValued: 22 },
+    ]);
   });
 
   it('counts a request whose clientIp is not an address once, however many rules keyed by IP skip it', () => {
@@ -105,10 +107,10 @@ describe('RateSimulator', () => {
     expect(simulator.limitedKeys().map((k) => `${k.rule} ${k.key}`)).toEqual(['rate-all 45.33.12.7/32']);
     expect(simulator.unaddressedClients()).toEqual({ requests: 3, first: 'not-an-ip' });
     expect(simulator.tallies()).toEqual([
-      { rule: 'rate-all', counted: 11, unkeyed: 3, multiValued: 0 },
-      { rule: 'login', counted: 0, unkeyed: 1, multiValued: 0 },
+      { rule: 'rate-all', counted: 11, unkeyed: 3, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
+      { rule: 'login', counted: 0, unkeyed: 1, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
       // No forwarded header at all: unkeyed, but not for its clientIp.
-      { rule: 'fwd', counted: 0, unkeyed: 14, multiValued: 0 },
+      { rule: 'fwd', counted: 0, unkeyed: 14, withoutHeader: 14, noHeaderAddress: 0, multiValued: 0 },
     ]);
   });
 
@@ -118,7 +120,9 @@ describe('RateSimulator', () => {
     const forged = { uri: '/login', headers: [{ name: 'X-Forwarded-For', value: '45.33.50.7, 45.33.99.10' }] };
     const simulator = simulate([login], burst('45.33.99.10', 150, 0, 100, forged));
     expect(simulator.limitedKeys()).toMatchObject([{ key: '45.33.50.7/32', requests: 150, overLimit: 50 }]);
-    expect(simulator.tallies()).toEqual([{ rule: 'login', counted: 150, unkeyed: 0, multiValued: 150 }]);
+    expect(simulator.tallies()).toEqual([
+      { rule: 'login', counted: 150, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 150 },
+    ]);
   });
 });
 
@@ -130,7 +134,9 @@ describe('RateSimulator with records out of time order', () => {
   it('counts a record that comes within the reorder window at its own time: no 60 s window holds 11', () => {
     const simulator = simulate([rule()], interleaved());
     expect(simulator.limitedKeys()).toEqual([]);
-    expect(simulator.tallies()).toEqual([{ rule: 'rate-all', counted: 11, unkeyed: 0, multiValued: 0 }]);
+    expect(simulator.tallies()).toEqual([
+      { rule: 'rate-all', counted: 11, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
+    ]);
     expect(simulator.ordering()).toEqual({ reorderWindowSeconds: 300, late: 0, maxLatenessMs: 120_090 });
   });
 

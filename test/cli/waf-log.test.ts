@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -49,7 +50,13 @@ describe('parseWafRecord', () => {
       clientIp: '45.33.12.7',
       uri: '/login',
       headers: [{ name: 'Host', value: 'a' }],
+      action: 'ALLOW',
     });
+  });
+
+  it('reads a timestamp written as digits in a string as epoch milliseconds', () => {
+    const quoted = line('45.33.12.7').replace('"timestamp":1741917600000', '"timestamp":"1733000000000"');
+    expect(parseWafRecord(quoted)?.timestamp).toBe(1_733_000_000_000);
   });
 
   it('reads a line exported from CloudWatch Logs, which starts with a timestamp', () => {
@@ -117,6 +124,26 @@ describe('readWafLog', () => {
     const { requests, stats } = await readAll(path);
     expect(requests).toHaveLength(3);
     expect(stats.bytesRead).toBe(stats.fileBytes);
+  });
+
+  it('skips a record whose timestamp is an ISO time, naming its line and the first such time', async () => {
+    const iso = line('46.1.2.3').replace('"timestamp":1741917600000', '"timestamp":"2024-12-01T00:00:00Z"');
+    const path = join(dir, 'iso.jsonl');
+    writeFileSync(path, [line('45.33.12.7'), iso].join('\n'));
+    const { requests, stats } = await readAll(path);
+    expect(requests.map((r) => r.clientIp)).toEqual(['45.33.12.7']);
+    expect(stats.malformedBy['text-timestamp']).toEqual({ count: 1, lines: [2] });
+    expect(stats.firstTextTimestamp).toBe('2024-12-01T00:00:00Z');
+  });
+
+  it('reads a FIFO, which cannot seek, gzipped, telling gzip by the bytes as they pass', async () => {
+    const fifo = join(dir, 'log.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = createWriteStream(fifo);
+    writer.end(gzipSync(content));
+    const { requests, stats } = await readAll(fifo);
+    expect(requests.map((r) => r.clientIp)).toEqual(['45.33.12.7', '2a01:4f8::5', '46.1.2.3']);
+    expect(stats).toMatchObject({ gzipped: true, fileBytes: 0, records: 3 });
   });
 
   it('fails naming the file when it is missing or the gzip is truncated', async () => {

@@ -72,13 +72,23 @@ function builtWebAclWcus(config: WafAutoblockConfig): number {
 }
 
 describe('web ACL capacity', () => {
-  it('the default configuration uses 31 WCUs: 4 IP set rules, one rate rule, IP reputation', () => {
-    expect(webAclCapacity(parseConfig({}))).toEqual({ total: 31, ipSetRules: 4, rateRules: 2, managedRuleGroups: 25 });
+  it('the default configuration uses 33 WCUs: 2 allowlist sets, 2 × 2 blocklist sets, one rate rule, IP reputation', () => {
+    expect(webAclCapacity(parseConfig({}))).toEqual({ total: 33, ipSetRules: 6, rateRules: 2, managedRuleGroups: 25 });
+  });
+
+  it.each([
+    [1, 4],
+    [3, 8],
+    [5, 12],
+  ])('blocker.ipSetsPerFamily %i: the IP set rules use %i WCUs, one per set reference', (ipSetsPerFamily, wcus) => {
+    const config = parseConfig({ blocker: { ipSetsPerFamily } });
+    expect(webAclCapacity(config).ipSetRules).toBe(wcus);
+    expect(builtWebAclWcus(config)).toBe(webAclCapacity(config).total);
   });
 
   it('all 10 managed rule groups: refused naming the total, the limit and what to change', () => {
     const message = configErrorOf({ managedRuleGroups: ALL_GROUPS }, 'managedRuleGroups');
-    expect(message).toContain('would make the web ACL use 1,781 WCUs');
+    expect(message).toContain('would make the web ACL use 1,783 WCUs');
     expect(message).toContain('over webAclCapacityLimit 1,500');
     expect(message).toContain('AWSManagedRulesCommonRuleSet alone uses 700');
     expect(message).toContain('raise webAclCapacityLimit, up to 5,000');
@@ -86,7 +96,7 @@ describe('web ACL capacity', () => {
 
   it('all 10 groups fit a raised webAclCapacityLimit', () => {
     const config = parseConfig({ managedRuleGroups: ALL_GROUPS, webAclCapacityLimit: 2000 });
-    expect(webAclCapacity(config).total).toBe(1781);
+    expect(webAclCapacity(config).total).toBe(1783);
   });
 
   it('the largest configuration there is fits the highest limit', () => {
@@ -95,14 +105,15 @@ describe('web ACL capacity', () => {
       forwardedIp: OVERWRITING_PROXY,
       managedRuleGroups: ALL_GROUPS,
       webAclCapacityLimit: 5000,
+      blocker: { ipSetsPerFamily: 5 },
     });
-    // 20 × (2 + 2 + 12) + 4 × (1 + 1) + 1,775: behind a proxy that overwrites, every header rule reads FIRST (1 WCU)
-    expect(webAclCapacity(config)).toEqual({ total: 2103, ipSetRules: 8, rateRules: 320, managedRuleGroups: 1775 });
+    // 20 × (2 + 2 + 12) + (2 + 2 × 5) × (1 + 1) + 1,775: behind a proxy that overwrites, every header rule reads FIRST (1 WCU)
+    expect(webAclCapacity(config)).toEqual({ total: 2119, ipSetRules: 24, rateRules: 320, managedRuleGroups: 1775 });
   });
 
   it('rate rules over a low limit: refused naming rateRules', () => {
     expect(configErrorOf({ rateRules: TWENTY_SCOPED_RULES, webAclCapacityLimit: 300 }, 'rateRules')).toContain(
-      'would make the web ACL use 349 WCUs (managed rule groups 25, rate rules 320, IP set rules 4)',
+      'would make the web ACL use 351 WCUs (managed rule groups 25, rate rules 320, IP set rules 6)',
     );
   });
 
@@ -110,9 +121,13 @@ describe('web ACL capacity', () => {
     configErrorOf({ webAclCapacityLimit }, 'webAclCapacityLimit');
   });
 
-  it('the smallest web ACL there is (4 IP set rules, one plain rate rule, no group) takes 6 WCUs: the least limit', () => {
+  it('the smallest web ACL there is (4 IP set rules of one set each, one plain rate rule, no group) takes 6 WCUs: the least limit', () => {
     expect(MIN_WEB_ACL_CAPACITY).toBe(6);
-    const smallest = parseConfig({ managedRuleGroups: [], webAclCapacityLimit: MIN_WEB_ACL_CAPACITY });
+    const smallest = parseConfig({
+      managedRuleGroups: [],
+      webAclCapacityLimit: MIN_WEB_ACL_CAPACITY,
+      blocker: { ipSetsPerFamily: 1 },
+    });
     expect(builtWebAclWcus(smallest)).toBe(MIN_WEB_ACL_CAPACITY);
   });
 
@@ -158,10 +173,17 @@ describe('web ACL capacity', () => {
         fc.array(rule, { minLength: 1, maxLength: 6 }),
         forwardedIp,
         fc.uniqueArray(fc.constantFrom(...ALL_GROUPS)),
-        (rateRules, forwarded, managedRuleGroups) => {
+        fc.integer({ min: 1, max: 5 }),
+        (rateRules, forwarded, managedRuleGroups, ipSetsPerFamily) => {
           let config: WafAutoblockConfig;
           try {
-            config = parseConfig({ rateRules, forwardedIp: forwarded, managedRuleGroups, webAclCapacityLimit: 5000 });
+            config = parseConfig({
+              rateRules,
+              forwardedIp: forwarded,
+              managedRuleGroups,
+              webAclCapacityLimit: 5000,
+              blocker: { ipSetsPerFamily },
+            });
           } catch (error) {
             expect(error).toBeInstanceOf(ConfigError);
             return;

@@ -27,6 +27,7 @@ const DEFAULT_CONFIG = {
     reservedConcurrency: 1,
     logRetentionDays: 30,
     sharedIpSets: [],
+    ipSetsPerFamily: 2,
   },
   notifier: {
     chatIds: [],

@@ -38,8 +38,11 @@ function namesIn(template: Template, stackName: string) {
   };
 }
 
+/** The default stack's IP sets: two blocklist sets per family (blocker.ipSetsPerFamily). */
 const ipSetsOf = (prefix: string) =>
-  ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'].map((list) => `${prefix}-${list}`);
+  ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv4-2', 'blocklist-ipv6', 'blocklist-ipv6-2'].map(
+    (list) => `${prefix}-${list}`,
+  );
 
 describe('WafAutoblock in stacks of another app, with cdk-nag', () => {
   const app = new App({ context: NO_BUNDLING });

@@ -77,7 +77,11 @@ function expectSourceThenHeader(template: Template, name: string, headerName: st
 const IP_SET_RULES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
 
 describe('default configuration: no header is trusted', () => {
-  const { template } = synthesize({ allowlist: ['81.2.69.128/26', '2001:db8:1::/48'] });
+  // One blocklist set per family, so that each rule is one reference (sets ORed: blocklist-shards.test.ts).
+  const { template } = synthesize({
+    allowlist: ['81.2.69.128/26', '2001:db8:1::/48'],
+    blocker: { ipSetsPerFamily: 1 },
+  });
 
   it('the ALLOW rules match the connecting source IP, and nothing else', () => {
     expect(ruleOf(template, 'allowlist-ipv4').Statement).toEqual(sourceOnly(arnOf(template, 'allowlist-ipv4')));
@@ -133,6 +137,7 @@ describe('forwardedIp: nginx in front of an ALB overwrites a single-valued heade
     scope: 'REGIONAL',
     forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
     rateRules: [...LOGIN_BEHIND_PROXY],
+    blocker: { ipSetsPerFamily: 1 }, // one reference per rule; several sets: blocklist-shards.test.ts
   } as const satisfies WafAutoblockConfigInput;
   const { template } = synthesize(config);
 

@@ -68,21 +68,29 @@ describe('default configuration (CLOUDFRONT)', () => {
     const ipSets = template.findResources('AWS::WAFv2::IPSet');
     const logicalIdOf = (name: string) =>
       Object.entries(ipSets).find(([, r]) => (r as { Properties: { Name: string } }).Properties.Name === name)?.[0];
-    for (const name of ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6']) {
-      const rule = rules.find((r) => r.Name === name);
-      expect(rule?.Statement).toEqual({
-        IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [logicalIdOf(`WafAutoblock-${name}`), 'Arn'] } },
+    const reference = (setName: string) => ({
+      IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [logicalIdOf(`WafAutoblock-${setName}`), 'Arn'] } },
+    });
+    for (const name of ['allowlist-ipv4', 'allowlist-ipv6']) {
+      expect(rules.find((r) => r.Name === name)?.Statement).toEqual(reference(name));
+    }
+    // Two blocklist sets per family by default (blocker.ipSetsPerFamily), ORed in one rule.
+    for (const name of ['blocklist-ipv4', 'blocklist-ipv6']) {
+      expect(rules.find((r) => r.Name === name)?.Statement).toEqual({
+        OrStatement: { Statements: [reference(name), reference(`${name}-2`)] },
       });
     }
   });
 
-  it('creates four IP sets with their IP versions; the blocklists start empty', () => {
-    template.resourceCountIs('AWS::WAFv2::IPSet', 4);
+  it('creates six IP sets with their IP versions; the blocklists start empty', () => {
+    template.resourceCountIs('AWS::WAFv2::IPSet', 6);
     for (const [list, version] of [
       ['allowlist-ipv4', 'IPV4'],
       ['allowlist-ipv6', 'IPV6'],
       ['blocklist-ipv4', 'IPV4'],
+      ['blocklist-ipv4-2', 'IPV4'],
       ['blocklist-ipv6', 'IPV6'],
+      ['blocklist-ipv6-2', 'IPV6'],
     ] as const) {
       template.hasResourceProperties('AWS::WAFv2::IPSet', {
         Name: `WafAutoblock-${list}`,
@@ -389,10 +397,12 @@ describe('REGIONAL scope with associations', () => {
       },
     });
     expect(rules.find((r) => r.Name === 'blocklist-ipv4')?.Statement).toEqual({
-      IPSetReferenceStatement: { Arn: expect.anything() as unknown },
+      OrStatement: { Statements: [source, source] },
     });
-    expect(rules.find((r) => r.Name === 'blocklist-ipv4-forwarded')?.Statement).toEqual({
+    const header = {
       IPSetReferenceStatement: {
+    // Each of the two rules ORs the family's two sets (blocker.ipSetsPerFamily's default).
+    const source = { IPSetReferenceStatement: { Arn: expect.anything() as unknown } };
         Arn: expect.anything() as unknown,
         IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'FIRST' },
       },
@@ -401,6 +411,9 @@ describe('REGIONAL scope with associations', () => {
 
   it('keeps rule order with several rate rules and managed groups', () => {
     expect(rulesOf(template).map((r) => r.Name)).toEqual([
+    };
+    expect(rules.find((r) => r.Name === 'blocklist-ipv4-forwarded')?.Statement).toEqual({
+      OrStatement: { Statements: [header, header] },
       'allowlist-ipv4',
       'allowlist-ipv4-forwarded',
       'allowlist-ipv6',

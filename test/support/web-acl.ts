@@ -17,6 +17,7 @@ export function webAclRulesOf(config: WafAutoblockConfig): wafv2.CfnWebACL.RuleP
     logRetentionDays: config.logging.retentionDays,
     loggedActions: config.logging.actions,
     associations: [],
+    ipSetsPerFamily: config.blocker.ipSetsPerFamily,
   });
   return webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
 }
