@@ -91,20 +91,16 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
   'blocker-stopped': {
     unhealthy: (trigger) => {
       const span = window(trigger);
-      return span === undefined
-        ? 'the blocker has not completed a run in time'
-        : `the blocker has not completed a run for ${span}`;
+      return span === undefined ? 'the blocker is not being invoked' : `the blocker has not been invoked for ${span}`;
     },
     effect: 'Until it runs, no new attacker is blocked and no block expires.',
-    healthy: () => 'the blocker completes its runs',
+    healthy: () => 'the blocker is invoked again',
     check: (where) => [
       text('the EventBridge schedule rule is enabled; '),
       ...named('the blocker function', where.dimensions.FunctionName),
       text(' exists and its reserved concurrency ('),
       code('blocker.reservedConcurrency'),
-      text(') is not 0; runs that time out ('),
-      ...named('its log group', where.blockerLogGroup),
-      text(').'),
+      text(') is not 0 (throttled invocations do not count).'),
     ],
   },
   'notifier-failed': {
@@ -152,9 +148,10 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     check: () => [...CAPACITY_CHECKS, text(' The block reports list the ranges that did not fit.')],
   },
   'dead-letters': {
-    unhealthy: () => 'events that failed for good wait in the dead-letter queue',
-    effect: 'Each is a blocker run, a ban-feed message or a notification that never completed.',
-    healthy: () => 'the dead-letter queue is empty',
+    unhealthy: () => 'an event failed for good and waits in the dead-letter queue',
+    effect:
+      'It is a ban-feed message, an alarm event or a notification that never completed; it stays in the queue (14 days) until deleted.',
+    healthy: () => 'no event failed for good in the last 5 minutes (those in the queue stay until deleted)',
     check: (where) => [
       ...named('the queue', where.dimensions.QueueName),
       text(': '),

@@ -53,6 +53,11 @@ interface AlarmSpec {
   readonly treatMissingData: cloudwatch.TreatMissingData;
   /** What the alarm means and what to check; the CloudWatch console, the e-mail and `status` show it. */
   readonly description: string;
+  /**
+   * Whether its ALARM and OK go to the ops topic. An alarm that another one already says more
+   * precisely stays on the dashboard and in `status` only, so that one fault pages once.
+   */
+  readonly pages: boolean;
 }
 
 const AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
@@ -80,14 +85,16 @@ export class HealthAlarms extends Construct {
     const topic = props.channel.topic;
     const alarms = {} as Record<HealthAlarmKind, cloudwatch.Alarm>;
     for (const kind of HEALTH_ALARM_KINDS) {
-      const { description, ...spec } = specs[kind];
+      const { description, pages, ...spec } = specs[kind];
       const alarm = new cloudwatch.Alarm(this, kind, {
         alarmName: healthAlarmName(props.namePrefix, kind),
         alarmDescription: description,
         ...spec,
       });
-      alarm.addAlarmAction(new actions.SnsAction(topic));
-      alarm.addOkAction(new actions.SnsAction(topic));
+      if (pages) {
+        alarm.addAlarmAction(new actions.SnsAction(topic));
+        alarm.addOkAction(new actions.SnsAction(topic));
+      }
       alarms[kind] = alarm;
     }
     this.alarms = alarms;
@@ -100,7 +107,11 @@ export class HealthAlarms extends Construct {
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
         conditions: {
-          ArnLike: { 'aws:SourceArn': HEALTH_ALARM_KINDS.map((kind) => alarms[kind].alarmArn) },
+          ArnLike: {
+            'aws:SourceArn': HEALTH_ALARM_KINDS.filter((kind) => specs[kind].pages).map(
+              (kind) => alarms[kind].alarmArn,
+            ),
+          },
           StringEquals: { 'aws:SourceAccount': stack.account },
         },
       }),
@@ -144,7 +155,10 @@ function blockerAlarmSpecs({
       comparisonOperator: AT_LEAST,
       ...ONCE,
       treatMissingData: QUIET_IS_FINE,
-      description: `waf-autoblock: a blocker run failed (Errors >= 1 in ${every}). Ranges already blocked stay blocked; the run wrote nothing it could not finish. ${check}`,
+      // Pages nobody: one failed run is often a throttled or contended WAF write that the next run
+      // repairs. Shown on the dashboard and by status; blocker-failing pages when it lasts.
+      pages: false,
+      description: `waf-autoblock: a blocker run failed (Errors >= 1 in ${every}; dashboard and status only, no notification: blocker-failing notifies at ${RUNS_WATCHED} in a row). Ranges already blocked stay blocked; the run wrote nothing it could not finish. ${check}`,
     },
     'blocker-failing': {
       metric: errors,
@@ -156,17 +170,22 @@ function blockerAlarmSpecs({
       // soon as blocker-stopped notices a blocker that does not run at all.
       datapointsToAlarm: RUNS_WATCHED,
       treatMissingData: QUIET_IS_FINE,
+      pages: true,
       description: `waf-autoblock: the blocker failed ${RUNS_WATCHED} runs in a row (Errors >= 1 in ${RUNS_WATCHED} periods of ${every}). New attackers are not blocked and no block expires until it is fixed. ${check}`,
     },
     'blocker-stopped': {
-      metric: blockerMetric(HEALTH_METRICS.runSucceeded, cloudwatch.Stats.SUM),
+      // Invocations, not successful runs: a blocker that runs and fails is blocker-failing's to say,
+      // so that one fault pages once. Lambda counts an invocation that fails or times out too, but
+      // not a throttled one (reserved concurrency 0).
+      metric: blocker.function.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods,
       datapointsToAlarm: evaluationPeriods,
-      // A blocker that never starts publishes nothing: silence is the fault this alarm is for.
+      // A blocker that is never invoked has no data point: silence is the fault this alarm is for.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      description: `waf-autoblock: no successful blocker run for ${RUNS_WATCHED} schedule intervals (${describeSeconds(RUNS_WATCHED * periodSeconds)}; RunSucceeded < 1, no data counts). Either it fails (see blocker-failed) or it does not run: check that the EventBridge schedule rule is enabled, that the function exists, and that its reserved concurrency is not 0.`,
+      pages: true,
+      description: `waf-autoblock: the blocker was not invoked for ${RUNS_WATCHED} schedule intervals (${describeSeconds(RUNS_WATCHED * periodSeconds)}; Invocations < 1, no data counts). Check that the EventBridge schedule rule is enabled, that the function exists, and that its reserved concurrency is not 0 (throttled invocations do not count). A blocker that runs and fails is blocker-failing's.`,
     },
     'blocklist-full': {
       metric: blockerMetric(HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM),
@@ -174,6 +193,7 @@ function blockerAlarmSpecs({
       comparisonOperator: AT_LEAST,
       ...ONCE,
       treatMissingData: QUIET_IS_FINE,
+      pages: true,
       description: `waf-autoblock: a blocklist IP set is at least ${BLOCKLIST_FULL_PERCENT}% full (BlocklistUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the 10,000 entries WAF allows). When it is full, new ranges overflow. ${roomCheck}`,
     },
     overflow: {
@@ -182,6 +202,7 @@ function blockerAlarmSpecs({
       comparisonOperator: AT_LEAST,
       ...ONCE,
       treatMissingData: QUIET_IS_FINE,
+      pages: true,
       description: `waf-autoblock: ranges that should be blocked did not fit in their IP set (Overflow >= 1 in ${every}); the most recent and most active were kept, and the block reports list the rest. ${roomCheck}`,
     },
   };
@@ -193,40 +214,54 @@ type EventAlarmKind = 'notifier-failed' | 'telegram-undelivered' | 'dead-letters
 /** The alarms on the notifier and the dead-letter queue, in 5-minute periods. */
 function eventAlarmSpecs({ notifier, channel }: HealthAlarmsProps): Record<EventAlarmKind, AlarmSpec> {
   const period = EVENT_ALARM_PERIOD;
+  const undelivered = new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: HEALTH_METRICS.telegramUndelivered,
+    dimensionsMap: { service: notifier.serviceName },
+    statistic: cloudwatch.Stats.SUM,
+    period,
+  });
   return {
     'notifier-failed': {
-      metric: notifier.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period }),
-      threshold: 1,
-      comparisonOperator: AT_LEAST,
-      ...ONCE,
-      treatMissingData: QUIET_IS_FINE,
-      description: `waf-autoblock: the notifier failed (Errors >= 1 in 5 minutes; Lambda retries a failed event twice, then keeps it in the dead-letter queue). Check the notifier's log group ${notifier.logGroup.logGroupName}: the bot token secret, Telegram's answers, and its permissions.`,
-    },
-    'telegram-undelivered': {
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: HEALTH_METRICS.telegramUndelivered,
-        dimensionsMap: { service: notifier.serviceName },
-        statistic: cloudwatch.Stats.SUM,
+      // A message Telegram refused fails the invocation too: that period is telegram-undelivered's
+      // alone, so that one Telegram outage pages once. FILL: an invocation that fails before the
+      // handler runs (at module load) publishes no TelegramUndelivered, and still counts.
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(FILL(undelivered, 0) > 0, 0, errors)',
+        usingMetrics: {
+          errors: notifier.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period }),
+          undelivered,
+        },
+        label: 'Notifier errors other than undelivered Telegram messages',
         period,
       }),
       threshold: 1,
       comparisonOperator: AT_LEAST,
       ...ONCE,
       treatMissingData: QUIET_IS_FINE,
+      pages: true,
+      description: `waf-autoblock: the notifier failed for another reason than Telegram refusing a message (Errors >= 1 in 5 minutes, not counted in a period with TelegramUndelivered >= 1, which telegram-undelivered reports; Lambda retries a failed event twice, then keeps it in the dead-letter queue). Check the notifier's log group ${notifier.logGroup.logGroupName}: the bot token secret, Telegram's answers, and its permissions.`,
+    },
+    'telegram-undelivered': {
+      metric: undelivered,
+      threshold: 1,
+      comparisonOperator: AT_LEAST,
+      ...ONCE,
+      treatMissingData: QUIET_IS_FINE,
+      pages: true,
       description: `waf-autoblock: a Telegram message was not delivered (TelegramUndelivered >= 1 in 5 minutes). Check the bot token in its secret, the chat ids, and that the bot is a member of each chat. This alarm's own Telegram message may not arrive either: notifier.opsEmail is for that.`,
     },
     'dead-letters': {
-      metric: channel.deadLetters.metricApproximateNumberOfMessagesVisible({
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period,
-      }),
+      // Messages that arrived, not messages waiting: the alarm says each new failure once and clears
+      // by itself, instead of staying in ALARM until someone purges the queue.
+      metric: channel.deadLetters.metricNumberOfMessagesSent({ statistic: cloudwatch.Stats.SUM, period }),
       threshold: 1,
       comparisonOperator: AT_LEAST,
       ...ONCE,
-      // SQS stops sending metrics for an idle queue: an empty queue may have no data.
+      // SQS stops sending metrics for an idle queue.
       treatMissingData: QUIET_IS_FINE,
-      description: `waf-autoblock: an event failed for good (a ban-feed message, an alarm or a report, after Lambda's retries) and waits in the dead-letter queue ${channel.deadLetters.queueName} (kept 14 days). Read it with aws sqs receive-message: each message holds the event and the error. Fix the cause, publish ban-feed messages again, then delete them; the alarm clears when the queue is empty.`,
+      pages: true,
+      description: `waf-autoblock: an event failed for good (a ban-feed message, an alarm or a report, after Lambda's retries; NumberOfMessagesSent >= 1 in 5 minutes) and waits in the dead-letter queue ${channel.deadLetters.queueName} (kept 14 days). Read it with aws sqs receive-message: each message holds the event and the error. Fix the cause, publish ban-feed messages again, then delete them (aws sqs purge-queue empties it). The alarm clears by itself after 5 minutes without a new one; the messages stay until deleted.`,
     },
   };
 }

@@ -108,10 +108,12 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
   const quietIsFine = { TreatMissingData: 'notBreaching' };
 
   const expected: Record<HealthAlarmKind, AlarmProperties> = {
+    // Pages nobody (see the routing test below): one failed run is often repaired by the next.
     'blocker-failed': { ...blockerErrors, ...atLeast(1), ...once, ...quietIsFine },
     'blocker-failing': { ...blockerErrors, ...atLeast(1), EvaluationPeriods: 3, DatapointsToAlarm: 3, ...quietIsFine },
     'blocker-stopped': {
-      ...blockerMetric('RunSucceeded', 'Sum'),
+      ...blockerErrors,
+      MetricName: 'Invocations',
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       EvaluationPeriods: 3,
@@ -119,11 +121,40 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
       TreatMissingData: 'breaching',
     },
     'notifier-failed': {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: notifierId } }],
-      Statistic: 'Sum',
-      Period: 300,
+      Metrics: [
+        {
+          Id: 'expr_1',
+          Label: 'Notifier errors other than undelivered Telegram messages',
+          Expression: 'IF(FILL(undelivered, 0) > 0, 0, errors)',
+          ReturnData: true,
+        },
+        {
+          Id: 'errors',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: 'Errors',
+              Dimensions: [{ Name: 'FunctionName', Value: { Ref: notifierId } }],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+        {
+          Id: 'undelivered',
+          MetricStat: {
+            Metric: {
+              Namespace: 'WafAutoblock',
+              MetricName: 'TelegramUndelivered',
+              Dimensions: [{ Name: 'service', Value: 'WafAutoblock-notifier' }],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+      ],
       ...atLeast(1),
       ...once,
       ...quietIsFine,
@@ -142,9 +173,9 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     overflow: { ...blockerMetric('Overflow', 'Maximum'), ...atLeast(1), ...once, ...quietIsFine },
     'dead-letters': {
       Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
-      Statistic: 'Maximum',
+      Statistic: 'Sum',
       Period: 300,
       ...atLeast(1),
       ...once,
@@ -156,31 +187,34 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     expect([...alarms.keys()].sort()).toEqual([...HEALTH_ALARM_KINDS].sort());
   });
 
-  it.each(HEALTH_ALARM_KINDS)(
-    '%s: watches its metric as documented and tells the ops topic of ALARM and OK',
-    (kind) => {
-      expect(alarms.get(kind)).toEqual({
-        AlarmName: `WafAutoblock-health-${kind}`,
-        AlarmDescription: expect.anything() as unknown,
-        ...expected[kind],
-        ...actions,
-      });
-    },
-  );
+  /** The alarms that page: one fault, one notification (see docs/operations.md, "Health alarms"). */
+  const paging = HEALTH_ALARM_KINDS.filter((kind) => kind !== 'blocker-failed');
+
+  it.each(HEALTH_ALARM_KINDS)('%s: watches its metric as documented', (kind) => {
+    expect(alarms.get(kind)).toEqual({
+      AlarmName: `WafAutoblock-health-${kind}`,
+      AlarmDescription: expect.anything() as unknown,
+      ...expected[kind],
+      ...(paging.includes(kind) ? actions : {}),
+    });
+  });
+
+  it('tells the ops topic of every ALARM and OK but a single failed blocker run, which the dashboard and status show', () => {
+    for (const kind of paging) expect(alarms.get(kind), kind).toMatchObject(actions);
+    expect(alarms.get('blocker-failed')).not.toHaveProperty('AlarmActions');
+    expect(alarms.get('blocker-failed')).not.toHaveProperty('OKActions');
+  });
 
   it('describes each alarm: what crossed which threshold, and what to check', () => {
     const mentions: Record<HealthAlarmKind, RegExp[]> = {
-      'blocker-failed': [/Errors >= 1 in 5 minutes/, /log group <token>/],
+      'blocker-failed': [/Errors >= 1 in 5 minutes/, /no notification/, /log group <token>/],
       'blocker-failing': [/failed 3 runs in a row/, /log group <token>/],
-      'blocker-stopped': [
-        /no successful blocker run for 3 schedule intervals \(15 minutes/,
-        /schedule rule is enabled/,
-      ],
+      'blocker-stopped': [/not invoked for 3 schedule intervals \(15 minutes/, /schedule rule is enabled/],
       'notifier-failed': [/Errors >= 1 in 5 minutes/, /log group <token>/],
       'telegram-undelivered': [/TelegramUndelivered >= 1/, /bot token/, /notifier\.opsEmail/],
       'blocklist-full': [/at least 90% full/, /blocker\.blockDurationMinutes/],
       overflow: [/Overflow >= 1/, /blocker\.blockDurationMinutes/],
-      'dead-letters': [/dead-letter queue <token> \(kept 14 days\)/, /aws sqs receive-message/],
+      'dead-letters': [/dead-letter queue <token> \(kept 14 days\)/, /aws sqs receive-message/, /clears by itself/],
     };
     for (const kind of HEALTH_ALARM_KINDS) {
       const description = descriptionOf(alarms.get(kind)!);
@@ -198,7 +232,7 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     expect(notifier.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('WafAutoblock');
   });
 
-  it('publishes to an ops topic encrypted with the topics key, TLS only, that these alarms alone may publish to', () => {
+  it('publishes to an ops topic encrypted with the topics key, TLS only, that the paging alarms alone may publish to', () => {
     const alertTopic = template.findResources('AWS::SNS::Topic')[idOf(template, 'AWS::SNS::Topic', 'AlertTopic')];
     const opsTopic = template.findResources('AWS::SNS::Topic')[opsTopicId];
     expect(opsTopic).toMatchObject({
@@ -208,10 +242,12 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
       (alertTopic as { Properties: unknown }).Properties,
     );
     const alarmIds = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
-      .filter(([, resource]) =>
-        /-health-/.test(String((resource as { Properties: AlarmProperties }).Properties.AlarmName)),
-      )
+      .filter(([, resource]) => {
+        const kind = healthAlarmKindOf(String((resource as { Properties: AlarmProperties }).Properties.AlarmName));
+        return kind !== undefined && paging.includes(kind);
+      })
       .map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect(alarmIds).toHaveLength(HEALTH_ALARM_KINDS.length - 1);
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: opsTopicId }],
       PolicyDocument: {
@@ -286,6 +322,31 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     }
   });
 
+  it('keeps failed scheduled runs out of the queue: the next tick repeats the run, and blocker-failing reports it', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
+      Properties: { ScheduleExpression?: string; Targets: { Arn: unknown }[] };
+    }[];
+    const schedule = rules.find((rule) => rule.Properties.ScheduleExpression === 'rate(5 minutes)');
+    const aliasId = (schedule?.Properties.Targets[0]?.Arn as { Ref: string }).Ref;
+    expect(template.findResources('AWS::Lambda::Alias')[aliasId]).toMatchObject({
+      Properties: { FunctionName: { Ref: blockerId }, Name: 'scheduled' },
+    });
+    // The alias's own invocation settings: no retry, no on-failure destination.
+    const scheduledConfig = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).filter((resource) =>
+      JSON.stringify(resource).includes(`"Ref":"${aliasId}"`),
+    );
+    expect(scheduledConfig).toEqual([
+      {
+        Type: 'AWS::Lambda::EventInvokeConfig',
+        Properties: {
+          FunctionName: { Ref: blockerId },
+          Qualifier: { 'Fn::Select': [7, { 'Fn::Split': [':', { Ref: aliasId }] }] },
+          MaximumRetryAttempts: 0,
+        },
+      },
+    ]);
+  });
+
   it("tells the notifier the ops topic, the queue and the blocker's log group", () => {
     const blockerLogGroup = (blocker.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup;
     expect(notifier.Properties.Environment.Variables).toMatchObject({
@@ -313,9 +374,14 @@ describe('the health alarms, configured', () => {
       expect(alarms.get(kind), kind).toMatchObject({ Period: period, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
     }
     // The notifier and the queue do not run on the schedule.
-    for (const kind of ['notifier-failed', 'telegram-undelivered', 'dead-letters'] as const) {
+    for (const kind of ['telegram-undelivered', 'dead-letters'] as const) {
       expect(alarms.get(kind), kind).toMatchObject({ Period: 300, EvaluationPeriods: 1 });
     }
+    const notifierFailed = alarms.get('notifier-failed') as { Metrics: { MetricStat?: { Period: number } }[] };
+    expect(notifierFailed).toMatchObject({ EvaluationPeriods: 1 });
+    expect(notifierFailed.Metrics.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Period] : []))).toEqual([
+      300, 300,
+    ]);
   });
 
   it('refuses, naming blocker.schedule, a schedule the construct is given without the configuration checks', () => {
@@ -349,11 +415,11 @@ describe('the health alarms, configured', () => {
       [...healthAlarms(template).values()].map((alarm) => [alarm.AlarmName, JSON.stringify(alarm.Dimensions)]),
     );
     expect(names[0]).toContainEqual([
-      'shop-web-health-blocker-stopped',
+      'shop-web-health-overflow',
       JSON.stringify([{ Name: 'service', Value: 'shop-web-blocker' }]),
     ]);
     expect(names[1]).toContainEqual([
-      'blog-web-health-blocker-stopped',
+      'blog-web-health-overflow',
       JSON.stringify([{ Name: 'service', Value: 'blog-web-blocker' }]),
     ]);
     // Neither configures notifier.opsEmail.

@@ -3,7 +3,8 @@
  * blocker's handler runs with the service name and namespace the template gives it, its blocklist
  * cannot be read (WAFNonexistentItemException, strict SDK mocks), and each blocker alarm of the
  * template is evaluated over what that leaves CloudWatch: the EMF lines the handler printed
- * (RunSucceeded 0) and Lambda's Errors metric (one per invocation that threw).
+ * (RunSucceeded 0) and Lambda's Errors and Invocations metrics (one per invocation that threw, one per
+ * invocation).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,12 +118,11 @@ async function invoke(): Promise<Invocation> {
 /** The datapoint each period (one scheduled run each) gives an alarm. */
 function datapoints(alarm: MetricAlarmProperties, periods: readonly Invocation[]): Datapoint[] {
   if (alarm.Namespace === 'AWS/Lambda') {
-    // Lambda's own metric: Errors counts the invocations that threw, of this function only.
-    expect(alarm).toMatchObject({
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
-    });
-    return periods.map((run) => (run.failed ? 1 : 0));
+    // Lambda's own metrics, of this function only: Errors counts the invocations that threw,
+    // Invocations every one of them.
+    expect(alarm).toMatchObject({ Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }] });
+    expect(['Errors', 'Invocations']).toContain(alarm.MetricName);
+    return periods.map((run) => (alarm.MetricName === 'Invocations' || run.failed ? 1 : 0));
   }
   return periods.map((run) => emfDatapoint(alarm, run.records));
 }
@@ -181,10 +181,11 @@ describe('a blocker that cannot read its blocklist', () => {
     expect(run.records).toEqual([
       expect.objectContaining({ service: powertools.POWERTOOLS_SERVICE_NAME, RunSucceeded: 0 }),
     ]);
-    expect(datapoints(alarms['blocker-stopped'], [run])).toEqual([0]);
+    // Invoked, so not stopped: a failing blocker is blocker-failing's to report, once.
+    expect(datapoints(alarms['blocker-stopped'], [run])).toEqual([1]);
   });
 
-  it('raises blocker-failed at the first failed run, and blocker-failing and blocker-stopped at the third in a row', async () => {
+  it('raises blocker-failed at the first failed run, blocker-failing at the third in a row, and never blocker-stopped', async () => {
     const healthy = await invoke();
     blocklistUnreadable();
     const first = await invoke();
@@ -203,7 +204,7 @@ describe('a blocker that cannot read its blocklist', () => {
     expect(states([healthy, first, second, third])).toEqual({
       'blocker-failed': 'ALARM',
       'blocker-failing': 'ALARM',
-      'blocker-stopped': 'ALARM',
+      'blocker-stopped': 'OK',
       'blocklist-full': 'OK',
       overflow: 'OK',
     });
@@ -231,7 +232,7 @@ describe('a blocker that cannot read its blocklist', () => {
     });
   });
 
-  it('raises blocker-stopped from silence alone: a blocker that never starts publishes nothing', () => {
+  it('raises blocker-stopped from silence alone: a blocker that is never invoked has no data', () => {
     const silent: Invocation[] = [];
     expect(alarmState(alarms['blocker-stopped'], datapoints(alarms['blocker-stopped'], silent))).toBe('ALARM');
     expect(alarmState(alarms['blocker-failed'], [undefined])).toBe('OK');

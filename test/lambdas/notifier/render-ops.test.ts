@@ -74,13 +74,13 @@ Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-failing</c
 <i>Threshold Crossed: 3 out of the last 3 datapoints were not greater than or equal to the threshold (1.0).</i>`,
   },
   'blocker-stopped': {
-    alarm: `⚠️ <b>waf-autoblock is unhealthy:</b> the blocker has not completed a run for 15 min
+    alarm: `⚠️ <b>waf-autoblock is unhealthy:</b> the blocker has not been invoked for 15 min
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-stopped</code>
 Until it runs, no new attacker is blocked and no block expires.
 
-<b>What to check:</b> the EventBridge schedule rule is enabled; the blocker function exists and its reserved concurrency (<code>blocker.reservedConcurrency</code>) is not 0; runs that time out (its log group <code>WafAutoblock-BlockerLogs-4D5E6F</code>).
+<b>What to check:</b> the EventBridge schedule rule is enabled; the blocker function exists and its reserved concurrency (<code>blocker.reservedConcurrency</code>) is not 0 (throttled invocations do not count).
 <i>Threshold Crossed: 3 out of the last 3 datapoints were greater than or equal to the threshold (1.0).</i>`,
-    ok: `✅ <b>waf-autoblock is healthy again:</b> the blocker completes its runs
+    ok: `✅ <b>waf-autoblock is healthy again:</b> the blocker is invoked again
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-blocker-stopped</code>
 <i>Threshold Crossed: 3 out of the last 3 datapoints were not greater than or equal to the threshold (1.0).</i>`,
   },
@@ -129,13 +129,13 @@ Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-overflow</code>
 <i>Threshold Crossed: 1 out of the last 1 datapoints were not greater than or equal to the threshold (1.0).</i>`,
   },
   'dead-letters': {
-    alarm: `⚠️ <b>waf-autoblock is unhealthy:</b> events that failed for good wait in the dead-letter queue
+    alarm: `⚠️ <b>waf-autoblock is unhealthy:</b> an event failed for good and waits in the dead-letter queue
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters</code>
-Each is a blocker run, a ban-feed message or a notification that never completed.
+It is a ban-feed message, an alarm event or a notification that never completed; it stays in the queue (14 days) until deleted.
 
 <b>What to check:</b> the queue <code>WafAutoblock-DeadLetters-7G8H9I</code>: <code>aws sqs receive-message --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters-7G8H9I --max-number-of-messages 10</code> shows each event (requestPayload), its function (requestContext.functionArn) and the error (responsePayload). Once the cause is fixed, replay one with <code>aws lambda invoke --invocation-type Event --cli-binary-format raw-in-base64-out --function-name &lt;function&gt; --payload file://event.json out.json</code>, then delete it with <code>aws sqs delete-message</code>.
 <i>Threshold Crossed: 1 out of the last 1 datapoints were greater than or equal to the threshold (1.0).</i>`,
-    ok: `✅ <b>waf-autoblock is healthy again:</b> the dead-letter queue is empty
+    ok: `✅ <b>waf-autoblock is healthy again:</b> no event failed for good in the last 5 minutes (those in the queue stay until deleted)
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters</code>
 <i>Threshold Crossed: 1 out of the last 1 datapoints were not greater than or equal to the threshold (1.0).</i>`,
   },
@@ -220,7 +220,7 @@ describe('other states', () => {
   it('explains INSUFFICIENT_DATA and says what to check', () => {
     expect(renderHealth(healthNotice('dead-letters', 'INSUFFICIENT_DATA', 'OK'), DETAILS)).toEqual([
       expect.stringMatching(
-        /^❔ <b>waf-autoblock health unknown:<\/b> cannot tell whether the dead-letter queue is empty\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters<\/code>\nThe alarm has too few data points: normal right after a deploy; later, the function or queue it watches may be gone\.\n\n<b>What to check:<\/b> the queue <code>WafAutoblock-DeadLetters-7G8H9I<\/code>: /,
+        /^❔ <b>waf-autoblock health unknown:<\/b> cannot tell whether no event failed for good in the last 5 minutes \(those in the queue stay until deleted\)\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters<\/code>\nThe alarm has too few data points: normal right after a deploy; later, the function or queue it watches may be gone\.\n\n<b>What to check:<\/b> the queue <code>WafAutoblock-DeadLetters-7G8H9I<\/code>: /,
       ),
     ]);
   });
@@ -238,9 +238,7 @@ Now <code>MAYBE</code>, was OK at 2025-03-14 02:10 UTC`,
       renderHealth(withoutTrigger(healthNotice(health, state)))[0]?.split('\n')[0] ?? '';
     expect(bare('blocker-failed')).toBe('⚠️ <b>waf-autoblock is unhealthy:</b> a blocker run failed');
     expect(bare('blocker-failing')).toBe('⚠️ <b>waf-autoblock is unhealthy:</b> the blocker keeps failing');
-    expect(bare('blocker-stopped')).toBe(
-      '⚠️ <b>waf-autoblock is unhealthy:</b> the blocker has not completed a run in time',
-    );
+    expect(bare('blocker-stopped')).toBe('⚠️ <b>waf-autoblock is unhealthy:</b> the blocker is not being invoked');
     expect(bare('blocklist-full')).toBe('⚠️ <b>waf-autoblock is unhealthy:</b> a blocklist is nearly full');
     expect(bare('blocklist-full', 'OK')).toBe('✅ <b>waf-autoblock is healthy again:</b> the blocklists have room');
   });
