@@ -17,7 +17,6 @@ import {
 } from '#config/forwarded-ip';
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
 import { ConfigError } from '#config/load';
-import { HOST_TRANSFORMATIONS, hostRegex, PATH_TRANSFORMATIONS, pathSearchString } from '#config/scope-down';
 import type { ManagedRuleGroupName, RateRuleConfig } from '#config/schema';
 
 /** Whether the web ACL protects CloudFront distributions or regional resources (one type for stack and Lambdas). */
@@ -48,7 +47,6 @@ export interface BlocklistWebAclProps {
   readonly loggedActions: readonly string[];
   /** Regional resources to associate (REGIONAL only). */
   readonly associations: readonly string[];
-}
   /**
    * Blocklist IP sets per family (1 to 5), 10,000 entries each: the family's blocklist rule ORs
    * them. The first keeps the construct id and name of a one-set blocklist (`BlocklistIpv4`,
@@ -58,6 +56,7 @@ export interface BlocklistWebAclProps {
    * @default 2 (`blocker.ipSetsPerFamily`'s default): 20,000 ranges per family
    */
   readonly ipSetsPerFamily?: number;
+}
 
 /** One WAF IP set as the Lambdas need to address it. */
 export interface IpSetHandle {
@@ -65,10 +64,10 @@ export interface IpSetHandle {
   readonly name: string;
 }
 
-/** Rule priorities: fixed bands so that rules keep their order as lists grow. */
 /** A family's blocklist IP sets, in shard order; the first is always there. */
 export type BlocklistShards = readonly [IpSetHandle, ...IpSetHandle[]];
 
+/** Rule priorities: fixed bands so that rules keep their order as lists grow. */
 const PRIORITY = { allowlist: 0, blocklist: 10, rate: 100, managed: 200 } as const;
 
 /**
@@ -82,13 +81,13 @@ export class BlocklistWebAcl extends Construct {
   readonly webAclName: string;
   readonly allowlistIpv4: IpSetHandle;
   readonly allowlistIpv6: IpSetHandle;
-  readonly blocklistIpv4: IpSetHandle;
   /** The first IPv4 blocklist set (`blocklists.IPV4[0]`), the one a one-set blocklist had. */
-  readonly blocklistIpv6: IpSetHandle;
+  readonly blocklistIpv4: IpSetHandle;
   /** The first IPv6 blocklist set (`blocklists.IPV6[0]`). */
-  readonly logGroup: logs.LogGroup;
+  readonly blocklistIpv6: IpSetHandle;
   /** Every blocklist IP set of each family, in shard order. */
   readonly blocklists: Readonly<Record<'IPV4' | 'IPV6', BlocklistShards>>;
+  readonly logGroup: logs.LogGroup;
   /** Rate rule names as the web ACL knows them (GetRateBasedStatementManagedKeys needs the exact name). */
   readonly rateRuleNames: readonly string[];
   private readonly wafScope: WafScope;
@@ -110,7 +109,6 @@ export class BlocklistWebAcl extends Construct {
     for (const { id: warningId, message } of forwardedIpWarnings(props)) {
       Annotations.of(this).addWarningV2(warningId, message);
     }
-    this.wafScope = props.scope;
     const shards = props.ipSetsPerFamily ?? DEFAULT_IP_SETS_PER_FAMILY;
     if (!Number.isInteger(shards) || shards < 1 || shards > MAX_IP_SETS_PER_FAMILY) {
       const key = 'blocker.ipSetsPerFamily';
@@ -119,6 +117,7 @@ export class BlocklistWebAcl extends Construct {
         `invalid configuration: ${key} must be a whole number between 1 and ${MAX_IP_SETS_PER_FAMILY}, got ${shards}`,
       );
     }
+    this.wafScope = props.scope;
     const prefix = props.namePrefix;
     const { IPV4: allowV4, IPV6: allowV6 } = allowlistByFamily(props.allowlist);
 
@@ -189,7 +188,6 @@ export class BlocklistWebAcl extends Construct {
     return { ipSet, name };
   }
 
-  private logging(props: BlocklistWebAclProps): logs.LogGroup {
   /**
    * One family's blocklist sets. The first keeps the id and name a one-set blocklist had: a stack
    * that grows to more sets keeps that set and its entries instead of replacing it.
@@ -203,6 +201,7 @@ export class BlocklistWebAcl extends Construct {
     return [first, ...more];
   }
 
+  private logging(props: BlocklistWebAclProps): logs.LogGroup {
     const stack = Stack.of(this);
     // WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
     const logGroup = new logs.LogGroup(this, 'Logs', {
@@ -308,23 +307,23 @@ function rateRule(
   forwardedIp: ForwardedIpConfig | undefined,
 ): wafv2.CfnWebACL.RuleProperty {
   const scopeDown: wafv2.CfnWebACL.StatementProperty[] = [];
-  // A client writes the path and Host header in many ways: match them as WAF normalizes them (#config/scope-down).
   if (rule.uriPathPrefix !== undefined) {
     scopeDown.push({
       byteMatchStatement: {
         fieldToMatch: { uriPath: {} },
         positionalConstraint: 'STARTS_WITH',
-        searchString: pathSearchString(rule.uriPathPrefix),
-        textTransformations: [...PATH_TRANSFORMATIONS],
+        searchString: rule.uriPathPrefix,
+        textTransformations: [{ priority: 0, type: 'NONE' }],
       },
     });
   }
   if (rule.host !== undefined) {
     scopeDown.push({
-      regexMatchStatement: {
+      byteMatchStatement: {
         fieldToMatch: { singleHeader: { Name: 'host' } },
-        regexString: hostRegex(rule.host),
-        textTransformations: [...HOST_TRANSFORMATIONS],
+        positionalConstraint: 'EXACTLY',
+        searchString: rule.host.toLowerCase(),
+        textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
       },
     });
   }

@@ -117,12 +117,12 @@ export class WafAutoblock extends Construct {
   readonly ops: OpsChannel;
   /** One alarm per health alarm kind, publishing to the ops topic. */
   readonly health: HealthAlarms;
-  /** The operations dashboard; undefined with `dashboard: false`. */
   /**
    * Runs the blocker once when the stack is first deployed, after the function and before the
    * health alarms exist, so that `blocker-stopped` finds a run and a clean deploy pages nobody.
    */
   readonly firstRun: triggers.Trigger;
+  /** The operations dashboard; undefined with `dashboard: false`. */
   readonly dashboard?: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
@@ -199,9 +199,9 @@ export class WafAutoblock extends Construct {
       notifier: this.notifier.handler,
       schedule: config.blocker.schedule,
     });
+    this.firstRun = firstBlockerRun(this, this.blocker, this.health);
     if (config.dashboard) {
       this.dashboard = new OperationsDashboard(this, 'Dashboard', {
-    this.firstRun = firstBlockerRun(this, this.blocker, this.health);
         namePrefix: prefix,
         scope: config.scope,
         webAclName: this.webAcl.webAclName,

@@ -352,7 +352,7 @@ describe('REGIONAL scope with associations', () => {
     });
   });
 
-  it('scopes a rate rule down to a path prefix and a Host, both as WAF normalizes what the client wrote', () => {
+  it('scopes a rate rule down to a path prefix and a lower-cased Host', () => {
     const login = rulesOf(template).find((r) => r.Name === 'login');
     expect(login?.Statement).toEqual({
       RateBasedStatement: {
@@ -364,23 +364,18 @@ describe('REGIONAL scope with associations', () => {
           AndStatement: {
             Statements: [
               {
-                // `/LOGIN`, `/%6cogin`, `//login` and `/./login` all read `/login` after these.
                 ByteMatchStatement: {
                   FieldToMatch: { UriPath: {} },
                   PositionalConstraint: 'STARTS_WITH',
                   SearchString: '/login',
-                  TextTransformations: [
-                    { Priority: 0, Type: 'URL_DECODE' },
-                    { Priority: 1, Type: 'NORMALIZE_PATH' },
-                    { Priority: 2, Type: 'LOWERCASE' },
-                  ],
+                  TextTransformations: [{ Priority: 0, Type: 'NONE' }],
                 },
               },
               {
-                // `Shop.Example.com`, `shop.example.com.` and `shop.example.com:443` all match.
-                RegexMatchStatement: {
+                ByteMatchStatement: {
                   FieldToMatch: { SingleHeader: { Name: 'host' } },
-                  RegexString: '^shop\\.example\\.com\\.?(?::[0-9]{1,5})?$',
+                  PositionalConstraint: 'EXACTLY',
+                  SearchString: 'shop.example.com',
                   TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
                 },
               },
@@ -401,24 +396,24 @@ describe('REGIONAL scope with associations', () => {
         ForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'MATCH' },
       },
     });
+    // Each of the two rules ORs the family's two sets (blocker.ipSetsPerFamily's default).
+    const source = { IPSetReferenceStatement: { Arn: expect.anything() as unknown } };
     expect(rules.find((r) => r.Name === 'blocklist-ipv4')?.Statement).toEqual({
       OrStatement: { Statements: [source, source] },
     });
     const header = {
       IPSetReferenceStatement: {
-    // Each of the two rules ORs the family's two sets (blocker.ipSetsPerFamily's default).
-    const source = { IPSetReferenceStatement: { Arn: expect.anything() as unknown } };
         Arn: expect.anything() as unknown,
         IPSetForwardedIPConfig: { HeaderName: 'X-Real-IP', FallbackBehavior: 'NO_MATCH', Position: 'FIRST' },
       },
+    };
+    expect(rules.find((r) => r.Name === 'blocklist-ipv4-forwarded')?.Statement).toEqual({
+      OrStatement: { Statements: [header, header] },
     });
   });
 
   it('keeps rule order with several rate rules and managed groups', () => {
     expect(rulesOf(template).map((r) => r.Name)).toEqual([
-    };
-    expect(rules.find((r) => r.Name === 'blocklist-ipv4-forwarded')?.Statement).toEqual({
-      OrStatement: { Statements: [header, header] },
       'allowlist-ipv4',
       'allowlist-ipv4-forwarded',
       'allowlist-ipv6',
