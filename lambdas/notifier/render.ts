@@ -3,7 +3,7 @@
  * messages that each fit Telegram's limit. All text, trusted or not, goes through the span model of
  * ./telegram-html, which sanitizes, escapes and splits it; nothing here writes a tag by hand.
  */
-import type { BlockReport } from '#contracts/report';
+import { upgradeReport, type BlockReport, type BlockReportV2 } from '#contracts/report';
 import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
 import { bold, clip, code, italic, packMessages, text, toMessages, type Line, type Span } from './telegram-html';
 import type {
@@ -296,19 +296,40 @@ function overflowTotal(count: number): number {
   return Number.isNaN(count) ? 0 : Math.round(count);
 }
 
-function reportHeader(report: BlockReport): Line[] {
+/** When the run was; for a report that carries earlier runs' too, since when and how many. */
+function runLine(report: BlockReportV2): Line {
+  const time = (iso: string | undefined) => {
+    const at = iso === undefined ? NaN : Date.parse(iso);
+    return Number.isNaN(at) ? 'an unknown time' : formatTime(at);
+  };
+  if (!(report.runs > 1)) return [text(`Run at ${time(report.at)}`)];
+  return [
+    text(`${formatCount(report.runs)} runs from ${time(report.since)} to ${time(report.at)}: `),
+    italic('the earlier runs could not publish their reports, so this one says what they changed too.'),
+  ];
+}
+
+function reportHeader(report: BlockReportV2): Line[] {
   const lines: Line[] = [
     [text('🛡 '), bold('Blocklist updated'), text(' · web ACL '), code(clip(report.webAclName, FIELD.name))],
   ];
-  const at = Date.parse(report.at);
-  lines.push([text(Number.isNaN(at) ? 'Run at an unknown time' : `Run at ${formatTime(at)}`)]);
+  lines.push(runLine(report));
   if (report.dryRun) lines.push([italic('Dry run: nothing was written; this is what would have changed.')]);
   if (!report.collected) lines.push([italic('The alarm was not in ALARM: no new attackers were collected.')]);
   return lines;
 }
 
-function addedSection(added: BlockReport['added'], max: number): Line[] {
-  if (added.length === 0) return [];
+/**
+ * How many a list's heading states: the report's total, never less than the list holds. A fitted
+ * report lists fewer than its total (the most important), and the rest go into "and N more".
+ */
+function listTotal(total: number, listed: number): number {
+  return Number.isFinite(total) ? Math.max(Math.round(total), listed) : listed;
+}
+
+function addedSection(added: BlockReportV2['added'], addedCount: number, max: number): Line[] {
+  const total = listTotal(addedCount, added.length);
+  if (total === 0) return [];
   const listed = added
     .slice(0, max)
     .map((entry): Line => [
@@ -316,11 +337,12 @@ function addedSection(added: BlockReport['added'], max: number): Line[] {
       code(clip(entry.range, FIELD.label)),
       text(` · ${clip(entry.source, FIELD.label)} · ${plural(entry.hits, 'hit')}`),
     ]);
-  return [[], [bold(`Added: ${formatCount(added.length)}`)], ...withRest(listed, added.length)];
+  return [[], [bold(`Added: ${formatCount(total)}`)], ...withRest(listed, total)];
 }
 
-function expiredSection(expired: BlockReport['expired'], max: number): Line[] {
-  if (expired.length === 0) return [];
+function expiredSection(expired: BlockReportV2['expired'], expiredCount: number, max: number): Line[] {
+  const total = listTotal(expiredCount, expired.length);
+  if (total === 0) return [];
   const listed = expired.slice(0, max).map((entry): Line => {
     const lastSeen = Date.parse(entry.lastSeen);
     const when = Number.isNaN(lastSeen) ? 'unknown' : formatTime(lastSeen);
@@ -330,7 +352,7 @@ function expiredSection(expired: BlockReport['expired'], max: number): Line[] {
       text(` · ${clip(entry.source, FIELD.label)} · last seen ${when}`),
     ];
   });
-  return [[], [bold(`Expired: ${formatCount(expired.length)}`)], ...withRest(listed, expired.length)];
+  return [[], [bold(`Expired: ${formatCount(total)}`)], ...withRest(listed, total)];
 }
 
 function overflowSection(overflow: BlockReport['overflow'], max: number): Line[] {
@@ -390,11 +412,11 @@ function refusalLines(report: BlockReport, max: number): Line[] {
   return lines;
 }
 
-function reportLines(report: BlockReport, caps: ListCaps): Line[] {
+function reportLines(report: BlockReportV2, caps: ListCaps): Line[] {
   return [
     ...reportHeader(report),
-    ...addedSection(report.added, caps.ranges),
-    ...expiredSection(report.expired, caps.ranges),
+    ...addedSection(report.added, report.addedCount, caps.ranges),
+    ...expiredSection(report.expired, report.expiredCount, caps.ranges),
     ...overflowSection(report.overflow, caps.ranges),
     ...hostsSection(report.topHosts, caps.context),
     ...ipSetsSection(report.ipSets, caps.context),
@@ -404,7 +426,10 @@ function reportLines(report: BlockReport, caps: ListCaps): Line[] {
 
 /**
  * A block report: ranges added (with the rule that saw them), expired, overflowing, the most attacked
- * hosts and the IP set sizes. Lists longer than `maxListedRanges` are cut with "and N more".
+ * hosts and the IP set sizes. Lists longer than `maxListedRanges` are cut with "and N more", counted
+ * from the report's totals: a report fitted to SNS lists only its most important ranges (and a
+ * version 1 report, from an older blocker, lists all). A report that carries the reports of earlier
+ * runs that could not be published says over which runs and since when.
  *
  * Every section keeps its heading and total, and every cut list says how many it did not show:
  * when the whole report would need more messages than a notification may have (`MAX_PARTS` of ./telegram-html), the range lists are
@@ -412,7 +437,8 @@ function reportLines(report: BlockReport, caps: ListCaps): Line[] {
  * that fits; only when even heading-only range lists do not fit are the hosts, IP sets, refusal
  * reasons and unread rules shortened as well.
  */
-export function renderReport(report: BlockReport, options: RenderOptions): string[] {
+export function renderReport(anyVersion: BlockReport, options: RenderOptions): string[] {
+  const report = upgradeReport(anyVersion);
   const maxRanges = listLimit(options);
   // One level per entry shown: context lists fill first, range lists on top, so that lowering the
   // level takes ranges away first. A lower level gives a shorter report (but for a digit more in an

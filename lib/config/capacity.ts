@@ -11,6 +11,7 @@
  */
 import type { ConfigProblem } from './config-error';
 import { ipSetForwardedIp, type ForwardedIpConfig, type IpSetRuleAction } from './forwarded-ip';
+import { HOST_TRANSFORMATIONS, PATH_TRANSFORMATIONS } from './scope-down';
 
 /**
  * AWS managed rule groups that can be switched on, with the WCUs each uses, as the AWS WAF
@@ -52,6 +53,8 @@ export const STATEMENT_WCUS = {
   rateBased: 2,
   /** String (byte) match with EXACTLY, STARTS_WITH or ENDS_WITH: 2 (waf-rule-statement-type-string-match.html). */
   byteMatch: 2,
+  /** Regex match (one inline regex): 3 (waf-rule-statement-type-regex-match.html). */
+  regexMatch: 3,
   /** Each text transformation applied before a match: 10; `NONE` applies none (waf-rule-statement-transformation.html). */
   textTransformation: 10,
   /** AND / OR / NOT: only what they nest (waf-rule-statements-logical.html). */
@@ -113,10 +116,17 @@ function ipSetRuleWcus(forwardedIp: ForwardedIpConfig | undefined, action: IpSet
   return STATEMENT_WCUS.ipSetReference + forwarded;
 }
 
-/** The rate-based statement with its scope-down: path STARTS_WITH (no transformation), host EXACTLY after LOWERCASE. */
+/** A path match: STARTS_WITH after the path transformations (lib/config/scope-down.ts). */
+export const PATH_MATCH_WCUS =
+  STATEMENT_WCUS.byteMatch + PATH_TRANSFORMATIONS.length * STATEMENT_WCUS.textTransformation;
+/** A host match: a regex after the host transformations. */
+export const HOST_MATCH_WCUS =
+  STATEMENT_WCUS.regexMatch + HOST_TRANSFORMATIONS.length * STATEMENT_WCUS.textTransformation;
+
+/** The rate-based statement with its scope-down: a path match and a host match, each when set. */
 function rateRuleWcus(rule: CapacityInput['rateRules'][number]): number {
-  const path = rule.uriPathPrefix === undefined ? 0 : STATEMENT_WCUS.byteMatch;
-  const host = rule.host === undefined ? 0 : STATEMENT_WCUS.byteMatch + STATEMENT_WCUS.textTransformation;
+  const path = rule.uriPathPrefix === undefined ? 0 : PATH_MATCH_WCUS;
+  const host = rule.host === undefined ? 0 : HOST_MATCH_WCUS;
   return STATEMENT_WCUS.rateBased + path + host;
 }
 
@@ -157,7 +167,7 @@ export function capacityProblems(input: CapacityInput & { readonly webAclCapacit
   const largest = [...input.managedRuleGroups].sort((a, b) => MANAGED_RULE_GROUPS[b] - MANAGED_RULE_GROUPS[a])[0];
   const fewer = byGroups
     ? `list fewer groups${largest === undefined ? '' : ` (${largest} alone uses ${number(MANAGED_RULE_GROUPS[largest])})`}`
-    : `use fewer rate rules or fewer host matches (a host match uses ${number(STATEMENT_WCUS.byteMatch + STATEMENT_WCUS.textTransformation)})`;
+    : `use fewer rate rules or fewer path and host matches (a path match uses ${number(PATH_MATCH_WCUS)}, a host match ${number(HOST_MATCH_WCUS)})`;
   return [
     {
       path: [byGroups ? 'managedRuleGroups' : 'rateRules'],

@@ -8,6 +8,7 @@
  * default, and each parse gets its own arrays and objects); `.default(...)` would return its value
  * as written, a second copy of the leaves' defaults that could drift from them.
  */
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { apiUrlProblem, CHAT_ID_PATTERN } from '#contracts/notifier-environment';
@@ -30,6 +31,7 @@ import {
 import { quoteConfigValue } from './config-error';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
+import { hostProblem, uriPathPrefixProblem } from './scope-down';
 import { scheduleDurationProblems, scheduleProblem } from './schedule';
 import { sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
 
@@ -86,6 +88,14 @@ function withinSearchStringLimit(transform: (value: string) => string = (value) 
   };
 }
 
+/** A refinement that adds `problem(value)` as the issue, when there is one. */
+function withProblem(problem: (value: string) => string | undefined) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  };
+}
+
 const ruleName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1 to 100 letters, digits, "-" or "_"')
@@ -108,13 +118,20 @@ const rateRule = z.strictObject({
       error: 'must be one of 60, 120, 300, 600',
     })
     .default(300),
-  /** Count only requests whose URI path starts with this prefix (e.g. `/login`). */
-  uriPathPrefix: z.string().startsWith('/', 'must start with "/"').superRefine(withinSearchStringLimit()).optional(),
-  /** Count only requests for this Host header value (exact, case-insensitive: matched lower-cased). */
+  /**
+   * Count only requests whose URI path starts with this prefix (e.g. `/login`), compared after
+   * WAF decodes, normalizes and lower-cases the path (lib/config/scope-down.ts).
+   */
+  uriPathPrefix: z
+    .string()
+    .superRefine(withProblem(uriPathPrefixProblem))
+    .superRefine(withinSearchStringLimit())
+    .optional(),
+  /** Count only requests for this host (case-insensitive; with or without a trailing dot or a port). */
   host: z
     .string()
     .min(1, 'must not be empty')
-    .superRefine(withinSearchStringLimit((host) => host.toLowerCase()))
+    .superRefine(withProblem((host) => hostProblem(host, domainToASCII)))
     .optional(),
   /**
    * Count per connecting source IP (`IP`), or per the first address of `forwardedIp.headerName`

@@ -52,6 +52,13 @@ function statementWcus(statement: wafv2.CfnWebACL.StatementProperty): number {
     );
     return base + 10 * transformations.length;
   }
+  if (statement.regexMatchStatement) {
+    const match = statement.regexMatchStatement as wafv2.CfnWebACL.RegexMatchStatementProperty;
+    const transformations = (match.textTransformations as wafv2.CfnWebACL.TextTransformationProperty[]).filter(
+      (t) => t.type !== 'NONE',
+    );
+    return 3 + 10 * transformations.length;
+  }
   if (statement.rateBasedStatement) {
     const rate = statement.rateBasedStatement as wafv2.CfnWebACL.RateBasedStatementProperty;
     if (rate.customKeys !== undefined) throw new Error('unpriced custom aggregation keys');
@@ -107,13 +114,14 @@ describe('web ACL capacity', () => {
       webAclCapacityLimit: 5000,
       blocker: { ipSetsPerFamily: 5 },
     });
-    // 20 × (2 + 2 + 12) + (2 + 2 × 5) × (1 + 1) + 1,775: behind a proxy that overwrites, every header rule reads FIRST (1 WCU)
-    expect(webAclCapacity(config)).toEqual({ total: 2119, ipSetRules: 24, rateRules: 320, managedRuleGroups: 1775 });
+    // 20 × (2 + 32 + 13) + (2 + 2 × 5) × (1 + 1) + 1,775: a path match is 2 + 3 transformations, a host
+    // regex 3 + 1; behind a proxy that overwrites, every header rule reads FIRST (1 WCU)
+    expect(webAclCapacity(config)).toEqual({ total: 2739, ipSetRules: 24, rateRules: 940, managedRuleGroups: 1775 });
   });
 
   it('rate rules over a low limit: refused naming rateRules', () => {
     expect(configErrorOf({ rateRules: TWENTY_SCOPED_RULES, webAclCapacityLimit: 300 }, 'rateRules')).toContain(
-      'would make the web ACL use 351 WCUs (managed rule groups 25, rate rules 320, IP set rules 6)',
+      'would make the web ACL use 971 WCUs (managed rule groups 25, rate rules 940, IP set rules 6)',
     );
   });
 

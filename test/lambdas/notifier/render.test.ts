@@ -13,7 +13,8 @@ import {
 } from '#notifier/render';
 import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '#notifier/telegram-html';
 import type { AlarmNotice, AllClearSummary, AttackSummary, Gathered, PlainNotice, TopEntry } from '#notifier/types';
-import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
+import { BLOCK_REPORT_KIND, fitReport, mergeReports, type BlockReport } from '#contracts/report';
+import { ATTACK_AT, attackReport } from '../../support/block-reports';
 import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
 import { ALARM, hostileText, MINUTE, NOW, OK, REPORT, SUMMARY } from './fixtures';
 import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';
@@ -495,6 +496,110 @@ describe('a block report longer than 5 messages', () => {
     expect(shown).toContain('<b>Most attacked hosts</b>');
     expect(shown).toContain('<b>Addresses not blocked:</b>');
     expect(shown).toContain('<b>Rules not read this run:</b>');
+  });
+});
+
+describe('a block report fitted to one SNS message', () => {
+  it('of 10,000 added and 10,000 expired ranges reads as today: the same totals and "… and 9,980 more", the most active listed', () => {
+    const full = attackReport(10_000, 10_000);
+    const fitted = fitReport(full);
+    expect(fitted.added.length).toBeLessThan(10_000);
+
+    const messages = renderReport(fitted, { now: ATTACK_AT });
+    const today = renderReport(full, { now: ATTACK_AT });
+
+    expectSendable(messages);
+    for (const list of ['Added', 'Expired', 'Overflow', 'IP sets'] as const) {
+      expect(listShown(messages, list)).toEqual(listShown(today, list));
+    }
+    expect(listShown(messages, 'Added')).toEqual({ total: 10_000, listed: 20, more: 9_980 });
+    const shown = messages.join('\n');
+    expect(shown).toContain(`🛡 <b>Blocklist updated</b> · web ACL <code>waf-autoblock-WebAcl</code>
+Run at 2026-11-30 23:00 UTC
+
+<b>Added: 10,000</b>
+• <code>62.11.174.0/24</code> · RateLimitPerIp · 1,096 hits
+• <code>62.15.147.0/24</code> · RateLimitPerIp · 1,096 hits
+`);
+    expect(shown).toContain(`• <code>62.7.200.0/24</code> · RateLimitPerIp · 1,095 hits
+<i>… and 9,980 more</i>
+
+<b>Expired: 10,000</b>
+• <code>100.39.15.0/24</code> · RateLimitPerIp · last seen 2026-11-30 21:46 UTC
+`);
+  });
+
+  it('that carries the reports of two earlier runs SNS refused: over which runs, everything they changed, summed', () => {
+    const earlier: BlockReport = {
+      ...REPORT,
+      at: new Date(NOW - 10 * MINUTE).toISOString(),
+      added: [{ range: '45.142.120.0/24', source: 'rate-all', hits: 40 }],
+      expired: [],
+      rejectedKeys: { allowlisted: 2 },
+      topHosts: [
+        { host: 'api.example.com', count: 150 },
+        { host: 'shop.example.com', count: 3 },
+      ],
+    };
+    const middle: BlockReport = {
+      ...REPORT,
+      at: new Date(NOW - 5 * MINUTE).toISOString(),
+      added: [],
+      expired: [
+        { range: '203.0.113.0/24', source: 'rate-login', lastSeen: new Date(NOW - 245 * MINUTE).toISOString() },
+      ],
+      rejectedKeys: {},
+      topHosts: [],
+    };
+    // As the blocker keeps it: merged and fitted after each failed publish, then merged with the run that succeeds.
+    const pending = fitReport(mergeReports(fitReport(earlier), middle));
+
+    expect(renderReport(fitReport(mergeReports(pending, REPORT)), { now: NOW })).toEqual([
+      `🛡 <b>Blocklist updated</b> · web ACL <code>WafAutoblock-web-acl</code>
+3 runs from 2025-03-14 02:50 UTC to 2025-03-14 03:00 UTC: <i>the earlier runs could not publish their reports, so this one says what they changed too.</i>
+
+<b>Added: 3</b>
+• <code>45.142.120.0/24</code> · rate-all · 40 hits
+• <code>198.51.100.0/24</code> · rate-all · 2 hits
+• <code>2001:db8:4:5::/64</code> · rate-login · 1 hit
+
+<b>Expired: 2</b>
+• <code>203.0.113.0/24</code> · rate-login · last seen 2025-03-13 22:55 UTC
+• <code>192.0.2.0/24</code> · rate-all · last seen 2025-03-13 22:00 UTC
+
+<b>Most attacked hosts</b>
+1. <code>api.example.com</code> · 150
+2. <code>shop.example.com</code> · 100
+
+<b>IP sets</b>
+• <code>WafAutoblock-blocklist-ipv4</code> 37 / 10,000 (IPv4)
+• <code>WafAutoblock-blocklist-ipv6</code> 4 / 10,000 (IPv6)
+<b>Addresses not blocked:</b> allowlisted 3, non-global 3`,
+    ]);
+  });
+
+  it('of two 10,000-range runs, the first refused: the totals of both runs, each list cut with "… and N more"', () => {
+    const first = attackReport(10_000, 0, ATTACK_AT - 5 * MINUTE);
+    const second = attackReport(0, 10_000);
+    const messages = renderReport(fitReport(mergeReports(fitReport(first), second)), { now: ATTACK_AT });
+
+    expectSendable(messages);
+    const shown = messages.join('\n');
+    expect(shown).toContain(
+      '2 runs from 2026-11-30 22:55 UTC to 2026-11-30 23:00 UTC: <i>the earlier runs could not publish their reports',
+    );
+    expect(listShown(messages, 'Added')).toEqual({ total: 10_000, listed: 20, more: 9_980 });
+    expect(listShown(messages, 'Expired')).toEqual({ total: 10_000, listed: 20, more: 9_980 });
+  });
+
+  it('counts from a version 2 total that is larger than its list, never from the list alone', () => {
+    const report = { ...fitReport(REPORT), addedCount: 2_982, expiredCount: 1 };
+    const [message] = renderReport(report, { now: NOW });
+    expect(message).toContain(`<b>Added: 2,982</b>
+• <code>198.51.100.0/24</code> · rate-all · 2 hits
+• <code>2001:db8:4:5::/64</code> · rate-login · 1 hit
+<i>… and 2,980 more</i>`);
+    expect(message).toContain('<b>Expired: 1</b>\n• <code>192.0.2.0/24</code>');
   });
 });
 
