@@ -1,0 +1,218 @@
+/**
+ * Lossless aggregation of blocked ranges, and its inverse: which entries of an IP set stand for
+ * ranges the ledger owns.
+ *
+ * An IP set holds 10,000 entries, and an attack from a provider's whole block fills it with
+ * neighbouring /24s. When every child of a prefix is blocked (both /24s of a /23, all four /24s of
+ * a /22, ...), the set may hold the parent instead: the same addresses, fewer entries. The ledger
+ * keeps one row per range with its own expiry; when one child expires, the next aggregation of
+ * the remaining ranges simply no longer yields the parent, and the set gets the pieces back.
+ *
+ * The floor (default /16 for IPv4, /48 for IPv6) is the widest prefix aggregation produces. Below
+ * it, a single expiry splits an aggregate into at most (24 − 16 =) 8 entries for IPv4 /24s and
+ * (64 − 48 =) 16 for IPv6 /64s, so a set's size can never jump by more than that per expiry; and
+ * an entry wider than the floor is never one that aggregation made, so it can only be ours when
+ * the ledger owns exactly that range (an operator's wide ban).
+ *
+ * Pure: no AWS imports, no clock. Ranges are in the core's canonical text (`Cidr`).
+ */
+import { formatCidr } from './cidr-format';
+import { parseRange } from './ip-parse';
+import { compareRanges, lastAddress, maskWord, type ParsedAddress } from './network-range';
+import type { Cidr, Family } from './types';
+
+/** The widest prefix aggregation produces, per family. */
+export type AggregationFloor = Readonly<Record<Family, number>>;
+
+/**
+ * The default floor: a /16 for IPv4 (256 /24s) and a /48 for IPv6 (65,536 /64s, a typical site
+ * assignment). See the module comment for why there is a floor at all.
+ */
+export const DEFAULT_AGGREGATION_FLOOR: AggregationFloor = { IPV4: 16, IPV6: 48 };
+
+/** A range as words, without its text: what the aggregation passes around. */
+type Block = Pick<ParsedAddress, 'family' | 'prefix' | 'w0' | 'w1' | 'w2' | 'w3'>;
+
+/** One set entry that stands for ranges the ledger owns. */
+export interface OwnedSetEntry {
+  /** The entry as the set holds it. */
+  readonly entry: string;
+  /** The owned ranges inside it, in address order: the entry itself, or the ranges an aggregate covers. */
+  readonly covers: readonly Cidr[];
+}
+
+/** A set's entries split into those that stand for owned ranges and the rest. */
+export interface SetEntryOwnership {
+  readonly ours: readonly OwnedSetEntry[];
+  /** Entries that are not ours (by hand, another tool, or only partly covered): never removed. */
+  readonly foreign: readonly string[];
+}
+
+/**
+ * The fewest CIDRs that cover exactly the addresses of `ranges`: ranges inside another are
+ * dropped, and two sibling blocks (the halves of one prefix) become their parent, recursively,
+ * as long as the parent is no wider than `floor`. A range wider than the floor is kept as it is
+ * and never merged. Families are kept apart; IPv4-mapped IPv6 text counts as IPv4 (as the core
+ * parser reads it).
+ *
+ * @param ranges - CIDRs or addresses in any order, duplicates allowed.
+ * @param floor - Widest prefix to aggregate to, per family. Default {@link DEFAULT_AGGREGATION_FLOOR}.
+ * @returns canonical CIDRs in the core's range order (IPv4 first, then by address).
+ * @throws {RangeError} naming the first text that is not an address or range.
+ */
+export function aggregateRanges(ranges: Iterable<string>, floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR): Cidr[] {
+  return mergeSiblings(disjointBlocks(parseAll(ranges)), floor).map(cidrOf);
+}
+
+/**
+ * Which entries of an IP set are ours: an entry is ours when it is an owned range, or when it is
+ * an aggregate of owned ranges, no wider than `floor`, that they tile exactly (every address in
+ * it is in an owned range inside it). An owned range wider than the entry does not make it ours:
+ * a narrower entry inside an operator's wide ban was put there by someone else. The inverse of
+ * {@link aggregateRanges}: every entry of `aggregateRanges(owned, floor)` is ours, and covers
+ * exactly the owned ranges it replaced.
+ *
+ * @param entries - The set's entries as read; text that does not parse is foreign.
+ * @param owned - The ledger's active owned ranges of any family (canonical CIDRs).
+ * @param floor - The floor that aggregation used. Default {@link DEFAULT_AGGREGATION_FLOOR}.
+ * @throws {RangeError} naming the first owned range that is not a range.
+ */
+export function ownedSetEntries(
+  entries: readonly string[],
+  owned: Iterable<Cidr>,
+  floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
+): SetEntryOwnership {
+  const sortedOwned = parseAll(owned).sort(compareRanges);
+  const ownedKeys = new Set(sortedOwned.map(cidrOf));
+  const ours: OwnedSetEntry[] = [];
+  const foreign: string[] = [];
+  for (const entry of entries) {
+    const block = parseRange(entry);
+    const inside = block === undefined ? [] : blocksInside(sortedOwned, block);
+    const exact = block !== undefined && ownedKeys.has(block.cidr);
+    const tiled = block !== undefined && !exact && block.prefix >= floor[block.family] && tilesExactly(inside, block);
+    if (exact || tiled) ours.push({ entry, covers: dedupe(inside.map(cidrOf)) });
+    else foreign.push(entry);
+  }
+  return { ours, foreign };
+}
+
+function parseAll(ranges: Iterable<string>): Block[] {
+  const blocks: Block[] = [];
+  for (const text of ranges) {
+    const block = parseRange(text);
+    if (block === undefined) throw new RangeError(`not an address or CIDR range: ${JSON.stringify(text)}`);
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+/**
+ * The blocks, sorted, without those inside another. CIDRs are nested or disjoint, so in address
+ * order (wider first at one address) a block either lies inside the last one kept or after it.
+ */
+function disjointBlocks(blocks: Block[]): Block[] {
+  blocks.sort(compareRanges);
+  const kept: Block[] = [];
+  for (const block of blocks) {
+    const last = kept.at(-1);
+    if (last !== undefined && contains(last, block)) continue;
+    kept.push(block);
+  }
+  return kept;
+}
+
+/**
+ * Merges sorted disjoint blocks: each block goes on a stack, and while the top two are the halves
+ * of a parent no wider than the floor, they become that parent. In address order, the left half
+ * of any parent is complete (merged as far as it goes) by the time its right half arrives.
+ */
+function mergeSiblings(blocks: readonly Block[], floor: AggregationFloor): Block[] {
+  const stack: Block[] = [];
+  for (const block of blocks) {
+    let top: Block = block;
+    for (;;) {
+      const below = stack.at(-1);
+      if (below === undefined || !areSiblings(below, top) || top.prefix - 1 < floor[top.family]) break;
+      stack.pop();
+      top = parentOf(top);
+    }
+    stack.push(top);
+  }
+  return stack;
+}
+
+/** The owned blocks inside `outer`, in order: those that start within it and are no wider. */
+function blocksInside(sorted: readonly Block[], outer: Block): Block[] {
+  const end = lastAddress(outer);
+  const inside: Block[] = [];
+  for (let index = firstAtOrAfter(sorted, outer); index < sorted.length; index++) {
+    const block = sorted[index] as Block;
+    if (block.family !== outer.family || compareWords(block, end) > 0) break;
+    if (block.prefix >= outer.prefix) inside.push(block);
+  }
+  return inside;
+}
+
+/** Whether `blocks` (all inside `outer`) cover every address of it. */
+function tilesExactly(blocks: readonly Block[], outer: Block): boolean {
+  const merged = mergeSiblings(disjointBlocks([...blocks]), { IPV4: outer.prefix, IPV6: outer.prefix });
+  const [only] = merged;
+  return merged.length === 1 && only !== undefined && only.prefix === outer.prefix;
+}
+
+/** Index of the first block in `sorted` that is not before `target` in range order. */
+function firstAtOrAfter(sorted: readonly Block[], target: Block): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareRanges(sorted[middle] as Block, target) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function contains(outer: Block, inner: Block): boolean {
+  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
+  return sameNetwork(outer, inner, outer.prefix);
+}
+
+function areSiblings(a: Block, b: Block): boolean {
+  return a.family === b.family && a.prefix === b.prefix && a.prefix > 0 && sameNetwork(a, b, a.prefix - 1);
+}
+
+/** Whether `a` and `b` are in one block of `prefix` bits. */
+function sameNetwork(a: Block, b: Block, prefix: number): boolean {
+  return (
+    maskWord(a.w0, prefix) === maskWord(b.w0, prefix) &&
+    maskWord(a.w1, prefix - 32) === maskWord(b.w1, prefix - 32) &&
+    maskWord(a.w2, prefix - 64) === maskWord(b.w2, prefix - 64) &&
+    maskWord(a.w3, prefix - 96) === maskWord(b.w3, prefix - 96)
+  );
+}
+
+function parentOf(block: Block): Block {
+  const prefix = block.prefix - 1;
+  return {
+    family: block.family,
+    prefix,
+    w0: maskWord(block.w0, prefix),
+    w1: maskWord(block.w1, prefix - 32),
+    w2: maskWord(block.w2, prefix - 64),
+    w3: maskWord(block.w3, prefix - 96),
+  };
+}
+
+/** Orders a block's network address against an address given as words. */
+function compareWords(block: Block, words: readonly [number, number, number, number]): number {
+  return block.w0 - words[0] || block.w1 - words[1] || block.w2 - words[2] || block.w3 - words[3];
+}
+
+function cidrOf(block: Block): Cidr {
+  return formatCidr(block.family, block.w0, block.w1, block.w2, block.w3, block.prefix);
+}
+
+function dedupe(cidrs: readonly Cidr[]): Cidr[] {
+  return [...new Set(cidrs)];
+}
