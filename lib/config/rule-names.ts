@@ -15,14 +15,22 @@ export function ruleNameProblems(config: {
 }): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const rateRules = new Map<string, number>();
+  const byLowerCase = new Map<string, number>();
   config.rateRules.forEach(({ name }, index) => {
     const first = rateRules.get(name);
-    if (first === undefined) rateRules.set(name, index);
-    else
+    const sameLetters = byLowerCase.get(name.toLowerCase());
+    if (first !== undefined)
       problems.push({
         path: ['rateRules', index, 'name'],
-        message: `duplicates the rule name "${name}" of rateRules[${first}]`,
+        message: `duplicates the rule name "${name}" of rateRules[${first}]: WAF requires unique rule names`,
       });
+    else if (sameLetters !== undefined)
+      problems.push({
+        path: ['rateRules', index, 'name'],
+        message: `"${name}" differs from rateRules[${sameLetters}].name only in case: their CloudWatch metrics, dashboard lines and block reports would be told apart by case alone, and WAF's own uniqueness check need not tell them apart; give the rules different names`,
+      });
+    rateRules.set(name, rateRules.get(name) ?? index);
+    byLowerCase.set(name.toLowerCase(), byLowerCase.get(name.toLowerCase()) ?? index);
   });
   const groups = new Map<string, number>();
   config.managedRuleGroups.forEach((name, index) => {

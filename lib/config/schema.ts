@@ -17,7 +17,9 @@ import { REGION_NAME } from '#contracts/environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
+import { allowlistCoverageProblems } from './allowlist-coverage';
 import { associationProblems } from './associations';
+import { repeatedEntryProblems } from './duplicates';
 import {
   capacityProblems,
   DEFAULT_IP_SETS_PER_FAMILY,
@@ -248,7 +250,14 @@ export const configSchema = z
       .prefault({}),
     /** ARNs of regional resources (ALB, API Gateway stage, AppSync, Cognito, App Runner) to protect. REGIONAL only. */
     associations: z
-      .array(z.string().regex(/^arn:aws[a-z-]*:[a-z-]+:[a-z0-9-]+:\d{12}:.+$/, 'must be a resource ARN'))
+      .array(
+        z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/,
+            'must be a resource ARN such as arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188',
+          ),
+      )
       .prefault([]),
     /**
      * What `cdk destroy` does with the resources that hold data: `retain` leaves them in the account,
@@ -367,6 +376,16 @@ export const configSchema = z
     for (const problem of scheduleDurationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of associationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of allowlistCoverageProblems(config.allowlist)) ctx.addIssue({ code: 'custom', ...problem });
+    const repeated = [
+      ...repeatedEntryProblems(
+        config.notifier.chatIds,
+        ['notifier', 'chatIds'],
+        ': that chat would get every message twice',
+      ),
+      ...repeatedEntryProblems(config.logging.actions, ['logging', 'actions'], ''),
+    ];
+    for (const problem of repeated) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
