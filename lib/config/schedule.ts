@@ -69,9 +69,15 @@ export function scheduleDurationProblems(config: {
   return [
     {
       path: ['blocker', 'schedule'],
-      message: `${quoteConfigValue(schedule)} leaves up to ${describeMinutes(gap)} between runs, longer than blocker.blockDurationMinutes (${blockDurationMinutes.toLocaleString('en-US')}): the blocker removes a block only when it runs, so a ${duration} block could last ${describeMinutes(blockDurationMinutes + gap)}; run it at least every ${duration} or raise blocker.blockDurationMinutes to ${gap.toLocaleString('en-US')} or more`,
+      message: `${quoteConfigValue(schedule)} leaves up to ${describeMinutes(gap)} between runs, longer than blocker.blockDurationMinutes (${blockDurationMinutes.toLocaleString('en-US')}): the blocker removes a block only when it runs, so ${aBlockOf(duration)} could last ${describeMinutes(blockDurationMinutes + gap)}; run it at least every ${duration} or raise blocker.blockDurationMinutes to ${gap.toLocaleString('en-US')} or more`,
     },
   ];
+}
+
+/** `a 4-hour block` for one unit (an adjective takes the singular), `a block of 1 day and 4 hours` otherwise. */
+function aBlockOf(duration: string): string {
+  const single = /^([\d,]+) (day|hour|minute)s?$/.exec(duration);
+  return single ? `a ${single[1] ?? ''}-${single[2] ?? ''} block` : `a block of ${duration}`;
 }
 
 /** `2 days, 3 hours and 10 minutes`: whole units, the zero ones left out. */

@@ -191,12 +191,12 @@ describe('blocker.schedule against blocker.blockDurationMinutes', () => {
 
   it('the default rate(5 minutes) with blockDurationMinutes 1: refused naming both keys, what it costs and both ways out', () => {
     expect(withDuration('rate(5 minutes)', 1)).toBe(
-      'invalid configuration: blocker.schedule "rate(5 minutes)" leaves up to 5 minutes between runs, longer than blocker.blockDurationMinutes (1): the blocker removes a block only when it runs, so a 1 minute block could last 6 minutes; run it at least every 1 minute or raise blocker.blockDurationMinutes to 5 or more',
+      'invalid configuration: blocker.schedule "rate(5 minutes)" leaves up to 5 minutes between runs, longer than blocker.blockDurationMinutes (1): the blocker removes a block only when it runs, so a 1-minute block could last 6 minutes; run it at least every 1 minute or raise blocker.blockDurationMinutes to 5 or more',
     );
   });
 
   it('a daily cron with the default 240-minute block: refused, a block could last 28 hours', () => {
-    expect(withDuration('cron(0 3 * * ? *)', 240)).toContain('a 4 hours block could last 1 day and 4 hours');
+    expect(withDuration('cron(0 3 * * ? *)', 240)).toContain('a 4-hour block could last 1 day and 4 hours');
   });
 
   it('a schedule period equal to the block duration is accepted, one minute longer is not', () => {
