@@ -130,12 +130,12 @@ export class Blocker extends Construct {
     fn.addEnvironment(BLOCKER_ENV.rateRules, JSON.stringify(webAcl.rateRuleNames));
     allow(['wafv2:GetRateBasedStatementManagedKeys', 'wafv2:GetSampledRequests'], [webAcl.webAcl.attrArn]);
 
-    // The blocklists: read and replace, these two sets only.
-    fn.addEnvironment(BLOCKER_ENV.blocklistIpv4, ipSetAddress(webAcl.blocklistIpv4));
-    fn.addEnvironment(BLOCKER_ENV.blocklistIpv6, ipSetAddress(webAcl.blocklistIpv6));
+    // The blocklists: read and replace these sets only, every set of both families.
+    fn.addEnvironment(BLOCKER_ENV.blocklistIpv4, shardAddresses(this, webAcl.blocklists.IPV4));
+    fn.addEnvironment(BLOCKER_ENV.blocklistIpv6, shardAddresses(this, webAcl.blocklists.IPV6));
     allow(
       ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
-      [webAcl.blocklistIpv4.ipSet.attrArn, webAcl.blocklistIpv6.ipSet.attrArn],
+      [...webAcl.blocklists.IPV4, ...webAcl.blocklists.IPV6].map((handle) => handle.ipSet.attrArn),
     );
 
     // The allowlists: read only, so that an address allowed by hand is never blocked either.
@@ -249,4 +249,9 @@ function ratePeriodSeconds(expression: string): number | undefined {
 /** `name|id`, the form the handler reads back (GetIPSet needs both). */
 function ipSetAddress(handle: IpSetHandle): string {
   return `${handle.name}|${handle.ipSet.attrId}`;
+}
+
+/** A family's blocklist sets as the handler reads them back: a JSON array of `name|id`, in shard order. */
+function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]): string {
+  return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
 }

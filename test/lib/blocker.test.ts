@@ -62,10 +62,17 @@ describe('the blocker (default configuration)', () => {
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_METRICS_NAMESPACE: 'WafAutoblock',
     });
+    // A JSON array of `name|id`, one per blocklist set (two by default: blocker.ipSetsPerFamily).
     expect(variables[BLOCKER_ENV.blocklistIpv4]).toEqual({
       'Fn::Join': [
         '',
-        ['WafAutoblock-blocklist-ipv4|', { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv4/), 'Id'] }],
+        [
+          '["WafAutoblock-blocklist-ipv4|',
+          { 'Fn::GetAtt': [expect.stringMatching(/^ProtectionWebAclBlocklistIpv4[0-9A-F]{8}$/), 'Id'] },
+          '","WafAutoblock-blocklist-ipv4-2|',
+          { 'Fn::GetAtt': [expect.stringMatching(/^ProtectionWebAclBlocklistIpv4Set2/), 'Id'] },
+          '"]',
+        ],
       ],
     });
   });
@@ -79,12 +86,14 @@ describe('the blocker (default configuration)', () => {
     });
   });
 
-  it('may replace the two blocklist IP sets and no other', () => {
+  it('may replace the blocklist IP sets (two per family by default) and no other', () => {
     const updates = statements.filter((s) => actionsOf(s).includes('wafv2:UpdateIPSet'));
     expect(updates).toHaveLength(1);
     expect(resourcesOf(updates[0]!)).toEqual([
-      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv4/), 'Arn'] },
-      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv6/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^ProtectionWebAclBlocklistIpv4[0-9A-F]{8}$/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^ProtectionWebAclBlocklistIpv4Set2/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^ProtectionWebAclBlocklistIpv6[0-9A-F]{8}$/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^ProtectionWebAclBlocklistIpv6Set2/), 'Arn'] },
     ]);
   });
 

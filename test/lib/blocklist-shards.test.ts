@@ -5,8 +5,10 @@
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { BLOCKER_ENV, readBlockerSettings } from '#contracts/blocker-environment';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
+import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
 
 type IpSetResource = { Properties: { Name: string; IPAddressVersion: string; Addresses: string[] } };
 type Rule = { Name: string; Priority: number; Statement: Record<string, unknown> };
@@ -99,6 +101,53 @@ describe('blocker.ipSetsPerFamily: 3', () => {
   it('keeps the logical ids of the first sets when the count changes, and of the others from 2 to 3', () => {
     const two = blocklistSets(synthesize({ blocker: { ipSetsPerFamily: 2 } }).template);
     for (const [id, set] of Object.entries(two)) expect(sets[id]?.Name).toBe(set.Name);
+  });
+});
+
+/**
+ * A template value with every `Fn::GetAtt` and `Ref` replaced by a stand-in (`<logicalId>.<attribute>`,
+ * `<logicalId>`) and every `Fn::Join` joined: what the function sees, with made-up ids.
+ */
+function deployed(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const intrinsic = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (intrinsic['Fn::GetAtt']) return intrinsic['Fn::GetAtt'].join('.');
+  if (intrinsic.Ref !== undefined) return intrinsic.Ref;
+  if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(deployed).join(intrinsic['Fn::Join'][0]);
+  return value;
+}
+
+describe('the blocker with blocker.ipSetsPerFamily: 3', () => {
+  const { template } = synthesize({ blocker: { ipSetsPerFamily: 3 } });
+  const [, fn] = functionOfService(template, 'WafAutoblock-blocker');
+  const sets = blocklistSets(template);
+  const idOf = (name: string) => Object.entries(sets).find(([, set]) => set.Name === name)?.[0] ?? `no set ${name}`;
+
+  it("reads every set of each family from its environment, in order, as the handler's own reader sees it", () => {
+    const variables = Object.fromEntries(
+      Object.entries(fn.Properties.Environment.Variables).map(([name, value]) => [name, String(deployed(value))]),
+    );
+    const { blocklist } = readBlockerSettings(variables);
+    for (const [family, suffix] of [
+      ['IPV4', 'ipv4'],
+      ['IPV6', 'ipv6'],
+    ] as const) {
+      const names = [1, 2, 3].map((n) => `WafAutoblock-blocklist-${suffix}${n === 1 ? '' : `-${n}`}`);
+      expect(blocklist[family]).toEqual(names.map((name) => ({ name, id: `${idOf(name)}.Id`, scope: 'CLOUDFRONT' })));
+    }
+    expect(variables[BLOCKER_ENV.blocklistIpv4]).toMatch(/^\["WafAutoblock-blocklist-ipv4\|/);
+  });
+
+  it('may read and replace all six sets, and no other set', () => {
+    const updates = statementsOf(template, fn).filter((s) => actionsOf(s).includes('wafv2:UpdateIPSet'));
+    expect(updates).toHaveLength(1);
+    expect(actionsOf(updates[0]!)).toEqual(['wafv2:GetIPSet', 'wafv2:UpdateIPSet']);
+    expect(resourcesOf(updates[0]!)).toEqual(
+      Object.values(sets)
+        .map((set) => set.Name)
+        .sort()
+        .map((name) => ({ 'Fn::GetAtt': [idOf(name), 'Arn'] })),
+    );
   });
 });
 
