@@ -1,8 +1,10 @@
 /**
  * The notifier: how long an ALARM summary takes when every Logs Insights query needs K polls and
  * every AWS call takes 50 ms (polled together, it should cost about one query's time, not four);
- * how many AWS calls each kind of message makes; and the notifier bundle's size and import time,
- * built exactly as lib/autoblock-function builds it.
+ * how many AWS calls each kind of message makes; what a block report of 10,000 added and 10,000
+ * expired ranges costs once fitted to one SNS message (fitting it in the blocker, its size, reading
+ * and rendering it in the notifier); and the notifier bundle's size and import time, built exactly
+ * as lib/autoblock-function builds it.
  *
  * AWS is aws-sdk-client-mock with a fixed latency per call; Telegram is the loopback stand-in.
  */
@@ -26,7 +28,10 @@ import { SecretString } from '#adapters/secrets';
 import { NOTIFIER_ENV, type NotifierSettings } from '#contracts/notifier-environment';
 import { SUMMARY_QUERIES } from '#notifier/queries';
 import { DeliveryLog, runNotifier, type NotifierDeps } from '#notifier/run';
-import { BLOCK_REPORT_KIND } from '#contracts/report';
+import { normalizeReport } from '#notifier/classify';
+import { renderReport } from '#notifier/render';
+import { BLOCK_REPORT_KIND, fitReport, SNS_MAX_MESSAGE_BYTES } from '#contracts/report';
+import { ATTACK_AT, attackReport } from '../test/support/block-reports';
 import { TelegramServer } from '../test/support/telegram-server';
 import { report, time } from './measure';
 
@@ -239,7 +244,42 @@ async function summaries(server: TelegramServer): Promise<void> {
     unreadableRules: [],
   });
   await count('AWS calls per block report, warm', blockReport, false);
+  await count(
+    'AWS calls per fitted 10,000-range block report, warm',
+    JSON.stringify(fitReport(attackReport(10_000, 10_000))),
+    false,
+  );
   for (const mock of Object.values(mocks)) mock.restore();
+}
+
+/**
+ * A block report of the issue's attack size (10,000 /24s added, 10,000 expired in one run): fitted
+ * to one SNS message in the blocker, then parsed, checked and rendered in the notifier.
+ */
+async function fittedReport(): Promise<void> {
+  const full = attackReport(10_000, 10_000);
+  const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+  report('block report, 10,000 + 10,000 ranges, in full (version 1)', formatBytes(bytes(JSON.stringify(full))));
+  const fitting = await time(() => fitReport(full), 10, 2);
+  const message = JSON.stringify(fitReport(full));
+  report('  fitted (blocker, fitReport), median of 10', `${fitting.medianMs.toFixed(0)} ms`);
+  report(
+    '  fitted message size',
+    formatBytes(bytes(message)),
+    `<= ${formatBytes(SNS_MAX_MESSAGE_BYTES)} with envelope headroom`,
+  );
+  const render = () => {
+    const parsed = normalizeReport(JSON.parse(message));
+    if (!parsed) throw new Error('the fitted report is not read as a block report');
+    return renderReport(parsed, { now: ATTACK_AT, maxListedRanges: 20 });
+  };
+  const rendering = await time(render, 10, 2);
+  report('  read and rendered (notifier), median of 10', `${rendering.medianMs.toFixed(0)} ms`, '< 100 ms');
+  report('  Telegram messages it renders to', String(render().length));
+}
+
+function formatBytes(value: number): string {
+  return `${value.toLocaleString('en-US')} B`;
 }
 
 const CDK_OPTIONS = lambdaBuildOptions(ENTRY);
@@ -291,6 +331,7 @@ export default async function (): Promise<void> {
   } finally {
     await server.stop();
   }
+  await fittedReport();
   await bundle();
   report('notifier bench total', `${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

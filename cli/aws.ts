@@ -12,6 +12,9 @@ import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createLedgerClient } from '#adapters/ledger';
 import { createWafClient } from '#adapters/waf';
+import { loadSharedConfigFiles } from '@smithy/core/config';
+import { CommandError } from './errors';
+import { printable } from './format';
 
 /** Every client an operator command may need; one region, except {@link AwsClients.wafIn}. */
 export interface AwsClients {
@@ -55,6 +58,33 @@ export function createAwsClients(region: string | undefined): AwsClients {
     sns: new SNSClient(config),
     dynamo: createLedgerClient(config),
   };
+}
+
+/**
+ * Checks that the profile AWS_PROFILE names is in the shared config or credentials file, read as
+ * the SDK reads them (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, `[profile x]` and `[x]`). A
+ * misspelt profile otherwise meets the operator as the SDK's "Could not load credentials from any
+ * providers", which names neither the profile nor the files.
+ *
+ * @throws {CommandError} naming the profile, the files and how to list the profiles there are.
+ */
+export async function checkNamedProfile(): Promise<void> {
+  const profile = process.env.AWS_PROFILE;
+  if (profile === undefined || profile === '') return;
+  let files: Awaited<ReturnType<typeof loadSharedConfigFiles>>;
+  try {
+    files = await loadSharedConfigFiles({ ignoreCache: true });
+  } catch {
+    // Unreadable files: the SDK's own credential error, with its cause, says more than a guess here.
+    return;
+  }
+  if (Object.hasOwn(files.configFile, profile) || Object.hasOwn(files.credentialsFile, profile)) return;
+  const configFile = process.env.AWS_CONFIG_FILE ?? '~/.aws/config';
+  const credentialsFile = process.env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials';
+  throw new CommandError(
+    `AWS_PROFILE names profile "${printable(profile)}", which is not in ${printable(configFile)} or ` +
+      `${printable(credentialsFile)}; "aws configure list-profiles" lists the profiles there are`,
+  );
 }
 
 /**

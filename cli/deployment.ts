@@ -11,7 +11,7 @@ import { readBlockerSettings, type BlockerSettings } from '#contracts/blocker-en
 import { ConfigurationError, REGION_NAME } from '#contracts/environment';
 import { ReadError, WriteError } from '#shared/errors';
 import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '#config/load';
-import { createAwsClients, type AwsClients } from './aws';
+import { checkNamedProfile, createAwsClients, type AwsClients } from './aws';
 import type { CliIo } from './command';
 import { readConfig } from './config';
 import { CommandError, UsageError } from './errors';
@@ -94,6 +94,7 @@ export async function openDeployment(
   const config = await readConfig(io.cwd, values.config);
   const stackName = values.stack ?? config.stackName;
   const wantedRegion = values.region ?? config.region ?? (config.scope === 'CLOUDFRONT' ? 'us-east-1' : undefined);
+  if (io.aws === undefined) await checkNamedProfile();
   const clients = (io.aws ?? createAwsClients)(wantedRegion);
   const region = wantedRegion ?? (await sdkRegion(clients));
 

@@ -1,15 +1,13 @@
 /**
  * The health alarms of a deployment, read for `status`: the names are built with `healthAlarmName`
  * from the deployment's name prefix, and read with one DescribeAlarms call. The prefix is the one
- * the construct gave the web ACL (`<namePrefix>-web-acl`, lib/blocklist-web-acl) and the health
+ * the construct gave the web ACL (`<namePrefix>-web-acl`, WEB_ACL_NAME_SUFFIX in lambdas/contracts/names.ts) and the health
  * alarms (`<namePrefix>-health-<kind>`, lib/health) alike; the deployed blocker names its web ACL.
  */
 import { type CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { ReadError } from '#shared/errors';
 import { HEALTH_ALARM_INFIX, HEALTH_ALARM_KINDS, healthAlarmName, type HealthAlarmKind } from '#contracts/health';
-
-/** What the construct puts after the name prefix in the web ACL's name. */
-export const WEB_ACL_NAME_SUFFIX = '-web-acl';
+import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 
 /** DescribeAlarms pages read at most (eight names fit in one). */
 const MAX_PAGES = 5;

@@ -73,7 +73,7 @@ export class WafAutoblockStack extends Stack {
       value: `aws secretsmanager put-secret-value --region ${this.region} --secret-id ${notifier.botTokenSecretId} --secret-string '<token>'`,
     });
     new CfnOutput(this, 'BanFeedTopicArn', {
-      description: 'Hosts publish ban and unban messages here (see the README, "Ban feed")',
+      description: 'Hosts publish ban and unban messages here (see docs/ban-feed.md)',
       value: blocker.feedTopic.topicArn,
     });
     new CfnOutput(this, 'BanFeedPublisherPolicyArn', {

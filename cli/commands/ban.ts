@@ -30,7 +30,8 @@ Arguments:
 Options:
   --for <duration>   how long: 90m, 24h, 7d, 2w, or a plain number of minutes; 1 minute
                      to ${count.format(MAX_BAN_MINUTES / 1440)} days (default: the deployment's blocker.blockDurationMinutes)
-  --reason <text>    why, shown by "list" and in the report (at most ${MAX_REASON_LENGTH} characters)
+  --reason <text>    why, shown by "list" and in the report: one line of at most
+                     ${MAX_REASON_LENGTH} characters (code points; no control characters)
 ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
@@ -42,6 +43,41 @@ Examples:
   waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
   waf-autoblock ban 2a01:4f8:1:2::/64 --for 7d
 `;
+
+/**
+ * C0 and C1 controls and DEL (a newline would split a line of "list", an escape sequence would
+ * drive the operator's terminal), and the bidirectional overrides and isolates that make text
+ * read otherwise than it is stored.
+ */
+const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+
+/**
+ * The `--reason` text, trimmed: one line of at most {@link MAX_REASON_LENGTH} characters, counted
+ * as Unicode code points (the limit is waf-autoblock's own, for people reading "list" and the
+ * report, who see an emoji as one character, not as JavaScript's two UTF-16 units).
+ *
+ * @throws {UsageError} when it is empty, too long, or holds a control or bidi formatting character.
+ */
+function readReason(text: string): string {
+  const reason = text.trim();
+  if (reason === '') throw new UsageError('--reason must not be empty');
+  // Code points, not grapheme clusters: a family emoji counts as the several characters it stores.
+  const characters = Array.from(reason);
+  const at = characters.findIndex((character) => UNPRINTABLE.test(character));
+  if (at !== -1) {
+    const code = (characters[at] ?? '').codePointAt(0) ?? 0;
+    throw new UsageError(
+      `--reason must be one line of printable text, got U+${code.toString(16).toUpperCase().padStart(4, '0')} ` +
+        `(a control or bidi formatting character) at character ${at + 1}`,
+    );
+  }
+  if (characters.length > MAX_REASON_LENGTH) {
+    throw new UsageError(
+      `--reason must be at most ${MAX_REASON_LENGTH} characters (Unicode code points), got ${characters.length}`,
+    );
+  }
+  return reason;
+}
 
 export const banCommand: Command = {
   name: 'ban',
@@ -59,11 +95,7 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
   readTargetRange(address); // a wrong address is a usage error, said before any AWS call
   const durationMinutes = values.for === undefined ? undefined : parseDuration('--for', values.for);
-  const reason = values.reason?.trim();
-  if (reason === '') throw new UsageError('--reason must not be empty');
-  if (reason !== undefined && reason.length > MAX_REASON_LENGTH) {
-    throw new UsageError(`--reason must be at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
-  }
+  const reason = values.reason === undefined ? undefined : readReason(values.reason);
 
   const source = operatorSource(io);
   const action: BanAction = {

@@ -3,11 +3,12 @@
  * removed; an entry added by a person or another tool is left alone and named as such.
  */
 import { parseCommandLine, positionalArguments } from '../arguments';
-import type { UnbanAction } from '#blocker/actions';
+import { refusal, type UnbanAction } from '#blocker/actions';
+import { isNonGlobal } from '#core/special-purpose';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
-import { CommandError } from '../errors';
+import { CommandError, UsageError } from '../errors';
 import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError, removalSentence } from '../outcomes';
 import { readTargetRange } from '../targets';
 
@@ -31,7 +32,8 @@ ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
 Exit codes: 0 unbanned, released, or not blocked (nothing to do); 1 the entry is
-not waf-autoblock's (foreign), or a failure; 2 usage, or the address is not one.
+not waf-autoblock's (foreign), or a failure; 2 usage, or an address waf-autoblock
+never blocks (not an address, not globally routable), said before any AWS call.
 
 Examples:
   waf-autoblock unban 45.33.12.7
@@ -48,7 +50,11 @@ export const unbanCommand: Command = {
 async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(args, DEPLOYMENT_OPTIONS);
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
-  readTargetRange(address); // a wrong address is a usage error, said before any AWS call
+  const range = readTargetRange(address); // a wrong address is a usage error, said before any AWS call
+  // The blocker never blocks a range that touches non-global space, nor the wider one it widens to:
+  // there is nothing to look up. Said in ban's words, before any AWS call.
+  if (isNonGlobal(range))
+    throw new UsageError(`${refusal('non-global', address.trim())}, so there is nothing to unban`);
   const action: UnbanAction = { action: 'unban', address, source: operatorSource(io) };
   refuseBeforeLookup(action);
   const deployment = await openDeployment(values, io);

@@ -16,6 +16,7 @@ import {
   rateRuleForwardedIp,
 } from '#config/forwarded-ip';
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
+import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
 import type { ManagedRuleGroupName, RateRuleConfig } from '#config/schema';
 
@@ -145,7 +146,7 @@ export class BlocklistWebAcl extends Construct {
     this.blocklistIpv6 = this.blocklists.IPV6[0];
 
     this.rateRuleNames = props.rateRules.map((rule) => rule.name);
-    this.webAclName = `${prefix}-web-acl`;
+    this.webAclName = `${prefix}${WEB_ACL_NAME_SUFFIX}`;
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       name: this.webAclName,
       description: 'waf-autoblock: allowlist, self-expiring blocklist, rate-based rules and managed rule groups',

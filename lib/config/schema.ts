@@ -30,7 +30,7 @@ import {
   MIN_WEB_ACL_CAPACITY,
   type ManagedRuleGroupName,
 } from './capacity';
-import { quoteConfigValue } from './config-error';
+import { describeConfigValue, quoteConfigValue } from './config-error';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
@@ -266,9 +266,9 @@ export const configSchema = z
     removalPolicy: z
       .strictObject({
         /** The ledger table: which blocklist entries are the blocker's, when each range was seen, why it was blocked. */
-        ledger: z.enum(['retain', 'destroy'], { error: 'must be retain or destroy' }).default('retain'),
+        ledger: z.enum(['retain', 'destroy'], { error: retainOrDestroy }).default('retain'),
         /** The WAF log group and the blocker's and notifier's log groups (each still expires by its retention). */
-        logs: z.enum(['retain', 'destroy'], { error: 'must be retain or destroy' }).default('retain'),
+        logs: z.enum(['retain', 'destroy'], { error: retainOrDestroy }).default('retain'),
       })
       .prefault({}),
     blocker: z
@@ -349,7 +349,8 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
           .optional(),
         /** An e-mail address subscribed to the ops topic (health alarms), for when Telegram is what is broken; unset: none. */
-        opsEmail: z.email({ error: 'must be an e-mail address such as "ops@example.com"' }).optional(),
+        // null (e.g. `-c wafAutoblock.notifier.opsEmail=null`) switches off an address set in cdk.json.
+        opsEmail: z.email({ error: 'must be an e-mail address such as "ops@example.com"' }).nullish(),
         /** Longest list of ranges in a block report; the rest are counted ("and 12 more"). At most 98: Telegram formats 100 entities per message. */
         maxListedRanges: z
           .number()
@@ -407,3 +408,8 @@ export const configSchema = z
 export type WafAutoblockConfig = z.output<typeof configSchema>;
 /** What a user may write: every key optional. */
 export type WafAutoblockConfigInput = z.input<typeof configSchema>;
+
+/** The removalPolicy keys' refusal, naming what arrived. */
+function retainOrDestroy(issue: { readonly input?: unknown }): string {
+  return `must be retain or destroy (got ${describeConfigValue(issue.input)})`;
+}

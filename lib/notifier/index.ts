@@ -74,7 +74,8 @@ export class Notifier extends Construct {
     // for Telegram's 429 waits and retries. 256 MB: the work is waiting on I/O, not computing.
     this.handler = new AutoblockFunction(this, 'Notifier', {
       entry: HANDLER,
-      description: 'waf-autoblock notifier: Telegram messages for the attack alarm and the blocker reports',
+      description:
+        'waf-autoblock notifier: Telegram messages for the attack alarm, the blocker reports and the health alarms (ops messages)',
       // Per deployment: the `service` dimension of the metrics the health alarms watch.
       serviceName: `${props.namePrefix}-notifier`,
       timeout: Duration.seconds(90),

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { HEALTH_ALARM_KINDS } from '#contracts/health';
@@ -6,6 +6,7 @@ import { AttackAlarm } from '../attack-alarm';
 import { Blocker } from '../blocker';
 import { BlocklistWebAcl } from '../blocklist-web-acl';
 import { OperationsDashboard, wafRuleMetricsOf } from '../dashboard';
+import { ConfigError } from '#config/config-error';
 import { parseConfig } from '#config/load';
 import type { WafAutoblockConfigInput } from '#config/schema';
 import { BLOCKLIST_FULL_PERCENT, HealthAlarms, OpsChannel } from '../health';
@@ -108,6 +109,8 @@ export interface WafAutoblockProps {
  * @throws {ConfigError} when a prop is invalid; the message names it.
  */
 export class WafAutoblock extends Construct {
+  /** Prefix of this deployment's WAF names, alarm names and metric service names. */
+  readonly namePrefix: string;
   readonly webAcl: BlocklistWebAcl;
   readonly attackAlarm: AttackAlarm;
   readonly ledger: LedgerTable;
@@ -134,6 +137,8 @@ export class WafAutoblock extends Construct {
       associations: rest.associations ? [...rest.associations] : undefined,
     });
     const prefix = namePrefixOf(this, namePrefix);
+    refuseMisplaced(this, config.scope, prefix);
+    this.namePrefix = prefix;
 
     this.webAcl = new BlocklistWebAcl(this, 'WebAcl', {
       namePrefix: prefix,
@@ -156,7 +161,10 @@ export class WafAutoblock extends Construct {
     });
     this.ledger = new LedgerTable(this, 'Ledger', { removalPolicy: cdkRemovalPolicy(config.removalPolicy.ledger) });
     applyRemovalPolicies(this, config.removalPolicy);
-    this.ops = new OpsChannel(this, 'Ops', { key: this.attackAlarm.key, opsEmail: config.notifier.opsEmail });
+    this.ops = new OpsChannel(this, 'Ops', {
+      key: this.attackAlarm.key,
+      opsEmail: config.notifier.opsEmail ?? undefined,
+    });
     this.blocker = new Blocker(this, 'Blocker', {
       namePrefix: prefix,
       deadLetters: this.ops.deadLetters,
@@ -233,11 +241,43 @@ function firstBlockerRun(scope: Construct, blocker: Blocker, health: HealthAlarm
     // The blocker's own timeout is 60 s; this is how long the deploy waits for its answer.
     timeout: Duration.minutes(2),
     executeOnHandlerChange: false,
-    executeAfter: [blocker],
+    // After the function without executeAfter: the trigger names a version of it, and the function
+    // already waits for its role's policy and everything its environment names.
     executeBefore: [health],
   });
   // The trigger names a published version of the function; CDK keeps old versions by default, one
   // more per code change, which nothing here invokes again.
   blocker.handler.function.currentVersion.applyRemovalPolicy(RemovalPolicy.DESTROY);
   return trigger;
+}
+
+/**
+ * Refuses what CloudFormation would only refuse at deploy time, or with a message that does not say
+ * why: a CLOUDFRONT web ACL outside us-east-1, and a second construct in the same stack with the same
+ * name prefix (its web ACL, IP sets and alarms would take the first one's names).
+ * @throws {ConfigError} naming `scope` or `namePrefix`.
+ */
+function refuseMisplaced(construct: WafAutoblock, scope: 'CLOUDFRONT' | 'REGIONAL', prefix: string): void {
+  const stack = Stack.of(construct);
+  if (scope === 'CLOUDFRONT' && !Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
+    throw new ConfigError(
+      'scope',
+      `invalid configuration: scope CLOUDFRONT needs a stack in us-east-1 (AWS keeps CloudFront web ACLs there), got stack ${stack.stackName} in ${stack.region}`,
+    );
+  }
+  const twin = stack.node
+    .findAll()
+    .find(
+      (other) =>
+        other !== construct &&
+        other instanceof WafAutoblock &&
+        Stack.of(other) === stack &&
+        other.namePrefix === prefix,
+    );
+  if (twin !== undefined) {
+    throw new ConfigError(
+      'namePrefix',
+      `invalid configuration: namePrefix ${JSON.stringify(prefix)} of ${construct.node.path} is already used by ${twin.node.path} in the same stack; give each WafAutoblock its own namePrefix (WAF, alarm and metric names are made from it)`,
+    );
+  }
 }

@@ -133,7 +133,10 @@ describe('waf-autoblock ban', () => {
     [['ban', '45.33.12.7', '--for', '366d'], 'got "366d"'],
     [['ban', '45.33.12.7', '--for', '2 days'], 'got "2 days"'],
     [['ban', '45.33.12.7', '--reason', '  '], '--reason must not be empty'],
-    [['ban', '45.33.12.7', '--reason', 'x'.repeat(257)], '--reason must be at most 256 characters, got 257'],
+    [
+      ['ban', '45.33.12.7', '--reason', 'x'.repeat(257)],
+      '--reason must be at most 256 characters (Unicode code points), got 257',
+    ],
     [
       ['ban', '45.33.12.7', '--forever'],
       'unknown option --forever; this command takes --stack, --region, --config, --for, --reason',
@@ -303,4 +306,24 @@ describe('waf-autoblock unban', () => {
     expect(deployment.regions).toEqual([]);
     expect(stderr).toContain('"example.com" is not an IPv4 or IPv6 address or CIDR range');
   });
+
+  it.each([
+    ['10.1.2.3', '10.1.2.3'],
+    ['::ffff:10.1.2.3', '::ffff:10.1.2.3'],
+    ['fd00::/64', 'fd00::/64'],
+  ])(
+    'exits 2 for %s, which waf-autoblock never blocks, in the words of ban, before touching AWS',
+    async (address, shown) => {
+      const deployment = await deploy(servers());
+
+      const { code, stdout, stderr } = await deployment.run('unban', address);
+
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+      expect(deployment.regions).toEqual([]);
+      expect(stderr).toBe(
+        `waf-autoblock unban: ${shown} is not globally routable (private, loopback, link-local, documentation, ` +
+          'multicast or reserved): never blocked, so there is nothing to unban (see "waf-autoblock unban --help")\n',
+      );
+    },
+  );
 });

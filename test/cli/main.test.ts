@@ -84,6 +84,22 @@ describe('waf-autoblock (executable, no AWS credentials)', () => {
       '10.1.2.3 is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked',
     ],
     [['unban', 'example.com'], '<ip|cidr> "example.com" is not an IPv4 or IPv6 address or CIDR range'],
+    [
+      ['unban', '10.1.2.3'],
+      '10.1.2.3 is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked, so there is nothing to unban',
+    ],
+    [
+      ['ban', '45.33.12.7', '--reason', 'ticket\n4711'],
+      '--reason must be one line of printable text, got U+000A (a control or bidi formatting character) at character 7',
+    ],
+    [
+      ['ban', '45.33.12.7', '--reason', 'paid by \u202egnp.exe'],
+      '--reason must be one line of printable text, got U+202E (a control or bidi formatting character) at character 9',
+    ],
+    [
+      ['ban', '45.33.12.7', '--reason', '\u{1F525}'.repeat(257)],
+      '--reason must be at most 256 characters (Unicode code points), got 257',
+    ],
     // stdin is a pipe here: nobody could answer the question.
     [['flush'], 'stdin is not a terminal, so nobody can confirm removing every managed range: pass --yes to go ahead'],
   ])('%j: one line saying what is wrong, exit 2, before asking AWS for anything', async (argv, message) => {
@@ -101,6 +117,38 @@ describe('waf-autoblock (executable, no AWS credentials)', () => {
     expect(code).toBe(1);
     // Nothing before it: on Node.js 20 the SDK's 8-line NodeVersionSupportWarning is not printed.
     expect(stderr).toMatch(/^waf-autoblock ban: no AWS credentials found [^\n]*\n$/);
+  });
+
+  it('takes a --reason of 256 emoji (512 UTF-16 units): the limit counts characters as people see them', async () => {
+    const reason = '\u{1F525}'.repeat(256);
+    const { code, stderr } = await execWith(
+      NO_CREDENTIALS,
+      'ban',
+      '45.33.12.7',
+      '--reason',
+      reason,
+      '--region',
+      'eu-west-1',
+    );
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^waf-autoblock ban: no AWS credentials found /);
+  });
+
+  it('names a profile AWS_PROFILE asks for that the config files lack, and how to list them, before any AWS call', async () => {
+    const config = join(dir, 'aws-config-with-prod');
+    writeFileSync(config, '[default]\nregion = eu-west-1\n[profile prod]\nregion = eu-west-1\n');
+    const env = { ...NO_CREDENTIALS, AWS_CONFIG_FILE: config, AWS_PROFILE: 'prdo' };
+
+    const { code, stdout, stderr } = await execWith(env, 'unban', '45.33.12.7', '--region', 'eu-west-1');
+
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr).toBe(
+      `waf-autoblock unban: AWS_PROFILE names profile "prdo", which is not in ${config} or ` +
+        `${join(dir, 'no-aws-credentials')}; "aws configure list-profiles" lists the profiles there are\n`,
+    );
+    const known = await execWith({ ...env, AWS_PROFILE: 'prod' }, 'unban', '45.33.12.7', '--region', 'eu-west-1');
+    expect(known.stderr).toMatch(/^waf-autoblock unban: no AWS credentials found /);
   });
 
   it("shows the SDK's Node.js version notice when asked to, with the SDK's own variable", async () => {

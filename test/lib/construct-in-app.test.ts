@@ -4,10 +4,12 @@
  * that cdk-nag finds nothing there either.
  */
 import { App, NestedStack, Stack, type StackProps, Stage } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#config/load';
+import { namePrefixOfWebAcl } from '../../cli/health-alarms';
 import { WafAutoblock } from '../../lib/waf-autoblock';
 import { MAX_NAME_PREFIX_LENGTH, namePrefixOf } from '../../lib/waf-autoblock/name-prefix';
 import { configErrorFrom, configErrorOf } from '../support/config-errors';
@@ -170,7 +172,47 @@ describe('removalPolicy configuration', () => {
   it.each([
     [{ ledger: 'keep' }, 'removalPolicy.ledger'],
     [{ logs: 'delete' }, 'removalPolicy.logs'],
-  ])('refuses %j, naming the key and the two settings', (removalPolicy, key) => {
-    expect(configErrorOf({ removalPolicy }, key)).toContain('must be retain or destroy');
+  ])('refuses %j, naming the key, the two settings and what it got', (removalPolicy, key) => {
+    const got = JSON.stringify(Object.values(removalPolicy)[0]);
+    expect(configErrorOf({ removalPolicy }, key)).toContain(`must be retain or destroy (got ${got})`);
+  });
+});
+
+describe('where the construct may go', () => {
+  it('refuses scope CLOUDFRONT in a stack outside us-east-1, naming scope and the region', () => {
+    const stack = new Stack(new App(), 'Web', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const message = configErrorFrom(() => new WafAutoblock(stack, 'Protection'), 'scope');
+    expect(message).toMatch(/scope CLOUDFRONT needs a stack in us-east-1.*got stack Web in eu-west-1/);
+    expect(() => new WafAutoblock(stack, 'Regional', { scope: 'REGIONAL' })).not.toThrow();
+  });
+
+  it('refuses a second construct with the same name prefix in one stack, saying to give each its own namePrefix', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Web', { env: ENV });
+    new WafAutoblock(stack, 'Shop');
+    const message = configErrorFrom(() => new WafAutoblock(stack, 'Blog'), 'namePrefix');
+    expect(message).toMatch(/namePrefix "Web" of Web\/Blog is already used by Web\/Shop in the same stack; give each/);
+    expect(() => new WafAutoblock(stack, 'Api', { namePrefix: 'Web-api' })).not.toThrow();
+  });
+});
+
+describe('the name the CLI reads back', () => {
+  it("finds the name prefix of the health alarms in the web ACL's name, for any prefix", () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Web', { env: ENV });
+    for (const namePrefix of ['shop', 'shop-web-acl', 'a_b-1']) {
+      const protection = new WafAutoblock(stack, namePrefix, { namePrefix });
+      expect(namePrefixOfWebAcl(protection.webAcl.webAclName)).toBe(protection.namePrefix);
+    }
+  });
+});
+
+describe('notifier.opsEmail', () => {
+  it('is switched off by null (as -c wafAutoblock.notifier.opsEmail=null gives), though set elsewhere', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Web', { env: ENV });
+    new WafAutoblock(stack, 'Protection', { notifier: { opsEmail: null } });
+    expect(parseConfig({ notifier: { opsEmail: null } }).notifier.opsEmail).toBeNull();
+    Template.fromStack(stack).resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'email' }, 0);
   });
 });

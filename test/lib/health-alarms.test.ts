@@ -188,7 +188,7 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
   });
 
   /** The alarms that page: one fault, one notification (see docs/operations.md, "Health alarms"). */
-  const paging = HEALTH_ALARM_KINDS.filter((kind) => kind !== 'blocker-failed');
+  const paging: readonly HealthAlarmKind[] = HEALTH_ALARM_KINDS.filter((kind) => kind !== 'blocker-failed');
 
   it.each(HEALTH_ALARM_KINDS)('%s: watches its metric as documented', (kind) => {
     expect(alarms.get(kind)).toEqual({
