@@ -18,6 +18,7 @@ import {
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
+import { HOST_TRANSFORMATIONS, hostRegex, PATH_TRANSFORMATIONS, pathSearchString } from '#config/scope-down';
 import type { ManagedRuleGroupName, RateRuleConfig } from '#config/schema';
 
 /** Whether the web ACL protects CloudFront distributions or regional resources (one type for stack and Lambdas). */
@@ -308,23 +309,23 @@ function rateRule(
   forwardedIp: ForwardedIpConfig | undefined,
 ): wafv2.CfnWebACL.RuleProperty {
   const scopeDown: wafv2.CfnWebACL.StatementProperty[] = [];
+  // A client writes the path and Host header in many ways: match them as WAF normalizes them (#config/scope-down).
   if (rule.uriPathPrefix !== undefined) {
     scopeDown.push({
       byteMatchStatement: {
         fieldToMatch: { uriPath: {} },
         positionalConstraint: 'STARTS_WITH',
-        searchString: rule.uriPathPrefix,
-        textTransformations: [{ priority: 0, type: 'NONE' }],
+        searchString: pathSearchString(rule.uriPathPrefix),
+        textTransformations: [...PATH_TRANSFORMATIONS],
       },
     });
   }
   if (rule.host !== undefined) {
     scopeDown.push({
-      byteMatchStatement: {
+      regexMatchStatement: {
         fieldToMatch: { singleHeader: { Name: 'host' } },
-        positionalConstraint: 'EXACTLY',
-        searchString: rule.host.toLowerCase(),
-        textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+        regexString: hostRegex(rule.host),
+        textTransformations: [...HOST_TRANSFORMATIONS],
       },
     });
   }

@@ -352,7 +352,7 @@ describe('REGIONAL scope with associations', () => {
     });
   });
 
-  it('scopes a rate rule down to a path prefix and a lower-cased Host', () => {
+  it('scopes a rate rule down to a path prefix and a Host, both as WAF normalizes what the client wrote', () => {
     const login = rulesOf(template).find((r) => r.Name === 'login');
     expect(login?.Statement).toEqual({
       RateBasedStatement: {
@@ -364,18 +364,23 @@ describe('REGIONAL scope with associations', () => {
           AndStatement: {
             Statements: [
               {
+                // `/LOGIN`, `/%6cogin`, `//login` and `/./login` all read `/login` after these.
                 ByteMatchStatement: {
                   FieldToMatch: { UriPath: {} },
                   PositionalConstraint: 'STARTS_WITH',
                   SearchString: '/login',
-                  TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+                  TextTransformations: [
+                    { Priority: 0, Type: 'URL_DECODE' },
+                    { Priority: 1, Type: 'NORMALIZE_PATH' },
+                    { Priority: 2, Type: 'LOWERCASE' },
+                  ],
                 },
               },
               {
-                ByteMatchStatement: {
+                // `Shop.Example.com`, `shop.example.com.` and `shop.example.com:443` all match.
+                RegexMatchStatement: {
                   FieldToMatch: { SingleHeader: { Name: 'host' } },
-                  PositionalConstraint: 'EXACTLY',
-                  SearchString: 'shop.example.com',
+                  RegexString: '^shop\\.example\\.com\\.?(?::[0-9]{1,5})?$',
                   TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
                 },
               },
