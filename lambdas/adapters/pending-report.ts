@@ -4,7 +4,7 @@
  * CIDR and never carries `activeFamily`: no range lookup and no query of the active index returns it.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LEDGER_RESERVED_KEYS, LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import { isBlockReport, upgradeReport, type BlockReportV2 } from '#contracts/report';
 import { ReadError, WriteError } from '#shared/errors';
@@ -25,7 +25,9 @@ const KEY = { [LEDGER_SCHEMA.partitionKey]: LEDGER_RESERVED_KEYS.pendingReport }
  * at most 245,760 bytes), so that the item stays under DynamoDB's 400 KB.
  *
  * Blocker runs are serialized by the run lock; the revision checks make a store or a clear that
- * races another one fail (or do nothing) instead of dropping the other's report.
+ * races another one fail (or do nothing) instead of dropping the other's report. Every write is an
+ * UpdateItem, the one write the blocker's role has on the table: a cleared item keeps only its key
+ * and last revision, and reads as no pending report.
  */
 export class PendingReports {
   private readonly resource: string;
@@ -60,7 +62,8 @@ export class PendingReports {
     } catch (cause) {
       throw new ReadError(this.resource, { cause });
     }
-    if (item === undefined) return undefined;
+    // A cleared item keeps its key and revision only.
+    if (item?.report === undefined) return undefined;
     try {
       return parseItem(item);
     } catch (cause) {
@@ -77,12 +80,18 @@ export class PendingReports {
   async store(report: BlockReportV2, expected: string | undefined, now: Date): Promise<void> {
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { ...KEY, report: JSON.stringify(report), revision: randomRevision(), storedAt: now.getTime() },
-          ConditionExpression: expected === undefined ? 'attribute_not_exists(#revision)' : '#revision = :expected',
-          ExpressionAttributeNames: { '#revision': 'revision' },
-          ...(expected === undefined ? {} : { ExpressionAttributeValues: { ':expected': expected } }),
+          Key: KEY,
+          UpdateExpression: 'SET #report = :report, #revision = :revision, #storedAt = :storedAt',
+          ConditionExpression: expected === undefined ? 'attribute_not_exists(#report)' : '#revision = :expected',
+          ExpressionAttributeNames: { '#report': 'report', '#revision': 'revision', '#storedAt': 'storedAt' },
+          ExpressionAttributeValues: {
+            ':report': JSON.stringify(report),
+            ':revision': randomRevision(),
+            ':storedAt': now.getTime(),
+            ...(expected === undefined ? {} : { ':expected': expected }),
+          },
         }),
       );
     } catch (cause) {
@@ -95,26 +104,27 @@ export class PendingReports {
   }
 
   /**
-   * Deletes the pending report once published, if it is still the revision read; one another run
+   * Clears the pending report once published, if it is still the revision read; one another run
    * stored meanwhile stays (it is published next time).
-   * @returns whether it was deleted.
-   * @throws WriteError naming the item when the delete fails for another reason.
+   * @returns whether it was cleared.
+   * @throws WriteError naming the item when the write fails for another reason.
    */
   async clear(revision: string): Promise<boolean> {
     try {
       await this.client.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tableName,
           Key: KEY,
+          UpdateExpression: 'REMOVE #report, #storedAt',
           ConditionExpression: '#revision = :revision',
-          ExpressionAttributeNames: { '#revision': 'revision' },
+          ExpressionAttributeNames: { '#report': 'report', '#revision': 'revision', '#storedAt': 'storedAt' },
           ExpressionAttributeValues: { ':revision': revision },
         }),
       );
       return true;
     } catch (cause) {
       if (cause instanceof ConditionalCheckFailedException) return false;
-      throw new WriteError(this.resource, 'could not delete the published report', { cause });
+      throw new WriteError(this.resource, 'could not clear the published report', { cause });
     }
   }
 }

@@ -32,7 +32,7 @@ export interface ReportDelivery {
  * Publishes the run's report, fitted to SNS's limit, together with any report earlier runs could
  * not publish (merged into one: totals summed, the state after this run).
  *
- * - Published: the pending report, if there was one, is deleted.
+ * - Published: the pending report, if there was one, is cleared.
  * - SNS refused: the merged, fitted report is kept as the pending report in the ledger table, and
  *   the call throws, so that the run fails loudly (the health alarms see it) while the next run
  *   publishes what this one would have said.
@@ -45,7 +45,7 @@ export interface ReportDelivery {
  * @param report - The run's report; any version (a version 1 report is one run, fully listed).
  * @param now - The run's time, stored with a pending report.
  * @throws {WriteError} naming the reports topic when the publish failed (the message says whether
- *   the report was kept for the next run), or naming the pending item when it could not be deleted
+ *   the report was kept for the next run), or naming the pending item when it could not be cleared
  *   after the publish (the next run then publishes it again: a repeat, never a loss).
  * @throws {ReadError} naming the pending item when it could not be read; this run's report has then
  *   been published on its own, and the pending one stays for a later run.

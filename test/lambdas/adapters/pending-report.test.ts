@@ -33,7 +33,7 @@ beforeEach(async () => {
 });
 
 describe('the pending report', () => {
-  it('is kept whole at attack size (10,000 added, 10,000 expired, fitted), read back, and deleted', async () => {
+  it('is kept whole at attack size (10,000 added, 10,000 expired, fitted), read back, and cleared', async () => {
     const report = fitReport(attackReport(10_000, 10_000));
     expect(reportBytes(report)).toBeGreaterThan(REPORT_MAX_BYTES - 1_000);
     expect(await pending.read()).toBeUndefined();
@@ -44,6 +44,9 @@ describe('the pending report', () => {
 
     await expect(pending.clear(stored?.revision ?? '')).resolves.toBe(true);
     expect(await pending.read()).toBeUndefined();
+    // Cleared is as good as never stored: the next refused report is kept the same way.
+    await pending.store(report, undefined, NOW);
+    expect((await pending.read())?.report).toEqual(report);
   });
 
   it('is replaced only by a run that read the revision it replaces', async () => {
