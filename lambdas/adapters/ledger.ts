@@ -5,8 +5,10 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
   type QueryCommandInput,
@@ -50,6 +52,35 @@ export const RUN_LOCK_KEY = '#run-lock';
 /** What {@link Ledger.acquireRunLock} found. */
 export type RunLockResult =
   { readonly acquired: true } | { readonly acquired: false; readonly heldBy: string; readonly until: number };
+
+/** One of the two places an intent is kept; a run writes the one its predecessor's left-over is not in. */
+export type IntentSlot = 'a' | 'b';
+
+/**
+ * A run's write-ahead intent as stored: the entries it was about to add to the IP sets, recorded
+ * before the set writes and dropped once each has its own row.
+ */
+export interface LedgerIntent {
+  readonly slot: IntentSlot;
+  /** The run that wrote it. */
+  readonly runId: string;
+  /** Epoch milliseconds. */
+  readonly writtenAt: number;
+  /** Parts the intent was written in. */
+  readonly parts: number;
+  /**
+   * The entries of the parts found. A part missing, or left from another run, means the intent
+   * write itself failed (its run then wrote no set) or its drop was under way (every row written).
+   */
+  readonly entries: LedgerEntry[];
+}
+
+/**
+ * Most bytes of entries (JSON, UTF-8) in one intent item: DynamoDB's item limit is 400 KB with
+ * attribute names and the other fields, so 350,000 leaves headroom. 10,000 IPv6 /64 entries of a
+ * rate rule take about 2 MB: 6 parts, written in parallel.
+ */
+export const INTENT_PART_BYTES = 350_000;
 
 /** What {@link Ledger.endBlocks} did. */
 export interface EndResult {
@@ -238,6 +269,68 @@ export class Ledger {
   }
 
   /**
+   * Reads the write-ahead intents left by runs that did not finish (normally none): both slots'
+   * first parts with strongly consistent reads in one round trip, the other parts only when there are.
+   * @throws {ReadError} naming the table when a read fails or an item is malformed.
+   */
+  async readIntents(): Promise<LedgerIntent[]> {
+    try {
+      const heads = await Promise.all(INTENT_SLOTS.map((slot) => this.getIntentPart(slot, 0)));
+      return await Promise.all(
+        heads.flatMap((head, index) => {
+          const slot = INTENT_SLOTS[index];
+          return head === undefined || slot === undefined ? [] : [this.readIntentRest(slot, head)];
+        }),
+      );
+    } catch (error) {
+      throw new ReadError(this.resource, { cause: error });
+    }
+  }
+
+  /**
+   * Records a run's intended additions before it writes any IP set: every part in parallel (one
+   * round trip), overwriting whatever `slot` held.
+   * @returns how many parts were written.
+   * @throws {WriteError} naming the table when a part cannot be written: the run must then write no set.
+   */
+  async writeIntent(slot: IntentSlot, runId: string, entries: readonly LedgerEntry[], now: number): Promise<number> {
+    const parts = splitByBytes(entries, INTENT_PART_BYTES);
+    try {
+      await Promise.all(
+        parts.map((json, part) =>
+          this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: { [RANGE]: intentKey(slot, part), runId, writtenAt: now, parts: parts.length, part, entries: json },
+            }),
+          ),
+        ),
+      );
+    } catch (error) {
+      throw new WriteError(this.resource, `write-ahead intent (${entries.length} ranges, ${parts.length} parts)`, {
+        cause: error,
+      });
+    }
+    return parts.length;
+  }
+
+  /**
+   * Drops an intent once every range in it has its row: the later parts first, the first part
+   * last, so that an interrupted drop never leaves a first part that lacks entries still unrecorded.
+   * @throws {WriteError} naming the table when a delete fails; the next run finds the intent and finishes it.
+   */
+  async dropIntent(slot: IntentSlot, parts: number): Promise<void> {
+    const drop = (part: number) =>
+      this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { [RANGE]: intentKey(slot, part) } }));
+    try {
+      await Promise.all(Array.from({ length: Math.max(0, parts - 1) }, (_, index) => drop(index + 1)));
+      await drop(0);
+    } catch (error) {
+      throw new WriteError(this.resource, `drop write-ahead intent ${slot}`, { cause: error });
+    }
+  }
+
+  /**
    * Takes the run lock: one item (not a range: its key is {@link RUN_LOCK_KEY}) that serializes
    * blocker runs across the Lambda and the operator CLI, which reserved concurrency alone cannot.
    * Taken when it is free, its lease has run out, or `owner` holds it already.
@@ -319,6 +412,29 @@ export class Ledger {
       if (error instanceof ConditionalCheckFailedException) return 'inactive';
       throw error;
     }
+  }
+
+  private async getIntentPart(slot: IntentSlot, part: number): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { [RANGE]: intentKey(slot, part) }, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  private async readIntentRest(slot: IntentSlot, head: Record<string, unknown>): Promise<LedgerIntent> {
+    const runId = field(head, 'runId', isNonEmptyString, 'a non-empty string');
+    const parts = field(head, 'parts', isCount, 'a non-negative integer');
+    const rest = await Promise.all(
+      Array.from({ length: Math.max(0, parts - 1) }, (_, index) => this.getIntentPart(slot, index + 1)),
+    );
+    const items = [head, ...rest.filter((item) => item !== undefined && item['runId'] === runId)];
+    return {
+      slot,
+      runId,
+      writtenAt: field(head, 'writtenAt', isEpochMs, 'epoch milliseconds'),
+      parts,
+      entries: items.flatMap((item) => parseIntentEntries(field(item ?? {}, 'entries', isString, 'a JSON string'))),
+    };
   }
 
   private async queryActive(
@@ -466,6 +582,46 @@ export class Ledger {
       { cause: first.reason },
     );
   }
+}
+
+const INTENT_SLOTS: readonly IntentSlot[] = ['a', 'b'];
+
+function intentKey(slot: IntentSlot, part: number): string {
+  return `${LEDGER_SCHEMA.intentKeyPrefix}${slot}#${part}`;
+}
+
+/**
+ * Entries as JSON arrays of at most `maxBytes` UTF-8 bytes each (one entry is far below it); at
+ * least one array, so that an empty intent still has its first part.
+ */
+function splitByBytes(entries: readonly LedgerEntry[], maxBytes: number): string[] {
+  const parts: string[] = [];
+  let current: string[] = [];
+  let bytes = 2;
+  for (const entry of entries) {
+    const json = JSON.stringify(entry);
+    const size = Buffer.byteLength(json, 'utf8') + 1;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      parts.push(`[${current.join(',')}]`);
+      current = [];
+      bytes = 2;
+    }
+    current.push(json);
+    bytes += size;
+  }
+  parts.push(`[${current.join(',')}]`);
+  return parts;
+}
+
+/** @throws TypeError when the JSON is not a list of well-formed entries. */
+function parseIntentEntries(json: string): LedgerEntry[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed)) throw new TypeError('intent entries are not a JSON array');
+  return parsed.map((item: unknown) => {
+    if (typeof item !== 'object' || item === null) throw new TypeError('an intent entry is not an object');
+    const record = item as Record<string, unknown>;
+    return toLedgerEntry(record, isFamily(record['family']) ? record['family'] : 'IPV4');
+  });
 }
 
 /**

@@ -1,13 +1,18 @@
 /**
  * One blocker run: a short driver over named phases (lambdas/blocker/run/). Read everything in
  * parallel, decide with the pure core, then write in the one order that is safe when a write fails
- * half-way:
+ * half-way, and that puts the first IP set write after a bounded number of round trips:
  *
- * 1. ledger upserts first: a range must be known as ours before it enters an IP set, or a failure
- *    between the two writes would leave an entry nobody would ever expire;
- * 2. the IP sets (lock-safe: a conflict re-reads the set and plans again), with refreshes beside;
- * 3. expired ledger entries are closed only after their set no longer holds them;
- * 4. the report, when something changed.
+ * 1. the write-ahead intent (./run/intent): every range about to enter a set, in one round trip
+ *    whatever the attack's size, so that a range is known as ours before it enters a set;
+ * 2. the IP sets (lock-safe: a conflict re-reads the set and plans again), refreshes beside;
+ * 3. a ledger row per new range, then the intent is dropped;
+ * 4. expired ledger entries are closed only after their set no longer holds them;
+ * 5. the report, when something changed.
+ *
+ * Round trips before the first UpdateIPSet: the reads (one), the intent (one), unless a sighted
+ * range is in a set but missing from the eventually consistent index (one more, to ask the table),
+ * or an intent left by a failed run has several parts (one more, to read them).
  *
  * Each phase returns what it did; the driver adds the tallies up and fails the invocation, after
  * the report, when any write failed.
@@ -18,7 +23,8 @@ import { removalsOf } from './removals';
 import { sampledHosts, type SampledHosts } from './sampled-hosts';
 import { decide, type RunDecision } from './run/decide';
 import { readInputs, type RunInputs } from './run/read';
-import { closeExpiries, recordOwnership, refreshRows } from './run/record';
+import { dropIntents, recordRows, writeIntent } from './run/intent';
+import { closeExpiries, refreshRows } from './run/record';
 import { changesOf, publishChanges, type RunChanges } from './run/report';
 import { FAMILIES, sumTallies, type BlockerDeps, type RunSummary, type Trigger, type WriteTally } from './run/types';
 import { writeSets } from './run/write-sets';
@@ -46,7 +52,7 @@ export async function runBlocker(
   const hostsRead: Promise<SampledHosts> = mayReport
     ? sampledHosts(deps.waf, settings, now)
     : Promise.resolve({ hosts: [], unreadable: [] });
-  const recorded = await recordOwnership(deps, settings, decision, now).catch(async (error: unknown) => {
+  const intent = await writeIntent(deps, settings, decision, now).catch(async (error: unknown) => {
     await hostsRead; // no call may still be in flight when the Lambda freezes
     throw error;
   });
@@ -54,17 +60,21 @@ export async function runBlocker(
     refreshRows(deps, settings, decision),
     writeSets(deps, settings, decision),
   ]);
+  const recorded = await recordRows(deps, settings, decision);
   const changes = changesOf(settings, decision, writes);
-  const [closed, report] = await Promise.all([
+  const [closed, dropped, report] = await Promise.all([
     closeExpiries(deps, settings, decision, writes, now),
+    dropIntents(deps, settings, decision, intent.intent, recorded.failures.length === 0),
     publishChanges(deps, settings, decision, writes, changes, hostsRead, now),
     hostsRead,
   ]);
   const tally = sumTallies([
-    { ...recorded, failures: decision.readFailures },
+    { ...intent.tally, failures: decision.readFailures },
     refreshed,
     writes.tally,
+    recorded,
     closed,
+    dropped,
     report.tally,
   ]);
   const finished = Date.now();

@@ -13,6 +13,11 @@ export const LEDGER_SCHEMA = {
   activeIndexPartitionKey: 'activeFamily',
   /** GSI sort key (N): expiresAt in epoch milliseconds. */
   activeIndexSortKey: 'expiresAt',
+  /**
+   * Key prefix (not a CIDR, and never with `activeFamily`) of the write-ahead intent items: a run's
+   * intended additions, recorded before it writes the IP sets (`#intent#<slot>#<part>`).
+   */
+  intentKeyPrefix: '#intent#',
 } as const;
 
 /**

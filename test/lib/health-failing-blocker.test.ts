@@ -30,6 +30,7 @@ import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 import { alarmState, emfDatapoint, type Datapoint, type MetricAlarmProperties } from '../support/alarm-evaluation';
 import { BLOCKER_ENVIRONMENT, SETTINGS } from '../support/blocker-fixtures';
 import { functionOfService } from '../support/template';
+import { answerWriteAheadIntent } from '../support/write-ahead-mock';
 
 const BLOCKER_KINDS = ['blocker-failed', 'blocker-failing', 'blocker-stopped', 'blocklist-full', 'overflow'] as const;
 type BlockerKind = (typeof BLOCKER_KINDS)[number];
@@ -151,6 +152,7 @@ beforeEach(() => {
     LockToken: 't',
   });
   ddb.on(QueryCommand).resolves({ Items: [] });
+  answerWriteAheadIntent(ddb);
   // The run lock (taken and released around every run).
   ddb.on(UpdateCommand).resolves({});
 });

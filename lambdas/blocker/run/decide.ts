@@ -15,6 +15,8 @@ import { IpSetIndex, planReconcile } from '#core/reconcile';
 import type { Family, LedgerEntry, Sighting } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
 import { planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
+import type { LedgerIntent } from '#adapters/ledger';
+import { recoverIntents } from './intent';
 import type { RunInputs } from './read';
 import {
   FAMILIES,
@@ -44,6 +46,10 @@ export interface RunDecision {
   /** The rows unbanned by an action of the trigger, by range. */
   readonly unbanned: ReadonlyMap<string, LedgerEntry>;
   readonly outcomes: ActionOutcome[];
+  /** Left-over intents read this run: dropped once this run's rows are written. */
+  readonly leftover: readonly LedgerIntent[];
+  /** Left-over entries this run owns from now on and records as rows (see ./intent). */
+  readonly recovered: Readonly<Record<Family, LedgerEntry[]>>;
 }
 
 /**
@@ -68,7 +74,17 @@ export async function decide(
     IPV4: new IpSetIndex(inputs.blocklists.IPV4.addresses),
     IPV6: new IpSetIndex(inputs.blocklists.IPV6.addresses),
   };
-  const rows = await confirmedRows(deps, inputs, present, sightings, actionPlan);
+  const recovered = recoverIntents(inputs.intents, inputs.ledgerRows, present, shared, sharedFailures.length > 0);
+  if (recovered.IPV4.length + recovered.IPV6.length > 0) {
+    deps.logger.warn('finishing a write-ahead intent left by an earlier run', {
+      ranges: [...recovered.IPV4, ...recovered.IPV6].slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
+    });
+  }
+  const known: Record<Family, LedgerEntry[]> = {
+    IPV4: [...inputs.ledgerRows.IPV4, ...recovered.IPV4],
+    IPV6: [...inputs.ledgerRows.IPV6, ...recovered.IPV6],
+  };
+  const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
   const plans: Record<Family, FamilyPlan> = {
     IPV4: planFamily('IPV4', settings, inputs, present.IPV4, rows.IPV4, ended.rows.IPV4, sightings, shared, now),
@@ -85,6 +101,8 @@ export async function decide(
     readFailures,
     ending: ended.ending,
     unbanned: ended.unbanned,
+    leftover: inputs.intents,
+    recovered,
     outcomes: actionOutcomes(
       actionPlan,
       plans,
@@ -179,19 +197,19 @@ function collectSightings(
  */
 async function confirmedRows(
   deps: BlockerDeps,
-  inputs: RunInputs,
+  known: Readonly<Record<Family, LedgerEntry[]>>,
   present: Readonly<Record<Family, IpSetIndex>>,
   sightings: readonly Sighting[],
   actionPlan: ActionPlan,
 ): Promise<Record<Family, LedgerEntry[]>> {
   const confirm = async (family: Family): Promise<LedgerEntry[]> => {
-    const rows = inputs.ledgerRows[family];
-    const known = new Set(rows.map((row) => row.range));
+    const rows = known[family];
+    const ranges = new Set(rows.map((row) => row.range));
     const unsure = sightings
-      .filter((s) => s.family === family && present[family].has(s.range) && !known.has(s.range))
+      .filter((s) => s.family === family && present[family].has(s.range) && !ranges.has(s.range))
       .map((s) => s.range);
     for (const [range, unbanFamily] of actionPlan.unbans) {
-      if (unbanFamily === family && !known.has(range)) unsure.push(range);
+      if (unbanFamily === family && !ranges.has(range)) unsure.push(range);
     }
     return unsure.length === 0 ? rows : [...rows, ...(await deps.ledger.activeEntriesOf(family, unsure))];
   };

@@ -4,6 +4,7 @@
  * an unreadable alarm, rule or shared set is a result, decided on later.
  */
 import { readAlarmState, type AlarmState } from '#adapters/alarm';
+import type { LedgerIntent } from '#adapters/ledger';
 import { readIpSet, readManagedKeys, type ManagedKeys } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Family, IpSetSnapshot, LedgerEntry } from '#core/types';
@@ -20,11 +21,13 @@ export interface RunInputs {
   readonly ledgerRows: Readonly<Record<Family, LedgerEntry[]>>;
   /** One per shared IP set of the settings, in order. */
   readonly sharedResults: readonly PromiseSettledResult<IpSetSnapshot>[];
+  /** Write-ahead intents left by runs that did not finish (normally none). */
+  readonly intents: readonly LedgerIntent[];
 }
 
 /**
  * Reads the alarm, the rules' keys, the IP sets and the ledger, all in parallel.
- * @throws {ReadError} when a blocklist, an allowlist or the ledger cannot be read.
+ * @throws {ReadError} when a blocklist, an allowlist or the ledger (rows or intents) cannot be read.
  */
 export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Promise<RunInputs> {
   const { waf, ledger } = deps;
@@ -47,15 +50,16 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
   const sharedReads = Promise.allSettled(
     settings.sharedIpSets.map((ref) => readIpSet(deps.wafIn?.(ref.region) ?? waf, ref)),
   );
-  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults] = await Promise.all([
+  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents] = await Promise.all([
     readGate(deps, settings, trigger),
     keyReads,
     perFamily((family) => readIpSet(waf, settings.blocklist[family][0])),
     perFamily((family) => readIpSet(waf, settings.allowlist[family])),
     perFamily((family) => ledger.activeEntries(family)),
     sharedReads,
+    ledger.readIntents(),
   ]);
-  return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults };
+  return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents };
 }
 
 /** The alarm state, when it decides anything; read only when the trigger did not say it. */

@@ -1,44 +1,12 @@
 /**
- * The ledger phases of a run: what must be recorded before any set write, what can go beside it,
- * and the expiries closed once no set holds their ranges any more.
+ * The ledger phases of a run besides the intent (./intent): the refreshes that go beside the set
+ * writes, and the expiries closed once no set holds their ranges any more.
  */
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Family } from '#core/types';
 import type { RunDecision } from './decide';
 import type { SetWrites } from './write-sets';
-import { asWriteError, FAMILIES, message, NO_WRITES, sumTallies, type BlockerDeps, type WriteTally } from './types';
-
-/**
- * Ranges new to the ledger (or whose ownership changed) are recorded before any set holds them.
- * Unbanned entries are made due first as well: should a set write fail, the next run removes them.
- * @throws {WriteError} when a write fails: no set is written then, so that no range enters one unrecorded.
- */
-export async function recordOwnership(
-  deps: BlockerDeps,
-  settings: BlockerSettings,
-  decision: RunDecision,
-  now: number,
-): Promise<WriteTally> {
-  const firstWrites = FAMILIES.flatMap((family) => decision.plans[family].writes.first);
-  const { ending } = decision;
-  if (settings.dryRun || (firstWrites.length === 0 && ending.length === 0)) return NO_WRITES;
-  const applied: string[] = [];
-  try {
-    const [recorded, ended] = await Promise.all([
-      firstWrites.length > 0 ? deps.ledger.upsert(firstWrites) : undefined,
-      ending.length > 0 ? deps.ledger.endBlocks(ending, now) : undefined,
-    ]);
-    if (recorded) applied.push(`ledger: ${recorded.written} new ranges recorded`);
-    if (ended) applied.push(`ledger: ${ended.ended} blocks ended by unban`);
-    return { ...NO_WRITES, ledgerWrites: (recorded?.written ?? 0) + (ended?.ended ?? 0), applied };
-  } catch (error) {
-    deps.logger.error('ledger write failed; IP sets left untouched so that no range enters them unrecorded', {
-      error: message(error),
-      applied,
-    });
-    throw error;
-  }
-}
+import { asWriteError, FAMILIES, NO_WRITES, sumTallies, type BlockerDeps, type WriteTally } from './types';
 
 /**
  * Refreshes the last-seen time of ranges we already own: it can go beside the IP set writes.

@@ -12,6 +12,7 @@ import { asSeenBySet, planReconcile, type ReconcilePlan } from '#core/reconcile'
 import type { Cidr, Family, LedgerEntry } from '#core/types';
 import { IpSetWriteError, type WriteError } from '#shared/errors';
 import type { RunDecision } from './decide';
+import { rowsToRecord } from './intent';
 import {
   asWriteError,
   FAMILIES,
@@ -112,6 +113,7 @@ function recheckFor(
   withdrawn: Record<Family, Set<Cidr>>,
   active: (family: Family) => readonly LedgerEntry[],
 ) {
+  const pending = new Set(rowsToRecord(decision).map((entry) => entry.range));
   return (family: Family) =>
     async (current: readonly string[]): Promise<void> => {
       // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
@@ -121,8 +123,11 @@ function recheckFor(
         expired: decision.plans[family].step.expired,
         capacity: IP_SET_CAPACITY,
       }).added;
-      if (toAdd.length === 0) return;
-      const stored = await deps.ledger.activeEntriesOf(family, toAdd);
+      // This run's own new ranges get their rows after the set writes (their intent is recorded):
+      // the table cannot know them yet, and no other run can have ended them.
+      const toCheck = toAdd.filter((range) => !pending.has(range));
+      if (toCheck.length === 0) return;
+      const stored = await deps.ledger.activeEntriesOf(family, toCheck);
       // Gone from the index, or its block shortened (an unban, on another machine's clock): a block
       // is otherwise only ever extended, so a stored expiry earlier than ours means it was ended.
       const held = indexByRange(active(family));
@@ -131,7 +136,7 @@ function recheckFor(
           .filter((entry) => entry.expiresAt >= (held.get(entry.range)?.expiresAt ?? Number.POSITIVE_INFINITY))
           .map((entry) => entry.range),
       );
-      const ended = toAdd.filter((range) => !stillActive.has(range));
+      const ended = toCheck.filter((range) => !stillActive.has(range));
       for (const range of ended) withdrawn[family].add(range);
       if (ended.length > 0) {
         deps.logger.warn('ranges ended by another run meanwhile; not put back', {

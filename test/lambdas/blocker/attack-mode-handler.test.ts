@@ -18,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ROUND_ALLOWANCE_MS } from '#contracts/attack-mode';
 import { ATTACKER, BLOCKER_ENVIRONMENT, NOW, RANGE, SETTINGS } from '../../support/blocker-fixtures';
+import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
 
 const waf = mockClient(WAFV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
@@ -165,6 +166,7 @@ beforeEach(() => {
     return { NextLockToken: 'next' };
   });
   ddb.on(QueryCommand).resolves({ Items: [] });
+  answerWriteAheadIntent(ddb);
   ddb.on(UpdateCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: 'report' });
 });

@@ -24,6 +24,7 @@ import {
   SETTINGS,
   storedItem,
 } from '../../support/blocker-fixtures';
+import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
 
 const waf = mockClient(WAFV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
@@ -90,6 +91,7 @@ beforeEach(() => {
     .on(GetIPSetCommand)
     .resolves({ IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
   ddb.on(QueryCommand).resolves({ Items: [] });
+  answerWriteAheadIntent(ddb);
 });
 
 afterEach(() => {

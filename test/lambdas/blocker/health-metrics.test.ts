@@ -20,6 +20,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
 import { ATTACKER, BLOCKER_ENVIRONMENT, LOGIN_RULE, SETTINGS } from '../../support/blocker-fixtures';
+import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
 
 const SERVICE = 'shop-web-blocker';
 const waf = mockClient(WAFV2Client);
@@ -97,6 +98,7 @@ beforeEach(() => {
   });
   waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
   ddb.on(QueryCommand).resolves({ Items: [] });
+  answerWriteAheadIntent(ddb);
   ddb.on(UpdateCommand).resolves({});
   sns.onAnyCommand().resolves({ MessageId: 'm' });
 });

@@ -14,7 +14,14 @@ import {
   WAFV2Client,
   type SampledHTTPRequest,
 } from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AlarmState } from '#adapters/alarm';
@@ -188,6 +195,27 @@ function arrange(overrides: Partial<World> = {}): void {
     if (rows instanceof Error) query.rejects(rows);
     else query.resolves({ Items: rows.map(storedItem) });
   }
+  // No run left a write-ahead intent behind.
+  for (const key of INTENT_HEADS) {
+    ddb.on(GetCommand, { TableName: SETTINGS.ledgerTable, Key: { range: key }, ConsistentRead: true }).resolves({});
+  }
+}
+
+/** The first parts of the two intent slots, read at the start of every run. */
+const INTENT_HEADS = ['#intent#a#0', '#intent#b#0'];
+
+/** Accepts the write-ahead intent (written before the IP sets) and its drop (after the rows). */
+function acceptIntent(): void {
+  ddb.on(PutCommand, { TableName: SETTINGS.ledgerTable }).resolves({});
+  ddb.on(DeleteCommand, { TableName: SETTINGS.ledgerTable }).resolves({});
+}
+
+/** The ranges of the intent this run wrote, in the order written. */
+function intendedRanges(): string[] {
+  return ddb.commandCalls(PutCommand).flatMap((call) => {
+    const entries: unknown = call.args[0].input.Item?.['entries'];
+    return typeof entries === 'string' ? (JSON.parse(entries) as LedgerEntry[]).map((entry) => entry.range) : [];
+  });
 }
 
 /** The exact UpdateIPSet input for `family`'s blocklist. */
@@ -212,6 +240,7 @@ function acceptIpSetWrite(family: Family, addresses: readonly string[], lockToke
 
 /** Accepts ledger writes (upsert or close) for exactly these ranges. */
 function acceptLedgerWrites(...ranges: string[]): void {
+  acceptIntent();
   for (const range of ranges) ddb.on(UpdateCommand, { TableName: SETTINGS.ledgerTable, Key: { range } }).resolves({});
 }
 
@@ -237,6 +266,7 @@ function acceptPublish(): void {
 function acceptAnyWrite(): void {
   waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
   ddb.on(UpdateCommand).resolves({});
+  acceptIntent();
   acceptPublish();
 }
 
@@ -261,6 +291,7 @@ function closeOf(range: string) {
 function expectNoWrites(): void {
   expect(waf).toReceiveCommandTimes(UpdateIPSetCommand, 0);
   expect(ddb).toReceiveCommandTimes(UpdateCommand, 0);
+  expect(ddb).toReceiveCommandTimes(PutCommand, 0);
   expect(sns).toReceiveCommandTimes(PublishCommand, 0);
 }
 
@@ -341,10 +372,17 @@ describe('the alarm gate', () => {
     expect(ddb).toReceiveCommandWith(UpdateCommand, upsertOf(RANGE.linode, { ...recorded, ':hits': 2 }));
     expect(ddb).toReceiveCommandWith(UpdateCommand, upsertOf(RANGE.hetzner6, { ...recorded, ':hits': 1 }));
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 2);
-    // A range is known as ours before it enters a set, so that a failure in between leaves nothing unowned.
-    const lastLedgerWrite = ddb.commandCalls(UpdateCommand).at(-1);
+    // A range is known as ours before it enters a set (in the write-ahead intent), so that a failure
+    // in between leaves nothing unowned; its own row follows the set write, then the intent is dropped.
+    expect(intendedRanges().sort()).toEqual([RANGE.linode, RANGE.hetzner6].sort());
+    const [intent] = ddb.commandCalls(PutCommand);
     const firstIpSetWrite = waf.commandCalls(UpdateIPSetCommand)[0];
-    expect(lastLedgerWrite?.calledBefore(firstIpSetWrite!)).toBe(true);
+    const rows = ddb.commandCalls(UpdateCommand);
+    const drop = ddb.commandCalls(DeleteCommand).at(-1);
+    expect(intent?.calledBefore(firstIpSetWrite!)).toBe(true);
+    expect(rows.every((row) => firstIpSetWrite!.calledBefore(row))).toBe(true);
+    expect(rows.every((row) => row.calledBefore(drop!))).toBe(true);
+    expect(drop?.args[0].input).toEqual({ TableName: SETTINGS.ledgerTable, Key: { range: '#intent#a#0' } });
     expect(summary).toMatchObject({
       alarmState: 'ALARM',
       collected: true,
@@ -471,7 +509,9 @@ describe('an attack that goes on', () => {
     const summary = await run();
 
     // Known as ours, recently seen: no write at all, and never recorded as someone else's entry.
-    expect(ddb).toReceiveCommandTimes(GetCommand, 1);
+    expect(
+      ddb.commandCalls(GetCommand).filter((call) => !INTENT_HEADS.includes(String(call.args[0].input.Key?.['range']))),
+    ).toHaveLength(1);
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 0);
     expect(summary).toMatchObject({ rangesActive: 1, ledgerWrites: 0 });
   });
@@ -669,7 +709,22 @@ describe('when a write fails', () => {
     ]);
   });
 
-  it('touches no IP set when the ledger cannot record a new range', async () => {
+  it('touches no IP set when the ledger cannot record the intent to add new ranges', async () => {
+    arrange({ keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode, ATTACKER.tor) } } });
+    acceptAnyWrite();
+    ddb.on(PutCommand).rejects(new Error('InternalServerError'));
+
+    const error = await failureOf(run());
+
+    expect(error).toBeInstanceOf(WriteError);
+    expect(error).toMatchObject({ resource: `ledger table ${SETTINGS.ledgerTable}` });
+    expect(error.message).toContain('intent (2 ranges');
+    expect(waf).toReceiveCommandTimes(UpdateIPSetCommand, 0);
+    expect(ddb).toReceiveCommandTimes(UpdateCommand, 0);
+    expect(sns).toReceiveCommandTimes(PublishCommand, 0);
+  });
+
+  it('fails after the set write when a new range cannot get its row, and keeps the intent for the next run', async () => {
     arrange({ keys: { [RATE_RULE]: { ipv4: v4(ATTACKER.linode, ATTACKER.tor) } } });
     acceptAnyWrite();
     ddb
@@ -681,8 +736,46 @@ describe('when a write fails', () => {
     expect(error).toBeInstanceOf(WriteError);
     expect(error).toMatchObject({ resource: `ledger table ${SETTINGS.ledgerTable}` });
     expect(error.message).toContain(RANGE.tor);
+    expect(intendedRanges().sort()).toEqual([RANGE.linode, RANGE.tor].sort());
+    expect(waf).toReceiveCommandExactlyOnceWith(
+      UpdateIPSetCommand,
+      ipSetWrite('IPV4', [FOREIGN.IPV4, RANGE.linode, RANGE.tor]),
+    );
+    expect(ddb).toReceiveCommandTimes(DeleteCommand, 0);
+  });
+
+  it('finishes an intent a failed run left: records the ranges that reached a set, drops those that did not', async () => {
+    const leftover = [justWritten(RANGE.linode), justWritten(RANGE.tor)];
+    arrange({
+      alarm: 'OK',
+      blocklist: { ...BLOCKLIST, IPV4: { ...BLOCKLIST.IPV4, addresses: [FOREIGN.IPV4, RANGE.linode] } },
+    });
+    ddb
+      .on(GetCommand, { TableName: SETTINGS.ledgerTable, Key: { range: '#intent#a#0' }, ConsistentRead: true })
+      .resolves({
+        Item: {
+          range: '#intent#a#0',
+          runId: 'crashed',
+          writtenAt: NOW - MINUTE,
+          parts: 1,
+          part: 0,
+          entries: JSON.stringify(leftover),
+        },
+      });
+    acceptLedgerWrites(RANGE.linode);
+
+    const summary = await run();
+
+    // The range in the set is ours: recorded (in this run's intent first), never left unowned or
+    // taken for a foreign entry; the one that never reached a set is not blocked.
+    expect(ddb).toReceiveCommandExactlyOnceWith(UpdateCommand, upsertOf(RANGE.linode, { ':preexisting': false }));
+    expect(ddb).toReceiveCommandTimes(UpdateCommand, 1);
+    expect(intendedRanges()).toEqual([RANGE.linode]);
+    expect(intendedRanges()).not.toContain(RANGE.tor);
+    expect(ddb).toReceiveCommandWith(DeleteCommand, { Key: { range: '#intent#a#0' } });
+    expect(ddb).toReceiveCommandWith(DeleteCommand, { Key: { range: '#intent#b#0' } });
     expect(waf).toReceiveCommandTimes(UpdateIPSetCommand, 0);
-    expect(sns).toReceiveCommandTimes(PublishCommand, 0);
+    expect(summary).toMatchObject({ rangesActive: 1, ledgerWrites: 1 });
   });
 
   it('fails after the IP sets were written when the report cannot be published', async () => {

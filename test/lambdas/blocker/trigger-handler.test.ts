@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RUN_LOCK_KEY } from '#adapters/ledger';
 import { ATTACKER, BLOCKER_ENVIRONMENT, SETTINGS } from '../../support/blocker-fixtures';
+import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
 
 const waf = mockClient(WAFV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
@@ -102,6 +103,7 @@ beforeEach(() => {
     .on(GetIPSetCommand)
     .resolves({ IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
   ddb.on(QueryCommand).resolves({ Items: [] });
+  answerWriteAheadIntent(ddb);
   // The run lock only: any ledger write for a range would be a block.
   ddb.on(UpdateCommand, { Key: { range: RUN_LOCK_KEY } }).resolves({});
 });

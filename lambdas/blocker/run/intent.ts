@@ -1,0 +1,163 @@
+/**
+ * The write-ahead intent: how a run puts its new ranges into the IP sets after one ledger round
+ * trip, whatever the attack's size, and still never leaves a range in a set that the ledger cannot
+ * tell is ours.
+ *
+ * 1. Before any set write, the run records every entry it is about to add (new ranges, and
+ *    ranges whose ownership changes) in one intent, split into ~350 KB items written in parallel.
+ * 2. It writes the IP sets, then a row per range (the conditional upserts as before).
+ * 3. Once every row is written it drops the intent.
+ *
+ * A run that finds an intent left over (its writer failed or died between 1 and 3) finishes it:
+ * each entry whose range is in one of our sets (or may be: a shared set it could not read) and
+ * has no active row is recovered, owned from now on like a row, written as a row this run and
+ * carried in this run's own intent until it is. An entry whose range is in no set is dropped: its
+ * run never blocked it. The two slots let a run write its intent without overwriting the
+ * left-over one it is finishing; runs are serialized by the run lock, so there is at most one
+ * writer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IntentSlot, LedgerIntent } from '#adapters/ledger';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import type { IpSetIndex } from '#core/reconcile';
+import type { Family, LedgerEntry } from '#core/types';
+import type { RunDecision } from './decide';
+import {
+  asWriteError,
+  FAMILIES,
+  message,
+  NO_WRITES,
+  type BlockerDeps,
+  type SharedTarget,
+  type WriteTally,
+} from './types';
+
+/** Where this run's intent went, if it wrote one. */
+export interface WrittenIntent {
+  readonly slot: IntentSlot;
+  readonly parts: number;
+}
+
+/**
+ * The left-over entries this run must own: in a set of ours (or perhaps, behind an unreadable
+ * shared set), without an active row. The latest sighting wins when both slots name a range.
+ */
+export function recoverIntents(
+  intents: readonly LedgerIntent[],
+  rows: Readonly<Record<Family, readonly LedgerEntry[]>>,
+  present: Readonly<Record<Family, IpSetIndex>>,
+  shared: readonly SharedTarget[],
+  anySharedUnreadable: boolean,
+): Record<Family, LedgerEntry[]> {
+  const recovered: Record<Family, Map<string, LedgerEntry>> = { IPV4: new Map(), IPV6: new Map() };
+  const owned: Record<Family, Set<string>> = {
+    IPV4: new Set(rows.IPV4.map((row) => row.range)),
+    IPV6: new Set(rows.IPV6.map((row) => row.range)),
+  };
+  for (const entry of intents.flatMap((intent) => intent.entries)) {
+    const { family, range } = entry;
+    if (owned[family].has(range)) continue;
+    const inASet =
+      anySharedUnreadable ||
+      present[family].has(range) ||
+      shared.some((target) => target.family === family && target.index.has(range));
+    const earlier = recovered[family].get(range);
+    if (inASet && (earlier === undefined || earlier.lastSeen < entry.lastSeen)) recovered[family].set(range, entry);
+  }
+  return { IPV4: [...recovered.IPV4.values()], IPV6: [...recovered.IPV6.values()] };
+}
+
+/** The rows this run records after its set writes: its new ranges, then the recovered ones. */
+export function rowsToRecord(decision: RunDecision): LedgerEntry[] {
+  const first = FAMILIES.flatMap((family) => decision.plans[family].writes.first);
+  const ranges = new Set(first.map((entry) => entry.range));
+  const recovered = FAMILIES.flatMap((family) => decision.recovered[family]).filter((e) => !ranges.has(e.range));
+  return [...first, ...recovered];
+}
+
+/**
+ * Phase: write the intent (and end unbanned blocks) before any set write, in one round trip.
+ * @throws {WriteError} when either fails: no set is written then.
+ */
+export async function writeIntent(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  decision: RunDecision,
+  now: number,
+): Promise<{ readonly intent: WrittenIntent | undefined; readonly tally: WriteTally }> {
+  const entries = rowsToRecord(decision);
+  const { ending } = decision;
+  if (settings.dryRun || (entries.length === 0 && ending.length === 0)) return { intent: undefined, tally: NO_WRITES };
+  const slot = freeSlot(decision.leftover);
+  try {
+    const [parts, ended] = await Promise.all([
+      entries.length > 0 ? deps.ledger.writeIntent(slot, randomUUID(), entries, now) : undefined,
+      ending.length > 0 ? deps.ledger.endBlocks(ending, now) : undefined,
+    ]);
+    return {
+      intent: parts === undefined ? undefined : { slot, parts },
+      tally: {
+        ...NO_WRITES,
+        ledgerWrites: ended?.ended ?? 0,
+        applied: [
+          ...(parts === undefined ? [] : [`ledger: intent to add ${entries.length} ranges recorded`]),
+          ...(ended ? [`ledger: ${ended.ended} blocks ended by unban`] : []),
+        ],
+      },
+    };
+  } catch (error) {
+    deps.logger.error('ledger write failed; IP sets left untouched so that no range enters them unrecorded', {
+      error: message(error),
+    });
+    throw error;
+  }
+}
+
+/**
+ * Phase: a row per range of the intent, after the set writes. Never throws (a failure is in the
+ * tally, and the intent then stays for the next run to finish).
+ */
+export async function recordRows(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  decision: RunDecision,
+): Promise<WriteTally> {
+  const entries = rowsToRecord(decision);
+  if (settings.dryRun || entries.length === 0) return NO_WRITES;
+  try {
+    const result = await deps.ledger.upsert(entries);
+    return { ...NO_WRITES, ledgerWrites: result.written, applied: [`ledger: ${result.written} new ranges recorded`] };
+  } catch (error) {
+    return { ...NO_WRITES, failures: [asWriteError(error, `ledger table ${settings.ledgerTable}`)] };
+  }
+}
+
+/**
+ * Phase: drop this run's intent and the left-over ones it finished, once every row is written.
+ * Never throws (a failure is in the tally; the next run finds the intent, and finds its rows).
+ */
+export async function dropIntents(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  decision: RunDecision,
+  written: WrittenIntent | undefined,
+  rowsRecorded: boolean,
+): Promise<WriteTally> {
+  if (settings.dryRun || !rowsRecorded) return NO_WRITES;
+  const slots = new Map<IntentSlot, number>(decision.leftover.map((intent) => [intent.slot, intent.parts]));
+  if (written) slots.set(written.slot, Math.max(written.parts, slots.get(written.slot) ?? 0));
+  try {
+    await Promise.all([...slots].map(([slot, parts]) => deps.ledger.dropIntent(slot, parts)));
+    return NO_WRITES;
+  } catch (error) {
+    return { ...NO_WRITES, failures: [asWriteError(error, `ledger table ${settings.ledgerTable}`)] };
+  }
+}
+
+/** The slot without a left-over intent; with both taken, the older one (the newer one holds what matters). */
+function freeSlot(leftover: readonly LedgerIntent[]): IntentSlot {
+  const taken = new Map(leftover.map((intent) => [intent.slot, intent.writtenAt]));
+  if (!taken.has('a')) return 'a';
+  if (!taken.has('b')) return 'b';
+  return (taken.get('a') ?? 0) <= (taken.get('b') ?? 0) ? 'a' : 'b';
+}

@@ -1,0 +1,218 @@
+/**
+ * The write-ahead intent over the wire (the WAF emulator and dynalite, real SDK clients): a run
+ * that dies after any one of its writes leaves nothing that the next clean run cannot finish, and
+ * the first IP set write of a big first run comes after a bounded number of round trips.
+ */
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { createWafClient } from '#adapters/waf';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import { runBlocker, type BlockerDeps } from '#blocker/run';
+import type { Family } from '#core/types';
+import {
+  ALLOWED,
+  BLOCK_MINUTES,
+  FOREIGN,
+  MINUTE,
+  NOW,
+  RATE_RULE,
+  SETTINGS,
+  recordingLogger,
+} from '../../support/blocker-fixtures';
+import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { startWafServer, type WafServer } from '../../support/waf-server';
+
+const cloudwatch = mockClient(CloudWatchClient);
+const sns = mockClient(SNSClient);
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** For 240-minute blocks a rate rule sighting is written 15 minutes ahead (expiryMargin). */
+const MARGIN_MINUTES = 15;
+
+let server: WafServer;
+let dynamo: LocalDynamo;
+const destroy: { destroy(): void }[] = [];
+let deployments = 0;
+
+/** Fails every write from the `at`-th on (counting from 1), as a run that died there would leave things. */
+class Crash {
+  writes = 0;
+  readonly log: string[] = [];
+  constructor(readonly at: number = Number.POSITIVE_INFINITY) {}
+  /** @throws Error when this write is at or after the crash point. */
+  write(what: string): void {
+    this.writes += 1;
+    this.log.push(what);
+    if (this.writes >= this.at) throw new Error(`crashed at write ${this.at} (${what})`);
+  }
+}
+
+interface Deployment {
+  readonly settings: BlockerSettings;
+  readonly blocklistId: Record<Family, string>;
+  /** A run at `at` minutes after NOW with these rate rule keys, failing writes from `crash` on. */
+  run(at: number, keys: { ipv4?: string[]; ipv6?: string[] }, crash?: Crash): Promise<unknown>;
+  ledger(): Ledger;
+  doc: DynamoDBDocumentClient;
+}
+
+const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+
+async function deploy(concurrency: number): Promise<Deployment> {
+  deployments += 1;
+  const ledgerTable = `Ledger-wal-${deployments}`;
+  await createLedgerTable(dynamo.client, ledgerTable);
+  const ipSet = (name: string, version: Family, addresses: readonly string[]): IpSetAddress => {
+    const created = server.createIpSet({ name: `${name}-${deployments}`, scope: 'CLOUDFRONT', version, addresses });
+    return { name: created.name, id: created.id, scope: 'CLOUDFRONT' };
+  };
+  const blocklist = { IPV4: ipSet('bl-v4', 'IPV4', [FOREIGN.IPV4]), IPV6: ipSet('bl-v6', 'IPV6', [FOREIGN.IPV6]) };
+  const allowlist = { IPV4: ipSet('al-v4', 'IPV4', ALLOWED.IPV4), IPV6: ipSet('al-v6', 'IPV6', ALLOWED.IPV6) };
+  const settings: BlockerSettings = {
+    ...SETTINGS,
+    ledgerTable,
+    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
+    allowlist,
+  };
+  const db = localClient(dynamo.endpoint);
+  const doc = createLedgerClient(db);
+  const waf = createWafClient({ endpoint: server.endpoint, region, credentials });
+  destroy.push(db, waf);
+  let crash = new Crash();
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = (context.commandName ?? '').replace(/Command$/, '');
+      if (WRITES.has(`${name}Command`)) crash.write(name);
+      return next(args);
+    },
+    { step: 'initialize', name: 'crashAfterWrite' },
+  );
+  waf.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'UpdateIPSetCommand') crash.write('UpdateIPSet');
+      return next(args);
+    },
+    { step: 'initialize', name: 'crashAfterWrite' },
+  );
+  sns.on(PublishCommand).callsFake(() => {
+    crash.write('Publish');
+    return { MessageId: 'm' };
+  });
+  const deps = (): BlockerDeps => ({
+    waf,
+    cloudwatch: new CloudWatchClient({ region, credentials }),
+    sns: new SNSClient({ region, credentials }),
+    ledger: new Ledger(doc, ledgerTable, { concurrency }),
+    logger: recordingLogger(),
+    sleep: () => Promise.resolve(),
+  });
+  return {
+    settings,
+    doc,
+    blocklistId: { IPV4: blocklist.IPV4.id, IPV6: blocklist.IPV6.id },
+    ledger: () => new Ledger(doc, ledgerTable),
+    async run(at, keys, runCrash = new Crash()) {
+      crash = runCrash;
+      server.setManagedKeys(SETTINGS.webAclName, RATE_RULE, keys);
+      return runBlocker(deps(), settings, { kind: 'schedule' }, NOW + at * MINUTE).catch((error: unknown) => error);
+    },
+  };
+}
+
+/** Addresses, one per /24 (IPv4) or /64 (IPv6), and the ranges they widen to. */
+function attack(v4: number, v6: number, base = 62) {
+  const ipv4 = Array.from({ length: v4 }, (_, i) => `${base}.${Math.floor(i / 256)}.${i % 256}.1/32`);
+  const ipv6 = Array.from({ length: v6 }, (_, i) => `2a05:d014:${i.toString(16)}:1::9/128`);
+  return {
+    keys: { ipv4, ipv6 },
+    ranges: {
+      IPV4: ipv4.map((key) => key.replace(/\.1\/32$/, '.0/24')),
+      IPV6: ipv6.map((_, i) => `2a05:d014:${i.toString(16)}:1::/64`),
+    },
+  };
+}
+
+beforeAll(async () => {
+  [server, dynamo] = await Promise.all([startWafServer(), startDynalite()]);
+});
+
+afterAll(async () => {
+  for (const client of destroy) client.destroy();
+  cloudwatch.restore();
+  sns.restore();
+  await Promise.all([server.close(), dynamo.close()]);
+});
+
+beforeEach(() => {
+  for (const mock of [cloudwatch, sns]) {
+    mock.reset();
+    mock.onAnyCommand().rejects(new Error('unexpected command'));
+  }
+  cloudwatch
+    .on(DescribeAlarmsCommand)
+    .resolves({ MetricAlarms: [{ AlarmName: SETTINGS.alarmName, StateValue: 'ALARM' }] });
+});
+
+describe('a run that dies after any one of its writes', () => {
+  // An earlier attack (blocked 300 minutes before), due to expire in the crashing run; then a new
+  // attack of 9 IPv4 and 3 IPv6 ranges, recorded 4 rows at a time (several row batches).
+  const earlier = attack(2, 0, 77);
+  const now = attack(9, 3);
+
+  /** Every write the crashing run makes, in order, as a clean run makes them. */
+  async function writesOfACleanRun(): Promise<string[]> {
+    const deployment = await deploy(4);
+    await deployment.run(-300, earlier.keys);
+    const clean = new Crash();
+    await deployment.run(0, now.keys, clean);
+    return clean.log;
+  }
+
+  it('is finished by the next clean run: nothing lost, nothing unowned, foreign entries kept, every expiry on time', async () => {
+    const writes = await writesOfACleanRun();
+    // The intent, both sets, the rows in batches, the intent drop, the closed expiries, the report.
+    expect(writes).toEqual(expect.arrayContaining(['PutItem', 'UpdateIPSet', 'UpdateItem', 'DeleteItem', 'Publish']));
+    expect(writes.filter((write) => write === 'UpdateIPSet')).toHaveLength(2);
+
+    for (let at = 1; at <= writes.length; at++) {
+      const deployment = await deploy(4);
+      const { blocklistId } = deployment;
+      await deployment.run(-300, earlier.keys);
+      const crashed = await deployment.run(0, now.keys, new Crash(at));
+      expect(crashed, `write ${at} (${writes[at - 1]}) fails the run`).toBeInstanceOf(Error);
+
+      // The next scheduled run, with the attack still going on.
+      const clean = await deployment.run(5, now.keys);
+      expect(clean, `the run after a crash at write ${at}`).not.toBeInstanceOf(Error);
+      const ledger = deployment.ledger();
+      for (const family of ['IPV4', 'IPV6'] as const) {
+        const inSet = server.getAddresses(blocklistId[family]);
+        const rows = new Set((await ledger.activeEntries(family)).map((row) => row.range));
+        const foreign = family === 'IPV4' ? FOREIGN.IPV4 : FOREIGN.IPV6;
+        const context = `${family} after a crash at write ${at} (${writes[at - 1]})`;
+        // Nothing lost: every attacking range is blocked and recorded.
+        expect(inSet, context).toEqual(expect.arrayContaining(now.ranges[family]));
+        for (const range of now.ranges[family]) expect(rows.has(range), `${context}: ${range} has a row`).toBe(true);
+        // Nothing unowned: every entry but the foreign one has its row, and no intent is left.
+        expect(
+          inSet.filter((range) => range !== foreign && !rows.has(range)),
+          context,
+        ).toEqual([]);
+        expect(inSet, context).toContain(foreign);
+        // The earlier attack's ranges expired on time, crash or not.
+        for (const range of earlier.ranges[family]) expect(inSet, context).not.toContain(range);
+      }
+      expect(await ledger.readIntents(), `no intent left after a crash at write ${at}`).toEqual([]);
+
+      // Past the block duration (and its margin) after the last sighting: ours are gone, foreign kept.
+      await deployment.run(5 + BLOCK_MINUTES + MARGIN_MINUTES + 1, {});
+      expect(server.getAddresses(blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+      expect(server.getAddresses(blocklistId.IPV6)).toEqual([FOREIGN.IPV6]);
+      expect(await ledger.activeEntries('IPV4')).toEqual([]);
+    }
+  }, 120_000);
+});

@@ -1,0 +1,28 @@
+/**
+ * The write-ahead intent's calls (lambdas/blocker/run/intent.ts) answered on a strict ledger mock:
+ * no intent left by an earlier run, and the run's own intent written and dropped. For tests of the
+ * handler and its metrics, which declare every other DynamoDB call themselves.
+ */
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  type DynamoDBDocumentClientResolvedConfig,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/lib-dynamodb';
+import type { AwsStub } from 'aws-sdk-client-mock';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
+
+/** A strict mock of the ledger's document client, as `mockClient(DynamoDBDocumentClient)` makes it. */
+type LedgerMock = AwsStub<ServiceInputTypes, ServiceOutputTypes, DynamoDBDocumentClientResolvedConfig>;
+
+/** Answers the intent reads with "none", and accepts the intent's write and drop in either slot. */
+export function answerWriteAheadIntent(ddb: LedgerMock): void {
+  for (const slot of ['a', 'b']) {
+    const range = `${LEDGER_SCHEMA.intentKeyPrefix}${slot}#0`;
+    ddb.on(GetCommand, { Key: { [LEDGER_SCHEMA.partitionKey]: range } }).resolves({});
+    ddb.on(PutCommand, { Item: { [LEDGER_SCHEMA.partitionKey]: range } }).resolves({});
+    ddb.on(DeleteCommand, { Key: { [LEDGER_SCHEMA.partitionKey]: range } }).resolves({});
+  }
+}
