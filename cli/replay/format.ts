@@ -84,12 +84,12 @@ function forwardedHeaderWarnings(tally: RuleTally, rule: SimulatedRule): string[
     const fallback = rule.forwardedIpFallback ?? 'MATCH';
     const what =
       fallback === 'MATCH'
-        ? 'blocks each of them by this rule at once, counted under no address'
-        : 'lets each of them pass this rule uncounted';
+        ? 'blocks each such request by this rule at once, without counting it for any address'
+        : 'lets each such request pass this rule, uncounted';
     warnings.push(
-      `rule ${tally.rule}: ${plural(tally.noHeaderAddress, 'request')} in scope had a ${header} header whose first ` +
-        `entry is not an IP address; with the FallbackBehavior ${fallback} the stack sets, WAF ${what} ` +
-        `(replay counted them under no address)`,
+      `rule ${tally.rule}: ${plural(tally.noHeaderAddress, 'request')} in scope had the ${header} header with a ` +
+        `first entry that is not an IP address; with the FallbackBehavior ${fallback} that the stack sets, WAF ${what}, ` +
+        `so replay lists no range for them`,
     );
   }
   return warnings;

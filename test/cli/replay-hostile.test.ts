@@ -72,9 +72,9 @@ describe('replay says what WAF does with FORWARDED_IP requests it cannot key', (
     expect(code).toBe(0);
     expect(stdout).toMatch(/^45\.33\.12\.0\/24\s+\S+\s+login\s+1\s+11\s+1$/m);
     expect(stderr).toBe(
-      'waf-autoblock replay: warning: rule login: 2 requests in scope had a X-Real-IP header whose first entry is ' +
-        'not an IP address; with the FallbackBehavior MATCH the stack sets, WAF blocks each of them by this rule at ' +
-        'once, counted under no address (replay counted them under no address)\n',
+      'waf-autoblock replay: warning: rule login: 2 requests in scope had the X-Real-IP header with a first entry ' +
+        'that is not an IP address; with the FallbackBehavior MATCH that the stack sets, WAF blocks each such request ' +
+        'by this rule at once, without counting it for any address, so replay lists no range for them\n',
     );
     const json = await run('replay', path, '--config', config, '--format', 'json');
     expect(JSON.parse(json.stdout)).toMatchObject({
