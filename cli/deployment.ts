@@ -116,16 +116,8 @@ export async function openDeployment(
   for (const { OutputKey, OutputValue } of stack.Outputs ?? []) {
     if (OutputKey !== undefined && OutputValue !== undefined) outputs.set(OutputKey, OutputValue);
   }
-  const output = (name: string): string => {
-    const value = outputs.get(name);
-    if (value === undefined) {
-      throw new CommandError(
-        `stack ${stackName} in ${region} (${stack.StackStatus ?? 'status unknown'}) has no output ${name}; ` +
-          'redeploy it with this version of waf-autoblock ("npx cdk deploy")',
-      );
-    }
-    return value;
-  };
+  const where = `stack ${stackName} in ${region} (${stack.StackStatus ?? 'status unknown'})`;
+  const output = (name: string): string => outputOf(outputs, name, where);
 
   const functionName = output(OUTPUT.blockerFunction);
   let variables: Record<string, string> | undefined;
@@ -162,6 +154,28 @@ export async function openDeployment(
     ledger: new Ledger(clients.dynamo, settings.ledgerTable),
     output,
   };
+}
+
+/**
+ * A stack output's value: the app's stack names it `name`; the WafAutoblock construct in another
+ * app's stack adds it as `<construct path><name><8 hex digits>` (the CDK's logical id).
+ * @throws {CommandError} when no output has the name, or several constructs in the stack do.
+ */
+export function outputOf(outputs: ReadonlyMap<string, string>, name: string, where: string): string {
+  const exact = outputs.get(name);
+  if (exact !== undefined) return exact;
+  const ofConstruct = new RegExp(`^[A-Za-z0-9]*${name}[0-9A-F]{8}$`);
+  const found = [...outputs.keys()].filter((key) => ofConstruct.test(key));
+  if (found.length === 1) return outputs.get(found[0] ?? '') ?? '';
+  if (found.length > 1) {
+    throw new CommandError(
+      `${where} holds ${found.length} WafAutoblock constructs (outputs ${found.join(', ')}); the CLI works on a stack with one`,
+    );
+  }
+  throw new CommandError(
+    `${where} has no output ${name}: deploy it again with this version of waf-autoblock ` +
+      '("npx cdk deploy" in the waf-autoblock checkout, or in your own app that holds the WafAutoblock construct, which adds the outputs)',
+  );
 }
 
 /** The region the SDK settles on by itself, or a CommandError saying how to name one. */

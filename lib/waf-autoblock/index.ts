@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { HEALTH_ALARM_KINDS } from '#contracts/health';
@@ -208,6 +208,15 @@ export class WafAutoblock extends Construct {
       schedule: config.blocker.schedule,
     });
     this.firstRun = firstBlockerRun(this, this.blocker, this.health);
+    // What the operator CLI looks up (cli/deployment.ts), in any app: ids unique per construct.
+    new CfnOutput(this, 'BlockerFunctionName', {
+      description: `waf-autoblock ${this.node.path}: the blocker function (read by the waf-autoblock CLI)`,
+      value: this.blocker.handler.function.functionName,
+    });
+    new CfnOutput(this, 'BlockerLogGroupName', {
+      description: `waf-autoblock ${this.node.path}: the blocker's log group (read by waf-autoblock status)`,
+      value: this.blocker.handler.logGroup.logGroupName,
+    });
     if (config.dashboard) {
       this.dashboard = new OperationsDashboard(this, 'Dashboard', {
         namePrefix: prefix,

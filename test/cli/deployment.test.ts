@@ -110,14 +110,44 @@ describe('finding the deployment', () => {
     expect(stderr).toContain(message);
   });
 
-  it('exits 1 naming a missing output and suggesting a redeploy', async () => {
+  it('exits 1 naming a missing output and saying how to add it, from this checkout or from your own app', async () => {
     const deployment = await deploy(servers, { outputs: [{ OutputKey: 'LedgerTableName', OutputValue: 'Ledger' }] });
 
     const { code, stderr } = await deployment.run('list');
 
     expect(code).toBe(1);
     expect(stderr).toBe(
-      'waf-autoblock list: stack WafAutoblock in us-east-1 (UPDATE_COMPLETE) has no output BlockerFunctionName; redeploy it with this version of waf-autoblock ("npx cdk deploy")\n',
+      'waf-autoblock list: stack WafAutoblock in us-east-1 (UPDATE_COMPLETE) has no output BlockerFunctionName: deploy it again with this version of waf-autoblock ("npx cdk deploy" in the waf-autoblock checkout, or in your own app that holds the WafAutoblock construct, which adds the outputs)\n',
+    );
+  });
+
+  it("finds the construct's outputs in a stack of another app, by the construct's logical ids", async () => {
+    const deployment = await deploy(servers, {
+      outputs: [
+        { OutputKey: 'ShopProtectionBlockerFunctionName5F3A2B1C', OutputValue: FUNCTION_NAME },
+        { OutputKey: 'ShopProtectionBlockerLogGroupName0D9E8F7A', OutputValue: 'shop-logs' },
+      ],
+    });
+
+    const { code, stdout } = await deployment.run('list');
+
+    expect(code).toBe(0);
+    expect(stdout).not.toBe('');
+  });
+
+  it('exits 1 naming the outputs when a stack holds two constructs', async () => {
+    const deployment = await deploy(servers, {
+      outputs: [
+        { OutputKey: 'ShopBlockerFunctionName5F3A2B1C', OutputValue: FUNCTION_NAME },
+        { OutputKey: 'BlogBlockerFunctionName0D9E8F7A', OutputValue: 'other' },
+      ],
+    });
+
+    const { code, stderr } = await deployment.run('list');
+
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'holds 2 WafAutoblock constructs (outputs ShopBlockerFunctionName5F3A2B1C, BlogBlockerFunctionName0D9E8F7A); the CLI works on a stack with one',
     );
   });
 

@@ -3,12 +3,13 @@
  * stackName, a nested stack. What its resources are called, what `cdk destroy` leaves behind, and
  * that cdk-nag finds nothing there either.
  */
-import { App, NestedStack, Stack, type StackProps, Stage } from 'aws-cdk-lib';
+import { App, type CfnElement, NestedStack, Stack, type StackProps, Stage } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#config/load';
+import { outputOf } from '../../cli/deployment';
 import { namePrefixOfWebAcl } from '../../cli/health-alarms';
 import { WafAutoblock } from '../../lib/waf-autoblock';
 import { MAX_NAME_PREFIX_LENGTH, namePrefixOf } from '../../lib/waf-autoblock/name-prefix';
@@ -204,6 +205,24 @@ describe('the name the CLI reads back', () => {
       const protection = new WafAutoblock(stack, namePrefix, { namePrefix });
       expect(namePrefixOfWebAcl(protection.webAcl.webAclName)).toBe(protection.namePrefix);
     }
+  });
+});
+
+describe('the outputs the CLI reads, in a stack of another app', () => {
+  it('are found by the CLI in a stack with the construct and no outputs of its own', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Web', { env: ENV });
+    const protection = new WafAutoblock(stack, 'Protection');
+    const template = Template.fromStack(stack);
+    const outputs = new Map(
+      Object.entries(template.toJSON().Outputs as Record<string, { Value: unknown }>).map(([key, output]) => [
+        key,
+        JSON.stringify(output.Value),
+      ]),
+    );
+    const functionId = stack.getLogicalId(protection.blocker.handler.function.node.defaultChild as CfnElement);
+    expect(outputOf(outputs, 'BlockerFunctionName', 'stack Web')).toBe(JSON.stringify({ Ref: functionId }));
+    expect(outputOf(outputs, 'BlockerLogGroupName', 'stack Web')).toContain('Blocker');
   });
 });
 
