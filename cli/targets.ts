@@ -1,14 +1,15 @@
 /**
- * The IP sets a deployment writes (its two blocklists and any shared sets), and how each compares
- * with the ledger. The comparison is the blocker's own reconcile plan: what the next run would add
- * and remove is exactly what is out of step.
+ * The IP sets a deployment writes (each family's blocklist sets and any shared sets), and how they
+ * compare with the ledger: a family's blocklist sets together, since a range may be in any of them.
+ * The comparison is the blocker's own reconcile plan: what the next run would add and remove is
+ * exactly what is out of step.
  */
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describeIpSet, readIpSet } from '#adapters/waf';
 import type { IpSetAddress } from '#contracts/blocker-environment';
 import { describeAddressProblem, readRange } from '#core/address-verdict';
+import { ownedSetEntries } from '#core/aggregate';
 import type { NetworkRange } from '#core/network-range';
-import { rangeKey, type RangeKey } from '#core/range-key';
 import { partitionByExpiry } from '#core/ledger';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { asSeenBySet, IpSetIndex, planReconcile } from '#core/reconcile';
@@ -66,74 +67,134 @@ export function targetSets(deployment: Deployment): TargetSet[] {
   ];
 }
 
-/** How one IP set stands against the ledger. */
-export interface SetComparison {
+/**
+ * IP sets that are compared with the ledger together: one family's blocklist sets (a range may be
+ * in any of them), or one shared set.
+ */
+export interface TargetGroup {
+  /** For messages: the set's label, or `IPv4 blocklist (IP sets a, b)` for several. */
+  readonly label: string;
+  /** Set for the blocklists; a shared set's family is read from WAF. */
+  readonly family?: Family;
+  readonly sets: readonly [TargetSet, ...TargetSet[]];
+  /** Set for a shared IP set: its ARN. */
+  readonly sharedArn?: string;
+}
+
+/** Each family's blocklist sets as one group, then each shared set as its own. */
+export function targetGroups(deployment: Deployment): TargetGroup[] {
+  const targets = targetSets(deployment);
+  const groups: TargetGroup[] = [];
+  for (const family of ['IPV4', 'IPV6'] as const) {
+    const [first, ...more] = targets.filter((target) => target.sharedArn === undefined && target.family === family);
+    if (first === undefined) continue;
+    const label =
+      more.length === 0
+        ? first.label
+        : `${familyName(family)} blocklist (IP sets ${[first, ...more].map((target) => target.ref.name).join(', ')})`;
+    groups.push({ label, family, sets: [first, ...more] });
+  }
+  for (const target of targets.filter((candidate) => candidate.sharedArn !== undefined)) {
+    groups.push({ label: target.label, sets: [target], ...(target.sharedArn ? { sharedArn: target.sharedArn } : {}) });
+  }
+  return groups;
+}
+
+/** `IPv4` or `IPv6`. */
+export function familyName(family: Family): string {
+  return family === 'IPV4' ? 'IPv4' : 'IPv6';
+}
+
+/** How full one IP set of a group is. */
+export interface SetFill {
   readonly target: TargetSet;
-  readonly family: Family;
   /** Entries in the set. */
   readonly size: number;
-  /** Entries of the set that are ranges waf-autoblock manages there (blocking, or due for removal). */
+  /** Entries that stand for ranges waf-autoblock manages (a range, or an aggregate of ranges). */
   readonly managed: number;
-  /** Managed ranges that the set should hold and does not: the next run adds them. */
+}
+
+/** How a group of IP sets stands against the ledger. */
+export interface SetComparison {
+  readonly target: TargetGroup;
+  readonly family: Family;
+  /** Entries in all its sets. */
+  readonly size: number;
+  /** The most entries its sets hold together: 10,000 per set. */
+  readonly capacity: number;
+  /** Entries that stand for ranges waf-autoblock manages there (blocking, or due for removal). */
+  readonly managed: number;
+  /** Each set's own figures, in shard order. */
+  readonly sets: readonly SetFill[];
+  /** Managed ranges that no set holds: the next run adds them. */
   readonly missing: Cidr[];
-  /** Entries that the next run removes: blocks that ended, and ranges that give way in a full set. */
+  /** Ranges that the next run removes: blocks that ended, and ranges that give way when the sets are full. */
   readonly extra: string[];
-  /** Managed ranges that do not fit: the set is full (10,000 entries). */
+  /** Managed ranges that do not fit: every set is full. */
   readonly overflow: Cidr[];
   /** Entries waf-autoblock did not put there (by hand, another tool, or before it claimed them): never removed. */
   readonly foreign: string[];
 }
 
 /**
- * Reads a set and compares it with the ledger's active entries (both families; those of the
- * set's family count).
- * @throws {ReadError} naming the set when it cannot be read or its family is unknown.
+ * Reads a group's sets and compares them with the ledger's active entries (both families; those of
+ * the group's family count).
+ * @throws {ReadError} naming a set that cannot be read, or whose family is unknown.
  */
 export async function compareTarget(
-  target: TargetSet,
+  group: TargetGroup,
   entries: readonly LedgerEntry[],
   now: number,
 ): Promise<SetComparison> {
-  const snapshot = await readIpSet(target.client, target.ref);
-  return compareSet(target, snapshot, entries, now);
+  const snapshots = await Promise.all(group.sets.map((target) => readIpSet(target.client, target.ref)));
+  return compareSet(group, snapshots, entries, now);
 }
 
-/** {@link compareTarget} on a set already read. */
+/**
+ * {@link compareTarget} on sets already read (`snapshots`, in the group's order). An entry is
+ * ours when it is a range the ledger manages there, or an aggregate of such ranges (lossless
+ * aggregation, lambdas/core/aggregate.ts): the plan then sees the ranges it stands for.
+ */
 export function compareSet(
-  target: TargetSet,
-  snapshot: IpSetSnapshot,
+  group: TargetGroup,
+  snapshots: readonly IpSetSnapshot[],
   entries: readonly LedgerEntry[],
   now: number,
 ): SetComparison {
-  const family = target.family ?? snapshot.family;
+  const family = group.family ?? snapshots[0]?.family;
   if (family === undefined) {
-    throw new ReadError(target.label, { cause: new Error('GetIPSet returned no IPAddressVersion') });
+    throw new ReadError(group.label, { cause: new Error('GetIPSet returned no IPAddressVersion') });
   }
   const owned = asSeenBySet(
     entries.filter((entry) => entry.family === family),
-    target.sharedArn,
+    group.sharedArn,
   );
+  const ourRanges = owned.flatMap((entry) => (entry.preexisting === true ? [] : [entry.range]));
+  const perSet = snapshots.map((snapshot) => ownedSetEntries(snapshot.addresses, ourRanges));
+  // Present as the plan sees it: foreign entries as they are, our aggregates as the ranges they cover.
+  const present = perSet.flatMap((ownership) => [
+    ...ownership.foreign,
+    ...ownership.ours.flatMap((entry) => entry.covers),
+  ]);
   const { active, expired } = partitionByExpiry(owned, now);
-  const current = new IpSetIndex(snapshot.addresses);
-  const plan = planReconcile({ current, active, expired, capacity: IP_SET_CAPACITY });
-  const ours = new Set<RangeKey>();
-  for (const entry of owned) {
-    const key = entry.preexisting === true ? undefined : rangeKey(entry.range);
-    if (key !== undefined) ours.add(key);
-  }
-  const foreign = snapshot.addresses.filter((_, index) => {
-    const key = current.keys[index];
-    return key === undefined || !ours.has(key);
-  });
-  return {
+  const capacity = snapshots.length * IP_SET_CAPACITY;
+  const plan = planReconcile({ current: new IpSetIndex(present), active, expired, capacity });
+  const sets = group.sets.map((target, index) => ({
     target,
+    size: snapshots[index]?.addresses.length ?? 0,
+    managed: perSet[index]?.ours.length ?? 0,
+  }));
+  return {
+    target: group,
     family,
-    size: snapshot.addresses.length,
-    managed: snapshot.addresses.length - foreign.length,
+    size: sets.reduce((sum, set) => sum + set.size, 0),
+    capacity,
+    managed: sets.reduce((sum, set) => sum + set.managed, 0),
+    sets,
     missing: plan.added,
     extra: plan.removed,
     overflow: plan.overflow.map((entry) => entry.range),
-    foreign,
+    foreign: perSet.flatMap((ownership) => ownership.foreign),
   };
 }
 

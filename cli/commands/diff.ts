@@ -8,17 +8,18 @@ import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';
 import { count, plural } from '../format';
-import { activeEntries, compareTarget, IP_SET_CAPACITY, targetSets, type SetComparison } from '../targets';
+import { activeEntries, compareTarget, IP_SET_CAPACITY, targetGroups, type SetComparison } from '../targets';
 
 const HELP = `Usage: waf-autoblock diff [--exit-code] [options]
 
-Compares the ledger with each IP set the deployment writes (both blocklists and any
-shared IP sets), with the blocker's own reconcile plan, and lists per set:
+Compares the ledger with the IP sets the deployment writes (each family's blocklist
+sets together, since a range may be in any of them, and each shared IP set), with the
+blocker's own reconcile plan, and lists per family or shared set:
 
   missing         managed ranges the set does not hold: the next run adds them
   extra managed   entries the next run removes: blocks that have ended, and ranges
                   that give way to more recent ones in a full set
-  does not fit    managed ranges for which a full set (${count.format(IP_SET_CAPACITY)} entries) has no room
+  does not fit    managed ranges for which full sets (${count.format(IP_SET_CAPACITY)} entries each) have no room
   foreign         entries waf-autoblock did not add (by hand, another tool, or there
                   before it blocked the range): never removed by it
 
@@ -60,7 +61,8 @@ async function runDiff(args: readonly string[], io: CliIo): Promise<number> {
     // Without the ledger every entry would look foreign: no comparison is better than a wrong one.
     throw operatorFailure(error);
   }
-  const targets = targetSets(deployment);
+  // A family's blocklist sets are compared together: a range may be in any of them.
+  const targets = targetGroups(deployment);
   const results = await Promise.allSettled(targets.map((target) => compareTarget(target, entries, now)));
 
   const lines: string[] = [];
@@ -74,7 +76,7 @@ async function runDiff(args: readonly string[], io: CliIo): Promise<number> {
       return;
     }
     const set = result.value;
-    totals.sets += 1;
+    totals.sets += set.sets.length;
     totals.missing += set.missing.length;
     totals.extra += set.extra.length;
     totals.overflow += set.overflow.length;
@@ -105,6 +107,10 @@ function describeSet(set: SetComparison): string[] {
     : `${count.format(set.missing.length)} missing, ${count.format(set.extra.length)} extra managed, ` +
       `${set.overflow.length > 0 ? `${count.format(set.overflow.length)} do not fit, ` : ''}${count.format(set.foreign.length)} foreign`;
   const lines = [`${set.target.label}, ${plural(set.size, 'entry', 'entries')}: ${counts}`];
+  if (set.sets.length > 1) {
+    const fills = set.sets.map((fill) => `${fill.target.ref.name} ${count.format(fill.size)}`);
+    lines.push(`  entries per set: ${fills.join(', ')} (of ${count.format(IP_SET_CAPACITY)} each)`);
+  }
   const section = (title: string, ranges: readonly string[]) => {
     if (ranges.length === 0) return;
     lines.push(`  ${title}:`, ...ranges.map((range) => `    ${range}`));

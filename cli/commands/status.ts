@@ -13,7 +13,14 @@ import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, OUTPUT, openDeployment, type Deplo
 import { count, fromNow, plural, printable, span, table, utc } from '../format';
 import { namePrefixOfWebAcl, readHealthAlarms, type HealthAlarmState } from '../health-alarms';
 import { LAST_RUN_WINDOW_MS, readLastRun, type LastRun } from '../last-run';
-import { activeEntries, compareTarget, IP_SET_CAPACITY, targetSets, type SetComparison } from '../targets';
+import {
+  activeEntries,
+  compareTarget,
+  familyName,
+  IP_SET_CAPACITY,
+  targetGroups,
+  type SetComparison,
+} from '../targets';
 
 /** How many of the next expiries are shown. */
 const NEXT_EXPIRIES = 5;
@@ -21,7 +28,8 @@ const NEXT_EXPIRIES = 5;
 const HELP = `Usage: waf-autoblock status [options]
 
 Shows the alarm's state, the health alarms' states (healthy, or which are in
-ALARM), each blocklist IP set (and shared IP set) against its capacity of
+ALARM), each family's blocklist against its capacity across its IP sets, each
+blocklist IP set (and shared IP set) against its capacity of
 ${count.format(IP_SET_CAPACITY)} entries with how many entries waf-autoblock manages there, the next
 ${NEXT_EXPIRIES} blocks to expire, and the blocker's last run in the past ${LAST_RUN_WINDOW_MS / 60_000} minutes (from its
 log). Reads only. A part that cannot be read is shown as unreadable, with the
@@ -61,7 +69,7 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
     readHealthAlarms(deployment.clients.cloudwatch, namePrefix),
     entriesRead,
     Promise.allSettled(
-      targetSets(deployment).map(async (target) => compareTarget(target, await entriesRead.catch(() => []), now)),
+      targetGroups(deployment).map(async (group) => compareTarget(group, await entriesRead.catch(() => []), now)),
     ),
     lastRunOf(deployment, now),
   ]);
@@ -168,26 +176,38 @@ function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/**
+ * Each family's blocklist against its capacity across its sets (`IPv4 blocklist: 12,345 / 20,000
+ * in 2 sets`), then a table of every set, shared sets included.
+ */
 function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], ledgerRead: boolean): Part {
   const rows: string[][] = [];
+  const totals: string[] = [];
   const failures: string[] = [];
   for (const result of results) {
     if (result.status === 'rejected') {
       failures.push(`  ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`);
       continue;
     }
-    const { target, family, size, managed } = result.value;
-    const where = target.sharedRegion === undefined ? '' : ` (shared, ${target.sharedRegion})`;
-    rows.push([
-      `${target.ref.name}${where}`,
-      family === 'IPV4' ? 'IPv4' : 'IPv6',
-      `${count.format(size)} / ${count.format(IP_SET_CAPACITY)}`,
-      `${Math.floor((100 * size) / IP_SET_CAPACITY)}%`,
-      ledgerRead ? count.format(managed) : '?',
-      ledgerRead ? count.format(size - managed) : '?',
-    ]);
+    const { target, family, size, capacity, sets } = result.value;
+    if (target.sharedArn === undefined) {
+      totals.push(
+        `  ${familyName(family)} blocklist: ${count.format(size)} / ${count.format(capacity)} in ${plural(sets.length, 'set')} (${percent(size, capacity)} full)`,
+      );
+    }
+    for (const set of sets) {
+      const where = set.target.sharedRegion === undefined ? '' : ` (shared, ${set.target.sharedRegion})`;
+      rows.push([
+        `${set.target.ref.name}${where}`,
+        familyName(family),
+        `${count.format(set.size)} / ${count.format(IP_SET_CAPACITY)}`,
+        percent(set.size, IP_SET_CAPACITY),
+        ledgerRead ? count.format(set.managed) : '?',
+        ledgerRead ? count.format(set.size - set.managed) : '?',
+      ]);
+    }
   }
-  const lines = ['IP sets:'];
+  const lines = ['IP sets:', ...totals];
   if (rows.length > 0) {
     const text = table(['IP SET', 'FAMILY', 'ENTRIES', 'FULL', 'MANAGED', 'FOREIGN'], rows, [
       false,
@@ -201,6 +221,10 @@ function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], led
   }
   if (failures.length > 0) lines.push('  unreadable:', ...failures.map((failure) => `  ${failure}`));
   return { lines, unreadable: failures.length > 0 };
+}
+
+function percent(part: number, whole: number): string {
+  return `${Math.floor((100 * part) / whole)}%`;
 }
 
 function expiriesPart(entries: readonly LedgerEntry[], now: number): Part {
