@@ -6,6 +6,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
@@ -24,7 +25,7 @@ import {
   recordingLogger,
 } from '../../support/blocker-fixtures';
 import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../../support/dynalite';
-import { startWafServer, type WafServer } from '../../support/waf-server';
+import { startWafServer, type RecordedCall, type WafServer } from '../../support/waf-server';
 
 const cloudwatch = mockClient(CloudWatchClient);
 const sns = mockClient(SNSClient);
@@ -42,11 +43,19 @@ let deployments = 0;
 class Crash {
   writes = 0;
   readonly log: string[] = [];
-  constructor(readonly at: number = Number.POSITIVE_INFINITY) {}
+  /**
+   * @param at - The write that fails first, counting from 1.
+   * @param firstOf - Or: the first write of this operation (e.g. `UpdateItem`) fails first.
+   */
+  constructor(
+    private at: number = Number.POSITIVE_INFINITY,
+    private readonly firstOf?: string,
+  ) {}
   /** @throws Error when this write is at or after the crash point. */
   write(what: string): void {
     this.writes += 1;
     this.log.push(what);
+    if (what === this.firstOf) this.at = Math.min(this.at, this.writes);
     if (this.writes >= this.at) throw new Error(`crashed at write ${this.at} (${what})`);
   }
 }
@@ -58,7 +67,13 @@ interface Deployment {
   run(at: number, keys: { ipv4?: string[]; ipv6?: string[] }, crash?: Crash): Promise<unknown>;
   ledger(): Ledger;
   doc: DynamoDBDocumentClient;
+  /** The DynamoDB calls of every run so far, timed on the WAF emulator's clock. */
+  readonly ledgerCalls: readonly RecordedCall[];
 }
+
+/** Added to every DynamoDB call (the WAF emulator has its own `faults.latencyMs`). */
+let ledgerLatencyMs = 0;
+const clock = (): number => performance.timeOrigin + performance.now();
 
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 
@@ -83,11 +98,19 @@ async function deploy(concurrency: number): Promise<Deployment> {
   const waf = createWafClient({ endpoint: server.endpoint, region, credentials });
   destroy.push(db, waf);
   let crash = new Crash();
+  const ledgerCalls: RecordedCall[] = [];
   db.middlewareStack.add(
     (next, context) => async (args) => {
       const name = (context.commandName ?? '').replace(/Command$/, '');
-      if (WRITES.has(`${name}Command`)) crash.write(name);
-      return next(args);
+      const call: RecordedCall = { operation: name, body: {}, at: clock() };
+      ledgerCalls.push(call);
+      try {
+        if (WRITES.has(`${name}Command`)) crash.write(name);
+        await sleep(ledgerLatencyMs);
+        return await next(args);
+      } finally {
+        call.doneAt = clock();
+      }
     },
     { step: 'initialize', name: 'crashAfterWrite' },
   );
@@ -113,6 +136,7 @@ async function deploy(concurrency: number): Promise<Deployment> {
   return {
     settings,
     doc,
+    ledgerCalls,
     blocklistId: { IPV4: blocklist.IPV4.id, IPV6: blocklist.IPV6.id },
     ledger: () => new Ledger(doc, ledgerTable),
     async run(at, keys, runCrash = new Crash()) {
@@ -215,4 +239,45 @@ describe('a run that dies after any one of its writes', () => {
       expect(await ledger.activeEntries('IPV4')).toEqual([]);
     }
   }, 120_000);
+});
+
+/**
+ * How many calls, each starting after the previous one ended, lead up to and include `target`:
+ * the round trips a run waited for before it (parallel calls are one round trip).
+ */
+function roundTripsTo(target: RecordedCall, calls: readonly RecordedCall[]): number {
+  const sorted = [...calls].sort((a, b) => a.at - b.at);
+  const depth = new Map<RecordedCall, number>();
+  for (const call of sorted) {
+    let before = 0;
+    for (const [earlier, d] of depth)
+      if ((earlier.doneAt ?? Number.POSITIVE_INFINITY) <= call.at) before = Math.max(before, d);
+    depth.set(call, before + 1);
+    if (call === target) break;
+  }
+  return depth.get(target) ?? Number.NaN;
+}
+
+describe('a first run against 10,000 new ranges', () => {
+  it('writes the first IP set after at most 4 round trips, however many ranges it records', async () => {
+    const deployment = await deploy(16);
+    const big = attack(10_000, 0, 40);
+    server.faults.latencyMs = 20;
+    ledgerLatencyMs = 20;
+    const calls = server.calls.length;
+    try {
+      // Stopped at its first row write: what comes before the set write is what this test is about.
+      const crash = new Crash(Number.POSITIVE_INFINITY, 'UpdateItem');
+      await deployment.run(0, big.keys, crash);
+      expect(crash.log.filter((write) => write !== 'PutItem')[0]).toBe('UpdateIPSet');
+    } finally {
+      server.faults.latencyMs = 0;
+      ledgerLatencyMs = 0;
+    }
+    const wafCalls = server.calls.slice(calls);
+    const firstWrite = wafCalls.find((call) => call.operation === 'UpdateIPSet' && call.status === 200);
+    expect(firstWrite).toBeDefined();
+    expect(server.getAddresses(deployment.blocklistId.IPV4)).toHaveLength(10_000);
+    expect(roundTripsTo(firstWrite!, [...wafCalls, ...deployment.ledgerCalls])).toBeLessThanOrEqual(4);
+  }, 60_000);
 });
