@@ -46,10 +46,17 @@ export interface OperationsDashboardProps {
    */
   readonly healthAlarms?: readonly cloudwatch.IAlarm[];
   /**
-   * Most entries one blocklist IP set holds; drawn as a line on the blocklist size graph.
+   * Most entries one blocklist IP set holds; times {@link ipSetsPerFamily}, drawn as a line on the
+   * blocklist size graph.
    * @default 10,000, AWS WAF's limit per IP set
    */
   readonly ipSetCapacity?: number;
+  /**
+   * Blocklist IP sets per family (`blocker.ipSetsPerFamily`): one family's blocklist holds this
+   * many times {@link ipSetCapacity} ranges.
+   * @default 1
+   */
+  readonly ipSetsPerFamily?: number;
   /**
    * Fill of the fullest blocklist IP set, in percent, from which the blocklist is "nearly full";
    * drawn as a line on the fill graph (the health alarm's threshold).
@@ -91,7 +98,11 @@ export class OperationsDashboard extends Construct {
         alarmsRow(props),
         trafficRow(waf, props.rules),
         blockerActivityRow(props.blocker.serviceName),
-        blocklistRow(props.blocker.serviceName, props.ipSetCapacity, props.nearlyFullPercent),
+        blocklistRow(
+          props.blocker.serviceName,
+          (props.ipSetCapacity ?? IP_SET_CAPACITY) * (props.ipSetsPerFamily ?? 1),
+          props.nearlyFullPercent,
+        ),
         blockerRunsRow(props.blocker),
         notifierRow(props.notifier),
       ],
@@ -183,8 +194,11 @@ function blockerActivityRow(service: string): cloudwatch.IWidget[] {
   ];
 }
 
-/** How full the blocklist IP sets are: the fullest set against 100 %, and the ranges held against one set's capacity. */
-function blocklistRow(service: string, ipSetCapacity = IP_SET_CAPACITY, nearlyFullPercent = 90): cloudwatch.IWidget[] {
+/**
+ * How full the blocklists are: the fill metric against 100 %, and the ranges held against one
+ * family's capacity (all its IP sets).
+ */
+function blocklistRow(service: string, familyCapacity: number, nearlyFullPercent = 90): cloudwatch.IWidget[] {
   return [
     new cloudwatch.GraphWidget({
       title: 'Blocklist fill: fullest IP set, % of its capacity',
@@ -205,8 +219,8 @@ function blocklistRow(service: string, ipSetCapacity = IP_SET_CAPACITY, nearlyFu
       leftYAxis: COUNT_AXIS,
       leftAnnotations: [
         {
-          value: ipSetCapacity,
-          label: `capacity of one IP set (${ipSetCapacity.toLocaleString('en-US')})`,
+          value: familyCapacity,
+          label: `capacity of one family's IP sets (${familyCapacity.toLocaleString('en-US')})`,
           color: cloudwatch.Color.RED,
         },
       ],

@@ -228,6 +228,7 @@ export class WafAutoblock extends Construct {
         attackAlarm: this.attackAlarm.alarm,
         healthAlarms: HEALTH_ALARM_KINDS.map((kind) => this.health.alarms[kind]),
         nearlyFullPercent: BLOCKLIST_FULL_PERCENT,
+        ipSetsPerFamily: config.blocker.ipSetsPerFamily,
       });
     }
   }

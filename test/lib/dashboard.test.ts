@@ -166,11 +166,11 @@ describe('the dashboard (default configuration: CLOUDFRONT, in us-east-1)', () =
     expect(runs).toEqual(expect.arrayContaining(['Invocations', HEALTH_METRICS.runSucceeded, 'Errors']));
   });
 
-  it('marks full (100 %) and nearly full (90 %) on the fill graph, one IP set (10,000) on the size graph, the timeout on durations', () => {
+  it("marks full (100 %) and nearly full (90 %) on the fill graph, one family's two IP sets (20,000) on the size graph, the timeout on durations", () => {
     const lines = (title: RegExp) =>
       widgetTitled(widgets, title).properties.annotations?.horizontal?.map((a) => a.value) ?? [];
     expect(lines(/fill/)).toEqual([100, 90]);
-    expect(lines(/Ranges in the blocklists/)).toEqual([10_000]);
+    expect(lines(/Ranges in the blocklists/)).toEqual([20_000]);
     expect(lines(/Blocker duration/)).toEqual([360_000]);
     expect(lines(/Notifier duration/)).toEqual([90_000]);
   });
