@@ -1,32 +1,31 @@
 /**
- * Attack mode: while the alarm is in ALARM, a run started by the schedule or by the alarm's message
- * does not stop after one round. It runs again every {@link ATTACK_POLL_INTERVAL_MS} (reading the
- * alarm, the rate rules' keys, the sets and the ledger anew, and blocking what is new) until the
- * alarm reads anything but ALARM, the invocation's time runs short, or the next scheduled tick is
- * due, which then takes over. A key WAF starts limiting thus reaches a set within about one interval
- * instead of one schedule period.
+ * Attack mode: while the alarm is in ALARM, the blocker runs in rounds every
+ * {@link ATTACK_POLL_INTERVAL_MS} (each reading the alarm, the rate rules' keys, the sets and the
+ * ledger anew, and blocking what is new) for {@link ATTACK_POLL_WINDOW_MS} from the start of an
+ * invocation, and a 1-minute attack tick starts the next invocation. A key WAF starts limiting thus
+ * reaches a set within about 30 s (p95; the bench says), instead of up to one schedule period.
  *
- * Why inside the invocation and not a 1-minute schedule: a schedule of one minute still leaves a
- * key waiting up to a minute (p95 about 57 s), and would run 43,200 times a month when nothing is
- * going on; polling costs Lambda time only while the alarm is in ALARM.
+ * Why a tick and a short window, not one invocation polling until the alarm is OK: the function's
+ * reserved concurrency is 1, so while an invocation polls every other event (a ban-feed message, a
+ * late alarm message) is throttled and retried by Lambda, 1 s after the first attempt, the wait
+ * doubling up to 5 minutes. An invocation that polled for minutes left such an event only the short
+ * moments between invocations, and once its retries came every 5 minutes they could fall in the
+ * same busy part of every period for the whole attack (bench/attack-mode.ts measured ban-feed
+ * messages waiting until the attack ended). Polling half of each minute leaves the other half free.
  *
- * Why stop before the next tick: reserved concurrency 1 makes a tick that arrives while a run
- * polls a throttled event, which Lambda retries with a growing backoff (1 s doubling to 5 minutes),
- * so the tick could wait longer than the poll it interrupted. Ending at the tick hands over at once.
- * The tick's time is known to a scheduled run (its event's `time`) and remembered by the warm
- * function for the next alarm-started run. No AWS imports: the bench drives it with a simulated clock.
+ * Why not the attack tick alone, one round a minute: a key would wait up to a minute (p95 about 57 s).
+ * The tick costs one invocation and one DescribeAlarms call a minute when nothing is going on
+ * (docs/cost.md). No AWS imports: the bench drives the loop with a simulated clock.
  */
-import { ATTACK_POLL_INTERVAL_MS, ROUND_ALLOWANCE_MS } from '#contracts/attack-mode';
+import {
+  ATTACK_POLL_INTERVAL_MS,
+  ATTACK_POLL_WINDOW_MS,
+  ATTACK_TICK_SOURCE,
+  ROUND_ALLOWANCE_MS,
+} from '#contracts/attack-mode';
 import type { AlarmState } from '#adapters/alarm';
-import { parseAwsTimestamp } from '#shared/aws-time';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Trigger } from './run';
-
-/**
- * How long before the next scheduled tick the last round may start: 2 s, about one round's
- * duration, so that the round has ended when the tick arrives.
- */
-export const TICK_MARGIN_MS = 2_000;
 
 /** Why a run stopped polling (logged, and asserted by tests). */
 export type AttackModeStop =
@@ -36,30 +35,31 @@ export type AttackModeStop =
   | 'alarm-not-in-alarm'
   /** Less than an interval and a {@link ROUND_ALLOWANCE_MS} left in the invocation. */
   | 'time-up'
-  /** The next scheduled tick is due before the next round: that run goes on. */
-  | 'next-tick';
+  /** The next round would start after the invocation's polling window: the attack tick goes on. */
+  | 'window-over';
 
 /**
- * Whether a run with this trigger keeps polling while the alarm is in ALARM: the schedule's and the
- * alarm's runs do, with `gate: alarm` only (with `gate: always` the alarm decides nothing and is not
- * read). A ban-feed run does not: it applies its message and frees the function for the next one.
+ * Whether a run with this trigger keeps polling while the alarm is in ALARM: the schedule's (the
+ * attack tick's too) and the alarm's runs do, with `gate: alarm` only (with `gate: always` the alarm
+ * decides nothing and is not read). A ban-feed run does not: it applies its message and frees the
+ * function for the next one.
  */
 export function pollsWhileAttacked(kind: Trigger['kind'], gate: BlockerSettings['gate']): boolean {
   return gate === 'alarm' && (kind === 'schedule' || kind === 'alarm');
 }
 
-/** The limits of one invocation's polling, in epoch milliseconds. */
+/** The limits of one invocation's polling. */
 export interface PollingWindow {
-  /** What the invocation has left at `now` (Lambda's `context.getRemainingTimeInMillis()`). */
+  /** What the invocation has left at `now` (Lambda's `context.getRemainingTimeInMillis()`), in ms. */
   readonly remainingMs: number;
-  /** When the next scheduled tick is due, if known: no round starts after it minus {@link TICK_MARGIN_MS}. */
-  readonly nextTickAt?: number;
+  /** Epoch ms after which no round starts: the invocation's start plus {@link ATTACK_POLL_WINDOW_MS}. */
+  readonly pollUntil: number;
 }
 
 /**
  * When the next round starts, or why there is none: {@link ATTACK_POLL_INTERVAL_MS} after the start
  * of the last one (at once if that round took longer), while the alarm reads ALARM, the round can
- * finish within the invocation's time and starts before the next tick.
+ * finish within the invocation's time and starts within its polling window.
  *
  * @param roundStartedAt - Epoch ms at which the round that read `alarmState` started.
  * @param now - Epoch ms, after that round.
@@ -73,26 +73,13 @@ export function nextRoundAt(
   if (alarmState !== 'ALARM') return 'alarm-not-in-alarm';
   const at = Math.max(now, roundStartedAt + ATTACK_POLL_INTERVAL_MS);
   if (limits.remainingMs - (at - now) < ROUND_ALLOWANCE_MS) return 'time-up';
-  if (limits.nextTickAt !== undefined && at > limits.nextTickAt - TICK_MARGIN_MS) return 'next-tick';
+  if (at > limits.pollUntil) return 'window-over';
   return at;
 }
 
-/**
- * The first tick of a schedule with period `periodMs` strictly after `now`, given one tick at
- * `tickAt` (epoch ms).
- */
-export function nextTickAfter(tickAt: number, periodMs: number, now: number): number {
-  const elapsed = Math.max(0, now - tickAt);
-  return tickAt + (Math.floor(elapsed / periodMs) + 1) * periodMs;
-}
-
-/**
- * The time of the tick that an EventBridge scheduled event stands for (its `time`, e.g.
- * `2025-05-17T03:05:00Z`), or undefined for any other event. Never throws.
- */
-export function scheduledTickOf(event: unknown): number | undefined {
-  const scheduled = event as { source?: unknown; time?: unknown } | null | undefined;
-  return scheduled?.source === 'aws.events' ? parseAwsTimestamp(scheduled.time) : undefined;
+/** Whether `event` is the 1-minute attack tick's (see ATTACK_TICK_SOURCE). Never throws. */
+export function isAttackTick(event: unknown): boolean {
+  return (event as { source?: unknown } | null | undefined)?.source === ATTACK_TICK_SOURCE;
 }
 
 /** Time as the polling loop sees it; the handler passes the real one, tests and the bench a simulated one. */
@@ -108,7 +95,6 @@ export interface PollingOptions {
   readonly polls: boolean;
   /** The invocation's remaining time in ms, asked before each wait. */
   readonly remainingMs: () => number;
-  readonly nextTickAt?: number;
   readonly clock: PollingClock;
 }
 
@@ -132,12 +118,13 @@ export async function pollWhileAttacked<T>(
   options: PollingOptions,
 ): Promise<PollingResult<T>> {
   const { clock } = options;
+  const pollUntil = clock.now() + ATTACK_POLL_WINDOW_MS;
   for (let index = 0; ; index++) {
     const startedAt = clock.now();
     const last = await round(index);
     if (!options.polls) return { last, rounds: index + 1, stop: 'not-polling' };
     const now = clock.now();
-    const limits = { remainingMs: options.remainingMs(), nextTickAt: options.nextTickAt };
+    const limits = { remainingMs: options.remainingMs(), pollUntil };
     const next = nextRoundAt(startedAt, alarmStateOf(last), now, limits);
     if (typeof next !== 'number') return { last, rounds: index + 1, stop: next };
     if (next > now) await clock.sleep(next - now);

@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { Context, ScheduledEvent, SNSEvent } from 'aws-lambda';
-import { createCloudWatchClient } from '#adapters/alarm';
+import { createCloudWatchClient, readAlarmState, type AlarmState } from '#adapters/alarm';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { createSnsClient } from '#adapters/reports';
 import { createWafClient } from '#adapters/waf';
@@ -14,14 +14,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import type { Family } from '#core/types';
 import { HEALTH_METRICS } from '#contracts/health';
 import { readBlockerSettings } from '#contracts/blocker-environment';
-import { readSchedulePeriodMs } from '#contracts/attack-mode';
-import {
-  nextTickAfter,
-  pollsWhileAttacked,
-  pollWhileAttacked,
-  scheduledTickOf,
-  type PollingClock,
-} from './attack-mode';
+import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, type PollingClock } from './attack-mode';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from './run';
 import { withRunLock } from './run-lock';
@@ -49,7 +42,6 @@ export function wafClientsByRegion(
 const logger = new Logger();
 const metrics = new Metrics();
 const settings = readBlockerSettings(process.env);
-const schedulePeriodMs = readSchedulePeriodMs(process.env);
 const deps: BlockerDeps = {
   waf: createWafClient(),
   wafIn: wafClientsByRegion(),
@@ -59,12 +51,6 @@ const deps: BlockerDeps = {
   logger,
 };
 
-/**
- * The last scheduled tick this warm function saw (epoch ms): an alarm-started run polls only until
- * the next one (see attack-mode.ts). Lost with the container, which then polls until its time is up.
- */
-let lastTickAt: number | undefined;
-
 /** Real time for the polling loop. */
 const clock: PollingClock = {
   now: () => Date.now(),
@@ -72,14 +58,18 @@ const clock: PollingClock = {
 };
 
 /**
- * Runs the blocker for one event: once, or, while the alarm is in ALARM, in rounds every 15 s
- * (attack mode, see attack-mode.ts). Each round is a whole run under the run lock, with its own
- * summary line and metrics.
- * @returns The last round's summary.
+ * Runs the blocker for one event: once, or, while the alarm is in ALARM, in rounds every 15 s for
+ * 30 s (attack mode, see attack-mode.ts). Each round is a whole run under the run lock, with its own
+ * summary line and metrics. The 1-minute attack tick runs nothing unless the alarm is in ALARM.
+ * @returns The last round's summary; undefined for an attack tick that found no attack.
  * @throws what a round throws (a ReadError or WriteError), after its error line and metrics.
  */
-export async function handler(event: ScheduledEvent | SNSEvent | undefined, context: Context): Promise<RunSummary> {
+export async function handler(
+  event: ScheduledEvent | SNSEvent | undefined,
+  context: Context,
+): Promise<RunSummary | undefined> {
   logger.addContext(context);
+  if (isAttackTick(event)) return attackTick(context);
   const { trigger, rejected, untrustedAlarmMessage } = triggerOf(event, settings);
   logRejected(rejected);
   // Why a run our alarm started asks for the alarm's state anyway (a message that waited in the queue).
@@ -87,25 +77,43 @@ export async function handler(event: ScheduledEvent | SNSEvent | undefined, cont
     const { state, problem } = untrustedAlarmMessage;
     logger.info('alarm message not trusted; reading the alarm', { announcedState: state, problem });
   }
-  const tick = trigger.kind === 'schedule' ? scheduledTickOf(event) : undefined;
-  if (tick !== undefined) lastTickAt = tick;
-  const nextTickAt =
-    schedulePeriodMs === undefined || lastTickAt === undefined
-      ? undefined
-      : nextTickAfter(lastTickAt, schedulePeriodMs, Date.now());
+  return poll(trigger, rejected.length, context);
+}
+
+/**
+ * The attack tick: one DescribeAlarms, and attack mode's rounds only when the alarm is in ALARM.
+ * Quiet otherwise (no line, no metrics: 1,440 of them a day say nothing). An unreadable alarm is
+ * logged and left to the schedule's next run, without failing the invocation: Lambda would retry a
+ * tick that the next one replaces anyway.
+ */
+async function attackTick(context: Context): Promise<RunSummary | undefined> {
+  if (settings.gate !== 'alarm') return undefined;
+  let state: AlarmState;
+  try {
+    state = await readAlarmState(deps.cloudwatch, settings.alarmName);
+  } catch (error) {
+    logger.warn('attack tick: alarm state unreadable; the schedule goes on', { error: (error as Error).message });
+    return undefined;
+  }
+  if (state !== 'ALARM') return undefined;
+  // The state was read just now: the first round need not read it again.
+  return poll({ kind: 'schedule', alarmState: state }, 0, context);
+}
+
+/** Attack mode's rounds for one trigger (one round unless it polls); the last round's summary. */
+async function poll(trigger: Trigger, feedRejected: number, context: Context): Promise<RunSummary> {
   // Later rounds read everything again, the alarm included, and apply no actions a second time.
   const later: Trigger = { kind: trigger.kind };
   const polling = await pollWhileAttacked(
-    (index) => runRound(index === 0 ? trigger : later, index, index === 0 ? rejected.length : 0, context),
+    (index) => runRound(index === 0 ? trigger : later, index, index === 0 ? feedRejected : 0, context),
     (summary) => summary.alarmState,
     {
       polls: pollsWhileAttacked(trigger.kind, settings.gate),
       remainingMs: () => context.getRemainingTimeInMillis(),
-      nextTickAt,
       clock,
     },
   );
-  if (polling.rounds > 1) logger.info('attack mode ended', { rounds: polling.rounds, stoppedBecause: polling.stop });
+  if (polling.rounds > 1) logger.info('attack mode rounds', { rounds: polling.rounds, stoppedBecause: polling.stop });
   return polling.last;
 }
 

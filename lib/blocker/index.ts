@@ -11,14 +11,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ATTACK_MODE_ENV, blockerTimeoutSeconds } from '#contracts/attack-mode';
+import { ATTACK_TICK_SCHEDULE, ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS } from '#contracts/attack-mode';
 import { BLOCKER_ENV } from '#contracts/blocker-environment';
 import { parseIpSetArn } from '#contracts/ip-set';
 import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
 import { sharedIpSetAccountProblem } from '#config/account';
 import { ConfigError } from '#config/config-error';
-import { longestScheduleGapMinutes, scheduleProblem } from '#config/schedule';
+import { scheduleProblem } from '#config/schedule';
 import { AutoblockFunction } from '../autoblock-function';
 import type { BlocklistWebAcl, IpSetHandle, WafScope } from '../blocklist-web-acl';
 import type { LedgerTable } from '../ledger-table';
@@ -86,9 +86,8 @@ export class Blocker extends Construct {
     // Timeout: a run is a handful of AWS round trips (one in steady state, four when something
     // changes: npm run bench), but lock conflicts back off and adaptive retry may wait out WAF
     // throttling; 60 s leaves room for both (ROUND_ALLOWANCE_MS). While the alarm is in ALARM a run
-    // goes on in rounds every 15 s until the next tick (attack mode, lambdas/blocker/attack-mode.ts),
-    // so the timeout is one schedule gap plus that: 360 s for `rate(5 minutes)`. Only a run in
-    // attack mode uses it; a run in peace still ends after its one round. Memory: the worst-case
+    // goes on in rounds every 15 s for 30 s (attack mode, lambdas/blocker/attack-mode.ts), so the
+    // timeout is 120 s; a run in peace still ends after its one round. Memory: the worst-case
     // core pass (20,000 keys against a full 10,000-entry set) peaks at about 180 MB resident in the bench process; 512 MB leaves
     // headroom and, since Lambda grants CPU in proportion to memory, about a third of a vCPU for it.
     this.handler = new AutoblockFunction(this, 'Blocker', {
@@ -96,7 +95,7 @@ export class Blocker extends Construct {
       description: 'waf-autoblock blocker: keeps rate-limited ranges in the WAF blocklist until they expire',
       // Per deployment: the `service` dimension of the metrics the health alarms watch.
       serviceName: `${props.namePrefix}-blocker`,
-      timeout: Duration.seconds(blockerTimeoutSeconds(scheduleGapSeconds(props.schedule))),
+      timeout: Duration.seconds(BLOCKER_TIMEOUT_SECONDS),
       memorySize: 512,
       logRetentionDays: props.logRetentionDays,
       reservedConcurrentExecutions: props.reservedConcurrency,
@@ -180,10 +179,6 @@ export class Blocker extends Construct {
     fn.addEnvironment(BLOCKER_ENV.sharedIpSets, JSON.stringify(sharedIpSets));
     if (sharedIpSets.length > 0) allow(['wafv2:GetIPSet', 'wafv2:UpdateIPSet'], [...sharedIpSets]);
 
-    // A scheduled run in attack mode polls until its next tick, which it can tell only for a rate.
-    const period = ratePeriodSeconds(props.schedule);
-    if (period !== undefined) fn.addEnvironment(ATTACK_MODE_ENV.schedulePeriodSeconds, String(period));
-
     // Triggers: the schedule keeps expiry going; the alarm starts a run at once when an attack begins.
     // The schedule invokes an alias whose failed events are neither retried nor kept in the
     // dead-letter queue: the next tick repeats the run, and blocker-failing already reports a
@@ -199,6 +194,28 @@ export class Blocker extends Construct {
       targets: [new targets.LambdaFunction(scheduled, { retryAttempts: 0 })],
     });
     attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
+    // Attack mode's tick: each minute, one DescribeAlarms; while the alarm is in ALARM, rounds every
+    // 15 s for half the minute. Not with gate `always`, which does not read the alarm.
+    // Through its own alias: a tick that fails or waits a minute is dropped (the next one replaces
+    // it), instead of being retried and then kept in the dead-letter queue 1,440 times a day.
+    if (props.gate === 'alarm') {
+      const tick = new lambda.Alias(this, 'AttackTickAlias', {
+        aliasName: 'attack-tick',
+        version: fn.function.currentVersion,
+        retryAttempts: 0,
+        maxEventAge: Duration.seconds(60),
+      });
+      new events.Rule(this, 'AttackTick', {
+        description: 'waf-autoblock attack mode: runs the blocker each minute while the attack alarm is in ALARM',
+        schedule: events.Schedule.expression(ATTACK_TICK_SCHEDULE),
+        targets: [
+          new targets.LambdaFunction(tick, {
+            retryAttempts: 0,
+            event: events.RuleTargetInput.fromObject({ source: ATTACK_TICK_SOURCE, time: events.EventField.time }),
+          }),
+        ],
+      });
+    }
   }
 
   /**
@@ -230,20 +247,6 @@ export function blockerSchedule(expression: string): events.Schedule {
   if (problem !== undefined)
     throw new ConfigError('blocker.schedule', `invalid configuration: blocker.schedule ${problem}`);
   return events.Schedule.expression(expression);
-}
-
-/**
- * The longest gap between two runs of a schedule, in seconds.
- * @throws {ConfigError} naming `blocker.schedule` when EventBridge would refuse the expression.
- */
-function scheduleGapSeconds(expression: string): number {
-  blockerSchedule(expression);
-  return (longestScheduleGapMinutes(expression) ?? 0) * 60;
-}
-
-/** A `rate(...)` schedule's period in seconds; undefined for a cron, whose gaps may differ. */
-function ratePeriodSeconds(expression: string): number | undefined {
-  return expression.startsWith('rate(') ? scheduleGapSeconds(expression) : undefined;
 }
 
 /** `name|id`, the form the handler reads back (GetIPSet needs both). */

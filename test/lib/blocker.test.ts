@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ATTACK_MODE_ENV } from '#contracts/attack-mode';
+import { ATTACK_TICK_SOURCE } from '#contracts/attack-mode';
 import { BLOCKER_ENV } from '#contracts/blocker-environment';
 import { parseFeedMessage } from '#blocker/feed';
 import { configErrorOf } from '../support/config-errors';
@@ -36,15 +36,40 @@ describe('the blocker (default configuration)', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      // Attack mode: a run may poll from one 5-minute tick to the next, plus a round's 60 s.
-      Timeout: 360,
+      // Attack mode: a run polls for 30 s, and its last round has 60 s.
+      Timeout: 120,
       MemorySize: 512,
       ReservedConcurrentExecutions: 1,
     });
   });
 
-  it('tells the handler the schedule period, so that a run in attack mode hands over at the next tick', () => {
-    expect(fn.Properties.Environment.Variables[ATTACK_MODE_ENV.schedulePeriodSeconds]).toBe('300');
+  it('runs each minute for attack mode, through an alias that neither retries nor keeps a missed tick', () => {
+    const ticks = Object.values(
+      template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: 'rate(1 minute)' } }),
+    );
+    expect(ticks).toHaveLength(1);
+    interface TickTarget {
+      readonly Arn: { Ref: string };
+      readonly RetryPolicy: unknown;
+      readonly InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
+    }
+    const [target] = (ticks[0] as { Properties: { Targets: TickTarget[] } }).Properties.Targets;
+    // The handler tells the tick from the schedule by this input.
+    const { InputPathsMap, InputTemplate } = target!.InputTransformer;
+    expect(InputPathsMap).toEqual({ time: '$.time' });
+    expect(JSON.parse(InputTemplate.replace('<time>', '"t"'))).toEqual({ source: ATTACK_TICK_SOURCE, time: 't' });
+    expect(target!.RetryPolicy).toEqual({ MaximumRetryAttempts: 0 });
+    const resources = (template.toJSON() as { Resources: Record<string, unknown> }).Resources;
+    expect(resources[target!.Arn.Ref]).toMatchObject({
+      Type: 'AWS::Lambda::Alias',
+      Properties: { Name: 'attack-tick', FunctionName: { Ref: functionId } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      Qualifier: { 'Fn::Select': [7, { 'Fn::Split': [':', { Ref: target!.Arn.Ref }] }] },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      DestinationConfig: Match.absent(),
+    });
   });
 
   it('sets every variable the handler reads, with the configured values, next to Powertools defaults', () => {
@@ -144,8 +169,12 @@ describe('the blocker (default configuration)', () => {
   it('runs on the configured schedule and the moment the alarm topic publishes', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
+      // Through the `scheduled` alias, whose failed ticks are not retried (the next tick repeats the run).
       Targets: [
-        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } }),
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('Scheduled') },
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
       ],
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
@@ -159,7 +188,7 @@ describe('the blocker (default configuration)', () => {
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Principal: 'events.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('Scheduled') },
     });
   });
 
@@ -287,23 +316,13 @@ describe('the blocker, configured', () => {
       [BLOCKER_ENV.dryRun]: 'true',
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
-    // A minute between ticks, a round's minute in hand.
-    expect(fn.Properties).toMatchObject({ Timeout: 120 });
-    expect(fn.Properties.Environment.Variables[ATTACK_MODE_ENV.schedulePeriodSeconds]).toBe('60');
-  });
-
-  it('sizes the timeout by the longest gap of a cron schedule, and gives no period for its uneven ticks', () => {
-    const { template } = synthesize({ blocker: { schedule: 'cron(0/10 * * * ? *)' } });
-    const [, fn] = blockerFunction(template);
-    expect(fn.Properties).toMatchObject({ Timeout: 660 });
-    expect(fn.Properties.Environment.Variables).not.toHaveProperty(ATTACK_MODE_ENV.schedulePeriodSeconds);
-  });
-
-  it('caps the timeout at Lambda’s 15 minutes for a schedule of an hour', () => {
-    const { template } = synthesize({ blocker: { schedule: 'rate(1 hour)' } });
-    const [, fn] = blockerFunction(template);
-    expect(fn.Properties).toMatchObject({ Timeout: 900 });
-    expect(fn.Properties.Environment.Variables[ATTACK_MODE_ENV.schedulePeriodSeconds]).toBe('3600');
+    // Gate always does not read the alarm: no attack tick.
+    expect(
+      Object.values(template.findResources('AWS::Events::Rule')).map(
+        (rule) => (rule as { Properties: { ScheduleExpression?: string } }).Properties.ScheduleExpression,
+      ),
+    ).toEqual(['rate(1 minute)']);
+    expect(template.findResources('AWS::Lambda::Alias', { Properties: { Name: 'attack-tick' } })).toEqual({});
   });
 
   it('may read and replace exactly the shared IP sets, and tells the handler their ARNs', () => {

@@ -171,7 +171,7 @@ describe('the dashboard (default configuration: CLOUDFRONT, in us-east-1)', () =
       widgetTitled(widgets, title).properties.annotations?.horizontal?.map((a) => a.value) ?? [];
     expect(lines(/fill/)).toEqual([100, 90]);
     expect(lines(/Ranges in the blocklists/)).toEqual([20_000]);
-    expect(lines(/Blocker duration/)).toEqual([360_000]);
+    expect(lines(/Blocker duration/)).toEqual([120_000]);
     expect(lines(/Notifier duration/)).toEqual([90_000]);
   });
 

@@ -1,8 +1,9 @@
 /**
- * Attack mode through the Lambda entry, on a fake clock: while the alarm reads ALARM, the run
- * started by the alarm's message or the schedule goes on in rounds every 15 s, each a whole run with
- * its own summary line and metrics, until the alarm reads OK, the invocation's time runs short or
- * the next scheduled tick is due. Strict SDK mocks; the fake clock also drives the remaining time.
+ * Attack mode through the Lambda entry, on a fake clock: while the alarm reads ALARM, a run started
+ * by the alarm's message, the schedule or the 1-minute attack tick goes on in rounds every 15 s for
+ * 30 s, each a whole run with its own summary line and metrics, unless the alarm reads OK or the
+ * invocation's time runs short; the attack tick runs nothing while the alarm is not in ALARM.
+ * Strict SDK mocks; the fake clock also drives the remaining time.
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -16,7 +17,7 @@ import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ROUND_ALLOWANCE_MS } from '#contracts/attack-mode';
+import { ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS, ROUND_ALLOWANCE_MS } from '#contracts/attack-mode';
 import { ATTACKER, BLOCKER_ENVIRONMENT, NOW, RANGE, SETTINGS } from '../../support/blocker-fixtures';
 import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
 
@@ -28,8 +29,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const T0 = NOW;
 const SECOND = 1_000;
 const ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:waf-autoblock-AlertTopic';
-/** The timeout lib/blocker sets for `rate(5 minutes)`. */
-const TIMEOUT_MS = 360 * SECOND;
+const TIMEOUT_MS = BLOCKER_TIMEOUT_SECONDS * SECOND;
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handler: Handler;
@@ -86,14 +86,13 @@ function alarmEvent(): unknown {
   };
 }
 
-/** An EventBridge tick, due at `tickAt`. */
-function scheduledEvent(tickAt: number): unknown {
-  return {
-    source: 'aws.events',
-    'detail-type': 'Scheduled Event',
-    time: new Date(tickAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  };
+/** The attack tick's event, as its EventBridge rule's input makes it. */
+function attackTick(): unknown {
+  return { source: ATTACK_TICK_SOURCE, time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
 }
+
+/** A scheduled event of `blocker.schedule`. */
+const SCHEDULED = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
 
 /** Calls the handler and lets the fake clock run until it has returned; the elapsed ms and its outcome. */
 async function invoke(event: unknown, context: Context): Promise<{ elapsedMs: number; error?: unknown }> {
@@ -122,7 +121,6 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
   for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  vi.stubEnv('SCHEDULE_PERIOD_SECONDS', '300');
   handler = (await import('#blocker/handler')).handler as Handler;
 });
 
@@ -182,92 +180,116 @@ afterAll(() => {
 });
 
 describe('attack mode, started by a fresh ALARM message', () => {
-  it('runs a round every 15 s, reading the alarm each time, until the alarm reads OK', async () => {
-    alarmOkAt = 50 * SECOND;
-
+  it('runs a round every 15 s for 30 s, reading the alarm in each round after the first', async () => {
     const { elapsedMs, error } = await invoke(alarmEvent(), contextFor(TIMEOUT_MS));
 
     expect(error).toBeUndefined();
     // The first round believes the fresh message; every later one reads the alarm.
-    expect(alarmReadSeconds()).toEqual([15, 30, 45, 60]);
-    expect(elapsedMs).toBe(60 * SECOND);
-    const runs = runLines();
-    expect(runs.map((run) => (run.summary as { alarmState: string }).alarmState)).toEqual([
-      'ALARM',
-      'ALARM',
+    expect(alarmReadSeconds()).toEqual([15, 30]);
+    expect(elapsedMs).toBe(30 * SECOND);
+    expect(runLines()).toHaveLength(3);
+    expect(jsonLines().find((record) => record.message === 'attack mode rounds')).toMatchObject({
+      rounds: 3,
+      stoppedBecause: 'window-over',
+    });
+    // One EMF flush per round, each a successful run: blocker-stopped sees them all.
+    const flushes = jsonLines().filter((record) => '_aws' in record);
+    expect(flushes.map((flush) => flush.RunSucceeded)).toEqual([1, 1, 1]);
+  });
+
+  it('stops at the round that reads the alarm OK', async () => {
+    alarmOkAt = 20 * SECOND;
+
+    await invoke(alarmEvent(), contextFor(TIMEOUT_MS));
+
+    expect(runLines().map((run) => (run.summary as { alarmState: string }).alarmState)).toEqual([
       'ALARM',
       'ALARM',
       'OK',
     ]);
-    expect(jsonLines().find((record) => record.message === 'attack mode ended')).toMatchObject({
-      rounds: 5,
+    expect(jsonLines().find((record) => record.message === 'attack mode rounds')).toMatchObject({
       stoppedBecause: 'alarm-not-in-alarm',
     });
-    // One EMF flush per round, each a successful run: blocker-stopped sees them all.
-    const flushes = jsonLines().filter((record) => '_aws' in record);
-    expect(flushes).toHaveLength(5);
-    expect(flushes.map((flush) => flush.RunSucceeded)).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('blocks a key the rate rule starts limiting just after round k in round k + 1, 15 s later', async () => {
-    alarmOkAt = 100 * SECOND;
-    // Just after the round at 30 s has read the keys.
-    limited.push({ address: ATTACKER.tor, from: 30 * SECOND + 1 });
+    // Just after the round at 15 s has read the keys.
+    limited.push({ address: ATTACKER.tor, from: 15 * SECOND + 1 });
 
     await invoke(alarmEvent(), contextFor(TIMEOUT_MS));
 
     const first = setWrites.find((write) => write.addresses.includes(RANGE.tor));
-    expect(first?.at).toBe(45 * SECOND);
-    expect(setWrites.filter((write) => write.at < 45 * SECOND).flatMap((write) => write.addresses)).not.toContain(
+    expect(first?.at).toBe(30 * SECOND);
+    expect(setWrites.filter((write) => write.at < 30 * SECOND).flatMap((write) => write.addresses)).not.toContain(
       RANGE.tor,
     );
   });
 
-  it('starts no round without a round’s allowance left, and returns before the timeout', async () => {
-    // An attack that outlasts the invocation.
-    const { elapsedMs } = await invoke(alarmEvent(), contextFor(150 * SECOND));
+  it('starts no round without a round’s allowance left', async () => {
+    const { elapsedMs } = await invoke(alarmEvent(), contextFor(80 * SECOND));
 
-    // Rounds at 0, 15, ..., 90 s: at 105 s only 45 s would be left, less than a round may take.
-    expect(alarmReadSeconds()).toEqual([15, 30, 45, 60, 75, 90]);
-    expect(150 * SECOND - elapsedMs).toBeGreaterThanOrEqual(ROUND_ALLOWANCE_MS);
-    expect(jsonLines().find((record) => record.message === 'attack mode ended')).toMatchObject({
-      rounds: 7,
+    // At 30 s only 50 s would be left, less than a round may take.
+    expect(alarmReadSeconds()).toEqual([15]);
+    expect(80 * SECOND - elapsedMs).toBeGreaterThanOrEqual(ROUND_ALLOWANCE_MS);
+    expect(jsonLines().find((record) => record.message === 'attack mode rounds')).toMatchObject({
+      rounds: 2,
       stoppedBecause: 'time-up',
-    });
-  });
-
-  it('in a warm function, hands over at the next scheduled tick it knows of', async () => {
-    alarmOkAt = 0;
-    // A tick at T0 with the alarm OK: one round, and the function learns the schedule's phase.
-    await invoke(scheduledEvent(T0), contextFor(TIMEOUT_MS));
-    expect(runLines()).toHaveLength(1);
-    alarmOkAt = Number.POSITIVE_INFINITY;
-    vi.setSystemTime(T0 + 200 * SECOND);
-    alarmReads = [];
-
-    await invoke(alarmEvent(), contextFor(TIMEOUT_MS));
-
-    // Rounds at 200, 215, ..., 290 s; the one at 305 s would pass the tick at 300 s.
-    expect(alarmReadSeconds()).toEqual([215, 230, 245, 260, 275, 290]);
-    expect(jsonLines().find((record) => record.message === 'attack mode ended')).toMatchObject({
-      stoppedBecause: 'next-tick',
     });
   });
 });
 
-describe('attack mode, on a scheduled run', () => {
-  it('polls from its tick until just before the next one', async () => {
-    const { elapsedMs } = await invoke(scheduledEvent(T0), contextFor(TIMEOUT_MS));
+describe('the attack tick', () => {
+  it('reads the alarm once and does nothing else while it is OK: no run, no line, no metrics', async () => {
+    alarmOkAt = 0;
 
-    const reads = alarmReadSeconds();
-    expect(reads).toHaveLength(20);
-    expect(reads[0]).toBe(0);
-    expect(reads.at(-1)).toBe(285);
-    expect(elapsedMs).toBeLessThan(300 * SECOND);
-    expect(jsonLines().find((record) => record.message === 'attack mode ended')).toMatchObject({
-      rounds: 20,
-      stoppedBecause: 'next-tick',
-    });
+    const { elapsedMs, error } = await invoke(attackTick(), contextFor(TIMEOUT_MS));
+
+    expect(error).toBeUndefined();
+    expect(elapsedMs).toBe(0);
+    expect(alarmReadSeconds()).toEqual([0]);
+    expect(waf.calls()).toHaveLength(0);
+    expect(ddb.calls()).toHaveLength(0);
+    expect(jsonLines()).toEqual([]);
+  });
+
+  it('while the alarm is in ALARM, runs the rounds of attack mode without reading the alarm twice', async () => {
+    const { elapsedMs } = await invoke(attackTick(), contextFor(TIMEOUT_MS));
+
+    expect(alarmReadSeconds()).toEqual([0, 15, 30]);
+    expect(elapsedMs).toBe(30 * SECOND);
+    expect(runLines()).toHaveLength(3);
+  });
+
+  it('takes over a minute after the alarm’s run: a key limited after its window is blocked by the tick', async () => {
+    limited.push({ address: ATTACKER.tor, from: 30 * SECOND + 1 });
+    await invoke(alarmEvent(), contextFor(TIMEOUT_MS));
+    expect(setWrites.flatMap((write) => write.addresses)).not.toContain(RANGE.tor);
+
+    vi.setSystemTime(T0 + 60 * SECOND);
+    await invoke(attackTick(), contextFor(TIMEOUT_MS));
+
+    expect(setWrites.find((write) => write.addresses.includes(RANGE.tor))?.at).toBe(60 * SECOND);
+  });
+
+  it('logs an unreadable alarm and ends without failing, leaving it to the next tick and the schedule', async () => {
+    cloudwatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+
+    const { error } = await invoke(attackTick(), contextFor(TIMEOUT_MS));
+
+    expect(error).toBeUndefined();
+    expect(waf.calls()).toHaveLength(0);
+    expect(jsonLines()).toEqual([
+      expect.objectContaining({ level: 'WARN', message: 'attack tick: alarm state unreadable; the schedule goes on' }),
+    ]);
+  });
+});
+
+describe('attack mode, on a scheduled run', () => {
+  it('polls for 30 s like the alarm’s run, reading the alarm in every round', async () => {
+    const { elapsedMs } = await invoke(SCHEDULED, contextFor(TIMEOUT_MS));
+
+    expect(alarmReadSeconds()).toEqual([0, 15, 30]);
+    expect(elapsedMs).toBe(30 * SECOND);
   });
 });
 
@@ -287,27 +309,26 @@ describe('runs that do not poll', () => {
 
     expect(runLines()).toHaveLength(1);
     expect(elapsedMs).toBe(0);
-    expect(jsonLines().some((record) => record.message === 'attack mode ended')).toBe(false);
+    expect(jsonLines().some((record) => record.message === 'attack mode rounds')).toBe(false);
   });
 
   it('fails the invocation at the round that fails, after that round’s error line', async () => {
-    alarmOkAt = 100 * SECOND;
     let calls = 0;
     waf.on(UpdateIPSetCommand).callsFake(() => {
       calls += 1;
-      if (calls === 3) throw Object.assign(new Error('boom'), { name: 'WAFInternalErrorException' });
+      if (calls === 2) throw Object.assign(new Error('boom'), { name: 'WAFInternalErrorException' });
       return { NextLockToken: 'next' };
     });
 
     const { error, elapsedMs } = await invoke(alarmEvent(), contextFor(TIMEOUT_MS));
 
     expect(String(error)).toContain(SETTINGS.blocklist.IPV4[0].name);
-    expect(elapsedMs).toBe(30 * SECOND);
+    expect(elapsedMs).toBe(15 * SECOND);
     expect(jsonLines().filter((record) => record.message === 'blocker run failed')).toHaveLength(1);
     expect(
       jsonLines()
         .filter((record) => '_aws' in record)
         .map((flush) => flush.RunSucceeded),
-    ).toEqual([1, 1, 0]);
+    ).toEqual([1, 0]);
   });
 });

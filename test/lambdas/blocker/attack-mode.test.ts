@@ -1,59 +1,63 @@
 /**
- * Attack mode's decisions, without mocks: when the next round starts or why none does, where the
- * next scheduled tick falls, which runs poll, and the loop on a simulated clock.
+ * Attack mode's decisions, without mocks: when the next round starts or why none does, which events
+ * are the attack tick's, which runs poll, and the loop on a simulated clock.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  isAttackTick,
   nextRoundAt,
-  nextTickAfter,
   pollsWhileAttacked,
   pollWhileAttacked,
-  scheduledTickOf,
-  TICK_MARGIN_MS,
   type PollingClock,
 } from '#blocker/attack-mode';
 import {
   ATTACK_POLL_INTERVAL_MS,
-  blockerTimeoutSeconds,
-  readSchedulePeriodMs,
+  ATTACK_POLL_WINDOW_MS,
+  ATTACK_TICK_SOURCE,
+  BLOCKER_TIMEOUT_SECONDS,
   ROUND_ALLOWANCE_MS,
 } from '#contracts/attack-mode';
-import { ConfigurationError } from '#contracts/environment';
 
 const T0 = Date.UTC(2025, 4, 17, 3, 0, 0, 123);
 
 describe('nextRoundAt', () => {
   it('stops at once when the alarm reads anything but ALARM', () => {
     for (const state of ['OK', 'INSUFFICIENT_DATA', 'UNKNOWN'] as const) {
-      expect(nextRoundAt(T0, state, T0 + 500, { remainingMs: 300_000 })).toBe('alarm-not-in-alarm');
+      expect(nextRoundAt(T0, state, T0 + 500, { remainingMs: 300_000, pollUntil: T0 + ATTACK_POLL_WINDOW_MS })).toBe(
+        'alarm-not-in-alarm',
+      );
     }
   });
 
   it('schedules the next round one interval after the last began, or at once after a long round', () => {
-    expect(nextRoundAt(T0, 'ALARM', T0 + 800, { remainingMs: 300_000 })).toBe(T0 + ATTACK_POLL_INTERVAL_MS);
-    expect(nextRoundAt(T0, 'ALARM', T0 + 20_000, { remainingMs: 300_000 })).toBe(T0 + 20_000);
+    expect(nextRoundAt(T0, 'ALARM', T0 + 800, { remainingMs: 300_000, pollUntil: T0 + ATTACK_POLL_WINDOW_MS })).toBe(
+      T0 + ATTACK_POLL_INTERVAL_MS,
+    );
+    expect(nextRoundAt(T0, 'ALARM', T0 + 20_000, { remainingMs: 300_000, pollUntil: T0 + ATTACK_POLL_WINDOW_MS })).toBe(
+      T0 + 20_000,
+    );
   });
 
-  it('never starts a round that could outlive the invocation or run into the next tick', () => {
+  it('never starts a round that could outlive the invocation or its polling window', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 70_000 }),
-        fc.integer({ min: 0, max: 900_000 }),
-        fc.option(fc.integer({ min: -10_000, max: 900_000 }), { nil: undefined }),
-        (roundMs, remainingMs, tickIn) => {
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        (roundMs, remainingMs, windowMs) => {
           const now = T0 + roundMs;
-          const nextTickAt = tickIn === undefined ? undefined : now + tickIn;
-          const next = nextRoundAt(T0, 'ALARM', now, { remainingMs, nextTickAt });
+          const pollUntil = T0 + windowMs;
+          const next = nextRoundAt(T0, 'ALARM', now, { remainingMs, pollUntil });
           const at = Math.max(now, T0 + ATTACK_POLL_INTERVAL_MS);
           const fitsTime = remainingMs - (at - now) >= ROUND_ALLOWANCE_MS;
-          const beforeTick = nextTickAt === undefined || at <= nextTickAt - TICK_MARGIN_MS;
+          const inWindow = at <= pollUntil;
           if (typeof next === 'number') {
             expect(next).toBe(at);
-            expect(fitsTime && beforeTick).toBe(true);
+            expect(fitsTime && inWindow).toBe(true);
           } else {
-            expect(next).toBe(fitsTime ? 'next-tick' : 'time-up');
-            expect(fitsTime && beforeTick).toBe(false);
+            expect(next).toBe(fitsTime ? 'window-over' : 'time-up');
+            expect(fitsTime && inWindow).toBe(false);
           }
         },
       ),
@@ -61,32 +65,13 @@ describe('nextRoundAt', () => {
   });
 });
 
-describe('nextTickAfter', () => {
-  it('is the first tick of the schedule strictly after now', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 60, max: 86_400 }),
-        fc.integer({ min: 0, max: 10 * 86_400_000 }),
-        (periodSeconds, sinceMs) => {
-          const period = periodSeconds * 1000;
-          const tick = nextTickAfter(T0, period, T0 + sinceMs);
-          expect(tick).toBeGreaterThan(T0 + sinceMs);
-          expect(tick - period).toBeLessThanOrEqual(T0 + sinceMs);
-          expect((tick - T0) % period).toBe(0);
-        },
-      ),
-    );
-  });
-});
-
-describe('scheduledTickOf', () => {
-  it('reads the time of an EventBridge scheduled event, and of nothing else', () => {
-    expect(scheduledTickOf({ source: 'aws.events', time: '2025-05-17T03:05:00Z' })).toBe(Date.UTC(2025, 4, 17, 3, 5));
-    expect(scheduledTickOf({ source: 'aws.events', time: 'May 17 2025' })).toBeUndefined();
-    expect(scheduledTickOf({ source: 'aws.events' })).toBeUndefined();
-    expect(scheduledTickOf({ Records: [], time: '2025-05-17T03:05:00Z' })).toBeUndefined();
-    expect(scheduledTickOf(null)).toBeUndefined();
-    expect(scheduledTickOf(undefined)).toBeUndefined();
+describe('isAttackTick', () => {
+  it('knows the attack tick by its source, and nothing else for it', () => {
+    expect(isAttackTick({ source: ATTACK_TICK_SOURCE, time: '2025-05-17T03:05:00Z' })).toBe(true);
+    expect(isAttackTick({ source: 'aws.events', time: '2025-05-17T03:05:00Z' })).toBe(false);
+    expect(isAttackTick({ Records: [] })).toBe(false);
+    expect(isAttackTick(null)).toBe(false);
+    expect(isAttackTick(undefined)).toBe(false);
   });
 });
 
@@ -128,7 +113,7 @@ describe('pollWhileAttacked', () => {
 
   it('waits out the rest of the interval after each round, and returns the last round’s result', async () => {
     const clock = simulatedClock(T0);
-    const deadline = T0 + 360_000;
+    const deadline = T0 + 120_000;
     const starts: number[] = [];
     const result = await pollWhileAttacked(
       async (index) => {
@@ -136,11 +121,26 @@ describe('pollWhileAttacked', () => {
         await clock.sleep(1_000); // the round itself takes 1 s
         return index;
       },
-      (index) => (index < 3 ? 'ALARM' : 'OK'),
+      (index) => (index < 2 ? 'ALARM' : 'OK'),
       { polls: true, remainingMs: () => deadline - clock.now(), clock },
     );
-    expect(starts).toEqual([0, 15_000, 30_000, 45_000]);
-    expect(result).toEqual({ last: 3, rounds: 4, stop: 'alarm-not-in-alarm' });
+    expect(starts).toEqual([0, 15_000, 30_000]);
+    expect(result).toEqual({ last: 2, rounds: 3, stop: 'alarm-not-in-alarm' });
+  });
+
+  it('polls for 30 s from its start and then leaves the function free', async () => {
+    const clock = simulatedClock(T0);
+    const starts: number[] = [];
+    const result = await pollWhileAttacked(
+      (index) => {
+        starts.push(clock.now() - T0);
+        return Promise.resolve(index);
+      },
+      () => 'ALARM',
+      { polls: true, remainingMs: () => 900_000, clock },
+    );
+    expect(starts).toEqual([0, 15_000, 30_000]);
+    expect(result.stop).toBe('window-over');
   });
 
   it('lets a failing round end the polling with its error', async () => {
@@ -158,18 +158,8 @@ describe('pollWhileAttacked', () => {
 });
 
 describe('the timing contract', () => {
-  it('gives the function time to poll from one tick to the next, within Lambda’s 2 to 15 minutes', () => {
-    expect(blockerTimeoutSeconds(300)).toBe(360);
-    expect(blockerTimeoutSeconds(60)).toBe(120);
-    expect(blockerTimeoutSeconds(3_600)).toBe(900);
-  });
-
-  it('reads the schedule period, unset for a cron schedule, and refuses a bad one naming the variable', () => {
-    expect(readSchedulePeriodMs({ SCHEDULE_PERIOD_SECONDS: '300' })).toBe(300_000);
-    expect(readSchedulePeriodMs({})).toBeUndefined();
-    for (const bad of ['', '5m', '30', '0x12c', '86401']) {
-      expect(() => readSchedulePeriodMs({ SCHEDULE_PERIOD_SECONDS: bad })).toThrow(ConfigurationError);
-      expect(() => readSchedulePeriodMs({ SCHEDULE_PERIOD_SECONDS: bad })).toThrow(/SCHEDULE_PERIOD_SECONDS/);
-    }
+  it('gives the function time for the window’s last round, with a round’s allowance in hand', () => {
+    expect(BLOCKER_TIMEOUT_SECONDS).toBe(120);
+    expect(BLOCKER_TIMEOUT_SECONDS * 1000).toBeGreaterThanOrEqual(ATTACK_POLL_WINDOW_MS + ROUND_ALLOWANCE_MS);
   });
 });
