@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { WafAutoblockConfig } from '#config/schema';
 import { WafAutoblock } from './waf-autoblock';
@@ -44,6 +44,19 @@ export class WafAutoblockStack extends Stack {
     new CfnOutput(this, 'WebAclName', { value: webAcl.webAclName });
     new CfnOutput(this, 'BlocklistIpv4Arn', { value: webAcl.blocklistIpv4.ipSet.attrArn });
     new CfnOutput(this, 'BlocklistIpv6Arn', { value: webAcl.blocklistIpv6.ipSet.attrArn });
+    // The outputs above name each family's first set, as before sharding; these name all of them.
+    for (const [family, name] of [
+      ['IPV4', 'BlocklistIpv4Arns'],
+      ['IPV6', 'BlocklistIpv6Arns'],
+    ] as const) {
+      new CfnOutput(this, name, {
+        description: `Every ${family === 'IPV4' ? 'IPv4' : 'IPv6'} blocklist IP set (blocker.ipSetsPerFamily), comma-separated`,
+        value: Fn.join(
+          ',',
+          webAcl.blocklists[family].map((handle) => handle.ipSet.attrArn),
+        ),
+      });
+    }
     new CfnOutput(this, 'AllowlistIpv4Arn', { value: webAcl.allowlistIpv4.ipSet.attrArn });
     new CfnOutput(this, 'AllowlistIpv6Arn', { value: webAcl.allowlistIpv6.ipSet.attrArn });
     new CfnOutput(this, 'AlertTopicArn', { value: attackAlarm.alertTopic.topicArn });

@@ -138,6 +138,17 @@ describe('the blocker with blocker.ipSetsPerFamily: 3', () => {
     expect(variables[BLOCKER_ENV.blocklistIpv4]).toMatch(/^\["WafAutoblock-blocklist-ipv4\|/);
   });
 
+  it('names every set of each family in an output, in order; the one-set outputs keep naming the first', () => {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const names = [1, 2, 3].map((n) => `WafAutoblock-blocklist-${family}${n === 1 ? '' : `-${n}`}`);
+      const key = family === 'ipv4' ? 'Ipv4' : 'Ipv6';
+      template.hasOutput(`Blocklist${key}Arns`, {
+        Value: { 'Fn::Join': [',', names.map((name) => ({ 'Fn::GetAtt': [idOf(name), 'Arn'] }))] },
+      });
+      template.hasOutput(`Blocklist${key}Arn`, { Value: { 'Fn::GetAtt': [idOf(names[0]!), 'Arn'] } });
+    }
+  });
+
   it('may read and replace all six sets, and no other set', () => {
     const updates = statementsOf(template, fn).filter((s) => actionsOf(s).includes('wafv2:UpdateIPSet'));
     expect(updates).toHaveLength(1);
