@@ -2,7 +2,7 @@
  * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
  * duration and a reason of the operator's choosing.
  */
-import { MAX_REASON_LENGTH, type BanAction } from '#blocker/actions';
+import { MAX_REASON_LENGTH, reasonProblem, type BanAction } from '#blocker/actions';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
@@ -45,37 +45,15 @@ Examples:
 `;
 
 /**
- * C0 and C1 controls and DEL (a newline would split a line of "list", an escape sequence would
- * drive the operator's terminal), and the bidirectional overrides and isolates that make text
- * read otherwise than it is stored.
- */
-const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
-
-/**
- * The `--reason` text, trimmed: one line of at most {@link MAX_REASON_LENGTH} characters, counted
- * as Unicode code points (the limit is waf-autoblock's own, for people reading "list" and the
- * report, who see an emoji as one character, not as JavaScript's two UTF-16 units).
+ * The `--reason` text, trimmed: the rule is the feed's too ({@link reasonProblem}).
  *
  * @throws {UsageError} when it is empty, too long, or holds a control or bidi formatting character.
  */
 function readReason(text: string): string {
   const reason = text.trim();
   if (reason === '') throw new UsageError('--reason must not be empty');
-  // Code points, not grapheme clusters: a family emoji counts as the several characters it stores.
-  const characters = Array.from(reason);
-  const at = characters.findIndex((character) => UNPRINTABLE.test(character));
-  if (at !== -1) {
-    const code = (characters[at] ?? '').codePointAt(0) ?? 0;
-    throw new UsageError(
-      `--reason must be one line of printable text, got U+${code.toString(16).toUpperCase().padStart(4, '0')} ` +
-        `(a control or bidi formatting character) at character ${at + 1}`,
-    );
-  }
-  if (characters.length > MAX_REASON_LENGTH) {
-    throw new UsageError(
-      `--reason must be at most ${MAX_REASON_LENGTH} characters (Unicode code points), got ${characters.length}`,
-    );
-  }
+  const problem = reasonProblem(reason);
+  if (problem !== undefined) throw new UsageError(`--reason ${problem}`);
   return reason;
 }
 

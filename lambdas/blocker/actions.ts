@@ -17,8 +17,43 @@ import type { Cidr, Family, Sighting } from '#core/types';
 
 /** The longest ban, from the CLI or the feed: one year, the deployment's own `blockDurationMinutes` bound. */
 export const MAX_BAN_MINUTES = 525_600;
-/** The longest reason a ban or unban may give. */
+/**
+ * The longest reason a ban or unban may give, in Unicode code points: the limit is waf-autoblock's
+ * own, for people reading `list` and the report, who see an emoji as one character.
+ */
 export const MAX_REASON_LENGTH = 256;
+
+/**
+ * C0 and C1 controls and DEL (a newline would split a line of `list`, an escape sequence would
+ * drive the operator's terminal), and the bidirectional overrides and isolates that make text read
+ * otherwise than it is stored.
+ */
+const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+
+/**
+ * What is wrong with a ban's or unban's reason, the one rule for the CLI's `--reason` and the ban
+ * feed's `reason`: at most {@link MAX_REASON_LENGTH} code points (not grapheme clusters: a family
+ * emoji counts as the several characters it stores), none of them a control or bidi formatting
+ * character.
+ *
+ * @returns e.g. `must be one line of printable text, got U+202E (a control or bidi formatting
+ *   character) at character 5`, or undefined when the reason is acceptable (an empty one is).
+ */
+export function reasonProblem(reason: string): string | undefined {
+  const characters = Array.from(reason);
+  const at = characters.findIndex((character) => UNPRINTABLE.test(character));
+  if (at !== -1) {
+    const code = (characters[at] ?? '').codePointAt(0) ?? 0;
+    return (
+      `must be one line of printable text, got U+${code.toString(16).toUpperCase().padStart(4, '0')} ` +
+      `(a control or bidi formatting character) at character ${at + 1}`
+    );
+  }
+  if (characters.length > MAX_REASON_LENGTH) {
+    return `must be at most ${MAX_REASON_LENGTH} characters (Unicode code points), got ${characters.length}`;
+  }
+  return undefined;
+}
 
 /** Block a range: the address is widened to the configured prefix, as rate rule keys are. */
 export interface BanAction {

@@ -6,7 +6,7 @@
 // zod/mini, not the classic API: same checks, a smaller Lambda bundle (see bench/bundle.ts).
 import * as z from 'zod/mini';
 import { describeAddressProblem, readRange } from '#core/address-verdict';
-import { MAX_BAN_MINUTES, MAX_REASON_LENGTH, type OperatorAction } from './actions';
+import { MAX_BAN_MINUTES, reasonProblem, type OperatorAction } from './actions';
 
 /** Longest ban the feed may ask for: the same as the CLI's. */
 export const MAX_FEED_DURATION_MINUTES = MAX_BAN_MINUTES;
@@ -42,7 +42,7 @@ const problem =
 const ACTION_PROBLEM = 'must be "ban" or "unban"';
 const ADDRESS_PROBLEM = `must be a non-empty string of at most ${MAX_ADDRESS_LENGTH} characters`;
 const DURATION_PROBLEM = `must be a whole number from 1 to ${MAX_FEED_DURATION_MINUTES}`;
-const REASON_PROBLEM = `must be a string of at most ${MAX_REASON_LENGTH} characters`;
+const REASON_PROBLEM = 'must be a string';
 const SOURCE_PROBLEM = 'must be 1 to 64 characters of letters, digits and ._@:/+-';
 
 // Strict: a misspelt key (`duration`, `ip`) must be turned away loudly, not make a ban that
@@ -57,7 +57,7 @@ const feedMessage = z.strictObject({
       .int({ error: DURATION_PROBLEM })
       .check(z.gte(1, DURATION_PROBLEM), z.lte(MAX_FEED_DURATION_MINUTES, DURATION_PROBLEM)),
   ),
-  reason: z.optional(z.string({ error: REASON_PROBLEM }).check(z.maxLength(MAX_REASON_LENGTH, REASON_PROBLEM))),
+  reason: z.optional(z.string({ error: REASON_PROBLEM })),
   source: z.string({ error: problem(SOURCE_PROBLEM) }).check(z.regex(SOURCE_PATTERN, SOURCE_PROBLEM)),
 });
 
@@ -84,6 +84,9 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
   if (reading.problem !== undefined) {
     return { problem: `address "${quote(message.address)}" ${describeAddressProblem(reading)}` };
   }
+  // One rule with the CLI's --reason: code points, no control or bidi characters.
+  const badReason = message.reason === undefined ? undefined : reasonProblem(message.reason);
+  if (badReason !== undefined) return { problem: `reason ${badReason}` };
   if (message.action === 'unban') {
     if (message.durationMinutes !== undefined) return { problem: 'durationMinutes is only allowed with action "ban"' };
     return {

@@ -48,7 +48,7 @@ function oracleValid(value: unknown): boolean {
   if (typeof address !== 'string' || address.length < 1 || address.length > 100) return false;
   if (readRange(address).problem !== undefined) return false;
   if (typeof source !== 'string' || !SOURCE.test(source)) return false;
-  if (reason !== undefined && (typeof reason !== 'string' || reason.length > 256)) return false;
+  if (reason !== undefined && (typeof reason !== 'string' || !oracleReasonValid(reason))) return false;
   if (durationMinutes === undefined) return true;
   return (
     action === 'ban' &&
@@ -56,6 +56,17 @@ function oracleValid(value: unknown): boolean {
     Number(durationMinutes) >= 1 &&
     Number(durationMinutes) <= 525_600
   );
+}
+
+/** At most 256 code points, none a C0/C1 control, DEL, or bidi override/isolate. */
+function oracleReasonValid(reason: string): boolean {
+  const codes = Array.from(reason, (character) => character.codePointAt(0) ?? 0);
+  const unprintable = (code: number) =>
+    code < 0x20 ||
+    (code >= 0x7f && code <= 0x9f) ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069);
+  return codes.length <= 256 && !codes.some(unprintable);
 }
 
 /** Every accepted action must satisfy the rules, whatever the input was. */
@@ -66,7 +77,7 @@ function expectWithinRules(action: OperatorAction): void {
   expect(action.address.length).toBeLessThanOrEqual(100);
   expect(readRange(action.address).problem).toBeUndefined();
   expect(action.source).toMatch(SOURCE);
-  if (action.reason !== undefined) expect(action.reason.length).toBeLessThanOrEqual(256);
+  if (action.reason !== undefined) expect(oracleReasonValid(action.reason)).toBe(true);
   if (action.action === 'ban' && action.durationMinutes !== undefined) {
     expect(Number.isInteger(action.durationMinutes)).toBe(true);
     expect(action.durationMinutes).toBeGreaterThanOrEqual(1);
@@ -107,6 +118,8 @@ describe('parseFeedMessage accepts', () => {
     const padded = '45.33.12.7'.padStart(100);
     expect(actionOf({ ...BAN, address: padded })).toMatchObject({ address: padded });
     expect(actionOf({ ...BAN, reason: 'r'.repeat(256) })).toMatchObject({ reason: 'r'.repeat(256) });
+    // The CLI's rule: code points, so 256 emoji (512 UTF-16 units) are 256 characters.
+    expect(actionOf({ ...BAN, reason: '😀'.repeat(256) })).toMatchObject({ reason: '😀'.repeat(256) });
     expect(actionOf({ ...BAN, reason: '' })).toMatchObject({ reason: '' });
     expect(actionOf({ ...BAN, source: 's' })).toMatchObject({ source: 's' });
     const everyCharacter = 'Az09._@:/+-'.padEnd(64, 'x');
@@ -157,8 +170,16 @@ describe('parseFeedMessage turns away, naming the problem', () => {
     ['a duration as a string', { ...BAN, durationMinutes: '60' }, 'durationMinutes must be a whole number from 1'],
     ['a null duration', { ...BAN, durationMinutes: null }, 'durationMinutes must be a whole number from 1'],
     ['a duration on an unban', { ...BAN, action: 'unban' }, 'durationMinutes is only allowed with action "ban"'],
-    ['a reason of 257 characters', { ...BAN, reason: 'r'.repeat(257) }, 'reason must be a string of at most 256'],
-    ['a reason that is an object', { ...BAN, reason: { text: 'x' } }, 'reason must be a string of at most 256'],
+    ['a reason of 257 characters', { ...BAN, reason: 'r'.repeat(257) }, 'reason must be at most 256 characters'],
+    ['a reason of 257 emoji', { ...BAN, reason: '😀'.repeat(257) }, 'reason must be at most 256 characters'],
+    [
+      'a reason over two lines',
+      { ...BAN, reason: 'sshd\nban' },
+      'reason must be one line of printable text, got U+000A',
+    ],
+    ['a reason with a terminal escape', { ...BAN, reason: '\u001b[2J' }, 'got U+001B (a control or bidi'],
+    ['a reason that reads backwards', { ...BAN, reason: 'ok \u202egnp.exe' }, 'got U+202E (a control or bidi'],
+    ['a reason that is an object', { ...BAN, reason: { text: 'x' } }, 'reason must be a string'],
     ['no source', { action: 'ban', address: BAN.address }, 'source is required'],
     ['an empty source', { ...BAN, source: '' }, 'source must be 1 to 64 characters'],
     ['a source with a space', { ...BAN, source: 'fail2ban web1' }, 'source must be 1 to 64 characters'],
@@ -257,7 +278,12 @@ describe('parseFeed over generated input', () => {
       fc.constantFrom(1, 525_600, 525_601, 0, Number.MAX_SAFE_INTEGER + 2),
       fc.anything(),
     ),
-    reason: fc.oneof(fc.string({ maxLength: 300 }), fc.anything()),
+    reason: fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.constantFrom('😀'.repeat(256), '😀'.repeat(257), 'a\nb', 'a\u202eb', 'a\u0085b'),
+      fc.anything(),
+    ),
     source: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._@:/+-]{0,70}$/), fc.string(), fc.anything()),
   };
   const validMessage = fc
