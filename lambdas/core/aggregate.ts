@@ -30,8 +30,8 @@ export type AggregationFloor = Readonly<Record<Family, number>>;
  */
 export const DEFAULT_AGGREGATION_FLOOR: AggregationFloor = { IPV4: 16, IPV6: 48 };
 
-/** A range as words, without its text: what the aggregation passes around. */
-type Block = Pick<ParsedAddress, 'family' | 'prefix' | 'w0' | 'w1' | 'w2' | 'w3'>;
+/** A range as words; its canonical text when parsed (a parent made by merging has none yet). */
+type Block = Pick<ParsedAddress, 'family' | 'prefix' | 'w0' | 'w1' | 'w2' | 'w3'> & { readonly cidr?: Cidr };
 
 /** One set entry that stands for ranges the ledger owns. */
 export interface OwnedSetEntry {
@@ -61,7 +61,7 @@ export interface SetEntryOwnership {
  * @throws {RangeError} naming the first text that is not an address or range.
  */
 export function aggregateRanges(ranges: Iterable<string>, floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR): Cidr[] {
-  return mergeSiblings(disjointBlocks(parseAll(ranges)), floor).map(cidrOf);
+  return mergeSiblings(disjointBlocks(parseAll(ranges).sort(compareRanges)), floor).map(cidrOf);
 }
 
 /**
@@ -108,13 +108,12 @@ function parseAll(ranges: Iterable<string>): Block[] {
 }
 
 /**
- * The blocks, sorted, without those inside another. CIDRs are nested or disjoint, so in address
- * order (wider first at one address) a block either lies inside the last one kept or after it.
+ * Sorted blocks without those inside another. CIDRs are nested or disjoint, so in address order
+ * (wider first at one address) a block either lies inside the last one kept or after it.
  */
-function disjointBlocks(blocks: Block[]): Block[] {
-  blocks.sort(compareRanges);
+function disjointBlocks(sorted: readonly Block[]): Block[] {
   const kept: Block[] = [];
-  for (const block of blocks) {
+  for (const block of sorted) {
     const last = kept.at(-1);
     if (last !== undefined && contains(last, block)) continue;
     kept.push(block);
@@ -154,9 +153,9 @@ function blocksInside(sorted: readonly Block[], outer: Block): Block[] {
   return inside;
 }
 
-/** Whether `blocks` (all inside `outer`) cover every address of it. */
+/** Whether `blocks` (in range order, all inside `outer`) cover every address of it. */
 function tilesExactly(blocks: readonly Block[], outer: Block): boolean {
-  const merged = mergeSiblings(disjointBlocks([...blocks]), { IPV4: outer.prefix, IPV6: outer.prefix });
+  const merged = mergeSiblings(disjointBlocks(blocks), { IPV4: outer.prefix, IPV6: outer.prefix });
   const [only] = merged;
   return merged.length === 1 && only !== undefined && only.prefix === outer.prefix;
 }
@@ -210,7 +209,7 @@ function compareWords(block: Block, words: readonly [number, number, number, num
 }
 
 function cidrOf(block: Block): Cidr {
-  return formatCidr(block.family, block.w0, block.w1, block.w2, block.w3, block.prefix);
+  return block.cidr ?? formatCidr(block.family, block.w0, block.w1, block.w2, block.w3, block.prefix);
 }
 
 function dedupe(cidrs: readonly Cidr[]): Cidr[] {
