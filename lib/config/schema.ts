@@ -18,7 +18,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { allowlistCoverageProblems } from './allowlist-coverage';
-import { associationProblems } from './associations';
+import { associationProblems, unknownRegionProblem } from './associations';
 import { repeatedEntryProblems } from './duplicates';
 import {
   capacityProblems,
@@ -388,6 +388,9 @@ export const configSchema = z
     ];
     for (const problem of repeated) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    // The pattern only checks the shape: eu-wset-1 would reach the deploy and fail there.
+    const regionProblem = config.region === undefined ? undefined : unknownRegionProblem(config.region);
+    if (regionProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['region'], message: regionProblem });
     if (config.scope === 'CLOUDFRONT' && config.region !== undefined && config.region !== 'us-east-1') {
       ctx.addIssue({
         code: 'custom',

@@ -107,6 +107,13 @@ describe('associations WAF cannot make are refused naming the entry', () => {
     );
   });
 
+  it('a region that does not exist, as the deployment region (the pattern alone let it through to the deploy)', () => {
+    expect(configErrorOf({ scope: 'REGIONAL', region: 'eu-wset-1' }, 'region')).toContain(
+      'names region "eu-wset-1", which is not an AWS region',
+    );
+    expect(parseConfig({ scope: 'REGIONAL', region: 'eu-west-1' }).region).toBe('eu-west-1');
+  });
+
   it('every supported type is accepted, an API Gateway stage (no account in its ARN) too', () => {
     const associations = [
       ALB,
