@@ -17,7 +17,13 @@ import { describe, expect, it } from 'vitest';
 import { NOTIFIER_ENV } from '#contracts/notifier-environment';
 import { HEALTH_ALARM_KINDS, healthAlarmKindOf, type HealthAlarmKind } from '#contracts/health';
 import { parseConfig } from '#config/load';
-import { HealthAlarms, OpsChannel, scheduleIntervalSeconds, type WatchedFunction } from '../../lib/health';
+import {
+  HealthAlarms,
+  OPS_EMAIL_FILTER_POLICY,
+  OpsChannel,
+  scheduleIntervalSeconds,
+  type WatchedFunction,
+} from '../../lib/health';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
 import { configErrorFrom, configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
@@ -281,11 +287,34 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     );
     expect(subscriptions.filter((subscription) => JSON.stringify(subscription.TopicArn).includes(opsTopicId))).toEqual(
       expect.arrayContaining([
-        { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: opsTopicId } },
+        {
+          Protocol: 'email',
+          Endpoint: 'ops@example.com',
+          TopicArn: { Ref: opsTopicId },
+          FilterPolicyScope: 'MessageBody',
+          FilterPolicy: OPS_EMAIL_FILTER_POLICY,
+        },
         { Protocol: 'lambda', Endpoint: { 'Fn::GetAtt': [notifierId, 'Arn'] }, TopicArn: { Ref: opsTopicId } },
       ]),
     );
     expect(subscriptions.filter((subscription) => subscription.Protocol === 'email')).toHaveLength(1);
+  });
+
+  it("mails every alarm state change but a new alarm's first OK, so a deploy sends no all-clear mail", () => {
+    // The policy read as SNS reads it (AND of its keys inside one branch, OR across $or branches,
+    // anything-but as not-in): which of an alarm's transitions reach the mailbox.
+    const delivered = (OldStateValue: string, NewStateValue: string): boolean =>
+      OPS_EMAIL_FILTER_POLICY.$or.some((branch) =>
+        Object.entries(branch).every(
+          ([key, [{ 'anything-but': excluded }]]) =>
+            !(excluded as readonly string[]).includes(key === 'NewStateValue' ? NewStateValue : OldStateValue),
+        ),
+      );
+    expect(delivered('INSUFFICIENT_DATA', 'OK')).toBe(false);
+    expect(delivered('INSUFFICIENT_DATA', 'ALARM')).toBe(true);
+    expect(delivered('OK', 'ALARM')).toBe(true);
+    expect(delivered('ALARM', 'OK')).toBe(true);
+    expect(delivered('OK', 'INSUFFICIENT_DATA')).toBe(true);
   });
 
   it('keeps failed asynchronous events 14 days in an encrypted, TLS-only queue', () => {
