@@ -216,7 +216,7 @@ describe('waf-autoblock status', () => {
     expect(code).toBe(1);
     expect(stdout).toContain(`Alarm ${SETTINGS.alarmName}: OK`);
     expect(stdout).toContain(
-      'Last run: unreadable: stack WafAutoblock in us-east-1 (UPDATE_COMPLETE) has no output BlockerLogGroupName; redeploy it',
+      'Last run: unreadable: stack WafAutoblock in us-east-1 (UPDATE_COMPLETE) has no output BlockerLogGroupName: deploy it again',
     );
   });
 
