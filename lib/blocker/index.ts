@@ -146,10 +146,22 @@ export class Blocker extends Construct {
     fn.addEnvironment(BLOCKER_ENV.alarmName, attackAlarm.alarm.alarmName);
     allow(['cloudwatch:DescribeAlarms'], [attackAlarm.alarm.alarmArn]);
 
-    // The ledger: item writes on the table, queries on the sparse index; no scans, no deletes.
+    // The ledger: item updates on the table, queries on the sparse index; no scans, no deletes of rows.
     fn.addEnvironment(BLOCKER_ENV.ledgerTable, ledger.table.tableName);
     allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [ledger.table.tableArn]);
     allow(['dynamodb:Query'], [`${ledger.table.tableArn}/index/${LEDGER_SCHEMA.activeIndex}`]);
+    // The write-ahead intent (lambdas/adapters/ledger.ts writeIntent, dropIntent) is put and deleted
+    // whole, and the condition limits both to the intent items: no range row can be put over or
+    // deleted. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [ledger.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LEDGER_SCHEMA.intentKeyPrefix}*`] },
+        },
+      }),
+    );
 
     // Reports: publish to this topic, with the key that encrypts it.
     fn.addEnvironment(BLOCKER_ENV.reportsTopicArn, this.reportsTopic.topicArn);
