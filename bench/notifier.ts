@@ -52,8 +52,8 @@ const SETTINGS: Omit<NotifierSettings, 'telegramApiUrl'> = {
   webAclName: 'WafAutoblock-web-acl',
   wafLogGroup: 'aws-waf-logs-WafAutoblock',
   blocklist: {
-    IPV4: { name: 'WafAutoblock-blocklist-ipv4', id: 'v4', scope: 'CLOUDFRONT' },
-    IPV6: { name: 'WafAutoblock-blocklist-ipv6', id: 'v6', scope: 'CLOUDFRONT' },
+    IPV4: [{ name: 'WafAutoblock-blocklist-ipv4', id: 'v4', scope: 'CLOUDFRONT' }],
+    IPV6: [{ name: 'WafAutoblock-blocklist-ipv6', id: 'v6', scope: 'CLOUDFRONT' }],
   },
   alarmName: 'WafAutoblock-BlockedRequests',
   ledgerTable: 'Ledger',

@@ -3,9 +3,9 @@
  * and the handler that reads them. No AWS imports, so the construct can use it at synth time.
  */
 import { environmentReader } from './environment';
-import { parseIpSetArn, type IpSetAddress, type IpSetArnAddress, type WafScope } from './ip-set';
+import { parseIpSetArn, type IpSetAddress, type IpSetArnAddress, type IpSetShards } from './ip-set';
 
-export type { IpSetAddress, IpSetArnAddress };
+export type { IpSetAddress, IpSetArnAddress, IpSetShards };
 
 /** Variable names, set by lib/blocker next to the grant each one needs. */
 export const BLOCKER_ENV = {
@@ -36,12 +36,6 @@ export const BLOCKER_ENV = {
   /** JSON array of the ARNs of more IP sets (other web ACLs, regions) that get the same managed ranges. */
   sharedIpSets: 'SHARED_IP_SET_ARNS',
 } as const;
-
-/**
- * The Block IP sets of one family, one per shard: at least one (the type says so, so `[0]` needs no
- * check), no set twice.
- */
-export type IpSetShards = readonly [IpSetAddress, ...IpSetAddress[]];
 
 /** The blocker's settings, checked once at module load. */
 export interface BlockerSettings {
@@ -84,7 +78,7 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
   if (gate !== 'alarm' && gate !== 'always') return read.refuse('gate', 'must be alarm or always');
   const dryRun = read.text('dryRun');
   if (dryRun !== 'true' && dryRun !== 'false') return read.refuse('dryRun', 'must be true or false');
-  const blocklist = { IPV4: readShards(read, 'blocklistIpv4', scope), IPV6: readShards(read, 'blocklistIpv6', scope) };
+  const blocklist = { IPV4: read.ipSetShards('blocklistIpv4', scope), IPV6: read.ipSetShards('blocklistIpv6', scope) };
   const sharedIpSets = read
     .jsonArray(
       'sharedIpSets',
@@ -116,31 +110,4 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
     feedTopicArn: read.text('feedTopicArn'),
     sharedIpSets,
   };
-}
-
-type BlockerEnvironmentReader = ReturnType<typeof environmentReader<keyof typeof BLOCKER_ENV>>;
-
-/**
- * One family's shards: a JSON array of `name|id` (sharded stacks), or one bare `name|id`.
- * @throws {ConfigurationError} naming the variable: an empty array, a malformed entry, or a set listed twice.
- */
-function readShards(
-  read: BlockerEnvironmentReader,
-  key: 'blocklistIpv4' | 'blocklistIpv6',
-  scope: WafScope,
-): IpSetShards {
-  const raw = read.text(key);
-  if (!raw.startsWith('[')) return [read.ipSet(key, scope)];
-  const detail = 'must be "name|id" or a non-empty JSON array of "name|id" strings';
-  const shards = read
-    .jsonArray(key, (item): item is string => typeof item === 'string', detail)
-    .map((address): IpSetAddress => {
-      const [name, id, ...rest] = address.split('|');
-      return name && id && rest.length === 0 ? { name, id, scope } : read.refuse(key, detail);
-    });
-  const [first, ...more] = shards;
-  if (first === undefined) return read.refuse(key, detail);
-  const ids = new Set(shards.map((ref) => ref.id));
-  if (ids.size !== shards.length) return read.refuse(key, 'lists the same IP set twice');
-  return [first, ...more];
 }

@@ -3,7 +3,7 @@
  * module load, and a bad one named in a ConfigurationError (a deployment bug, not a runtime state).
  * A contract: imports nothing outside lambdas/contracts, no AWS SDK, no CDK.
  */
-import { type IpSetAddress, type WafScope } from './ip-set';
+import { type IpSetAddress, type IpSetShards, type WafScope } from './ip-set';
 
 /** An environment variable the function needs is missing or invalid (a deployment bug). */
 export class ConfigurationError extends Error {
@@ -56,6 +56,27 @@ export function environmentReader<Key extends string>(
     ipSet(key: Key, scope: WafScope): IpSetAddress {
       const [name, id, ...rest] = text(key).split('|');
       return name && id && rest.length === 0 ? { name, id, scope } : refuse(key, 'must be "name|id"');
+    },
+    /**
+     * One family's blocklist shards: a JSON array of `name|id` (sharded stacks), or one bare
+     * `name|id` (one shard, as deployments before sharding set it). Refuses an empty array, a
+     * malformed entry or a set listed twice.
+     */
+    ipSetShards(key: Key, scope: WafScope): IpSetShards {
+      const raw = text(key);
+      if (!raw.startsWith('[')) return [this.ipSet(key, scope)];
+      const detail = 'must be "name|id" or a non-empty JSON array of "name|id" strings';
+      const shards = this.jsonArray(key, (item): item is string => typeof item === 'string', detail).map(
+        (address): IpSetAddress => {
+          const [name, id, ...rest] = address.split('|');
+          return name && id && rest.length === 0 ? { name, id, scope } : refuse(key, detail);
+        },
+      );
+      const [first, ...more] = shards;
+      if (first === undefined) return refuse(key, detail);
+      if (new Set(shards.map((ref) => ref.id)).size !== shards.length)
+        return refuse(key, 'lists the same IP set twice');
+      return [first, ...more];
     },
     /** A JSON array whose every element passes `accept`. */
     jsonArray<T>(key: Key, accept: (item: unknown) => item is T, detail: string): T[] {

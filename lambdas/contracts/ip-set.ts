@@ -17,6 +17,12 @@ export interface IpSetAddress {
   readonly scope: WafScope;
 }
 
+/**
+ * The Block IP sets of one family, one per shard, in the order the stack created them: at least one
+ * (the type says so, so `[0]` needs no check), no set twice.
+ */
+export type IpSetShards = readonly [IpSetAddress, ...IpSetAddress[]];
+
 /** An IP set named by its ARN: another web ACL's, maybe in another region, that gets the same ranges. */
 export interface IpSetArnAddress extends IpSetAddress {
   readonly arn: string;

@@ -4,10 +4,10 @@
  * bot token is not among them: only the name of the secret that holds it.
  */
 import { environmentReader } from './environment';
-import type { IpSetAddress } from './ip-set';
+import type { IpSetAddress, IpSetShards } from './ip-set';
 import { MAX_LISTED_RANGES } from './telegram-limits';
 
-export type { IpSetAddress };
+export type { IpSetAddress, IpSetShards };
 
 /** Variable names, set by lib/notifier next to the grant each one needs. */
 export const NOTIFIER_ENV = {
@@ -15,7 +15,10 @@ export const NOTIFIER_ENV = {
   webAclName: 'WEB_ACL_NAME',
   /** The WAF log group that Logs Insights queries. */
   wafLogGroup: 'WAF_LOG_GROUP_NAME',
-  /** `name|id` of each blocklist IP set (their sizes are "ranges blocked now"). */
+  /**
+   * The family's blocklist IP sets (their sizes summed are "ranges blocked now"): a JSON array of
+   * `name|id`, one per shard, or a single `name|id` (a stack deployed before sharding).
+   */
   blocklistIpv4: 'BLOCKLIST_IPV4',
   blocklistIpv6: 'BLOCKLIST_IPV6',
   /** The attack alarm, whose history tells how long an attack lasted. */
@@ -44,7 +47,8 @@ export interface NotifierSettings {
   readonly scope: 'CLOUDFRONT' | 'REGIONAL';
   readonly webAclName: string;
   readonly wafLogGroup: string;
-  readonly blocklist: { readonly IPV4: IpSetAddress; readonly IPV6: IpSetAddress };
+  /** Each family's blocklist IP sets, in shard order; never empty. */
+  readonly blocklist: { readonly IPV4: IpSetShards; readonly IPV6: IpSetShards };
   readonly alarmName: string;
   readonly ledgerTable: string;
   readonly telegramSecretId: string;
@@ -105,7 +109,7 @@ export function readNotifierSettings(env: Readonly<Record<string, string | undef
     scope,
     webAclName: read.text('webAclName'),
     wafLogGroup: read.text('wafLogGroup'),
-    blocklist: { IPV4: read.ipSet('blocklistIpv4', scope), IPV6: read.ipSet('blocklistIpv6', scope) },
+    blocklist: { IPV4: read.ipSetShards('blocklistIpv4', scope), IPV6: read.ipSetShards('blocklistIpv6', scope) },
     alarmName: read.text('alarmName'),
     ledgerTable: read.text('ledgerTable'),
     telegramSecretId: read.text('telegramSecretId'),

@@ -20,7 +20,7 @@ import { isBotToken, redactToken, TelegramClient } from '#adapters/telegram';
 import { readIpSet } from '#adapters/waf';
 import { TelegramError } from '#shared/errors';
 import { noticesOf } from './classify';
-import { NOTIFIER_ENV, type NotifierSettings } from '#contracts/notifier-environment';
+import { NOTIFIER_ENV, type IpSetAddress, type NotifierSettings } from '#contracts/notifier-environment';
 import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, lastFailureOf, SUMMARY_QUERIES, toTopEntries } from './queries';
 import { renderAlarm, renderAlarmState, renderAllClear, renderPlain, renderReport } from './render';
 import { renderHealth } from './render-ops';
@@ -504,12 +504,18 @@ async function cloudFrontFigures(deps: NotifierDeps, now: number): Promise<Cloud
   };
 }
 
+/**
+ * Entries in every blocklist set of each family, summed per family; all sets read at once. A set
+ * that cannot be read fails the whole count (its ReadError names the set): a sum without it would
+ * understate what is blocked.
+ */
 async function blockedCounts(deps: NotifierDeps, settings: NotifierSettings): Promise<BlockedCounts> {
-  const [ipv4, ipv6] = await Promise.all([
-    readIpSet(deps.waf, settings.blocklist.IPV4),
-    readIpSet(deps.waf, settings.blocklist.IPV6),
-  ]);
-  return { ipv4: ipv4.addresses.length, ipv6: ipv6.addresses.length };
+  const entries = async (shards: readonly IpSetAddress[]): Promise<number> => {
+    const snapshots = await Promise.all(shards.map((shard) => readIpSet(deps.waf, shard)));
+    return snapshots.reduce((sum, snapshot) => sum + snapshot.addresses.length, 0);
+  };
+  const [ipv4, ipv6] = await Promise.all([entries(settings.blocklist.IPV4), entries(settings.blocklist.IPV6)]);
+  return { ipv4, ipv6 };
 }
 
 /** The summary of an OK message: how long the alarm lasted, what is blocked, what expires next. */

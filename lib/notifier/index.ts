@@ -131,10 +131,13 @@ export class Notifier extends Construct {
     fn.addEnvironment(NOTIFIER_ENV.blockerLogGroup, props.blockerLogGroup.logGroupName);
     allow(['logs:StartQuery'], queryable(props.blockerLogGroup));
 
-    // "Ranges blocked now": the sizes of the two blocklist IP sets, read only.
-    fn.addEnvironment(NOTIFIER_ENV.blocklistIpv4, ipSetAddress(webAcl.blocklistIpv4));
-    fn.addEnvironment(NOTIFIER_ENV.blocklistIpv6, ipSetAddress(webAcl.blocklistIpv6));
-    allow(['wafv2:GetIPSet'], [webAcl.blocklistIpv4.ipSet.attrArn, webAcl.blocklistIpv6.ipSet.attrArn]);
+    // "Ranges blocked now": the sizes of every blocklist IP set of both families, read only.
+    fn.addEnvironment(NOTIFIER_ENV.blocklistIpv4, shardAddresses(this, webAcl.blocklists.IPV4));
+    fn.addEnvironment(NOTIFIER_ENV.blocklistIpv6, shardAddresses(this, webAcl.blocklists.IPV6));
+    allow(
+      ['wafv2:GetIPSet'],
+      [...webAcl.blocklists.IPV4, ...webAcl.blocklists.IPV6].map((handle) => handle.ipSet.attrArn),
+    );
 
     // How long the attack lasted: this alarm's history only.
     fn.addEnvironment(NOTIFIER_ENV.alarmName, attackAlarm.alarm.alarmName);
@@ -188,4 +191,9 @@ export class Notifier extends Construct {
 /** `name|id`, the form the handler reads back (GetIPSet needs both). */
 function ipSetAddress(handle: IpSetHandle): string {
   return `${handle.name}|${handle.ipSet.attrId}`;
+}
+
+/** A family's blocklist sets as the handler reads them back: a JSON array of `name|id`, in shard order. */
+function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]): string {
+  return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
 }

@@ -83,9 +83,12 @@ describe('the notifier (default configuration: CLOUDFRONT, no chats yet)', () =>
   });
 
   it('reads the blocklists, the alarm history and the ledger index, nothing more', () => {
+    // Every blocklist set: two per family by default (blocker.ipSetsPerFamily).
     expect(grantsOf(statements, 'wafv2:GetIPSet')).toEqual([
-      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv4/), 'Arn'] },
-      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv6/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv4(?!Set)/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv4Set2/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv6(?!Set)/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/BlocklistIpv6Set2/), 'Arn'] },
     ]);
     expect(grantsOf(statements, 'cloudwatch:DescribeAlarmHistory')).toEqual([
       { 'Fn::GetAtt': [expect.stringMatching(/BlockedRequests/), 'Arn'] },

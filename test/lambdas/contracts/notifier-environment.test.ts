@@ -35,8 +35,8 @@ describe('readNotifierSettings', () => {
       webAclName: 'WafAutoblock-web-acl',
       wafLogGroup: 'aws-waf-logs-WafAutoblock',
       blocklist: {
-        IPV4: { name: 'WafAutoblock-blocklist-ipv4', id: 'v4-id', scope: 'CLOUDFRONT' },
-        IPV6: { name: 'WafAutoblock-blocklist-ipv6', id: 'v6-id', scope: 'CLOUDFRONT' },
+        IPV4: [{ name: 'WafAutoblock-blocklist-ipv4', id: 'v4-id', scope: 'CLOUDFRONT' }],
+        IPV6: [{ name: 'WafAutoblock-blocklist-ipv6', id: 'v6-id', scope: 'CLOUDFRONT' }],
       },
       alarmName: 'WafAutoblock-BlockedRequests',
       ledgerTable: 'Ledger',
@@ -54,6 +54,23 @@ describe('readNotifierSettings', () => {
     );
   });
 
+  it('reads every blocklist set of a family from a JSON array, in shard order; a bare name|id is one set', () => {
+    const settings = readNotifierSettings(
+      env({
+        blocklistIpv4: '["WafAutoblock-blocklist-ipv4|v4-id","WafAutoblock-blocklist-ipv4-2|v4-id-2"]',
+        blocklistIpv6: '["WafAutoblock-blocklist-ipv6|v6-id"]',
+        scope: 'REGIONAL',
+      }),
+    );
+    expect(settings.blocklist).toEqual({
+      IPV4: [
+        { name: 'WafAutoblock-blocklist-ipv4', id: 'v4-id', scope: 'REGIONAL' },
+        { name: 'WafAutoblock-blocklist-ipv4-2', id: 'v4-id-2', scope: 'REGIONAL' },
+      ],
+      IPV6: [{ name: 'WafAutoblock-blocklist-ipv6', id: 'v6-id', scope: 'REGIONAL' }],
+    });
+  });
+
   it('runs without the blocker log group and the dead-letter queue (a stack deployed before them)', () => {
     const older = readNotifierSettings(env({ blockerLogGroup: undefined, deadLetterQueueUrl: '' }));
     expect(older).not.toHaveProperty('blockerLogGroup');
@@ -66,6 +83,10 @@ describe('readNotifierSettings', () => {
     ['scope', 'GLOBAL', 'CLOUDFRONT or REGIONAL'],
     ['telegramSecretId', '', 'is not set'],
     ['blocklistIpv4', 'no-id', '"name|id"'],
+    ['blocklistIpv4', '[]', 'non-empty JSON array of "name|id" strings'],
+    ['blocklistIpv6', '["a|1","b"]', 'non-empty JSON array of "name|id" strings'],
+    ['blocklistIpv4', '["a|1","b|1"]', 'lists the same IP set twice'],
+    ['blocklistIpv6', '["a|1"', 'non-empty JSON array of "name|id" strings'],
     ['telegramChatIds', '-100123', 'JSON array of chat ids'],
     ['telegramChatIds', '[-100123]', 'JSON array of chat ids'],
     ['telegramChatIds', '["not a chat"]', 'JSON array of chat ids'],

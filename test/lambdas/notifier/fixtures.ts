@@ -26,8 +26,8 @@ export const SETTINGS: NotifierSettings = {
   webAclName: 'WafAutoblock-web-acl',
   wafLogGroup: 'aws-waf-logs-WafAutoblock',
   blocklist: {
-    IPV4: { name: 'WafAutoblock-blocklist-ipv4', id: 'v4-id', scope: 'CLOUDFRONT' },
-    IPV6: { name: 'WafAutoblock-blocklist-ipv6', id: 'v6-id', scope: 'CLOUDFRONT' },
+    IPV4: [{ name: 'WafAutoblock-blocklist-ipv4', id: 'v4-id', scope: 'CLOUDFRONT' }],
+    IPV6: [{ name: 'WafAutoblock-blocklist-ipv6', id: 'v6-id', scope: 'CLOUDFRONT' }],
   },
   alarmName: ALARM_NAME,
   ledgerTable: 'WafAutoblock-LedgerTable-XYZ',

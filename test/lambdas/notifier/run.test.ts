@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { SecretString } from '#adapters/secrets';
-import type { NotifierSettings } from '#contracts/notifier-environment';
+import type { IpSetAddress, NotifierSettings } from '#contracts/notifier-environment';
 import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, SUMMARY_QUERIES } from '#notifier/queries';
 import { DeliveryLog, runNotifier, type NotifierDeps } from '#notifier/run';
 import { ReadError, TelegramError } from '#shared/errors';
@@ -110,22 +110,24 @@ function queriesAnswer(polls: number, rows: Record<string, [string, number][]> =
   });
 }
 
+/** GetIPSet of `ref` answers `count` entries. */
+function setHolds(ref: IpSetAddress, family: 'IPV4' | 'IPV6', count: number): void {
+  waf.on(GetIPSetCommand, { Name: ref.name, Id: ref.id, Scope: ref.scope }, true).resolves({
+    IPSet: {
+      Name: ref.name,
+      Id: ref.id,
+      ARN: `arn:aws:wafv2:us-east-1:123456789012:global/ipset/${ref.name}/${ref.id}`,
+      IPAddressVersion: family,
+      Addresses: Array.from({ length: count }, (_, i) => `203.0.${i}.0/24`),
+    },
+    LockToken: 'token',
+  });
+}
+
+/** The one set of each family in SETTINGS holds this many entries. */
 function blocklistsHold(ipv4: number, ipv6: number): void {
-  for (const [ref, count] of [
-    [SETTINGS.blocklist.IPV4, ipv4],
-    [SETTINGS.blocklist.IPV6, ipv6],
-  ] as const) {
-    waf.on(GetIPSetCommand, { Name: ref.name, Id: ref.id, Scope: ref.scope }, true).resolves({
-      IPSet: {
-        Name: ref.name,
-        Id: ref.id,
-        ARN: `arn:aws:wafv2:us-east-1:123456789012:global/ipset/${ref.name}/${ref.id}`,
-        IPAddressVersion: ref === SETTINGS.blocklist.IPV4 ? 'IPV4' : 'IPV6',
-        Addresses: Array.from({ length: count }, (_, i) => `203.0.${i}.0/24`),
-      },
-      LockToken: 'token',
-    });
-  }
+  setHolds(SETTINGS.blocklist.IPV4[0], 'IPV4', ipv4);
+  setHolds(SETTINGS.blocklist.IPV6[0], 'IPV6', ipv6);
 }
 
 function distributionsServe(): void {
@@ -299,6 +301,55 @@ By 5xx error rate:
     expect(logger.warn).toHaveBeenCalledWith('summary part unavailable; the message says so', {
       part: 'cloudfront',
       error: 'ReadError: could not read CloudFront distributions: Error: AccessDenied: not authorized',
+    });
+  });
+
+  describe('with a blocklist of several IP sets per family (blocker.ipSetsPerFamily)', () => {
+    const shard = (family: 'ipv4' | 'ipv6', n: number): IpSetAddress => ({
+      name: `WafAutoblock-blocklist-${family}${n === 1 ? '' : `-${n}`}`,
+      id: `${family}-${n}-id`,
+      scope: 'CLOUDFRONT',
+    });
+    const sharded = (): NotifierSettings => ({
+      ...settings,
+      blocklist: { IPV4: [shard('ipv4', 1), shard('ipv4', 2)], IPV6: [shard('ipv6', 1), shard('ipv6', 2)] },
+    });
+
+    it('counts the ranges blocked now in every set, summed per family', async () => {
+      queriesAnswer(1);
+      setHolds(shard('ipv4', 1), 'IPV4', 9_000);
+      setHolds(shard('ipv4', 2), 'IPV4', 1_234);
+      setHolds(shard('ipv6', 1), 'IPV6', 0);
+      setHolds(shard('ipv6', 2), 'IPV6', 3);
+      distributionsServe();
+
+      const summary = await runNotifier(deps, sharded(), snsEvent(alarmMessage(ALARM)), invocation());
+
+      expect(server.delivered()[0]?.text).toContain(
+        '<b>Blocked now:</b> 10,237 ranges in the blocklists (IPv4 10,234, IPv6 3)',
+      );
+      expect(summary.notices[0]?.incomplete).toEqual([]);
+      expect(waf).toHaveReceivedCommandTimes(GetIPSetCommand, 4);
+    });
+
+    it('says the count is missing, naming the set, when one set cannot be read', async () => {
+      queriesAnswer(1);
+      setHolds(shard('ipv4', 1), 'IPV4', 9_000);
+      waf
+        .on(GetIPSetCommand, { Name: shard('ipv4', 2).name }, true)
+        .rejects(new Error('WAFNonexistentItemException: not found'));
+      setHolds(shard('ipv6', 1), 'IPV6', 0);
+      setHolds(shard('ipv6', 2), 'IPV6', 3);
+      distributionsServe();
+
+      const summary = await runNotifier(deps, sharded(), snsEvent(alarmMessage(ALARM)), invocation());
+
+      const text = server.delivered()[0]?.text ?? '';
+      expect(text).toContain(
+        '<b>Blocked now:</b> <i>missing (ReadError: could not read IP set WafAutoblock-blocklist-ipv4-2 (CLOUDFRONT, id ipv4-2-id)',
+      );
+      expect(text).not.toContain('9,000');
+      expect(summary.notices[0]?.incomplete).toEqual(['blocked']);
     });
   });
 
