@@ -1,4 +1,5 @@
 /** Renders a {@link ReplayResult} for people (aligned tables) or programs (JSON). */
+import { pathSearchString } from '#config/scope-down';
 import { count, plural, table } from '../format';
 import { MAX_ENTRY_CHARS } from './json-entries';
 import { describeTextTimestamp, describeTimestamp } from './log-shape';
@@ -16,8 +17,11 @@ function iso(epochMs: number | undefined): string {
  */
 export function describeRule(rule: SimulatedRule): string {
   const scope = [
-    rule.uriPathPrefix === undefined ? undefined : `whose URI path starts with ${JSON.stringify(rule.uriPathPrefix)}`,
-    rule.host === undefined ? undefined : `whose Host header is ${JSON.stringify(rule.host)}`,
+    // As the web ACL matches them: the prefix lower-cased, the host in any case (./scope-down-match).
+    rule.uriPathPrefix === undefined
+      ? undefined
+      : `whose URI path starts with ${JSON.stringify(pathSearchString(rule.uriPathPrefix))}`,
+    rule.host === undefined ? undefined : `whose Host header is ${JSON.stringify(rule.host.toLowerCase())}`,
   ].filter((part) => part !== undefined);
   const key = rule.aggregateKey === 'IP' ? 'client IP' : `first address of the ${rule.forwardedIpHeader} header`;
   const only = scope.length === 0 ? '' : `, only requests ${scope.join(' and ')}`;

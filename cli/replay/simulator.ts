@@ -21,6 +21,7 @@
  * counted request per rule.
  */
 import { cidrOfKey, rangeKey, type RangeKey } from '#core/range-key';
+import { scopeDownMatcher, type ScopeDownMatcher } from './scope-down-match';
 import type { LoggedRequest } from './waf-log';
 
 /** A rate-based rule as the simulator needs it; the config's `RateRuleConfig` is one. */
@@ -29,9 +30,12 @@ export interface SimulatedRule {
   /** Requests per window a key may make; one more and it is limited. */
   readonly limit: number;
   readonly windowSeconds: number;
-  /** Scope-down: only requests whose URI path starts with this (case-sensitive, as the web ACL's byte match). */
+  /**
+   * Scope-down: only requests whose URI path, URL-decoded, normalized and lower-cased as the web
+   * ACL does, starts with this prefix lower-cased (see ./scope-down-match).
+   */
   readonly uriPathPrefix?: string;
-  /** Scope-down: only requests whose Host header equals this, ignoring case. */
+  /** Scope-down: only requests whose lower-cased Host header is this name, with or without a trailing dot or a port. */
   readonly host?: string;
   readonly aggregateKey: 'IP' | 'FORWARDED_IP';
   /** Header whose first address is the key when `aggregateKey` is `FORWARDED_IP`. */
@@ -141,7 +145,7 @@ interface KeyState {
 interface RuleState {
   readonly rule: SimulatedRule;
   readonly windowMs: number;
-  readonly host: string | undefined;
+  readonly scope: ScopeDownMatcher;
   readonly forwardedHeader: string;
   readonly keys: Map<RangeKey, KeyState>;
   readonly tally: RuleTally;
@@ -182,7 +186,7 @@ export class RateSimulator {
     this.rules = rules.map((rule) => ({
       rule,
       windowMs: rule.windowSeconds * 1000,
-      host: rule.host?.toLowerCase(),
+      scope: scopeDownMatcher(rule),
       forwardedHeader: rule.forwardedIpHeader.toLowerCase(),
       keys: new Map(),
       tally: { rule: rule.name, counted: 0, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
@@ -210,8 +214,8 @@ export class RateSimulator {
 
   private observeRule(state: RuleState, request: LoggedRequest, at: number, openFrom: number): void {
     const { rule } = state;
-    if (rule.uriPathPrefix !== undefined && !request.uri.startsWith(rule.uriPathPrefix)) return;
-    if (state.host !== undefined && headerValue(request, 'host')?.toLowerCase() !== state.host) return;
+    if (!state.scope.pathMatches(request.uri)) return;
+    if (rule.host !== undefined && !state.scope.hostMatches(headerValue(request, 'host'))) return;
     let key: RangeKey | undefined;
     if (rule.aggregateKey === 'IP') {
       key = this.clientKeyOf(request);
