@@ -6,9 +6,15 @@ import type { Cidr } from '#core/types';
 import { CommandError } from './errors';
 import { plural } from './format';
 
-/** `IP set <name>`: the blocklist of the range's family. */
+/**
+ * The blocklist of the range's family: `IP set <name>` when the family has one set, else `the IPv4
+ * blocklist (2 sets)`, since an outcome does not say which of the sets holds the range.
+ */
 export function blocklistOf(range: Cidr, settings: BlockerSettings): string {
-  return `IP set ${settings.blocklist[range.includes(':') ? 'IPV6' : 'IPV4'][0].name}`;
+  const family = range.includes(':') ? 'IPV6' : 'IPV4';
+  const [first, ...more] = settings.blocklist[family];
+  if (more.length === 0) return `IP set ${first.name}`;
+  return `the ${family === 'IPV6' ? 'IPv6' : 'IPv4'} blocklist (${more.length + 1} sets)`;
 }
 
 /** The IP sets a range is written to: its family's blocklist and every shared set. */

@@ -171,6 +171,43 @@ describe('waf-autoblock ban', () => {
   });
 });
 
+describe('ban and unban on a blocklist of two IPv4 sets (blocker.ipSetsPerFamily 2)', () => {
+  /** A deployment whose IPv4 blocklist is two sets, the first holding a foreign entry. */
+  async function twoSetDeployment() {
+    const waf = servers().waf;
+    const n = Math.floor(Math.random() * 1e6);
+    const sets = [[FOREIGN.IPV4], []].map((addresses, index) =>
+      waf.createIpSet({ name: `shard-v4-${n}-${index + 1}`, scope: 'CLOUDFRONT', version: 'IPV4', addresses }),
+    );
+    const deployment = await deploy(servers(), {
+      environment: { BLOCKLIST_IPV4: JSON.stringify(sets.map((set) => `${set.name}|${set.id}`)) },
+    });
+    return { deployment, ids: sets.map((set) => set.id) };
+  }
+
+  it("names the family's blocklist with its number of sets, not one set the range may not be in", async () => {
+    const { deployment, ids } = await twoSetDeployment();
+
+    const ban = await deployment.run('ban', '45.33.12.7');
+
+    expect(ban.code).toBe(0);
+    expect(ban.stdout).toContain('  In the IPv4 blocklist (2 sets).\n');
+    expect(ids.flatMap((id) => servers().waf.getAddresses(id))).toContain(RANGE.linode);
+
+    const foreign = await deployment.run('unban', FOREIGN.IPV4);
+
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toBe(
+      `waf-autoblock unban: ${FOREIGN.IPV4} is in the IPv4 blocklist (2 sets) but was not added by waf-autoblock, ` +
+        'so it is left alone; remove it where it was added ' +
+        '(the AWS WAF console, "aws wafv2 update-ip-set", or the tool that manages it)\n',
+    );
+    // The IPv6 blocklist is still one set: named as before.
+    const ban6 = await deployment.run('ban', '2a01:4f8:1:2::5');
+    expect(ban6.stdout).toContain(`  In IP set ${blocklistName(deployment, 'IPV6')}.\n`);
+  });
+});
+
 describe('waf-autoblock unban', () => {
   it('removes a range waf-autoblock blocked, from the blocklist and the shared sets, and closes its ledger entry', async () => {
     const deployment = await deploy(servers(), { shared: [{ family: 'IPV4' }] });
