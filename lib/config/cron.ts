@@ -46,6 +46,20 @@ const [MINUTES, HOURS, DAY_OF_MONTH, MONTH, DAY_OF_WEEK] = CRON_FIELDS as [
   CronField,
 ];
 
+/**
+ * The largest step (`a/s`) a field takes: its highest value, as in the Quartz scheduler whose
+ * syntax EventBridge uses (a larger step never reaches a second value, so it was a typo).
+ */
+export function maxCronStep(field: CronField): number {
+  return field.max;
+}
+
+/** The step of an item (`0/90` → 90) that is larger than {@link maxCronStep}, or undefined. */
+export function cronStepTooLarge(item: string, field: CronField): number | undefined {
+  const step = /^[^/]*\/(\d+)$/.exec(item)?.[1];
+  return step !== undefined && Number(step) > maxCronStep(field) ? Number(step) : undefined;
+}
+
 /** A field value (number or name) within the field's range, as a number; undefined otherwise. */
 export function cronValue(text: string, field: CronField): number | undefined {
   const named = field.names?.indexOf(text.toUpperCase()) ?? -1;

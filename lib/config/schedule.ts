@@ -17,7 +17,7 @@
  * ({@link scheduleDurationProblems}).
  */
 import { quoteConfigValue, type ConfigProblem } from './config-error';
-import { CRON_FIELDS, cronCalendar, cronValue, MONTHS, type CronField } from './cron';
+import { CRON_FIELDS, cronCalendar, cronStepTooLarge, cronValue, maxCronStep, MONTHS, type CronField } from './cron';
 
 const RATE = /^rate\((.*)\)$/;
 const CRON = /^cron\((.*)\)$/;
@@ -190,6 +190,9 @@ function cronFieldProblem(text: string, field: CronField): string | undefined {
   if (items.length > 1 && text.includes('#')) return `${quoted}: "#" takes one expression, without ","`;
   for (const item of items) {
     if (!cronItemValid(item, field)) return `${quoted} is not ${describeField(field)}`;
+    const step = cronStepTooLarge(item, field);
+    if (step !== undefined)
+      return `${quoted}: a step of ${step} is larger than the ${field.name} range ${field.min}-${field.max} (the most is ${maxCronStep(field)}), so it never reaches a second value`;
   }
   return undefined;
 }

@@ -121,6 +121,11 @@ describe('blocker.schedule', () => {
     ['cron(? 0 * * ? *)', 'minutes "?" is allowed only in day-of-month and day-of-week'],
     ['cron(0 L * * ? *)', 'hours "L"'],
     ['cron(0/0 * * * ? *)', 'minutes "0/0"'],
+    ['cron(0/90 * * * ? *)', 'minutes "0/90": a step of 90 is larger than the minutes range 0-59'],
+    ['cron(0 0-23/25 * * ? *)', 'hours "0-23/25": a step of 25 is larger than the hours range 0-23'],
+    ['cron(0 0 1/32 * ? *)', 'day-of-month "1/32": a step of 32'],
+    ['cron(0 0 ? */13 * *)', 'month "*/13": a step of 13'],
+    ['cron(0 0 ? * 1/8 *)', 'day-of-week "1/8": a step of 8'],
     ['cron(1-2-3 * * * ? *)', 'minutes "1-2-3"'],
   ])('%s: refused naming the field (%s)', (schedule, reason) => {
     expect(refused(schedule)).toContain(reason);
@@ -222,28 +227,29 @@ const rates = fc
   .map(([value, name]) => `rate(${value} ${value === 1 ? name : `${name}s`})`);
 
 const inRange = (min: number, max: number) => fc.integer({ min, max }).map(String);
-const cronField = (value: fc.Arbitrary<string>) =>
+/** A field's items; steps up to `maxStep`, the field's highest value (EventBridge refuses larger ones). */
+const cronField = (value: fc.Arbitrary<string>, maxStep: number) =>
   fc.oneof(
     fc.constant('*'),
     value,
     fc.tuple(value, value).map(([a, b]) => `${a}-${b}`),
-    fc.tuple(value, fc.integer({ min: 1, max: 30 })).map(([a, step]) => `${a}/${step}`),
-    fc.tuple(value, value, fc.integer({ min: 1, max: 30 })).map(([a, b, step]) => `${a}-${b}/${step}`),
+    fc.tuple(value, fc.integer({ min: 1, max: maxStep })).map(([a, step]) => `${a}/${step}`),
+    fc.tuple(value, value, fc.integer({ min: 1, max: maxStep })).map(([a, b, step]) => `${a}-${b}/${step}`),
     fc.array(value, { minLength: 2, maxLength: 4 }).map((values) => values.join(',')),
   );
-const minutesField = cronField(inRange(0, 59));
-const hoursField = cronField(inRange(0, 23));
-const monthField = cronField(fc.oneof(inRange(1, 12), fc.constantFrom('JAN', 'jun', 'DEC')));
+const minutesField = cronField(inRange(0, 59), 59);
+const hoursField = cronField(inRange(0, 23), 23);
+const monthField = cronField(fc.oneof(inRange(1, 12), fc.constantFrom('JAN', 'jun', 'DEC')), 12);
 const weekday = fc.oneof(inRange(1, 7), fc.constantFrom('SUN', 'MON', 'sat'));
 /** Day-of-month with EventBridge's special characters: L, LW, nW. */
 const dayOfMonthField = fc.oneof(
-  { weight: 4, arbitrary: cronField(inRange(1, 31)) },
+  { weight: 4, arbitrary: cronField(inRange(1, 31), 31) },
   { weight: 1, arbitrary: fc.constantFrom('L', 'LW') },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 31 }).map((day) => `${day}W`) },
 );
 /** Day-of-week with EventBridge's special characters: L, nL, n#k. */
 const dayOfWeekField = fc.oneof(
-  { weight: 4, arbitrary: cronField(weekday) },
+  { weight: 4, arbitrary: cronField(weekday, 7) },
   { weight: 1, arbitrary: fc.constant('L') },
   { weight: 1, arbitrary: weekday.map((day) => `${day}L`) },
   { weight: 1, arbitrary: fc.tuple(weekday, fc.integer({ min: 1, max: 5 })).map(([day, k]) => `${day}#${k}`) },
@@ -255,7 +261,7 @@ const cronFieldsOf = fc
     byDayOfMonth ? [minutes, hours, dayOfMonth, month, '?', '*'] : [minutes, hours, '?', month, dayOfWeek, '*'],
   );
 const crons = fc
-  .tuple(cronFieldsOf, fc.oneof(fc.constant('*'), cronField(inRange(1970, 2199))))
+  .tuple(cronFieldsOf, fc.oneof(fc.constant('*'), cronField(inRange(1970, 2199), 229)))
   .map(([fields, year]) => `cron(${[...fields.slice(0, 5), year].join(' ')})`);
 /** Crons that run every day, at any times: the ones a blocker may use. */
 const dailyCrons = fc
