@@ -82,7 +82,6 @@ export const NON_ADDRESS_HEADERS: readonly string[] = [
   'X-Forwarded-Port',
   'X-Requested-With',
   'X-Amzn-Trace-Id',
-  'CloudFront-Viewer-Country',
 ];
 const NON_ADDRESS = new Set(NON_ADDRESS_HEADERS.map((name) => name.toLowerCase()));
 
@@ -91,6 +90,10 @@ export function headerNameProblem(name: string): string | undefined {
   const lower = name.toLowerCase();
   if (lower === 'forwarded')
     return `is "${name}", whose value is "for=<address>;proto=…" (RFC 7239), not an address WAF can read: name a header that holds the bare address, e.g. "X-Real-IP"`;
+  if (lower === 'cloudfront-viewer-address')
+    return `is "${name}", whose value is "<address>:<port>", not an address WAF can read (with the rate rules' fallback MATCH every request would be blocked): let a CloudFront viewer-request function set True-Client-IP to event.viewer.ip, allow that header in the origin request policy, and name "True-Client-IP" here`;
+  if (lower.startsWith('cloudfront-'))
+    return `is "${name}", a header CloudFront writes with something else than the viewer's bare address: WAF would find none in it and its fallback would decide for every request; let a CloudFront viewer-request function set True-Client-IP to event.viewer.ip, allow that header in the origin request policy, and name "True-Client-IP" here`;
   if (NON_ADDRESS.has(lower) || lower.startsWith('sec-') || lower.startsWith('access-control-'))
     return `is "${name}", a standard header that never holds the client's address: WAF would find none in it and its fallback would decide for every request; name the header your proxy writes the address into, e.g. "X-Real-IP", "X-Forwarded-For", "True-Client-IP" or "CF-Connecting-IP"`;
   return undefined;
@@ -294,8 +297,7 @@ function rateKeyProblem(
     return `${countsProxy}: the rule would limit the proxy, and the blocker would block the proxy's /24, which the blocklist then matches as the source IP of everybody; use FORWARDED_IP to count by ${header}`;
   }
   const firstIsClients = `WAF keys FORWARDED_IP by ${header}'s FIRST address, which the client writes`;
-  const instead =
-    'make your proxy overwrite a single-valued header, e.g. X-Real-IP, declare that header with setByOwnProxy overwrites, and use FORWARDED_IP';
+  const instead = `if your proxy in fact replaces ${header}'s value with the one client address it saw, declare setByOwnProxy overwrites and use FORWARDED_IP; if it appends, make it write the client address into a header, replacing what the client sent (nginx: proxy_set_header X-Real-IP $remote_addr), and declare that header as overwritten`;
   return key === 'IP'
     ? `${countsProxy} (the blocker would block the proxy's /24, and so everybody), and with setByOwnProxy appends no rate key is safe: ${firstIsClients}; ${instead}`
     : `FORWARDED_IP cannot be used when forwardedIp.setByOwnProxy is appends: ${firstIsClients} (and IP would count the proxy, so no rate key is safe); ${instead}`;

@@ -274,7 +274,7 @@ describe('the configuration refuses a rate rule that would not count the client'
       'rateRules[0].aggregateKey',
     );
     expect(message).toBe(
-      "invalid configuration: rateRules[0].aggregateKey FORWARDED_IP cannot be used when forwardedIp.setByOwnProxy is appends: WAF keys FORWARDED_IP by X-Forwarded-For's FIRST address, which the client writes (and IP would count the proxy, so no rate key is safe); make your proxy overwrite a single-valued header, e.g. X-Real-IP, declare that header with setByOwnProxy overwrites, and use FORWARDED_IP",
+      "invalid configuration: rateRules[0].aggregateKey FORWARDED_IP cannot be used when forwardedIp.setByOwnProxy is appends: WAF keys FORWARDED_IP by X-Forwarded-For's FIRST address, which the client writes (and IP would count the proxy, so no rate key is safe); if your proxy in fact replaces X-Forwarded-For's value with the one client address it saw, declare setByOwnProxy overwrites and use FORWARDED_IP; if it appends, make it write the client address into a header, replacing what the client sent (nginx: proxy_set_header X-Real-IP $remote_addr), and declare that header as overwritten",
     );
   });
 
@@ -298,7 +298,7 @@ describe('the configuration refuses a rate rule that would not count the client'
     );
     expect(message).toContain('IP counts the connecting source IP, which behind the proxy');
     expect(message).toContain("WAF keys FORWARDED_IP by X-Forwarded-For's FIRST address, which the client writes");
-    expect(message).toContain('make your proxy overwrite a single-valued header, e.g. X-Real-IP');
+    expect(message).toContain('if it appends, make it write the client address into a header, replacing what the client sent');
   });
 
   it('the web ACL construct refuses the same, for an app that passes it unparsed props', () => {
