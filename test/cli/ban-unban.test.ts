@@ -197,6 +197,7 @@ describe('ban and unban on a blocklist of two IPv4 sets (blocker.ipSetsPerFamily
     const foreign = await deployment.run('unban', FOREIGN.IPV4);
 
     expect(foreign.code).toBe(1);
+    // Word for word what docs/operations.md's example shows for a foreign range.
     expect(foreign.stderr).toBe(
       `waf-autoblock unban: ${FOREIGN.IPV4} is in the IPv4 blocklist (2 sets) but was not added by waf-autoblock, ` +
         'so it is left alone; remove it where it was added ' +
@@ -303,7 +304,7 @@ describe('waf-autoblock unban', () => {
 
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    // Word for word what docs/operations.md's example shows for a foreign range.
+    // A one-set family names its set (docs/operations.md shows the default two-set wording, tested above).
     expect(stderr).toBe(
       `waf-autoblock unban: ${FOREIGN.IPV4} is in IP set ${deployment.environment.BLOCKLIST_IPV4?.split('|')[0]} ` +
         'but was not added by waf-autoblock, so it is left alone; remove it where it was added ' +
