@@ -32,7 +32,18 @@ export const SPECIAL_PURPOSE_BLOCKS: readonly SpecialPurposeBlock[] = [
   { cidr: '127.0.0.0/8', name: 'loopback', rfc: 'RFC 1122' },
   { cidr: '169.254.0.0/16', name: 'link local', rfc: 'RFC 3927' },
   { cidr: '172.16.0.0/12', name: 'private use', rfc: 'RFC 1918' },
-  { cidr: '192.0.0.0/24', name: 'IETF protocol assignments', rfc: 'RFC 6890' },
+  // IETF protocol assignments 192.0.0.0/24 except the two globally reachable rows of the IANA IPv4
+  // registry: 192.0.0.9/32 (Port Control Protocol anycast, RFC 7723) and 192.0.0.10/32 (TURN
+  // anycast, RFC 8155), both "Globally Reachable: True". The rest of the /24 is listed as blocks
+  // that exactly leave those two out.
+  { cidr: '192.0.0.0/29', name: 'IETF protocol assignments (IPv4 service continuity prefix)', rfc: 'RFC 7335' },
+  { cidr: '192.0.0.8/32', name: 'IETF protocol assignments (IPv4 dummy address)', rfc: 'RFC 7600' },
+  { cidr: '192.0.0.11/32', name: 'IETF protocol assignments', rfc: 'RFC 6890' },
+  { cidr: '192.0.0.12/30', name: 'IETF protocol assignments', rfc: 'RFC 6890' },
+  { cidr: '192.0.0.16/28', name: 'IETF protocol assignments', rfc: 'RFC 6890' },
+  { cidr: '192.0.0.32/27', name: 'IETF protocol assignments', rfc: 'RFC 6890' },
+  { cidr: '192.0.0.64/26', name: 'IETF protocol assignments', rfc: 'RFC 6890' },
+  { cidr: '192.0.0.128/25', name: 'IETF protocol assignments (incl. NAT64/DNS64 discovery)', rfc: 'RFC 6890' },
   { cidr: '192.0.2.0/24', name: 'documentation (TEST-NET-1)', rfc: 'RFC 5737' },
   { cidr: '192.88.99.0/24', name: '6to4 relay anycast', rfc: 'RFC 7526' },
   { cidr: '192.168.0.0/16', name: 'private use', rfc: 'RFC 1918' },
