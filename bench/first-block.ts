@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { runBlocker } from '#blocker/run';
@@ -142,6 +143,7 @@ export default async function (): Promise<void> {
         })) as unknown as CloudWatchClient,
         sns: fake(calls, () => ({ MessageId: 'bench' })) as unknown as SNSClient,
         ledger: new Ledger(createLedgerClient(ledgerDb), TABLE),
+        pending: new PendingReports(createLedgerClient(ledgerDb), TABLE),
         logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
       },
       settings,

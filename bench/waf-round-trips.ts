@@ -15,6 +15,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps, type Trigger } from '#blocker/run';
@@ -276,6 +277,7 @@ function setUp(server: WafServer, waf: WAFV2Client, ledgerDb: ReturnType<typeof 
       })) as unknown as CloudWatchClient,
       sns: fakeClient('SNS', calls, () => ({ MessageId: 'bench' })) as unknown as SNSClient,
       ledger: new Ledger(createLedgerClient(ledgerDb), TABLE),
+      pending: new PendingReports(createLedgerClient(ledgerDb), TABLE),
       logger: {
         info: () => undefined,
         // A warning here means the bench set something up wrong: show it.

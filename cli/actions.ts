@@ -5,6 +5,7 @@
  * ACL's rules needed) but does everything else a run does, expiry and the report included.
  */
 import { hostname, userInfo } from 'node:os';
+import { PendingReports } from '#adapters/pending-report';
 import { planActions, refusal, type OperatorAction } from '#blocker/actions';
 import { runBlocker, type RunLogger, type RunSummary } from '#blocker/run';
 import { withRunLock } from '#blocker/run-lock';
@@ -76,6 +77,7 @@ export async function applyActions(
             cloudwatch: clients.cloudwatch,
             sns: clients.sns,
             ledger,
+            pending: new PendingReports(clients.dynamo, settings.ledgerTable),
             logger: stderrLogger(io, command),
           },
           settings,

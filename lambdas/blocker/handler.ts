@@ -8,6 +8,7 @@ import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { Context, ScheduledEvent, SNSEvent } from 'aws-lambda';
 import { createCloudWatchClient, readAlarmState, type AlarmState } from '#adapters/alarm';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createSnsClient } from '#adapters/reports';
 import { createWafClient } from '#adapters/waf';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
@@ -42,12 +43,14 @@ export function wafClientsByRegion(
 const logger = new Logger();
 const metrics = new Metrics();
 const settings = readBlockerSettings(process.env);
+const ledgerClient = createLedgerClient();
 const deps: BlockerDeps = {
   waf: createWafClient(),
   wafIn: wafClientsByRegion(),
   cloudwatch: createCloudWatchClient(),
   sns: createSnsClient(),
-  ledger: new Ledger(createLedgerClient(), settings.ledgerTable),
+  ledger: new Ledger(ledgerClient, settings.ledgerTable),
+  pending: new PendingReports(ledgerClient, settings.ledgerTable),
   logger,
 };
 
@@ -192,14 +195,19 @@ function recordMetrics(summary: RunSummary): void {
   metrics.addMetric(
     HEALTH_METRICS.blocklistUtilization,
     MetricUnit.Percent,
-    blocklistUtilizationPercent(summary.blocklistSizes),
+    blocklistUtilizationPercent(summary.blocklistSizes, summary.blocklistCapacity),
   );
 }
 
 /**
- * The fill of the fullest blocklist IP set, in percent of the entries WAF allows in one set
- * (IP_SET_CAPACITY, 10,000): the families are separate sets, so the fullest one is the one to watch.
+ * The fill of the fuller family, in percent of what all its blocklist sets may hold together
+ * (sets × IP_SET_CAPACITY): new ranges go to whichever set has room, so a family is full only when
+ * all its sets are, and the families are apart, so the fuller one is the one to watch.
  */
-function blocklistUtilizationPercent(sizes: Readonly<Record<Family, number>>): number {
-  return (100 * Math.max(sizes.IPV4, sizes.IPV6)) / IP_SET_CAPACITY;
+function blocklistUtilizationPercent(
+  sizes: Readonly<Record<Family, number>>,
+  capacity: Readonly<Record<Family, number>>,
+): number {
+  const percent = (family: Family) => (100 * sizes[family]) / Math.max(capacity[family], IP_SET_CAPACITY);
+  return Math.max(percent('IPV4'), percent('IPV6'));
 }

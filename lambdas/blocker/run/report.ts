@@ -1,13 +1,16 @@
 /**
  * Phase: report. Counts only what reached its set (a family whose write failed changed nothing),
- * publishes the block report when ranges entered or left a set, and builds the run's summary.
+ * delivers the block report when ranges entered or left a set (fitted to SNS's limit, merged with
+ * a report an earlier run could not publish: lambdas/blocker/report-delivery.ts), and builds the
+ * run's summary.
  */
-import { publishReport } from '#adapters/reports';
 import type { BlockerSettings } from '#contracts/blocker-environment';
+import { ReadError, WriteError } from '#shared/errors';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import { indexByRange } from '#core/ledger';
 import type { Family, LedgerEntry } from '#core/types';
+import { deliverReport } from '#blocker/report-delivery';
 import type { SampledHosts } from '#blocker/sampled-hosts';
 import type { WrittenSet } from '#blocker/removals';
 import type { RunDecision } from './decide';
@@ -68,7 +71,12 @@ export function changesOf(settings: BlockerSettings, decision: RunDecision, writ
   };
 }
 
-/** Publishes the block report when something changed; never throws (a failure is in the tally). */
+/**
+ * Delivers the block report when something changed, and otherwise (not on a dry run) a report an
+ * earlier run could not publish, so that it goes out without waiting for the next change. Never
+ * throws: a failure is in the tally, and the run fails after the sets and the ledger are written.
+ * @returns `reported`: a report went out (this run's, an earlier one's, or both merged).
+ */
 export async function publishChanges(
   deps: BlockerDeps,
   settings: BlockerSettings,
@@ -78,67 +86,88 @@ export async function publishChanges(
   hostsRead: Promise<SampledHosts>,
   now: number,
 ): Promise<{ readonly reported: boolean; readonly tally: WriteTally }> {
-  if (!changes.changed) return { reported: false, tally: NO_WRITES };
+  // A dry run writes nothing, so it neither publishes nor clears an earlier run's report.
+  if (!changes.changed && settings.dryRun) return { reported: false, tally: NO_WRITES };
   try {
-    const { hosts: topHosts, unreadable: unsampled } = await hostsRead;
-    const report: BlockReport = {
-      kind: BLOCK_REPORT_KIND,
-      version: 1,
-      at: new Date(now).toISOString(),
-      webAclName: settings.webAclName,
-      dryRun: settings.dryRun,
-      collected: decision.collected,
-      added: changes.added.map(({ range, entry }) => ({
-        range,
-        source: entry?.source ?? 'unknown',
-        hits: entry?.hits ?? 0,
-      })),
-      expired: changes.removedExpired.map((entry) => ({
-        range: entry.range,
-        source: entry.source,
-        lastSeen: new Date(entry.lastSeen).toISOString(),
-      })),
-      overflow: {
-        count: changes.overflow.length,
-        sample: changes.overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
-      },
-      ipSets: [
-        ...FAMILIES.map((family) => ({
-          name: settings.blocklist[family][0].name,
-          family,
-          size: changes.sizes[family],
-          capacity: IP_SET_CAPACITY,
-        })),
-        ...decision.shared.flatMap((target, index) => {
-          const write = writes.shared[index];
-          return write === undefined
-            ? []
-            : [
-                {
-                  name: sharedLabel(target.ref),
-                  family: target.family,
-                  size: write.update.addresses.length,
-                  capacity: IP_SET_CAPACITY,
-                },
-              ];
-        }),
-      ],
-      topHosts,
-      rejectedKeys: decision.rejectedByReason,
-      unreadableRules: decision.unreadableRules,
-    };
-    await publishReport(deps.sns, settings.reportsTopicArn, report);
+    const sampled = changes.changed ? await hostsRead : undefined;
+    const report = sampled && blockReport(settings, decision, writes, changes, sampled.hosts, now);
+    const topicArn = settings.reportsTopicArn;
+    const delivery = await deliverReport({ sns: deps.sns, topicArn, pending: deps.pending }, report, new Date(now));
     // Said only of a report that went out: without one, nobody misses the hosts.
-    for (const { rule, error } of unsampled) {
+    for (const { rule, error } of sampled?.unreadable ?? []) {
       deps.logger.warn('sampled requests unreadable; the report lists fewer hosts', { rule, error: message(error) });
     }
-    return { reported: true, tally: NO_WRITES };
+    if (delivery.merged > 0) {
+      deps.logger.info('published the report of earlier runs', { runs: delivery.merged, bytes: delivery.bytes });
+    }
+    return { reported: delivery.published, tally: NO_WRITES };
   } catch (error) {
-    return {
-      reported: false,
-      tally: { ...NO_WRITES, failures: [asWriteError(error, `reports topic ${settings.reportsTopicArn}`)] },
-    };
+    // A pending report that cannot be read is named as such, not as a failed publish.
+    const failure =
+      error instanceof ReadError
+        ? new WriteError(error.resource, "unreadable, so an earlier run's report may not have gone out", {
+            cause: error,
+          })
+        : asWriteError(error, `reports topic ${settings.reportsTopicArn}`);
+    return { reported: false, tally: { ...NO_WRITES, failures: [failure] } };
   }
+}
+
+/** The run's block report (version 1: this run alone, fully listed; deliverReport fits it). */
+function blockReport(
+  settings: BlockerSettings,
+  decision: RunDecision,
+  writes: SetWrites,
+  changes: RunChanges,
+  topHosts: SampledHosts['hosts'],
+  now: number,
+): BlockReport {
+  return {
+    kind: BLOCK_REPORT_KIND,
+    version: 1,
+    at: new Date(now).toISOString(),
+    webAclName: settings.webAclName,
+    dryRun: settings.dryRun,
+    collected: decision.collected,
+    added: changes.added.map(({ range, entry }) => ({
+      range,
+      source: entry?.source ?? 'unknown',
+      hits: entry?.hits ?? 0,
+    })),
+    expired: changes.removedExpired.map((entry) => ({
+      range: entry.range,
+      source: entry.source,
+      lastSeen: new Date(entry.lastSeen).toISOString(),
+    })),
+    overflow: {
+      count: changes.overflow.length,
+      sample: changes.overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
+    },
+    ipSets: [
+      ...FAMILIES.map((family) => ({
+        name: settings.blocklist[family][0].name,
+        family,
+        size: changes.sizes[family],
+        capacity: IP_SET_CAPACITY,
+      })),
+      ...decision.shared.flatMap((target, index) => {
+        const write = writes.shared[index];
+        return write === undefined
+          ? []
+          : [
+              {
+                name: sharedLabel(target.ref),
+                family: target.family,
+                size: write.update.addresses.length,
+                capacity: IP_SET_CAPACITY,
+              },
+            ];
+      }),
+    ],
+    topHosts,
+    rejectedKeys: decision.rejectedByReason,
+    unreadableRules: decision.unreadableRules,
+  };
 }
 
 function sharedLabel(ref: { readonly name: string; readonly region: string }): string {

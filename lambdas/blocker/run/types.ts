@@ -8,6 +8,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { AlarmState } from '#adapters/alarm';
 import type { Ledger } from '#adapters/ledger';
+import type { PendingReports } from '#adapters/pending-report';
 import type { IpSetArnAddress } from '#contracts/blocker-environment';
 import type { LedgerStep } from '#core/ledger';
 import type { LedgerWrites } from '#core/ledger-writes';
@@ -31,6 +32,11 @@ export interface BlockerDeps {
   readonly cloudwatch: CloudWatchClient;
   readonly sns: SNSClient;
   readonly ledger: Ledger;
+  /**
+   * The report an earlier run could not publish, kept in the ledger table:
+   * `new PendingReports(<the ledger's document client>, settings.ledgerTable)`.
+   */
+  readonly pending: PendingReports;
   readonly logger: RunLogger;
   /**
    * The WAF client for a shared IP set's region; unset: `waf` for every region (tests, one region).

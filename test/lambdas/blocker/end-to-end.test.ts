@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AlarmState } from '#adapters/alarm';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { runBlocker, type RunSummary } from '#blocker/run';
@@ -53,6 +54,7 @@ let tables = 0;
 interface Deployment {
   readonly settings: BlockerSettings;
   readonly ledger: Ledger;
+  readonly pending: PendingReports;
   readonly blocklistId: Record<Family, string>;
 }
 
@@ -94,6 +96,7 @@ async function deploy(): Promise<Deployment> {
   return {
     settings,
     ledger: new Ledger(doc, ledgerTable),
+    pending: new PendingReports(doc, ledgerTable),
     blocklistId: { IPV4: blocklist.IPV4.id, IPV6: blocklist.IPV6.id },
   };
 }
@@ -154,6 +157,7 @@ describe('the blocker against the WAF emulator and dynalite', () => {
       cloudwatch: new CloudWatchClient({ region, credentials }),
       sns: new SNSClient({ region, credentials }),
       ledger: deployment.ledger,
+      pending: deployment.pending,
       logger: recordingLogger(),
       sleep: () => Promise.resolve(),
     };
@@ -294,6 +298,7 @@ describe('the blocker against the WAF emulator and dynalite', () => {
         cloudwatch: new CloudWatchClient({ region, credentials }),
         sns: new SNSClient({ region, credentials }),
         ledger: deployment.ledger,
+        pending: deployment.pending,
         logger: recordingLogger(),
         sleep: () => Promise.resolve(),
       },

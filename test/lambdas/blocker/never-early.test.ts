@@ -8,6 +8,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { AlarmState } from '#adapters/alarm';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
@@ -82,6 +83,7 @@ async function deploy(): Promise<{ settings: BlockerSettings; deps: BlockerDeps;
     cloudwatch: new CloudWatchClient({ region, credentials }),
     sns: new SNSClient({ region, credentials }),
     ledger: new Ledger(createLedgerClient(dynamo.client), ledgerTable),
+    pending: new PendingReports(createLedgerClient(dynamo.client), ledgerTable),
     logger: recordingLogger(),
     sleep: () => Promise.resolve(),
   };

@@ -10,6 +10,7 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BanAction, OperatorAction } from '#blocker/actions';
 import type { BlockerSettings, IpSetAddress, IpSetArnAddress } from '#contracts/blocker-environment';
@@ -121,6 +122,7 @@ async function deploy(
     cloudwatch: new CloudWatchClient({ region: 'us-east-1', credentials }),
     sns: new SNSClient({ region: 'us-east-1', credentials }),
     ledger,
+    pending: new PendingReports(doc, ledgerTable),
     logger: recordingLogger(),
     sleep: () => Promise.resolve(),
   };

@@ -26,12 +26,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AlarmState } from '#adapters/alarm';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { describeIpSet } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from '#blocker/run';
 import type { Family, LedgerEntry } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
-import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import { LEDGER_RESERVED_KEYS, LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import {
   ALLOWED,
@@ -49,6 +50,7 @@ import {
   recordingLogger,
   storedItem,
 } from '../../support/blocker-fixtures';
+import { answerNoPendingReport } from '../../support/write-ahead-mock';
 
 const waf = mockClient(WAFV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
@@ -62,6 +64,7 @@ const clients = {
   cloudwatch: new CloudWatchClient({ region, credentials }),
   sns: new SNSClient({ region, credentials }),
   ledger: new Ledger(createLedgerClient({ region, credentials }), SETTINGS.ledgerTable),
+  pending: new PendingReports(createLedgerClient({ region, credentials }), SETTINGS.ledgerTable),
 };
 let logger = recordingLogger();
 
@@ -199,10 +202,14 @@ function arrange(overrides: Partial<World> = {}): void {
   for (const key of INTENT_HEADS) {
     ddb.on(GetCommand, { TableName: SETTINGS.ledgerTable, Key: { range: key }, ConsistentRead: true }).resolves({});
   }
+  // No earlier run left a report unpublished.
+  answerNoPendingReport(ddb);
 }
 
 /** The first parts of the two intent slots, read at the start of every run. */
 const INTENT_HEADS = ['#intent#a#0', '#intent#b#0'];
+/** The pending report's item, read by every run's report phase. */
+const PENDING_REPORT = LEDGER_RESERVED_KEYS.pendingReport;
 
 /** Accepts the write-ahead intent (written before the IP sets) and its drop (after the rows). */
 function acceptIntent(): void {
@@ -510,7 +517,9 @@ describe('an attack that goes on', () => {
 
     // Known as ours, recently seen: no write at all, and never recorded as someone else's entry.
     expect(
-      ddb.commandCalls(GetCommand).filter((call) => !INTENT_HEADS.includes(String(call.args[0].input.Key?.['range']))),
+      ddb
+        .commandCalls(GetCommand)
+        .filter((call) => ![...INTENT_HEADS, PENDING_REPORT].includes(String(call.args[0].input.Key?.['range']))),
     ).toHaveLength(1);
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 0);
     expect(summary).toMatchObject({ rangesActive: 1, ledgerWrites: 0 });
@@ -982,9 +991,13 @@ describe('the report', () => {
       RuleMetricName: RATE_RULE,
       TimeWindow: { StartTime: new Date(NOW - 10 * MINUTE), EndTime: new Date(NOW) },
     });
+    // Published fitted (version 2): one run, every range listed, with its totals.
     expect(publishedReport()).toStrictEqual({
       kind: BLOCK_REPORT_KIND,
-      version: 1,
+      version: 2,
+      runs: 1,
+      addedCount: 3,
+      expiredCount: 1,
       at: new Date(NOW).toISOString(),
       webAclName: SETTINGS.webAclName,
       dryRun: false,

@@ -13,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AlarmState } from '#adapters/alarm';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps } from '#blocker/run';
@@ -78,6 +79,7 @@ async function deploy(): Promise<Deployment> {
     cloudwatch: new CloudWatchClient({ region, credentials }),
     sns: new SNSClient({ region, credentials }),
     ledger: new Ledger(doc, ledgerTable),
+    pending: new PendingReports(doc, ledgerTable),
     logger: recordingLogger(),
     sleep: () => Promise.resolve(),
   };

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps } from '#blocker/run';
@@ -130,6 +131,7 @@ async function deploy(concurrency: number): Promise<Deployment> {
     cloudwatch: new CloudWatchClient({ region, credentials }),
     sns: new SNSClient({ region, credentials }),
     ledger: new Ledger(doc, ledgerTable, { concurrency }),
+    pending: new PendingReports(doc, ledgerTable),
     logger: recordingLogger(),
     sleep: () => Promise.resolve(),
   });
