@@ -48,6 +48,8 @@ export function noRecordsMessage(logFile: string, stats: ReadStats): string {
 export function describeTimestamp(timestamp: number): string {
   const inRange = (factor: number) =>
     timestamp * factor >= EARLIEST_RECORD_MS && timestamp * factor < RECORDS_BEFORE_MS;
+  if (Number.isFinite(timestamp) && !Number.isInteger(timestamp) && inRange(1))
+    return `${String(timestamp)}, which is not a whole number of milliseconds`;
   const unit = inRange(1000) ? 'seconds' : inRange(1 / 1000) ? 'microseconds' : undefined;
   return unit === undefined ? String(timestamp) : `${String(timestamp)}, which looks like ${unit}`;
 }

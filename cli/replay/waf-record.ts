@@ -9,7 +9,8 @@
  * (2015-01-01, before AWS WAF had logging) up to {@link RECORDS_BEFORE_MS} (2100-01-01). The range
  * is fixed, not relative to the clock, so that a replay of a file always gives the same answer; it
  * refuses the mistakes that matter: seconds (1741917600 is January 1970 in milliseconds),
- * microseconds (year 57000), 0, negative values and numbers no date can hold. Other text (an ISO
+ * microseconds (year 57000), 0, negative values, fractions of a millisecond and numbers no date
+ * can hold. Other text (an ISO
  * 8601 time) is refused too: WAF never writes it, and reading it would guess a time zone.
  */
 
@@ -66,7 +67,8 @@ export interface EntrySample {
 
 /** Whether `timestamp` is a time WAF can have written; see the module header. */
 export function isPlausibleTimestamp(timestamp: number): boolean {
-  return timestamp >= EARLIEST_RECORD_MS && timestamp < RECORDS_BEFORE_MS;
+  // WAF writes whole milliseconds: a fraction (1741917600101.5) is a tool's rewrite, not WAF's time.
+  return Number.isInteger(timestamp) && timestamp >= EARLIEST_RECORD_MS && timestamp < RECORDS_BEFORE_MS;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -180,3 +180,16 @@ describe('replay arguments', () => {
     expect(stderr).toBe('waf-autoblock replay: the <log file> argument is empty (see "waf-autoblock replay --help")\n');
   });
 });
+
+describe('replay refuses a timestamp with a fraction of a millisecond', () => {
+  it('skips 1741917600101.5 by its line, as WAF writes whole milliseconds', async () => {
+    const path = file('fraction.jsonl', jsonLines([...FLOOD, loginRecord('45.33.12.7', 1_741_917_600_101.5)]));
+    const { code, stdout, stderr } = await run('replay', path, '--config', TEN_PER_MINUTE);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(BLOCKED_ROW);
+    expect(stderr).toBe(
+      `waf-autoblock replay: warning: skipped 1 malformed line of ${path}: with a timestamp that is not epoch ` +
+        'milliseconds from 2015 to 2099 (line 13; such as 1741917600101.5, which is not a whole number of milliseconds)\n',
+    );
+  });
+});
