@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -206,6 +206,13 @@ export class Blocker extends Construct {
       targets: [new targets.LambdaFunction(scheduled, { retryAttempts: 0 })],
     });
     attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
+    // CDK warns at every permission on a function that has versions. Each alias gets its own
+    // Lambda::Permission from its rule target; SNS and the other callers invoke the function
+    // unqualified, which is what the function's own permissions allow.
+    Annotations.of(fn.function).acknowledgeWarning(
+      '@aws-cdk/aws-lambda:addPermissionsToVersionOrAlias',
+      'aliases carry their own invoke permissions; unqualified callers use the function',
+    );
     // Attack mode's tick: each minute, one DescribeAlarms; while the alarm is in ALARM, rounds every
     // 15 s for half the minute. Not with gate `always`, which does not read the alarm.
     // Through its own alias: a tick that fails or waits a minute is dropped (the next one replaces
