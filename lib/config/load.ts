@@ -36,13 +36,20 @@ function mergeObjects(base: JsonObject, override: JsonObject): JsonObject {
   return merged;
 }
 
-/** `-c` values arrive as strings; numbers, booleans, arrays and objects are written as JSON. */
-function parseContextValue(text: unknown): unknown {
+/**
+ * `-c` values arrive as strings; numbers, booleans, arrays and objects are written as JSON. Text
+ * that starts like a list or an object but is not JSON was meant as one: refused, naming `key`
+ * and where the parser stopped, rather than read as a string ("must be a list (got …)").
+ * @throws {ConfigError}
+ */
+function parseContextValue(text: unknown, key: string): unknown {
   if (typeof text !== 'string') return text;
   try {
     return JSON.parse(text) as Json;
-  } catch {
-    return text;
+  } catch (cause) {
+    if (!/^\s*[[{]/.test(text)) return text;
+    const reason = (cause as Error).message.replace(/\s+/g, ' ');
+    throw new ConfigError(key, `invalid configuration: ${key} is not valid JSON: ${reason}`, { cause });
   }
 }
 
@@ -109,7 +116,7 @@ export function loadConfig(
   contextKeys: readonly string[],
 ): WafAutoblockConfig {
   let defaults: unknown = tryGetContext(CONTEXT_KEY) ?? {};
-  if (typeof defaults === 'string') defaults = parseContextValue(defaults);
+  if (typeof defaults === 'string') defaults = parseContextValue(defaults, CONTEXT_KEY);
   if (!isObject(defaults))
     throw new ConfigError(CONTEXT_KEY, `invalid configuration: context "${CONTEXT_KEY}" must be an object`);
   checkConfigShape(defaults, ` (in context "${CONTEXT_KEY}")`);
@@ -152,7 +159,7 @@ function applyOverrides(
   for (const key of contextKeys) {
     if (!key.startsWith(`${CONTEXT_KEY}.`)) continue;
     const path = parseOverridePath(key.slice(CONTEXT_KEY.length + 1));
-    const value = parseContextValue(tryGetContext(key));
+    const value = parseContextValue(tryGetContext(key), echoConfigKey(formatPath(path)));
     checkConfigShape(value, ` (in -c ${CONTEXT_KEY}.${echoConfigKey(formatPath(path))})`, path);
     overrides.push({ path, value });
   }
