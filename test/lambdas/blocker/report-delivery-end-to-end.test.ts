@@ -1,0 +1,174 @@
+/**
+ * The blocker's report at attack scale and when SNS refuses it, over the wire: the real WAFv2 and
+ * DynamoDB SDK clients against the local WAF emulator and dynalite (the pending report lives in the
+ * ledger table). Only CloudWatch (the alarm state) and SNS (the reports topic) are mocked.
+ */
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { PendingReports } from '#adapters/pending-report';
+import { createWafClient } from '#adapters/waf';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import type { BlockReportV2 } from '#contracts/report';
+import type { Family } from '#core/types';
+import { runBlocker, type BlockerDeps } from '#blocker/run';
+import { ATTACKER, MINUTE, NOW, RANGE, RATE_RULE, SETTINGS, recordingLogger } from '../../support/blocker-fixtures';
+import { createLedgerTable, startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { startWafServer, type WafServer } from '../../support/waf-server';
+
+/** SNS refuses a message longer than this ("Message too long"). */
+const SNS_LIMIT_BYTES = 262_144;
+const ATTACK_SIZE = 10_000;
+
+const cloudwatch = mockClient(CloudWatchClient);
+const sns = mockClient(SNSClient);
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+let server: WafServer;
+let dynamo: LocalDynamo;
+let doc: DynamoDBDocumentClient;
+const wafClients: WAFV2Client[] = [];
+let tables = 0;
+
+/** A fresh deployment: empty blocklists, no allowlist entries, its own ledger table. */
+async function deploy(): Promise<{ settings: BlockerSettings; deps: BlockerDeps; blocklistV4: string }> {
+  tables += 1;
+  const ledgerTable = `Ledger-reports-${tables}`;
+  await createLedgerTable(dynamo.client, ledgerTable);
+  const ipSet = (name: string, version: Family): IpSetAddress => {
+    const created = server.createIpSet({ name: `${name}-${tables}`, scope: 'CLOUDFRONT', version, addresses: [] });
+    return { name: created.name, id: created.id, scope: 'CLOUDFRONT' };
+  };
+  const blocklist = { IPV4: ipSet('blocklist-v4', 'IPV4'), IPV6: ipSet('blocklist-v6', 'IPV6') };
+  const settings: BlockerSettings = {
+    ...SETTINGS,
+    ledgerTable,
+    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
+    allowlist: { IPV4: ipSet('allowlist-v4', 'IPV4'), IPV6: ipSet('allowlist-v6', 'IPV6') },
+  };
+  const waf = createWafClient({ endpoint: server.endpoint, region, credentials });
+  wafClients.push(waf);
+  const deps: BlockerDeps = {
+    waf,
+    cloudwatch: new CloudWatchClient({ region, credentials }),
+    sns: new SNSClient({ region, credentials }),
+    ledger: new Ledger(doc, ledgerTable),
+    pending: new PendingReports(doc, ledgerTable),
+    logger: recordingLogger(),
+    sleep: () => Promise.resolve(),
+  };
+  return { settings, deps, blocklistV4: blocklist.IPV4.id };
+}
+
+/** What the rate rule is limiting now (the login rule limits nothing). */
+function rateRuleLimits(ipv4: readonly string[]): void {
+  for (const rule of SETTINGS.rateRules) {
+    server.setManagedKeys(SETTINGS.webAclName, rule, rule === RATE_RULE ? { ipv4: [...ipv4] } : {});
+  }
+}
+
+/** The messages the reports topic took, as sent. */
+function publishedMessages(): string[] {
+  return sns.commandCalls(PublishCommand).map((call) => call.args[0].input.Message ?? '');
+}
+
+beforeAll(async () => {
+  [server, dynamo] = await Promise.all([startWafServer(), startDynalite()]);
+  doc = createLedgerClient(dynamo.client);
+});
+
+afterAll(async () => {
+  for (const client of wafClients) client.destroy();
+  cloudwatch.restore();
+  sns.restore();
+  await Promise.all([server.close(), dynamo.close()]);
+});
+
+beforeEach(() => {
+  for (const mock of [cloudwatch, sns]) {
+    mock.reset();
+    mock.onAnyCommand().rejects(new Error('unexpected command'));
+  }
+  cloudwatch
+    .on(DescribeAlarmsCommand, { AlarmNames: [SETTINGS.alarmName], AlarmTypes: ['MetricAlarm'] }, true)
+    .resolves({ MetricAlarms: [{ AlarmName: SETTINGS.alarmName, StateValue: 'ALARM' }] });
+});
+
+describe('the block report over the wire', () => {
+  it('reports an attack of 10,000 new /24s in one message that SNS takes', async () => {
+    const { settings, deps, blocklistV4 } = await deploy();
+    sns.on(PublishCommand, { TopicArn: SETTINGS.reportsTopicArn }).resolves({ MessageId: 'report-1' });
+    // One address in each of 10,000 /24s: 62.0.0.1, 62.0.1.1, …
+    rateRuleLimits(Array.from({ length: ATTACK_SIZE }, (_, i) => `62.${Math.floor(i / 256)}.${i % 256}.1/32`));
+
+    const summary = await runBlocker(deps, settings, { kind: 'schedule' }, NOW);
+
+    expect(summary).toMatchObject({ rangesAdded: ATTACK_SIZE, reported: true });
+    expect(server.getAddresses(blocklistV4)).toHaveLength(ATTACK_SIZE);
+    const messages = publishedMessages();
+    expect(messages).toHaveLength(1);
+    const [message = ''] = messages;
+    expect(Buffer.byteLength(message, 'utf8')).toBeLessThanOrEqual(SNS_LIMIT_BYTES);
+    const report = JSON.parse(message) as BlockReportV2;
+    // Every range is counted, the listed ones are real, and nothing is left for a later run.
+    expect(report).toMatchObject({ addedCount: ATTACK_SIZE, runs: 1 });
+    expect(report.added.length).toBeGreaterThan(0);
+    expect(report.added.every(({ range }) => /^62\.\d+\.\d+\.0\/24$/.test(range))).toBe(true);
+    await expect(deps.pending.read()).resolves.toBeUndefined();
+  }, 120_000);
+
+  it('publishes a refused report with the next run, merged into its own (runs: 2)', async () => {
+    const { settings, deps, blocklistV4 } = await deploy();
+    sns
+      .on(PublishCommand, { TopicArn: SETTINGS.reportsTopicArn })
+      .rejectsOnce(new Error('InternalErrorException'))
+      .resolves({ MessageId: 'report-2' });
+
+    rateRuleLimits([`${ATTACKER.linode}/32`]);
+    const failed = await runBlocker(deps, settings, { kind: 'schedule' }, NOW).catch((error: unknown) => error);
+
+    // The run fails loudly, but only after the block and its ledger row are written.
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toContain('kept in the ledger table and the next run publishes it');
+    expect(server.getAddresses(blocklistV4)).toEqual([RANGE.linode]);
+    expect(await deps.ledger.activeEntries('IPV4')).toEqual([expect.objectContaining({ range: RANGE.linode })]);
+
+    rateRuleLimits([`${ATTACKER.linode}/32`, `${ATTACKER.tor}/32`]);
+    const next = await runBlocker(deps, settings, { kind: 'schedule' }, NOW + 5 * MINUTE);
+
+    expect(next.reported).toBe(true);
+    const reports = publishedMessages().map((message) => JSON.parse(message) as BlockReportV2);
+    expect(reports).toHaveLength(2); // the refused attempt, then the merged report
+    expect(reports[1]).toMatchObject({ runs: 2, addedCount: 2, since: new Date(NOW).toISOString() });
+    expect(reports[1]?.added.map(({ range }) => range).sort()).toEqual([RANGE.linode, RANGE.tor].sort());
+    await expect(deps.pending.read()).resolves.toBeUndefined();
+  });
+
+  it('publishes a refused report with the next run even when that run changes nothing', async () => {
+    const { settings, deps } = await deploy();
+    sns
+      .on(PublishCommand, { TopicArn: SETTINGS.reportsTopicArn })
+      .rejectsOnce(new Error('InternalErrorException'))
+      .resolves({ MessageId: 'report-3' });
+    rateRuleLimits([`${ATTACKER.linode}/32`]);
+    await expect(runBlocker(deps, settings, { kind: 'schedule' }, NOW)).rejects.toThrow(/reports topic/);
+
+    // Same sighting five minutes later: no set changes, yet the lost report goes out now.
+    const quiet = await runBlocker(deps, settings, { kind: 'schedule' }, NOW + 5 * MINUTE);
+
+    expect(quiet).toMatchObject({ rangesAdded: 0, ipSetWrites: 0, reported: true });
+    const last = JSON.parse(publishedMessages().at(-1) ?? 'null') as BlockReportV2;
+    expect(last).toMatchObject({ runs: 1, addedCount: 1, added: [expect.objectContaining({ range: RANGE.linode })] });
+    await expect(deps.pending.read()).resolves.toBeUndefined();
+
+    // And once it is out, a quiet run sends nothing.
+    const after = await runBlocker(deps, settings, { kind: 'schedule' }, NOW + 10 * MINUTE);
+    expect(after.reported).toBe(false);
+    expect(publishedMessages()).toHaveLength(2);
+  });
+});
