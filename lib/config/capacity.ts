@@ -132,8 +132,10 @@ function rateRuleWcus(rule: CapacityInput['rateRules'][number]): number {
 
 /**
  * The WCUs of the smallest web ACL that a configuration can build: the four IP set rules (allowlist
- * and blocklist, IPv4 and IPv6, one blocklist set per family) and the one rate rule that `rateRules` needs at least, no header
- * trusted, no managed rule group. No `webAclCapacityLimit` below it can hold any configuration.
+ * and blocklist, IPv4 and IPv6, with `blocker.ipSetsPerFamily` 1, not the default 2) and the one
+ * rate rule that `rateRules` needs at least, no header trusted, no managed rule group: 6. No
+ * `webAclCapacityLimit` below it can hold any configuration; {@link capacityProblems} checks a
+ * limit against what the configuration's own IP set rules need (8 with the default 2 sets).
  */
 export const MIN_WEB_ACL_CAPACITY = webAclCapacity({ rateRules: [{}], managedRuleGroups: [] }).total;
 
@@ -151,10 +153,15 @@ export function capacityProblems(input: CapacityInput & { readonly webAclCapacit
   const least = capacity.ipSetRules + STATEMENT_WCUS.rateBased;
   if (limit < least) {
     const rules = input.forwardedIp === undefined ? 'IP set rules' : 'IP set rules with their forwardedIp rules';
+    const oneSet = webAclCapacity({ ...input, blocker: { ipSetsPerFamily: 1 } }).ipSetRules;
+    const fewerSets =
+      oneSet < capacity.ipSetRules
+        ? ` (with blocker.ipSetsPerFamily 1 instead of ${input.blocker?.ipSetsPerFamily ?? 1} the IP set rules need ${number(oneSet)})`
+        : '';
     return [
       {
         path: ['webAclCapacityLimit'],
-        message: `is ${number(limit)}, below the ${number(least)} WCUs that the ${rules} (${number(capacity.ipSetRules)}) and one rate rule (${STATEMENT_WCUS.rateBased}) need before any other rule: raise it to ${number(capacity.total)} or more for this configuration`,
+        message: `is ${number(limit)}, below the ${number(least)} WCUs that the ${rules} (${number(capacity.ipSetRules)}) and one rate rule (${STATEMENT_WCUS.rateBased}) need before any other rule: raise it to ${number(capacity.total)} or more for this configuration${fewerSets}`,
       },
     ];
   }

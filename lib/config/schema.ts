@@ -18,6 +18,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { allowlistCoverageProblems } from './allowlist-coverage';
+import { allowlistBehindProxyProblems } from './allowlist-forwarded';
 import { associationProblems, unknownRegionProblem } from './associations';
 import { repeatedEntryProblems } from './duplicates';
 import {
@@ -147,7 +148,7 @@ const rateRule = z.strictObject({
   forwardedIpHeader: z
     .never({
       error:
-        'has moved: name the header in forwardedIp.headerName and say how your own proxy sets it in forwardedIp.setByOwnProxy (see README, "Forwarded client addresses")',
+        'has moved: name the header in forwardedIp.headerName and say how your own proxy sets it in forwardedIp.setByOwnProxy (see docs/forwarded-ip.md)',
     })
     .optional(),
 });
@@ -218,7 +219,7 @@ export const configSchema = z
       .int('must be a whole number')
       .min(
         MIN_WEB_ACL_CAPACITY,
-        `must be at least ${MIN_WEB_ACL_CAPACITY}, the WCUs of the smallest web ACL waf-autoblock builds (its allowlist and blocklist rules and one rate rule), and at most ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`,
+        `must be at least ${MIN_WEB_ACL_CAPACITY}, the WCUs of the smallest web ACL waf-autoblock builds (its allowlist and blocklist rules with blocker.ipSetsPerFamily 1, and one rate rule), and at most ${MAX_WEB_ACL_CAPACITY.toLocaleString('en-US')} (AWS's maximum for a web ACL)`,
       )
       .max(
         MAX_WEB_ACL_CAPACITY,
@@ -378,6 +379,7 @@ export const configSchema = z
     for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of associationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of allowlistCoverageProblems(config.allowlist)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of allowlistBehindProxyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     const repeated = [
       ...repeatedEntryProblems(
         config.notifier.chatIds,

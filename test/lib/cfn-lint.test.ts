@@ -63,7 +63,8 @@ function templates(): Record<string, unknown> {
       scope: 'REGIONAL',
       region: 'eu-west-1',
       associations: [`arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:loadbalancer/app/shop/50dc6c495c0c9188`],
-      allowlist: ['198.51.100.0/24', '2001:db8::/32'],
+      // Global ranges: behind forwardedIp a non-global entry would allow the proxy itself, and is refused.
+      allowlist: ['81.2.69.0/24', '2a00:1450::/32'],
       forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
       rateRules: [
         {

@@ -141,7 +141,7 @@ describe('web ACL capacity', () => {
 
   it('webAclCapacityLimit 3: refused on itself, naming the least that any web ACL needs', () => {
     expect(configErrorOf({ webAclCapacityLimit: 3 }, 'webAclCapacityLimit')).toBe(
-      "invalid configuration: webAclCapacityLimit must be at least 6, the WCUs of the smallest web ACL waf-autoblock builds (its allowlist and blocklist rules and one rate rule), and at most 5,000 (AWS's maximum for a web ACL)",
+      "invalid configuration: webAclCapacityLimit must be at least 6, the WCUs of the smallest web ACL waf-autoblock builds (its allowlist and blocklist rules with blocker.ipSetsPerFamily 1, and one rate rule), and at most 5,000 (AWS's maximum for a web ACL)",
     );
   });
 
@@ -153,8 +153,37 @@ describe('web ACL capacity', () => {
     const needed = webAclCapacity(parseConfig({ ...input, webAclCapacityLimit: 5000 }));
     expect(needed.ipSetRules).toBeGreaterThan(MIN_WEB_ACL_CAPACITY); // the header rules cost more than 1
     expect(configErrorOf({ ...input, webAclCapacityLimit: MIN_WEB_ACL_CAPACITY }, 'webAclCapacityLimit')).toBe(
-      `invalid configuration: webAclCapacityLimit is 6, below the ${needed.ipSetRules + 2} WCUs that the IP set rules with their forwardedIp rules (${needed.ipSetRules}) and one rate rule (2) need before any other rule: raise it to ${needed.total} or more for this configuration`,
+      `invalid configuration: webAclCapacityLimit is 6, below the ${needed.ipSetRules + 2} WCUs that the IP set rules with their forwardedIp rules (${needed.ipSetRules}) and one rate rule (2) need before any other rule: raise it to ${needed.total} or more for this configuration (with blocker.ipSetsPerFamily 1 instead of 2 the IP set rules need 8)`,
     );
+  });
+
+  it('the bound and the check agree: 6 holds one set per family, the default 2 sets need 8', () => {
+    expect(
+      parseConfig({ webAclCapacityLimit: 6, managedRuleGroups: [], blocker: { ipSetsPerFamily: 1 } })
+        .webAclCapacityLimit,
+    ).toBe(6);
+    expect(parseConfig({ webAclCapacityLimit: 8, managedRuleGroups: [] }).webAclCapacityLimit).toBe(8);
+    expect(configErrorOf({ webAclCapacityLimit: 7, managedRuleGroups: [] }, 'webAclCapacityLimit')).toBe(
+      'invalid configuration: webAclCapacityLimit is 7, below the 8 WCUs that the IP set rules (6) and one rate rule (2) need before any other rule: raise it to 8 or more for this configuration (with blocker.ipSetsPerFamily 1 instead of 2 the IP set rules need 4)',
+    );
+  });
+
+  it('the figures docs/configuration.md gives: the default uses 33, everything at once 2,727', () => {
+    expect(webAclCapacity(parseConfig({})).total).toBe(33);
+    const everything = parseConfig({
+      forwardedIp: OVERWRITING_PROXY,
+      rateRules: Array.from({ length: 20 }, (_, index) => ({
+        name: `r${index}`,
+        limit: 100,
+        uriPathPrefix: '/login',
+        host: 'example.com',
+        aggregateKey: 'FORWARDED_IP',
+      })),
+      managedRuleGroups: Object.keys(MANAGED_RULE_GROUPS),
+      webAclCapacityLimit: 5000,
+    });
+    expect(webAclCapacity(everything).total).toBe(2727);
+    expect(webAclCapacity({ ...everything, blocker: { ipSetsPerFamily: 5 } }).total).toBe(2739);
   });
 
   it('whatever the configuration accepts, its count is that of the statements the construct builds', () => {
@@ -162,7 +191,7 @@ describe('web ACL capacity', () => {
       {
         name: fc.constantFrom('a', 'b', 'c', 'd'),
         limit: fc.constant(100),
-        uriPathPrefix: fc.constantFrom('/', '/login'),
+        uriPathPrefix: fc.constantFrom('/api', '/login'),
         host: fc.constantFrom('example.com', 'WWW.Example.com'),
         aggregateKey: fc.constantFrom('IP', 'FORWARDED_IP'),
       },
