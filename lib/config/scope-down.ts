@@ -52,6 +52,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/u;
  */
 export function uriPathPrefixProblem(prefix: string): string | undefined {
   if (!prefix.startsWith('/')) return 'must start with "/", as every request path does';
+  if (prefix === '/')
+    return 'is "/", which every request path starts with: it limits nothing yet costs a path match\'s WCUs; remove uriPathPrefix to count every path';
   if (CONTROL.test(prefix)) return 'must not hold control characters: no request path holds them';
   if (/\s/u.test(prefix)) return 'must not hold whitespace: a request path holds it encoded, which WAF decodes first';
   if (/[^\u0020-\u007e]/u.test(prefix))
@@ -88,5 +90,8 @@ export function hostProblem(host: string, toAscii: (name: string) => string): st
   }
   if (!HOST_NAME.test(host.toLowerCase()))
     return 'must be a host name: labels of letters, digits and "-" separated by dots (e.g. "www.example.com")';
+  // An xn-- label that is not valid punycode decodes to no name, so no browser sends it.
+  if (/(^|\.)xn--/iu.test(host) && toAscii(host) === '')
+    return 'has an "xn--" label that is not valid punycode, so no browser sends it: write the name as the browser shows it, or its xn-- form from a converter (e.g. "bücher.example" is "xn--bcher-kva.example")';
   return undefined;
 }
