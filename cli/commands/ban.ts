@@ -2,7 +2,8 @@
  * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
  * duration and a reason of the operator's choosing.
  */
-import { MAX_REASON_LENGTH, reasonProblem, type BanAction } from '#blocker/actions';
+import { MAX_REASON_LENGTH, reasonProblem, WIDEST_PREFIX, type BanAction } from '#blocker/actions';
+import { readRange } from '#core/address-verdict';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
@@ -57,6 +58,25 @@ function readReason(text: string): string {
   return reason;
 }
 
+/**
+ * A range with host bits set whose network a ban would refuse as too wide (`1.2.3.4/8`): both
+ * problems in one line, so that the network is not suggested only to be refused next.
+ *
+ * @throws {UsageError} when the text has host bits set and its network is wider than a ban may name.
+ */
+function refuseTooWideNetwork(text: string): void {
+  const reading = readRange(text);
+  if (reading.problem !== 'host-bits' || reading.network === undefined) return;
+  const network = reading.network;
+  const family = network.includes(':') ? 'IPV6' : 'IPV4';
+  const widest = WIDEST_PREFIX.ban[family];
+  if (Number(network.slice(network.lastIndexOf('/') + 1)) >= widest) return;
+  throw new UsageError(
+    `<ip|cidr> "${printable(text)}" has host bits set, and its network ${network} is wider than /${widest}, ` +
+      `the widest ${family === 'IPV4' ? 'IPv4' : 'IPv6'} range a ban may name: never blocked`,
+  );
+}
+
 export const banCommand: Command = {
   name: 'ban',
   summary: 'block an address or range now, as the blocker would',
@@ -71,6 +91,7 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
     reason: { type: 'string' },
   });
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
+  refuseTooWideNetwork(address);
   readTargetRange(address); // a wrong address is a usage error, said before any AWS call
   const durationMinutes = values.for === undefined ? undefined : parseDuration('--for', values.for);
   const reason = values.reason === undefined ? undefined : readReason(values.reason);

@@ -365,3 +365,27 @@ describe('waf-autoblock unban', () => {
     },
   );
 });
+
+describe('ban of a range with host bits set (issue 10, second round, finding 10)', () => {
+  it('says both problems of 1.2.3.4/8 at once, instead of suggesting 1.0.0.0/8 only to refuse it', async () => {
+    const deployment = await deploy(servers());
+
+    const { code, stderr } = await deployment.run('ban', '1.2.3.4/8');
+
+    expect(code).toBe(2);
+    expect(deployment.regions).toEqual([]);
+    expect(stderr).toBe(
+      'waf-autoblock ban: <ip|cidr> "1.2.3.4/8" has host bits set, and its network 1.0.0.0/8 is wider than /16, ' +
+        'the widest IPv4 range a ban may name: never blocked (see "waf-autoblock ban --help")\n',
+    );
+  });
+
+  it('still suggests the network when a ban may name it (1.2.3.4/16)', async () => {
+    const deployment = await deploy(servers());
+
+    const { code, stderr } = await deployment.run('ban', '1.2.3.4/16');
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('"1.2.3.4/16" has host bits set; did you mean 1.2.0.0/16?');
+  });
+});
