@@ -195,14 +195,19 @@ function recordMetrics(summary: RunSummary): void {
   metrics.addMetric(
     HEALTH_METRICS.blocklistUtilization,
     MetricUnit.Percent,
-    blocklistUtilizationPercent(summary.blocklistSizes),
+    blocklistUtilizationPercent(summary.blocklistSizes, summary.blocklistCapacity),
   );
 }
 
 /**
- * The fill of the fullest blocklist IP set, in percent of the entries WAF allows in one set
- * (IP_SET_CAPACITY, 10,000): the families are separate sets, so the fullest one is the one to watch.
+ * The fill of the fuller family, in percent of what all its blocklist sets may hold together
+ * (sets × IP_SET_CAPACITY): new ranges go to whichever set has room, so a family is full only when
+ * all its sets are, and the families are apart, so the fuller one is the one to watch.
  */
-function blocklistUtilizationPercent(sizes: Readonly<Record<Family, number>>): number {
-  return (100 * Math.max(sizes.IPV4, sizes.IPV6)) / IP_SET_CAPACITY;
+function blocklistUtilizationPercent(
+  sizes: Readonly<Record<Family, number>>,
+  capacity: Readonly<Record<Family, number>>,
+): number {
+  const percent = (family: Family) => (100 * sizes[family]) / Math.max(capacity[family], IP_SET_CAPACITY);
+  return Math.max(percent('IPV4'), percent('IPV6'));
 }

@@ -18,6 +18,7 @@
  * the report, when any write failed.
  */
 import type { BlockerSettings } from '#contracts/blocker-environment';
+import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { WriteError } from '#shared/errors';
 import { removalsOf } from './removals';
 import { sampledHosts, type SampledHosts } from './sampled-hosts';
@@ -111,6 +112,10 @@ function summarize(
     unreadableRules: decision.unreadableRules,
     rangesActive: FAMILIES.reduce((sum, f) => sum + plans[f].step.active.length - plans[f].plan.overflow.length, 0),
     blocklistSizes: changes.sizes,
+    blocklistCapacity: {
+      IPV4: settings.blocklist.IPV4.length * IP_SET_CAPACITY,
+      IPV6: settings.blocklist.IPV6.length * IP_SET_CAPACITY,
+    },
     rangesAdded: changes.added.length,
     rangesExpired: changes.removedExpired.length,
     overflow: changes.overflow.length,

@@ -11,8 +11,9 @@ import { advanceLedger, indexByRange } from '#core/ledger';
 import { planLedgerWrites } from '#core/ledger-writes';
 import { mergeSightings } from '#core/merge';
 import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
-import { IpSetIndex, planReconcile } from '#core/reconcile';
-import type { Family, LedgerEntry, Sighting } from '#core/types';
+import { IpSetIndex } from '#core/reconcile';
+import { combinedPlan, planShards } from '#core/shard-plan';
+import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
 import { planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
 import type { LedgerIntent } from '#adapters/ledger';
@@ -70,9 +71,10 @@ export async function decide(
   const keys = collectSightings(deps, settings, inputs, policy, collected);
   const actionPlan = planActions(trigger.actions ?? [], policy, settings.blockDurationMs);
   const sightings = withActions(mergeSightings(keys.perRule), actionPlan, settings.blockDurationMs);
+  // Every set of a family together: a range in any shard is in the blocklist (ownership, recovery).
   const present: Record<Family, IpSetIndex> = {
-    IPV4: new IpSetIndex(inputs.blocklists.IPV4.addresses),
-    IPV6: new IpSetIndex(inputs.blocklists.IPV6.addresses),
+    IPV4: new IpSetIndex(inputs.blocklists.IPV4.flatMap((set) => set.addresses)),
+    IPV6: new IpSetIndex(inputs.blocklists.IPV6.flatMap((set) => set.addresses)),
   };
   const recovered = recoverIntents(inputs.intents, inputs.ledgerRows, present, shared, sharedFailures.length > 0);
   if (recovered.IPV4.length + recovered.IPV6.length > 0) {
@@ -281,18 +283,23 @@ function planFamily(
             sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
         },
   );
-  const plan = planReconcile({
-    current: present,
+  const snapshots = inputs.blocklists[family];
+  const sharded = planShards({
+    shards: snapshots.map((set) => set.addresses),
     active: step.active,
     expired: step.expired,
     capacity: IP_SET_CAPACITY,
   });
   return {
     family,
-    snapshot: inputs.blocklists[family],
+    snapshot: { addresses: present.addresses, lockToken: snapshots[0]?.lockToken ?? '' },
     present,
     step,
-    plan,
+    plan: combinedPlan(
+      sharded.shards.map((shard) => shard.plan),
+      sharded.overflow,
+    ),
+    shards: sharded.shards.map((planned, index) => ({ planned, snapshot: snapshots[index] as IpSetSnapshot })),
     writes: planLedgerWrites(indexByRange(storedRows), step.upserts),
   };
 }

@@ -15,7 +15,8 @@ export interface RunInputs {
   readonly alarmState: AlarmState | 'UNKNOWN';
   /** One per rate rule of the settings, in order (none read when the gate is known closed). */
   readonly keyResults: readonly PromiseSettledResult<ManagedKeys>[];
-  readonly blocklists: Readonly<Record<Family, IpSetSnapshot>>;
+  /** Every blocklist set of each family, in shard order (`settings.blocklist`). */
+  readonly blocklists: Readonly<Record<Family, readonly IpSetSnapshot[]>>;
   readonly allowlists: Readonly<Record<Family, IpSetSnapshot>>;
   /** The ledger's active rows (from the eventually consistent index). */
   readonly ledgerRows: Readonly<Record<Family, LedgerEntry[]>>;
@@ -53,7 +54,8 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
   const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents] = await Promise.all([
     readGate(deps, settings, trigger),
     keyReads,
-    perFamily((family) => readIpSet(waf, settings.blocklist[family][0])),
+    // Every shard in this same wave: sharding costs no round trip.
+    perFamily((family) => Promise.all(settings.blocklist[family].map((ref) => readIpSet(waf, ref)))),
     perFamily((family) => readIpSet(waf, settings.allowlist[family])),
     perFamily((family) => ledger.activeEntries(family)),
     sharedReads,

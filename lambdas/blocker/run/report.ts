@@ -144,12 +144,18 @@ function blockReport(
       sample: changes.overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
     },
     ipSets: [
-      ...FAMILIES.map((family) => ({
-        name: settings.blocklist[family][0].name,
-        family,
-        size: changes.sizes[family],
-        capacity: IP_SET_CAPACITY,
-      })),
+      // Every set of each family, in shard order.
+      ...FAMILIES.flatMap((family) =>
+        settings.blocklist[family].map((ref, index) => ({
+          name: ref.name,
+          family,
+          size:
+            writes.blocklistShards[family][index]?.update.addresses.length ??
+            decision.plans[family].shards[index]?.snapshot.addresses.length ??
+            0,
+          capacity: IP_SET_CAPACITY,
+        })),
+      ),
       ...decision.shared.flatMap((target, index) => {
         const write = writes.shared[index];
         return write === undefined

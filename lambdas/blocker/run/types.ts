@@ -13,6 +13,7 @@ import type { IpSetArnAddress } from '#contracts/blocker-environment';
 import type { LedgerStep } from '#core/ledger';
 import type { LedgerWrites } from '#core/ledger-writes';
 import type { IpSetIndex, ReconcilePlan } from '#core/reconcile';
+import type { PlannedShard } from '#core/shard-plan';
 import type { Cidr, Family, IpSetSnapshot } from '#core/types';
 import { WriteError } from '#shared/errors';
 import type { ActionOutcome, OperatorAction } from '#blocker/actions';
@@ -75,8 +76,10 @@ export interface RunSummary {
   readonly rejectedByReason: Record<string, number>;
   readonly unreadableRules: string[];
   readonly rangesActive: number;
-  /** Entries in each blocklist IP set after this run (as read, for a set whose write failed). */
+  /** Entries in each family's blocklist IP sets together after this run (as read, for a set whose write failed). */
   readonly blocklistSizes: Readonly<Record<Family, number>>;
+  /** Entries each family's blocklist sets may hold together: sets × IP_SET_CAPACITY. */
+  readonly blocklistCapacity: Readonly<Record<Family, number>>;
   readonly rangesAdded: number;
   readonly rangesExpired: number;
   readonly overflow: number;
@@ -98,14 +101,25 @@ export interface RunSummary {
   readonly durationsMs: { readonly read: number; readonly write: number; readonly total: number };
 }
 
-/** One family's decision: the ledger step, the rows to write, and the plan for its blocklist. */
+/** One blocklist set of a family as read, and its part of the family's plan. */
+export interface BlocklistShard {
+  readonly snapshot: IpSetSnapshot;
+  readonly planned: PlannedShard;
+}
+
+/** One family's decision: the ledger step, the rows to write, and the plan for its blocklist sets. */
 export interface FamilyPlan {
   readonly family: Family;
+  /** Every set of the family taken together: their addresses in shard order (`lockToken` is the first set's). */
   readonly snapshot: IpSetSnapshot;
+  /** Every set of the family taken together: a range in any of them is present. */
   readonly present: IpSetIndex;
   readonly step: LedgerStep;
   readonly writes: LedgerWrites;
+  /** Every set's plan taken together (core/shard-plan combinedPlan). */
   readonly plan: ReconcilePlan;
+  /** Per set, in the order of `settings.blocklist[family]`. */
+  readonly shards: readonly BlocklistShard[];
 }
 
 /** A shared IP set as read this run. */

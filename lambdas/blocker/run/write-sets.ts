@@ -5,10 +5,11 @@
  */
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describeIpSet, updateIpSet, type IpSetUpdate } from '#adapters/waf';
-import type { BlockerSettings } from '#contracts/blocker-environment';
+import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { indexByRange } from '#core/ledger';
 import { asSeenBySet, planReconcile, type ReconcilePlan } from '#core/reconcile';
+import { combinedPlan, planShardAgain } from '#core/shard-plan';
 import type { Cidr, Family, LedgerEntry } from '#core/types';
 import { IpSetWriteError, type WriteError } from '#shared/errors';
 import type { RunDecision } from './decide';
@@ -31,7 +32,10 @@ export interface SetWrite {
 
 /** What the set writes did, per blocklist family and per shared set (undefined: the write failed). */
 export interface SetWrites {
+  /** Each family's sets taken together; undefined when the write of any of them failed. */
   readonly blocklists: Readonly<Record<Family, SetWrite | undefined>>;
+  /** Each family's sets one by one, in shard order. */
+  readonly blocklistShards: Readonly<Record<Family, readonly (SetWrite | undefined)[]>>;
   /** In the order of `decision.shared`. */
   readonly shared: readonly (SetWrite | undefined)[];
   readonly tally: WriteTally;
@@ -56,6 +60,7 @@ export async function writeSets(
     ref: Parameters<typeof updateIpSet>[1],
     target: Pick<FamilyPlan, 'family' | 'snapshot'>,
     planFor: (current: readonly string[]) => ReconcilePlan,
+    wouldAdd: (current: readonly string[]) => readonly Cidr[],
   ): Promise<SetWrite> => {
     // The plan the write carries out: after a lock conflict, the one made from the fresh copy.
     let plan: ReconcilePlan | undefined;
@@ -67,17 +72,10 @@ export async function writeSets(
         plan = planFor(current);
         return plan;
       },
-      { ...options, beforeReplan: recheck(target.family) },
+      { ...options, beforeReplan: recheck(target.family, wouldAdd) },
     );
     return { update, plan: plan as ReconcilePlan };
   };
-  const familyPlan = (family: Family) => (current: readonly string[]) =>
-    planReconcile({
-      current,
-      active: active(family),
-      expired: decision.plans[family].step.expired,
-      capacity: IP_SET_CAPACITY,
-    });
   const sharedPlan = (target: SharedTarget) => (current: readonly string[]) =>
     planReconcile({
       current,
@@ -85,15 +83,32 @@ export async function writeSets(
       expired: asSeenBySet(decision.plans[target.family].step.expired, target.ref.arn),
       capacity: IP_SET_CAPACITY,
     });
+  // Every changed set at once, each lock-safe on its own: a conflict re-reads and re-plans that set only.
   const [blocklistResults, sharedResults] = await Promise.all([
-    Promise.allSettled(
+    Promise.all(
       FAMILIES.map((family) =>
-        writeOne(deps.waf, settings.blocklist[family][0], decision.plans[family], familyPlan(family)),
+        Promise.allSettled(
+          decision.plans[family].shards.map((shard, index) =>
+            writeOne(
+              deps.waf,
+              settings.blocklist[family][index] as IpSetAddress,
+              { family, snapshot: shard.snapshot },
+              (current) => planShardAgain(shard.planned, current, withdrawn[family]),
+              (current) => planShardAgain(shard.planned, current, withdrawn[family]).added,
+            ),
+          ),
+        ),
       ),
     ),
     Promise.allSettled(
       decision.shared.map((target) =>
-        writeOne(deps.wafIn?.(target.ref.region) ?? deps.waf, target.ref, target, sharedPlan(target)),
+        writeOne(
+          deps.wafIn?.(target.ref.region) ?? deps.waf,
+          target.ref,
+          target,
+          sharedPlan(target),
+          (current) => sharedPlan(target)(current).added,
+        ),
       ),
     ),
   ]);
@@ -114,15 +129,10 @@ function recheckFor(
   active: (family: Family) => readonly LedgerEntry[],
 ) {
   const pending = new Set(rowsToRecord(decision).map((entry) => entry.range));
-  return (family: Family) =>
+  return (family: Family, wouldAdd: (current: readonly string[]) => readonly Cidr[]) =>
     async (current: readonly string[]): Promise<void> => {
       // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
-      const toAdd = planReconcile({
-        current,
-        active: active(family),
-        expired: decision.plans[family].step.expired,
-        capacity: IP_SET_CAPACITY,
-      }).added;
+      const toAdd = wouldAdd(current);
       // This run's own new ranges get their rows after the set writes (their intent is recorded):
       // the table cannot know them yet, and no other run can have ended them.
       const toCheck = toAdd.filter((range) => !pending.has(range));
@@ -155,7 +165,7 @@ function activeNow(familyPlan: FamilyPlan, withdrawn: ReadonlySet<Cidr>): readon
 function tallySetWrites(
   settings: BlockerSettings,
   decision: RunDecision,
-  blocklistResults: readonly PromiseSettledResult<SetWrite>[],
+  blocklistResults: readonly (readonly PromiseSettledResult<SetWrite>[])[],
   sharedResults: readonly PromiseSettledResult<SetWrite>[],
 ): SetWrites {
   let ipSetWrites = 0;
@@ -177,11 +187,16 @@ function tallySetWrites(
     return result.value;
   };
   const blocklists: Record<Family, SetWrite | undefined> = { IPV4: undefined, IPV6: undefined };
-  FAMILIES.forEach((family, index) => {
-    const result = blocklistResults[index];
-    const label = describeIpSet(settings.blocklist[family][0]);
-    blocklists[family] = settle(result, label);
-    if (result?.status === 'rejected') blocklistFailures.push(asWriteError(result.reason, label));
+  const blocklistShards: Record<Family, (SetWrite | undefined)[]> = { IPV4: [], IPV6: [] };
+  FAMILIES.forEach((family, familyIndex) => {
+    const results = blocklistResults[familyIndex] ?? [];
+    blocklistShards[family] = settings.blocklist[family].map((ref, index) => {
+      const result = results[index];
+      const label = describeIpSet(ref);
+      if (result?.status === 'rejected') blocklistFailures.push(asWriteError(result.reason, label));
+      return settle(result, label);
+    });
+    blocklists[family] = together(blocklistShards[family], decision.plans[family].plan.overflow);
   });
   const shared = decision.shared.map((target, index) => {
     const result = sharedResults[index];
@@ -191,6 +206,7 @@ function tallySetWrites(
   });
   return {
     blocklists,
+    blocklistShards,
     shared,
     tally: {
       ledgerWrites: 0,
@@ -198,6 +214,27 @@ function tallySetWrites(
       lockConflicts,
       applied,
       failures: [...sharedFailures, ...blocklistFailures],
+    },
+  };
+}
+
+/**
+ * A family's set writes as one: undefined when any failed, since an expiry is closed in the ledger
+ * only once no set of the family may still hold its range.
+ */
+function together(writes: readonly (SetWrite | undefined)[], overflow: readonly LedgerEntry[]): SetWrite | undefined {
+  const done = writes.filter((write): write is SetWrite => write !== undefined);
+  if (done.length !== writes.length) return undefined;
+  return {
+    plan: combinedPlan(
+      done.map((write) => write.plan),
+      overflow,
+    ),
+    update: {
+      written: done.some((write) => write.update.written),
+      attempts: done.reduce((sum, write) => sum + write.update.attempts, 0),
+      conflicts: done.reduce((sum, write) => sum + write.update.conflicts, 0),
+      addresses: done.flatMap((write) => write.update.addresses),
     },
   };
 }
