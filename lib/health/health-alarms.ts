@@ -194,7 +194,7 @@ function blockerAlarmSpecs({
       ...ONCE,
       treatMissingData: QUIET_IS_FINE,
       pages: true,
-      description: `waf-autoblock: a blocklist IP set is at least ${BLOCKLIST_FULL_PERCENT}% full (BlocklistUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the 10,000 entries WAF allows). When it is full, new ranges overflow. ${roomCheck}`,
+      description: `waf-autoblock: the blocklist IP sets of one family are at least ${BLOCKLIST_FULL_PERCENT}% full together (BlocklistUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the family's sets × 10,000 entries). When all its sets are full, new ranges overflow. ${roomCheck}`,
     },
     overflow: {
       metric: blockerMetric(HEALTH_METRICS.overflow, cloudwatch.Stats.MAXIMUM),
