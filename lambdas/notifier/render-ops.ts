@@ -23,8 +23,10 @@ interface HealthWords {
   unhealthy(trigger: AlarmTrigger | undefined): string;
   /** What it means for the protection, one sentence. */
   readonly effect: string;
-  /** Completes "waf-autoblock is healthy again: …" (and "cannot tell whether …"). */
+  /** Completes "waf-autoblock is healthy again: …". */
   healthy(trigger: AlarmTrigger | undefined): string;
+  /** Completes "waf-autoblock health unknown: …" (INSUFFICIENT_DATA), one sentence. */
+  readonly unknown: string;
   /** What to check, spans of one line. */
   check(where: Where): Span[];
 }
@@ -33,6 +35,8 @@ interface HealthWords {
 interface Where {
   readonly blockerLogGroup?: string;
   readonly deadLetterQueueUrl?: string;
+  /** The alarm's region, from its ARN. */
+  readonly region?: string;
   /** The alarm's dimensions (`FunctionName`, `QueueName`). */
   readonly dimensions: Readonly<Record<string, string>>;
 }
@@ -77,6 +81,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     },
     effect: 'Attackers the failed run saw may not be blocked until a run succeeds.',
     healthy: () => 'the blocker runs without errors',
+    unknown: 'there is not enough data to tell whether blocker runs fail.',
     check: BLOCKER_CHECKS,
   },
   'blocker-failing': {
@@ -86,6 +91,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     },
     effect: 'Until a run succeeds, no new attacker is blocked and no block expires.',
     healthy: () => 'the blocker runs without errors',
+    unknown: 'there is not enough data to tell whether blocker runs fail.',
     check: BLOCKER_CHECKS,
   },
   'blocker-stopped': {
@@ -95,6 +101,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     },
     effect: 'Until it runs, no new attacker is blocked and no block expires.',
     healthy: () => 'the blocker is invoked again',
+    unknown: 'there is not enough data to tell whether the blocker is being invoked.',
     check: (where) => [
       text('the EventBridge schedule rule is enabled; '),
       ...named('the blocker function', where.dimensions.FunctionName),
@@ -108,6 +115,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     effect:
       'An alert or a block report may be missing from the chat; Lambda retries it, then keeps it in the dead-letter queue.',
     healthy: () => 'the notifier runs without errors',
+    unknown: 'there is not enough data to tell whether the notifier fails.',
     check: (where) => [
       ...named('the log of the notifier function', where.dimensions.FunctionName),
       text(' (its error line names the cause); the bot token secret; the chats in '),
@@ -121,6 +129,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
       'Alerts and block reports may be missing from a chat, and this message may not arrive either: ' +
       'that is what notifier.opsEmail is for.',
     healthy: () => 'Telegram messages are delivered',
+    unknown: 'there is not enough data to tell whether Telegram messages are delivered.',
     check: () => [
       text('the bot token in the Secrets Manager secret (revoked or replaced in BotFather?); the chat ids in '),
       code('notifier.chatIds'),
@@ -139,12 +148,14 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
       const full = percent(trigger);
       return full === undefined ? 'the blocklists have room' : `every blocklist is below ${full} full`;
     },
+    unknown: 'there is not enough data to tell how full the blocklists are.',
     check: () => CAPACITY_CHECKS,
   },
   overflow: {
     unhealthy: () => 'ranges to block did not fit in the blocklists',
     effect: 'The most recent and most active ranges were kept; the others are not blocked.',
     healthy: () => 'every range to block fits in the blocklists',
+    unknown: 'there is not enough data to tell whether every range to block fits in the blocklists.',
     check: () => [...CAPACITY_CHECKS, text(' The block reports list the ranges that did not fit.')],
   },
   'dead-letters': {
@@ -152,20 +163,23 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     effect:
       'It is a ban-feed message, an alarm event or a notification that never completed; it stays in the queue (14 days) until deleted.',
     healthy: () => 'no event failed for good in the last 5 minutes (those in the queue stay until deleted)',
+    unknown: 'there is not enough data to tell whether an event failed for good.',
     check: (where) => [
       ...named('the queue', where.dimensions.QueueName),
       text(': '),
       code(
-        `aws sqs receive-message --queue-url ${clip(where.deadLetterQueueUrl ?? '<url>', FIELD.name)} --max-number-of-messages 10`,
+        `aws sqs receive-message --region ${clip(where.region ?? '<region>', FIELD.place)} --queue-url ${clip(where.deadLetterQueueUrl ?? '<url>', FIELD.name)} --max-number-of-messages 10`,
       ),
       text(
         ' shows each event (requestPayload), its function (requestContext.functionArn) and the error (responsePayload). ',
       ),
-      text('Once the cause is fixed, replay one with '),
-      code(
-        'aws lambda invoke --invocation-type Event --cli-binary-format raw-in-base64-out --function-name <function> --payload file://event.json out.json',
+      text(
+        'Once the cause is fixed, publish a ban-feed message again (its requestPayload.Records[0].Sns.Message) with ',
       ),
-      text(', then delete it with '),
+      code(
+        `aws sns publish --region ${clip(where.region ?? '<region>', FIELD.place)} --topic-arn <BanFeedTopicArn> --message file://message.json`,
+      ),
+      text('; an old alarm event or report need not be replayed. Delete each one dealt with using '),
       code('aws sqs delete-message'),
       text('.'),
     ],
@@ -213,6 +227,7 @@ function checkLine(words: HealthWords, notice: HealthNotice, details: OpsDetails
   const where: Where = {
     ...(details.blockerLogGroup === undefined ? {} : { blockerLogGroup: details.blockerLogGroup }),
     ...(details.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: details.deadLetterQueueUrl }),
+    ...(notice.alarm.region === undefined ? {} : { region: notice.alarm.region }),
     dimensions: notice.alarm.trigger?.dimensions ?? {},
   };
   return [bold('What to check:'), text(' '), ...words.check(where)];
@@ -245,18 +260,15 @@ export function renderHealth(notice: HealthNotice, details: OpsDetails = {}): st
     lines.push(sinceLine(notice));
     lines.push(...reasonLine(notice));
   } else if (newState === 'OK') {
-    // Eight of these arrive on every first deploy; they tell nobody anything.
+    // One per health alarm that pages (seven; blocker-failed has no actions) arrives on every first
+    // deploy; they tell nobody anything.
     return [];
   } else if (newState === 'INSUFFICIENT_DATA') {
-    lines.push([
-      text('❔ '),
-      bold('waf-autoblock health unknown:'),
-      text(` cannot tell whether ${words.healthy(trigger)}`),
-    ]);
+    lines.push([text('❔ '), bold('waf-autoblock health unknown:'), text(` ${words.unknown}`)]);
     lines.push(sinceLine(notice));
     lines.push([
       text(
-        'The alarm has too few data points: normal right after a deploy; later, the function or queue it watches may be gone.',
+        'This is normal right after a deploy. Later, it can mean that the function or queue the alarm watches is gone.',
       ),
     ]);
     lines.push([]);

@@ -16,8 +16,8 @@ import { namePrefixOf } from './name-prefix';
 import { applyRemovalPolicies, cdkRemovalPolicy } from './removal-policy';
 
 /**
- * Props of {@link WafAutoblock}: the protection part of the configuration (see the README's
- * configuration reference for every key). Every field is optional; defaults are the documented ones.
+ * Props of {@link WafAutoblock}: the protection part of the configuration (see docs/configuration.md
+ * for every key). Every field is optional; defaults are the documented ones.
  */
 export interface WafAutoblockProps {
   /**
@@ -40,7 +40,7 @@ export interface WafAutoblockProps {
   /**
    * The header that your own proxy in front of WAF (a CDN or load balancer that every request
    * passes) writes the client's address into, and whether it `overwrites` or `appends` to it.
-   * Needed by `FORWARDED_IP` rate rules (with `overwrites`); see the README, "Forwarded client addresses".
+   * Needed by `FORWARDED_IP` rate rules (with `overwrites`); see docs/forwarded-ip.md.
    * @default none: no header is trusted; allowlist and blocklist match the connecting source IP only
    */
   readonly forwardedIp?: WafAutoblockConfigInput['forwardedIp'];

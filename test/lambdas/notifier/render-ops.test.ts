@@ -133,7 +133,7 @@ Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-overflow</code>
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters</code>
 It is a ban-feed message, an alarm event or a notification that never completed; it stays in the queue (14 days) until deleted.
 
-<b>What to check:</b> the queue <code>WafAutoblock-DeadLetters-7G8H9I</code>: <code>aws sqs receive-message --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters-7G8H9I --max-number-of-messages 10</code> shows each event (requestPayload), its function (requestContext.functionArn) and the error (responsePayload). Once the cause is fixed, replay one with <code>aws lambda invoke --invocation-type Event --cli-binary-format raw-in-base64-out --function-name &lt;function&gt; --payload file://event.json out.json</code>, then delete it with <code>aws sqs delete-message</code>.
+<b>What to check:</b> the queue <code>WafAutoblock-DeadLetters-7G8H9I</code>: <code>aws sqs receive-message --region &lt;region&gt; --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters-7G8H9I --max-number-of-messages 10</code> shows each event (requestPayload), its function (requestContext.functionArn) and the error (responsePayload). Once the cause is fixed, publish a ban-feed message again (its requestPayload.Records[0].Sns.Message) with <code>aws sns publish --region &lt;region&gt; --topic-arn &lt;BanFeedTopicArn&gt; --message file://message.json</code>; an old alarm event or report need not be replayed. Delete each one dealt with using <code>aws sqs delete-message</code>.
 <i>Threshold Crossed: 1 out of the last 1 datapoints were greater than or equal to the threshold (1.0).</i>`,
     ok: `✅ <b>waf-autoblock is healthy again:</b> no event failed for good in the last 5 minutes (those in the queue stay until deleted)
 Since 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters</code>
@@ -200,7 +200,7 @@ describe('the last error', () => {
 });
 
 describe('other states', () => {
-  it('sends nothing for the first OK after INSUFFICIENT_DATA (eight of them on every first deploy)', () => {
+  it('sends nothing for the first OK after INSUFFICIENT_DATA (seven of them on every first deploy)', () => {
     for (const health of HEALTH_ALARM_KINDS) {
       expect(renderHealth(healthNotice(health, 'OK', 'INSUFFICIENT_DATA'), DETAILS), health).toEqual([]);
     }
@@ -220,9 +220,28 @@ describe('other states', () => {
   it('explains INSUFFICIENT_DATA and says what to check', () => {
     expect(renderHealth(healthNotice('dead-letters', 'INSUFFICIENT_DATA', 'OK'), DETAILS)).toEqual([
       expect.stringMatching(
-        /^❔ <b>waf-autoblock health unknown:<\/b> cannot tell whether no event failed for good in the last 5 minutes \(those in the queue stay until deleted\)\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters<\/code>\nThe alarm has too few data points: normal right after a deploy; later, the function or queue it watches may be gone\.\n\n<b>What to check:<\/b> the queue <code>WafAutoblock-DeadLetters-7G8H9I<\/code>: /,
+        /^❔ <b>waf-autoblock health unknown:<\/b> there is not enough data to tell whether an event failed for good\.\nSince 2025-03-14 02:10 UTC · alarm <code>WafAutoblock-health-dead-letters<\/code>\nThis is normal right after a deploy\. Later, it can mean that the function or queue the alarm watches is gone\.\n\n<b>What to check:<\/b> the queue <code>WafAutoblock-DeadLetters-7G8H9I<\/code>: /,
       ),
     ]);
+  });
+
+  it('says in plain sentences, for every health alarm, what INSUFFICIENT_DATA leaves unknown', () => {
+    for (const health of HEALTH_ALARM_KINDS) {
+      const [headline = ''] =
+        renderHealth(healthNotice(health, 'INSUFFICIENT_DATA', 'OK'), DETAILS)[0]?.split('\n') ?? [];
+      expect(headline, health).toMatch(
+        /^❔ <b>waf-autoblock health unknown:<\/b> there is not enough data to tell (whether|how) [^()]+\.$/,
+      );
+    }
+  });
+
+  it("names the alarm's region in the dead-letter queue's commands, when the alarm ARN gives it", () => {
+    const notice = healthNotice('dead-letters', 'ALARM');
+    const placed: HealthNotice = { ...notice, alarm: { ...notice.alarm, region: 'eu-west-1' } };
+    const [message = ''] = renderHealth(placed, DETAILS);
+    expect(message).toContain('<code>aws sqs receive-message --region eu-west-1 --queue-url https://sqs.');
+    expect(message).toContain('<code>aws sns publish --region eu-west-1 --topic-arn &lt;BanFeedTopicArn&gt;');
+    expect(message).not.toContain('&lt;region&gt;');
   });
 
   it('shows a state CloudWatch does not have as any other alarm would', () => {
@@ -245,7 +264,9 @@ Now <code>MAYBE</code>, was OK at 2025-03-14 02:10 UTC`,
 
   it('names no function, log group or queue it was not told, instead of inventing one', () => {
     const [message = ''] = renderHealth(withoutTrigger(healthNotice('dead-letters', 'ALARM')));
-    expect(message).toContain('<b>What to check:</b> the queue: <code>aws sqs receive-message --queue-url &lt;url&gt;');
+    expect(message).toContain(
+      '<b>What to check:</b> the queue: <code>aws sqs receive-message --region &lt;region&gt; --queue-url &lt;url&gt;',
+    );
     const [failed = ''] = renderHealth(healthNotice('blocker-failed', 'ALARM'));
     expect(failed).toContain("<b>What to check:</b> the last error; the blocker's log group (or run");
     expect(failed).not.toContain('Last error:');
