@@ -74,6 +74,8 @@ export class Blocker extends Construct {
   readonly feedTopic: sns.Topic;
   /** Lets whoever it is attached to publish to {@link feedTopic}, and nothing else. */
   readonly feedPublisherPolicy: iam.ManagedPolicy;
+  /** The `scheduled` alias that the schedule rule invokes; its metrics count the scheduled runs only. */
+  readonly scheduled: lambda.Alias;
 
   constructor(scope: Construct, id: string, props: BlockerProps) {
     super(scope, id);
@@ -200,6 +202,7 @@ export class Blocker extends Construct {
       version: fn.function.currentVersion,
       retryAttempts: 0,
     });
+    this.scheduled = scheduled;
     new events.Rule(this, 'Schedule', {
       description: 'Runs the waf-autoblock blocker',
       schedule: blockerSchedule(props.schedule),

@@ -37,6 +37,12 @@ export interface HealthAlarmsProps {
   readonly channel: OpsChannel;
   /** The blocker function; its service name is the `service` dimension of its metrics. */
   readonly blocker: WatchedFunction;
+  /**
+   * The alias that the blocker's schedule rule invokes (`Blocker.scheduled`). blocker-stopped counts
+   * its invocations only: the attack-mode tick, the alarm and the ban feed invoke the blocker too,
+   * and would keep a function-wide Invocations above zero while the schedule is off.
+   */
+  readonly scheduledBlocker: lambda.IFunction;
   /** The notifier function; its service name is the `service` dimension of its metrics. */
   readonly notifier: WatchedFunction;
   /** `blocker.schedule`: the blocker alarms count in periods of its interval. */
@@ -129,6 +135,7 @@ const ONCE = { evaluationPeriods: 1, datapointsToAlarm: 1 } as const;
 /** The alarms on the blocker's runs, counted in periods of its schedule interval. */
 function blockerAlarmSpecs({
   blocker,
+  scheduledBlocker,
   schedule,
 }: HealthAlarmsProps): Record<Exclude<HealthAlarmKind, EventAlarmKind>, AlarmSpec> {
   const periodSeconds = scheduleIntervalSeconds(schedule);
@@ -177,7 +184,12 @@ function blockerAlarmSpecs({
       // Invocations, not successful runs: a blocker that runs and fails is blocker-failing's to say,
       // so that one fault pages once. Lambda counts an invocation that fails or times out too, but
       // not a throttled one (reserved concurrency 0).
-      metric: blocker.function.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
+      // Of the scheduled alias only: Lambda publishes an alias's metrics with the dimensions
+      // FunctionName and Resource (`<function>:<alias>`), which CDK's Alias.metric sets
+      // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html, "Using
+      // dimensions"; aws/aws-cdk commit ce08853). By FunctionName alone it would count every alias,
+      // and the attack-mode tick invokes the blocker each minute whatever the schedule does.
+      metric: scheduledBlocker.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods,

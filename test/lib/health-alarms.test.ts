@@ -66,7 +66,7 @@ function bareHealthAlarms(schedule: string): Map<HealthAlarmKind, AlarmPropertie
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'waf-autoblock-health-')) });
   try {
     const stack = new Stack(app, 'Bare', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const watched = (name: string): WatchedFunction => ({
+    const watched = (name: string): WatchedFunction & { function: lambda.Function } => ({
       function: new lambda.Function(stack, name, {
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
@@ -77,7 +77,11 @@ function bareHealthAlarms(schedule: string): Map<HealthAlarmKind, AlarmPropertie
     });
     const channel = new OpsChannel(stack, 'Ops', { key: new kms.Key(stack, 'Key') });
     const [blocker, notifier] = [watched('blocker'), watched('notifier')];
-    new HealthAlarms(stack, 'Health', { namePrefix: 'bare', channel, blocker, notifier, schedule });
+    const scheduledBlocker = new lambda.Alias(stack, 'Scheduled', {
+      aliasName: 'scheduled',
+      version: blocker.function.currentVersion,
+    });
+    new HealthAlarms(stack, 'Health', { namePrefix: 'bare', channel, blocker, scheduledBlocker, notifier, schedule });
     return healthAlarms(Template.fromStack(stack));
   } finally {
     rmSync(app.outdir, { recursive: true, force: true });
@@ -117,9 +121,16 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     // Pages nobody (see the routing test below): one failed run is often repaired by the next.
     'blocker-failed': { ...blockerErrors, ...atLeast(1), ...once, ...quietIsFine },
     'blocker-failing': { ...blockerErrors, ...atLeast(1), EvaluationPeriods: 3, DatapointsToAlarm: 3, ...quietIsFine },
+    // The scheduled alias's invocations only (FunctionName + Resource `<function>:scheduled`): the
+    // attack-mode tick invokes the blocker each minute through its own alias, and would keep a
+    // function-wide count above zero with the schedule rule disabled.
     'blocker-stopped': {
       ...blockerErrors,
       MetricName: 'Invocations',
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: blockerId } },
+        { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: blockerId }, ':scheduled']] } },
+      ],
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       EvaluationPeriods: 3,

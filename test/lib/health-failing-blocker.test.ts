@@ -120,8 +120,12 @@ async function invoke(): Promise<Invocation> {
 function datapoints(alarm: MetricAlarmProperties, periods: readonly Invocation[]): Datapoint[] {
   if (alarm.Namespace === 'AWS/Lambda') {
     // Lambda's own metrics, of this function only: Errors counts the invocations that threw,
-    // Invocations every one of them.
-    expect(alarm).toMatchObject({ Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }] });
+    // Invocations every one of them through the scheduled alias (each period is one scheduled run).
+    const byFunction = { Name: 'FunctionName', Value: { Ref: functionId } };
+    const byScheduledAlias = { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: functionId }, ':scheduled']] } };
+    expect(alarm.Dimensions).toEqual(
+      alarm.MetricName === 'Invocations' ? [byFunction, byScheduledAlias] : [byFunction],
+    );
     expect(['Errors', 'Invocations']).toContain(alarm.MetricName);
     return periods.map((run) => (alarm.MetricName === 'Invocations' || run.failed ? 1 : 0));
   }
