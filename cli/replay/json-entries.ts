@@ -32,6 +32,8 @@ export interface EntrySink {
    * document's end cut.
    */
   stray(line: number, oversized: boolean): void;
+  /** An item of the top-level array that is not an object (`1`, `"a"`, `[...]`): it holds no record. */
+  valueItem?(line: number): void;
 }
 
 const QUOTE = 0x22;
@@ -52,7 +54,11 @@ const KEY_CHARS = 16;
 
 /** Feed with {@link JsonEntryScanner.push} chunk by chunk, then {@link JsonEntryScanner.end}; see the module header. */
 export class JsonEntryScanner {
-  readonly outline: DocumentOutline = { firstTopLevel: undefined, eventsArrays: 0, valueItems: false };
+  readonly outline: DocumentOutline = {
+    firstTopLevel: undefined,
+    eventsArrays: 0,
+    valueItems: false,
+  };
   private line = 1;
   private depth = 0;
   private inString = false;
@@ -73,6 +79,8 @@ export class JsonEntryScanner {
   /** The start of such a string that a chunk's end cut, while it is still open. */
   private stringHead: string | undefined;
   private strayLine = 0;
+  /** Inside a scalar item (`123`, `true`) of the top-level array, which ends at its comma. */
+  private inScalarItem = false;
 
   constructor(private readonly sink: EntrySink) {}
 
@@ -109,7 +117,7 @@ export class JsonEntryScanner {
         else if (this.depth === 1 && this.topIsObject) {
           stringStart = i + 1;
           this.stringHead = '';
-        } else if (this.depth === 1) this.outline.valueItems = true;
+        } else if (this.depth === 1) this.noteValueItem();
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         if (this.depth === 0) {
           this.openTopLevel(c === OPEN_BRACE);
@@ -119,7 +127,7 @@ export class JsonEntryScanner {
         } else if (c === OPEN_BRACE && this.entryDepth < 0 && this.isEntryContainer()) {
           this.openEntry(this.depth);
         } else if (c === OPEN_BRACKET && this.depth === 1 && !this.topIsObject) {
-          this.outline.valueItems = true;
+          this.noteValueItem();
         }
         if (this.entryDepth >= 0 && start < 0) start = i;
         this.depth++;
@@ -138,7 +146,13 @@ export class JsonEntryScanner {
         if (this.depth === 1 && this.topIsObject) this.key = this.lastString;
       } else if (this.depth <= 1 && c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0xfeff) {
         if (this.depth === 0) this.noteStray();
-        else if (!this.topIsObject && c !== COMMA) this.outline.valueItems = true;
+        else if (this.topIsObject) {
+          // A value of the top-level object: not an entry.
+        } else if (c === COMMA) this.inScalarItem = false;
+        else if (!this.inScalarItem) {
+          this.inScalarItem = true;
+          this.noteValueItem();
+        }
       }
       i++;
     }
@@ -235,6 +249,15 @@ export class JsonEntryScanner {
     this.entryParts = [];
     if (text === undefined) this.sink.stray(line, true);
     else this.sink.entry(text, line);
+  }
+
+  /**
+   * An item of the top-level array that is not an object (`1`, `"a"`, `[...]`, however deeply
+   * nested): no record, so counted as a malformed entry, one per item, like a malformed line.
+   */
+  private noteValueItem(): void {
+    this.outline.valueItems = true;
+    this.sink.valueItem?.(this.line);
   }
 
   private noteStray(): void {

@@ -118,7 +118,8 @@ function describeDocument(stats: ReadStats): string {
   if (stats.lines === 0 && outline?.eventsArrays !== undefined && outline.eventsArrays > 0) {
     return 'aws logs filter-log-events output with no events';
   }
-  if (stats.lines === 0 && outline?.firstTopLevel === 'array') {
+  // Only items that are not objects (or none): counted as entries, none of them a record.
+  if (stats.lines === stats.valueItems && outline?.firstTopLevel === 'array') {
     return outline.valueItems ? 'a JSON array of values that are not WAF records' : 'an empty JSON array';
   }
   if (sample?.messageField === '@message')

@@ -42,6 +42,8 @@ export interface ReadStats extends FileProgress {
   lines: number;
   /** WAF records read. */
   records: number;
+  /** Items of a top-level JSON array that are not objects (`1`, `[...]`), counted in `lines` and as malformed. */
+  valueItems: number;
   /** Of those, records found inside a CloudWatch Logs wrapper, by its field. */
   readonly wrapped: Record<MessageField, number>;
   /** Lines, entries or records (of a filter-log-events page on one line) skipped, for any reason. */
@@ -68,6 +70,7 @@ export function emptyReadStats(): ReadStats {
   return {
     lines: 0,
     records: 0,
+    valueItems: 0,
     wrapped: { message: 0, '@message': 0 },
     malformed: 0,
     malformedLines: [],

@@ -156,6 +156,11 @@ export class DocumentReader implements RecordReader {
         if (oversized) this.counter.oversized(line);
         else this.counter.count(undefined, undefined, line, this.out);
       },
+      // An array item that is not an object holds no record: malformed, as a line without one is.
+      valueItem: (line) => {
+        stats.valueItems++;
+        this.counter.count(undefined, undefined, line, this.out);
+      },
     });
     stats.outline = this.scanner.outline;
   }
