@@ -5,7 +5,7 @@
  * within Telegram's limits); nothing here writes a tag by hand.
  */
 import type { HealthAlarmKind } from '#contracts/health';
-import { formatDuration, formatTime, renderAlarmState } from './render';
+import { formatDuration, formatTime, isOkWithoutAlarm, renderAlarmState } from './render';
 import { bold, clip, code, italic, text, toMessages, type Line, type Span } from './telegram-html';
 import type { AlarmTrigger, BlockerFailure, Gathered, HealthNotice, OpsDetails } from './types';
 
@@ -245,7 +245,7 @@ function checkLine(words: HealthWords, notice: HealthNotice, details: OpsDetails
  */
 export function renderHealth(notice: HealthNotice, details: OpsDetails = {}): string[] {
   const words = WORDS[notice.health];
-  const { trigger, newState, oldState } = notice.alarm;
+  const { trigger, newState } = notice.alarm;
   const lines: Line[] = [];
   if (newState === 'ALARM') {
     lines.push([text('⚠️ '), bold('waf-autoblock is unhealthy:'), text(` ${words.unhealthy(trigger)}`)]);
@@ -255,14 +255,14 @@ export function renderHealth(notice: HealthNotice, details: OpsDetails = {}): st
     lines.push([]);
     lines.push(checkLine(words, notice, details));
     lines.push(...reasonLine(notice));
-  } else if (newState === 'OK' && oldState === 'ALARM') {
-    lines.push([text('✅ '), bold('waf-autoblock is healthy again:'), text(` ${words.healthy(trigger)}`)]);
-    lines.push(sinceLine(notice));
-    lines.push(...reasonLine(notice));
-  } else if (newState === 'OK') {
+  } else if (isOkWithoutAlarm(notice.alarm)) {
     // One per health alarm that pages (seven; blocker-failed has no actions) arrives on every first
     // deploy; they tell nobody anything.
     return [];
+  } else if (newState === 'OK') {
+    lines.push([text('✅ '), bold('waf-autoblock is healthy again:'), text(` ${words.healthy(trigger)}`)]);
+    lines.push(sinceLine(notice));
+    lines.push(...reasonLine(notice));
   } else if (newState === 'INSUFFICIENT_DATA') {
     lines.push([text('❔ '), bold('waf-autoblock health unknown:'), text(` ${words.unknown}`)]);
     lines.push(sinceLine(notice));

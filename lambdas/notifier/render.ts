@@ -201,6 +201,16 @@ export function renderAlarm(notice: AlarmNotice, summary: AttackSummary): string
 
 // ------------------------------------------------------------------------------------------- OK
 
+/**
+ * Whether a state change is an OK that follows no ALARM: an alarm's first evaluation
+ * (INSUFFICIENT_DATA → OK, once per alarm on every first deploy, and after a change to the alarm).
+ * Nothing changed for the people in the chat, so it sends no message: the one rule for the attack
+ * alarm and the health alarms.
+ */
+export function isOkWithoutAlarm(change: Pick<AlarmNotice, 'newState' | 'oldState'>): boolean {
+  return change.newState === 'OK' && change.oldState !== 'ALARM';
+}
+
 /** The OK message: all clear, how long it lasted, what is still blocked and what expires next. */
 export function renderAllClear(notice: AlarmNotice, summary: AllClearSummary, options: RenderOptions): string[] {
   const lines: Line[] = alarmHeader('✅', 'All clear', notice);

@@ -22,7 +22,7 @@ import { TelegramError } from '#shared/errors';
 import { noticesOf } from './classify';
 import { NOTIFIER_ENV, type IpSetAddress, type NotifierSettings } from '#contracts/notifier-environment';
 import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, lastFailureOf, SUMMARY_QUERIES, toTopEntries } from './queries';
-import { renderAlarm, renderAlarmState, renderAllClear, renderPlain, renderReport } from './render';
+import { isOkWithoutAlarm, renderAlarm, renderAlarmState, renderAllClear, renderPlain, renderReport } from './render';
 import { renderHealth } from './render-ops';
 import { htmlToPlainText } from './telegram-html';
 import type {
@@ -314,6 +314,13 @@ async function composeAlarm(
   if (notice.newState === 'ALARM') {
     const summary = await attackSummary(deps, settings, invocation);
     return { messages: renderAlarm(notice, summary), incomplete: missingParts(summary) };
+  }
+  if (isOkWithoutAlarm(notice)) {
+    deps.logger.info('attack alarm has data and is OK (its first evaluation, as after a deploy); nothing sent', {
+      alarmName: notice.alarmName,
+      oldState: notice.oldState,
+    });
+    return { messages: [], incomplete: [] };
   }
   if (notice.newState === 'OK') {
     const summary = await allClearSummary(deps, settings, notice, invocation);

@@ -412,6 +412,17 @@ Back to OK at 2025-03-14 03:45 UTC; the alarm lasted <b>47 min</b> (since 2025-0
     expect(summary.notices[0]?.incomplete).toEqual(['alarmStartedAt', 'managed']);
   });
 
+  it("sends nothing for the alarm's first OK after a deploy (INSUFFICIENT_DATA → OK), as for a health alarm", async () => {
+    const firstOk = { ...OK, oldState: 'INSUFFICIENT_DATA' };
+    await runNotifier(deps, settings, snsEvent(alarmMessage(firstOk), 'OkTopic'), invocation());
+    expect(server.requests).toHaveLength(0);
+    for (const mock of [logs, cloudwatch, cloudfront, waf, ddb]) expect(mock.calls()).toHaveLength(0);
+    // The same change on a health alarm is skipped by the same rule.
+    const healthFirstOk = healthAlarmMessage(healthNotice('blocker-stopped', 'OK', 'INSUFFICIENT_DATA'));
+    await runNotifier(deps, settings, snsEvent(healthFirstOk, 'OpsTopic'), invocation());
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('gives INSUFFICIENT_DATA its state only', async () => {
     await runNotifier(
       deps,
