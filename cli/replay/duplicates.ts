@@ -3,9 +3,10 @@
  * into one file. WAF gives every request an `httpRequest.requestId`; a second record with an id
  * already seen is the same request and must not be counted again.
  *
- * Bounded: an id is remembered while its record is within the window of the latest record read
- * (the replay's reorder window: a copy older than that could not be counted at its own time
- * anyway), and at most {@link MAX_REMEMBERED_IDS} ids are held, the oldest forgotten first. A
+ * Bounded: an id is remembered at least while its record is within the window of the latest
+ * record read (the replay's reorder window: a copy older than that could not be counted at its own
+ * time anyway), and longer until a sweep (every {@link SWEEP_EVERY} new ids) forgets it; memory is
+ * bounded by count: at most {@link MAX_REMEMBERED_IDS} ids are held, the oldest forgotten first. A
  * duplicate whose first copy was forgotten is counted again, as before this filter.
  *
  * Pure: no I/O.

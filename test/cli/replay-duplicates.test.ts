@@ -1,6 +1,6 @@
 /** The duplicate filter of replay: a request id read again is dropped, within a bounded window. */
 import { describe, expect, it } from 'vitest';
-import { DuplicateFilter } from '../../cli/replay/duplicates';
+import { DuplicateFilter, MAX_REMEMBERED_IDS } from '../../cli/replay/duplicates';
 
 const T0 = Date.UTC(2025, 2, 14, 2, 0, 0);
 
@@ -26,5 +26,22 @@ describe('DuplicateFilter', () => {
 
   it('refuses a negative window', () => {
     expect(() => new DuplicateFilter(-1)).toThrow('duplicate window must be 0 or more seconds, got -1');
+  });
+});
+
+describe('how long DuplicateFilter remembers an id (as docs/replay.md says)', () => {
+  it('remembers an id at least the window: a copy 6.7 min after, with a 300 s window, is still dropped', () => {
+    const filter = new DuplicateFilter(300);
+    const t0 = Date.UTC(2025, 2, 14);
+    for (let i = 0; i < 2000; i++) filter.isDuplicate(`id-${i}`, t0 + i);
+    for (let i = 0; i < 2000; i++) filter.isDuplicate(`id-${i}`, t0 + 402_000 + i);
+    expect(filter.dropped).toBe(2000);
+  });
+
+  it(`holds at most ${MAX_REMEMBERED_IDS.toLocaleString('en-US')} ids: the oldest is forgotten first, whatever the window`, () => {
+    const filter = new DuplicateFilter(Number.POSITIVE_INFINITY);
+    for (let i = 0; i <= MAX_REMEMBERED_IDS; i++) filter.isDuplicate(`id-${i}`, 0);
+    expect(filter.isDuplicate(`id-${MAX_REMEMBERED_IDS}`, 0)).toBe(true);
+    expect(filter.isDuplicate('id-0', 0)).toBe(false);
   });
 });
