@@ -34,6 +34,8 @@ export class WafAutoblockStack extends Stack {
       blocker: config.blocker,
       notifier: config.notifier,
       dashboard: config.dashboard,
+      // The stack emits the operator outputs under their plain keys (docs/deploy.md, "Outputs").
+      outputs: false,
     });
 
     const { webAcl, attackAlarm, ledger, blocker, notifier } = this.protection;

@@ -98,6 +98,16 @@ export interface WafAutoblockProps {
    * @default true
    */
   readonly dashboard?: boolean;
+  /**
+   * Whether the construct adds the stack outputs an operator and the `waf-autoblock` CLI use:
+   * BlockerFunctionName, BlockerLogGroupName, OpsTopicArn, DeadLetterQueueUrl, BanFeedTopicArn,
+   * TestAlertCommand, SetTelegramTokenCommand, and DashboardUrl when there is a dashboard. CDK makes
+   * their keys unique per construct (the construct's path and a hash before the name, e.g.
+   * `ProtectionOpsTopicArn1A2B3C4D`); the CLI finds them by the name's end. The app's own stack sets
+   * this to `false` and emits the same outputs under the plain names.
+   * @default true
+   */
+  readonly outputs?: boolean;
 }
 
 /**
@@ -130,7 +140,7 @@ export class WafAutoblock extends Construct {
 
   constructor(scope: Construct, id: string, props: WafAutoblockProps = {}) {
     super(scope, id);
-    const { namePrefix, ...rest } = props;
+    const { namePrefix, outputs = true, ...rest } = props;
     const config = parseConfig({
       ...rest,
       allowlist: rest.allowlist ? [...rest.allowlist] : undefined,
@@ -209,15 +219,6 @@ export class WafAutoblock extends Construct {
       schedule: config.blocker.schedule,
     });
     this.firstRun = firstBlockerRun(this, this.blocker, this.health);
-    // What the operator CLI looks up (cli/deployment.ts), in any app: ids unique per construct.
-    new CfnOutput(this, 'BlockerFunctionName', {
-      description: `waf-autoblock ${this.node.path}: the blocker function (read by the waf-autoblock CLI)`,
-      value: this.blocker.handler.function.functionName,
-    });
-    new CfnOutput(this, 'BlockerLogGroupName', {
-      description: `waf-autoblock ${this.node.path}: the blocker's log group (read by waf-autoblock status)`,
-      value: this.blocker.handler.logGroup.logGroupName,
-    });
     if (config.dashboard) {
       this.dashboard = new OperationsDashboard(this, 'Dashboard', {
         namePrefix: prefix,
@@ -232,7 +233,56 @@ export class WafAutoblock extends Construct {
         ipSetsPerFamily: config.blocker.ipSetsPerFamily,
       });
     }
+    if (outputs) addOperatorOutputs(this);
   }
+}
+
+/**
+ * What the operator CLI looks up (cli/deployment.ts) and what an operator uses first, in any app:
+ * ids unique per construct, each description naming the construct's path.
+ */
+function addOperatorOutputs(protection: WafAutoblock): void {
+  const region = Stack.of(protection).region;
+  const what = `waf-autoblock ${protection.node.path}`;
+  const outputs: Record<string, { readonly description: string; readonly value: string }> = {
+    BlockerFunctionName: {
+      description: `${what}: the blocker function (read by the waf-autoblock CLI)`,
+      value: protection.blocker.handler.function.functionName,
+    },
+    BlockerLogGroupName: {
+      description: `${what}: the blocker's log group (read by waf-autoblock status)`,
+      value: protection.blocker.handler.logGroup.logGroupName,
+    },
+    OpsTopicArn: {
+      description: `${what}: the health alarms publish here; subscribe more people with aws sns subscribe`,
+      value: protection.ops.topic.topicArn,
+    },
+    DeadLetterQueueUrl: {
+      description: `${what}: events that failed for good (ban-feed messages, alarms, reports), kept 14 days`,
+      value: protection.ops.deadLetters.queueUrl,
+    },
+    BanFeedTopicArn: {
+      description: `${what}: hosts publish ban and unban messages here (see docs/ban-feed.md)`,
+      value: protection.blocker.feedTopic.topicArn,
+    },
+    TestAlertCommand: {
+      description: `${what}: publishes a test message to the alert topic`,
+      value: `aws sns publish --region ${region} --topic-arn ${protection.attackAlarm.alertTopic.topicArn} --message test`,
+    },
+    SetTelegramTokenCommand: {
+      description: `${what}: stores the bot token (replace <token>); the notifier uses it within 5 minutes`,
+      value: `aws secretsmanager put-secret-value --region ${region} --secret-id ${protection.notifier.botTokenSecretId} --secret-string '<token>'`,
+    },
+    ...(protection.dashboard === undefined
+      ? {}
+      : {
+          DashboardUrl: {
+            description: `${what}: the dashboard in the CloudWatch console`,
+            value: protection.dashboard.url,
+          },
+        }),
+  };
+  for (const [id, output] of Object.entries(outputs)) new CfnOutput(protection, id, output);
 }
 
 /**

@@ -226,6 +226,40 @@ describe('the outputs the CLI reads, in a stack of another app', () => {
   });
 });
 
+describe('the outputs an operator uses first, in a stack of another app', () => {
+  const outputsOf = (stack: Stack) =>
+    new Map(
+      Object.entries(Template.fromStack(stack).toJSON().Outputs as Record<string, { Value: unknown }>).map(
+        ([key, output]) => [key, JSON.stringify(output.Value)],
+      ),
+    );
+
+  it('are added by the construct, found by their name, and DashboardUrl only with the dashboard', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Web', { env: ENV });
+    const protection = new WafAutoblock(stack, 'Protection');
+    const outputs = outputsOf(stack);
+    const topicId = stack.getLogicalId(protection.ops.topic.node.defaultChild as CfnElement);
+    expect(outputOf(outputs, 'OpsTopicArn', 'stack Web')).toBe(JSON.stringify({ Ref: topicId }));
+    for (const name of ['DeadLetterQueueUrl', 'BanFeedTopicArn', 'DashboardUrl']) {
+      expect(outputOf(outputs, name, 'stack Web'), name).not.toBe('');
+    }
+    expect(outputOf(outputs, 'TestAlertCommand', 'stack Web')).toContain('aws sns publish --region us-east-1');
+    expect(outputOf(outputs, 'SetTelegramTokenCommand', 'stack Web')).toContain('aws secretsmanager put-secret-value');
+
+    const bare = new Stack(new App({ context: NO_BUNDLING }), 'Bare', { env: ENV });
+    new WafAutoblock(bare, 'Protection', { dashboard: false });
+    expect(() => outputOf(outputsOf(bare), 'DashboardUrl', 'stack Bare')).toThrow(/has no output DashboardUrl/);
+  });
+
+  it("are left to the stack with outputs: false, as the app's own stack does to keep its plain keys", () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Web', { env: ENV });
+    new WafAutoblock(stack, 'Protection', { outputs: false });
+    expect(Template.fromStack(stack).toJSON().Outputs).toBeUndefined();
+  });
+});
+
 describe('notifier.opsEmail', () => {
   it('is switched off by null (as -c wafAutoblock.notifier.opsEmail=null gives), though set elsewhere', () => {
     const app = new App({ context: NO_BUNDLING });
