@@ -209,6 +209,15 @@ export class TelegramClient {
   }
 }
 
+/**
+ * Whether Telegram refused for good: a 4xx answer other than 429 (401 revoked token, 403 bot removed
+ * from the chat, 400 chat not found). Sending the same message again gets the same answer, so a retry
+ * only repeats the failure. No answer (network, timeout), 429 and 5xx are transient.
+ */
+export function isPermanentRefusal(error: TelegramError): boolean {
+  return error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429;
+}
+
 function parseAnswer(body: string): BotApiAnswer | undefined {
   try {
     const parsed: unknown = JSON.parse(body);

@@ -16,7 +16,7 @@ import { listDistributions } from '#adapters/cloudfront';
 import { readDistributionTraffic } from '#adapters/cloudfront-metrics';
 import type { Ledger } from '#adapters/ledger';
 import { runInsightsQueries } from '#adapters/logs-insights';
-import { isBotToken, redactToken, TelegramClient } from '#adapters/telegram';
+import { isBotToken, isPermanentRefusal, redactToken, TelegramClient } from '#adapters/telegram';
 import { readIpSet } from '#adapters/waf';
 import { TelegramError } from '#shared/errors';
 import { noticesOf } from './classify';
@@ -241,11 +241,22 @@ export async function runNotifier(
     durationMs: clock() - started,
   };
   logger.info('notifier run', { summary });
-  const [first] = failures;
+  // A permanent refusal (revoked token, bot removed from the chat) is counted as TelegramUndelivered,
+  // which the telegram-undelivered alarm watches, and the invocation succeeds: a retry would be
+  // refused again, and the failed event would reach the dead-letter queue, raise dead-letters, whose
+  // own message would be refused again. Transient failures still fail it, for Lambda's retry.
+  const transient = failures.filter((failure) => !isPermanentRefusal(failure));
+  if (transient.length === 0 && failures.length > 0) {
+    logger.error('Telegram refused for good; not retried (alarm telegram-undelivered)', {
+      chats: [...new Set(failures.map((failure) => failure.chatId))],
+      first: failures[0]?.detail,
+    });
+  }
+  const [first] = transient;
   if (first) {
     throw new TelegramError(
-      [...new Set(failures.map((failure) => failure.chatId))].join(', '),
-      `${failures.length} message(s) not delivered; first: ${first.detail}`,
+      [...new Set(transient.map((failure) => failure.chatId))].join(', '),
+      `${transient.length} message(s) not delivered; first: ${first.detail}`,
       first.status,
       { cause: first },
     );

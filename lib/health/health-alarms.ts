@@ -235,7 +235,8 @@ function eventAlarmSpecs({ notifier, channel }: HealthAlarmsProps): Record<Event
   });
   return {
     'notifier-failed': {
-      // A message Telegram refused fails the invocation too: that period is telegram-undelivered's
+      // A message Telegram could not take for now (429, 5xx) fails the invocation too (a permanent
+      // refusal does not: the notifier counts it and returns): that period is telegram-undelivered's
       // alone, so that one Telegram outage pages once. FILL: an invocation that fails before the
       // handler runs (at module load) publishes no TelegramUndelivered, and still counts.
       metric: new cloudwatch.MathExpression({

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NOTIFIER_ENV } from '#contracts/notifier-environment';
 import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
-import { TelegramServer } from '../../support/telegram-server';
+import { ANSWERS, TelegramServer } from '../../support/telegram-server';
 import { CHAT, OTHER_CHAT, SETTINGS, snsEvent, TOKEN } from './fixtures';
 
 const SERVICE = 'shop-web-notifier';
@@ -116,13 +116,13 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
     });
   });
 
-  it('counts a part Telegram refused as undelivered, and still publishes when the invocation fails', async () => {
+  it('counts a part Telegram refused for good as undelivered, and the invocation succeeds (no retry)', async () => {
     // OTHER_CHAT is unknown to the stand-in: Telegram answers 400 "chat not found".
     server.removeChat(OTHER_CHAT);
     setEnvironment([CHAT, OTHER_CHAT]);
     const { handler } = await import('#notifier/handler');
 
-    await expect(handler(snsEvent('test', 'AlertTopic'), context)).rejects.toThrow(/not delivered/);
+    await expect(handler(snsEvent('test', 'AlertTopic'), context)).resolves.toMatchObject({ delivery: 'telegram' });
 
     expect(server.delivered().map((message) => message.chatId)).toEqual([CHAT]);
     expect(emfRecords()).toEqual([
@@ -132,6 +132,33 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
         [HEALTH_METRICS.telegramUndelivered]: 1,
       }),
     ]);
+  });
+
+  it('resolves on a revoked token (401): the event is not retried into the dead-letter queue', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: SETTINGS.telegramSecretId }, true).resolves({
+      SecretString: '123456:revoked-token-revoked-token-revoked-t',
+    });
+    setEnvironment([CHAT]);
+    const { handler } = await import('#notifier/handler');
+
+    await expect(handler(snsEvent('test', 'AlertTopic'), context)).resolves.toMatchObject({ delivery: 'telegram' });
+
+    // The stand-in answers 401 Unauthorized to a token it does not know, as Telegram does to a revoked one.
+    expect(server.requests).toHaveLength(1);
+    expect(server.delivered()).toEqual([]);
+    expect(emfRecords()).toEqual([
+      expect.objectContaining({ [HEALTH_METRICS.telegramDelivered]: 0, [HEALTH_METRICS.telegramUndelivered]: 1 }),
+    ]);
+  });
+
+  it('fails the invocation on a server error (500) so that Lambda retries, and still publishes', async () => {
+    server.answerNext(...Array.from({ length: 10 }, () => ANSWERS.serverError()));
+    setEnvironment([CHAT]);
+    const { handler } = await import('#notifier/handler');
+
+    await expect(handler(snsEvent('test', 'AlertTopic'), context)).rejects.toThrow(/not delivered/);
+
+    expect(emfRecords()).toEqual([expect.objectContaining({ [HEALTH_METRICS.telegramUndelivered]: 1 })]);
   });
 
   it('publishes zeros when no chat is configured (messages are only logged)', async () => {
