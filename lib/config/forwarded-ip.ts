@@ -287,7 +287,7 @@ function rateKeyProblem(
   if (forwardedIp === undefined) {
     return key === 'IP'
       ? undefined
-      : 'FORWARDED_IP needs forwardedIp: without it the client chooses X-Forwarded-For\'s first address; set forwardedIp to say your own proxy sets the header (see docs/forwarded-ip.md), or use IP';
+      : "FORWARDED_IP needs forwardedIp: without it the client chooses X-Forwarded-For's first address; set forwardedIp to say your own proxy sets the header (see docs/forwarded-ip.md), or use IP";
   }
   const header = forwardedIp.headerName;
   const countsProxy =

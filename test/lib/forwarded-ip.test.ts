@@ -298,7 +298,9 @@ describe('the configuration refuses a rate rule that would not count the client'
     );
     expect(message).toContain('IP counts the connecting source IP, which behind the proxy');
     expect(message).toContain("WAF keys FORWARDED_IP by X-Forwarded-For's FIRST address, which the client writes");
-    expect(message).toContain('if it appends, make it write the client address into a header, replacing what the client sent');
+    expect(message).toContain(
+      'if it appends, make it write the client address into a header, replacing what the client sent',
+    );
   });
 
   it('the web ACL construct refuses the same, for an app that passes it unparsed props', () => {
