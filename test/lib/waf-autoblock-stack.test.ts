@@ -312,7 +312,8 @@ describe('REGIONAL scope with associations', () => {
       scope: 'REGIONAL',
       region: 'eu-west-1',
       associations: [albArn],
-      allowlist: ['198.51.100.0/24', '2001:db8::/32', '192.0.2.7'],
+      // Global ranges: behind a proxy (forwardedIp), non-global allowlist entries are refused.
+      allowlist: ['81.2.69.0/24', '2a00:1450::/32', '81.2.70.7'],
       rateRules: [
         {
           name: 'login',
@@ -344,11 +345,11 @@ describe('REGIONAL scope with associations', () => {
   it('splits the allowlist by family and writes bare addresses as /32', () => {
     template.hasResourceProperties('AWS::WAFv2::IPSet', {
       Name: 'WafAutoblock-allowlist-ipv4',
-      Addresses: ['198.51.100.0/24', '192.0.2.7/32'],
+      Addresses: ['81.2.69.0/24', '81.2.70.7/32'],
     });
     template.hasResourceProperties('AWS::WAFv2::IPSet', {
       Name: 'WafAutoblock-allowlist-ipv6',
-      Addresses: ['2001:db8::/32'],
+      Addresses: ['2a00:1450::/32'],
     });
   });
 
