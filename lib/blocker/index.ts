@@ -20,7 +20,7 @@ import { sharedIpSetAccountProblem } from '#config/account';
 import { ConfigError } from '#config/config-error';
 import { scheduleProblem } from '#config/schedule';
 import { AutoblockFunction } from '../autoblock-function';
-import type { BlocklistWebAcl, IpSetHandle, WafScope } from '../blocklist-web-acl';
+import { ipSetAddress, shardAddresses, type BlocklistWebAcl, type WafScope } from '../blocklist-web-acl';
 import type { LedgerTable } from '../ledger-table';
 
 /** Props of {@link Blocker}. */
@@ -269,14 +269,4 @@ export function blockerSchedule(expression: string): events.Schedule {
   if (problem !== undefined)
     throw new ConfigError('blocker.schedule', `invalid configuration: blocker.schedule ${problem}`);
   return events.Schedule.expression(expression);
-}
-
-/** `name|id`, the form the handler reads back (GetIPSet needs both). */
-function ipSetAddress(handle: IpSetHandle): string {
-  return `${handle.name}|${handle.ipSet.attrId}`;
-}
-
-/** A family's blocklist sets as the handler reads them back: a JSON array of `name|id`, in shard order. */
-function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]): string {
-  return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
 }

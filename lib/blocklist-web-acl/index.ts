@@ -69,6 +69,19 @@ export interface IpSetHandle {
 /** A family's blocklist IP sets, in shard order; the first is always there. */
 export type BlocklistShards = readonly [IpSetHandle, ...IpSetHandle[]];
 
+/**
+ * `name|id`, the form the Lambdas read an IP set back from their environment (GetIPSet needs both);
+ * read by lambdas/contracts/environment.ts.
+ */
+export function ipSetAddress(handle: IpSetHandle): string {
+  return `${handle.name}|${handle.ipSet.attrId}`;
+}
+
+/** A family's blocklist sets as the Lambdas read them back: a JSON array of `name|id`, in shard order. */
+export function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]): string {
+  return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
+}
+
 /** Rule priorities: fixed bands so that rules keep their order as lists grow. */
 const PRIORITY = { allowlist: 0, blocklist: 10, rate: 100, managed: 200 } as const;
 

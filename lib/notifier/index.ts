@@ -13,7 +13,7 @@ import { NOTIFIER_ENV } from '#contracts/notifier-environment';
 import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
 import { AutoblockFunction } from '../autoblock-function';
-import type { BlocklistWebAcl, IpSetHandle, WafScope } from '../blocklist-web-acl';
+import { shardAddresses, type BlocklistWebAcl, type WafScope } from '../blocklist-web-acl';
 import type { LedgerTable } from '../ledger-table';
 
 /** Props of {@link Notifier}. */
@@ -186,14 +186,4 @@ export class Notifier extends Construct {
     });
     return secret;
   }
-}
-
-/** `name|id`, the form the handler reads back (GetIPSet needs both). */
-function ipSetAddress(handle: IpSetHandle): string {
-  return `${handle.name}|${handle.ipSet.attrId}`;
-}
-
-/** A family's blocklist sets as the handler reads them back: a JSON array of `name|id`, in shard order. */
-function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]): string {
-  return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
 }
