@@ -27,6 +27,13 @@ export type AddressProblem =
    * `::/64`): IPv4 clients are IPv4 to WAF, so such a range would mix the two families.
    */
   | 'mapped-prefix'
+  /**
+   * An IPv4-compatible IPv6 address or range (`::1.2.3.4`, `::0102:0304`, `::1.2.3.0/120`: inside
+   * ::/96 at /96 or narrower, other than `::` and `::1`), a form RFC 4291 section 2.5.5.1
+   * deprecates. No client has such an address: WAF would match it as IPv6, never the IPv4 host
+   * the writer meant, so it is refused with the IPv4 form to write instead.
+   */
+  | 'ipv4-compatible'
   /** A /0: the whole address family. */
   | 'zero-prefix'
   /** A written range whose address has bits set after the prefix (`10.0.0.5/8`): which range was meant? */
@@ -41,6 +48,8 @@ export type RangeReading =
       /**
        * For `host-bits`: the range with the host bits cleared, which the text may have meant. For
        * `zero-prefix` written as IPv4-mapped IPv6 (`::ffff:0:0/96`): `0.0.0.0/0`, the range it maps.
+       * For `ipv4-compatible` narrower than /96: the IPv4 range the text stands for (`1.2.3.4/32`
+       * for `::1.2.3.4`).
        */
       readonly network?: Cidr;
     };
@@ -71,6 +80,9 @@ export function readRange(text: string, options: ReadRangeOptions = {}): RangeRe
   // A mapped text reads as IPv4: `::ffff:0:0/96` is 0.0.0.0/0, and the refusal should say so.
   if (problem === 'zero-prefix' && scan.family === 'IPV4' && text.includes(':'))
     return { problem, network: '0.0.0.0/0' };
+  // ::/96 itself would be 0.0.0.0/0: no IPv4 range to suggest.
+  if (problem === 'ipv4-compatible')
+    return scan.prefix === 96 ? { problem } : { problem, network: compatibleIpv4(scan) };
   if (problem !== undefined) return { problem };
   const range = networkRange(scan, scan.prefix);
   if (
@@ -83,15 +95,34 @@ export function readRange(text: string, options: ReadRangeOptions = {}): RangeRe
 }
 
 /**
- * What is wrong with an address that scanned (a /0, or mapped space under a prefix below /96),
- * before any host bits are considered.
+ * What is wrong with an address that scanned (a /0, mapped space under a prefix below /96, the
+ * IPv4-compatible form), before any host bits are considered.
  *
  * @returns the problem, or `undefined` when the range may be used.
  */
 export function scannedProblem(address: AddressScan): AddressProblem | undefined {
   if (address.prefix === 0) return 'zero-prefix';
-  if (address.family === 'IPV6' && address.prefix < 96 && holdsMappedBlock(address)) return 'mapped-prefix';
-  return undefined;
+  if (address.family !== 'IPV6') return undefined;
+  if (address.prefix < 96) return holdsMappedBlock(address) ? 'mapped-prefix' : undefined;
+  return isIpv4Compatible(address) ? 'ipv4-compatible' : undefined;
+}
+
+/**
+ * True when the IPv6 range (/96 or narrower) lies in ::/96 and holds an address other than `::`
+ * (unspecified) and `::1` (loopback): those two are not IPv4-compatible addresses, and neither is
+ * ::/127, which holds only them.
+ */
+function isIpv4Compatible(address: AddressScan): boolean {
+  if (address.w0 !== 0 || address.w1 !== 0 || address.w2 !== 0) return false;
+  return !(address.prefix >= 127 && maskWord(address.w3, address.prefix - 96) <= 1);
+}
+
+/** The IPv4 range an IPv4-compatible range (see {@link isIpv4Compatible}) stands for, host bits cleared. */
+function compatibleIpv4(address: AddressScan): Cidr {
+  return networkRange(
+    { family: 'IPV4', prefix: address.prefix - 96, w0: address.w3, w1: 0, w2: 0, w3: 0 },
+    address.prefix - 96,
+  ).cidr;
 }
 
 /** True when the IPv6 range (below /96) contains ::ffff:0:0/96. */
@@ -155,6 +186,13 @@ export function describeAddressProblem(reading: { readonly problem: AddressProbl
       return 'has a prefix length that is not a whole number from 0 to 32 (IPv4) or 128 (IPv6)';
     case 'mapped-prefix':
       return 'holds the IPv4-mapped block ::ffff:0:0/96 with a prefix below /96; write IPv4 ranges as IPv4';
+    case 'ipv4-compatible': {
+      const ipv4 = reading.network?.endsWith('/32') === true ? reading.network.slice(0, -3) : reading.network;
+      return (
+        'is an IPv4-compatible IPv6 address (::a.b.c.d, deprecated by RFC 4291), which no client has ' +
+        `and WAF matches as IPv6 only${ipv4 === undefined ? '' : `; write ${ipv4}`}`
+      );
+    }
     case 'zero-prefix':
       return reading.network === undefined
         ? 'is a /0, the whole address family'

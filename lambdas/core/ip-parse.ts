@@ -195,7 +195,8 @@ function scanIpv6(text: string, start: number, end: number): boolean {
   if (!dotted) return scanHexGroups(text, start, end, 8);
   // A dotted IPv4 tail stands for the last two groups. `::a.b.c.d` (the deprecated
   // IPv4-compatible form) stays the IPv6 address ::a.b.c.d: unlike ipaddr.js we do not read it as
-  // IPv4-mapped, since only `::ffff:` means "this IPv4 host" (RFC 4291 section 2.5.5).
+  // IPv4-mapped, since only `::ffff:` means "this IPv4 host" (RFC 4291 section 2.5.5). The
+  // verdicts refuse it (`ipv4-compatible` in address-verdict), whichever way it is spelt.
   const v4 = parseIpv4(text, lastColon + 1, end);
   if (v4 < 0) return false;
   // The head keeps its "::" if it ends in one; a single trailing colon only separates the tail.

@@ -15,6 +15,7 @@ import { MIN_BAN_IPV4_PREFIX, planActions, type OperatorAction } from '#blocker/
 import { parseFeedMessage } from '#blocker/feed';
 import { describeAddressProblem, readRange, type AddressProblem } from '#core/address-verdict';
 import { Allowlist } from '#core/allowlist';
+import { parseRange } from '#core/ip-parse';
 import type { NetworkRange } from '#core/network-range';
 import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
 import { isNonGlobal } from '#core/special-purpose';
@@ -114,6 +115,15 @@ const mapped = fc.oneof(
   fc.ipV4().map((ip) => `0:0:0:0:0:ffff:${ip}`),
   fc.ipV4().map((ip) => `::${ip}`),
 );
+/** The deprecated IPv4-compatible form (RFC 4291 section 2.5.5.1) in its spellings, and its neighbours `::`, `::1`. */
+const compatible = fc.oneof(
+  fc.ipV4().map((ip) => `::${ip}`),
+  fc.ipV4().map((ip) => `0:0:0:0:0:0:${ip}`),
+  fc.tuple(hex, hex).map(([a, b]) => `::${a}:${b}`),
+  fc.tuple(hex, hex).map(([a, b]) => `::${a.padStart(4, '0')}:${b.padStart(4, '0')}`),
+  fc.integer({ min: 0, max: 3 }).map((n) => `::${n}`),
+  fc.constantFrom('::0.0.0.0', '::0.0.0.1', '::0.0.0.2', '::/127', '::1/127', '::/96', '::/95'),
+);
 const zoned = fc
   .tuple(fc.oneof(ipv6, mapped), fc.constantFrom('eth0', '1', 'en0', '', '%', 'lo/1'))
   .map(([ip, zone]) => `${ip}%${zone}`);
@@ -140,7 +150,7 @@ const network = fc.oneof(
 );
 const nearAddress = fc
   .oneof(
-    { weight: 3, arbitrary: fc.tuple(space, fc.oneof(ipv4, ipv4, ipv6, mapped, zoned), prefix, space) },
+    { weight: 3, arbitrary: fc.tuple(space, fc.oneof(ipv4, ipv4, ipv6, mapped, compatible, zoned), prefix, space) },
     { weight: 2, arbitrary: fc.tuple(space, network, space) },
   )
   .map((parts) => parts.join(''));
@@ -209,6 +219,7 @@ describe('every part of the product reads any text the same way', () => {
     expect([...seen.refused].sort()).toEqual(
       [
         'host-bits',
+        'ipv4-compatible',
         'mapped-prefix',
         'prefix-leading-zero',
         'prefix-out-of-range',
@@ -245,7 +256,8 @@ describe('every part of the product reads any text the same way', () => {
         const slash = trimmed.indexOf('/');
         const address = slash === -1 ? trimmed : trimmed.slice(0, slash);
         const prefixText = slash === -1 ? undefined : trimmed.slice(slash + 1);
-        const addressReads = readRange(address).range !== undefined;
+        // The address scans (its range may still be refused: a /0, the IPv4-compatible form).
+        const addressReads = parseRange(address) !== undefined;
         switch (reading.problem) {
           case 'zone-id': {
             const percent = address.indexOf('%');
@@ -278,6 +290,19 @@ describe('every part of the product reads any text the same way', () => {
           case 'unparsable':
             expect(addressReads).toBe(false);
             break;
+          case 'ipv4-compatible': {
+            // Inside ::/96 at /96 or narrower, and not only :: and ::1 (by ipaddr.js, which reads
+            // `::a.b.c.d` as mapped: its ffff group is put back to 0).
+            const [ip, bits] = ipaddr.parseCIDR(trimmed.includes('/') ? trimmed : `${trimmed}/128`);
+            expect(ip.kind()).toBe('ipv6');
+            const parts = [...(ip as ipaddr.IPv6).parts];
+            if (!/ffff/i.test(trimmed)) parts[5] = 0;
+            expect(parts.slice(0, 6)).toEqual([0, 0, 0, 0, 0, 0]);
+            expect(bits).toBeGreaterThanOrEqual(96);
+            const low = (parts[6] ?? 0) * 65536 + (parts[7] ?? 0);
+            expect(bits >= 127 && low <= 1).toBe(false);
+            break;
+          }
           default:
             // zero-prefix and mapped-prefix: the text reads, its range is refused.
             expect(readRange(text, { hostBits: 'clear' }).problem).toBe(reading.problem);
@@ -289,6 +314,46 @@ describe('every part of the product reads any text the same way', () => {
 });
 
 describe('the inputs of issue 10', () => {
+  it.each([
+    ['::1.2.3.4', '1.2.3.4'],
+    ['::1.2.3.4/128', '1.2.3.4'],
+    ['::0102:0304', '1.2.3.4'],
+    ['0:0:0:0:0:0:102:304', '1.2.3.4'],
+    ['::1.2.3.0/120', '1.2.3.0/24'],
+  ])('%s, the deprecated IPv4-compatible form, is refused everywhere, suggesting %s', (text, ipv4) => {
+    const phrase =
+      'is an IPv4-compatible IPv6 address (::a.b.c.d, deprecated by RFC 4291), which no client has ' +
+      `and WAF matches as IPv6 only; write ${ipv4}`;
+    expect(configVerdict(text)).toEqual({ refusal: `invalid configuration: allowlist[0] "${text}" ${phrase}` });
+    expect(cliVerdict(text)).toEqual({ refusal: `<ip|cidr> "${text}" ${phrase}` });
+    expect(feedVerdict(text)).toEqual({ refusal: `address "${text}" ${phrase}` });
+    expect(blockerVerdict(text, 'ban')).toEqual({ reason: 'ipv4-compatible', detail: `"${text}" ${phrase}` });
+    expect(blockerVerdict(text, 'unban')).toEqual({ reason: 'ipv4-compatible', detail: `"${text}" ${phrase}` });
+    expect(normalizeKeys([text], 'rate-ip', AS_WRITTEN).rejected).toEqual([{ key: text, reason: 'ipv4-compatible' }]);
+    // The IPv4 form it suggests is what everybody reads as the IPv4 host.
+    expect(configVerdict(ipv4)).toEqual({ cidr: ipv4.includes('/') ? ipv4 : `${ipv4}/32` });
+  });
+
+  it('::/96, the whole IPv4-compatible block, is refused without an IPv4 range to write instead', () => {
+    expect(cliVerdict('::/96')).toEqual({
+      refusal:
+        '<ip|cidr> "::/96" is an IPv4-compatible IPv6 address (::a.b.c.d, deprecated by RFC 4291), which no client has and WAF matches as IPv6 only',
+    });
+  });
+
+  it('::, ::1 and ::/127 (the unspecified and loopback addresses) are no IPv4-compatible addresses: read as IPv6', () => {
+    for (const [text, cidr] of [
+      ['::', '::/128'],
+      ['::1', '::1/128'],
+      ['::0.0.0.1', '::1/128'],
+      ['::/127', '::/127'],
+    ] as const) {
+      expect(configVerdict(text)).toEqual({ cidr });
+      expect(cliVerdict(text)).toEqual({ cidr });
+      expect(blockerVerdict(text, 'ban')).toMatchObject({ reason: 'non-global' });
+    }
+  });
+
   it('::ffff:81.2.69.142 is IPv4 everywhere: the IPv4 allowlist set holds 81.2.69.142/32, and the blocker spares its /24 as WAF does', () => {
     const text = '::ffff:81.2.69.142';
     expect(configVerdict(text)).toEqual({ cidr: '81.2.69.142/32' });

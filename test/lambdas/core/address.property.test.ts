@@ -191,6 +191,12 @@ describe('normalizeKeys never emits a range that must not be blocked', () => {
           const unreadable = ['unparsable', 'zone-id', 'prefix-leading-zero', 'prefix-out-of-range'];
           expect(canonical === undefined, `${text}: ${reason}`).toBe(unreadable.includes(reason));
           if (reason === 'zero-prefix') expect(canonical?.endsWith('/0')).toBe(true);
+          if (reason === 'ipv4-compatible') {
+            // Inside ::/96 at /96 or narrower, not only :: and ::1 (RFC 4291 section 2.5.5.1).
+            expect(canonical !== undefined && oracleOverlaps(canonical, '::/96')).toBe(true);
+            expect(Number(canonical?.split('/')[1])).toBeGreaterThanOrEqual(96);
+            expect(['::/128', '::1/128', '::/127']).not.toContain(canonical);
+          }
           if (reason === 'mapped-prefix') {
             // An IPv6 range below /96 that holds the mapped block: WAF would see those clients as IPv4.
             expect(canonical !== undefined && oracleOverlaps(canonical, '::ffff:0:0/96')).toBe(true);

@@ -95,9 +95,14 @@ describe('parseAddress', () => {
     expect(normalize(['::ffff:45.33.12.7/95', '::/64']).reasons).toEqual(['mapped-prefix', 'mapped-prefix']);
   });
 
-  it('reads the deprecated IPv4-compatible form ::a.b.c.d as IPv6, not as the IPv4 host', () => {
+  it('reads the deprecated IPv4-compatible form ::a.b.c.d as IPv6, not as the IPv4 host, and refuses it as a key', () => {
     expect(parseAddress('::45.33.12.7')).toMatchObject({ family: 'IPV6', w2: 0, w3: 0x2d210c07 });
-    expect(normalize(['::45.33.12.7']).reasons).toEqual(['non-global']);
+    expect(normalize(['::45.33.12.7', '::2d21:c07/128', '::1', '::']).reasons).toEqual([
+      'ipv4-compatible',
+      'ipv4-compatible',
+      'non-global',
+      'non-global',
+    ]);
   });
 });
 
