@@ -2,105 +2,35 @@
  * The Lambda entry as AWS calls it: settings from the environment, one structured summary line and
  * the EMF metrics on stdout, and a failed run that fails the invocation after logging why.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   GetIPSetCommand,
   GetRateBasedStatementManagedKeysCommand,
   UpdateIPSetCommand,
   WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { RUN_LOCK_KEY } from '#adapters/ledger';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  ATTACKER,
-  BLOCKER_ENVIRONMENT,
-  FOREIGN,
-  ledgerEntry,
-  RANGE,
-  SETTINGS,
-  storedItem,
-} from '../../support/blocker-fixtures';
-import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ATTACKER, FOREIGN, ledgerEntry, RANGE, SETTINGS, storedItem } from '../../support/blocker-fixtures';
+import { feedRecord, lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
 
-const waf = mockClient(WAFV2Client);
-const cloudwatch = mockClient(CloudWatchClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+const blocker = useBlockerHandler();
+const { waf, cloudwatch, sns, ddb, handler, output } = blocker;
 
-const context = {
-  functionName: 'WafAutoblock-Blocker',
+const context = lambdaContext({
   functionVersion: '$LATEST',
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:WafAutoblock-Blocker',
   memoryLimitInMB: '256',
-  awsRequestId: 'req-1',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-let handler: Handler;
-let wafClientsByRegion: (create?: (region: string) => WAFV2Client) => (region: string) => WAFV2Client;
-let lines: string[] = [];
-
-function jsonLines(): Record<string, unknown>[] {
-  return lines
-    .flatMap((line) => line.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-beforeAll(async () => {
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
-  for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  const module = await import('#blocker/handler');
-  // The tests send hand-made events on purpose, some not of the declared event types.
-  handler = module.handler as Handler;
-  wafClientsByRegion = module.wafClientsByRegion;
 });
 
-beforeEach(() => {
-  lines = [];
-  const capture = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-    vi.spyOn(console, method).mockImplementation(capture);
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-  }
+const jsonLines = () => output.jsonLines();
 
-  waf.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  cloudwatch.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  sns.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  ddb.reset().onAnyCommand().rejects(new Error('unexpected command'));
+beforeEach(() => {
   cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ StateValue: 'ALARM' }] });
   waf
     .on(GetRateBasedStatementManagedKeysCommand)
     .resolves({ ManagedKeysIPV4: { Addresses: [`${ATTACKER.linode}/32`] } });
-  waf
-    .on(GetIPSetCommand)
-    .resolves({ IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  answerWriteAheadIntent(ddb);
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  for (const mock of [waf, cloudwatch, sns, ddb]) mock.restore();
 });
 
 describe('the blocker handler', () => {
@@ -173,10 +103,6 @@ describe('the blocker handler', () => {
     waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
     sns.onAnyCommand().resolves({ MessageId: 'm' });
     const secretLooking = 'Zm9vYmFyYmF6cXV4LXRoaXMtaXMtdGhlLWJvZHk';
-    const feedRecord = (message: string, messageId: string) => ({
-      EventSource: 'aws:sns',
-      Sns: { Type: 'Notification', MessageId: messageId, TopicArn: SETTINGS.feedTopicArn, Message: message },
-    });
 
     await handler(
       {
@@ -202,7 +128,7 @@ describe('the blocker handler', () => {
         topic: SETTINGS.feedTopicArn,
       }),
     ]);
-    expect(lines.join('\n')).not.toContain(secretLooking);
+    expect(output.lines.join('\n')).not.toContain(secretLooking);
     expect(records.find((record) => record.message === 'blocker run')).toMatchObject({
       summary: { trigger: 'feed' },
     });
@@ -230,15 +156,8 @@ describe('the blocker handler', () => {
     });
     waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
     sns.onAnyCommand().resolves({ MessageId: 'm' });
-    const unban = (address: string) => ({
-      EventSource: 'aws:sns',
-      Sns: {
-        Type: 'Notification',
-        MessageId: `m-${address}`,
-        TopicArn: SETTINGS.feedTopicArn,
-        Message: JSON.stringify({ action: 'unban', address, source: 'fail2ban@web1' }),
-      },
-    });
+    const unban = (address: string) =>
+      feedRecord({ action: 'unban', address, source: 'fail2ban@web1' }, `m-${address}`);
 
     await handler({ Records: [unban(RANGE.linode), unban(RANGE.hetzner6)] }, context);
 
@@ -272,7 +191,7 @@ describe('the blocker handler', () => {
 describe('wafClientsByRegion', () => {
   it('creates one client per region, on first use, and reuses it', () => {
     const created: string[] = [];
-    const clientIn = wafClientsByRegion((region) => {
+    const clientIn = blocker.module.wafClientsByRegion((region) => {
       created.push(region);
       return new WAFV2Client({ region });
     });
@@ -284,7 +203,7 @@ describe('wafClientsByRegion', () => {
   });
 
   it('by default builds each client for its own region', async () => {
-    const clientIn = wafClientsByRegion();
+    const clientIn = blocker.module.wafClientsByRegion();
 
     await expect(clientIn('ap-southeast-2').config.region()).resolves.toBe('ap-southeast-2');
     await expect(clientIn('us-east-1').config.region()).resolves.toBe('us-east-1');

@@ -3,101 +3,36 @@
  * DynamoDB SDK clients against the local WAF emulator and dynalite (the pending report lives in the
  * ledger table). Only CloudWatch (the alarm state) and SNS (the reports topic) are mocked.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { WAFV2Client } from '@aws-sdk/client-wafv2';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, Ledger } from '#adapters/ledger';
-import { PendingReports } from '#adapters/pending-report';
-import { createWafClient } from '#adapters/waf';
-import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { describe, expect, it } from 'vitest';
 import type { BlockReportV2 } from '#contracts/report';
-import type { Family } from '#core/types';
-import { runBlocker, type BlockerDeps } from '#blocker/run';
-import { ATTACKER, MINUTE, NOW, RANGE, RATE_RULE, SETTINGS, recordingLogger } from '../../support/blocker-fixtures';
-import { createLedgerTable, startDynalite, type LocalDynamo } from '../../support/dynalite';
-import { startWafServer, type WafServer } from '../../support/waf-server';
+import { runBlocker } from '#blocker/run';
+import { ATTACKER, MINUTE, NOW, RANGE, RATE_RULE, SETTINGS } from '../../support/blocker-fixtures';
+import { useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
 
 /** SNS refuses a message longer than this ("Message too long"). */
 const SNS_LIMIT_BYTES = 262_144;
 const ATTACK_SIZE = 10_000;
 
-const cloudwatch = mockClient(CloudWatchClient);
-const sns = mockClient(SNSClient);
-const region = 'us-east-1';
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-let server: WafServer;
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-const wafClients: WAFV2Client[] = [];
-let tables = 0;
+const world = useEmulatorWorld();
+// Each test declares what the reports topic answers.
+const { sns, publishedMessages } = useStrictAlarmAndReports({ acceptReports: false, alarm: 'ALARM' });
 
 /** A fresh deployment: empty blocklists, no allowlist entries, its own ledger table. */
-async function deploy(): Promise<{ settings: BlockerSettings; deps: BlockerDeps; blocklistV4: string }> {
-  tables += 1;
-  const ledgerTable = `Ledger-reports-${tables}`;
-  await createLedgerTable(dynamo.client, ledgerTable);
-  const ipSet = (name: string, version: Family): IpSetAddress => {
-    const created = server.createIpSet({ name: `${name}-${tables}`, scope: 'CLOUDFRONT', version, addresses: [] });
-    return { name: created.name, id: created.id, scope: 'CLOUDFRONT' };
-  };
-  const blocklist = { IPV4: ipSet('blocklist-v4', 'IPV4'), IPV6: ipSet('blocklist-v6', 'IPV6') };
-  const settings: BlockerSettings = {
-    ...SETTINGS,
-    ledgerTable,
-    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
-    allowlist: { IPV4: ipSet('allowlist-v4', 'IPV4'), IPV6: ipSet('allowlist-v6', 'IPV6') },
-  };
-  const waf = createWafClient({ endpoint: server.endpoint, region, credentials });
-  wafClients.push(waf);
-  const deps: BlockerDeps = {
-    waf,
-    cloudwatch: new CloudWatchClient({ region, credentials }),
-    sns: new SNSClient({ region, credentials }),
-    ledger: new Ledger(doc, ledgerTable),
-    pending: new PendingReports(doc, ledgerTable),
-    logger: recordingLogger(),
-    sleep: () => Promise.resolve(),
-  };
-  return { settings, deps, blocklistV4: blocklist.IPV4.id };
+async function deploy() {
+  const empty = { IPV4: [], IPV6: [] };
+  const { settings, deps, blocklistId } = await world.deploy({
+    table: 'Ledger-reports',
+    blocklist: empty,
+    allowlist: empty,
+  });
+  return { settings, deps, blocklistV4: blocklistId.IPV4 };
 }
 
 /** What the rate rule is limiting now (the login rule limits nothing). */
 function rateRuleLimits(ipv4: readonly string[]): void {
-  for (const rule of SETTINGS.rateRules) {
-    server.setManagedKeys(SETTINGS.webAclName, rule, rule === RATE_RULE ? { ipv4: [...ipv4] } : {});
-  }
+  world.rateRulesLimit({ [RATE_RULE]: { ipv4 } });
 }
-
-/** The messages the reports topic took, as sent. */
-function publishedMessages(): string[] {
-  return sns.commandCalls(PublishCommand).map((call) => call.args[0].input.Message ?? '');
-}
-
-beforeAll(async () => {
-  [server, dynamo] = await Promise.all([startWafServer(), startDynalite()]);
-  doc = createLedgerClient(dynamo.client);
-});
-
-afterAll(async () => {
-  for (const client of wafClients) client.destroy();
-  cloudwatch.restore();
-  sns.restore();
-  await Promise.all([server.close(), dynamo.close()]);
-});
-
-beforeEach(() => {
-  for (const mock of [cloudwatch, sns]) {
-    mock.reset();
-    mock.onAnyCommand().rejects(new Error('unexpected command'));
-  }
-  cloudwatch
-    .on(DescribeAlarmsCommand, { AlarmNames: [SETTINGS.alarmName], AlarmTypes: ['MetricAlarm'] }, true)
-    .resolves({ MetricAlarms: [{ AlarmName: SETTINGS.alarmName, StateValue: 'ALARM' }] });
-});
 
 describe('the block report over the wire', () => {
   it('reports an attack of 10,000 new /24s in one message that SNS takes', async () => {
@@ -109,7 +44,7 @@ describe('the block report over the wire', () => {
     const summary = await runBlocker(deps, settings, { kind: 'schedule' }, NOW);
 
     expect(summary).toMatchObject({ rangesAdded: ATTACK_SIZE, reported: true });
-    expect(server.getAddresses(blocklistV4)).toHaveLength(ATTACK_SIZE);
+    expect(world.server.getAddresses(blocklistV4)).toHaveLength(ATTACK_SIZE);
     const messages = publishedMessages();
     expect(messages).toHaveLength(1);
     const [message = ''] = messages;
@@ -135,7 +70,7 @@ describe('the block report over the wire', () => {
     // The run fails loudly, but only after the block and its ledger row are written.
     expect(failed).toBeInstanceOf(Error);
     expect((failed as Error).message).toContain('kept in the ledger table and the next run publishes it');
-    expect(server.getAddresses(blocklistV4)).toEqual([RANGE.linode]);
+    expect(world.server.getAddresses(blocklistV4)).toEqual([RANGE.linode]);
     expect(await deps.ledger.activeEntries('IPV4')).toEqual([expect.objectContaining({ range: RANGE.linode })]);
 
     rateRuleLimits([`${ATTACKER.linode}/32`, `${ATTACKER.tor}/32`]);

@@ -2,119 +2,35 @@
  * The Lambda entry given our alarm's SNS event: a late one makes the handler read the alarm and log
  * why; a fresh one does not. Strict SDK mocks, settings from the environment as the stack sets them.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  GetIPSetCommand,
-  GetRateBasedStatementManagedKeysCommand,
-  UpdateIPSetCommand,
-  WAFV2Client,
-} from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetRateBasedStatementManagedKeysCommand, UpdateIPSetCommand } from '@aws-sdk/client-wafv2';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { RUN_LOCK_KEY } from '#adapters/ledger';
-import { ATTACKER, BLOCKER_ENVIRONMENT, SETTINGS } from '../../support/blocker-fixtures';
-import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
+import { ATTACKER } from '../../support/blocker-fixtures';
+import { alarmSnsEvent, lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
 
-const waf = mockClient(WAFV2Client);
-const cloudwatch = mockClient(CloudWatchClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+const { waf, cloudwatch, sns, ddb, handler, output } = useBlockerHandler();
 
 // 60 s left: too little for a second round, so a run in ALARM stops after its first (attack mode's
 // rounds are in attack-mode-handler.test.ts).
-const context = {
-  functionName: 'WafAutoblock-Blocker',
-  awsRequestId: 'req-late',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
-const ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:waf-autoblock-AlertTopic';
+const context = lambdaContext({ awsRequestId: 'req-late' });
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-let handler: Handler;
-let lines: string[] = [];
-
-function jsonLines(): Record<string, unknown>[] {
-  return lines
-    .flatMap((line) => line.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+const jsonLines = () => output.jsonLines();
 
 /** Our alarm's ALARM event as Lambda delivers it, the state change `ageMs` before the real clock's now. */
 function alarmEvent(ageMs: number): unknown {
-  const changed = Date.now() - ageMs;
-  const message = {
-    AlarmName: SETTINGS.alarmName,
-    NewStateValue: 'ALARM',
-    OldStateValue: 'OK',
-    StateChangeTime: new Date(changed).toISOString().replace('Z', '+0000'),
-  };
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        Sns: {
-          Type: 'Notification',
-          MessageId: 'alarm-1',
-          TopicArn: ALERT_TOPIC,
-          Message: JSON.stringify(message),
-          Timestamp: new Date(changed + 1000).toISOString(),
-        },
-      },
-    ],
-  };
+  return alarmSnsEvent('ALARM', Date.now() - ageMs);
 }
 
-beforeAll(async () => {
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
-  for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  handler = (await import('#blocker/handler')).handler as Handler;
-});
-
 beforeEach(() => {
-  lines = [];
-  const capture = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-    vi.spyOn(console, method).mockImplementation(capture);
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-  }
-  waf.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  cloudwatch.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  sns.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  ddb.reset().onAnyCommand().rejects(new Error('unexpected command'));
   // The attack is over: the alarm is OK, though the rate rule still limits one address.
   waf
     .on(GetRateBasedStatementManagedKeysCommand)
     .resolves({ ManagedKeysIPV4: { Addresses: [`${ATTACKER.linode}/32`] } });
-  waf
-    .on(GetIPSetCommand)
-    .resolves({ IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  answerWriteAheadIntent(ddb);
   // The run lock only: any ledger write for a range would be a block.
   ddb.on(UpdateCommand, { Key: { range: RUN_LOCK_KEY } }).resolves({});
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  for (const mock of [waf, cloudwatch, sns, ddb]) mock.restore();
 });
 
 describe('the blocker handler given our alarm event', () => {
