@@ -76,6 +76,8 @@ export class Blocker extends Construct {
   readonly feedPublisherPolicy: iam.ManagedPolicy;
   /** The `scheduled` alias that the schedule rule invokes; its metrics count the scheduled runs only. */
   readonly scheduled: lambda.Alias;
+  /** The `attack-tick` alias that the 1-minute attack tick invokes; undefined with gate `always`. */
+  readonly attackTick?: lambda.Alias;
 
   constructor(scope: Construct, id: string, props: BlockerProps) {
     super(scope, id);
@@ -227,6 +229,7 @@ export class Blocker extends Construct {
         retryAttempts: 0,
         maxEventAge: Duration.seconds(60),
       });
+      this.attackTick = tick;
       new events.Rule(this, 'AttackTick', {
         description: 'waf-autoblock attack mode: runs the blocker each minute while the attack alarm is in ALARM',
         schedule: events.Schedule.expression(ATTACK_TICK_SCHEDULE),

@@ -38,11 +38,12 @@ export interface HealthAlarmsProps {
   /** The blocker function; its service name is the `service` dimension of its metrics. */
   readonly blocker: WatchedFunction;
   /**
-   * The alias that the blocker's schedule rule invokes (`Blocker.scheduled`). blocker-stopped counts
-   * its invocations only: the attack-mode tick, the alarm and the ban feed invoke the blocker too,
-   * and would keep a function-wide Invocations above zero while the schedule is off.
+   * The alias that the 1-minute attack tick invokes (`Blocker.attackTick`). blocker-stopped counts
+   * every invocation of the blocker but these: a tick runs each minute whatever the schedule does,
+   * and would hide a disabled schedule rule.
+   * @default none: no attack tick (gate `always`), so every invocation counts
    */
-  readonly scheduledBlocker: lambda.IFunction;
+  readonly attackTick?: lambda.IFunction;
   /** The notifier function; its service name is the `service` dimension of its metrics. */
   readonly notifier: WatchedFunction;
   /** `blocker.schedule`: the blocker alarms count in periods of its interval. */
@@ -135,7 +136,7 @@ const ONCE = { evaluationPeriods: 1, datapointsToAlarm: 1 } as const;
 /** The alarms on the blocker's runs, counted in periods of its schedule interval. */
 function blockerAlarmSpecs({
   blocker,
-  scheduledBlocker,
+  attackTick,
   schedule,
 }: HealthAlarmsProps): Record<Exclude<HealthAlarmKind, EventAlarmKind>, AlarmSpec> {
   const periodSeconds = scheduleIntervalSeconds(schedule);
@@ -181,15 +182,7 @@ function blockerAlarmSpecs({
       description: `waf-autoblock: the blocker failed ${RUNS_WATCHED} runs in a row (Errors >= 1 in ${RUNS_WATCHED} periods of ${every}). New attackers are not blocked and no block expires until it is fixed. ${check}`,
     },
     'blocker-stopped': {
-      // Invocations, not successful runs: a blocker that runs and fails is blocker-failing's to say,
-      // so that one fault pages once. Lambda counts an invocation that fails or times out too, but
-      // not a throttled one (reserved concurrency 0).
-      // Of the scheduled alias only: Lambda publishes an alias's metrics with the dimensions
-      // FunctionName and Resource (`<function>:<alias>`), which CDK's Alias.metric sets
-      // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html, "Using
-      // dimensions"; aws/aws-cdk commit ce08853). By FunctionName alone it would count every alias,
-      // and the attack-mode tick invokes the blocker each minute whatever the schedule does.
-      metric: scheduledBlocker.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
+      metric: invocationsButAttackTicks(blocker.function, attackTick, period),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods,
@@ -197,7 +190,7 @@ function blockerAlarmSpecs({
       // A blocker that is never invoked has no data point: silence is the fault this alarm is for.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       pages: true,
-      description: `waf-autoblock: the blocker was not invoked for ${RUNS_WATCHED} schedule intervals (${describeSeconds(RUNS_WATCHED * periodSeconds)}; Invocations < 1, no data counts). Check that the EventBridge schedule rule is enabled, that the function exists, and that its reserved concurrency is not 0 (throttled invocations do not count). A blocker that runs and fails is blocker-failing's.`,
+      description: `waf-autoblock: the blocker was not invoked for ${RUNS_WATCHED} schedule intervals (${describeSeconds(RUNS_WATCHED * periodSeconds)}; Invocations other than the 1-minute attack tick's < 1, no data counts). Check that the EventBridge schedule rule is enabled, that the function exists, and that its reserved concurrency is not 0 (throttled invocations do not count). A blocker that runs and fails is blocker-failing's.`,
     },
     'blocklist-full': {
       metric: blockerMetric(HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM),
@@ -218,6 +211,56 @@ function blockerAlarmSpecs({
       description: `waf-autoblock: ranges that should be blocked did not fit in their IP set (Overflow >= 1 in ${every}); the most recent and most active were kept, and the block reports list the rest. ${roomCheck}`,
     },
   };
+}
+
+/**
+ * What blocker-stopped counts, per period: the blocker's invocations, all of them but the attack
+ * tick's (metric math `FILL(invocations, 0) - FILL(attackTicks, 0)`).
+ *
+ * Invocations, not successful runs: a blocker that runs and fails is blocker-failing's to say, so
+ * that one fault pages once. Lambda counts an invocation that fails or times out too, but not a
+ * throttled one (reserved concurrency 0).
+ *
+ * `invocations` is by FunctionName alone, which Lambda aggregates over every version and alias of
+ * the function; `attackTicks` adds Resource `<function>:attack-tick`, the alias the tick invokes
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html, "Using dimensions").
+ * So the schedule (alias `scheduled`), the first deploy's run (a `triggers.Trigger`, which invokes a
+ * published version), alarm messages and ban-feed messages (unqualified) all count, and the tick,
+ * which runs each minute whatever the schedule does, does not.
+ *
+ * FILL(…, 0) gives a period without data the value 0 (CloudWatch metric math, "Functions supported
+ * for metric math", FILL: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html),
+ * so that a period with scheduled runs and no tick is its runs, and one with ticks only is 0. A
+ * period in which nothing invoked the blocker is 0 or, should the expression give no data point
+ * there, missing; the alarm treats missing data as breaching, so either way it breaches
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html, "Alarms
+ * on math expressions": missing data is treated as the alarm says, as for a single metric). FILL's
+ * documented pitfall, a late last data point filled with 0, cannot page alone: the alarm needs
+ * ${RUNS_WATCHED} breaching periods of ${RUNS_WATCHED}.
+ */
+function invocationsButAttackTicks(
+  fn: lambda.IFunction,
+  attackTick: lambda.IFunction | undefined,
+  period: Duration,
+): cloudwatch.MathExpression {
+  const invocations = fn.metricInvocations({ statistic: cloudwatch.Stats.SUM, period });
+  if (attackTick === undefined) {
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(invocations, 0)',
+      usingMetrics: { invocations },
+      label: 'Blocker invocations',
+      period,
+    });
+  }
+  return new cloudwatch.MathExpression({
+    expression: 'FILL(invocations, 0) - FILL(attackTicks, 0)',
+    usingMetrics: {
+      invocations,
+      attackTicks: attackTick.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
+    },
+    label: 'Blocker invocations other than the attack tick',
+    period,
+  });
 }
 
 /** The alarms that run on events rather than on the schedule. */

@@ -214,7 +214,7 @@ export class WafAutoblock extends Construct {
       namePrefix: prefix,
       channel: this.ops,
       blocker: this.blocker.handler,
-      scheduledBlocker: this.blocker.scheduled,
+      attackTick: this.blocker.attackTick,
       notifier: this.notifier.handler,
       schedule: config.blocker.schedule,
     });

@@ -62,7 +62,7 @@ function descriptionOf(alarm: AlarmProperties): string {
  * The health alarms alone in a bare stack, watching inline functions: what the schedule changes,
  * without bundling the Lambdas for every case. The assembly is removed from the temp dir.
  */
-function bareHealthAlarms(schedule: string): Map<HealthAlarmKind, AlarmProperties> {
+function bareHealthAlarms(schedule: string, withAttackTick = true): Map<HealthAlarmKind, AlarmProperties> {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'waf-autoblock-health-')) });
   try {
     const stack = new Stack(app, 'Bare', { env: { account: '123456789012', region: 'eu-west-1' } });
@@ -77,11 +77,10 @@ function bareHealthAlarms(schedule: string): Map<HealthAlarmKind, AlarmPropertie
     });
     const channel = new OpsChannel(stack, 'Ops', { key: new kms.Key(stack, 'Key') });
     const [blocker, notifier] = [watched('blocker'), watched('notifier')];
-    const scheduledBlocker = new lambda.Alias(stack, 'Scheduled', {
-      aliasName: 'scheduled',
-      version: blocker.function.currentVersion,
-    });
-    new HealthAlarms(stack, 'Health', { namePrefix: 'bare', channel, blocker, scheduledBlocker, notifier, schedule });
+    const attackTick = withAttackTick
+      ? new lambda.Alias(stack, 'AttackTick', { aliasName: 'attack-tick', version: blocker.function.currentVersion })
+      : undefined;
+    new HealthAlarms(stack, 'Health', { namePrefix: 'bare', channel, blocker, attackTick, notifier, schedule });
     return healthAlarms(Template.fromStack(stack));
   } finally {
     rmSync(app.outdir, { recursive: true, force: true });
@@ -121,15 +120,46 @@ describe('the health alarms (default configuration: rate(5 minutes))', () => {
     // Pages nobody (see the routing test below): one failed run is often repaired by the next.
     'blocker-failed': { ...blockerErrors, ...atLeast(1), ...once, ...quietIsFine },
     'blocker-failing': { ...blockerErrors, ...atLeast(1), EvaluationPeriods: 3, DatapointsToAlarm: 3, ...quietIsFine },
-    // The scheduled alias's invocations only (FunctionName + Resource `<function>:scheduled`): the
-    // attack-mode tick invokes the blocker each minute through its own alias, and would keep a
-    // function-wide count above zero with the schedule rule disabled.
+    // Every invocation but the attack tick's: the schedule, the first deploy's run (a version),
+    // alarm and ban-feed messages count; the 1-minute tick, which runs whatever the schedule does,
+    // does not. Metric math, so that the first deploy pages nobody and a disabled schedule still pages.
     'blocker-stopped': {
-      ...blockerErrors,
-      MetricName: 'Invocations',
-      Dimensions: [
-        { Name: 'FunctionName', Value: { Ref: blockerId } },
-        { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: blockerId }, ':scheduled']] } },
+      Metrics: [
+        {
+          Id: 'expr_1',
+          Label: 'Blocker invocations other than the attack tick',
+          Expression: 'FILL(invocations, 0) - FILL(attackTicks, 0)',
+          ReturnData: true,
+        },
+        {
+          Id: 'invocations',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: 'Invocations',
+              Dimensions: [{ Name: 'FunctionName', Value: { Ref: blockerId } }],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+        {
+          Id: 'attackTicks',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: 'Invocations',
+              Dimensions: [
+                { Name: 'FunctionName', Value: { Ref: blockerId } },
+                { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: blockerId }, ':attack-tick']] } },
+              ],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
       ],
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
@@ -410,9 +440,13 @@ describe('the health alarms, configured', () => {
     for (const kind of ['blocker-failed', 'blocklist-full', 'overflow'] as const) {
       expect(alarms.get(kind), kind).toMatchObject({ Period: period, EvaluationPeriods: 1, DatapointsToAlarm: 1 });
     }
-    for (const kind of ['blocker-failing', 'blocker-stopped'] as const) {
-      expect(alarms.get(kind), kind).toMatchObject({ Period: period, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
-    }
+    expect(alarms.get('blocker-failing')).toMatchObject({ Period: period, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    const blockerStopped = alarms.get('blocker-stopped') as { Metrics: { MetricStat?: { Period: number } }[] };
+    expect(blockerStopped).toMatchObject({ EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    expect(blockerStopped.Metrics.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Period] : []))).toEqual([
+      period,
+      period,
+    ]);
     // The notifier and the queue do not run on the schedule.
     for (const kind of ['telegram-undelivered', 'dead-letters'] as const) {
       expect(alarms.get(kind), kind).toMatchObject({ Period: 300, EvaluationPeriods: 1 });
@@ -422,6 +456,17 @@ describe('the health alarms, configured', () => {
     expect(notifierFailed.Metrics.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Period] : []))).toEqual([
       300, 300,
     ]);
+  });
+
+  it('count every blocker invocation in blocker-stopped when there is no attack tick (gate always)', () => {
+    const blockerStopped = bareHealthAlarms('rate(5 minutes)', false).get('blocker-stopped') as {
+      Metrics: { Id: string; Expression?: string; MetricStat?: { Metric: { Dimensions: { Name: string }[] } } }[];
+    };
+    expect(blockerStopped.Metrics.map(({ Id, Expression }) => [Id, Expression])).toEqual([
+      ['expr_1', 'FILL(invocations, 0)'],
+      ['invocations', undefined],
+    ]);
+    expect(blockerStopped.Metrics[1]?.MetricStat?.Metric.Dimensions.map(({ Name }) => Name)).toEqual(['FunctionName']);
   });
 
   it('refuses, naming blocker.schedule, a schedule the construct is given without the configuration checks', () => {

@@ -4,7 +4,10 @@
  * cannot be read (WAFNonexistentItemException, strict SDK mocks), and each blocker alarm of the
  * template is evaluated over what that leaves CloudWatch: the EMF lines the handler printed
  * (RunSucceeded 0) and Lambda's Errors and Invocations metrics (one per invocation that threw, one per
- * invocation).
+ * invocation, by function and by the alias it came through). Then a blocker that is not failing but
+ * not scheduled either: blocker-stopped (metric math over the function's and the attack tick's
+ * Invocations) over a disabled schedule with the tick running, the first deploy's run, and a
+ * normal schedule.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,16 +27,29 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ATTACK_TICK_SOURCE } from '#contracts/attack-mode';
 import { healthAlarmKindOf } from '#contracts/health';
 import { parseConfig } from '#config/load';
 import { WafAutoblockStack } from '../../lib/waf-autoblock-stack';
-import { alarmState, emfDatapoint, type Datapoint, type MetricAlarmProperties } from '../support/alarm-evaluation';
+import {
+  alarmState,
+  emfDatapoint,
+  mathDatapoints,
+  type AlarmMetric,
+  type Datapoint,
+  type EmptyFill,
+  type MathAlarmProperties,
+  type MetricAlarmProperties,
+} from '../support/alarm-evaluation';
 import { BLOCKER_ENVIRONMENT, SETTINGS } from '../support/blocker-fixtures';
 import { functionOfService } from '../support/template';
 import { answerWriteAheadIntent } from '../support/write-ahead-mock';
 
 const BLOCKER_KINDS = ['blocker-failed', 'blocker-failing', 'blocker-stopped', 'blocklist-full', 'overflow'] as const;
 type BlockerKind = (typeof BLOCKER_KINDS)[number];
+/** The blocker alarms on one metric; blocker-stopped is metric math. */
+type MetricKind = Exclude<BlockerKind, 'blocker-stopped'>;
+type BlockerAlarms = Record<MetricKind, MetricAlarmProperties> & { 'blocker-stopped': MathAlarmProperties };
 
 const waf = mockClient(WAFV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
@@ -48,7 +64,7 @@ const context = {
 
 /** The default stack's blocker alarms and the blocker's Powertools settings, synthesized without cdk-nag (health-alarms.test.ts runs it). */
 function synthesizeBlocker(): {
-  alarms: Record<BlockerKind, MetricAlarmProperties>;
+  alarms: BlockerAlarms;
   functionId: string;
   powertools: Record<string, string>;
 } {
@@ -60,12 +76,13 @@ function synthesizeBlocker(): {
       env: { account: '123456789012', region: 'us-east-1' },
     });
     const template = Template.fromStack(stack);
-    const alarms = {} as Record<BlockerKind, MetricAlarmProperties>;
+    const found: Partial<Record<BlockerKind, unknown>> = {};
     for (const resource of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
-      const properties = (resource as { Properties: MetricAlarmProperties }).Properties;
+      const properties = (resource as { Properties: { AlarmName?: unknown } }).Properties;
       const kind = healthAlarmKindOf(String(properties.AlarmName));
-      if ((BLOCKER_KINDS as readonly string[]).includes(kind ?? '')) alarms[kind as BlockerKind] = properties;
+      if ((BLOCKER_KINDS as readonly string[]).includes(kind ?? '')) found[kind as BlockerKind] = properties;
     }
+    const alarms = found as BlockerAlarms;
     const [functionId, fn] = functionOfService(template, 'WafAutoblock-blocker');
     const variables = fn.Properties.Environment.Variables as Record<string, string>;
     const powertools = Object.fromEntries(Object.entries(variables).filter(([name]) => name.startsWith('POWERTOOLS_')));
@@ -75,17 +92,27 @@ function synthesizeBlocker(): {
   }
 }
 
-/** One invocation as CloudWatch sees it: the EMF records it printed, and whether it failed (Lambda's Errors). */
+/** How an invocation reached the blocker: Lambda counts it under the function, and under the alias it named. */
+type Caller = 'scheduled' | 'attack-tick' | 'first-deploy' | 'alarm' | 'ban-feed';
+
+/** One invocation as CloudWatch sees it: the EMF records it printed, whether it failed (Lambda's Errors), and its caller. */
 interface Invocation {
   readonly records: Record<string, unknown>[];
   readonly failed: boolean;
+  readonly caller: Caller;
 }
+
+/** The aliases that callers invoke; the others name the function unqualified or a version. */
+const ALIAS_OF: Partial<Record<Caller, string>> = { scheduled: 'scheduled', 'attack-tick': 'attack-tick' };
 
 const { alarms, functionId, powertools } = synthesizeBlocker();
 let handler: (event: unknown, context: Context) => Promise<unknown>;
 
-/** Runs the handler once, capturing what it prints. */
-async function invoke(): Promise<Invocation> {
+/** Runs the handler once for a scheduled tick (or the given event and caller), capturing what it prints. */
+async function invoke(
+  event: unknown = { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+  caller: Caller = 'scheduled',
+): Promise<Invocation> {
   const lines: string[] = [];
   const capture = (...args: unknown[]) => {
     lines.push(args.map(String).join(' '));
@@ -101,7 +128,7 @@ async function invoke(): Promise<Invocation> {
   ];
   let failed = false;
   try {
-    await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
+    await handler(event, context);
   } catch {
     // Lambda counts a thrown invocation in Errors; the test reads it from `failed`.
     failed = true;
@@ -113,27 +140,66 @@ async function invoke(): Promise<Invocation> {
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((record) => '_aws' in record);
-  return { records, failed };
+  return { records, failed, caller };
 }
 
-/** The datapoint each period (one scheduled run each) gives an alarm. */
-function datapoints(alarm: MetricAlarmProperties, periods: readonly Invocation[]): Datapoint[] {
-  if (alarm.Namespace === 'AWS/Lambda') {
-    // Lambda's own metrics, of this function only: Errors counts the invocations that threw,
-    // Invocations every one of them through the scheduled alias (each period is one scheduled run).
-    const byFunction = { Name: 'FunctionName', Value: { Ref: functionId } };
-    const byScheduledAlias = { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: functionId }, ':scheduled']] } };
-    expect(alarm.Dimensions).toEqual(
-      alarm.MetricName === 'Invocations' ? [byFunction, byScheduledAlias] : [byFunction],
-    );
-    expect(['Errors', 'Invocations']).toContain(alarm.MetricName);
-    return periods.map((run) => (alarm.MetricName === 'Invocations' || run.failed ? 1 : 0));
+/**
+ * Lambda's datapoint for one period of `metric` (AWS/Lambda, this function): Invocations and Errors
+ * by FunctionName count every invocation of the function, whatever version or alias it named; with
+ * Resource `<function>:<alias>` only those through that alias. No invocation, no data point.
+ */
+function lambdaDatapoint(metric: AlarmMetric, period: readonly Invocation[]): Datapoint {
+  const [byFunction, byResource, ...more] = metric.Dimensions ?? [];
+  expect(metric.Namespace).toBe('AWS/Lambda');
+  expect(byFunction).toEqual({ Name: 'FunctionName', Value: { Ref: functionId } });
+  expect(more).toEqual([]);
+  let counted = period;
+  if (byResource !== undefined) {
+    // `<function>:<alias>`, as CDK's Alias.metric writes it.
+    const [separator, [fn, alias]] = (byResource.Value as { 'Fn::Join': [string, [unknown, string]] })['Fn::Join'];
+    expect([byResource.Name, separator, fn]).toEqual(['Resource', '', { Ref: functionId }]);
+    counted = period.filter((invocation) => `:${ALIAS_OF[invocation.caller] ?? ''}` === alias);
   }
-  return periods.map((run) => emfDatapoint(alarm, run.records));
+  if (counted.length === 0) return undefined;
+  if (metric.MetricName === 'Invocations') return counted.length;
+  expect(metric.MetricName).toBe('Errors');
+  return counted.filter((invocation) => invocation.failed).length;
 }
 
-const states = (periods: readonly Invocation[]) =>
-  Object.fromEntries(BLOCKER_KINDS.map((kind) => [kind, alarmState(alarms[kind], datapoints(alarms[kind], periods))]));
+/** The datapoints `periods` give one of the blocker alarms (each period: the invocations in it, oldest first). */
+function datapoints(
+  kind: BlockerKind,
+  periods: readonly (readonly Invocation[])[],
+  emptyFill?: EmptyFill,
+): Datapoint[] {
+  if (kind === 'blocker-stopped') {
+    const alarm = alarms[kind];
+    const series = Object.fromEntries(
+      alarm.Metrics.flatMap((query) =>
+        query.MetricStat === undefined
+          ? []
+          : [[query.Id, periods.map((period) => lambdaDatapoint(query.MetricStat!.Metric, period))]],
+      ),
+    );
+    return mathDatapoints(alarm, series, emptyFill);
+  }
+  const alarm = alarms[kind];
+  return periods.map((period) =>
+    alarm.Namespace === 'AWS/Lambda'
+      ? lambdaDatapoint(alarm, period)
+      : emfDatapoint(
+          alarm,
+          period.flatMap((invocation) => invocation.records),
+        ),
+  );
+}
+
+/** Every blocker alarm's state over `periods`. */
+const statesOver = (periods: readonly (readonly Invocation[])[]) =>
+  Object.fromEntries(BLOCKER_KINDS.map((kind) => [kind, alarmState(alarms[kind], datapoints(kind, periods))]));
+
+/** Every blocker alarm's state when each invocation is alone in its period (one scheduled run each). */
+const states = (runs: readonly Invocation[]) => statesOver(runs.map((run) => [run]));
 
 beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'us-east-1');
@@ -188,7 +254,7 @@ describe('a blocker that cannot read its blocklist', () => {
       expect.objectContaining({ service: powertools.POWERTOOLS_SERVICE_NAME, RunSucceeded: 0 }),
     ]);
     // Invoked, so not stopped: a failing blocker is blocker-failing's to report, once.
-    expect(datapoints(alarms['blocker-stopped'], [run])).toEqual([1]);
+    expect(datapoints('blocker-stopped', [[run]])).toEqual([1]);
   });
 
   it('raises blocker-failed at the first failed run, blocker-failing at the third in a row, and never blocker-stopped', async () => {
@@ -237,10 +303,72 @@ describe('a blocker that cannot read its blocklist', () => {
       overflow: 'OK',
     });
   });
+});
 
-  it('raises blocker-stopped from silence alone: a blocker that is never invoked has no data', () => {
-    const silent: Invocation[] = [];
-    expect(alarmState(alarms['blocker-stopped'], datapoints(alarms['blocker-stopped'], silent))).toBe('ALARM');
-    expect(alarmState(alarms['blocker-failed'], [undefined])).toBe('OK');
+/** One attack tick through its alias, the alarm OK: the handler reads the alarm and runs nothing. */
+const tick = () => invoke({ source: ATTACK_TICK_SOURCE, time: '2026-12-01T03:00:00Z' }, 'attack-tick');
+/** A period of the 5-minute schedule with the schedule rule disabled: five attack ticks, nothing else. */
+const ticksOnly = async () => [await tick(), await tick(), await tick(), await tick(), await tick()];
+const stoppedState = (periods: readonly (readonly Invocation[])[], emptyFill?: EmptyFill) =>
+  alarmState(alarms['blocker-stopped'], datapoints('blocker-stopped', periods, emptyFill));
+
+describe('blocker-stopped: invocations of the blocker other than the attack tick', () => {
+  it('raises it when nothing invokes the blocker for 3 schedule periods, whichever way FILL reads a series with no data', () => {
+    const silent = [[], [], []];
+    expect(stoppedState(silent, 'zeros')).toBe('ALARM');
+    expect(stoppedState(silent, 'nothing')).toBe('ALARM');
+    expect(alarmState(alarms['blocker-failed'], datapoints('blocker-failed', silent))).toBe('OK');
+  });
+
+  it('raises it when the schedule rule is disabled and only the 1-minute attack tick invokes the blocker', async () => {
+    const periods = [await ticksOnly(), await ticksOnly(), await ticksOnly()];
+
+    expect(periods.flat().every((invocation) => !invocation.failed && invocation.records.length === 0)).toBe(true);
+    expect(datapoints('blocker-stopped', periods)).toEqual([0, 0, 0]);
+    expect(statesOver(periods)).toMatchObject({ 'blocker-stopped': 'ALARM', 'blocker-failed': 'OK' });
+  });
+
+  it("counts the first deploy's run (a version, not an alias): no ALARM in the 3 periods it covers, ALARM after them with no other run", async () => {
+    const firstRun = await invoke({}, 'first-deploy');
+
+    expect(firstRun.failed).toBe(false);
+    // Evaluated at the end of each period after the deploy; the periods before it have no data.
+    expect(stoppedState([[firstRun]])).toBe('OK');
+    expect(stoppedState([[firstRun], []])).toBe('OK');
+    expect(stoppedState([[firstRun], [], []])).toBe('OK');
+    expect(stoppedState([[firstRun], [], [], []])).toBe('ALARM');
+    // Counting the scheduled alias alone, as before, would have paged right after the deploy.
+    const scheduledAliasOnly = periodsOfAlias('scheduled', [[firstRun]]);
+    expect(alarmState(alarms['blocker-stopped'], scheduledAliasOnly)).toBe('ALARM');
+  });
+
+  it('stays OK on the schedule, with attack ticks, alarm messages and ban-feed messages in between', async () => {
+    const scheduled = [await invoke(), await invoke(), await invoke()];
+    const alarmMessage: Invocation = { records: [], failed: false, caller: 'alarm' };
+    const banFeed: Invocation = { records: [], failed: false, caller: 'ban-feed' };
+    const periods = [
+      [scheduled[0]!, await tick()],
+      [scheduled[1]!, alarmMessage, await tick()],
+      [scheduled[2]!, banFeed],
+    ];
+
+    expect(datapoints('blocker-stopped', periods)).toEqual([1, 2, 2]);
+    expect(statesOver(periods)).toEqual({
+      'blocker-failed': 'OK',
+      'blocker-failing': 'OK',
+      'blocker-stopped': 'OK',
+      'blocklist-full': 'OK',
+      overflow: 'OK',
+    });
+    // An alarm message or a ban-feed message alone also says the blocker is invoked.
+    expect(datapoints('blocker-stopped', [[alarmMessage], [banFeed]])).toEqual([1, 1]);
   });
 });
+
+/** Invocations through one alias per period (Lambda's Resource dimension), as a single-metric alarm on it would see them. */
+function periodsOfAlias(alias: string, periods: readonly (readonly Invocation[])[]): Datapoint[] {
+  const byFunction = { Name: 'FunctionName', Value: { Ref: functionId } };
+  const byAlias = { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: functionId }, `:${alias}`]] } };
+  const metric: AlarmMetric = { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [byFunction, byAlias] };
+  return periods.map((period) => lambdaDatapoint(metric, period));
+}
