@@ -5,42 +5,23 @@
  * invocation's time runs short; the attack tick runs nothing while the alarm is not in ALARM.
  * Strict SDK mocks; the fake clock also drives the remaining time.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  GetIPSetCommand,
-  GetRateBasedStatementManagedKeysCommand,
-  UpdateIPSetCommand,
-  WAFV2Client,
-} from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetRateBasedStatementManagedKeysCommand, UpdateIPSetCommand } from '@aws-sdk/client-wafv2';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS, ROUND_ALLOWANCE_MS } from '#contracts/attack-mode';
-import { ATTACKER, BLOCKER_ENVIRONMENT, NOW, RANGE, SETTINGS } from '../../support/blocker-fixtures';
-import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
+import { ATTACKER, NOW, RANGE, SETTINGS } from '../../support/blocker-fixtures';
+import { alarmSnsEvent, feedRecord, lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
 
-const waf = mockClient(WAFV2Client);
-const cloudwatch = mockClient(CloudWatchClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+const { waf, cloudwatch, sns, ddb, handler, output } = useBlockerHandler();
 
 const T0 = NOW;
 const SECOND = 1_000;
-const ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:waf-autoblock-AlertTopic';
 const TIMEOUT_MS = BLOCKER_TIMEOUT_SECONDS * SECOND;
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-let handler: Handler;
-let lines: string[] = [];
-
-function jsonLines(): Record<string, unknown>[] {
-  return lines
-    .flatMap((line) => line.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+const jsonLines = () => output.jsonLines();
 
 /** When (ms after T0) each DescribeAlarms call was made, i.e. when each round that read the alarm began. */
 let alarmReads: number[] = [];
@@ -55,35 +36,12 @@ let setWrites: { at: number; addresses: string[] }[] = [];
 /** A Lambda context whose remaining time runs down with the fake clock from `timeoutMs` at the call. */
 function contextFor(timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
-  return {
-    functionName: 'WafAutoblock-Blocker',
-    awsRequestId: 'req-attack',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-  } as unknown as Context;
+  return lambdaContext({ awsRequestId: 'req-attack', getRemainingTimeInMillis: () => deadline - Date.now() });
 }
 
 /** Our alarm's fresh ALARM message, as the alert topic delivers it. */
 function alarmEvent(): unknown {
-  const changed = Date.now() - SECOND;
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        Sns: {
-          Type: 'Notification',
-          MessageId: 'alarm-1',
-          TopicArn: ALERT_TOPIC,
-          Message: JSON.stringify({
-            AlarmName: SETTINGS.alarmName,
-            NewStateValue: 'ALARM',
-            OldStateValue: 'OK',
-            StateChangeTime: new Date(changed).toISOString().replace('Z', '+0000'),
-          }),
-          Timestamp: new Date(changed + 500).toISOString(),
-        },
-      },
-    ],
-  };
+  return alarmSnsEvent('ALARM', Date.now() - SECOND, { publishedAfterMs: 500 });
 }
 
 /** The attack tick's event, as its EventBridge rule's input makes it. */
@@ -114,38 +72,12 @@ function runLines(): Record<string, unknown>[] {
   return jsonLines().filter((record) => record.message === 'blocker run');
 }
 
-beforeAll(async () => {
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'WafAutoblock');
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'waf-autoblock-blocker');
-  for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  handler = (await import('#blocker/handler')).handler as Handler;
-});
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: T0 });
-  lines = [];
   alarmReads = [];
   alarmOkAt = Number.POSITIVE_INFINITY;
   limited = [{ address: ATTACKER.linode, from: 0 }];
   setWrites = [];
-  const capture = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-    vi.spyOn(console, method).mockImplementation(capture);
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-  }
-  waf.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  cloudwatch.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  sns.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  ddb.reset().onAnyCommand().rejects(new Error('unexpected command'));
   cloudwatch.on(DescribeAlarmsCommand).callsFake(() => {
     const at = Date.now() - T0;
     alarmReads.push(at);
@@ -156,27 +88,16 @@ beforeEach(() => {
     const addresses = limited.filter((key) => key.from <= at).map((key) => `${key.address}/32`);
     return { ManagedKeysIPV4: { Addresses: addresses } };
   });
-  waf
-    .on(GetIPSetCommand)
-    .resolves({ IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
   waf.on(UpdateIPSetCommand).callsFake((input: { Addresses?: string[] }) => {
     setWrites.push({ at: Date.now() - T0, addresses: input.Addresses ?? [] });
     return { NextLockToken: 'next' };
   });
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  answerWriteAheadIntent(ddb);
   ddb.on(UpdateCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: 'report' });
 });
 
 afterEach(() => {
   vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  for (const mock of [waf, cloudwatch, sns, ddb]) mock.restore();
 });
 
 describe('attack mode, started by a fresh ALARM message', () => {
@@ -295,15 +216,7 @@ describe('attack mode, on a scheduled run', () => {
 
 describe('runs that do not poll', () => {
   it('applies a ban-feed message in one round, though the alarm is in ALARM', async () => {
-    const ban = {
-      EventSource: 'aws:sns',
-      Sns: {
-        Type: 'Notification',
-        MessageId: 'm-ban',
-        TopicArn: SETTINGS.feedTopicArn,
-        Message: JSON.stringify({ action: 'ban', address: ATTACKER.tor, source: 'fail2ban@web1' }),
-      },
-    };
+    const ban = feedRecord({ action: 'ban', address: ATTACKER.tor, source: 'fail2ban@web1' }, 'm-ban');
 
     const { elapsedMs } = await invoke({ Records: [ban] }, contextFor(TIMEOUT_MS));
 

@@ -4,48 +4,31 @@
  * that threw, KeysSeen, and BlocklistUtilization, the fullest blocklist's fill in percent of the
  * 10,000 entries WAF allows. AWS clients are strict mocks.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   GetIPSetCommand,
   GetRateBasedStatementManagedKeysCommand,
   UpdateIPSetCommand,
   WAFNonexistentItemException,
-  WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
-import { ATTACKER, BLOCKER_ENVIRONMENT, LOGIN_RULE, SETTINGS } from '../../support/blocker-fixtures';
-import { answerWriteAheadIntent } from '../../support/write-ahead-mock';
+import { ATTACKER, LOGIN_RULE, SETTINGS } from '../../support/blocker-fixtures';
+import { lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
 
 const SERVICE = 'shop-web-blocker';
-const waf = mockClient(WAFV2Client);
-const cloudwatch = mockClient(CloudWatchClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+const { waf, cloudwatch, sns, ddb, handler, output } = useBlockerHandler({
+  service: SERVICE,
+  environment: { POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+  captureStderr: false,
+});
 
-const context = {
-  functionName: 'shop-web-Blocker',
-  awsRequestId: 'req-health',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-let handler: Handler;
-let lines: string[] = [];
+const context = lambdaContext({ functionName: 'shop-web-Blocker', awsRequestId: 'req-health' });
 
 /** The EMF records the invocation printed. */
-function emfRecords(): Record<string, unknown>[] {
-  return lines
-    .flatMap((line) => line.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((record) => '_aws' in record);
-}
+const emfRecords = () => output.emfRecords();
 
 /** A blocklist IP set as GetIPSet returns it. */
 function ipSet(family: 'IPV4' | 'IPV6', addresses: string[]) {
@@ -61,55 +44,14 @@ function foreignRanges(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `46.${i >> 8}.${i & 255}.0/24`);
 }
 
-beforeAll(async () => {
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', METRICS_NAMESPACE);
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', SERVICE);
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  for (const [name, value] of Object.entries(BLOCKER_ENVIRONMENT)) vi.stubEnv(name, value);
-  handler = (await import('#blocker/handler')).handler as Handler;
-});
-
 beforeEach(() => {
-  lines = [];
-  const capture = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-    vi.spyOn(console, method).mockImplementation(capture);
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-
-  waf.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  cloudwatch.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  sns.reset().onAnyCommand().rejects(new Error('unexpected command'));
-  ddb.reset().onAnyCommand().rejects(new Error('unexpected command'));
   cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ StateValue: 'ALARM' }] });
   waf.on(GetRateBasedStatementManagedKeysCommand).resolves({
     ManagedKeysIPV4: { Addresses: [`${ATTACKER.linode}/32`, `${ATTACKER.linodeNeighbour}/32`, `${ATTACKER.tor}/32`] },
   });
-  waf.on(GetIPSetCommand).resolves({
-    IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] },
-    LockToken: 't',
-  });
   waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  answerWriteAheadIntent(ddb);
   ddb.on(UpdateCommand).resolves({});
   sns.onAnyCommand().resolves({ MessageId: 'm' });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  for (const mock of [waf, cloudwatch, sns, ddb]) mock.restore();
 });
 
 describe('the blocker health metrics', () => {
