@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Allowlist } from '#core/allowlist';
 import { canonicalCidr, parseAddress, parseRange } from '#core/ip-parse';
 import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
-import { SPECIAL_PURPOSE_BLOCKS } from '#core/special-purpose';
+import { GLOBALLY_REACHABLE_ROWS, SPECIAL_PURPOSE_BLOCKS } from '#core/special-purpose';
 
 /** What the brief's rules accept, decided with ipaddr.js: the canonical CIDR, or undefined. */
 function oracleCanonical(text: string): string | undefined {
@@ -44,6 +44,19 @@ function oracleOverlaps(a: string, b: string): boolean {
   const [ipB, prefixB] = ipaddr.parseCIDR(b);
   if (ipA.kind() !== ipB.kind()) return false;
   return ipA.match(ipB, Math.min(prefixA, prefixB));
+}
+
+/** True when the disjoint GLOBALLY_REACHABLE_ROWS cover all of `cidr` (a range of `width`-bit addresses), by ipaddr.js. */
+function coveredByRows(cidr: string, width: number): boolean {
+  const prefix = Number(cidr.split('/')[1]);
+  let covered = 0n;
+  for (const row of GLOBALLY_REACHABLE_ROWS) {
+    if (!oracleOverlaps(cidr, row.cidr)) continue;
+    const rowPrefix = Number(row.cidr.split('/')[1]);
+    if (rowPrefix <= prefix) return true;
+    covered += 1n << BigInt(width - rowPrefix);
+  }
+  return covered === 1n << BigInt(width - prefix);
 }
 
 const hexGroup = fc.oneof(
@@ -124,6 +137,8 @@ const v6Key = fc
 const edgeKey = fc.oneof(
   fc.constantFrom(...SPECIAL_PURPOSE_BLOCKS.map((block) => block.cidr)),
   fc.constantFrom(...SPECIAL_PURPOSE_BLOCKS.map((block) => block.cidr.split('/')[0] ?? '')),
+  fc.constantFrom(...GLOBALLY_REACHABLE_ROWS.map((row) => row.cidr)),
+  fc.constantFrom(...GLOBALLY_REACHABLE_ROWS.map((row) => row.cidr.split('/')[0] ?? '')),
   fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([a, b]) => `${a}.${b}.7.9`),
 );
 const key = fc.oneof(
@@ -162,8 +177,11 @@ describe('normalizeKeys never emits a range that must not be blocked', () => {
             const [min, max] = range.family === 'IPV4' ? [8, ipv4Prefix] : [32, ipv6Prefix];
             expect(range.prefix).toBeGreaterThanOrEqual(min);
             expect(range.prefix).toBeLessThanOrEqual(max);
+            // Covered by the globally reachable rows of the registry (the most specific row
+            // wins; the rows are disjoint), or clear of every special-purpose block.
+            const inGlobalRows = coveredByRows(sighting.range, range.family === 'IPV4' ? 32 : 128);
             for (const block of SPECIAL_PURPOSE_BLOCKS) {
-              if (block.cidr === '::ffff:0:0/96') continue;
+              if (block.cidr === '::ffff:0:0/96' || inGlobalRows) continue;
               expect(oracleOverlaps(sighting.range, block.cidr), `${sighting.range} overlaps ${block.cidr}`).toBe(
                 false,
               );
