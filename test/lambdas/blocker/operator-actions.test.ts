@@ -3,94 +3,52 @@
  * two WAF emulators (two regions) and dynalite. What an operator or a fail2ban host asks for goes
  * through the same normalization, allowlist, ledger and lock-safe reconcile as a rate rule's keys.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, Ledger } from '#adapters/ledger';
-import { PendingReports } from '#adapters/pending-report';
-import { createWafClient } from '#adapters/waf';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BanAction, OperatorAction } from '#blocker/actions';
-import type { BlockerSettings, IpSetAddress, IpSetArnAddress } from '#contracts/blocker-environment';
-import { runBlocker, type BlockerDeps, type RunSummary } from '#blocker/run';
+import type { IpSetArnAddress } from '#contracts/blocker-environment';
+import { runBlocker, type RunSummary } from '#blocker/run';
 import type { Family } from '#core/types';
-import type { BlockReport } from '#contracts/report';
-import {
-  ALLOWED,
-  ATTACKER,
-  BLOCK_MINUTES,
-  FOREIGN,
-  MINUTE,
-  NOW,
-  RANGE,
-  SETTINGS,
-  recordingLogger,
-} from '../../support/blocker-fixtures';
-import { createLedgerTable, startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { ALLOWED, ATTACKER, BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RANGE } from '../../support/blocker-fixtures';
+import { useEmulatorWorld, useStrictAlarmAndReports, type EmulatorDeployment } from '../../support/blocker-harness';
 import { startWafServer, type WafServer } from '../../support/waf-server';
 
 const at = (minutes: number) => NOW + minutes * MINUTE;
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const OTHER_REGION = 'eu-west-1';
 const CLI = 'cli:alice';
 
-const sns = mockClient(SNSClient);
-const cloudwatch = mockClient(CloudWatchClient);
+const world = useEmulatorWorld();
+// Strict: an operator run reads no alarm; any call but the report's publish fails the test.
+const { cloudwatch, reports } = useStrictAlarmAndReports();
 
-let home: WafServer;
+/** The other region's WAF, where the shared sets live. */
 let abroad: WafServer;
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-const clients: WAFV2Client[] = [];
-let deployments = 0;
+let sharedSets = 0;
 
-interface Deployment {
-  readonly settings: BlockerSettings;
-  readonly ledger: Ledger;
-  readonly deps: BlockerDeps;
-  readonly blocklistId: Record<Family, string>;
+beforeAll(async () => {
+  abroad = await startWafServer();
+});
+
+afterAll(async () => {
+  await abroad.close();
+});
+
+interface Deployment extends EmulatorDeployment {
   /** The shared sets' ids on the other region's emulator. */
   readonly sharedId: Record<Family, string>;
-}
-
-function client(server: WafServer, region: string, maxAttempts?: number): WAFV2Client {
-  const created = createWafClient({
-    endpoint: server.endpoint,
-    region,
-    credentials,
-    ...(maxAttempts ? { maxAttempts } : {}),
-  });
-  clients.push(created);
-  return created;
 }
 
 /** A deployment with its own sets and table; `shared` adds a v4 and a v6 set in another region. */
 async function deploy(
   options: { shared?: { IPV4: string[]; IPV6: string[] }; sharedReadsOnce?: boolean } = {},
 ): Promise<Deployment> {
-  deployments += 1;
-  const ledgerTable = `Ledger-actions-${deployments}`;
-  await createLedgerTable(dynamo.client, ledgerTable);
-  const ipSet = (name: string, version: Family, addresses: readonly string[]): IpSetAddress => {
-    const created = home.createIpSet({ name: `${name}-${deployments}`, scope: 'CLOUDFRONT', version, addresses });
-    return { name: created.name, id: created.id, scope: 'CLOUDFRONT' };
-  };
-  const blocklist = {
-    IPV4: ipSet('blocklist-v4', 'IPV4', [FOREIGN.IPV4]),
-    IPV6: ipSet('blocklist-v6', 'IPV6', [FOREIGN.IPV6]),
-  };
-  const allowlist = {
-    IPV4: ipSet('allowlist-v4', 'IPV4', ALLOWED.IPV4),
-    IPV6: ipSet('allowlist-v6', 'IPV6', ALLOWED.IPV6),
-  };
+  sharedSets += 1;
   const sharedIpSets: IpSetArnAddress[] = [];
   const sharedId = { IPV4: '', IPV6: '' };
   if (options.shared) {
     for (const family of ['IPV4', 'IPV6'] as const) {
       const created = abroad.createIpSet({
-        name: `partner-${family.toLowerCase()}-${deployments}`,
+        name: `partner-${family.toLowerCase()}-${sharedSets}`,
         scope: 'REGIONAL',
         version: family,
         addresses: options.shared[family],
@@ -105,28 +63,20 @@ async function deploy(
       });
     }
   }
-  const settings: BlockerSettings = {
-    ...SETTINGS,
-    ledgerTable,
-    blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
-    allowlist,
-    sharedIpSets,
-  };
-  const ledger = new Ledger(doc, ledgerTable);
-  const homeClient = client(home, 'us-east-1');
+  const homeClient = world.wafClient();
   // sharedReadsOnce: no SDK retries, so that one injected failure makes one read fail.
-  const abroadClient = client(abroad, OTHER_REGION, options.sharedReadsOnce === true ? 1 : undefined);
-  const deps: BlockerDeps = {
+  const abroadClient = world.wafClient({
+    server: abroad,
+    region: OTHER_REGION,
+    ...(options.sharedReadsOnce === true ? { maxAttempts: 1 } : {}),
+  });
+  const deployment = await world.deploy({
+    table: 'Ledger-actions',
     waf: homeClient,
-    wafIn: (region) => (region === OTHER_REGION ? abroadClient : homeClient),
-    cloudwatch: new CloudWatchClient({ region: 'us-east-1', credentials }),
-    sns: new SNSClient({ region: 'us-east-1', credentials }),
-    ledger,
-    pending: new PendingReports(doc, ledgerTable),
-    logger: recordingLogger(),
-    sleep: () => Promise.resolve(),
-  };
-  return { settings, ledger, deps, blocklistId: { IPV4: blocklist.IPV4.id, IPV6: blocklist.IPV6.id }, sharedId };
+    settings: { sharedIpSets },
+    deps: { wafIn: (region) => (region === OTHER_REGION ? abroadClient : homeClient) },
+  });
+  return { ...deployment, sharedId };
 }
 
 function operator(deployment: Deployment, actions: OperatorAction[], minutes = 0): Promise<RunSummary> {
@@ -152,41 +102,14 @@ const ban = (address: string, extra: Omit<BanAction, 'action' | 'address' | 'sou
 const unban = (address: string): OperatorAction => ({ action: 'unban', address, source: CLI });
 
 async function item(deployment: Deployment, range: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await doc.send(new GetCommand({ TableName: deployment.settings.ledgerTable, Key: { range } }));
+  const { Item } = await world.doc.send(new GetCommand({ TableName: deployment.settings.ledgerTable, Key: { range } }));
   return Item;
 }
-
-function reports(): BlockReport[] {
-  return sns
-    .commandCalls(PublishCommand)
-    .map((call) => JSON.parse(call.args[0].input.Message ?? 'null') as BlockReport);
-}
-
-beforeAll(async () => {
-  [home, abroad, dynamo] = await Promise.all([startWafServer(), startWafServer(), startDynalite()]);
-  doc = createLedgerClient(dynamo.client);
-});
-
-afterAll(async () => {
-  for (const created of clients) created.destroy();
-  sns.restore();
-  cloudwatch.restore();
-  await Promise.all([home.close(), abroad.close(), dynamo.close()]);
-});
-
-beforeEach(() => {
-  for (const mock of [sns, cloudwatch]) {
-    mock.reset();
-    // Strict: an operator run reads no alarm; any call but the report's publish fails the test.
-    mock.onAnyCommand().rejects(new Error('unexpected command'));
-  }
-  sns.on(PublishCommand, { TopicArn: SETTINGS.reportsTopicArn }).resolves({ MessageId: 'message-1' });
-});
 
 describe('operator actions', () => {
   it('bans an address as its /24 for the asked duration, with the reason, and reads neither the alarm nor the rules', async () => {
     const deployment = await deploy();
-    const callsBefore = home.calls.length;
+    const callsBefore = world.server.calls.length;
 
     const summary = await operator(deployment, [
       ban(ATTACKER.linode, { durationMinutes: 7 * 24 * 60, reason: 'credential stuffing' }),
@@ -200,13 +123,13 @@ describe('operator actions', () => {
         expiresAt: at(7 * 24 * 60),
       },
     ]);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
     expect(await item(deployment, RANGE.linode)).toMatchObject({
       source: CLI,
       reason: 'credential stuffing',
       expiresAt: at(7 * 24 * 60),
     });
-    const operations = home.calls.slice(callsBefore).map((call) => call.operation);
+    const operations = world.server.calls.slice(callsBefore).map((call) => call.operation);
     expect(operations).not.toContain('GetRateBasedStatementManagedKeys');
     expect(cloudwatch.calls()).toHaveLength(0);
     expect(reports()[0]?.added).toEqual([{ range: RANGE.linode, source: CLI, hits: 1 }]);
@@ -232,7 +155,7 @@ describe('operator actions', () => {
     expect(allowlisted?.status === 'refused' && allowlisted.detail).toBe(
       '80.80.80.17 (range 80.80.80.0/24) overlaps the allowlist: never blocked',
     );
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(reports()).toEqual([]);
   });
@@ -247,13 +170,13 @@ describe('operator actions', () => {
     expect(summary.removals).toEqual([
       { range: RANGE.tor, removedFrom: [deployment.settings.blocklist.IPV4[0].name], alreadyAbsentFrom: [] },
     ]);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
-    expect(home.getAddresses(deployment.blocklistId.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV6)).toEqual([FOREIGN.IPV6, RANGE.hetzner6]);
     expect(await item(deployment, RANGE.tor)).toMatchObject({ expiresAt: at(10), removedAt: at(10) });
     expect(await item(deployment, RANGE.tor)).not.toHaveProperty('activeFamily');
 
     await schedule(deployment, 15);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
   it('tells, per range, which IP sets the unban removed it from and which no longer held it', async () => {
@@ -261,8 +184,8 @@ describe('operator actions', () => {
     await operator(deployment, [ban(ATTACKER.tor), ban(ATTACKER.hetzner6)]);
     // Removed by hand meanwhile: Tor's range from the partner's set, Hetzner's from our IPv6 blocklist.
     abroad.setAddresses(deployment.sharedId.IPV4, []);
-    home.setAddresses(deployment.blocklistId.IPV6, [FOREIGN.IPV6]);
-    const callsBefore = home.calls.length;
+    world.server.setAddresses(deployment.blocklistId.IPV6, [FOREIGN.IPV6]);
+    const callsBefore = world.server.calls.length;
 
     const summary = await operator(deployment, [unban(ATTACKER.tor), unban(ATTACKER.hetzner6)], 10);
 
@@ -281,7 +204,7 @@ describe('operator actions', () => {
       },
     ]);
     // Nothing to remove from the IPv6 blocklist: it is not written.
-    const writes = home.calls.slice(callsBefore).filter((call) => call.operation === 'UpdateIPSet');
+    const writes = world.server.calls.slice(callsBefore).filter((call) => call.operation === 'UpdateIPSet');
     expect(writes.map((call) => call.body.Id)).toEqual([deployment.blocklistId.IPV4]);
     expect(abroad.getAddresses(deployment.sharedId.IPV6)).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
@@ -295,7 +218,7 @@ describe('operator actions', () => {
     const summary = await operator(widened, [unban(RANGE.tor)], 1);
 
     expect(summary.actions).toEqual([{ status: 'unbanned', action: unban(RANGE.tor), range: RANGE.tor }]);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
   it('ends a block, in every set, once its range is allowlisted', async () => {
@@ -304,10 +227,10 @@ describe('operator actions', () => {
     expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.linode, RANGE.tor]);
 
     // Someone allowlists one address of Tor's range: the shared sets' web ACLs have no allow rule of ours.
-    home.setAddresses(deployment.settings.allowlist.IPV4.id, [...ALLOWED.IPV4, '185.220.101.77/32']);
+    world.server.setAddresses(deployment.settings.allowlist.IPV4.id, [...ALLOWED.IPV4, '185.220.101.77/32']);
     await schedule(deployment, 5);
 
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
     expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.linode]);
     expect(await item(deployment, RANGE.tor)).not.toHaveProperty('activeFamily');
   });
@@ -318,21 +241,21 @@ describe('operator actions', () => {
     const summary = await operator(deployment, [unban(FOREIGN.IPV4), unban(ATTACKER.linode)]);
 
     expect(summary.actions.map((outcome) => outcome.status)).toEqual(['foreign', 'not-blocked']);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
   it('removes at expiry an entry it put back after its owner removed it', async () => {
     const deployment = await deploy();
     await operator(deployment, [ban(FOREIGN.IPV4, { durationMinutes: 60 })]);
     // The person who had blocked it by hand unblocks it while our ban still runs.
-    home.setAddresses(deployment.blocklistId.IPV4, []);
+    world.server.setAddresses(deployment.blocklistId.IPV4, []);
 
     await schedule(deployment, 5);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await item(deployment, FOREIGN.IPV4)).toMatchObject({ preexisting: false });
 
     await schedule(deployment, 61);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([]);
   });
 
   it('ends its claim on a range that was in the blocklist before it, without removing the entry', async () => {
@@ -345,7 +268,7 @@ describe('operator actions', () => {
     expect(summary.actions.map((outcome) => outcome.status)).toEqual(['released']);
     // Neither removed nor missing: the entry is not ours to remove.
     expect(summary.removals).toEqual([{ range: FOREIGN.IPV4, removedFrom: [], alreadyAbsentFrom: [] }]);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
   });
 
@@ -361,7 +284,7 @@ describe('operator actions', () => {
 
     expect(summary.actions.map((outcome) => outcome.status)).toEqual(['banned', 'not-blocked', 'not-blocked']);
     expect(summary.actions[0]).toMatchObject({ range: RANGE.linode, expiresAt: at(600) });
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
   });
 
   it('computes outcomes on a dry run but writes nothing', async () => {
@@ -376,7 +299,7 @@ describe('operator actions', () => {
     );
 
     expect(summary.actions.map((outcome) => outcome.status)).toEqual(['banned']);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(await item(deployment, RANGE.tor)).toBeUndefined();
   });
 });
@@ -400,7 +323,7 @@ describe('shared IP sets', () => {
 
     // A block duration later, ours leave both regions; the partner's own entries stay.
     await schedule(deployment, BLOCK_MINUTES + 1);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([partnerOwn, RANGE.tor]);
     expect(abroad.getAddresses(deployment.sharedId.IPV6)).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
@@ -414,7 +337,7 @@ describe('shared IP sets', () => {
 
     // The partner set is unreadable when the ban comes: the run fails loudly, the blocklist is written.
     await expect(operator(deployment, [ban(ATTACKER.tor), ban(ATTACKER.linode)])).rejects.toThrow(/partner-ipv4/);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode, RANGE.tor]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode, RANGE.tor]);
     // Not compared with a set it could not read.
     expect(await item(deployment, RANGE.tor)).not.toHaveProperty('sharedSeen');
 
@@ -440,7 +363,7 @@ describe('shared IP sets', () => {
 
     await schedule(deployment, 61);
     expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.tor]);
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
   });
 
   it('still updates the blocklists when a shared set cannot be read, fails loudly, and keeps expiries open', async () => {
@@ -464,7 +387,7 @@ describe('shared IP sets', () => {
 
     await expect(run).rejects.toThrow(/IP set gone \(REGIONAL, id 0000-gone\)/);
     // The blocklist and the readable shared set got the new ban and lost the expired one...
-    expect(home.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, RANGE.linode]);
     expect(abroad.getAddresses(deployment.sharedId.IPV4)).toEqual([RANGE.linode]);
     // ...but the expired entry stays open: the unreadable set may still hold it.
     expect(await item(deployment, RANGE.tor)).toHaveProperty('activeFamily', 'IPV4');
