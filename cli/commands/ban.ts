@@ -3,7 +3,11 @@
  * duration and a reason of the operator's choosing.
  */
 import { MAX_REASON_LENGTH, reasonProblem, WIDEST_PREFIX, type BanAction } from '#blocker/actions';
+import { planActions } from '#blocker/actions';
 import { readRange } from '#core/address-verdict';
+import { Allowlist } from '#core/allowlist';
+import { createNormalizePolicy } from '#core/normalize';
+import { readConfig } from '../config';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
@@ -36,9 +40,10 @@ Options:
 ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
-Exit codes: 0 blocked; 1 refused by the deployment (allowlisted; the message says
-why) or failed; 2 usage, or an address no deployment blocks (not an address, a /0,
-host bits set, too wide, not globally routable), said before any AWS call.
+Exit codes: 0 blocked; 1 allowlisted (by the local config, said before any AWS
+call, or by the deployment; the message names why) or failed; 2 usage, or an
+address no deployment blocks (not an address, a /0, host bits set, too wide, not
+globally routable), said before any AWS call.
 
 Examples:
   waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
@@ -77,6 +82,35 @@ function refuseTooWideNetwork(text: string): void {
   );
 }
 
+/**
+ * Refuses, before any AWS call (credentials included), a ban of a range that the local config's
+ * `allowlist` (cdk.json's context, then `--config`) holds: widened to the config's
+ * `blocker.ipv4Prefix` / `ipv6Prefix` and judged as the blocker judges it. The deployed allowlist
+ * is still applied by the run: it may hold entries added by hand.
+ *
+ * @throws {CommandError} (exit 1) naming the range and the allowlist entry it overlaps.
+ */
+async function refuseLocallyAllowlisted(action: BanAction, cwd: string, configFile: string | undefined): Promise<void> {
+  const config = await readConfig(cwd, configFile);
+  const policy = createNormalizePolicy({
+    ipv4Prefix: config.blocker.ipv4Prefix,
+    ipv6Prefix: config.blocker.ipv6Prefix,
+    allowlist: config.allowlist,
+  });
+  const [resolved] = planActions([action], policy, 0).resolved;
+  if (resolved?.kind !== 'refused' || resolved.reason !== 'allowlisted') return;
+  // The range the ban widens to, as a deployment without an allowlist would block it.
+  const widening = createNormalizePolicy({ ipv4Prefix: policy.ipv4Prefix, ipv6Prefix: policy.ipv6Prefix });
+  const range = planActions([action], widening, 0).bans[0]?.range;
+  const entry = config.allowlist.find((cidr) => range !== undefined && new Allowlist([cidr]).overlaps(range));
+  const written = action.address.trim();
+  const what = range === undefined || range === written ? written : `${written} (range ${range})`;
+  const source = configFile === undefined ? 'cdk.json' : `${configFile} over cdk.json`;
+  throw new CommandError(
+    `refused: ${what} overlaps allowlist entry ${entry ?? 'unknown'} of the config (${source}): never blocked`,
+  );
+}
+
 export const banCommand: Command = {
   name: 'ban',
   summary: 'block an address or range now, as the blocker would',
@@ -105,6 +139,7 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
     ...(reason === undefined ? {} : { reason }),
   };
   refuseBeforeLookup(action);
+  await refuseLocallyAllowlisted(action, io.cwd, values.config);
 
   const deployment = await openDeployment(values, io);
   const { settings } = deployment;
