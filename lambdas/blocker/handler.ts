@@ -13,7 +13,7 @@ import { createSnsClient } from '#adapters/reports';
 import { createWafClient } from '#adapters/waf';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import type { Family } from '#core/types';
-import { HEALTH_METRICS } from '#contracts/health';
+import { BLOCKLIST_ENTRIES_METRICS, HEALTH_METRICS } from '#contracts/health';
 import { readBlockerSettings } from '#contracts/blocker-environment';
 import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, type PollingClock } from './attack-mode';
 import type { RejectedFeedMessage } from './feed';
@@ -197,6 +197,10 @@ function recordMetrics(summary: RunSummary): void {
     MetricUnit.Percent,
     blocklistUtilizationPercent(summary.blocklistSizes, summary.blocklistCapacity),
   );
+  // Each family against its own capacity, for the dashboard (BlocklistUtilization is the fuller one's).
+  for (const family of ['IPV4', 'IPV6'] as const) {
+    metrics.addMetric(BLOCKLIST_ENTRIES_METRICS[family], MetricUnit.Count, summary.blocklistSizes[family]);
+  }
 }
 
 /**

@@ -26,10 +26,26 @@ export const HEALTH_METRICS = {
   keysSeen: 'KeysSeen',
   /** Highest fill of any blocklist IP set family, in percent of its capacity (unit Percent). */
   blocklistUtilization: 'BlocklistUtilization',
+  /**
+   * Entries in the IPv4 / IPv6 blocklist IP sets together after a run (every set of the family,
+   * entries added by others included): what counts against the family's capacity, sets × 10,000.
+   */
+  blocklistEntriesIpv4: 'BlocklistEntriesIPv4',
+  blocklistEntriesIpv6: 'BlocklistEntriesIPv6',
   /** Telegram messages the notifier sent / could not deliver. */
   telegramDelivered: 'TelegramDelivered',
   telegramUndelivered: 'TelegramUndelivered',
 } as const;
+
+/**
+ * The metric of each family's blocklist entries. One metric name per family rather than a `family`
+ * dimension: Powertools puts every metric of a run's one EMF record under the same dimensions, and
+ * a second record per family would split the run's flush that the dashboard and tests read as one.
+ */
+export const BLOCKLIST_ENTRIES_METRICS = {
+  IPV4: HEALTH_METRICS.blocklistEntriesIpv4,
+  IPV6: HEALTH_METRICS.blocklistEntriesIpv6,
+} as const satisfies Readonly<Record<'IPV4' | 'IPV6', string>>;
 
 /** The kinds of health alarm; each maps to one alarm in the stack. */
 export type HealthAlarmKind =

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
-import { HEALTH_METRICS } from '#contracts/health';
+import { BLOCKLIST_ENTRIES_METRICS, HEALTH_METRICS } from '#contracts/health';
 import type { WafScope } from '../blocklist-web-acl';
 import {
   actionWord,
@@ -46,8 +46,8 @@ export interface OperationsDashboardProps {
    */
   readonly healthAlarms?: readonly cloudwatch.IAlarm[];
   /**
-   * Most entries one blocklist IP set holds; times {@link ipSetsPerFamily}, drawn as a line on the
-   * blocklist size graph.
+   * Most entries one blocklist IP set holds; times {@link ipSetsPerFamily}, drawn as the capacity
+   * line on each family's blocklist graph.
    * @default 10,000, AWS WAF's limit per IP set
    */
   readonly ipSetCapacity?: number;
@@ -58,8 +58,8 @@ export interface OperationsDashboardProps {
    */
   readonly ipSetsPerFamily?: number;
   /**
-   * Fill of the fullest blocklist IP set, in percent, from which the blocklist is "nearly full";
-   * drawn as a line on the fill graph (the health alarm's threshold).
+   * Fill of a family's blocklist IP sets, in percent of their capacity, from which it is "nearly
+   * full" (the health alarm's threshold); drawn as a line on the fill graph and on each family's.
    * @default 90
    */
   readonly nearlyFullPercent?: number;
@@ -98,11 +98,11 @@ export class OperationsDashboard extends Construct {
         alarmsRow(props),
         trafficRow(waf, props.rules),
         blockerActivityRow(props.blocker.serviceName),
-        blocklistRow(
-          props.blocker.serviceName,
-          (props.ipSetCapacity ?? IP_SET_CAPACITY) * (props.ipSetsPerFamily ?? 1),
-          props.nearlyFullPercent,
-        ),
+        blocklistRow(props.blocker.serviceName, {
+          ipSetsPerFamily: props.ipSetsPerFamily ?? 1,
+          ipSetCapacity: props.ipSetCapacity ?? IP_SET_CAPACITY,
+          nearlyFullPercent: props.nearlyFullPercent ?? 90,
+        }),
         blockerRunsRow(props.blocker),
         notifierRow(props.notifier),
       ],
@@ -194,15 +194,24 @@ function blockerActivityRow(service: string): cloudwatch.IWidget[] {
   ];
 }
 
+/** How much one family's blocklist may hold, and where it is nearly full. */
+interface BlocklistCapacity {
+  readonly ipSetsPerFamily: number;
+  readonly ipSetCapacity: number;
+  readonly nearlyFullPercent: number;
+}
+
 /**
- * How full the blocklists are: the fill metric against 100 %, and the ranges held against one
- * family's capacity (all its IP sets).
+ * How full the blocklists are: the fill metric (the fuller family's) against 100 %, then each
+ * family's entries against its own capacity, its IP sets × their capacity. Not IPv4 and IPv6
+ * together: a range of one family never takes room in the other's sets.
  */
-function blocklistRow(service: string, familyCapacity: number, nearlyFullPercent = 90): cloudwatch.IWidget[] {
+function blocklistRow(service: string, capacity: BlocklistCapacity): cloudwatch.IWidget[] {
+  const { nearlyFullPercent } = capacity;
   return [
     new cloudwatch.GraphWidget({
-      title: 'Blocklist fill: fullest IP set, % of its capacity',
-      width: HALF,
+      title: 'Blocklist fill: the fuller family, % of its capacity',
+      width: THIRD,
       height: GRAPH_HEIGHT,
       left: [autoblockMetric(service, HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM, 'fill (maximum)')],
       leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
@@ -211,21 +220,39 @@ function blocklistRow(service: string, familyCapacity: number, nearlyFullPercent
         { value: nearlyFullPercent, label: `nearly full (${nearlyFullPercent} %)`, color: cloudwatch.Color.ORANGE },
       ],
     }),
-    new cloudwatch.GraphWidget({
-      title: 'Ranges in the blocklists (IPv4 and IPv6 together)',
-      width: HALF,
-      height: GRAPH_HEIGHT,
-      left: [autoblockMetric(service, HEALTH_METRICS.rangesActive, cloudwatch.Stats.MAXIMUM, 'ranges (maximum)')],
-      leftYAxis: COUNT_AXIS,
-      leftAnnotations: [
-        {
-          value: familyCapacity,
-          label: `capacity of one family's IP sets (${familyCapacity.toLocaleString('en-US')})`,
-          color: cloudwatch.Color.RED,
-        },
-      ],
-    }),
+    familyEntriesGraph(service, 'IPV4', capacity),
+    familyEntriesGraph(service, 'IPV6', capacity),
   ];
+}
+
+/** One family's blocklist entries (all its IP sets, others' entries included) against its capacity. */
+function familyEntriesGraph(
+  service: string,
+  family: 'IPV4' | 'IPV6',
+  { ipSetsPerFamily, ipSetCapacity, nearlyFullPercent }: BlocklistCapacity,
+): cloudwatch.GraphWidget {
+  const name = family === 'IPV4' ? 'IPv4' : 'IPv6';
+  const familyCapacity = ipSetsPerFamily * ipSetCapacity;
+  const sets = `${ipSetsPerFamily} IP set${ipSetsPerFamily === 1 ? '' : 's'}`;
+  return new cloudwatch.GraphWidget({
+    title: `${name} blocklist: entries of its ${sets} against their capacity`,
+    width: THIRD,
+    height: GRAPH_HEIGHT,
+    left: [autoblockMetric(service, BLOCKLIST_ENTRIES_METRICS[family], cloudwatch.Stats.MAXIMUM, 'entries (maximum)')],
+    leftYAxis: COUNT_AXIS,
+    leftAnnotations: [
+      {
+        value: familyCapacity,
+        label: `capacity (${sets} × ${ipSetCapacity.toLocaleString('en-US')})`,
+        color: cloudwatch.Color.RED,
+      },
+      {
+        value: (familyCapacity * nearlyFullPercent) / 100,
+        label: `nearly full (${nearlyFullPercent} %)`,
+        color: cloudwatch.Color.ORANGE,
+      },
+    ],
+  });
 }
 
 /** Whether the blocker runs and succeeds, how long a run takes against its timeout, and its lock conflicts. */

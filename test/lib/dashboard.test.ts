@@ -132,7 +132,8 @@ describe('the dashboard (default configuration: CLOUDFRONT, in us-east-1)', () =
       HEALTH_METRICS.rangesExpired,
       HEALTH_METRICS.overflow,
       HEALTH_METRICS.blocklistUtilization,
-      HEALTH_METRICS.rangesActive,
+      HEALTH_METRICS.blocklistEntriesIpv4,
+      HEALTH_METRICS.blocklistEntriesIpv6,
       HEALTH_METRICS.runSucceeded,
       HEALTH_METRICS.lockConflicts,
     ];
@@ -166,17 +167,38 @@ describe('the dashboard (default configuration: CLOUDFRONT, in us-east-1)', () =
     expect(runs).toEqual(expect.arrayContaining(['Invocations', HEALTH_METRICS.runSucceeded, 'Errors']));
   });
 
-  it("marks full (100 %) and nearly full (90 %) on the fill graph, one family's two IP sets (20,000) on the size graph, the timeout on durations", () => {
+  it("marks full (100 %) and nearly full (90 %) on the fill graph, each family's capacity (its two IP sets: 20,000) and 90 % of it on its own graph, the timeout on durations", () => {
     const lines = (title: RegExp) =>
       widgetTitled(widgets, title).properties.annotations?.horizontal?.map((a) => a.value) ?? [];
     expect(lines(/fill/)).toEqual([100, 90]);
-    expect(lines(/Ranges in the blocklists/)).toEqual([20_000]);
+    expect(lines(/^IPv4 blocklist/)).toEqual([20_000, 18_000]);
+    expect(lines(/^IPv6 blocklist/)).toEqual([20_000, 18_000]);
     expect(lines(/Blocker duration/)).toEqual([120_000]);
     expect(lines(/Notifier duration/)).toEqual([90_000]);
   });
 
-  it("draws 28 metrics, as docs/cost.md says: within the 50 of a dashboard in CloudWatch's free tier", () => {
-    expect(allMetrics(widgets)).toHaveLength(28);
+  it("graphs each family's blocklist entries on its own, not IPv4 and IPv6 summed against one family's capacity", () => {
+    const titles = widgets.map((widget) => widget.properties.title ?? '');
+    expect(titles.filter((title) => /blocklist/i.test(title))).toEqual([
+      'Blocklist fill: the fuller family, % of its capacity',
+      'IPv4 blocklist: entries of its 2 IP sets against their capacity',
+      'IPv6 blocklist: entries of its 2 IP sets against their capacity',
+    ]);
+    for (const [family, metricName] of [
+      ['IPv4', 'BlocklistEntriesIPv4'],
+      ['IPv6', 'BlocklistEntriesIPv6'],
+    ] as const) {
+      const graph = widgetTitled(widgets, new RegExp(`^${family} blocklist`));
+      expect(metricsOf(graph).map((m) => [m.namespace, m.metricName, m.dimensions, m.options.stat])).toEqual([
+        [METRICS_NAMESPACE, metricName, { service: blockerService }, 'Maximum'],
+      ]);
+      expect(graph.properties.annotations?.horizontal?.[0]?.label).toBe('capacity (2 IP sets × 10,000)');
+    }
+    expect(allMetrics(widgets).filter((m) => m.metricName === HEALTH_METRICS.rangesActive)).toEqual([]);
+  });
+
+  it("draws 29 metrics, as docs/cost.md says: within the 50 of a dashboard in CloudWatch's free tier", () => {
+    expect(allMetrics(widgets)).toHaveLength(29);
   });
 
   it('shows the state of every alarm in the stack', () => {
@@ -207,7 +229,12 @@ describe('the dashboard construct on its own', () => {
   });
 
   /** A bare stack with two inline functions (no bundling) and the dashboard over them. */
-  function build(props: { scope: 'CLOUDFRONT' | 'REGIONAL'; region?: string; healthAlarmArns?: readonly string[] }) {
+  function build(props: {
+    scope: 'CLOUDFRONT' | 'REGIONAL';
+    region?: string;
+    healthAlarmArns?: readonly string[];
+    ipSetsPerFamily?: number;
+  }) {
     const outdir = mkdtempSync(join(tmpdir(), 'cdkout-dashboard-'));
     outdirs.push(outdir);
     const stack = new Stack(new App({ outdir }), 'Site', props.region ? { env: { region: props.region } } : {});
@@ -233,6 +260,7 @@ describe('the dashboard construct on its own', () => {
       healthAlarms: props.healthAlarmArns?.map((arn, index) =>
         cloudwatch.Alarm.fromAlarmArn(stack, `Health${index}`, arn),
       ),
+      ipSetsPerFamily: props.ipSetsPerFamily,
     });
     return { dashboard, ...dashboardOf(Template.fromStack(stack)) };
   }
@@ -255,6 +283,21 @@ describe('the dashboard construct on its own', () => {
     expect(resolved(stack.resolve(dashboard.url))).toMatch(
       /^https:\/\/<Ref:AWS::Region>\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=<Ref:AWS::Region>#dashboards:name=<Ref:/,
     );
+  });
+
+  it("draws each family's capacity from the IP sets it has: one set by default, 3 × 10,000 with three", () => {
+    const capacities = (ipSetsPerFamily?: number) =>
+      build({ scope: 'REGIONAL', region: 'eu-west-1', ipSetsPerFamily })
+        .widgets.filter((widget) => /^IPv[46] blocklist/.test(widget.properties.title ?? ''))
+        .map((widget) => [widget.properties.title, widget.properties.annotations?.horizontal?.map((a) => a.value)]);
+    expect(capacities()).toEqual([
+      ['IPv4 blocklist: entries of its 1 IP set against their capacity', [10_000, 9_000]],
+      ['IPv6 blocklist: entries of its 1 IP set against their capacity', [10_000, 9_000]],
+    ]);
+    expect(capacities(3)).toEqual([
+      ['IPv4 blocklist: entries of its 3 IP sets against their capacity', [30_000, 27_000]],
+      ['IPv6 blocklist: entries of its 3 IP sets against their capacity', [30_000, 27_000]],
+    ]);
   });
 
   it('lists the health alarms it is given after the attack alarm', () => {
