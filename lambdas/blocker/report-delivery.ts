@@ -44,6 +44,8 @@ export interface ReportDelivery {
  *
  * @param report - The run's report; any version (a version 1 report is one run, fully listed).
  * @param now - The run's time, stored with a pending report.
+ * @param pendingRead - The pending report as the run already read it (the blocker reads it with its
+ *   other reads, so that it costs no round trip of its own); unset: read it now.
  * @throws {WriteError} naming the reports topic when the publish failed (the message says whether
  *   the report was kept for the next run), or naming the pending item when it could not be cleared
  *   after the publish (the next run then publishes it again: a repeat, never a loss).
@@ -54,11 +56,12 @@ export async function deliverReport(
   deps: ReportDeliveryDeps,
   report: BlockReport | undefined,
   now: Date,
+  pendingRead?: () => Promise<PendingReport | undefined>,
 ): Promise<ReportDelivery> {
   if (report?.dryRun === true) {
     return { published: true, bytes: await publishReport(deps.sns, deps.topicArn, fitReport(report)), merged: 0 };
   }
-  const pending = await readPending(deps, report);
+  const pending = await readPending(deps, report, pendingRead);
   const whole = pending && report ? mergeReports(pending.report, report) : (report ?? pending?.report);
   if (whole === undefined) return { published: false, bytes: 0, merged: 0 };
 
@@ -80,9 +83,10 @@ export async function deliverReport(
 async function readPending(
   deps: ReportDeliveryDeps,
   report: BlockReport | undefined,
+  pendingRead: (() => Promise<PendingReport | undefined>) | undefined,
 ): Promise<PendingReport | undefined> {
   try {
-    return await deps.pending.read();
+    return await (pendingRead ?? (() => deps.pending.read()))();
   } catch (readError) {
     if (report !== undefined) {
       await publishReport(deps.sns, deps.topicArn, fitReport(report)).catch((error: unknown) => {

@@ -66,7 +66,7 @@ export async function runBlocker(
   const [closed, dropped, report] = await Promise.all([
     closeExpiries(deps, settings, decision, writes, now),
     dropIntents(deps, settings, decision, intent.intent, recorded.failures.length === 0),
-    publishChanges(deps, settings, decision, writes, changes, hostsRead, now),
+    publishChanges(deps, settings, decision, writes, changes, hostsRead, now, inputs.pending),
     hostsRead,
   ]);
   const tally = sumTallies([

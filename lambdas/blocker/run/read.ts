@@ -5,6 +5,7 @@
  */
 import { readAlarmState, type AlarmState } from '#adapters/alarm';
 import type { LedgerIntent } from '#adapters/ledger';
+import type { PendingReport } from '#adapters/pending-report';
 import { readIpSet, readManagedKeys, type ManagedKeys } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Family, IpSetSnapshot, LedgerEntry } from '#core/types';
@@ -24,10 +25,17 @@ export interface RunInputs {
   readonly sharedResults: readonly PromiseSettledResult<IpSetSnapshot>[];
   /** Write-ahead intents left by runs that did not finish (normally none). */
   readonly intents: readonly LedgerIntent[];
+  /**
+   * The report an earlier run could not publish, as read in this same wave, so that the report
+   * phase costs no round trip of its own. Settled, not thrown: an unreadable pending report fails
+   * the run only after its writes (lambdas/blocker/report-delivery.ts). Unset on a dry run, which
+   * neither publishes nor clears it.
+   */
+  readonly pending: PromiseSettledResult<PendingReport | undefined> | undefined;
 }
 
 /**
- * Reads the alarm, the rules' keys, the IP sets and the ledger, all in parallel.
+ * Reads the alarm, the rules' keys, the IP sets, the ledger and the pending report, all in parallel.
  * @throws {ReadError} when a blocklist, an allowlist or the ledger (rows or intents) cannot be read.
  */
 export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Promise<RunInputs> {
@@ -51,17 +59,25 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
   const sharedReads = Promise.allSettled(
     settings.sharedIpSets.map((ref) => readIpSet(deps.wafIn?.(ref.region) ?? waf, ref)),
   );
-  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents] = await Promise.all([
-    readGate(deps, settings, trigger),
-    keyReads,
-    // Every shard in this same wave: sharding costs no round trip.
-    perFamily((family) => Promise.all(settings.blocklist[family].map((ref) => readIpSet(waf, ref)))),
-    perFamily((family) => readIpSet(waf, settings.allowlist[family])),
-    perFamily((family) => ledger.activeEntries(family)),
-    sharedReads,
-    ledger.readIntents(),
-  ]);
-  return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents };
+  const pendingRead = settings.dryRun
+    ? Promise.resolve(undefined)
+    : deps.pending.read().then(
+        (value): PromiseSettledResult<PendingReport | undefined> => ({ status: 'fulfilled', value }),
+        (reason: unknown): PromiseSettledResult<PendingReport | undefined> => ({ status: 'rejected', reason }),
+      );
+  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents, pending] =
+    await Promise.all([
+      readGate(deps, settings, trigger),
+      keyReads,
+      // Every shard in this same wave: sharding costs no round trip.
+      perFamily((family) => Promise.all(settings.blocklist[family].map((ref) => readIpSet(waf, ref)))),
+      perFamily((family) => readIpSet(waf, settings.allowlist[family])),
+      perFamily((family) => ledger.activeEntries(family)),
+      sharedReads,
+      ledger.readIntents(),
+      pendingRead,
+    ]);
+  return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents, pending };
 }
 
 /** The alarm state, when it decides anything; read only when the trigger did not say it. */

@@ -4,6 +4,7 @@
  * a report an earlier run could not publish: lambdas/blocker/report-delivery.ts), and builds the
  * run's summary.
  */
+import type { PendingReport } from '#adapters/pending-report';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { ReadError, WriteError } from '#shared/errors';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
@@ -85,6 +86,7 @@ export async function publishChanges(
   changes: RunChanges,
   hostsRead: Promise<SampledHosts>,
   now: number,
+  pendingRead?: PromiseSettledResult<PendingReport | undefined>,
 ): Promise<{ readonly reported: boolean; readonly tally: WriteTally }> {
   // A dry run writes nothing, so it neither publishes nor clears an earlier run's report.
   if (!changes.changed && settings.dryRun) return { reported: false, tally: NO_WRITES };
@@ -92,7 +94,20 @@ export async function publishChanges(
     const sampled = changes.changed ? await hostsRead : undefined;
     const report = sampled && blockReport(settings, decision, writes, changes, sampled.hosts, now);
     const topicArn = settings.reportsTopicArn;
-    const delivery = await deliverReport({ sns: deps.sns, topicArn, pending: deps.pending }, report, new Date(now));
+    // The pending report as the read phase found it (no round trip here); unset: read it now.
+    const readPending =
+      pendingRead &&
+      (() => {
+        if (pendingRead.status === 'fulfilled') return Promise.resolve(pendingRead.value);
+        const reason: unknown = pendingRead.reason;
+        return Promise.reject(reason instanceof Error ? reason : new Error(String(reason)));
+      });
+    const delivery = await deliverReport(
+      { sns: deps.sns, topicArn, pending: deps.pending },
+      report,
+      new Date(now),
+      readPending,
+    );
     // Said only of a report that went out: without one, nobody misses the hosts.
     for (const { rule, error } of sampled?.unreadable ?? []) {
       deps.logger.warn('sampled requests unreadable; the report lists fewer hosts', { rule, error: message(error) });
