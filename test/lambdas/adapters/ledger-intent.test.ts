@@ -2,12 +2,12 @@
  * The ledger's write-ahead intent against dynalite: written in parts that each fit a DynamoDB item,
  * read back whole, never mistaken for a range, dropped; a part left from another run is ignored.
  */
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, INTENT_PART_BYTES, Ledger } from '#adapters/ledger';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { INTENT_PART_BYTES } from '#adapters/ledger';
 import type { LedgerEntry } from '#core/types';
 import { ReadError } from '#shared/errors';
-import { createLedgerTable, startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { useLedgerTable } from '../../support/blocker-harness';
 
 const NOW = Date.UTC(2025, 4, 17, 3, 0, 0, 123);
 const MINUTE = 60_000;
@@ -30,33 +30,13 @@ function v6Entry(i: number): LedgerEntry {
 }
 
 describe('the write-ahead intent in the ledger table', () => {
-  let dynamo: LocalDynamo;
-  let doc: DynamoDBDocumentClient;
-  let ledger: Ledger;
-  let tableName: string;
-  let tables = 0;
-
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    doc = createLedgerClient(dynamo.client);
-  });
-
-  afterAll(async () => {
-    await dynamo.close();
-  });
-
-  beforeEach(async () => {
-    tables += 1;
-    tableName = `Ledger-intent-${tables}`;
-    await createLedgerTable(dynamo.client, tableName);
-    ledger = new Ledger(doc, tableName);
-  });
+  const table = useLedgerTable('Ledger-intent');
 
   it('holds 10,000 IPv6 ranges in parts that each fit an item, and reads every entry back as written', async () => {
     const entries = Array.from({ length: 10_000 }, (_, i) => v6Entry(i));
 
-    const parts = await ledger.writeIntent('a', 'run-1', entries, NOW);
-    const [intent, ...more] = await ledger.readIntents();
+    const parts = await table.ledger.writeIntent('a', 'run-1', entries, NOW);
+    const [intent, ...more] = await table.ledger.readIntents();
 
     expect(parts).toBeGreaterThan(1);
     expect(more).toEqual([]);
@@ -67,50 +47,50 @@ describe('the write-ahead intent in the ledger table', () => {
   }, 60_000);
 
   it('is never taken for an active range of either family', async () => {
-    await ledger.writeIntent('a', 'run-1', [v6Entry(1)], NOW);
+    await table.ledger.writeIntent('a', 'run-1', [v6Entry(1)], NOW);
 
-    expect(await ledger.activeEntries('IPV6')).toEqual([]);
-    expect(await ledger.activeEntries('IPV4')).toEqual([]);
+    expect(await table.ledger.activeEntries('IPV6')).toEqual([]);
+    expect(await table.ledger.activeEntries('IPV4')).toEqual([]);
   });
 
   it('reads both slots, and is gone once dropped', async () => {
-    await ledger.writeIntent('a', 'run-1', [v6Entry(1)], NOW - MINUTE);
-    await ledger.writeIntent('b', 'run-2', [v6Entry(2)], NOW);
+    await table.ledger.writeIntent('a', 'run-1', [v6Entry(1)], NOW - MINUTE);
+    await table.ledger.writeIntent('b', 'run-2', [v6Entry(2)], NOW);
 
-    expect((await ledger.readIntents()).map((intent) => [intent.slot, intent.runId])).toEqual([
+    expect((await table.ledger.readIntents()).map((intent) => [intent.slot, intent.runId])).toEqual([
       ['a', 'run-1'],
       ['b', 'run-2'],
     ]);
 
-    await ledger.dropIntent('a', 1);
-    await ledger.dropIntent('b', 1);
-    expect(await ledger.readIntents()).toEqual([]);
+    await table.ledger.dropIntent('a', 1);
+    await table.ledger.dropIntent('b', 1);
+    expect(await table.ledger.readIntents()).toEqual([]);
   });
 
   it('ignores a part another run left under the same key (a rewrite that failed half-way)', async () => {
     const entries = Array.from({ length: 4_000 }, (_, i) => v6Entry(i));
-    const parts = await ledger.writeIntent('a', 'run-1', entries, NOW);
+    const parts = await table.ledger.writeIntent('a', 'run-1', entries, NOW);
     // A later run rewrote only the first part before it failed: its other parts are not run-1's.
-    await doc.send(
+    await table.doc.send(
       new PutCommand({
-        TableName: tableName,
+        TableName: table.tableName,
         Item: { range: '#intent#a#0', runId: 'run-2', writtenAt: NOW, parts, part: 0, entries: '[]' },
       }),
     );
 
-    const [intent] = await ledger.readIntents();
+    const [intent] = await table.ledger.readIntents();
 
     expect(intent).toMatchObject({ runId: 'run-2', entries: [] });
   });
 
   it('refuses a malformed intent as unreadable, so that the run writes nothing', async () => {
-    await doc.send(
+    await table.doc.send(
       new PutCommand({
-        TableName: tableName,
+        TableName: table.tableName,
         Item: { range: '#intent#b#0', runId: 'run-1', writtenAt: NOW, parts: 1, part: 0, entries: '[{"range":7}]' },
       }),
     );
 
-    await expect(ledger.readIntents()).rejects.toBeInstanceOf(ReadError);
+    await expect(table.ledger.readIntents()).rejects.toBeInstanceOf(ReadError);
   });
 });

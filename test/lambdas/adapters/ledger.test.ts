@@ -2,13 +2,14 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LedgerEntry } from '#core/types';
 import { Ledger, createLedgerClient } from '#adapters/ledger';
 import { ReadError, WriteError } from '#shared/errors';
-import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { useLedgerTable } from '../../support/blocker-harness';
+import { localClient } from '../../support/dynalite';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,30 +31,10 @@ function entry(range: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry
 }
 
 describe('Ledger against dynalite', () => {
-  let dynamo: LocalDynamo;
-  let doc: DynamoDBDocumentClient;
-  let tableName: string;
-  let ledger: Ledger;
-  let tables = 0;
-
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    doc = createLedgerClient(dynamo.client);
-  });
-
-  afterAll(async () => {
-    await dynamo.close();
-  });
-
-  beforeEach(async () => {
-    tables += 1;
-    tableName = `Ledger-${tables}`;
-    await createLedgerTable(dynamo.client, tableName);
-    ledger = new Ledger(doc, tableName);
-  });
+  const table = useLedgerTable('Ledger');
 
   async function storedItem(range: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { range } }));
+    const { Item } = await table.doc.send(new GetCommand({ TableName: table.tableName, Key: { range } }));
     return Item;
   }
 
@@ -62,16 +43,16 @@ describe('Ledger against dynalite', () => {
     const foreign = entry('198.51.100.0/24', { expiresAt: NOW + 2 * HOUR, preexisting: true });
     const v6 = entry('2001:db8:1:2::/64', { expiresAt: NOW + 3 * HOUR, source: 'fail2ban@web1' });
 
-    await expect(ledger.upsert([foreign, v6, claimed])).resolves.toEqual({ written: 3, skippedStale: 0 });
+    await expect(table.ledger.upsert([foreign, v6, claimed])).resolves.toEqual({ written: 3, skippedStale: 0 });
 
     // Strict: no storage attributes (activeFamily, ttl) leak into the entries, earliest expiry first.
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([claimed, foreign]);
-    expect(await ledger.activeEntries('IPV6')).toStrictEqual([v6]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([claimed, foreign]);
+    expect(await table.ledger.activeEntries('IPV6')).toStrictEqual([v6]);
   });
 
   it('keeps the first firstSeen when a range is written again', async () => {
     const first = entry('203.0.113.0/24', { firstSeen: NOW - DAY, lastSeen: NOW - DAY, expiresAt: NOW });
-    await ledger.upsert([first]);
+    await table.ledger.upsert([first]);
     const again = entry('203.0.113.0/24', {
       firstSeen: NOW - MINUTE,
       lastSeen: NOW,
@@ -80,42 +61,42 @@ describe('Ledger against dynalite', () => {
       source: 'RateLimitPerIpV2',
     });
 
-    await expect(ledger.upsert([again])).resolves.toEqual({ written: 1, skippedStale: 0 });
+    await expect(table.ledger.upsert([again])).resolves.toEqual({ written: 1, skippedStale: 0 });
 
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([{ ...again, firstSeen: NOW - DAY }]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([{ ...again, firstSeen: NOW - DAY }]);
   });
 
   it('stores preexisting as the entry says, so a re-activated range is judged afresh', async () => {
-    await ledger.upsert([entry('198.51.100.0/24', { preexisting: true })]);
-    expect((await ledger.activeEntries('IPV4'))[0]?.preexisting).toBe(true);
+    await table.ledger.upsert([entry('198.51.100.0/24', { preexisting: true })]);
+    expect((await table.ledger.activeEntries('IPV4'))[0]?.preexisting).toBe(true);
 
     // The core carries the flag while the range stays active; a range blocked anew after a person
     // removed their entry is ours, and must expire.
-    await ledger.upsert([entry('198.51.100.0/24', { lastSeen: NOW, expiresAt: NOW + DAY, preexisting: false })]);
-    expect((await ledger.activeEntries('IPV4'))[0]?.preexisting).toBeUndefined();
+    await table.ledger.upsert([entry('198.51.100.0/24', { lastSeen: NOW, expiresAt: NOW + DAY, preexisting: false })]);
+    expect((await table.ledger.activeEntries('IPV4'))[0]?.preexisting).toBeUndefined();
   });
 
   it('skips and counts a write whose lastSeen is older than the stored one', async () => {
     const newer = entry('203.0.113.0/24', { lastSeen: NOW, expiresAt: NOW + DAY, hits: 40, source: 'run-b' });
     const older = entry('203.0.113.0/24', { lastSeen: NOW - MINUTE, expiresAt: NOW - MINUTE + DAY, hits: 5 });
     const other = entry('192.0.2.0/24');
-    await ledger.upsert([newer]);
+    await table.ledger.upsert([newer]);
 
-    await expect(ledger.upsert([older, other])).resolves.toEqual({ written: 1, skippedStale: 1 });
+    await expect(table.ledger.upsert([older, other])).resolves.toEqual({ written: 1, skippedStale: 1 });
 
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([other, newer]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([other, newer]);
   });
 
   it('writes the same entry twice without calling it stale', async () => {
     const same = entry('203.0.113.0/24');
-    await ledger.upsert([same]);
+    await table.ledger.upsert([same]);
 
-    await expect(ledger.upsert([same])).resolves.toEqual({ written: 1, skippedStale: 0 });
+    await expect(table.ledger.upsert([same])).resolves.toEqual({ written: 1, skippedStale: 0 });
   });
 
   it('sets ttl in epoch seconds, more than 7 days after expiresAt', async () => {
     const expiresAt = NOW + 2 * HOUR + 999;
-    await ledger.upsert([entry('203.0.113.0/24', { expiresAt })]);
+    await table.ledger.upsert([entry('203.0.113.0/24', { expiresAt })]);
 
     const ttl = (await storedItem('203.0.113.0/24'))?.ttl;
 
@@ -131,21 +112,21 @@ describe('Ledger against dynalite', () => {
     const exactlyNow = entry('198.51.100.0/24', { expiresAt: NOW });
     const inOneMs = entry('203.0.113.0/24', { expiresAt: NOW + 1 });
     const v6Gone = entry('2001:db8::/64', { expiresAt: NOW - HOUR });
-    await ledger.upsert([inOneMs, exactlyNow, longGone, v6Gone]);
+    await table.ledger.upsert([inOneMs, exactlyNow, longGone, v6Gone]);
 
-    expect(await ledger.dueEntries('IPV4', NOW)).toStrictEqual([longGone, exactlyNow]);
-    expect(await ledger.dueEntries('IPV6', NOW)).toStrictEqual([v6Gone]);
+    expect(await table.ledger.dueEntries('IPV4', NOW)).toStrictEqual([longGone, exactlyNow]);
+    expect(await table.ledger.dueEntries('IPV6', NOW)).toStrictEqual([v6Gone]);
   });
 
   it('expires an entry out of the active set but keeps its item with removedAt', async () => {
     const gone = entry('192.0.2.0/24', { expiresAt: NOW - MINUTE });
     const staying = entry('203.0.113.0/24', { expiresAt: NOW + HOUR });
-    await ledger.upsert([gone, staying]);
+    await table.ledger.upsert([gone, staying]);
 
-    await expect(ledger.markExpired([gone], NOW)).resolves.toEqual({ expired: 1, refreshed: 0 });
+    await expect(table.ledger.markExpired([gone], NOW)).resolves.toEqual({ expired: 1, refreshed: 0 });
 
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([staying]);
-    expect(await ledger.dueEntries('IPV4', NOW + DAY)).toStrictEqual([staying]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([staying]);
+    expect(await table.ledger.dueEntries('IPV4', NOW + DAY)).toStrictEqual([staying]);
     const item = await storedItem('192.0.2.0/24');
     expect(item).toMatchObject({ ...gone, removedAt: NOW });
     expect(item).not.toHaveProperty('activeFamily');
@@ -159,35 +140,35 @@ describe('Ledger against dynalite', () => {
       sharedPreexisting: shared,
       sharedSeen: shared,
     });
-    await ledger.upsert([banned]);
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([banned]);
+    await table.ledger.upsert([banned]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([banned]);
 
     const seenByRule = entry('203.0.113.0/24', { lastSeen: NOW, expiresAt: NOW + DAY });
-    await ledger.upsert([seenByRule]);
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([seenByRule]);
+    await table.ledger.upsert([seenByRule]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([seenByRule]);
   });
 
   it('ends a block now: the entry becomes due, and closing it then works as for a block that ran out', async () => {
     const blocked = entry('203.0.113.0/24', { expiresAt: NOW + DAY });
-    await ledger.upsert([blocked]);
+    await table.ledger.upsert([blocked]);
 
-    await expect(ledger.endBlocks([blocked], NOW)).resolves.toEqual({ ended: 1, inactive: 0 });
-    expect(await ledger.dueEntries('IPV4', NOW)).toStrictEqual([{ ...blocked, expiresAt: NOW }]);
+    await expect(table.ledger.endBlocks([blocked], NOW)).resolves.toEqual({ ended: 1, inactive: 0 });
+    expect(await table.ledger.dueEntries('IPV4', NOW)).toStrictEqual([{ ...blocked, expiresAt: NOW }]);
 
-    await expect(ledger.markExpired([blocked], NOW)).resolves.toEqual({ expired: 1, refreshed: 0 });
+    await expect(table.ledger.markExpired([blocked], NOW)).resolves.toEqual({ expired: 1, refreshed: 0 });
     // Ending a block that is no longer active writes nothing back into the active index.
-    await expect(ledger.endBlocks([blocked], NOW)).resolves.toEqual({ ended: 0, inactive: 1 });
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([]);
+    await expect(table.ledger.endBlocks([blocked], NOW)).resolves.toEqual({ ended: 0, inactive: 1 });
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([]);
   });
 
   it('looks up given ranges with consistent reads: active ones of the family only', async () => {
     const active = entry('192.0.2.0/24', { expiresAt: NOW + HOUR });
     const closed = entry('198.51.100.0/24', { expiresAt: NOW - MINUTE });
     const v6 = entry('2001:db8:1:2::/64', { family: 'IPV6', expiresAt: NOW + HOUR });
-    await ledger.upsert([active, closed, v6]);
-    await ledger.markExpired([closed], NOW);
+    await table.ledger.upsert([active, closed, v6]);
+    await table.ledger.markExpired([closed], NOW);
 
-    const found = await ledger.activeEntriesOf('IPV4', [
+    const found = await table.ledger.activeEntriesOf('IPV4', [
       '192.0.2.0/24',
       '198.51.100.0/24',
       '2001:db8:1:2::/64',
@@ -199,27 +180,27 @@ describe('Ledger against dynalite', () => {
 
   it('makes an expired range active again when it is seen again, with its firstSeen', async () => {
     const gone = entry('192.0.2.0/24', { firstSeen: NOW - 3 * DAY, lastSeen: NOW - 2 * DAY, expiresAt: NOW - DAY });
-    await ledger.upsert([gone]);
-    await ledger.markExpired([gone], NOW);
+    await table.ledger.upsert([gone]);
+    await table.ledger.markExpired([gone], NOW);
     const back = entry('192.0.2.0/24', { lastSeen: NOW + MINUTE, expiresAt: NOW + MINUTE + DAY });
 
-    await ledger.upsert([back]);
+    await table.ledger.upsert([back]);
 
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([{ ...back, firstSeen: NOW - 3 * DAY }]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([{ ...back, firstSeen: NOW - 3 * DAY }]);
     expect(await storedItem('192.0.2.0/24')).not.toHaveProperty('removedAt');
   });
 
   it('leaves active, and counts, an entry that a concurrent run refreshed', async () => {
     const readBefore = entry('192.0.2.0/24', { expiresAt: NOW - MINUTE });
     const plain = entry('198.51.100.0/24', { expiresAt: NOW - MINUTE });
-    await ledger.upsert([readBefore, plain]);
-    // Another run saw the range attacking again after this run read the ledger.
+    await table.ledger.upsert([readBefore, plain]);
+    // Another run saw the range attacking again after this run read the table.ledger.
     const refreshed = entry('192.0.2.0/24', { lastSeen: NOW, expiresAt: NOW + DAY });
-    await ledger.upsert([refreshed]);
+    await table.ledger.upsert([refreshed]);
 
-    await expect(ledger.markExpired([readBefore, plain], NOW)).resolves.toEqual({ expired: 1, refreshed: 1 });
+    await expect(table.ledger.markExpired([readBefore, plain], NOW)).resolves.toEqual({ expired: 1, refreshed: 1 });
 
-    expect(await ledger.activeEntries('IPV4')).toStrictEqual([refreshed]);
+    expect(await table.ledger.activeEntries('IPV4')).toStrictEqual([refreshed]);
     expect(await storedItem('192.0.2.0/24')).not.toHaveProperty('removedAt');
   });
 
@@ -231,10 +212,10 @@ describe('Ledger against dynalite', () => {
         source: `feed-${i}-${'x'.repeat(4000)}`,
       }),
     );
-    await expect(ledger.upsert(entries)).resolves.toEqual({ written: 300, skippedStale: 0 });
-    const send = vi.spyOn(doc, 'send');
+    await expect(table.ledger.upsert(entries)).resolves.toEqual({ written: 300, skippedStale: 0 });
+    const send = vi.spyOn(table.doc, 'send');
 
-    const active = await ledger.activeEntries('IPV4');
+    const active = await table.ledger.activeEntries('IPV4');
 
     const queries = send.mock.calls.filter(([command]) => command instanceof QueryCommand);
     send.mockRestore();
@@ -248,16 +229,16 @@ describe('Ledger against dynalite', () => {
     ['no lastSeen', { lastSeen: undefined }, 'lastSeen'],
     ['a preexisting flag that is not a boolean', { preexisting: 'yes' }, 'preexisting'],
   ])('refuses the whole read when an item has %s', async (_, damage, fieldName) => {
-    await ledger.upsert([entry('192.0.2.0/24'), entry('203.0.113.0/24')]);
+    await table.ledger.upsert([entry('192.0.2.0/24'), entry('203.0.113.0/24')]);
     // Written behind the adapter's back (an undefined field is dropped by the document client).
     const item = { ...entry('198.51.100.0/24', { expiresAt: NOW }), ...damage, activeFamily: 'IPV4' };
-    await doc.send(new PutCommand({ TableName: tableName, Item: item }));
+    await table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
 
-    const read = ledger.activeEntries('IPV4');
+    const read = table.ledger.activeEntries('IPV4');
 
     await expect(read).rejects.toBeInstanceOf(ReadError);
-    await expect(read).rejects.toMatchObject({ resource: `ledger table ${tableName}` });
-    await expect(read).rejects.toThrow(new RegExp(`${tableName}.*198\\.51\\.100\\.0/24.*${fieldName}`));
+    await expect(read).rejects.toMatchObject({ resource: `ledger table ${table.tableName}` });
+    await expect(read).rejects.toThrow(new RegExp(`${table.tableName}.*198\\.51\\.100\\.0/24.*${fieldName}`));
   });
 
   describe('when DynamoDB cannot be reached', () => {
