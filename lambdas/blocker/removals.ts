@@ -44,7 +44,8 @@ export function removalsOf(
   const removed = (set: WrittenSet): IpSetIndex => {
     let index = removedBySet.get(set);
     if (index === undefined) {
-      index = new IpSetIndex(set.plan.removed);
+      // A range that left inside a split or removed aggregate is not an entry of `removed` itself.
+      index = new IpSetIndex([...set.plan.removed, ...(set.plan.released ?? [])]);
       removedBySet.set(set, index);
     }
     return index;

@@ -64,6 +64,75 @@ export function aggregateRanges(ranges: Iterable<string>, floor: AggregationFloo
   return mergeSiblings(disjointBlocks(parseAll(ranges).sort(compareRanges)), floor).map(cidrOf);
 }
 
+/** No aggregation at all: a floor no range is wider than, so no two siblings ever merge. */
+export const NO_AGGREGATION: AggregationFloor = { IPV4: 32, IPV6: 128 };
+
+/**
+ * {@link aggregateRanges}, but never into a parent that equals or overlaps one of `foreign`: an
+ * entry someone else put in the set must not be merged into, covered by or taken for one of our
+ * aggregates, so that it survives every later split and removal of ours. The ranges themselves
+ * are kept whatever they overlap (blocking a range inside someone's wider entry is harmless, and
+ * was always done); only the parents are refused. Unparsable `foreign` text overlaps nothing.
+ *
+ * @param ranges - Owned ranges to hold, any order, duplicates allowed.
+ * @param foreign - Entries of the set that are not ours.
+ * @throws {RangeError} naming the first of `ranges` that is not an address or range.
+ */
+export function aggregateAround(
+  ranges: Iterable<string>,
+  foreign: readonly string[] | ForeignEntries,
+  floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
+): Cidr[] {
+  const blocks = disjointBlocks(parseAll(ranges).sort(compareRanges));
+  const taint = foreign instanceof ForeignEntries ? foreign : new ForeignEntries(foreign, floor);
+  if (taint.empty) return mergeSiblings(blocks, floor).map(cidrOf);
+  return mergeSiblings(blocks, floor, (parent) => !taint.overlaps(parent)).map(cidrOf);
+}
+
+/**
+ * A set's foreign entries, indexed once for {@link aggregateAround}: which parents overlap one of
+ * them (equal to one, containing one, or inside one).
+ */
+export class ForeignEntries {
+  /** The foreign entries and every prefix that contains one (equal or wider), by key. */
+  private readonly overlapping = new Set<string>();
+  /** The foreign entries themselves, by key, and their prefix lengths per family. */
+  private readonly exact = new Set<string>();
+  private readonly prefixes: Record<Family, Set<number>> = { IPV4: new Set(), IPV6: new Set() };
+
+  /** Whether no entry parsed: nothing is refused. */
+  readonly empty: boolean;
+
+  /**
+   * @param foreign - The entries, as the set holds them; text that does not parse overlaps nothing.
+   * @param floor - The floor aggregation uses: no parent is wider.
+   */
+  constructor(foreign: readonly string[], floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR) {
+    let empty = true;
+    for (const text of foreign) {
+      const block = parseRange(text);
+      if (block === undefined) continue;
+      empty = false;
+      this.exact.add(keyOf(block));
+      this.prefixes[block.family].add(block.prefix);
+      // No parent is wider than the floor, so wider prefixes need no key.
+      for (let prefix = block.prefix; prefix >= floor[block.family]; prefix--) {
+        this.overlapping.add(keyOf(truncate(block, prefix)));
+      }
+    }
+    this.empty = empty;
+  }
+
+  /** @internal Whether `block` equals, contains or lies inside a foreign entry. */
+  overlaps(block: Block): boolean {
+    if (this.overlapping.has(keyOf(block))) return true;
+    for (const prefix of this.prefixes[block.family]) {
+      if (prefix < block.prefix && this.exact.has(keyOf(truncate(block, prefix)))) return true;
+    }
+    return false;
+  }
+}
+
 /**
  * Which entries of an IP set are ours: an entry is ours when it is an owned range, or when it is
  * an aggregate of owned ranges, no wider than `floor`, that they tile exactly (every address in
@@ -79,11 +148,10 @@ export function aggregateRanges(ranges: Iterable<string>, floor: AggregationFloo
  */
 export function ownedSetEntries(
   entries: readonly string[],
-  owned: Iterable<Cidr>,
+  owned: Iterable<Cidr> | OwnedRanges,
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
 ): SetEntryOwnership {
-  const sortedOwned = parseAll(owned).sort(compareRanges);
-  const ownedKeys = new Set(sortedOwned.map(cidrOf));
+  const { sortedOwned, ownedKeys } = owned instanceof OwnedRanges ? owned : new OwnedRanges(owned);
   const ours: OwnedSetEntry[] = [];
   const foreign: string[] = [];
   for (const entry of entries) {
@@ -95,6 +163,31 @@ export function ownedSetEntries(
     else foreign.push(entry);
   }
   return { ours, foreign };
+}
+
+/**
+ * Owned ranges parsed and sorted once, for {@link ownedSetEntries} over several sets (every shard
+ * of a family, and each re-plan after a lock conflict) without parsing them again each time.
+ */
+export class OwnedRanges {
+  /** @internal */
+  readonly sortedOwned: readonly Block[];
+  /** @internal */
+  readonly ownedKeys: ReadonlySet<Cidr>;
+
+  /**
+   * @param owned - Canonical CIDRs of the ranges we own.
+   * @throws {RangeError} naming the first that is not a range.
+   */
+  constructor(owned: Iterable<Cidr>) {
+    this.sortedOwned = parseAll(owned).sort(compareRanges);
+    this.ownedKeys = new Set(this.sortedOwned.map(cidrOf));
+  }
+
+  /** Whether `range` (canonical) is one of the owned ranges itself. */
+  has(range: Cidr): boolean {
+    return this.ownedKeys.has(range);
+  }
 }
 
 function parseAll(ranges: Iterable<string>): Block[] {
@@ -126,15 +219,22 @@ function disjointBlocks(sorted: readonly Block[]): Block[] {
  * of a parent no wider than the floor, they become that parent. In address order, the left half
  * of any parent is complete (merged as far as it goes) by the time its right half arrives.
  */
-function mergeSiblings(blocks: readonly Block[], floor: AggregationFloor): Block[] {
+function mergeSiblings(
+  blocks: readonly Block[],
+  floor: AggregationFloor,
+  mayMerge: (parent: Block) => boolean = () => true,
+): Block[] {
   const stack: Block[] = [];
   for (const block of blocks) {
     let top: Block = block;
     for (;;) {
       const below = stack.at(-1);
       if (below === undefined || !areSiblings(below, top) || top.prefix - 1 < floor[top.family]) break;
+      const parent = parentOf(top);
+      // A refused parent blocks every wider one too: each of those contains it, so overlaps the same entry.
+      if (!mayMerge(parent)) break;
       stack.pop();
-      top = parentOf(top);
+      top = parent;
     }
     stack.push(top);
   }
@@ -192,7 +292,11 @@ function sameNetwork(a: Block, b: Block, prefix: number): boolean {
 }
 
 function parentOf(block: Block): Block {
-  const prefix = block.prefix - 1;
+  return truncate(block, block.prefix - 1);
+}
+
+/** The block of `prefix` bits (no longer than the block's own) that holds `block`. */
+function truncate(block: Block, prefix: number): Block {
   return {
     family: block.family,
     prefix,
@@ -206,6 +310,10 @@ function parentOf(block: Block): Block {
 /** Orders a block's network address against an address given as words. */
 function compareWords(block: Block, words: readonly [number, number, number, number]): number {
   return block.w0 - words[0] || block.w1 - words[1] || block.w2 - words[2] || block.w3 - words[3];
+}
+
+function keyOf(block: Block): string {
+  return `${block.family}/${block.prefix}/${block.w0}.${block.w1}.${block.w2}.${block.w3}`;
 }
 
 function cidrOf(block: Block): Cidr {

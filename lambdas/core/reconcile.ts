@@ -46,6 +46,11 @@ export interface ReconcilePlan {
    * a change: it frees a slot.
    */
   readonly changed: boolean;
+  /**
+   * Ranges of ours the write takes out of the set that `removed` does not name: those that left
+   * inside an aggregate that was split or removed (core/aggregate-plan). Unset: none.
+   */
+  readonly released?: Cidr[];
 }
 
 /** An active ledger range, with the key it is matched by and what it is ranked by, kept flat for the sort. */

@@ -1,24 +1,40 @@
 /**
  * Plans the next content of one family's blocklist when it is sharded over several WAF IP sets
  * (`blocker.ipSetsPerFamily`). It decides which set each active range goes to, then plans each set
- * with {@link planReconcile}, so every rule of one set (foreign entries kept, expired ranges
- * removed, preexisting entries never ours) holds in every shard.
+ * with {@link planSetEntries}, so every rule of one set (foreign entries kept, expired ranges
+ * removed, preexisting entries never ours, lossless aggregation) holds in every shard.
  *
  * Placement, in order:
- * - a range already held (as ours) by a set stays in that set: no churn, no write to move it; a
- *   second copy in another set is removed, which frees a slot there;
+ * - a range already held (as ours, itself or inside an aggregate of ours) by a set stays in that
+ *   set: no churn, no write to move it; a second copy in another set is removed, which frees a
+ *   slot there;
  * - foreign entries of a set count against that set's capacity;
- * - when the ranges wanted exceed the room of all sets together, the most deserving are kept, as
- *   planReconcile ranks them (latest `lastSeen`, then most `hits`), and the rest is overflow;
- * - the other ranges go, one at a time, to the set with the most free slots (first set on a tie).
+ * - when the entries wanted exceed the room of all sets together, the most deserving ranges are
+ *   kept (latest `lastSeen`, then most `hits`), and the rest is overflow;
+ * - the other ranges go to the set with the most free entries (first set on a tie), those of one
+ *   aggregation floor block (an IPv4 /16, an IPv6 /48) together, so that they can aggregate.
+ *
+ * Capacity is counted in entries: a set of 10,000 entries holds more ranges when they aggregate.
+ * Ranges are never moved between sets to aggregate better (that would be churn: two writes).
  *
  * Pure (no AWS imports): after a WAFOptimisticLockException on one set, the caller re-plans that
  * set alone with {@link planShardAgain} from its fresh addresses, keeping the placement of the others.
  */
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
-import { compareRangeKeys, rangeKey, type RangeKey } from './range-key';
-import { IpSetIndex, planReconcile, type ReconcilePlan } from './reconcile';
-import type { LedgerEntry } from './types';
+import {
+  aggregateAround,
+  aggregateRanges,
+  DEFAULT_AGGREGATION_FLOOR,
+  ForeignEntries,
+  OwnedRanges,
+  ownedSetEntries,
+  type AggregationFloor,
+} from './aggregate';
+import { fitInto, planSetEntries, type SetEntriesPlan } from './aggregate-plan';
+import { canonicalCidr, parseRange } from './ip-parse';
+import { maskWord } from './network-range';
+import { IpSetIndex, type ReconcilePlan } from './reconcile';
+import type { Cidr, LedgerEntry } from './types';
 
 /** Input of {@link planShards}; every ledger entry must be of the sets' address family. */
 export interface ShardInput {
@@ -30,18 +46,26 @@ export interface ShardInput {
   readonly expired: readonly LedgerEntry[];
   /** Most addresses each set may hold. @default 10_000 */
   readonly capacity?: number;
+  /**
+   * The widest aggregate a set may hold; `NO_AGGREGATION` (./aggregate) for none.
+   * @default DEFAULT_AGGREGATION_FLOOR (/16 for IPv4, /48 for IPv6)
+   */
+  readonly floor?: AggregationFloor;
 }
 
 /** One set's part of a {@link ShardPlan}: what to send it, and what it was planned from. */
 export interface PlannedShard {
-  /** The set's plan (its `overflow` is always empty: overflow is the family's, in {@link ShardPlan}). */
-  readonly plan: ReconcilePlan;
+  /** The set's plan; its `overflow` holds the ranges that fitted the family's room but not this set's. */
+  readonly plan: SetEntriesPlan;
   /** The active ranges this set is to hold. */
   readonly active: readonly LedgerEntry[];
-  /** Entries of ours this set is to give up if it holds them: expired, placed in another set, or overflow. */
+  /** Ranges of ours this set is to give up if it holds them: expired, placed in another set, or overflow. */
   readonly release: readonly LedgerEntry[];
   /** Most addresses the set may hold. */
   readonly capacity: number;
+  /** Every range of ours of the family, active or expired: what makes an entry of the set ours. */
+  readonly owned: OwnedRanges;
+  readonly floor: AggregationFloor;
 }
 
 /** The plan of every set of one family. */
@@ -54,7 +78,7 @@ export interface ShardPlan {
 
 interface Claim {
   readonly entry: LedgerEntry;
-  readonly key: RangeKey;
+  readonly range: Cidr;
 }
 
 /**
@@ -63,89 +87,216 @@ interface Claim {
  *   range does not parse.
  */
 export function planShards(input: ShardInput): ShardPlan {
-  const { capacity = IP_SET_CAPACITY } = input;
+  const { capacity = IP_SET_CAPACITY, floor = DEFAULT_AGGREGATION_FLOOR } = input;
   if (!Number.isInteger(capacity) || capacity < 0) {
     throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
   }
   if (input.shards.length === 0) throw new RangeError('planShards needs at least one IP set');
-  const indexes = input.shards.map((s) => (s instanceof IpSetIndex ? s : new IpSetIndex(s)));
-  const active = activeClaims(input.active);
-  // Expired ranges of ours leave whichever set holds them; a preexisting one stays, as someone else's.
-  const lapsed = new Map<RangeKey, boolean>();
-  for (const entry of input.expired) lapsed.set(keyOf(entry), entry.preexisting === true);
-
-  // Where each active range is held as ours (the first set holding it), and each set's foreign count.
-  const heldIn = new Map<RangeKey, number>();
-  const heldPreexisting = new Map<RangeKey, number>();
-  const foreign = indexes.map((index, shard) => {
-    let count = 0;
-    for (const key of index.keys) {
-      const claim = key === undefined ? undefined : active.get(key);
-      if (key === undefined || claim === undefined) {
-        if (key === undefined || lapsed.get(key) !== false) count++;
-      } else if (claim.entry.preexisting === true) {
-        count++;
-        if (!heldPreexisting.has(key)) heldPreexisting.set(key, shard);
-      } else if (!heldIn.has(key)) {
-        heldIn.set(key, shard);
-      }
-    }
-    return count;
-  });
-
-  const room = foreign.map((count) => Math.max(0, capacity - count));
-  const candidates = [...active.values()].filter((c) => !heldPreexisting.has(c.key));
+  const sets = input.shards.map((set) => (set instanceof IpSetIndex ? set.addresses : set));
+  // A preexisting range whose own entry is in no set any more (its owner took it out) is ours
+  // from now on: the block we put back must expire as ours (as the ledger's hand-over records).
+  const entries = new Set(sets.flatMap((set) => set.map((address) => canonicalCidr(address))));
+  const ours = [...input.active, ...input.expired].filter(
+    (entry) => entry.preexisting !== true || (input.active.includes(entry) && !entries.has(canonicalOf(entry))),
+  );
+  const owned = new OwnedRanges(ours.map((entry) => canonicalOf(entry)));
+  const claims = activeClaims(input.active);
+  const held = heldRanges(sets, owned, claims, floor);
+  const room = held.foreign.map((count) => Math.max(0, capacity - count));
+  const candidates = [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
   const totalRoom = room.reduce((sum, r) => sum + r, 0);
-  if (candidates.length > totalRoom) candidates.sort(byPriority);
-  const kept = candidates.slice(0, totalRoom);
-  const overflow = candidates.slice(totalRoom).map((c) => c.entry);
-
-  const placed: LedgerEntry[][] = indexes.map(() => []);
-  const unplaced: Claim[] = [];
-  for (const claim of kept) {
-    const shard = heldIn.get(claim.key);
-    const list = shard === undefined ? undefined : placed[shard];
-    if (list !== undefined && list.length < (room[shard as number] ?? 0)) list.push(claim.entry);
-    else unplaced.push(claim);
+  const fitted = fitInto(candidates, totalRoom, (some) =>
+    aggregateRanges(
+      some.map((claim) => claim.range),
+      floor,
+    ),
+  );
+  const taints = held.foreignEntries.map((foreign) => new ForeignEntries(foreign, floor));
+  const { placed, overflow: unplaced } = place(fitted.kept.claims, held.in, room, new ShardLoads(taints, floor));
+  for (const [range, shard] of held.preexisting) {
+    const claim = claims.get(range);
+    if (claim !== undefined) placed[shard]?.push(claim);
   }
-  for (const claim of unplaced) {
-    let best = 0;
-    for (let shard = 1; shard < placed.length; shard++) {
-      if (free(room, placed, shard) > free(room, placed, best)) best = shard;
-    }
-    placed[best]?.push(claim.entry);
-  }
-  for (const [key, shard] of heldPreexisting) {
-    const claim = active.get(key);
-    if (claim !== undefined) placed[shard]?.push(claim.entry);
-  }
-
-  const shards = indexes.map((index, shard): PlannedShard => {
-    const mine = placed[shard] ?? [];
-    const release = [...input.expired, ...overflow, ...placed.flatMap((list, other) => (other === shard ? [] : list))];
+  const overflow = [...fitted.overflow, ...unplaced].sort(byPriority).map((claim) => claim.entry);
+  const shards = sets.map((current, shard): PlannedShard => {
+    const mine = (placed[shard] ?? []).map((claim) => claim.entry);
+    const others = placed.flatMap((list, other) => (other === shard ? [] : list.map((claim) => claim.entry)));
     return {
-      plan: planReconcile({ current: index, active: mine, expired: release, capacity }),
+      plan: planSetEntries({ current, hold: mine, owned, capacity, floor }),
       active: mine,
-      release,
+      release: [...input.expired, ...overflow, ...others],
       capacity,
+      owned,
+      floor,
     };
   });
   return { shards, overflow };
+}
+
+/** Where each active range is held as ours (its first set), where each preexisting one is, and each set's foreign count. */
+function heldRanges(
+  sets: readonly (readonly string[])[],
+  owned: OwnedRanges,
+  claims: ReadonlyMap<Cidr, Claim>,
+  floor: AggregationFloor,
+) {
+  const heldIn = new Map<Cidr, number>();
+  const preexisting = new Map<Cidr, number>();
+  const foreignEntries: string[][] = [];
+  const foreign = sets.map((set, shard) => {
+    const ownership = ownedSetEntries(set, owned, floor);
+    for (const entry of ownership.ours) {
+      for (const range of entry.covers) if (claims.has(range) && !heldIn.has(range)) heldIn.set(range, shard);
+    }
+    for (const entry of ownership.foreign) {
+      const range = canonicalCidr(entry);
+      const claim = range === undefined ? undefined : claims.get(range);
+      if (claim?.entry.preexisting === true && !preexisting.has(claim.range)) preexisting.set(claim.range, shard);
+    }
+    foreignEntries.push([...ownership.foreign]);
+    return ownership.foreign.length;
+  });
+  return { in: heldIn, preexisting, foreign, foreignEntries };
+}
+
+/**
+ * Each set's ranges: those it holds stay (as many as fit in its room, the most deserving first),
+ * the others go, one floor block at a time, to the set with the most free entries, or one range
+ * at a time when the block fits whole in none. Entries are counted exactly per floor block (no
+ * aggregate spans two), foreign entries aside; what fits nowhere is returned as overflow, never
+ * pushed into a full set (whose plan would then drop another range: churn at every run).
+ */
+function place(
+  kept: readonly Claim[],
+  heldIn: ReadonlyMap<Cidr, number>,
+  room: readonly number[],
+  loads: ShardLoads,
+): { readonly placed: Claim[][]; readonly overflow: Claim[] } {
+  const { floor } = loads;
+  const placed: Claim[][] = room.map(() => []);
+  const unplaced: Claim[] = [];
+  for (const claim of kept) {
+    const shard = heldIn.get(claim.range);
+    if (shard === undefined) unplaced.push(claim);
+    else placed[shard]?.push(claim);
+  }
+  placed.forEach((claims, shard) => {
+    // A set that lost room (foreign entries added meanwhile) keeps its most deserving ranges.
+    const fitted = fitInto(claims, room[shard] ?? 0, (some) => loads.entriesOf(shard, some));
+    placed[shard] = fitted.kept.claims;
+    unplaced.push(...fitted.overflow);
+    for (const group of byFloorBlock(fitted.kept.claims, floor)) loads.add(shard, group);
+  });
+  const overflow: Claim[] = [];
+  const freest = (): number[] =>
+    room.map((_, shard) => shard).sort((a, b) => loads.free(b, room) - loads.free(a, room) || a - b);
+  for (const group of byFloorBlock(unplaced, floor)) {
+    const [best = 0] = freest();
+    if (loads.costWith(best, group) <= (room[best] ?? 0)) {
+      placed[best]?.push(...group);
+      loads.add(best, group);
+      continue;
+    }
+    for (const claim of group) {
+      const shard = freest().find((candidate) => loads.costWith(candidate, [claim]) <= (room[candidate] ?? 0));
+      if (shard === undefined) {
+        overflow.push(claim);
+        continue;
+      }
+      placed[shard]?.push(claim);
+      loads.add(shard, [claim]);
+    }
+  }
+  return { placed, overflow };
+}
+
+/**
+ * How many entries each set's ranges of ours take, beside that set's foreign entries (which no
+ * aggregate may overlap), kept per floor block so that adding a few ranges recounts one block.
+ */
+class ShardLoads {
+  private readonly blocks: Map<string, Cidr[]>[];
+  private readonly used: number[];
+
+  constructor(
+    private readonly foreign: readonly ForeignEntries[],
+    readonly floor: AggregationFloor,
+  ) {
+    this.blocks = foreign.map(() => new Map<string, Cidr[]>());
+    this.used = foreign.map(() => 0);
+  }
+
+  entriesOf(shard: number, claims: readonly Claim[]): Cidr[] {
+    return this.aggregate(
+      shard,
+      claims.map((claim) => claim.range),
+    );
+  }
+
+  free(shard: number, room: readonly number[]): number {
+    return (room[shard] ?? 0) - (this.used[shard] ?? 0);
+  }
+
+  /** The set's entries with `group` (claims of one floor block) added. */
+  costWith(shard: number, group: readonly Claim[]): number {
+    const [first] = group;
+    if (first === undefined) return this.used[shard] ?? 0;
+    const held = this.blocks[shard]?.get(floorBlockOf(first, this.floor)) ?? [];
+    const before = held.length === 0 ? 0 : this.aggregate(shard, held).length;
+    const after = this.aggregate(shard, [...held, ...group.map((claim) => claim.range)]).length;
+    return (this.used[shard] ?? 0) - before + after;
+  }
+
+  private aggregate(shard: number, ranges: readonly Cidr[]): Cidr[] {
+    const foreign = this.foreign[shard];
+    return foreign === undefined ? aggregateRanges(ranges, this.floor) : aggregateAround(ranges, foreign, this.floor);
+  }
+
+  /** Adds `group` (claims of one floor block) to the set. */
+  add(shard: number, group: readonly Claim[]): void {
+    const [first] = group;
+    const blocks = this.blocks[shard];
+    if (first === undefined || blocks === undefined) return;
+    this.used[shard] = this.costWith(shard, group);
+    const key = floorBlockOf(first, this.floor);
+    blocks.set(key, [...(blocks.get(key) ?? []), ...group.map((claim) => claim.range)]);
+  }
+}
+
+/** Claims grouped by the floor block that holds them (a range wider than the floor is a group alone), in first-seen order. */
+function byFloorBlock(claims: readonly Claim[], floor: AggregationFloor): Claim[][] {
+  const groups = new Map<string, Claim[]>();
+  for (const claim of claims) {
+    const key = floorBlockOf(claim, floor);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [claim]);
+    else group.push(claim);
+  }
+  return [...groups.values()];
+}
+
+/** The floor block that holds the claim's range, as a key; the range itself when it is no narrower than the floor. */
+function floorBlockOf(claim: Claim, floor: AggregationFloor): string {
+  const block = parseRange(claim.range);
+  if (block === undefined || block.prefix <= floor[block.family]) return claim.range;
+  const prefix = floor[block.family];
+  const words = [block.w0, block.w1, block.w2, block.w3].map((word, index) => maskWord(word, prefix - 32 * index));
+  return `${block.family}/${words.join('.')}`;
 }
 
 /**
  * Plans one set again from its fresh addresses (after a lock conflict), keeping the placement of
  * {@link planShards}: it holds the ranges placed in it and gives up the others. When the fresh set
  * has less room (foreign entries added meanwhile), the least deserving of its ranges overflow.
- * @param withdrawn - Ranges another run ended meanwhile: not put back.
+ * @param withdrawn - Ranges another run ended meanwhile: not put back (and taken out if held).
  */
 export function planShardAgain(
   shard: PlannedShard,
   current: readonly string[],
   withdrawn: ReadonlySet<string> = new Set(),
-): ReconcilePlan {
-  const active = withdrawn.size === 0 ? shard.active : shard.active.filter((entry) => !withdrawn.has(entry.range));
-  return planReconcile({ current, active, expired: shard.release, capacity: shard.capacity });
+): SetEntriesPlan {
+  const hold = withdrawn.size === 0 ? shard.active : shard.active.filter((entry) => !withdrawn.has(entry.range));
+  return planSetEntries({ current, hold, owned: shard.owned, capacity: shard.capacity, floor: shard.floor });
 }
 
 /**
@@ -160,31 +311,28 @@ export function combinedPlan(plans: readonly ReconcilePlan[], overflow: readonly
     overflow: [...overflow, ...plans.flatMap((plan) => plan.overflow)],
     foreign: plans.reduce((sum, plan) => sum + plan.foreign, 0),
     changed: plans.some((plan) => plan.changed),
+    released: plans.flatMap((plan) => plan.released ?? []),
   };
 }
 
-function free(room: readonly number[], placed: readonly LedgerEntry[][], shard: number): number {
-  return (room[shard] ?? 0) - (placed[shard]?.length ?? 0);
-}
-
-/** One claim per range, the most deserving row when the ledger lists a range twice (as planReconcile). */
-function activeClaims(entries: readonly LedgerEntry[]): Map<RangeKey, Claim> {
-  const claims = new Map<RangeKey, Claim>();
+/** One claim per range, the most deserving row when the ledger lists a range twice. */
+function activeClaims(entries: readonly LedgerEntry[]): Map<Cidr, Claim> {
+  const claims = new Map<Cidr, Claim>();
   for (const entry of entries) {
-    const claim: Claim = { entry, key: keyOf(entry) };
-    const other = claims.get(claim.key);
-    if (other === undefined || byPriority(claim, other) < 0) claims.set(claim.key, claim);
+    const claim: Claim = { entry, range: canonicalOf(entry) };
+    const other = claims.get(claim.range);
+    if (other === undefined || byPriority(claim, other) < 0) claims.set(claim.range, claim);
   }
   return claims;
 }
 
-function keyOf(entry: LedgerEntry): RangeKey {
-  const key = rangeKey(entry.range);
-  if (key === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
-  return key;
+function canonicalOf(entry: LedgerEntry): Cidr {
+  const range = canonicalCidr(entry.range);
+  if (range === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
+  return range;
 }
 
-/** planReconcile's ranking: the most recently seen, then the most active, then by address. */
+/** The ranking of a full set: the most recently seen, then the most active, then by text. */
 function byPriority(a: Claim, b: Claim): number {
-  return b.entry.lastSeen - a.entry.lastSeen || b.entry.hits - a.entry.hits || compareRangeKeys(a.key, b.key);
+  return b.entry.lastSeen - a.entry.lastSeen || b.entry.hits - a.entry.hits || a.range.localeCompare(b.range);
 }

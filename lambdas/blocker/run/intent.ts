@@ -9,7 +9,8 @@
  * 3. Once every row is written it drops the intent.
  *
  * A run that finds an intent left over (its writer failed or died between 1 and 3) finishes it:
- * each entry whose range is in one of our sets (or may be: a shared set it could not read) and
+ * each entry whose range is in one of our sets (itself, or inside an aggregate of ours that the
+ * rows and the intent tile; or may be: a shared set it could not read) and
  * has no active row is recovered, owned from now on like a row, written as a row this run and
  * carried in this run's own intent until it is. An entry whose range is in no set is dropped: its
  * run never blocked it. The two slots let a run write its intent without overwriting the
@@ -19,8 +20,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IntentSlot, LedgerIntent } from '#adapters/ledger';
 import type { BlockerSettings } from '#contracts/blocker-environment';
+import { OwnedRanges, ownedSetEntries } from '#core/aggregate';
 import type { IpSetIndex } from '#core/reconcile';
-import type { Family, LedgerEntry } from '#core/types';
+import type { Cidr, Family, LedgerEntry } from '#core/types';
 import type { RunDecision } from './decide';
 import {
   asWriteError,
@@ -54,17 +56,40 @@ export function recoverIntents(
     IPV4: new Set(rows.IPV4.map((row) => row.range)),
     IPV6: new Set(rows.IPV6.map((row) => row.range)),
   };
-  for (const entry of intents.flatMap((intent) => intent.entries)) {
+  const entries = intents.flatMap((intent) => intent.entries);
+  if (entries.length === 0) return { IPV4: [], IPV6: [] };
+  const held = heldByBlocklists(entries, rows, present);
+  for (const entry of entries) {
     const { family, range } = entry;
     if (owned[family].has(range)) continue;
     const inASet =
       anySharedUnreadable ||
-      present[family].has(range) ||
+      held[family].has(range) ||
       shared.some((target) => target.family === family && target.index.has(range));
     const earlier = recovered[family].get(range);
     if (inASet && (earlier === undefined || earlier.lastSeen < entry.lastSeen)) recovered[family].set(range, entry);
   }
   return { IPV4: [...recovered.IPV4.values()], IPV6: [...recovered.IPV6.values()] };
+}
+
+/**
+ * The ranges of the rows and the intents that the blocklists hold as ours, each itself or inside
+ * an aggregate (core/aggregate): a run that died after its set write may have left its new ranges
+ * there as a parent only, tiled by them and the rows together.
+ */
+function heldByBlocklists(
+  entries: readonly LedgerEntry[],
+  rows: Readonly<Record<Family, readonly LedgerEntry[]>>,
+  present: Readonly<Record<Family, IpSetIndex>>,
+): Record<Family, Set<Cidr>> {
+  const held = (family: Family): Set<Cidr> => {
+    const intended = entries.filter((entry) => entry.family === family);
+    if (intended.length === 0) return new Set();
+    const ours = rows[family].filter((row) => row.preexisting !== true).map((row) => row.range);
+    const owned = new OwnedRanges([...ours, ...intended.map((entry) => entry.range)]);
+    return new Set(ownedSetEntries(present[family].addresses, owned).ours.flatMap((entry) => entry.covers));
+  };
+  return { IPV4: held('IPV4'), IPV6: held('IPV6') };
 }
 
 /** The rows this run records after its set writes: its new ranges, then the recovered ones. */

@@ -14,6 +14,7 @@ import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps } from '#blocker/run';
+import { ownedSetEntries } from '#core/aggregate';
 import type { Family } from '#core/types';
 import {
   ALLOWED,
@@ -183,18 +184,72 @@ beforeEach(() => {
     .resolves({ MetricAlarms: [{ AlarmName: SETTINGS.alarmName, StateValue: 'ALARM' }] });
 });
 
-describe('a run that dies after any one of its writes', () => {
-  // An earlier attack (blocked 300 minutes before), due to expire in the crashing run; then a new
-  // attack of 9 IPv4 and 3 IPv6 ranges, recorded 4 rows at a time (several row batches).
-  const earlier = attack(2, 0, 77);
+/** What a blocklist holds, judged by the ledger's active rows as the run judges it (core/aggregate). */
+async function blocked(ledger: Ledger, family: Family, setId: string) {
+  const inSet = server.getAddresses(setId);
+  const rows = await ledger.activeEntries(family);
+  const ownership = ownedSetEntries(
+    inSet,
+    rows.filter((row) => row.preexisting !== true).map((row) => row.range),
+  );
+  return {
+    inSet,
+    rows: new Set(rows.map((row) => row.range)),
+    /** The ranges our entries stand for, each itself or inside an aggregate. */
+    covered: new Set(ownership.ours.flatMap((entry) => entry.covers)),
+    /** Entries the ledger cannot tell are ours. */
+    foreign: ownership.foreign,
+  };
+}
+
+/** An attack before the crashing run: rate rule keys seen at `at` minutes (before NOW). */
+interface Earlier {
+  readonly at: number;
+  readonly keys: { ipv4?: string[]; ipv6?: string[] };
+}
+
+describe.each([
+  {
+    scenario: 'adds aggregates and removes an expired one',
+    // An earlier attack (both /24s of 77.0.0.0/23, held as the /23), due to expire in the crashing
+    // run; then a new attack of 9 IPv4 /24s (62.0.0.0/21 and 62.0.8.0/24) and 3 IPv6 /64s.
+    earlier: [{ at: -300, keys: attack(2, 0, 77).keys }] as Earlier[],
+    expiring: attack(2, 0, 77).ranges.IPV4,
+    lasting: [] as string[],
+    splits: '77.0.0.0/23',
+  },
+  {
+    scenario: 'splits an aggregate when one of its children expires',
+    // 77.0.0.0/22 held as one entry; 77.0.0.0/24 is not seen again and expires in the crashing
+    // run, whose write splits the /22 into 77.0.1.0/24 and 77.0.2.0/23; those stay blocked.
+    earlier: [
+      { at: -300, keys: attack(4, 0, 77).keys },
+      { at: -200, keys: { ipv4: attack(4, 0, 77).keys.ipv4.slice(1) } },
+    ] as Earlier[],
+    expiring: ['77.0.0.0/24'],
+    lasting: ['77.0.1.0/24', '77.0.2.0/24', '77.0.3.0/24'],
+    splits: '77.0.0.0/22',
+  },
+])('a run that dies after any one of its writes ($scenario)', ({ earlier, expiring, lasting, splits }) => {
   const now = attack(9, 3);
+
+  async function prepared(concurrency: number): Promise<Deployment> {
+    const deployment = await deploy(concurrency);
+    for (const run of earlier) await deployment.run(run.at, run.keys);
+    // The earlier attack is held as one aggregate before the crashing run.
+    expect(server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, splits]);
+    return deployment;
+  }
 
   /** Every write the crashing run makes, in order, as a clean run makes them. */
   async function writesOfACleanRun(): Promise<string[]> {
-    const deployment = await deploy(4);
-    await deployment.run(-300, earlier.keys);
+    const deployment = await prepared(4);
     const clean = new Crash();
     await deployment.run(0, now.keys, clean);
+    // The set then holds the new ranges as 2 aggregates, beside what is left of the earlier attack.
+    const { covered, inSet } = await blocked(deployment.ledger(), 'IPV4', deployment.blocklistId.IPV4);
+    expect(inSet).toEqual(expect.arrayContaining(['62.0.0.0/21', '62.0.8.0/24']));
+    expect([...covered].sort()).toEqual([...now.ranges.IPV4, ...lasting].sort());
     return clean.log;
   }
 
@@ -205,9 +260,8 @@ describe('a run that dies after any one of its writes', () => {
     expect(writes.filter((write) => write === 'UpdateIPSet')).toHaveLength(2);
 
     for (let at = 1; at <= writes.length; at++) {
-      const deployment = await deploy(4);
+      const deployment = await prepared(4);
       const { blocklistId } = deployment;
-      await deployment.run(-300, earlier.keys);
       const crashed = await deployment.run(0, now.keys, new Crash(at));
       expect(crashed, `write ${at} (${writes[at - 1]}) fails the run`).toBeInstanceOf(Error);
 
@@ -216,21 +270,21 @@ describe('a run that dies after any one of its writes', () => {
       expect(clean, `the run after a crash at write ${at}`).not.toBeInstanceOf(Error);
       const ledger = deployment.ledger();
       for (const family of ['IPV4', 'IPV6'] as const) {
-        const inSet = server.getAddresses(blocklistId[family]);
-        const rows = new Set((await ledger.activeEntries(family)).map((row) => row.range));
-        const foreign = family === 'IPV4' ? FOREIGN.IPV4 : FOREIGN.IPV6;
+        const { inSet, rows, covered, foreign } = await blocked(ledger, family, blocklistId[family]);
         const context = `${family} after a crash at write ${at} (${writes[at - 1]})`;
-        // Nothing lost: every attacking range is blocked and recorded.
-        expect(inSet, context).toEqual(expect.arrayContaining(now.ranges[family]));
-        for (const range of now.ranges[family]) expect(rows.has(range), `${context}: ${range} has a row`).toBe(true);
-        // Nothing unowned: every entry but the foreign one has its row, and no intent is left.
-        expect(
-          inSet.filter((range) => range !== foreign && !rows.has(range)),
-          context,
-        ).toEqual([]);
-        expect(inSet, context).toContain(foreign);
-        // The earlier attack's ranges expired on time, crash or not.
-        for (const range of earlier.ranges[family]) expect(inSet, context).not.toContain(range);
+        // Nothing lost: every attacking range is blocked (itself or in an aggregate) and recorded;
+        // a child of a split aggregate that has not expired is still blocked (never early).
+        for (const range of [...now.ranges[family], ...(family === 'IPV4' ? lasting : [])]) {
+          expect(covered.has(range), `${context}: ${range} is blocked`).toBe(true);
+          expect(rows.has(range), `${context}: ${range} has a row`).toBe(true);
+        }
+        // Nothing unowned: every entry but the foreign one is ours by the ledger, and no intent is left.
+        expect(foreign, context).toEqual([family === 'IPV4' ? FOREIGN.IPV4 : FOREIGN.IPV6]);
+        // The expired ranges left, whole and from every aggregate, on time, crash or not.
+        for (const range of family === 'IPV4' ? expiring : []) {
+          expect(covered.has(range) || inSet.includes(range), `${context}: ${range} unblocked`).toBe(false);
+        }
+        expect(inSet, context).not.toContain(splits);
       }
       expect(await ledger.readIntents(), `no intent left after a crash at write ${at}`).toEqual([]);
 
@@ -279,7 +333,19 @@ describe('a first run against 10,000 new ranges', () => {
     const wafCalls = server.calls.slice(calls);
     const firstWrite = wafCalls.find((call) => call.operation === 'UpdateIPSet' && call.status === 200);
     expect(firstWrite).toBeDefined();
-    expect(server.getAddresses(deployment.blocklistId.IPV4)).toHaveLength(10_000);
+    // 10,000 consecutive /24s from 40.0.0.0: 39 whole /16s and 40.39.0.0/20, beside the foreign entry.
+    // No row is written yet (the run stopped there): the intent is what owns them.
+    const inSet = server.getAddresses(deployment.blocklistId.IPV4);
+    const intended = (await deployment.ledger().readIntents()).flatMap((intent) => intent.entries);
+    const ownership = ownedSetEntries(
+      inSet,
+      intended.map((entry) => entry.range),
+    );
+    const covered = new Set(ownership.ours.flatMap((entry) => entry.covers));
+    expect(ownership.foreign).toEqual([FOREIGN.IPV4]);
+    expect(inSet).toHaveLength(41);
+    expect(inSet).toEqual(expect.arrayContaining(['40.0.0.0/16', '40.38.0.0/16', '40.39.0.0/20']));
+    expect(covered.size).toBe(10_000);
     expect(roundTripsTo(firstWrite!, [...wafCalls, ...deployment.ledgerCalls])).toBeLessThanOrEqual(4);
   }, 60_000);
 });

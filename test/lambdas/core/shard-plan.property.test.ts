@@ -1,9 +1,11 @@
 /**
  * Placement across a family's IP sets (lambdas/core/shard-plan.ts), as properties over small sets
- * (capacity up to 8, a universe of 48 /24s) where every case is quick to check by brute force.
+ * (capacity up to 8, a universe of 48 /24s) where every case is quick to check by brute force; without
+ * aggregation (NO_AGGREGATION), which shard-plan-aggregate.test.ts covers.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { NO_AGGREGATION } from '#core/aggregate';
 import { combinedPlan, planShardAgain, planShards } from '#core/shard-plan';
 import type { LedgerEntry } from '#core/types';
 
@@ -66,7 +68,7 @@ describe('planShards', () => {
   it('keeps every foreign entry in its set and fills no set beyond capacity with ranges of ours', () => {
     fc.assert(
       fc.property(world, ({ shards, active, expired, capacity }) => {
-        const result = planShards({ shards, active, expired, capacity });
+        const result = planShards({ shards, active, expired, capacity, floor: NO_AGGREGATION });
         result.shards.forEach((shard, i) => {
           const before = shards[i] ?? [];
           const foreign = foreignOf(before, active, expired);
@@ -80,7 +82,7 @@ describe('planShards', () => {
   it('removes expired ranges of ours from whichever set holds them, and holds each active range in one set at most', () => {
     fc.assert(
       fc.property(world, ({ shards, active, expired, capacity }) => {
-        const result = planShards({ shards, active, expired, capacity });
+        const result = planShards({ shards, active, expired, capacity, floor: NO_AGGREGATION });
         const activeRanges = new Set(active.map((e) => e.range));
         const after = result.shards.map((s) => s.plan.addresses);
         for (const e of expired) {
@@ -99,7 +101,7 @@ describe('planShards', () => {
   it('leaves a range in the set that held it (no churn) unless it overflows or that set has no room for it', () => {
     fc.assert(
       fc.property(world, ({ shards, active, expired, capacity }) => {
-        const result = planShards({ shards, active, expired, capacity });
+        const result = planShards({ shards, active, expired, capacity, floor: NO_AGGREGATION });
         const overflow = new Set(result.overflow.map((e) => e.range));
         const ours = active.filter((e) => e.preexisting !== true);
         const firstHolder = (r: string): number => shards.findIndex((set) => set.includes(r));
@@ -120,7 +122,7 @@ describe('planShards', () => {
   it('overflows only when every set is full, and keeps the most recently seen, then most active, ranges', () => {
     fc.assert(
       fc.property(world, ({ shards, active, expired, capacity }) => {
-        const result = planShards({ shards, active, expired, capacity });
+        const result = planShards({ shards, active, expired, capacity, floor: NO_AGGREGATION });
         if (result.overflow.length === 0) return;
         for (const s of result.shards) expect(s.plan.addresses.length).toBeGreaterThanOrEqual(capacity);
         const kept = active.filter(
@@ -138,8 +140,14 @@ describe('planShards', () => {
   it('is stable: planning again from the planned sets changes nothing, and re-planning one set from its planned list neither', () => {
     fc.assert(
       fc.property(world, ({ shards, active, expired, capacity }) => {
-        const first = planShards({ shards, active, expired, capacity });
-        const again = planShards({ shards: first.shards.map((s) => s.plan.addresses), active, expired, capacity });
+        const first = planShards({ shards, active, expired, capacity, floor: NO_AGGREGATION });
+        const again = planShards({
+          shards: first.shards.map((s) => s.plan.addresses),
+          active,
+          expired,
+          capacity,
+          floor: NO_AGGREGATION,
+        });
         expect(again.shards.map((s) => s.plan.changed)).toEqual(first.shards.map(() => false));
         for (const s of first.shards) expect(planShardAgain(s, s.plan.addresses).changed).toBe(false);
       }),
@@ -158,13 +166,20 @@ describe('planShards by example', () => {
       active: [...held, ...fresh(3, 10)],
       expired: [],
       capacity: 10,
+      floor: NO_AGGREGATION,
     });
     expect(result.shards[0]?.plan.changed).toBe(false);
     expect(result.shards[1]?.plan.added).toEqual(['62.0.10.0/24', '62.0.11.0/24', '62.0.12.0/24']);
   });
 
   it('spreads new ranges evenly over empty sets and overflows only past their total capacity', () => {
-    const result = planShards({ shards: [[], []], active: fresh(25), expired: [], capacity: 10 });
+    const result = planShards({
+      shards: [[], []],
+      active: fresh(25),
+      expired: [],
+      capacity: 10,
+      floor: NO_AGGREGATION,
+    });
     expect(result.shards.map((s) => s.plan.addresses.length)).toEqual([10, 10]);
     expect(result.overflow).toHaveLength(5);
     const combined = combinedPlan(
@@ -182,12 +197,13 @@ describe('planShards by example', () => {
       active: [a!],
       expired: [],
       capacity: 10,
+      floor: NO_AGGREGATION,
     });
     expect(result.shards.map((s) => s.plan.addresses)).toEqual([[a!.range], ['203.0.113.0/24']]);
   });
 
   it('re-plans one set after a lock conflict with the placement kept, and does not put back a withdrawn range', () => {
-    const result = planShards({ shards: [[], []], active: fresh(4), expired: [], capacity: 10 });
+    const result = planShards({ shards: [[], []], active: fresh(4), expired: [], capacity: 10, floor: NO_AGGREGATION });
     const second = result.shards[1]!;
     const fresher = planShardAgain(second, ['198.51.100.7/32'], new Set([second.active[0]!.range]));
     expect(fresher.addresses).toEqual(['198.51.100.7/32', ...second.active.slice(1).map((e) => e.range)]);
