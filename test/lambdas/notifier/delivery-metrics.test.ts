@@ -4,19 +4,19 @@
  * TelegramDelivered and TelegramUndelivered counted per message part. Telegram is the loopback
  * stand-in; the bot token comes from a strict Secrets Manager mock.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { NOTIFIER_ENV } from '#contracts/notifier-environment';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HEALTH_METRICS, METRICS_NAMESPACE } from '#contracts/health';
-import { ANSWERS, TelegramServer } from '../../support/telegram-server';
-import { CHAT, OTHER_CHAT, SETTINGS, snsEvent, TOKEN } from './fixtures';
+import { stubNotifierEnvironment, useTelegramAndSecrets } from './harness';
+import { OutputCapture } from '../../support/output-capture';
+import { ANSWERS } from '../../support/telegram-server';
+import { CHAT, OTHER_CHAT, SETTINGS, snsEvent } from './fixtures';
 
 const SERVICE = 'shop-web-notifier';
-const secrets = mockClient(SecretsManagerClient);
-let server: TelegramServer;
-let lines: string[] = [];
+const telegram = useTelegramAndSecrets();
+const { secrets } = telegram;
+const output = new OutputCapture();
 
 const context = {
   functionName: 'notifier',
@@ -24,72 +24,34 @@ const context = {
   getRemainingTimeInMillis: () => 80_000,
 } as unknown as Context;
 
+/** The environment for these `chatIds`, without the ops settings, and the metrics under {@link SERVICE}. */
 function setEnvironment(chatIds: readonly string[]): void {
-  const values: Partial<Record<keyof typeof NOTIFIER_ENV, string>> = {
-    scope: SETTINGS.scope,
-    webAclName: SETTINGS.webAclName,
-    wafLogGroup: SETTINGS.wafLogGroup,
-    blocklistIpv4: `${SETTINGS.blocklist.IPV4[0].name}|${SETTINGS.blocklist.IPV4[0].id}`,
-    blocklistIpv6: `${SETTINGS.blocklist.IPV6[0].name}|${SETTINGS.blocklist.IPV6[0].id}`,
-    alarmName: SETTINGS.alarmName,
-    ledgerTable: SETTINGS.ledgerTable,
-    telegramSecretId: SETTINGS.telegramSecretId,
-    telegramChatIds: JSON.stringify(chatIds),
-    telegramApiUrl: server.url,
-    summaryMinutes: '15',
-    maxListedRanges: '20',
-  };
-  for (const [key, value] of Object.entries(values)) vi.stubEnv(NOTIFIER_ENV[key as keyof typeof NOTIFIER_ENV], value);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', SERVICE);
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', METRICS_NAMESPACE);
+  stubNotifierEnvironment(
+    telegram.server.url,
+    {
+      telegramChatIds: JSON.stringify(chatIds),
+      blockerLogGroup: undefined,
+      opsTopicArn: undefined,
+      deadLetterQueueUrl: undefined,
+    },
+    { POWERTOOLS_SERVICE_NAME: SERVICE, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE },
+  );
 }
 
 /** The EMF records the invocation printed. */
-function emfRecords(): Record<string, unknown>[] {
-  return lines
-    .flatMap((line) => line.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((record) => '_aws' in record);
-}
-
-beforeAll(async () => {
-  server = await TelegramServer.start({ token: TOKEN, chats: [CHAT] });
-});
-
-afterAll(async () => {
-  await server.stop();
-  secrets.restore();
-});
+const emfRecords = () => output.emfRecords();
 
 beforeEach(() => {
-  vi.resetModules();
-  server.reset();
-  secrets.reset();
-  secrets.onAnyCommand().rejects(new Error('unexpected command'));
-  secrets.on(GetSecretValueCommand, { SecretId: SETTINGS.telegramSecretId }, true).resolves({ SecretString: TOKEN });
-  lines = [];
-  const capture = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-    vi.spyOn(console, method).mockImplementation(capture);
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
+  output.start({ stderr: false });
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
-  vi.unstubAllEnvs();
 });
 
 describe('the notifier handler publishes its Telegram deliveries', () => {
   it('counts every delivered part, with no undelivered one, under the dimension the alarm watches', async () => {
-    server.addChat(OTHER_CHAT);
+    telegram.server.addChat(OTHER_CHAT);
     setEnvironment([CHAT, OTHER_CHAT]);
     const { handler } = await import('#notifier/handler');
 
@@ -118,13 +80,13 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
 
   it('counts a part Telegram refused for good as undelivered, and the invocation succeeds (no retry)', async () => {
     // OTHER_CHAT is unknown to the stand-in: Telegram answers 400 "chat not found".
-    server.removeChat(OTHER_CHAT);
+    telegram.server.removeChat(OTHER_CHAT);
     setEnvironment([CHAT, OTHER_CHAT]);
     const { handler } = await import('#notifier/handler');
 
     await expect(handler(snsEvent('test', 'AlertTopic'), context)).resolves.toMatchObject({ delivery: 'telegram' });
 
-    expect(server.delivered().map((message) => message.chatId)).toEqual([CHAT]);
+    expect(telegram.server.delivered().map((message) => message.chatId)).toEqual([CHAT]);
     expect(emfRecords()).toEqual([
       expect.objectContaining({
         service: SERVICE,
@@ -144,15 +106,15 @@ describe('the notifier handler publishes its Telegram deliveries', () => {
     await expect(handler(snsEvent('test', 'AlertTopic'), context)).resolves.toMatchObject({ delivery: 'telegram' });
 
     // The stand-in answers 401 Unauthorized to a token it does not know, as Telegram does to a revoked one.
-    expect(server.requests).toHaveLength(1);
-    expect(server.delivered()).toEqual([]);
+    expect(telegram.server.requests).toHaveLength(1);
+    expect(telegram.server.delivered()).toEqual([]);
     expect(emfRecords()).toEqual([
       expect.objectContaining({ [HEALTH_METRICS.telegramDelivered]: 0, [HEALTH_METRICS.telegramUndelivered]: 1 }),
     ]);
   });
 
   it('fails the invocation on a server error (500) so that Lambda retries, and still publishes', async () => {
-    server.answerNext(...Array.from({ length: 10 }, () => ANSWERS.serverError()));
+    telegram.server.answerNext(...Array.from({ length: 10 }, () => ANSWERS.serverError()));
     setEnvironment([CHAT]);
     const { handler } = await import('#notifier/handler');
 

@@ -5,10 +5,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LAST_ERROR_SHOWN, renderHealth } from '#notifier/render-ops';
-import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '#notifier/telegram-html';
 import type { HealthNotice, OpsDetails } from '#notifier/types';
 import { HEALTH_ALARM_KINDS, type HealthAlarmKind } from '#contracts/health';
-import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
+import { visibleText } from '../../support/telegram-server';
+import { expectSendable } from './harness';
 import {
   BLOCKER_LOG_GROUP,
   DEAD_LETTER_QUEUE_URL,
@@ -17,19 +17,6 @@ import {
   hostileText,
   MINUTE,
 } from './fixtures';
-import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';
-
-/** Every message Telegram would accept and format in full. */
-function expectSendable(messages: readonly string[]): void {
-  expect(messages.length).toBeGreaterThan(0);
-  expect(messages.length).toBeLessThanOrEqual(MAX_PARTS);
-  for (const message of messages) {
-    expect(message.length).toBeLessThanOrEqual(TELEGRAM_MESSAGE_LIMIT);
-    expect(checkTelegramHtml(message)).toBeUndefined();
-    expect(telegramEntities(message)).toBeLessThanOrEqual(TELEGRAM_FORMATS_AT_MOST);
-    expect(visibleText(message).trim()).not.toBe('');
-  }
-}
 
 const DETAILS: OpsDetails = { blockerLogGroup: BLOCKER_LOG_GROUP, deadLetterQueueUrl: DEAD_LETTER_QUEUE_URL };
 const LAST_ERROR =

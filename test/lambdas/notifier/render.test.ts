@@ -11,28 +11,12 @@ import {
   renderPlain,
   renderReport,
 } from '#notifier/render';
-import { MAX_PARTS, TELEGRAM_MESSAGE_LIMIT } from '#notifier/telegram-html';
 import type { AlarmNotice, AllClearSummary, AttackSummary, Gathered, PlainNotice, TopEntry } from '#notifier/types';
 import { BLOCK_REPORT_KIND, fitReport, mergeReports, type BlockReport } from '#contracts/report';
 import { ATTACK_AT, attackReport } from '../../support/block-reports';
-import { checkTelegramHtml, visibleText } from '../../support/telegram-server';
+import { expectSendable } from './harness';
 import { ALARM, hostileText, MINUTE, NOW, OK, REPORT, SUMMARY } from './fixtures';
-import { TELEGRAM_FORMATS_AT_MOST, telegramEntities } from './telegram-entities';
-
-/**
- * Every message Telegram would accept and format in full: within the limit, well-formed, at most
- * 100 entities, something to show.
- */
-function expectSendable(messages: readonly string[]): void {
-  expect(messages.length).toBeGreaterThan(0);
-  expect(messages.length).toBeLessThanOrEqual(MAX_PARTS);
-  for (const message of messages) {
-    expect(message.length).toBeLessThanOrEqual(TELEGRAM_MESSAGE_LIMIT);
-    expect(checkTelegramHtml(message)).toBeUndefined();
-    expect(telegramEntities(message)).toBeLessThanOrEqual(TELEGRAM_FORMATS_AT_MOST);
-    expect(visibleText(message).trim()).not.toBe('');
-  }
-}
+import { telegramEntities } from './telegram-entities';
 
 const ALL_CLEAR: AllClearSummary = {
   alarmStartedAt: { ok: true, value: NOW - 2 * MINUTE },
