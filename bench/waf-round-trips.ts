@@ -10,42 +10,30 @@
  * the ledger's bounded fan-out does: that is one long busy period but several round trips deep.
  */
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { createLedgerClient, Ledger } from '#adapters/ledger';
-import { PendingReports } from '#adapters/pending-report';
-import { createWafClient } from '#adapters/waf';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { createLedgerClient } from '#adapters/ledger';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { runBlocker, type BlockerDeps, type Trigger } from '#blocker/run';
-import { createLedgerTable, localClient, startDynalite } from '../test/support/dynalite';
-import { countRoundTrips, startWafServer, type WafServer } from '../test/support/waf-server';
+import type { Family } from '#core/types';
+import { countRoundTrips, type WafServer } from '../test/support/waf-server';
+import {
+  longestChain,
+  median,
+  startBenchWorld,
+  WEB_ACL,
+  type BenchWorld,
+  type Call,
+  type Service,
+} from './blocker-world';
 import { report } from './measure';
 
 const LATENCY_MS = 50;
 const RUNS = 5;
 const TABLE = 'autoblock-ledger-bench';
-const WEB_ACL = {
-  name: 'site-acl',
-  id: 'acl-1',
-  arn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-acl/acl-1',
-};
 const RULES = ['rate-per-ip', 'rate-login'] as const;
 const SCHEDULE: Trigger = { kind: 'schedule' };
 
-type Service = 'WAF' | 'DynamoDB' | 'CloudWatch' | 'SNS';
 const SERVICES: readonly Service[] = ['WAF', 'DynamoDB', 'CloudWatch', 'SNS'];
-
-/** One AWS call as seen from outside: epoch ms with sub-ms precision, the WAF emulator's clock. */
-interface Call {
-  readonly service: Service;
-  readonly operation: string;
-  readonly at: number;
-  doneAt?: number;
-}
-
-const clock = (): number => performance.timeOrigin + performance.now();
 
 /** What one measured run did. */
 interface RunFigures {
@@ -60,14 +48,12 @@ interface RunFigures {
   readonly sequence: string;
 }
 
-/** Everything a measured run needs, and the state the scenarios change between runs. */
+/** Everything a measured run needs. */
 interface Bench {
+  readonly world: BenchWorld;
   readonly server: WafServer;
   readonly deps: BlockerDeps;
   readonly settings: BlockerSettings;
-  /** Calls to DynamoDB, CloudWatch and SNS; WAF calls are recorded by the emulator. */
-  readonly calls: Call[];
-  alarmState: 'ALARM' | 'OK';
 }
 
 // ---- Attack data: 98 IPv4 /24s and 2 IPv6 /64s, as the single addresses a rate rule reports.
@@ -87,67 +73,12 @@ function setKeys(server: WafServer, keys: ReturnType<typeof attack> | 'none'): v
   }
 }
 
-/** A client stand-in whose every `send` is recorded and answered after {@link LATENCY_MS}. */
-function fakeClient(
-  service: Service,
-  calls: Call[],
-  answer: () => unknown,
-): { send(command: object): Promise<unknown> } {
-  return {
-    async send(command) {
-      const call: Call = { service, operation: command.constructor.name.replace(/Command$/, ''), at: clock() };
-      calls.push(call);
-      await sleep(LATENCY_MS);
-      call.doneAt = clock();
-      return answer();
-    },
-  };
-}
-
-/** Length of the longest chain of calls in which each starts after the previous one ended, and its steps. */
-function longestChain(calls: readonly Call[]): { depth: number; sequence: string } {
-  const sorted = [...calls].sort((a, b) => a.at - b.at);
-  const depths: number[] = [];
-  sorted.forEach((call, index) => {
-    let before = 0;
-    for (let j = 0; j < index; j++) {
-      if ((sorted[j]!.doneAt ?? Number.POSITIVE_INFINITY) <= call.at) before = Math.max(before, depths[j]!);
-    }
-    depths.push(before + 1);
-  });
-  const depth = Math.max(0, ...depths);
-  // Each step lists the calls at that depth; equal consecutive steps are folded ("×6").
-  const steps = Array.from({ length: depth }, (_, level) => {
-    const counts = new Map<string, number>();
-    sorted.forEach((call, index) => {
-      if (depths[index] === level + 1) counts.set(call.operation, (counts.get(call.operation) ?? 0) + 1);
-    });
-    return `[${[...counts].map(([operation, n]) => (n > 1 ? `${operation}×${n}` : operation)).join(' ')}]`;
-  });
-  const folded: string[] = [];
-  for (let i = 0; i < steps.length;) {
-    let j = i;
-    while (steps[j + 1] === steps[i]) j++;
-    folded.push(j > i ? `${steps[i]!} ×${j - i + 1}` : steps[i]!);
-    i = j + 1;
-  }
-  return { depth, sequence: folded.join(' → ') };
-}
-
 async function measureRun(bench: Bench): Promise<RunFigures> {
-  const wafBefore = bench.server.calls.length;
-  const ownBefore = bench.calls.length;
+  const before = bench.world.calls.length;
   const started = performance.now();
   await runBlocker(bench.deps, bench.settings, SCHEDULE, Date.now());
   const wallMs = performance.now() - started;
-
-  const wafCalls: Call[] = bench.server.calls.slice(wafBefore).map((call) => ({
-    service: 'WAF',
-    operation: call.operation,
-    at: call.at,
-    ...(call.doneAt === undefined ? {} : { doneAt: call.doneAt }),
-  }));
-  const calls = [...wafCalls, ...bench.calls.slice(ownBefore)];
+  const calls: Call[] = bench.world.calls.slice(before);
   const count = (operation: string): number => calls.filter((call) => call.operation === operation).length;
   const { depth, sequence } = longestChain(calls);
   const byService = Object.fromEntries(
@@ -163,11 +94,6 @@ async function measureRun(bench: Bench): Promise<RunFigures> {
     publishes: count('Publish'),
     sequence,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 interface Targets {
@@ -208,33 +134,17 @@ async function scenario(
   if (typical) console.log(`  steps: ${typical.sequence}`);
 }
 
-function setUp(server: WafServer, waf: WAFV2Client, ledgerDb: ReturnType<typeof localClient>): Bench {
-  const ipSet = (name: string, version: 'IPV4' | 'IPV6', addresses: string[] = []) => {
-    const set = server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses, description: `${name} (bench)` });
-    return { name: set.name, id: set.id, scope: 'CLOUDFRONT' as const };
-  };
-  const settings: BlockerSettings = {
-    scope: 'CLOUDFRONT',
-    webAclName: WEB_ACL.name,
-    webAclId: WEB_ACL.id,
-    webAclArn: WEB_ACL.arn,
+async function setUp(world: BenchWorld): Promise<Bench> {
+  const { settings, deps } = await world.deploy({
+    table: TABLE,
     rateRules: RULES,
-    blocklist: { IPV4: [ipSet('blocklist-v4', 'IPV4')], IPV6: [ipSet('blocklist-v6', 'IPV6')] },
-    allowlist: { IPV4: ipSet('allowlist-v4', 'IPV4', ['93.184.216.0/24']), IPV6: ipSet('allowlist-v6', 'IPV6') },
-    alarmName: 'site-acl-blocked-requests',
-    ledgerTable: TABLE,
-    reportsTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-reports',
-    gate: 'alarm',
+    allowlist: { IPV4: ['93.184.216.0/24'], IPV6: [] },
     blockDurationMs: 24 * 60 * 60_000,
-    ipv4Prefix: 24,
-    ipv6Prefix: 64,
-    dryRun: false,
-    feedTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-ban-feed',
-    sharedIpSets: [],
-  };
+    loud: true,
+  });
   // Samples for the report's "most attacked hosts", inside the blocker's 10-minute window.
   for (const rule of RULES) {
-    server.setSampledRequests(
+    world.server.setSampledRequests(
       WEB_ACL.arn,
       rule,
       IPV4_KEYS.slice(0, 20).map((key, i) => ({
@@ -244,71 +154,19 @@ function setUp(server: WafServer, waf: WAFV2Client, ledgerDb: ReturnType<typeof 
       })),
     );
   }
-
-  const calls: Call[] = [];
-  // The ledger's DynamoDB calls pay the same latency as every other AWS call.
-  ledgerDb.middlewareStack.add(
-    (next, context) => async (args) => {
-      const call: Call = {
-        service: 'DynamoDB',
-        operation: (context.commandName ?? 'unknown').replace(/Command$/, ''),
-        at: clock(),
-      };
-      calls.push(call);
-      try {
-        await sleep(LATENCY_MS);
-        return await next(args);
-      } finally {
-        call.doneAt = clock();
-      }
-    },
-    { step: 'initialize', name: 'benchLatency' },
-  );
-
-  const bench: Bench = {
-    server,
-    settings,
-    calls,
-    alarmState: 'ALARM',
-    deps: {
-      waf,
-      cloudwatch: fakeClient('CloudWatch', calls, () => ({
-        MetricAlarms: [{ AlarmName: settings.alarmName, StateValue: bench.alarmState }],
-      })) as unknown as CloudWatchClient,
-      sns: fakeClient('SNS', calls, () => ({ MessageId: 'bench' })) as unknown as SNSClient,
-      ledger: new Ledger(createLedgerClient(ledgerDb), TABLE),
-      pending: new PendingReports(createLedgerClient(ledgerDb), TABLE),
-      logger: {
-        info: () => undefined,
-        // A warning here means the bench set something up wrong: show it.
-        warn: (...input: unknown[]) => {
-          console.warn(`  blocker warned: ${JSON.stringify(input)}`);
-        },
-        error: (...input: unknown[]) => {
-          console.warn(`  blocker error: ${JSON.stringify(input)}`);
-        },
-      },
-    },
-  };
-  return bench;
+  return { world, server: world.server, settings, deps };
 }
 
 export default async function (): Promise<void> {
-  const server = await startWafServer({ latencyMs: LATENCY_MS });
-  const dynamo = await startDynalite();
-  // The ledger gets its own client, so the table is created without the injected latency.
-  const ledgerDb = localClient(dynamo.endpoint);
-  const waf = createWafClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const world = await startBenchWorld(LATENCY_MS);
+  const server = world.server;
   try {
-    await createLedgerTable(dynamo.client, TABLE);
-    const bench = setUp(server, waf, ledgerDb);
+    const bench = await setUp(world);
+    // Ranges, not entries: a set may hold an aggregate for sibling ranges (a /23 counts as two /24s).
+    const ranges = (id: string, width: number): number =>
+      server.getAddresses(id).reduce((sum, entry) => sum + 2 ** (width - Number(entry.split('/')[1])), 0);
     const blocked = (): number =>
-      server.getAddresses(bench.settings.blocklist.IPV4[0].id).length +
-      server.getAddresses(bench.settings.blocklist.IPV6[0].id).length;
+      ranges(bench.settings.blocklist.IPV4[0].id, 24) + ranges(bench.settings.blocklist.IPV6[0].id, 64);
 
     console.log(
       `Every AWS call takes ${LATENCY_MS} ms more (WAF emulator, DynamoDB middleware, CloudWatch/SNS fakes).`,
@@ -321,7 +179,7 @@ export default async function (): Promise<void> {
       'First run of an attack (100 new ranges: blocks and records them all)',
       1,
       () => {
-        bench.alarmState = 'ALARM';
+        world.alarmState = 'ALARM';
         setKeys(server, attack());
       },
       {},
@@ -344,7 +202,7 @@ export default async function (): Promise<void> {
       RUNS,
       (run) => {
         if (run === 0) {
-          bench.alarmState = 'OK';
+          world.alarmState = 'OK';
           setKeys(server, 'none');
         }
       },
@@ -357,7 +215,7 @@ export default async function (): Promise<void> {
       'Change run: attack ongoing, one new range (alarm ALARM)',
       RUNS,
       (run) => {
-        bench.alarmState = 'ALARM';
+        world.alarmState = 'ALARM';
         // A different /24 each run, so that each run has exactly one range to add.
         setKeys(server, attack([`185.220.${101 + run}.23/32`]));
       },
@@ -365,9 +223,86 @@ export default async function (): Promise<void> {
     );
     if (blocked() !== 100 + RUNS)
       throw new Error(`change runs left ${blocked()} ranges blocked, expected ${100 + RUNS}`);
+    await steady50k(world);
   } finally {
-    waf.destroy();
-    ledgerDb.destroy();
-    await Promise.all([server.close(), dynamo.close()]);
+    await world.close();
   }
+}
+
+/** Active ranges of the 50,000-range steady state, per family (every other /24 or /64: no siblings to aggregate). */
+const STEADY_RANGES: Readonly<Record<Family, number>> = { IPV4: 40_000, IPV6: 10_000 };
+const SETS_PER_FAMILY = 5;
+
+function steadyRange(family: Family, i: number): string {
+  const j = 2 * i;
+  return family === 'IPV4'
+    ? `${45 + Math.floor(j / 65_536)}.${Math.floor(j / 256) % 256}.${j % 256}.0/24`
+    : `2a01:4f8:${Math.floor(j / 65_536).toString(16)}:${(j % 65_536).toString(16)}::/64`;
+}
+
+/** Ledger rows for every range, written without latency: expiries spread over the block duration. */
+async function seedLedger(world: BenchWorld, table: string, durationMs: number): Promise<void> {
+  const doc = createLedgerClient(world.seedDb);
+  const now = Date.now();
+  const rows = (['IPV4', 'IPV6'] as const).flatMap((family) =>
+    Array.from({ length: STEADY_RANGES[family] }, (_, i) => {
+      const lastSeen = now - Math.floor((i / STEADY_RANGES[family]) * durationMs * 0.9);
+      const expiresAt = lastSeen + durationMs;
+      return {
+        range: steadyRange(family, i),
+        family,
+        firstSeen: lastSeen - 60_000,
+        lastSeen,
+        expiresAt,
+        hits: 1 + (i % 50),
+        source: 'rate-per-ip',
+        activeFamily: family,
+        ttl: Math.ceil(expiresAt / 1000) + 7 * 24 * 3600,
+        preexisting: false,
+      };
+    }),
+  );
+  const batches = Array.from({ length: Math.ceil(rows.length / 25) }, (_, b) => rows.slice(b * 25, b * 25 + 25));
+  const queue = batches.entries();
+  const worker = async (): Promise<void> => {
+    for (const [, batch] of queue) {
+      await doc.send(
+        new BatchWriteCommand({ RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/** 50,000 active ranges across 5 sets per family, nothing going on: what a quiet run costs at capacity. */
+async function steady50k(world: BenchWorld): Promise<void> {
+  const durationMs = 240 * 60_000;
+  const table = 'autoblock-ledger-50k';
+  const sets = (family: Family) => {
+    const perSet = STEADY_RANGES[family] / SETS_PER_FAMILY;
+    return Array.from({ length: SETS_PER_FAMILY }, (_, s) =>
+      Array.from({ length: perSet }, (_, i) => steadyRange(family, s * perSet + i)),
+    );
+  };
+  const { settings, deps } = await world.deploy({
+    table,
+    rateRules: RULES,
+    ipSetsPerFamily: SETS_PER_FAMILY,
+    blocklists: { IPV4: sets('IPV4'), IPV6: sets('IPV6') },
+    blockDurationMs: durationMs,
+    loud: true,
+  });
+  await seedLedger(world, table, durationMs);
+  world.alarmState = 'OK';
+  setKeys(world.server, 'none');
+  await scenario(
+    { world, server: world.server, settings, deps },
+    'steady 50k',
+    `Steady state at capacity: ${STEADY_RANGES.IPV4.toLocaleString('en')} IPv4 /24s and ` +
+      `${STEADY_RANGES.IPV6.toLocaleString('en')} IPv6 /64s active, ${SETS_PER_FAMILY} sets per family, ` +
+      'no attack, nothing due (alarm OK)',
+    3,
+    () => undefined,
+    { roundTrips: '<= 3', updateIpSet: '0', ledgerWrites: '0', publishes: '0' },
+  );
 }
