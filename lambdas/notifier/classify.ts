@@ -108,20 +108,29 @@ function positive(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
-/** CloudWatch's `Trigger`: `Dimensions` is a list of `{ name, value }` (lower case, unlike the API). */
+/**
+ * CloudWatch's `Trigger`. A single-metric alarm names its metric at the top (`MetricName`,
+ * `Period`, `Dimensions`); a metric-math alarm (blocker-stopped, notifier-failed) lists its queries
+ * in `Metrics` instead (`{ Id, Expression?, Label?, MetricStat?: { Metric: { Dimensions,
+ * MetricName, Namespace }, Period, Stat }, ReturnData }`) and may leave the top-level fields out, so
+ * they are taken from its queries: the period of the returned query or of its metrics, their
+ * dimensions. Dimensions are `{ name, value }` (lower case, unlike the API); `{ Name, Value }` is
+ * read too.
+ */
 function alarmTrigger(trigger: Loose): AlarmTrigger {
-  const metricName = str(trigger.MetricName);
-  const periodSeconds = positive(trigger.Period);
+  const queries = list(trigger.Metrics);
+  const returned =
+    queries.find((query) => query.ReturnData === true) ?? (queries.length === 1 ? queries[0] : undefined);
+  const stats = queries.flatMap((query) => (isObject(query.MetricStat) ? [query.MetricStat] : []));
+  const metricName = str(trigger.MetricName) ?? mathMetricName(returned, stats);
+  const periodSeconds = [trigger.Period, returned?.Period, ...stats.map((stat) => stat.Period)]
+    .map(positive)
+    .find((period) => period !== undefined);
   const evaluationPeriods = positive(trigger.EvaluationPeriods);
   const threshold =
     typeof trigger.Threshold === 'number' && Number.isFinite(trigger.Threshold) ? trigger.Threshold : undefined;
-  const dimensions = Object.fromEntries(
-    list(trigger.Dimensions).flatMap((dimension) => {
-      const name = str(dimension.name);
-      const value = str(dimension.value);
-      return name !== undefined && value !== undefined ? [[name, value]] : [];
-    }),
-  );
+  const topDimensions = dimensionsOf(trigger.Dimensions);
+  const dimensions = Object.keys(topDimensions).length > 0 ? topDimensions : queryDimensions(stats);
   return {
     ...(metricName === undefined ? {} : { metricName }),
     ...(periodSeconds === undefined ? {} : { periodSeconds }),
@@ -129,6 +138,49 @@ function alarmTrigger(trigger: Loose): AlarmTrigger {
     ...(threshold === undefined ? {} : { threshold }),
     dimensions,
   };
+}
+
+/** A `MetricStat`'s metric, when it has one. */
+function metricOf(stat: Loose | undefined): Loose | undefined {
+  return isObject(stat?.Metric) ? stat.Metric : undefined;
+}
+
+/**
+ * The metric a math alarm watches: the returned query's own metric, else the one name all its
+ * metrics share (blocker-stopped: `Invocations`); undefined for an expression over several.
+ */
+function mathMetricName(returned: Loose | undefined, stats: readonly Loose[]): string | undefined {
+  const own = str(metricOf(isObject(returned?.MetricStat) ? returned.MetricStat : undefined)?.MetricName);
+  if (own !== undefined) return own;
+  const names = new Set(stats.map((stat) => str(metricOf(stat)?.MetricName)));
+  const [only] = names;
+  return names.size === 1 ? only : undefined;
+}
+
+/**
+ * The dimensions of a math alarm's metrics together: blocker-stopped's `FunctionName` (both its
+ * metrics), notifier-failed's `FunctionName` (Errors) and `service` (TelegramUndelivered). A name
+ * the metrics give different values is left out: it names no one thing to check.
+ */
+function queryDimensions(stats: readonly Loose[]): Record<string, string> {
+  const merged = new Map<string, string | undefined>();
+  for (const stat of stats) {
+    for (const [name, value] of Object.entries(dimensionsOf(metricOf(stat)?.Dimensions))) {
+      merged.set(name, merged.has(name) && merged.get(name) !== value ? undefined : value);
+    }
+  }
+  return Object.fromEntries([...merged].flatMap(([name, value]) => (value === undefined ? [] : [[name, value]])));
+}
+
+/** A list of dimensions as name to value, entries without a string name and value dropped. */
+function dimensionsOf(value: unknown): Record<string, string> {
+  return Object.fromEntries(
+    list(value).flatMap((dimension) => {
+      const name = str(dimension.name) ?? str(dimension.Name);
+      const text = str(dimension.value) ?? str(dimension.Value);
+      return name !== undefined && text !== undefined ? [[name, text]] : [];
+    }),
+  );
 }
 
 /** Any value as text for a plain notice: JSON where possible, else its type. */
