@@ -124,6 +124,8 @@ export interface SetComparison {
   readonly capacity: number;
   /** Entries that stand for ranges waf-autoblock manages there (blocking, or due for removal). */
   readonly managed: number;
+  /** Managed ranges those entries stand for: more than `managed` when some are aggregates. */
+  readonly rangesHeld: number;
   /** Each set's own figures, in shard order. */
   readonly sets: readonly SetFill[];
   /** Managed ranges that no set holds: the next run adds them. */
@@ -190,6 +192,7 @@ export function compareSet(
     size: sets.reduce((sum, set) => sum + set.size, 0),
     capacity,
     managed: sets.reduce((sum, set) => sum + set.managed, 0),
+    rangesHeld: perSet.reduce((sum, ownership) => sum + ownership.ours.reduce((n, o) => n + o.covers.length, 0), 0),
     sets,
     missing: plan.added,
     extra: plan.removed,

@@ -189,11 +189,17 @@ function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], led
       failures.push(`  ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`);
       continue;
     }
-    const { target, family, size, capacity, sets } = result.value;
+    const { target, family, size, capacity, sets, managed, rangesHeld } = result.value;
     if (target.sharedArn === undefined) {
       totals.push(
         `  ${familyName(family)} blocklist: ${count.format(size)} / ${count.format(capacity)} in ${plural(sets.length, 'set')} (${percent(size, capacity)} full)`,
       );
+      // Aggregates (lossless, docs/blocker.md): entries and the ledger's ranges differ.
+      if (ledgerRead && rangesHeld !== managed) {
+        totals.push(
+          `    ${count.format(managed)} managed entries hold ${plural(rangesHeld, 'managed range')} (aggregates)`,
+        );
+      }
     }
     for (const set of sets) {
       const where = set.target.sharedRegion === undefined ? '' : ` (shared, ${set.target.sharedRegion})`;
