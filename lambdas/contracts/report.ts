@@ -17,8 +17,9 @@
  *   parts could arrive in part, out of order, or be kept in part;
  * - totals stay exact: version 2 carries `addedCount` and `expiredCount` beside the lists (as
  *   `overflow.count` always did), so a cut list never misreports the size of the attack.
- * The ranges kept are the most important: added ones with the most hits, expired ones last seen
- * latest, and the overflow sample as the blocker ranked it (most recent and most active first).
+ * The ranges kept are the most important: added ones with the most hits (equal hits in address
+ * order), expired ones last seen latest, and the overflow sample as the blocker ranked it (most
+ * recent and most active first).
  *
  * Size is counted in UTF-8 bytes of the report's JSON as it travels inside the notification SNS
  * delivers to a Lambda function or an HTTP endpoint: a JSON string in `Records[].Sns.Message`, where
@@ -195,10 +196,10 @@ export function reportBytes(report: BlockReport): number {
  * The report cut to fit one SNS message (see the module header for why cutting, not splitting).
  *
  * A report that fits already is returned as version 2 with nothing dropped or reordered. Otherwise
- * `added` keeps the ranges with the most hits, `expired` those last seen latest and
- * `overflow.sample` its first ranges; the three lists are cut to the same length (a shorter one
- * keeps all it has), then what room is left goes to `added`, `expired` and the sample in that
- * order. `addedCount`, `expiredCount` and `overflow.count` stay exact. Only a report whose other
+ * `added` keeps the ranges with the most hits (equal hits in address order: `62.0.2.0/24` before
+ * `62.0.10.0/24`, IPv4 before IPv6), `expired` those last seen latest and `overflow.sample` its
+ * first ranges; the three lists are cut to the same length (a shorter one keeps all it has), then
+ * what room is left goes to `added`, `expired` and the sample in that order. `addedCount`, `expiredCount` and `overflow.count` stay exact. Only a report whose other
  * fields alone are too large (no blocker writes one) also loses hosts, IP sets, refusal reasons and
  * unread rules past a few, and texts past 256 characters; and when even that is too large, all of them.
  *
@@ -225,7 +226,7 @@ export function fitReport(report: BlockReport, maxBytes: number = REPORT_MAX_BYT
     context = shrink(context);
   }
   const base = reportBytes(emptied(context));
-  const added = [...full.added].sort(byHitsThenRange);
+  const added = byHitsThenAddress(full.added);
   const expired = [...full.expired].sort(byLastSeenLatest);
   const sample = full.overflow.sample;
   const [addedKept, expiredKept, sampleKept] = keptLengths(
@@ -280,8 +281,63 @@ function keptLengths(costs: readonly (readonly number[])[], budget: number): num
   return lengths;
 }
 
-function byHitsThenRange(a: AddedRange, b: AddedRange): number {
-  return b.hits - a.hits || (a.range < b.range ? -1 : a.range > b.range ? 1 : 0);
+/** Added ranges, most hits first; equal hits in address order ({@link compareAddressKeys}). */
+function byHitsThenAddress(list: readonly AddedRange[]): AddedRange[] {
+  return list
+    .map((entry) => ({ entry, key: addressKey(entry.range) }))
+    .sort((a, b) => b.entry.hits - a.entry.hits || compareAddressKeys(a, b))
+    .map(({ entry }) => entry);
+}
+
+/**
+ * A range's place in address order: family (0 IPv4, 1 IPv6), the address's octets or 16-bit
+ * groups, the prefix. Undefined for text that is not a range in canonical form (hand-made reports).
+ */
+type AddressKey = readonly number[] | undefined;
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const IPV6_CIDR = /^([\da-f:]{2,39})\/(\d{1,3})$/;
+const IPV6_GROUP = /^[\da-f]{1,4}$/;
+
+function addressKey(range: Cidr): AddressKey {
+  const v4 = IPV4_CIDR.exec(range);
+  if (v4) {
+    // Four octets, then the prefix.
+    const numbers = v4.slice(1).map(Number);
+    return numbers.every((n, i) => n <= (i < 4 ? 255 : 32)) ? [0, ...numbers] : undefined;
+  }
+  const v6 = IPV6_CIDR.exec(range);
+  const [, address = '', prefix = ''] = v6 ?? [];
+  const halves = address.split('::').map((half) => (half === '' ? [] : half.split(':')));
+  const [head = [], tail = []] = halves;
+  const written = head.length + tail.length;
+  if (!v6 || halves.length > 2 || (halves.length === 1 ? written !== 8 : written > 7)) return undefined;
+  if (![...head, ...tail].every((group) => IPV6_GROUP.test(group)) || Number(prefix) > 128) return undefined;
+  const zeros = Array.from({ length: 8 - written }, () => '0');
+  return [1, ...[...head, ...zeros, ...tail].map((group) => parseInt(group, 16)), Number(prefix)];
+}
+
+/**
+ * Address order, as the core's `compareRanges` (lambdas/core/network-range.ts) has it: IPv4 before
+ * IPv6, then by address, then wider first; a contract cannot import the core, and
+ * test/lambdas/contracts/report-order.property.test.ts checks that the two agree on canonical
+ * ranges. Not `62.0.10.0/24` before `62.0.2.0/24`, as string order would. Text that is not a
+ * canonical range comes after every range, in string order.
+ */
+function compareAddressKeys(
+  a: { entry: AddedRange; key: AddressKey },
+  b: { entry: AddedRange; key: AddressKey },
+): number {
+  if (a.key && b.key) {
+    for (let i = 0; i < a.key.length; i++) {
+      const difference = (a.key[i] ?? 0) - (b.key[i] ?? 0);
+      if (difference !== 0) return difference;
+    }
+    return 0;
+  }
+  if (a.key) return -1;
+  if (b.key) return 1;
+  return a.entry.range < b.entry.range ? -1 : a.entry.range > b.entry.range ? 1 : 0;
 }
 
 function byLastSeenLatest(a: ExpiredRange, b: ExpiredRange): number {
