@@ -502,10 +502,10 @@ describe('a block report fitted to one SNS message', () => {
 Run at 2026-11-30 23:00 UTC
 
 <b>Added: 10,000</b>
-• <code>62.11.174.0/24</code> · RateLimitPerIp · 1,096 hits
-• <code>62.15.147.0/24</code> · RateLimitPerIp · 1,096 hits
+• <code>62.3.228.0/24</code> · RateLimitPerIp · 1,096 hits
+• <code>62.7.201.0/24</code> · RateLimitPerIp · 1,096 hits
 `);
-    expect(shown).toContain(`• <code>62.7.200.0/24</code> · RateLimitPerIp · 1,095 hits
+    expect(shown).toContain(`• <code>62.38.240.0/24</code> · RateLimitPerIp · 1,095 hits
 <i>… and 9,980 more</i>
 
 <b>Expired: 10,000</b>
