@@ -85,23 +85,37 @@ export function parseConfigFile(text: string, file: string): unknown {
   }
 }
 
+/**
+ * Checks the text of a `-c` value that JSON.parse has read (`-c 'wafAutoblock.forwardedIp={…}'`,
+ * `-c 'wafAutoblock={…}'`) as {@link parseConfigFile} checks a file: JSON.parse keeps the last of
+ * a key written twice, so `{"headerName":"X-Real-IP",…,"headerName":"X-Forwarded-For"}` would
+ * silently trust the second header. The CDK CLI passes `-c` values to the app as text, so this
+ * sees them as typed; cdk.json's own `context` reaches the app already parsed by the CLI, with
+ * any repeated key gone, and cannot be checked here.
+ * @param base the path the value is set at (`['forwardedIp']`; `[]` for the whole block).
+ * @throws {ConfigError} naming the repeated key, e.g. `forwardedIp.headerName`.
+ */
+export function checkRepeatedKeys(json: string, where: string, base: readonly PathSegment[] = []): void {
+  scanKeys(json, where, base);
+}
+
 /** The path of the value being read: each open container's key or index. */
-function pathOf(stack: readonly Open[]): PathSegment[] {
-  return stack.map((open) => (open.kind === 'array' ? open.index : (open.key ?? '')));
+function pathOf(stack: readonly Open[], base: readonly PathSegment[]): PathSegment[] {
+  return [...base, ...stack.map((open) => (open.kind === 'array' ? open.index : (open.key ?? '')))];
 }
 
 /**
  * Walks JSON text without building it, checking each object's keys as written. Text that is not
  * JSON is left for JSON.parse to describe: the scan stops checking at anything it cannot read.
  */
-function scanKeys(json: string, where: string): void {
+function scanKeys(json: string, where: string, base: readonly PathSegment[] = []): void {
   const stack: Open[] = [];
   const STRING = /"(?:[^"\\]|\\.)*"/y;
   for (let at = 0; at < json.length; at++) {
     const char = json[at];
     const top = stack.at(-1);
     if (char === '{' || char === '[') {
-      if (stack.length >= MAX_CONFIG_DEPTH) throw refuse(pathOf(stack), tooDeep, where);
+      if (stack.length >= MAX_CONFIG_DEPTH) throw refuse(pathOf(stack, base), tooDeep, where);
       stack.push(
         char === '{'
           ? { kind: 'object', keys: new Set(), key: undefined, expectingKey: true }
@@ -127,9 +141,13 @@ function scanKeys(json: string, where: string): void {
       top.expectingKey = false;
       top.key = key;
       const problem = internalKeyProblem(key);
-      if (problem !== undefined) throw refuse(pathOf(stack), problem, where);
+      if (problem !== undefined) throw refuse(pathOf(stack, base), problem, where);
       if (top.keys.has(key))
-        throw refuse(pathOf(stack), 'is written twice in one object; JSON keeps only the last one: keep one', where);
+        throw refuse(
+          pathOf(stack, base),
+          'is written twice in one object; JSON keeps only the last one: keep one',
+          where,
+        );
       top.keys.add(key);
     }
   }

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, configIssueMessage, describeConfigValue, echoConfigKey } from './config-error';
-import { checkConfigShape, parseConfigFile } from './config-json';
+import { checkConfigShape, checkRepeatedKeys, parseConfigFile } from './config-json';
 import { formatPath, parseOverridePath, setOverride, type PathSegment } from './context-path';
 import { configSchema, type WafAutoblockConfig } from './schema';
 
@@ -42,11 +42,15 @@ function mergeObjects(base: JsonObject, override: JsonObject): JsonObject {
  * and where the parser stopped, rather than read as a string ("must be a list (got …)").
  * @throws {ConfigError}
  */
-function parseContextValue(text: unknown, key: string): unknown {
+function parseContextValue(text: unknown, key: string, base: readonly PathSegment[] = []): unknown {
   if (typeof text !== 'string') return text;
   try {
-    return JSON.parse(text) as Json;
+    const value = JSON.parse(text) as Json;
+    // A key written twice: JSON.parse keeps the last one silently (lib/config/config-json).
+    checkRepeatedKeys(text, ` (in -c ${base.length === 0 ? CONTEXT_KEY : `${CONTEXT_KEY}.${key}`})`, base);
+    return value;
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
     if (!/^\s*[[{]/.test(text)) return text;
     const reason = (cause as Error).message.replace(/\s+/g, ' ');
     throw new ConfigError(key, `invalid configuration: ${key} is not valid JSON: ${reason}`, { cause });
@@ -159,7 +163,7 @@ function applyOverrides(
   for (const key of contextKeys) {
     if (!key.startsWith(`${CONTEXT_KEY}.`)) continue;
     const path = parseOverridePath(key.slice(CONTEXT_KEY.length + 1));
-    const value = parseContextValue(tryGetContext(key), echoConfigKey(formatPath(path)));
+    const value = parseContextValue(tryGetContext(key), echoConfigKey(formatPath(path)), path);
     checkConfigShape(value, ` (in -c ${CONTEXT_KEY}.${echoConfigKey(formatPath(path))})`, path);
     overrides.push({ path, value });
   }
