@@ -13,7 +13,11 @@ export const METRICS_NAMESPACE = 'WafAutoblock';
  * (Powertools' default dimension), whose value is the function's service name.
  */
 export const HEALTH_METRICS = {
-  /** 1 for every blocker run that finished without throwing; its absence means the blocker is not running. */
+  /**
+   * 1 for every blocker run that finished without throwing, 0 for one that failed: drawn on the
+   * dashboard beside Lambda's Invocations. No alarm watches it (blocker-stopped counts Invocations,
+   * blocker-failing Errors).
+   */
   runSucceeded: 'RunSucceeded',
   /** Ranges the blocker holds in the blocklist, summed over families (existing). */
   rangesActive: 'RangesActive',
@@ -32,9 +36,16 @@ export const HEALTH_METRICS = {
    */
   blocklistEntriesIpv4: 'BlocklistEntriesIPv4',
   blocklistEntriesIpv6: 'BlocklistEntriesIPv6',
-  /** Telegram messages the notifier sent / could not deliver. */
+  /** Telegram message parts the notifier sent (ops messages included). */
   telegramDelivered: 'TelegramDelivered',
+  /** Attack alarm, report and other message parts not delivered: the telegram-undelivered alarm watches it. */
   telegramUndelivered: 'TelegramUndelivered',
+  /**
+   * Ops message parts (a health alarm's ALARM or OK) not delivered. Drawn on the dashboard, watched
+   * by no alarm: a health alarm whose own message failed must not raise itself again (the ops
+   * e-mail carries it).
+   */
+  opsUndelivered: 'OpsUndelivered',
 } as const;
 
 /**

@@ -14,7 +14,7 @@ import { createSecretsClient, SecretString } from '#adapters/secrets';
 import { createWafClient } from '#adapters/waf';
 import { HEALTH_METRICS } from '#contracts/health';
 import { readNotifierSettings } from '#contracts/notifier-environment';
-import { DeliveryLog, runNotifier, type NotifierSummary } from './run';
+import { DeliveryLog, runNotifier, type NotifierSummary, type PartOutcome } from './run';
 
 const logger = new Logger();
 const metrics = new Metrics();
@@ -34,10 +34,11 @@ const deps = {
 
 export async function handler(event: unknown, context: Context): Promise<NotifierSummary> {
   logger.addContext(context);
-  // Counted per message part sent; the telegram-undelivered health alarm watches the second.
-  const parts = { delivered: 0, undelivered: 0 };
-  const countDelivery = (delivered: boolean) => {
-    parts[delivered ? 'delivered' : 'undelivered'] += 1;
+  // Counted per message part sent. The telegram-undelivered health alarm watches `undelivered`; an
+  // ops message's failure is counted apart, so that it cannot raise the alarm that reported it.
+  const parts: Record<PartOutcome, number> = { delivered: 0, undelivered: 0, 'ops-undelivered': 0 };
+  const countDelivery = (outcome: PartOutcome) => {
+    parts[outcome] += 1;
   };
   try {
     return await runNotifier({ ...deps, countDelivery }, settings, event, {
@@ -47,6 +48,11 @@ export async function handler(event: unknown, context: Context): Promise<Notifie
   } finally {
     metrics.addMetric(HEALTH_METRICS.telegramDelivered, MetricUnit.Count, parts.delivered);
     metrics.addMetric(HEALTH_METRICS.telegramUndelivered, MetricUnit.Count, parts.undelivered);
+    // Only when one failed: a metric never published costs nothing (CloudWatch bills custom metrics
+    // by the hour they receive data), and zeros would add nothing the dashboard needs.
+    if (parts['ops-undelivered'] > 0) {
+      metrics.addMetric(HEALTH_METRICS.opsUndelivered, MetricUnit.Count, parts['ops-undelivered']);
+    }
     metrics.publishStoredMetrics();
   }
 }

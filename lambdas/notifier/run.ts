@@ -5,6 +5,12 @@
  * Delivery is the only thing that fails the invocation: a Telegram error after the client's own
  * retries makes the invocation fail, so that Lambda's asynchronous retry sends it again. Parts
  * already delivered by this warm instance are remembered and not sent twice.
+ *
+ * Ops messages (the health alarms') never fail it: a failed one would feed the very alarms that
+ * watch delivery (telegram-undelivered, notifier-failed, dead-letters), whose own ALARM and OK
+ * would fail again and raise them anew, every few minutes, for as long as Telegram is down. An
+ * ops message Telegram did not take (after the client's own retries) is counted apart
+ * (`OpsUndelivered`, drawn on the dashboard, watched by no alarm); the ops e-mail carries it.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
@@ -19,7 +25,7 @@ import { runInsightsQueries } from '#adapters/logs-insights';
 import { isBotToken, isPermanentRefusal, redactToken, TelegramClient } from '#adapters/telegram';
 import { readIpSet } from '#adapters/waf';
 import { TelegramError } from '#shared/errors';
-import { noticesOf } from './classify';
+import { noticesOf, type IncomingNotice } from './classify';
 import { NOTIFIER_ENV, type IpSetAddress, type NotifierSettings } from '#contracts/notifier-environment';
 import { LAST_ERROR_LOOKBACK_MS, LAST_ERROR_QUERY, lastFailureOf, SUMMARY_QUERIES, toTopEntries } from './queries';
 import { isOkWithoutAlarm, renderAlarm, renderAlarmState, renderAllClear, renderPlain, renderReport } from './render';
@@ -97,9 +103,16 @@ export interface NotifierDeps {
   readonly clock?: () => number;
   readonly random?: () => number;
   readonly fetch?: typeof fetch;
-  /** Told of every message part sent to a chat (true) or not delivered (false): the handler's metrics. */
-  readonly countDelivery?: (delivered: boolean) => void;
+  /** Told what became of every message part sent to a chat: the handler's metrics. */
+  readonly countDelivery?: (outcome: PartOutcome) => void;
 }
+
+/**
+ * What became of one message part sent to one chat: `delivered`; `undelivered` (an attack alarm,
+ * report or other message: the telegram-undelivered alarm watches it); `ops-undelivered` (an ops
+ * message, counted apart so that it raises no alarm about Telegram delivery).
+ */
+export type PartOutcome = 'delivered' | 'undelivered' | 'ops-undelivered';
 
 /** The invocation's time: when it started and how much is left (Lambda's context). */
 export interface Invocation {
@@ -135,8 +148,9 @@ interface Composed {
 
 /**
  * Handles one Lambda event (an SNS delivery, or anything a person invoked it with).
- * @throws {TelegramError} when a message could not be delivered to a chat, after every chat was tried.
- * @throws {ReadError} when the bot token's secret cannot be read.
+ * @throws {TelegramError} when a message other than an ops message could not be delivered to a
+ *   chat for a reason that may pass (429, 5xx, no answer), after every chat was tried.
+ * @throws {ReadError} when the bot token's secret cannot be read and the event holds more than ops messages.
  */
 export async function runNotifier(
   deps: NotifierDeps,
@@ -147,7 +161,7 @@ export async function runNotifier(
   const clock = deps.clock ?? Date.now;
   const started = clock();
   const { logger } = deps;
-  const incoming = noticesOf(event);
+  const incoming = noticesOf(event).map((item) => ({ ...item, ops: isOpsNotice(item.notice, settings) }));
 
   const composed = await Promise.all(
     incoming.map(({ notice }) =>
@@ -161,76 +175,24 @@ export async function runNotifier(
       }),
     ),
   );
-
-  let delivery: TelegramClient | undefined;
-  try {
-    delivery = settings.chatIds.length === 0 ? undefined : await telegramClient(deps, settings, invocation);
-  } catch (error) {
-    // Without the token nothing goes out; keep the messages in the log, and fail so that a retry can deliver them.
-    logger.error('bot token unreadable; messages logged here, and the invocation fails so that it is retried', {
-      error: describe(error),
-      messages: composed.map((message) => message.messages),
-    });
-    throw error;
-  }
-  if (!delivery) {
-    for (const [index, { messageId, notice }] of incoming.entries()) {
-      logger.warn('message not sent to Telegram (see the notifier settings); logged here instead', {
-        messageId,
-        kind: notice.kind,
-        messages: composed[index]?.messages,
-      });
-    }
-  }
+  const delivery = await openDelivery(deps, settings, invocation, incoming, composed);
 
   const failures: TelegramError[] = [];
   const results: NoticeResult[] = [];
-  for (const [index, { messageId, notice }] of incoming.entries()) {
+  for (const [index, { messageId, notice, ops }] of incoming.entries()) {
     const { messages, incomplete } = composed[index] ?? { messages: [], incomplete: [] };
-    let delivered = 0;
-    let alreadyDelivered = 0;
-    if (delivery) {
-      for (const chatId of settings.chatIds) {
-        for (const [part, html] of messages.entries()) {
-          const key = `${messageId}|${chatId}|${part}/${messages.length}`;
-          if (deps.delivered.has(key)) {
-            alreadyDelivered += 1;
-            continue;
-          }
-          try {
-            await delivery.sendMessage(chatId, html, htmlToPlainText(html));
-            deps.delivered.add(key);
-            delivered += 1;
-            deps.countDelivery?.(true);
-          } catch (error) {
-            const failure =
-              error instanceof TelegramError
-                ? error
-                : new TelegramError(chatId, `unexpected failure: ${redactToken(describe(error), '')}`);
-            logger.error('Telegram message not delivered', {
-              chatId,
-              messageId,
-              part: part + 1,
-              of: messages.length,
-              status: failure.status,
-              error: failure.message,
-            });
-            failures.push(failure);
-            deps.countDelivery?.(false);
-            // The rest of this message would arrive out of order; the retry sends it.
-            break;
-          }
-        }
-      }
-    }
+    const sent = delivery
+      ? await deliver(deps, delivery, settings.chatIds, { messageId, messages, ops })
+      : { delivered: 0, alreadyDelivered: 0, failures: [] };
+    failures.push(...sent.failures);
     results.push({
       messageId,
       kind: notice.kind,
       ...(notice.kind === 'alarm' ? { state: notice.newState } : {}),
       ...(notice.kind === 'health' ? { state: notice.alarm.newState } : {}),
       parts: messages.length,
-      delivered,
-      alreadyDelivered,
+      delivered: sent.delivered,
+      alreadyDelivered: sent.alreadyDelivered,
       incomplete,
     });
   }
@@ -241,10 +203,138 @@ export async function runNotifier(
     durationMs: clock() - started,
   };
   logger.info('notifier run', { summary });
-  // A permanent refusal (revoked token, bot removed from the chat) is counted as TelegramUndelivered,
-  // which the telegram-undelivered alarm watches, and the invocation succeeds: a retry would be
-  // refused again, and the failed event would reach the dead-letter queue, raise dead-letters, whose
-  // own message would be refused again. Transient failures still fail it, for Lambda's retry.
+  failIfTransient(logger, failures);
+  return summary;
+}
+
+/**
+ * An ops message: a health alarm's state change. The attack alarm is known by its exact name; a
+ * name that also reads as a health alarm's must not turn an attack into an ops message.
+ */
+function isOpsNotice(notice: Notice, settings: NotifierSettings): boolean {
+  return notice.kind === 'health' && notice.alarm.alarmName !== settings.alarmName;
+}
+
+/**
+ * The Telegram client for this event, or undefined when no chat is configured or the secret holds
+ * no token yet (then the messages are logged here). When the token cannot be read at all, the
+ * invocation fails so that a retry can deliver the messages, unless they are all ops messages:
+ * those are counted as `ops-undelivered` and logged, and the ops e-mail carries them.
+ * @throws {ReadError} when the token cannot be read and the event holds more than ops messages.
+ */
+async function openDelivery(
+  deps: NotifierDeps,
+  settings: NotifierSettings,
+  invocation: Invocation,
+  incoming: readonly (IncomingNotice & { readonly ops: boolean })[],
+  composed: readonly Composed[],
+): Promise<TelegramClient | undefined> {
+  const { logger } = deps;
+  let delivery: TelegramClient | undefined;
+  try {
+    delivery = settings.chatIds.length === 0 ? undefined : await telegramClient(deps, settings, invocation);
+  } catch (error) {
+    const messages = composed.map((message) => message.messages);
+    if (!incoming.every((item) => item.ops)) {
+      // Without the token nothing goes out; keep the messages in the log, and fail so that a retry can deliver them.
+      logger.error('bot token unreadable; messages logged here, and the invocation fails so that it is retried', {
+        error: describe(error),
+        messages,
+      });
+      throw error;
+    }
+    logger.error('bot token unreadable; ops messages logged here, not retried (the ops e-mail carries them)', {
+      error: describe(error),
+      messages,
+    });
+    const parts = messages.reduce((sum, message) => sum + message.length, 0) * settings.chatIds.length;
+    for (let part = 0; part < parts; part += 1) deps.countDelivery?.('ops-undelivered');
+    return undefined;
+  }
+  if (!delivery) {
+    for (const [index, { messageId, notice }] of incoming.entries()) {
+      logger.warn('message not sent to Telegram (see the notifier settings); logged here instead', {
+        messageId,
+        kind: notice.kind,
+        messages: composed[index]?.messages,
+      });
+    }
+  }
+  return delivery;
+}
+
+/** One notice's message parts to send, and whether it is an ops message. */
+interface Outgoing {
+  readonly messageId: string;
+  readonly messages: readonly string[];
+  readonly ops: boolean;
+}
+
+/** What {@link deliver} did with one notice. */
+interface Sent {
+  readonly delivered: number;
+  readonly alreadyDelivered: number;
+  /** Parts not delivered that may fail the invocation: never an ops message's. */
+  readonly failures: readonly TelegramError[];
+}
+
+/**
+ * Sends one notice's parts to every chat, in order; a chat's first failed part ends that chat's
+ * sending (the rest would arrive out of order; the retry sends it). An ops message's failure is
+ * logged and counted as `ops-undelivered`, and not returned: nothing retries it.
+ */
+async function deliver(
+  deps: NotifierDeps,
+  delivery: TelegramClient,
+  chatIds: readonly string[],
+  { messageId, messages, ops }: Outgoing,
+): Promise<Sent> {
+  let delivered = 0;
+  let alreadyDelivered = 0;
+  const failures: TelegramError[] = [];
+  for (const chatId of chatIds) {
+    for (const [part, html] of messages.entries()) {
+      const key = `${messageId}|${chatId}|${part}/${messages.length}`;
+      if (deps.delivered.has(key)) {
+        alreadyDelivered += 1;
+        continue;
+      }
+      try {
+        await delivery.sendMessage(chatId, html, htmlToPlainText(html));
+        deps.delivered.add(key);
+        delivered += 1;
+        deps.countDelivery?.('delivered');
+      } catch (error) {
+        const failure =
+          error instanceof TelegramError
+            ? error
+            : new TelegramError(chatId, `unexpected failure: ${redactToken(describe(error), '')}`);
+        deps.logger.error(
+          ops
+            ? 'Telegram ops message not delivered; not retried (OpsUndelivered; the ops e-mail carries it)'
+            : 'Telegram message not delivered',
+          { chatId, messageId, part: part + 1, of: messages.length, status: failure.status, error: failure.message },
+        );
+        deps.countDelivery?.(ops ? 'ops-undelivered' : 'undelivered');
+        if (!ops) failures.push(failure);
+        break;
+      }
+    }
+  }
+  return { delivered, alreadyDelivered, failures };
+}
+
+/**
+ * Fails the invocation when a message could not be delivered for a reason that may pass (429, 5xx,
+ * no answer), so that Lambda retries the event.
+ *
+ * A permanent refusal (revoked token, bot removed from the chat) is counted as TelegramUndelivered,
+ * which the telegram-undelivered alarm watches, and the invocation succeeds: a retry would be
+ * refused again, and the failed event would reach the dead-letter queue, raise dead-letters, whose
+ * own message would be refused again.
+ * @throws {TelegramError} naming the chats and the first transient failure.
+ */
+function failIfTransient(logger: NotifierLogger, failures: readonly TelegramError[]): void {
   const transient = failures.filter((failure) => !isPermanentRefusal(failure));
   if (transient.length === 0 && failures.length > 0) {
     logger.error('Telegram refused for good; not retried (alarm telegram-undelivered)', {
@@ -261,7 +351,6 @@ export async function runNotifier(
       { cause: first },
     );
   }
-  return summary;
 }
 
 /**
@@ -305,9 +394,7 @@ async function compose(
     case 'report':
       return { messages: renderReport(notice.report, options), incomplete: [] };
     case 'health':
-      // The attack alarm is known by its exact name; a name that also reads as a health alarm's
-      // must not turn an attack into an ops message.
-      if (notice.alarm.alarmName === settings.alarmName) return composeAlarm(deps, settings, notice.alarm, invocation);
+      if (!isOpsNotice(notice, settings)) return composeAlarm(deps, settings, notice.alarm, invocation);
       return composeHealth(deps, settings, notice, invocation);
     case 'alarm':
       return composeAlarm(deps, settings, notice, invocation);
