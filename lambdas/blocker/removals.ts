@@ -32,8 +32,13 @@ export interface RangeRemoval {
  * was removed from and those it was already absent from. Sets that hold the range as someone
  * else's (`preexisting` there) are in neither list: the range stays in them.
  *
+ * A family's blocklist sets (no `sharedArn`) are one blocklist: a range is placed in one of them,
+ * so it is removed from the set that held it (itself, or inside an aggregate the write split), and
+ * is already absent from all of them only when none held it. A shared set stands alone.
+ *
  * @param ended - The ledger entries the unbans ended, by range.
- * @param sets - The sets whose writes succeeded (a set whose write failed removed nothing).
+ * @param sets - The sets whose writes succeeded (a set whose write failed removed nothing); a
+ *   family's blocklist sets all of them or none, since one that is missing cannot say it held nothing.
  */
 export function removalsOf(
   outcomes: readonly ActionOutcome[],
@@ -58,12 +63,18 @@ export function removalsOf(
     if (entry === undefined || done.has(entry.range)) continue;
     done.add(entry.range);
     const removal: RangeRemoval = { range: entry.range, removedFrom: [], alreadyAbsentFrom: [] };
+    const blocklist = { removedFrom: [] as string[], absentFrom: [] as string[] };
     for (const set of sets) {
       if (set.family !== entry.family) continue;
       const [asSeen] = asSeenBySet([entry], set.sharedArn);
       if (asSeen?.preexisting === true) continue;
-      (removed(set).has(entry.range) ? removal.removedFrom : removal.alreadyAbsentFrom).push(set.label);
+      const wasRemoved = removed(set).has(entry.range);
+      if (set.sharedArn === undefined) (wasRemoved ? blocklist.removedFrom : blocklist.absentFrom).push(set.label);
+      else (wasRemoved ? removal.removedFrom : removal.alreadyAbsentFrom).push(set.label);
     }
+    // The blocklist first, as the sets are listed: its sets come before the shared ones.
+    if (blocklist.removedFrom.length > 0) removal.removedFrom.unshift(...blocklist.removedFrom);
+    else removal.alreadyAbsentFrom.unshift(...blocklist.absentFrom);
     removals.push(removal);
   }
   return removals;

@@ -118,6 +118,7 @@ function summarize(
     },
     rangesAdded: changes.added.length,
     rangesExpired: changes.removedExpired.length,
+    overflowEnded: changes.overflowEnded,
     overflow: changes.overflow.length,
     lockConflicts: tally.lockConflicts,
     ipSetWrites: tally.ipSetWrites,

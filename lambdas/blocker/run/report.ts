@@ -10,6 +10,7 @@ import { ReadError, WriteError } from '#shared/errors';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import { indexByRange } from '#core/ledger';
+import { IpSetIndex } from '#core/reconcile';
 import type { Family, LedgerEntry } from '#core/types';
 import { deliverReport } from '#blocker/report-delivery';
 import type { SampledHosts } from '#blocker/sampled-hosts';
@@ -29,8 +30,13 @@ import {
 /** What reached the sets this run, as the report and the summary count it. */
 export interface RunChanges {
   readonly added: readonly { readonly range: string; readonly entry: LedgerEntry | undefined }[];
-  /** Expired ranges that left a set (not those that were in the set before we first saw them). */
+  /** Expired ranges that left a set (not those that were in the set before we first saw them, nor overflow). */
   readonly removedExpired: readonly LedgerEntry[];
+  /**
+   * Our ranges whose block ended while they were in no set: overflow that never found room (or an
+   * entry someone took out by hand). Not expired, since nothing left a set; counted in the summary only.
+   */
+  readonly overflowEnded: number;
   readonly overflow: readonly LedgerEntry[];
   /** Ranges entered or left a set: a report goes out. A set that stays full is a metric, not a message. */
   readonly changed: boolean;
@@ -51,17 +57,31 @@ export function changesOf(settings: BlockerSettings, decision: RunDecision, writ
     const activeByRange = indexByRange(step.active);
     return plan.added.map((range) => ({ range, entry: activeByRange.get(range) }));
   });
-  const removedExpired = applied.flatMap(({ step }) => step.expired.filter((entry) => entry.preexisting !== true));
+  // Expired: left a set, itself or inside an aggregate the write split or removed. A range that
+  // ends while in no set (overflow, or taken out by hand) never blocked anything at its end.
+  const ended = applied.map(({ step, plan }) => {
+    const left = new IpSetIndex([...plan.removed, ...(plan.released ?? [])]);
+    const ours = step.expired.filter((entry) => entry.preexisting !== true);
+    return { removed: ours.filter((entry) => left.has(entry.range)), outside: ours.filter((e) => !left.has(e.range)) };
+  });
+  const removedExpired = ended.flatMap(({ removed }) => removed);
   const sizeOf = (family: Family) =>
     writes.blocklists[family]?.update.addresses.length ?? decision.plans[family].snapshot.addresses.length;
   return {
     added,
     removedExpired,
+    overflowEnded: ended.reduce((sum, { outside }) => sum + outside.length, 0),
     overflow: applied.flatMap(({ plan }) => plan.overflow),
     changed: added.length > 0 || removedExpired.length > 0 || applied.some(({ plan }) => plan.removed.length > 0),
     sizes: { IPV4: sizeOf('IPV4'), IPV6: sizeOf('IPV6') },
     written: [
-      ...applied.map(({ family, plan }) => ({ label: settings.blocklist[family][0].name, family, plan })),
+      // Set by set, each with its own plan: a range is reported with the set it really left.
+      ...applied.flatMap(({ family }) =>
+        settings.blocklist[family].flatMap((ref, index) => {
+          const write = writes.blocklistShards[family][index];
+          return write === undefined ? [] : [{ label: ref.name, family, plan: write.plan }];
+        }),
+      ),
       ...decision.shared.flatMap((target, index) => {
         const write = writes.shared[index];
         return write === undefined

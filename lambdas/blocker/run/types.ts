@@ -81,7 +81,10 @@ export interface RunSummary {
   /** Entries each family's blocklist sets may hold together: sets × IP_SET_CAPACITY. */
   readonly blocklistCapacity: Readonly<Record<Family, number>>;
   readonly rangesAdded: number;
+  /** Ranges whose block ended and that left a set this run (itself, or inside an aggregate). */
   readonly rangesExpired: number;
+  /** Ranges whose block ended while in no set (overflow, or taken out by hand): not in `rangesExpired`. */
+  readonly overflowEnded: number;
   readonly overflow: number;
   readonly lockConflicts: number;
   readonly ipSetWrites: number;
