@@ -36,7 +36,7 @@ import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwa
 import { ruleNameProblems } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
 import { scheduleDurationProblems, scheduleProblem } from './schedule';
-import { sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
+import { sharedIpSetOwnSetProblems, sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -375,6 +375,7 @@ export const configSchema = z
     for (const problem of forwardedIpScopeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetAccountProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of sharedIpSetPartitionProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of sharedIpSetOwnSetProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of scheduleDurationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of alarmRangeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of associationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });

@@ -12,12 +12,16 @@
  *   policy on a differently cased ARN matches no set;
  * - a partition other than the region's (`arn:aws-cn:` with eu-west-1) or the stack's
  *   ({@link sharedIpSetPartitionProblems}): one set of credentials reaches one partition only;
+ * - a region that aws-cdk-lib does not know (`mars-north-1`), refused as `associations` refuses it;
  * - the same set twice (the same id in the same account, region and scope), which would be written twice
- *   per run, each write racing the other's lock token.
+ *   per run, each write racing the other's lock token;
+ * - one of this stack's own IP sets by name ({@link sharedIpSetOwnSetProblems}): the blocker would
+ *   write attacker ranges into the set its ALLOW rule reads.
  */
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { z } from 'zod';
 import { parseIpSetArn } from '#contracts/ip-set';
+import { unknownRegionProblem } from './associations';
 import { describeConfigValue, type ConfigProblem } from './config-error';
 
 /** The most IP sets the blocker shares its ranges with. */
@@ -46,6 +50,8 @@ export function sharedIpSetArnProblem(arn: string): string | undefined {
       ? `has the id ${id} in capitals, but WAF ids are lowercase and GetIPSet refuses any other: write ${lower}`
       : `has the id ${describeConfigValue(id)}, but WAF IP set ids are lowercase UUIDs such as 1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d; copy the ARN from the IP set in the console or from aws wafv2 list-ip-sets`;
   }
+  const unknownRegion = unknownRegionProblem(region);
+  if (unknownRegion !== undefined) return unknownRegion;
   const regionPartition = partitionOfRegion(region);
   if (regionPartition !== undefined && regionPartition !== partition) {
     return `names partition ${partition} (arn:${partition}:) with region ${region}, which is in partition ${regionPartition}: write arn:${regionPartition}:`;
@@ -100,6 +106,45 @@ export function sharedIpSetPartitionProblems(config: {
       {
         path: ['blocker', 'sharedIpSets', index],
         message: `is in partition ${partition} (arn:${partition}:), but this stack deploys to ${region} in partition ${stackPartition}: the blocker's credentials reach one partition only; share with a set in ${stackPartition}, or deploy a stack in ${partition} for it`,
+      },
+    ];
+  });
+}
+
+/**
+ * What an IP set named `name` is to a stack named `stackName` (the prefix of its WAF names, see
+ * lib/blocklist-web-acl), when it is one of the sets the stack creates, or a set that any
+ * waf-autoblock deployment's ALLOW rule or proxy trust reads; undefined for any other name.
+ */
+function ownSetRole(name: string, stackName: string): string | undefined {
+  const own = name.startsWith(`${stackName}-`) ? name.slice(stackName.length + 1) : undefined;
+  if (own !== undefined && /^blocklist-ipv[46](-\d+)?$/.test(own))
+    return `this stack's own blocklist set ${name}, which the blocker already writes`;
+  if (/-allowlist-ipv[46]$/.test(name))
+    return `${own === undefined ? 'the allowlist set of a waf-autoblock deployment' : "this stack's own allowlist set"} ${name}, which its ALLOW rule reads`;
+  if (/-trusted-proxies-ipv[46]$/.test(name))
+    return `${own === undefined ? 'the trusted-proxy set of a waf-autoblock deployment' : "this stack's own trusted-proxy set"} ${name}, whose addresses the web ACL trusts to name the client`;
+  return undefined;
+}
+
+/**
+ * Shared IP sets that are this stack's own sets by name (the blocklist shards, the allowlist and
+ * trusted-proxy sets), or any deployment's allowlist or trusted-proxy set: the blocker would write
+ * attacker ranges into a set that allows or trusts what it holds. One problem each, naming
+ * `blocker.sharedIpSets[N]`.
+ */
+export function sharedIpSetOwnSetProblems(config: {
+  readonly stackName: string;
+  readonly blocker: { readonly sharedIpSets: readonly string[] };
+}): ConfigProblem[] {
+  return config.blocker.sharedIpSets.flatMap((arn, index) => {
+    const set = parseIpSetArn(arn);
+    const role = set === undefined ? undefined : ownSetRole(set.name, config.stackName);
+    if (role === undefined) return [];
+    return [
+      {
+        path: ['blocker', 'sharedIpSets', index],
+        message: `is ${role}: the blocker would write the ranges it blocks into it; list only other web ACLs' blocklist sets`,
       },
     ];
   });

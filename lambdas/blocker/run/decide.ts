@@ -120,9 +120,23 @@ function sharedTargets(deps: BlockerDeps, settings: BlockerSettings, inputs: Run
   const shared: SharedTarget[] = [];
   const sharedFailures: string[] = [];
   const readFailures: WriteError[] = [];
+  // Synth refuses these by name (lib/config/shared-ip-sets.ts); a set of ours by id is never written
+  // either: attacker ranges in the allowlist would be let through by its ALLOW rule.
+  const own = [
+    settings.allowlist.IPV4,
+    settings.allowlist.IPV6,
+    ...settings.blocklist.IPV4,
+    ...settings.blocklist.IPV6,
+  ];
   inputs.sharedResults.forEach((result, index) => {
     const ref = settings.sharedIpSets[index];
     if (ref === undefined) return;
+    if (own.some((set) => set.id === ref.id)) {
+      deps.logger.error("shared IP set is one of this stack's own allowlist or blocklist sets; never written", {
+        ipSet: ref.arn,
+      });
+      return;
+    }
     const family = result.status === 'fulfilled' ? result.value.family : undefined;
     if (result.status === 'fulfilled' && family !== undefined) {
       shared.push({ ref, family, snapshot: result.value, index: new IpSetIndex(result.value.addresses) });
