@@ -18,7 +18,7 @@ import { CloudWatchClient, DescribeAlarmHistoryCommand, GetMetricDataCommand } f
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
 import { importOnce, lambdaBuildOptions, linkNodeModules, spread } from './bundling';
@@ -139,6 +139,8 @@ function mockAws(polls: number) {
   );
   mocks.waf.on(GetIPSetCommand).callsFake(() => slow({ IPSet: { Addresses: ['203.0.113.0/24'] }, LockToken: 't' }));
   mocks.ddb.on(QueryCommand).callsFake(() => slow({ Items: [] }));
+  // The ledger's marker: every active row is in the sharded index (lambdas/adapters/ledger.ts readActive).
+  mocks.ddb.on(GetCommand).callsFake(() => slow({ Item: { range: '#schema', activeShards: 16 } }));
   mocks.secrets.on(GetSecretValueCommand).callsFake(() => slow({ SecretString: TOKEN }));
   return mocks;
 }

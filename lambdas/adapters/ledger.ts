@@ -14,7 +14,13 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Family, LedgerEntry } from '#core/types';
-import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import {
+  ACTIVE_SHARDS,
+  activeShardKey,
+  activeShardOf,
+  LEDGER_RESERVED_KEYS,
+  LEDGER_SCHEMA,
+} from '#contracts/ledger-schema';
 import { ReadError, WriteError } from '#shared/errors';
 
 /** Options of {@link Ledger}. */
@@ -82,6 +88,33 @@ export interface LedgerIntent {
  */
 export const INTENT_PART_BYTES = 350_000;
 
+/** The active rows of some families, as {@link Ledger.readActive} found them. */
+export interface ActiveLedger {
+  /** Every active row of each family read, earliest expiry first. */
+  readonly rows: Readonly<Partial<Record<Family, LedgerEntry[]>>>;
+  /** Whether the table carries the marker that every active row is in the sharded index. */
+  readonly sharded: boolean;
+  /** Active rows without `activeShard` (left by 0.1.0), found only while the marker is absent. */
+  readonly unsharded: readonly LedgerEntry[];
+}
+
+/** What {@link Ledger.shardRows} did. */
+export interface ShardResult {
+  /** Rows that got their `activeShard`. */
+  readonly sharded: number;
+  /** Rows no longer active when their turn came (a concurrent run closed them). */
+  readonly inactive: number;
+  /** Whether the marker was written: every active row is in the sharded index now. */
+  readonly marked: boolean;
+}
+
+/**
+ * Most 0.1.0 rows one run gives their `activeShard`: at the default concurrency about 60 calls
+ * one after another, so that a run after the upgrade still blocks within a second or so. A 0.1.0
+ * table holds at most 20,000 active rows (one 10,000-entry set per family): at most 20 runs.
+ */
+export const SHARD_ROWS_PER_RUN = 1_000;
+
 /** What {@link Ledger.endBlocks} did. */
 export interface EndResult {
   /** Entries whose expiry is now. */
@@ -103,7 +136,15 @@ const TTL_GRACE_SECONDS = 7 * 24 * 60 * 60;
 /** How many failed ranges a WriteError lists; the rest are counted, so a mass failure stays readable. */
 const FAILED_RANGES_LISTED = 5;
 
-const { partitionKey: RANGE, ttlAttribute: TTL, activeIndexPartitionKey: ACTIVE_FAMILY } = LEDGER_SCHEMA;
+const {
+  partitionKey: RANGE,
+  ttlAttribute: TTL,
+  activeIndexPartitionKey: ACTIVE_FAMILY,
+  shardIndexPartitionKey: ACTIVE_SHARD,
+} = LEDGER_SCHEMA;
+const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
+/** The marker's key, and the fields it carries. */
+const SCHEMA_KEY = { [RANGE]: LEDGER_RESERVED_KEYS.schema };
 const EXPIRES_AT = LEDGER_SCHEMA.activeIndexSortKey;
 
 /**
@@ -121,12 +162,16 @@ export function createLedgerClient(clientOrConfig: DynamoDBClient | DynamoDBClie
  * The ledger table: which ranges this deployment manages, since when, and until when.
  *
  * A range is managed exactly while its item carries `activeFamily`; that attribute is the partition
- * key of the sparse `ActiveByExpiry` index, so reading the managed ranges never scans the table.
+ * key of the sparse `ActiveByExpiry` index, and `activeShard` (set and removed with it) the one of
+ * the sparse `ActiveByShard` index that runs read, so reading the managed ranges never scans the table.
  * Expired items stay in the table (with `removedAt`) until TTL deletes them a week later.
  */
 export class Ledger {
   private readonly resource: string;
-  private readonly concurrency: number;
+  /** How many calls a bulk write keeps in flight: this many rows or fewer are one round trip. */
+  readonly concurrency: number;
+  /** Whether a read found the marker: it is never removed, so the old index is not read again. */
+  private markerSeen = false;
 
   /**
    * @param client - From {@link createLedgerClient}.
@@ -162,11 +207,88 @@ export class Ledger {
    *   caller must then write nothing based on the ledger.
    */
   async activeEntries(family: Family): Promise<LedgerEntry[]> {
-    return this.queryActive(family, {
-      KeyConditionExpression: '#activeFamily = :family',
-      ExpressionAttributeNames: { '#activeFamily': ACTIVE_FAMILY },
-      ExpressionAttributeValues: { ':family': family },
-    });
+    return (await this.readActive([family])).rows[family] ?? [];
+  }
+
+  /**
+   * The active rows of `families`, read in one wave: the marker, every partition of the sharded
+   * index, each followed page by page (at 50,000 active ranges one page each), and, until this
+   * ledger has seen the marker, the first page of each family's partition of the old index. When
+   * the marker is absent (a table that a 0.1.0 blocker wrote, or a new one), the old index is
+   * followed to its end and merged in, so that no row is missed, and its rows without
+   * `activeShard` are returned in `unsharded` for {@link Ledger.shardRows}. A new table thus costs
+   * no round trip; a 0.1.0 table one more per 6,000 rows of a family beyond the first. Reads only:
+   * the notifier and the CLI use it too.
+   *
+   * The indexes are eventually consistent, as {@link Ledger.activeEntries} says.
+   * @throws ReadError naming the table when the marker, any page or any item cannot be read.
+   */
+  async readActive(families: readonly Family[] = FAMILIES): Promise<ActiveLedger> {
+    try {
+      // Settled: once the marker is there, the old index's answer (or failure) does not matter.
+      const firstPages = Promise.allSettled(
+        this.markerSeen ? [] : families.map((family) => this.queryFamilyPage(family, undefined)),
+      );
+      const [marker, pages, ...sharded] = await Promise.all([
+        this.client.send(new GetCommand({ TableName: this.tableName, Key: SCHEMA_KEY, ConsistentRead: true })),
+        firstPages,
+        ...families.map((family) => this.queryShards(family)),
+      ]);
+      const byFamily = families.map((family, index) => ({ family, items: sharded[index] ?? [] }));
+      if (marker.Item !== undefined) {
+        this.markerSeen = true;
+        return { sharded: true, unsharded: [], rows: toRows(byFamily, []) };
+      }
+      const legacy = await Promise.all(
+        families.map(async (family, index) => {
+          const first = pages[index];
+          if (first?.status !== 'fulfilled') return { family, items: await this.queryFamily(family, undefined) };
+          const { Items = [], LastEvaluatedKey } = first.value;
+          const rest = LastEvaluatedKey === undefined ? [] : await this.queryFamily(family, LastEvaluatedKey);
+          return { family, items: [...Items, ...rest] };
+        }),
+      );
+      const unsharded = legacy.flatMap(({ family, items }) =>
+        items.filter((item) => item[ACTIVE_SHARD] === undefined).map((item) => toLedgerEntry(item, family)),
+      );
+      return { sharded: false, unsharded, rows: toRows(byFamily, legacy) };
+    } catch (error) {
+      // One unreadable page or item makes the whole answer unusable: an entry missing from the
+      // result would look unmanaged, and its range could neither expire nor be counted.
+      throw new ReadError(this.resource, { cause: error });
+    }
+  }
+
+  /**
+   * Gives rows that a 0.1.0 blocker left (from {@link ActiveLedger.unsharded}) their
+   * `activeShard`, at most {@link SHARD_ROWS_PER_RUN} of them, each only while it is still active;
+   * when that was all of them, writes the marker, after which readers query the sharded index only.
+   * Writes nothing a run relies on: until the marker exists, readers also read the old index.
+   * @throws WriteError naming the table when a write fails, after every other write was attempted.
+   */
+  async shardRows(unsharded: readonly LedgerEntry[]): Promise<ShardResult> {
+    const batch = unsharded.slice(0, SHARD_ROWS_PER_RUN);
+    const outcomes = await settleBounded(batch, this.concurrency, (entry) => this.shardOne(entry));
+    const sharded = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'sharded').length;
+    const inactive = outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'inactive').length;
+    this.throwOnFailures('shard active rows', batch, outcomes, `${sharded} of ${batch.length} rows sharded`);
+    if (batch.length < unsharded.length) return { sharded, inactive, marked: false };
+    try {
+      // UpdateItem, which the blocker may call on any item: its PutItem is kept to the intent items.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: SCHEMA_KEY,
+          UpdateExpression: 'SET #activeShards = :shards',
+          ExpressionAttributeNames: { '#activeShards': 'activeShards' },
+          ExpressionAttributeValues: { ':shards': ACTIVE_SHARDS },
+        }),
+      );
+    } catch (error) {
+      throw new WriteError(this.resource, 'mark every active row sharded', { cause: error });
+    }
+    this.markerSeen = true;
+    return { sharded, inactive, marked: true };
   }
 
   /**
@@ -176,11 +298,8 @@ export class Ledger {
    * @throws ReadError naming the table, as {@link Ledger.activeEntries}.
    */
   async dueEntries(family: Family, now: number): Promise<LedgerEntry[]> {
-    return this.queryActive(family, {
-      KeyConditionExpression: '#activeFamily = :family AND #expiresAt <= :now',
-      ExpressionAttributeNames: { '#activeFamily': ACTIVE_FAMILY, '#expiresAt': EXPIRES_AT },
-      ExpressionAttributeValues: { ':family': family, ':now': now },
-    });
+    const active = await this.activeEntries(family);
+    return active.filter((entry) => entry.expiresAt <= now);
   }
 
   /**
@@ -437,35 +556,71 @@ export class Ledger {
     };
   }
 
-  private async queryActive(
+  /** The items of every partition of `family` in the sharded index, all read at once. */
+  private async queryShards(family: Family): Promise<Record<string, unknown>[]> {
+    const partitions = await Promise.all(
+      Array.from({ length: ACTIVE_SHARDS }, (_, shard) =>
+        this.queryPages({
+          IndexName: LEDGER_SCHEMA.shardIndex,
+          KeyConditionExpression: '#activeShard = :shard',
+          ExpressionAttributeNames: { '#activeShard': ACTIVE_SHARD },
+          ExpressionAttributeValues: { ':shard': activeShardKey(family, shard) },
+        }),
+      ),
+    );
+    // A row that a 0.1.0 blocker closed after a rollback keeps a stale `activeShard`: not active.
+    return partitions.flat().filter((item) => item[ACTIVE_FAMILY] === family);
+  }
+
+  /** The items of `family`'s partition of the old index (`ActiveByExpiry`), from `startKey` on. */
+  private async queryFamily(
     family: Family,
-    condition: Pick<
-      QueryCommandInput,
-      'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
-    >,
-  ): Promise<LedgerEntry[]> {
-    const entries: LedgerEntry[] = [];
+    startKey: Record<string, unknown> | undefined,
+  ): Promise<Record<string, unknown>[]> {
+    return this.queryPages(oldIndexQuery(family), startKey);
+  }
+
+  /** One page of `family`'s partition of the old index. */
+  private queryFamilyPage(family: Family, startKey: Record<string, unknown> | undefined) {
+    return this.client.send(
+      new QueryCommand({ TableName: this.tableName, ...oldIndexQuery(family), ExclusiveStartKey: startKey }),
+    );
+  }
+
+  private async queryPages(
+    query: IndexQuery,
+    from?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey = from;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({ TableName: this.tableName, ...query, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  private async shardOne(entry: LedgerEntry): Promise<'sharded' | 'inactive'> {
     try {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: LEDGER_SCHEMA.activeIndex,
-            ...condition,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        const items: readonly Record<string, unknown>[] = page.Items ?? [];
-        for (const item of items) entries.push(toLedgerEntry(item, family));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [RANGE]: entry.range },
+          UpdateExpression: 'SET #activeShard = :shard',
+          // Only while still active: a row closed meanwhile must not come back into an index.
+          ConditionExpression: '#activeFamily = :family',
+          ExpressionAttributeNames: { '#activeShard': ACTIVE_SHARD, '#activeFamily': ACTIVE_FAMILY },
+          ExpressionAttributeValues: { ':shard': activeShardOf(entry.family, entry.range), ':family': entry.family },
+        }),
+      );
+      return 'sharded';
     } catch (error) {
-      // One unreadable page or item makes the whole answer unusable: an entry missing from the
-      // result would look unmanaged, and its range could neither expire nor be counted.
-      throw new ReadError(this.resource, { cause: error });
+      if (error instanceof ConditionalCheckFailedException) return 'inactive';
+      throw error;
     }
-    return entries;
   }
 
   private async upsertOne(entry: LedgerEntry): Promise<'written' | 'stale'> {
@@ -477,6 +632,7 @@ export class Ledger {
       '#hits': 'hits',
       '#source': 'source',
       '#activeFamily': ACTIVE_FAMILY,
+      '#activeShard': ACTIVE_SHARD,
       '#ttl': TTL,
       '#removedAt': 'removedAt',
     };
@@ -487,6 +643,7 @@ export class Ledger {
       ':expiresAt': entry.expiresAt,
       ':hits': entry.hits,
       ':source': entry.source,
+      ':shard': activeShardOf(entry.family, entry.range),
       ':ttl': Math.ceil(entry.expiresAt / 1000) + TTL_GRACE_SECONDS,
     };
     const set = [
@@ -497,6 +654,7 @@ export class Ledger {
       '#hits = :hits',
       '#source = :source',
       '#activeFamily = :family',
+      '#activeShard = :shard',
       '#ttl = :ttl',
     ];
     names['#preexisting'] = 'preexisting';
@@ -542,12 +700,13 @@ export class Ledger {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [RANGE]: entry.range },
-          UpdateExpression: 'REMOVE #activeFamily SET #removedAt = :now',
+          UpdateExpression: 'REMOVE #activeFamily, #activeShard SET #removedAt = :now',
           // Checked against the stored expiry, not the caller's copy: a concurrent run may have seen
           // the range attacking again since this run read the ledger.
           ConditionExpression: '#expiresAt <= :now',
           ExpressionAttributeNames: {
             '#activeFamily': ACTIVE_FAMILY,
+            '#activeShard': ACTIVE_SHARD,
             '#removedAt': 'removedAt',
             '#expiresAt': EXPIRES_AT,
           },
@@ -585,6 +744,43 @@ export class Ledger {
 }
 
 const INTENT_SLOTS: readonly IntentSlot[] = ['a', 'b'];
+
+type IndexQuery = Pick<
+  QueryCommandInput,
+  'IndexName' | 'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+
+/** The query of `family`'s partition of the old index (`ActiveByExpiry`), as 0.1.0 read it. */
+function oldIndexQuery(family: Family): IndexQuery {
+  return {
+    IndexName: LEDGER_SCHEMA.activeIndex,
+    KeyConditionExpression: '#activeFamily = :family',
+    ExpressionAttributeNames: { '#activeFamily': ACTIVE_FAMILY },
+    ExpressionAttributeValues: { ':family': family },
+  };
+}
+
+/**
+ * Each family's entries, earliest expiry first: the sharded index's items, and the old index's
+ * items that it lacks (none once the table is marked).
+ * @throws TypeError when an item is malformed.
+ */
+function toRows(
+  sharded: readonly { family: Family; items: readonly Record<string, unknown>[] }[],
+  legacy: readonly { family: Family; items: readonly Record<string, unknown>[] }[],
+): Partial<Record<Family, LedgerEntry[]>> {
+  const rows: Partial<Record<Family, LedgerEntry[]>> = {};
+  for (const { family, items } of sharded) {
+    const byRange = new Map<string, LedgerEntry>();
+    const old = legacy.find((read) => read.family === family)?.items ?? [];
+    for (const item of [...items, ...old]) {
+      const entry = toLedgerEntry(item, family);
+      if (!byRange.has(entry.range)) byRange.set(entry.range, entry);
+    }
+    rows[family] = [...byRange.values()].sort((a, b) => a.expiresAt - b.expiresAt);
+  }
+  return rows;
+}
 
 function intentKey(slot: IntentSlot, part: number): string {
   return `${LEDGER_SCHEMA.intentKeyPrefix}${slot}#${part}`;

@@ -11,8 +11,20 @@ export const LEDGER_SCHEMA = {
   activeIndex: 'ActiveByExpiry',
   /** GSI partition key (S): `IPV4` or `IPV6`, present only while the range is active. */
   activeIndexPartitionKey: 'activeFamily',
-  /** GSI sort key (N): expiresAt in epoch milliseconds. */
+  /** GSI sort key (N): expiresAt in epoch milliseconds; also the sort key of the sharded index. */
   activeIndexSortKey: 'expiresAt',
+  /**
+   * Sparse global secondary index over the same active ranges, spread over {@link ACTIVE_SHARDS}
+   * partitions per family, so that a run reads 50,000 of them in one wave of parallel queries (one
+   * 1 MB page each) instead of one page after another in `activeIndex`'s single partition per family.
+   * Written beside `activeIndex`, which is kept so that a rollback to 0.1.0 still finds every range.
+   */
+  shardIndex: 'ActiveByShard',
+  /**
+   * GSI partition key (S): `<family>#<nn>` ({@link activeShardOf}), present exactly while
+   * `activeFamily` is: set and removed in the same writes.
+   */
+  shardIndexPartitionKey: 'activeShard',
   /**
    * Key prefix (not a CIDR, and never with `activeFamily`) of the write-ahead intent items: a run's
    * intended additions, recorded before it writes the IP sets (`#intent#<slot>#<part>`).
@@ -27,4 +39,31 @@ export const LEDGER_SCHEMA = {
 export const LEDGER_RESERVED_KEYS = {
   /** The block report that could not be published yet; the next run publishes it (lambdas/adapters/pending-report.ts). */
   pendingReport: '#pending-report',
+  /**
+   * The marker that every active range carries `activeShard`: written once the rows a 0.1.0 blocker
+   * left (with `activeFamily` only) have theirs; until then readers also query `activeIndex`.
+   */
+  schema: '#schema',
 } as const;
+
+/** Partitions of `shardIndex` per family. Changing it strands every row written with the old count. */
+export const ACTIVE_SHARDS = 16;
+
+/**
+ * The `activeShard` of an active range: its family and a stable hash (FNV-1a, 32 bits) of the
+ * canonical CIDR modulo {@link ACTIVE_SHARDS}, as two digits (`IPV4#07`). Stable across versions and
+ * processes: a row is found again in the partition it was written to.
+ */
+export function activeShardOf(family: 'IPV4' | 'IPV6', range: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < range.length; index++) {
+    hash ^= range.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return activeShardKey(family, hash % ACTIVE_SHARDS);
+}
+
+/** The `activeShard` value of partition `shard` (0 to {@link ACTIVE_SHARDS} - 1) of `family`. */
+export function activeShardKey(family: 'IPV4' | 'IPV6', shard: number): string {
+  return `${family}#${String(shard).padStart(2, '0')}`;
+}

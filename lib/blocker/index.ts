@@ -153,7 +153,10 @@ export class Blocker extends Construct {
     // The ledger: item updates on the table, queries on the sparse index; no scans, no deletes of rows.
     fn.addEnvironment(BLOCKER_ENV.ledgerTable, ledger.table.tableName);
     allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [ledger.table.tableArn]);
-    allow(['dynamodb:Query'], [`${ledger.table.tableArn}/index/${LEDGER_SCHEMA.activeIndex}`]);
+    allow(
+      ['dynamodb:Query'],
+      [LEDGER_SCHEMA.shardIndex, LEDGER_SCHEMA.activeIndex].map((index) => `${ledger.table.tableArn}/index/${index}`),
+    );
     // The write-ahead intent (lambdas/adapters/ledger.ts writeIntent, dropIntent) is put and deleted
     // whole, and the condition limits both to the intent items: no range row can be put over or
     // deleted. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html

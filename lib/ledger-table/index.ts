@@ -16,7 +16,8 @@ export interface LedgerTableProps {
 
 /**
  * The blocker's ledger: one item per range it manages (first and last seen, expiry, hits, source).
- * A sparse index lists only the ranges that are active now, so a run never scans the whole table.
+ * Two sparse indexes list only the ranges that are active now, so a run never scans the whole table:
+ * `ActiveByShard`, which runs read, and `ActiveByExpiry`, which 0.1.0 read and which is kept for a rollback.
  */
 export class LedgerTable extends Construct {
   readonly table: dynamodb.Table;
@@ -33,6 +34,15 @@ export class LedgerTable extends Construct {
     this.table.addGlobalSecondaryIndex({
       indexName: LEDGER_SCHEMA.activeIndex,
       partitionKey: { name: LEDGER_SCHEMA.activeIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_SCHEMA.activeIndexSortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+    // The same rows over 16 partitions per family, read in parallel (lambdas/contracts/ledger-schema.ts).
+    // Added beside the old index, not instead of it: CloudFormation adds one GSI per update, and a
+    // rollback to 0.1.0 reads the old one.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LEDGER_SCHEMA.shardIndex,
+      partitionKey: { name: LEDGER_SCHEMA.shardIndexPartitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: LEDGER_SCHEMA.activeIndexSortKey, type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.ALL,
     });

@@ -10,7 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { NOTIFIER_ENV } from '#contracts/notifier-environment';
-import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import { LEDGER_RESERVED_KEYS, LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
 import { AutoblockFunction } from '../autoblock-function';
 import { shardAddresses, type BlocklistWebAcl, type WafScope } from '../blocklist-web-acl';
@@ -143,9 +143,22 @@ export class Notifier extends Construct {
     fn.addEnvironment(NOTIFIER_ENV.alarmName, attackAlarm.alarm.alarmName);
     allow(['cloudwatch:DescribeAlarmHistory'], [attackAlarm.alarm.alarmArn]);
 
-    // What expires next: queries on the ledger's sparse index of active ranges; no item reads, no writes.
+    // What expires next: queries on the ledger's sparse indexes of active ranges, and the one item that
+    // says whether the old index must still be read; no other item reads, no writes.
     fn.addEnvironment(NOTIFIER_ENV.ledgerTable, props.ledger.table.tableName);
-    allow(['dynamodb:Query'], [`${props.ledger.table.tableArn}/index/${LEDGER_SCHEMA.activeIndex}`]);
+    allow(
+      ['dynamodb:Query'],
+      [LEDGER_SCHEMA.shardIndex, LEDGER_SCHEMA.activeIndex].map(
+        (index) => `${props.ledger.table.tableArn}/index/${index}`,
+      ),
+    );
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [props.ledger.table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LEDGER_RESERVED_KEYS.schema] } },
+      }),
+    );
 
     const wildcardReasons = [
       'logs:GetQueryResults and logs:StopQuery act on query ids and support no resource-level permissions (StartQuery is scoped to the WAF and blocker log groups)',

@@ -147,9 +147,11 @@ describe('the blocker (default configuration)', () => {
     expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 'dynamodb:Query',
-        Resource: {
-          'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/Ledger/), 'Arn'] }, '/index/ActiveByExpiry']],
-        },
+        // The sharded index that runs read, and the old one while a 0.1.0 table is migrated.
+        Resource: [
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/Ledger/), 'Arn'] }, '/index/ActiveByShard']] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/Ledger/), 'Arn'] }, '/index/ActiveByExpiry']] },
+        ],
       }),
     );
   });

@@ -94,7 +94,16 @@ describe('the notifier (default configuration: CLOUDFRONT, no chats yet)', () =>
       { 'Fn::GetAtt': [expect.stringMatching(/BlockedRequests/), 'Arn'] },
     ]);
     expect(grantsOf(statements, 'dynamodb:Query')).toEqual([
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/Ledger/), 'Arn'] }, '/index/ActiveByShard']] },
       { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/Ledger/), 'Arn'] }, '/index/ActiveByExpiry']] },
+    ]);
+    // One item only: the marker that says whether the old index must still be read.
+    expect(statements.filter((statement) => actionsOf(statement).includes('dynamodb:GetItem'))).toEqual([
+      expect.objectContaining({
+        Action: 'dynamodb:GetItem',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/Ledger/), 'Arn'] },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['#schema'] } },
+      }),
     ]);
     expect(grantsOf(statements, 'cloudfront:ListDistributions')).toEqual(['*']);
     expect(grantsOf(statements, 'cloudwatch:GetMetricData')).toEqual(['*']);

@@ -217,7 +217,7 @@ describe('default configuration (CLOUDFRONT)', () => {
     }
   });
 
-  it('keeps the ledger table: on demand, point-in-time recovery, TTL, sparse active index, retained', () => {
+  it('keeps the ledger table: on demand, point-in-time recovery, TTL, both sparse active indexes, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -231,6 +231,14 @@ describe('default configuration (CLOUDFRONT)', () => {
             IndexName: 'ActiveByExpiry',
             KeySchema: [
               { AttributeName: 'activeFamily', KeyType: 'HASH' },
+              { AttributeName: 'expiresAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: 'ActiveByShard',
+            KeySchema: [
+              { AttributeName: 'activeShard', KeyType: 'HASH' },
               { AttributeName: 'expiresAt', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },

@@ -83,6 +83,7 @@ export async function createLedgerTable(client: DynamoDBClient, name: string): P
         { AttributeName: LEDGER_SCHEMA.partitionKey, AttributeType: 'S' },
         { AttributeName: LEDGER_SCHEMA.activeIndexPartitionKey, AttributeType: 'S' },
         { AttributeName: LEDGER_SCHEMA.activeIndexSortKey, AttributeType: 'N' },
+        { AttributeName: LEDGER_SCHEMA.shardIndexPartitionKey, AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: LEDGER_SCHEMA.partitionKey, KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
@@ -90,6 +91,14 @@ export async function createLedgerTable(client: DynamoDBClient, name: string): P
           IndexName: LEDGER_SCHEMA.activeIndex,
           KeySchema: [
             { AttributeName: LEDGER_SCHEMA.activeIndexPartitionKey, KeyType: 'HASH' },
+            { AttributeName: LEDGER_SCHEMA.activeIndexSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: LEDGER_SCHEMA.shardIndex,
+          KeySchema: [
+            { AttributeName: LEDGER_SCHEMA.shardIndexPartitionKey, KeyType: 'HASH' },
             { AttributeName: LEDGER_SCHEMA.activeIndexSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },

@@ -14,16 +14,18 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { LEDGER_RESERVED_KEYS, LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import { answerShardedMarker } from './ledger-mock';
 
 /** A strict mock of the ledger's document client, as `mockClient(DynamoDBDocumentClient)` makes it. */
 type LedgerMock = AwsStub<ServiceInputTypes, ServiceOutputTypes, DynamoDBDocumentClientResolvedConfig>;
 
 /**
  * Answers the intent reads with "none", accepts the intent's write and drop in either slot, and
- * answers the pending report's read with "none".
+ * answers the pending report's read with "none", and the ledger's marker with "sharded".
  */
 export function answerWriteAheadIntent(ddb: LedgerMock): void {
   answerNoPendingReport(ddb);
+  answerShardedMarker(ddb);
   for (const slot of ['a', 'b']) {
     const range = `${LEDGER_SCHEMA.intentKeyPrefix}${slot}#0`;
     ddb.on(GetCommand, { Key: { [LEDGER_SCHEMA.partitionKey]: range } }).resolves({});

@@ -65,19 +65,45 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
         (value): PromiseSettledResult<PendingReport | undefined> => ({ status: 'fulfilled', value }),
         (reason: unknown): PromiseSettledResult<PendingReport | undefined> => ({ status: 'rejected', reason }),
       );
-  const [alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents, pending] =
-    await Promise.all([
-      readGate(deps, settings, trigger),
-      keyReads,
-      // Every shard in this same wave: sharding costs no round trip.
-      perFamily((family) => Promise.all(settings.blocklist[family].map((ref) => readIpSet(waf, ref)))),
-      perFamily((family) => readIpSet(waf, settings.allowlist[family])),
-      perFamily((family) => ledger.activeEntries(family)),
-      sharedReads,
-      ledger.readIntents(),
-      pendingRead,
-    ]);
+  const [alarmState, keyResults, blocklists, allowlists, active, sharedResults, intents, pending] = await Promise.all([
+    readGate(deps, settings, trigger),
+    keyReads,
+    // Every shard in this same wave: sharding costs no round trip.
+    perFamily((family) => Promise.all(settings.blocklist[family].map((ref) => readIpSet(waf, ref)))),
+    perFamily((family) => readIpSet(waf, settings.allowlist[family])),
+    ledger.readActive(),
+    sharedReads,
+    ledger.readIntents(),
+    pendingRead,
+  ]);
+  // The migration's writes would stand between an attack and its first block: only in a quiet run.
+  const quiet = intents.length === 0 && (trigger.actions ?? []).length === 0 && keyResults.every(limitsNothing);
+  if (!active.sharded && quiet && !settings.dryRun) await shardLegacyRows(deps, active.unsharded);
+  const ledgerRows = { IPV4: active.rows.IPV4 ?? [], IPV6: active.rows.IPV6 ?? [] };
   return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents, pending };
+}
+
+/**
+ * Migrates a table that a 0.1.0 blocker wrote (or a new one), a slice a quiet run
+ * (lambdas/adapters/ledger.ts shardRows).
+ * A failure is logged, not thrown: this run read every active row anyway, and the next one retries.
+ */
+async function shardLegacyRows(deps: BlockerDeps, unsharded: readonly LedgerEntry[]): Promise<void> {
+  try {
+    const result = await deps.ledger.shardRows(unsharded);
+    deps.logger.info('ledger rows of 0.1.0 moved into the sharded index', {
+      ...result,
+      left: unsharded.length - result.sharded - result.inactive,
+    });
+  } catch (error) {
+    deps.logger.error('could not move ledger rows of 0.1.0 into the sharded index; the next run retries', {
+      error: message(error),
+    });
+  }
+}
+
+function limitsNothing(result: PromiseSettledResult<ManagedKeys>): boolean {
+  return result.status === 'fulfilled' && result.value.ipv4.length === 0 && result.value.ipv6.length === 0;
 }
 
 /** The alarm state, when it decides anything; read only when the trigger did not say it. */

@@ -9,11 +9,12 @@ import {
   UpdateIPSetCommand,
   WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { RUN_LOCK_KEY } from '#adapters/ledger';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ATTACKER, FOREIGN, ledgerEntry, RANGE, SETTINGS, storedItem } from '../../support/blocker-fixtures';
 import { feedRecord, lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
+import { answerActiveRows } from '../../support/ledger-mock';
 
 const blocker = useBlockerHandler();
 const { waf, cloudwatch, sns, ddb, handler, output } = blocker;
@@ -144,12 +145,8 @@ describe('the blocker handler', () => {
   it('logs where an unban removed its range, and where someone had removed it first', async () => {
     ddb.on(UpdateCommand).resolves({});
     // Both ranges are ours; only the IPv4 one is still in its blocklist.
-    ddb
-      .on(QueryCommand, { ExpressionAttributeValues: { ':family': 'IPV4' } })
-      .resolves({ Items: [storedItem(ledgerEntry(RANGE.linode))] });
-    ddb
-      .on(QueryCommand, { ExpressionAttributeValues: { ':family': 'IPV6' } })
-      .resolves({ Items: [storedItem(ledgerEntry(RANGE.hetzner6))] });
+    answerActiveRows(ddb, 'IPV4', [storedItem(ledgerEntry(RANGE.linode))]);
+    answerActiveRows(ddb, 'IPV6', [storedItem(ledgerEntry(RANGE.hetzner6))]);
     waf.on(GetIPSetCommand, { Name: SETTINGS.blocklist.IPV4[0].name }).resolves({
       IPSet: { Name: 'x', Id: 'y', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [FOREIGN.IPV4, RANGE.linode] },
       LockToken: 't',

@@ -32,7 +32,7 @@ import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environme
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from '#blocker/run';
 import type { Family, LedgerEntry } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
-import { LEDGER_RESERVED_KEYS, LEDGER_SCHEMA } from '#contracts/ledger-schema';
+import { ACTIVE_SHARDS, LEDGER_RESERVED_KEYS } from '#contracts/ledger-schema';
 import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import {
   ALLOWED,
@@ -50,6 +50,7 @@ import {
   recordingLogger,
   storedItem,
 } from '../../support/blocker-fixtures';
+import { answerActiveRows } from '../../support/ledger-mock';
 import { answerNoPendingReport } from '../../support/write-ahead-mock';
 
 const waf = mockClient(WAFV2Client);
@@ -190,13 +191,7 @@ function arrange(overrides: Partial<World> = {}): void {
     else readAllowlist.resolves(getIpSetOutput(family, { addresses: allowlist, lockToken: `allow-${family}` }));
 
     const rows = world.ledger[family];
-    const query = ddb.on(QueryCommand, {
-      TableName: SETTINGS.ledgerTable,
-      IndexName: LEDGER_SCHEMA.activeIndex,
-      ExpressionAttributeValues: { ':family': family },
-    });
-    if (rows instanceof Error) query.rejects(rows);
-    else query.resolves({ Items: rows.map(storedItem) });
+    answerActiveRows(ddb, family, rows instanceof Error ? rows : rows.map(storedItem), SETTINGS.ledgerTable);
   }
   // No run left a write-ahead intent behind.
   for (const key of INTENT_HEADS) {
@@ -519,7 +514,12 @@ describe('an attack that goes on', () => {
     expect(
       ddb
         .commandCalls(GetCommand)
-        .filter((call) => ![...INTENT_HEADS, PENDING_REPORT].includes(String(call.args[0].input.Key?.['range']))),
+        .filter(
+          (call) =>
+            ![...INTENT_HEADS, PENDING_REPORT, LEDGER_RESERVED_KEYS.schema].includes(
+              String(call.args[0].input.Key?.['range']),
+            ),
+        ),
     ).toHaveLength(1);
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 0);
     expect(summary).toMatchObject({ rangesActive: 1, ledgerWrites: 0 });
@@ -908,7 +908,8 @@ describe('a dry run', () => {
     expect(ddb).toReceiveCommandTimes(UpdateCommand, 0);
     expect(waf).toReceiveCommandTimes(GetIPSetCommand, 4);
     expect(waf).toReceiveCommandTimes(GetRateBasedStatementManagedKeysCommand, 2);
-    expect(ddb).toReceiveCommandTimes(QueryCommand, 2);
+    // Each family's partitions of the sharded index, read once.
+    expect(ddb).toReceiveCommandTimes(QueryCommand, 2 * ACTIVE_SHARDS);
     expect(summary).toMatchObject({
       dryRun: true,
       rangesAdded: 2,
