@@ -8,6 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createLedgerClient } from '#adapters/ledger';
@@ -26,6 +27,8 @@ export interface AwsClients {
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
   readonly sns: SNSClient;
+  /** The dead-letter queue's depth, for `status`. */
+  readonly sqs: SQSClient;
   /** The ledger's document client, from `createLedgerClient`. */
   readonly dynamo: DynamoDBDocumentClient;
 }
@@ -56,6 +59,7 @@ export function createAwsClients(region: string | undefined): AwsClients {
     cloudwatch: new CloudWatchClient(config),
     logs: new CloudWatchLogsClient(config),
     sns: new SNSClient(config),
+    sqs: new SQSClient(config),
     dynamo: createLedgerClient(config),
   };
 }

@@ -207,13 +207,34 @@ const ACCESS_DENIED = new Set([
   'AuthorizationErrorException',
 ]);
 
+/** Node's error codes for an endpoint that cannot be reached: no network, no DNS, nothing answering. */
+const UNREACHABLE = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+]);
+/** The start of the message when AWS cannot be reached at all (the SDK's own text says only `getaddrinfo ENOTFOUND <host>`). */
+const CANNOT_REACH = 'cannot reach AWS (no network or DNS)';
+
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && UNREACHABLE.has(code);
+}
+
 /**
- * A failed AWS call as one line that says what to do: credentials missing or rejected, the IAM
- * action denied, or the service's own error.
+ * A failed AWS call as one line that says what to do: AWS not reachable, credentials missing or
+ * rejected, the IAM action denied, or the service's own error.
  */
 export function awsFailure(action: string, resource: string, error: unknown): CommandError {
   const name = errorName(error);
   const said = `${name}: ${errorMessage(error)}`;
+  if (isUnreachable(error)) {
+    return new CommandError(`${CANNOT_REACH}: ${action} on ${resource}: ${errorMessage(error)}`, { cause: error });
+  }
   if (name !== undefined && CREDENTIALS_MISSING.has(name)) {
     return new CommandError(
       `no AWS credentials found (${said}); set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "aws sso login"`,
@@ -238,6 +259,8 @@ export function awsFailure(action: string, resource: string, error: unknown): Co
  */
 export function operatorFailure(error: unknown): unknown {
   if (error instanceof ReadError || error instanceof WriteError) {
+    if (causes(error).some(isUnreachable))
+      return new CommandError(`${CANNOT_REACH}: ${error.message}`, { cause: error });
     const denied = causes(error).some((cause) => ACCESS_DENIED.has(errorName(cause) ?? ''));
     const hint = denied ? ' (the operator lacks a permission: see docs/operations.md, "Prerequisites")' : '';
     return new CommandError(`${error.message}${hint}`, { cause: error });

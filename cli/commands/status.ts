@@ -11,6 +11,7 @@ import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, OUTPUT, openDeployment, type Deployment } from '../deployment';
 import { count, fromNow, plural, printable, span, table, utc } from '../format';
+import { DEAD_LETTER_QUEUE_OUTPUT, readDeadLetterDepth, type DeadLetterDepth } from '../dead-letters';
 import { namePrefixOfWebAcl, readHealthAlarms, type HealthAlarmState } from '../health-alarms';
 import { LAST_RUN_WINDOW_MS, readLastRun, type LastRun } from '../last-run';
 import {
@@ -28,7 +29,7 @@ const NEXT_EXPIRIES = 5;
 const HELP = `Usage: waf-autoblock status [options]
 
 Shows the alarm's state, the health alarms' states (healthy, or which are in
-ALARM), each family's blocklist against its capacity across its IP sets, each
+ALARM), how many events wait in the dead-letter queue, each family's blocklist against its capacity across its IP sets, each
 blocklist IP set (and shared IP set) against its capacity of
 ${count.format(IP_SET_CAPACITY)} entries with how many entries waf-autoblock manages there, the next
 ${NEXT_EXPIRIES} blocks to expire, and the blocker's last run in the past ${LAST_RUN_WINDOW_MS / 60_000} minutes (from its
@@ -47,7 +48,7 @@ Examples:
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'alarm state, health alarms, IP sets against capacity, next expiries, the last run',
+  summary: 'alarm state, health alarms, dead letters, IP sets against capacity, next expiries, the last run',
   help: HELP,
   run: runStatus,
 };
@@ -64,9 +65,10 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
 
   const entriesRead = activeEntries(deployment);
   const namePrefix = namePrefixOfWebAcl(settings.webAclName) ?? deployment.stackName;
-  const [alarm, health, entries, sets, lastRun] = await Promise.allSettled([
+  const [alarm, health, deadLetters, entries, sets, lastRun] = await Promise.allSettled([
     readAlarmState(deployment.clients.cloudwatch, settings.alarmName),
     readHealthAlarms(deployment.clients.cloudwatch, namePrefix),
+    deadLettersOf(deployment),
     entriesRead,
     Promise.allSettled(
       targetGroups(deployment).map(async (group) => compareTarget(group, await entriesRead.catch(() => []), now)),
@@ -87,6 +89,9 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
       ? { lines: [`Alarm ${settings.alarmName}: ${alarm.value}`], unreadable: false }
       : unreadable(`Alarm ${settings.alarmName}`, alarm.reason),
     health.status === 'fulfilled' ? healthPart(health.value, namePrefix, now) : unreadable('Health', health.reason),
+    deadLetters.status === 'fulfilled'
+      ? deadLettersPart(deadLetters.value)
+      : unreadable('Dead-letter queue', deadLetters.reason),
     ipSetsPart(sets.status === 'fulfilled' ? sets.value : [], entries.status === 'fulfilled'),
     entries.status === 'fulfilled'
       ? expiriesPart(entries.value, now)
@@ -107,6 +112,28 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
 /** The log group output is only needed here: a missing one makes this part unreadable, not the command. */
 async function lastRunOf(deployment: Deployment, now: number): Promise<LastRun | undefined> {
   return readLastRun(deployment.clients.logs, deployment.output(OUTPUT.blockerLogGroup), now);
+}
+
+/** The queue output is only needed here: a missing one makes this part unreadable, not the command. */
+async function deadLettersOf(deployment: Deployment): Promise<DeadLetterDepth> {
+  return readDeadLetterDepth(deployment.clients.sqs, deployment.output(DEAD_LETTER_QUEUE_OUTPUT));
+}
+
+/** How many events wait in the dead-letter queue: each one failed for good and needs a person. */
+function deadLettersPart({ queueName, waiting, inFlight }: DeadLetterDepth): Part {
+  const name = printable(queueName);
+  if (waiting === 0 && inFlight === 0) return { lines: [`Dead-letter queue ${name}: empty`], unreadable: false };
+  const said = [
+    ...(waiting > 0 ? [`${plural(waiting, 'event')} that failed for good ${waiting === 1 ? 'waits' : 'wait'}`] : []),
+    ...(inFlight > 0 ? [`${count.format(inFlight)} being read (received, not deleted)`] : []),
+  ];
+  return {
+    lines: [
+      `Dead-letter queue ${name}: ${said.join(', ')}; ` +
+        'read them with aws sqs receive-message (docs/operations.md, "The dead-letter queue")',
+    ],
+    unreadable: false,
+  };
 }
 
 function unreadable(what: string, reason: unknown): Part {

@@ -137,8 +137,10 @@ async function runRound(trigger: Trigger, round: number, feedRejected: number, c
     recordMetrics(summary);
     return summary;
   } catch (error) {
-    // Said as a 0, not only by absence: a dashboard then shows runs that happen and fail apart from
-    // runs that do not happen. The health alarm blocker-stopped treats both alike.
+    // Said as a 0, not only by absence: the dashboard's "Blocker runs" graph then shows runs that
+    // happen and fail apart from runs that do not happen. No alarm watches RunSucceeded: a failed
+    // run is blocker-failed's and blocker-failing's (Lambda Errors), a run that never happens
+    // blocker-stopped's (Lambda Invocations).
     metrics.addMetric(HEALTH_METRICS.runSucceeded, MetricUnit.Count, 0);
     // One structured line naming the resource; the rethrow makes the invocation fail (Errors alarm).
     logger.error('blocker run failed', error as Error);
@@ -181,7 +183,10 @@ function logOutcomes({ actions, removals }: Pick<RunSummary, 'actions' | 'remova
   }
 }
 
-/** The run's metrics; the health alarms (lib/health) watch RunSucceeded, Overflow and BlocklistUtilization. */
+/**
+ * The run's metrics, for the dashboard; the health alarms (lib/health) watch Overflow and
+ * BlocklistUtilization (the others watch Lambda's own Errors and Invocations).
+ */
 function recordMetrics(summary: RunSummary): void {
   metrics.addMetric(HEALTH_METRICS.runSucceeded, MetricUnit.Count, 1);
   metrics.addMetric(HEALTH_METRICS.keysSeen, MetricUnit.Count, summary.keysSeen);

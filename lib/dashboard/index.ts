@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { BLOCKLIST_ENTRIES_METRICS, HEALTH_METRICS } from '#contracts/health';
@@ -45,6 +46,12 @@ export interface OperationsDashboardProps {
    * @default none
    */
   readonly healthAlarms?: readonly cloudwatch.IAlarm[];
+  /**
+   * The dead-letter queue of the functions' asynchronous events; its depth is drawn, with the line
+   * at which the `dead-letters` health alarm fires.
+   * @default none: no dead-letter graph
+   */
+  readonly deadLetters?: sqs.IQueue;
   /**
    * Most entries one blocklist IP set holds; times {@link ipSetsPerFamily}, drawn as the capacity
    * line on each family's blocklist graph.
@@ -105,6 +112,7 @@ export class OperationsDashboard extends Construct {
         }),
         blockerRunsRow(props.blocker),
         notifierRow(props.notifier),
+        ...(props.deadLetters === undefined ? [] : [deadLettersRow(props.deadLetters)]),
       ],
     });
     this.dashboardName = this.dashboard.dashboardName;
@@ -121,7 +129,7 @@ function alarmsRow(props: OperationsDashboardProps): cloudwatch.IWidget[] {
       height: 2,
       markdown: [
         `# waf-autoblock: ${props.webAclName}`,
-        'Alarms first, then traffic, blocker activity, blocklist fill, blocker runs and Telegram delivery. Points are 5-minute sums unless a legend says maximum.',
+        'Alarms first, then traffic, blocker activity, blocklist fill, blocker runs, Telegram delivery and the dead-letter queue. Points are 5-minute sums unless a legend says maximum.',
       ].join('\n'),
     }),
     new cloudwatch.AlarmStatusWidget({
@@ -235,7 +243,10 @@ function familyEntriesGraph(
   const familyCapacity = ipSetsPerFamily * ipSetCapacity;
   const sets = `${ipSetsPerFamily} IP set${ipSetsPerFamily === 1 ? '' : 's'}`;
   return new cloudwatch.GraphWidget({
-    title: `${name} blocklist: entries of its ${sets} against their capacity`,
+    title:
+      ipSetsPerFamily === 1
+        ? `${name} blocklist: entries of its IP set against its capacity`
+        : `${name} blocklist: entries of its ${sets} against their capacity`,
     width: THIRD,
     height: GRAPH_HEIGHT,
     left: [autoblockMetric(service, BLOCKLIST_ENTRIES_METRICS[family], cloudwatch.Stats.MAXIMUM, 'entries (maximum)')],
@@ -293,6 +304,13 @@ function notifierRow(notifier: MonitoredFunction): cloudwatch.IWidget[] {
       left: [
         autoblockMetric(notifier.serviceName, HEALTH_METRICS.telegramDelivered, cloudwatch.Stats.SUM, 'delivered'),
         autoblockMetric(notifier.serviceName, HEALTH_METRICS.telegramUndelivered, cloudwatch.Stats.SUM, 'undelivered'),
+        // Watched by no alarm (it would raise itself again): the ops e-mail carries these.
+        autoblockMetric(
+          notifier.serviceName,
+          HEALTH_METRICS.opsUndelivered,
+          cloudwatch.Stats.SUM,
+          'ops messages undelivered (sent by e-mail only)',
+        ),
       ],
       leftYAxis: COUNT_AXIS,
     }),
@@ -308,6 +326,30 @@ function notifierRow(notifier: MonitoredFunction): cloudwatch.IWidget[] {
       leftYAxis: COUNT_AXIS,
     }),
     durationGraph('Notifier duration', fn),
+  ];
+}
+
+/**
+ * The events that failed for good and wait in the dead-letter queue: the depth the `dead-letters`
+ * alarm watches, drawn as its maximum. SQS publishes nothing for an idle queue, so an empty
+ * graph means an empty queue; `waf-autoblock status` reads the depth itself.
+ */
+function deadLettersRow(queue: sqs.IQueue): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Dead-letter queue: events that failed for good, waiting',
+      width: HALF,
+      height: GRAPH_HEIGHT,
+      left: [
+        queue.metricApproximateNumberOfMessagesVisible({
+          period: DASHBOARD_PERIOD,
+          statistic: cloudwatch.Stats.MAXIMUM,
+          label: 'waiting (maximum)',
+        }),
+      ],
+      leftYAxis: COUNT_AXIS,
+      leftAnnotations: [{ value: 1, label: 'dead-letters alarm (1)', color: cloudwatch.Color.RED }],
+    }),
   ];
 }
 

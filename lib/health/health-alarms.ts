@@ -263,10 +263,25 @@ function invocationsButAttackTicks(
   });
 }
 
+/**
+ * Missing data on the dead-letter queue's depth keeps the alarm's state. SQS publishes a queue's
+ * metrics only while the queue is active ("All metrics emit non-negative values only when the queue
+ * is active", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html;
+ * the age of the oldest message is "reported if the queue contains at least one active message").
+ * The docs do not say plainly that a queue holding messages stays active however long nobody
+ * touches it. An empty idle queue has no data, which must not page; a queue that still holds a
+ * message but went quiet must not look empty either. `ignore`
+ * ("the current alarm state is maintained",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data)
+ * does both: ALARM lasts until a data point below 1 says the queue is empty (deleting or purging
+ * the messages accesses the queue, so that data point comes).
+ */
+const DEPTH_MISSING_DATA = cloudwatch.TreatMissingData.IGNORE;
+
 /** The alarms that run on events rather than on the schedule. */
 type EventAlarmKind = 'notifier-failed' | 'telegram-undelivered' | 'dead-letters';
 
-/** The alarms on the notifier and the dead-letter queue, in 5-minute periods. */
+/** The alarms on the notifier and the dead-letter queue's depth, in 5-minute periods. */
 function eventAlarmSpecs({ notifier, channel }: HealthAlarmsProps): Record<EventAlarmKind, AlarmSpec> {
   const period = EVENT_ALARM_PERIOD;
   const undelivered = new cloudwatch.Metric({
@@ -308,16 +323,18 @@ function eventAlarmSpecs({ notifier, channel }: HealthAlarmsProps): Record<Event
       description: `waf-autoblock: a Telegram message was not delivered (TelegramUndelivered >= 1 in 5 minutes). Check the bot token in its secret, the chat ids, and that the bot is a member of each chat. This alarm's own Telegram message may not arrive either: notifier.opsEmail is for that.`,
     },
     'dead-letters': {
-      // Messages that arrived, not messages waiting: the alarm says each new failure once and clears
-      // by itself, instead of staying in ALARM until someone purges the queue.
-      metric: channel.deadLetters.metricNumberOfMessagesSent({ statistic: cloudwatch.Stats.SUM, period }),
+      // The depth, not the arrivals: the alarm stays in ALARM while anything waits (a ban-feed
+      // message must never vanish unseen), and goes OK once the queue is emptied.
+      metric: channel.deadLetters.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period,
+      }),
       threshold: 1,
       comparisonOperator: AT_LEAST,
       ...ONCE,
-      // SQS stops sending metrics for an idle queue.
-      treatMissingData: QUIET_IS_FINE,
+      treatMissingData: DEPTH_MISSING_DATA,
       pages: true,
-      description: `waf-autoblock: an event failed for good (a ban-feed message, an alarm or a report, after Lambda's retries; NumberOfMessagesSent >= 1 in 5 minutes) and waits in the dead-letter queue ${channel.deadLetters.queueName} (kept 14 days). Read it with aws sqs receive-message: each message holds the event and the error. Fix the cause, publish ban-feed messages again, then delete them (aws sqs purge-queue empties it). The alarm clears by itself after 5 minutes without a new one; the messages stay until deleted.`,
+      description: `waf-autoblock: an event failed for good (a ban-feed message, an alarm or a report, after Lambda's retries) and waits in the dead-letter queue ${channel.deadLetters.queueName} (ApproximateNumberOfMessagesVisible >= 1; kept 14 days). Read it with aws sqs receive-message: each message holds the event and the error. Fix the cause, publish ban-feed messages again, then delete them (aws sqs purge-queue empties it). The alarm stays in ALARM until the queue is empty.`,
     },
   };
 }

@@ -10,5 +10,5 @@ export {
   type HealthAlarmsProps,
   type WatchedFunction,
 } from './health-alarms';
-export { OPS_EMAIL_FILTER_POLICY, OpsChannel, type OpsChannelProps } from './ops-channel';
+export { OpsChannel, type OpsChannelProps } from './ops-channel';
 export { RUNS_WATCHED, scheduleIntervalSeconds } from './schedule-interval';

@@ -19,19 +19,6 @@ export interface OpsChannelProps {
 }
 
 /**
- * The ops e-mail subscription's filter on the CloudWatch alarm message body: every state change
- * except an alarm's first OK (from INSUFFICIENT_DATA, which every new alarm sends after a deploy).
- * An ALARM is always delivered, whatever state it came from. SNS's `$or` operator:
- * https://docs.aws.amazon.com/sns/latest/dg/and-or-logic.html
- */
-export const OPS_EMAIL_FILTER_POLICY = {
-  $or: [
-    { NewStateValue: [{ 'anything-but': ['OK'] }] },
-    { OldStateValue: [{ 'anything-but': ['INSUFFICIENT_DATA'] }] },
-  ],
-} as const;
-
-/**
  * Where the stack says it is unhealthy: the `ops` topic that the health alarms publish to (the
  * notifier renders its messages; an e-mail address may subscribe), and the dead-letter queue that
  * keeps the blocker's and the notifier's asynchronous events that failed for good.
@@ -50,13 +37,12 @@ export class OpsChannel extends Construct {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Topic', { masterKey: props.key, enforceSSL: true });
     if (props.opsEmail !== undefined) {
-      const email = this.topic.addSubscription(new subscriptions.EmailSubscription(props.opsEmail));
-      // Every deploy moves each new health alarm from INSUFFICIENT_DATA to OK: eight all-clear mails
-      // nobody needs. The notifier skips them in Telegram; this filter skips them for e-mail. The
-      // CDK's FilterOrPolicy has no $or, so the property is set on the L1 resource.
-      const cfn = email.node.defaultChild as sns.CfnSubscription;
-      cfn.filterPolicyScope = 'MessageBody';
-      cfn.filterPolicy = OPS_EMAIL_FILTER_POLICY;
+      // No filter policy: CloudWatch publishes an e-mail endpoint a human-readable text, not the
+      // JSON a body filter would read, and whether SNS applies a MessageBody filter to that text is
+      // not documented; if it does, nothing matches and every ops e-mail is dropped without a word.
+      // The e-mail is the channel for when the notifier is broken, so it gets every state change,
+      // first OKs included (only a newly created alarm sends one; see docs/operations.md).
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.opsEmail));
     }
 
     // Encrypted by SQS with its own key (SSE-SQS) rather than the topic key: the Lambdas that send

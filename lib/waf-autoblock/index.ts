@@ -229,6 +229,7 @@ export class WafAutoblock extends Construct {
         notifier: this.notifier.handler,
         attackAlarm: this.attackAlarm.alarm,
         healthAlarms: HEALTH_ALARM_KINDS.map((kind) => this.health.alarms[kind]),
+        deadLetters: this.ops.deadLetters,
         nearlyFullPercent: BLOCKLIST_FULL_PERCENT,
         ipSetsPerFamily: config.blocker.ipSetsPerFamily,
       });

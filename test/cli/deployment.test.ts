@@ -100,6 +100,13 @@ describe('finding the deployment', () => {
       awsError('AccessDenied', 'User: arn:aws:iam::123456789012:user/ops is not authorized'),
       'cloudformation:DescribeStacks on stack WafAutoblock in us-east-1 was denied (AccessDenied: User: arn:aws:iam::123456789012:user/ops is not authorized); the operator needs that permission',
     ],
+    [
+      'no network',
+      Object.assign(awsError('Error', 'getaddrinfo ENOTFOUND cloudformation.us-east-1.amazonaws.com'), {
+        code: 'ENOTFOUND',
+      }),
+      'cannot reach AWS (no network or DNS): cloudformation:DescribeStacks on stack WafAutoblock in us-east-1: getaddrinfo ENOTFOUND cloudformation.us-east-1.amazonaws.com\n',
+    ],
   ])('exits 1 on %s, saying what to do', async (_case, error, message) => {
     const deployment = await deploy(servers);
     cloudformation.on(DescribeStacksCommand).rejects(error);

@@ -241,6 +241,7 @@ describe('waf-autoblock status', () => {
         '  shop-health-blocklist-full        OK     2025-05-17T00:00:00Z (3h ago)',
         '  shop-health-overflow              OK     2025-05-17T00:00:00Z (3h ago)',
         '  shop-health-dead-letters          OK     2025-05-17T00:00:00Z (3h ago)',
+        'Dead-letter queue WafAutoblock-DeadLetters-7G8H9I: empty',
         'IP sets:',
       ].join('\n'),
     );

@@ -10,6 +10,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, SQSClient, type GetQueueAttributesCommandInput } from '@aws-sdk/client-sqs';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -36,7 +37,21 @@ export const lambda = mockClient(LambdaClient);
 export const cloudwatch = mockClient(CloudWatchClient);
 export const logs = mockClient(CloudWatchLogsClient);
 export const sns = mockClient(SNSClient);
-const MOCKS = [cloudformation, lambda, cloudwatch, logs, sns];
+export const sqs = mockClient(SQSClient);
+/** What the helpers below do with every mock, whatever its client. */
+interface StrictMock {
+  reset(): void;
+  restore(): void;
+  onAnyCommand(): { rejects(error: Error): unknown };
+}
+const MOCKS: readonly StrictMock[] = [cloudformation, lambda, cloudwatch, logs, sns, sqs];
+/** The stack's dead-letter queue (output DeadLetterQueueUrl); `deploy` answers its depth as empty. */
+export const DEAD_LETTER_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/WafAutoblock-DeadLetters-7G8H9I';
+/** The one read `status` makes of the queue: its waiting and in-flight counts. */
+export const DEAD_LETTER_DEPTH_READ: GetQueueAttributesCommandInput = {
+  QueueUrl: DEAD_LETTER_QUEUE_URL,
+  AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+};
 
 /** The local servers of one test file. */
 export interface Servers {
@@ -178,6 +193,7 @@ export async function deploy(
           { OutputKey: 'LedgerTableName', OutputValue: ledgerTable },
           { OutputKey: 'AlarmName', OutputValue: SETTINGS.alarmName },
           { OutputKey: 'ReportsTopicArn', OutputValue: SETTINGS.reportsTopicArn },
+          { OutputKey: 'DeadLetterQueueUrl', OutputValue: DEAD_LETTER_QUEUE_URL },
         ],
       },
     ],
@@ -185,6 +201,9 @@ export async function deploy(
   lambda
     .on(GetFunctionConfigurationCommand, { FunctionName: FUNCTION_NAME }, true)
     .resolves({ FunctionName: FUNCTION_NAME, Environment: { Variables: environment } });
+  sqs
+    .on(GetQueueAttributesCommand, DEAD_LETTER_DEPTH_READ, true)
+    .resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
 
   const regions: (string | undefined)[] = [];
   const aws = (region: string | undefined): AwsClients => {
@@ -201,6 +220,7 @@ export async function deploy(
       cloudwatch: new CloudWatchClient(config),
       logs: new CloudWatchLogsClient(config),
       sns: new SNSClient(config),
+      sqs: new SQSClient(config),
     };
     created.push(...Object.values(clients));
     const waf = wafClient();

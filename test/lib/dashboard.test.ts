@@ -150,7 +150,17 @@ describe('the dashboard (default configuration: CLOUDFRONT, in us-east-1)', () =
     expect(telegram.map((m) => [m.namespace, m.metricName, m.dimensions, m.options.stat])).toEqual([
       [METRICS_NAMESPACE, HEALTH_METRICS.telegramDelivered, { service: notifierService }, 'Sum'],
       [METRICS_NAMESPACE, HEALTH_METRICS.telegramUndelivered, { service: notifierService }, 'Sum'],
+      [METRICS_NAMESPACE, HEALTH_METRICS.opsUndelivered, { service: notifierService }, 'Sum'],
     ]);
+  });
+
+  it('draws the depth of the dead-letter queue that the dead-letters alarm watches, with its threshold', () => {
+    const queueId = Object.keys(template.findResources('AWS::SQS::Queue')).find((key) => key.includes('DeadLetters'));
+    const graph = widgetTitled(widgets, /^Dead-letter queue/);
+    expect(metricsOf(graph).map((m) => [m.namespace, m.metricName, m.dimensions, m.options.stat])).toEqual([
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `<GetAtt:${queueId}.QueueName>` }, 'Maximum'],
+    ]);
+    expect(graph.properties.annotations?.horizontal?.map((a) => a.value)).toEqual([1]);
   });
 
   it('draws invocations, errors and duration of both functions, and the blocker runs beside its successful ones', () => {
@@ -197,8 +207,8 @@ describe('the dashboard (default configuration: CLOUDFRONT, in us-east-1)', () =
     expect(allMetrics(widgets).filter((m) => m.metricName === HEALTH_METRICS.rangesActive)).toEqual([]);
   });
 
-  it("draws 29 metrics, as docs/cost.md says: within the 50 of a dashboard in CloudWatch's free tier", () => {
-    expect(allMetrics(widgets)).toHaveLength(29);
+  it("draws 31 metrics, as docs/cost.md says: within the 50 of a dashboard in CloudWatch's free tier", () => {
+    expect(allMetrics(widgets)).toHaveLength(31);
   });
 
   it('shows the state of every alarm in the stack', () => {
@@ -291,8 +301,8 @@ describe('the dashboard construct on its own', () => {
         .widgets.filter((widget) => /^IPv[46] blocklist/.test(widget.properties.title ?? ''))
         .map((widget) => [widget.properties.title, widget.properties.annotations?.horizontal?.map((a) => a.value)]);
     expect(capacities()).toEqual([
-      ['IPv4 blocklist: entries of its 1 IP set against their capacity', [10_000, 9_000]],
-      ['IPv6 blocklist: entries of its 1 IP set against their capacity', [10_000, 9_000]],
+      ['IPv4 blocklist: entries of its IP set against its capacity', [10_000, 9_000]],
+      ['IPv6 blocklist: entries of its IP set against its capacity', [10_000, 9_000]],
     ]);
     expect(capacities(3)).toEqual([
       ['IPv4 blocklist: entries of its 3 IP sets against their capacity', [30_000, 27_000]],
