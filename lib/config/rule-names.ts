@@ -6,6 +6,16 @@
 import type { ConfigProblem } from './config-error';
 
 /**
+ * Whether `name` is one of `names` but for case. Rule names become CloudWatch metric names,
+ * dashboard lines and report labels, where `Allowlist-IPv4` and `allowlist-ipv4` read as one
+ * rule, so every comparison of rule names ignores case.
+ */
+export function sameRuleName(name: string, names: readonly string[]): boolean {
+  const lower = name.toLowerCase();
+  return names.some((other) => other.toLowerCase() === lower);
+}
+
+/**
  * Rules that would share a name: a managed rule group listed twice, a rate rule name used twice,
  * or a rate rule named like a listed managed rule group. Each problem names the later key.
  */
@@ -34,8 +44,8 @@ export function ruleNameProblems(config: {
   });
   const groups = new Map<string, number>();
   config.managedRuleGroups.forEach((name, index) => {
-    const first = groups.get(name);
-    if (first === undefined) groups.set(name, index);
+    const first = groups.get(name.toLowerCase());
+    if (first === undefined) groups.set(name.toLowerCase(), index);
     else
       problems.push({
         path: ['managedRuleGroups', index],
@@ -43,12 +53,16 @@ export function ruleNameProblems(config: {
       });
   });
   config.rateRules.forEach(({ name }, index) => {
-    const group = groups.get(name);
-    if (group !== undefined)
-      problems.push({
-        path: ['rateRules', index, 'name'],
-        message: `"${name}" is also the name of the rule for managed rule group managedRuleGroups[${group}], and WAF requires unique rule names; rename the rate rule`,
-      });
+    const group = groups.get(name.toLowerCase());
+    if (group === undefined) return;
+    const groupName = config.managedRuleGroups[group] ?? '';
+    problems.push({
+      path: ['rateRules', index, 'name'],
+      message:
+        groupName === name
+          ? `"${name}" is also the name of the rule for managed rule group managedRuleGroups[${group}], and WAF requires unique rule names; rename the rate rule`
+          : `"${name}" differs only in case from ${groupName}, the rule for managed rule group managedRuleGroups[${group}]: rule names are compared without regard to case; rename the rate rule`,
+    });
   });
   return problems;
 }

@@ -33,7 +33,7 @@ import {
 } from './capacity';
 import { describeConfigValue, quoteConfigValue } from './config-error';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
-import { ruleNameProblems } from './rule-names';
+import { ruleNameProblems, sameRuleName } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
 import { scheduleDurationProblems, scheduleProblem } from './schedule';
 import { sharedIpSetOwnSetProblems, sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
@@ -102,8 +102,8 @@ function withProblem(problem: (value: string) => string | undefined) {
 const ruleName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1 to 100 letters, digits, "-" or "_"')
-  .refine((name) => !RESERVED_RULE_NAMES.includes(name), {
-    message: `is reserved for the IP set rules (${RESERVED_RULE_NAMES.join(', ')})`,
+  .refine((name) => !sameRuleName(name, RESERVED_RULE_NAMES), {
+    message: `is reserved for the IP set rules (${RESERVED_RULE_NAMES.join(', ')}; in any case)`,
   });
 
 const rateRule = z.strictObject({
