@@ -33,26 +33,44 @@ export interface ConfigProblem {
 export const ECHO_LIMIT = 64;
 
 /**
- * `value` as a refusal repeats it: in JSON quotes (so control characters stay escaped and the
- * message stays one line), cut after {@link ECHO_LIMIT} characters with `…` and the total length,
- * e.g. `"aaaa…" (3,000 characters)`. Never cuts a character in two.
+ * What JSON.stringify leaves raw but a terminal would act on: C1 controls, the line and paragraph
+ * separators, and format characters (Unicode category Cf: the bidi controls U+200E/F, U+202A–E and
+ * U+2066–9 that reorder the text around them, zero-width characters, tags).
+ */
+const INVISIBLE = /[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
+
+/** `text` in JSON quotes, with {@link INVISIBLE} characters escaped too: `"1.2.3.4\u202e"`. */
+function jsonQuoted(text: string): string {
+  return JSON.stringify(text).replace(INVISIBLE, (character) =>
+    Array.from(
+      { length: character.length },
+      (_, at) => `\\u${character.charCodeAt(at).toString(16).padStart(4, '0')}`,
+    ).join(''),
+  );
+}
+
+/**
+ * `value` as a refusal repeats it: in JSON quotes (so control, bidi and other format characters
+ * stay escaped and the message stays one line and reads as written), cut after
+ * {@link ECHO_LIMIT} characters with `…` and the total length, e.g. `"aaaa…" (3,000 characters)`.
+ * Never cuts a character in two.
  */
 export function quoteConfigValue(value: string): string {
-  if (value.length <= ECHO_LIMIT) return JSON.stringify(value);
+  if (value.length <= ECHO_LIMIT) return jsonQuoted(value);
   const characters = Array.from(value);
-  if (characters.length <= ECHO_LIMIT) return JSON.stringify(value);
-  const shown = JSON.stringify(`${characters.slice(0, ECHO_LIMIT).join('')}…`);
+  if (characters.length <= ECHO_LIMIT) return jsonQuoted(value);
+  const shown = jsonQuoted(`${characters.slice(0, ECHO_LIMIT).join('')}…`);
   return `${shown} (${characters.length.toLocaleString('en-US')} characters)`;
 }
 
 /**
- * A key the user wrote (an unknown key, a `-c` path), as a refusal names it: control characters
- * escaped as JSON escapes them (`\u001b`), so that nothing reaches the terminal but text, and cut
+ * A key the user wrote (an unknown key, a `-c` path), as a refusal names it: control, bidi and
+ * format characters escaped as JSON escapes controls (`\u001b`, `\u202e`), so that nothing reaches the terminal but text, and cut
  * after {@link ECHO_LIMIT} characters with `…` and the total length, like {@link quoteConfigValue}
  * but without the quotes, as keys are written bare.
  */
 export function echoConfigKey(key: string): string {
-  const escape = (text: string) => JSON.stringify(text).slice(1, -1);
+  const escape = (text: string) => jsonQuoted(text).slice(1, -1);
   const characters = Array.from(key);
   if (characters.length <= ECHO_LIMIT) return escape(key);
   return `${escape(characters.slice(0, ECHO_LIMIT).join(''))}… (${characters.length.toLocaleString('en-US')} characters)`;

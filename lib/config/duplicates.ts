@@ -2,7 +2,7 @@
  * Lists whose entries must differ: a repeated entry is always a slip (a chat notified twice per
  * message, a log filter condition written twice), so it is refused naming the later entry.
  */
-import type { ConfigProblem } from './config-error';
+import { quoteConfigValue, type ConfigProblem } from './config-error';
 
 /**
  * The entries of `list` that repeat an earlier one, one problem each naming `[...path, index]`.
@@ -21,6 +21,6 @@ export function repeatedEntryProblems(
       return [];
     }
     const key = `${path.join('.')}[${first}]`;
-    return [{ path: [...path, index], message: `repeats ${key} (${JSON.stringify(entry)})${why}; list it once` }];
+    return [{ path: [...path, index], message: `repeats ${key} (${quoteConfigValue(entry)})${why}; list it once` }];
   });
 }
