@@ -3,14 +3,15 @@
  * parallel, decide with the pure core, then write in the one order that is safe when a write fails
  * half-way, and that puts the first IP set write after a bounded number of round trips:
  *
- * 1. the write-ahead intent (./run/intent): every range about to enter a set, in one round trip
- *    whatever the attack's size, so that a range is known as ours before it enters a set;
+ * 1. ahead of the sets (./run/intent), every range about to enter one, in one round trip whatever
+ *    the attack's size, so that a range is known as ours before it enters a set: the rows
+ *    themselves when they are few (one wave of parallel writes), else the write-ahead intent;
  * 2. the IP sets (lock-safe: a conflict re-reads the set and plans again), refreshes beside;
- * 3. a ledger row per new range, then the intent is dropped;
+ * 3. after an intent, a ledger row per new range, then the intent is dropped;
  * 4. expired ledger entries are closed only after their set no longer holds them;
  * 5. the report, when something changed.
  *
- * Round trips before the first UpdateIPSet: the reads (one), the intent (one), unless a sighted
+ * Round trips before the first UpdateIPSet: the reads (one), the rows or the intent (one), unless a sighted
  * range is in a set but missing from the eventually consistent index (one more, to ask the table),
  * or an intent left by a failed run has several parts (one more, to read them).
  *
@@ -24,7 +25,7 @@ import { removalsOf } from './removals';
 import { sampledHosts, type SampledHosts } from './sampled-hosts';
 import { decide, type RunDecision } from './run/decide';
 import { readInputs, type RunInputs } from './run/read';
-import { dropIntents, recordRows, writeIntent } from './run/intent';
+import { dropIntents, recordRows, writeAhead } from './run/intent';
 import { closeExpiries, refreshRows } from './run/record';
 import { changesOf, publishChanges, type RunChanges } from './run/report';
 import { FAMILIES, sumTallies, type BlockerDeps, type RunSummary, type Trigger, type WriteTally } from './run/types';
@@ -53,7 +54,7 @@ export async function runBlocker(
   const hostsRead: Promise<SampledHosts> = mayReport
     ? sampledHosts(deps.waf, settings, now)
     : Promise.resolve({ hosts: [], unreadable: [] });
-  const intent = await writeIntent(deps, settings, decision, now).catch(async (error: unknown) => {
+  const ahead = await writeAhead(deps, settings, decision, now).catch(async (error: unknown) => {
     await hostsRead; // no call may still be in flight when the Lambda freezes
     throw error;
   });
@@ -61,16 +62,16 @@ export async function runBlocker(
     refreshRows(deps, settings, decision),
     writeSets(deps, settings, decision),
   ]);
-  const recorded = await recordRows(deps, settings, decision);
+  const recorded = await recordRows(deps, settings, decision, ahead);
   const changes = changesOf(settings, decision, writes);
   const [closed, dropped, report] = await Promise.all([
     closeExpiries(deps, settings, decision, writes, now),
-    dropIntents(deps, settings, decision, intent.intent, recorded.failures.length === 0),
+    dropIntents(deps, settings, decision, ahead.intent, recorded.failures.length === 0),
     publishChanges(deps, settings, decision, writes, changes, hostsRead, now, inputs.pending),
     hostsRead,
   ]);
   const tally = sumTallies([
-    { ...intent.tally, failures: decision.readFailures },
+    { ...ahead.tally, failures: decision.readFailures },
     refreshed,
     writes.tally,
     recorded,

@@ -1,12 +1,18 @@
 /**
- * The write-ahead intent: how a run puts its new ranges into the IP sets after one ledger round
- * trip, whatever the attack's size, and still never leaves a range in a set that the ledger cannot
- * tell is ours.
+ * Writing ahead: how a run puts its new ranges into the IP sets after one ledger round trip,
+ * whatever the attack's size, and still never leaves a range in a set that the ledger cannot tell
+ * is ours. Before any set write, the run records every entry it is about to add (new ranges, and
+ * ranges whose ownership changes) in one of two ways:
  *
- * 1. Before any set write, the run records every entry it is about to add (new ranges, and
- *    ranges whose ownership changes) in one intent, split into ~350 KB items written in parallel.
- * 2. It writes the IP sets, then a row per range (the conditional upserts as before).
- * 3. Once every row is written it drops the intent.
+ * - A few (at most the ledger's concurrency, one wave of parallel writes): their rows, the
+ *   conditional upserts. That is the whole ledger work of the run, so a change run waits for the
+ *   reads, the rows and the sets only. A run that dies after the rows leaves active rows for ranges
+ *   no set holds yet: the next run finds them missing from their sets and puts them there (they
+ *   were sighted; their blocks end when the rows say), so nothing is lost or unowned.
+ * - More: the intent, whose rows would otherwise take several waves.
+ *   1. The intent is split into ~350 KB items written in parallel.
+ *   2. The run writes the IP sets, then a row per range.
+ *   3. Once every row is written it drops the intent.
  *
  * A run that finds an intent left over (its writer failed or died between 1 and 3) finishes it:
  * each entry whose range is in one of our sets (itself, or inside an aggregate of ours that the
@@ -92,7 +98,7 @@ function heldByBlocklists(
   return { IPV4: held('IPV4'), IPV6: held('IPV6') };
 }
 
-/** The rows this run records after its set writes: its new ranges, then the recovered ones. */
+/** The rows this run records before or after its set writes: its new ranges, then the recovered ones. */
 export function rowsToRecord(decision: RunDecision): LedgerEntry[] {
   const first = FAMILIES.flatMap((family) => decision.plans[family].writes.first);
   const ranges = new Set(first.map((entry) => entry.range));
@@ -100,32 +106,48 @@ export function rowsToRecord(decision: RunDecision): LedgerEntry[] {
   return [...first, ...recovered];
 }
 
+/** What the run recorded before its set writes. */
+export interface WrittenAhead {
+  /** Where its intent went, if it wrote one. */
+  readonly intent: WrittenIntent | undefined;
+  /** Whether the rows themselves were written (no intent then): nothing is left to record after the sets. */
+  readonly rowsRecorded: boolean;
+  readonly tally: WriteTally;
+}
+
 /**
- * Phase: write the intent (and end unbanned blocks) before any set write, in one round trip.
+ * Phase: before any set write, in one round trip, record what the sets are about to take (the rows
+ * of a few ranges, else the intent) and end unbanned blocks.
  * @throws {WriteError} when either fails: no set is written then.
  */
-export async function writeIntent(
+export async function writeAhead(
   deps: BlockerDeps,
   settings: BlockerSettings,
   decision: RunDecision,
   now: number,
-): Promise<{ readonly intent: WrittenIntent | undefined; readonly tally: WriteTally }> {
+): Promise<WrittenAhead> {
   const entries = rowsToRecord(decision);
   const { ending } = decision;
-  if (settings.dryRun || (entries.length === 0 && ending.length === 0)) return { intent: undefined, tally: NO_WRITES };
+  if (settings.dryRun || (entries.length === 0 && ending.length === 0)) {
+    return { intent: undefined, rowsRecorded: false, tally: NO_WRITES };
+  }
+  const rowsFirst = entries.length <= deps.ledger.concurrency;
   const slot = freeSlot(decision.leftover);
   try {
-    const [parts, ended] = await Promise.all([
-      entries.length > 0 ? deps.ledger.writeIntent(slot, randomUUID(), entries, now) : undefined,
+    const [recorded, parts, ended] = await Promise.all([
+      entries.length > 0 && rowsFirst ? deps.ledger.upsert(entries) : undefined,
+      entries.length > 0 && !rowsFirst ? deps.ledger.writeIntent(slot, randomUUID(), entries, now) : undefined,
       ending.length > 0 ? deps.ledger.endBlocks(ending, now) : undefined,
     ]);
     return {
       intent: parts === undefined ? undefined : { slot, parts },
+      rowsRecorded: recorded !== undefined,
       tally: {
         ...NO_WRITES,
-        ledgerWrites: ended?.ended ?? 0,
+        ledgerWrites: (recorded?.written ?? 0) + (ended?.ended ?? 0),
         applied: [
           ...(parts === undefined ? [] : [`ledger: intent to add ${entries.length} ranges recorded`]),
+          ...(recorded ? [`ledger: ${recorded.written} new ranges recorded`] : []),
           ...(ended ? [`ledger: ${ended.ended} blocks ended by unban`] : []),
         ],
       },
@@ -139,16 +161,17 @@ export async function writeIntent(
 }
 
 /**
- * Phase: a row per range of the intent, after the set writes. Never throws (a failure is in the
+ * Phase: a row per range of the intent, after the set writes (nothing when the rows went ahead). Never throws (a failure is in the
  * tally, and the intent then stays for the next run to finish).
  */
 export async function recordRows(
   deps: BlockerDeps,
   settings: BlockerSettings,
   decision: RunDecision,
+  ahead: WrittenAhead,
 ): Promise<WriteTally> {
   const entries = rowsToRecord(decision);
-  if (settings.dryRun || entries.length === 0) return NO_WRITES;
+  if (settings.dryRun || ahead.rowsRecorded || entries.length === 0) return NO_WRITES;
   try {
     const result = await deps.ledger.upsert(entries);
     return { ...NO_WRITES, ledgerWrites: result.written, applied: [`ledger: ${result.written} new ranges recorded`] };

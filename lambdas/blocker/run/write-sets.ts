@@ -133,8 +133,8 @@ function recheckFor(
     async (current: readonly string[]): Promise<void> => {
       // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
       const toAdd = wouldAdd(current);
-      // This run's own new ranges get their rows after the set writes (their intent is recorded):
-      // the table cannot know them yet, and no other run can have ended them.
+      // This run's own new ranges get their rows just before the set writes or, behind an intent,
+      // after them: the table may not know them yet, and no other run can have ended them.
       const toCheck = toAdd.filter((range) => !pending.has(range));
       if (toCheck.length === 0) return;
       const stored = await deps.ledger.activeEntriesOf(family, toCheck);

@@ -1,12 +1,10 @@
 /**
  * How many times a run waits for AWS, one call after another, over the WAF emulator and dynalite:
  * the round trips that `npm run bench -- waf-round-trips` measures with latency, checked here as
- * counts. Every WAF and DynamoDB call is timed where the run sends it and gets its answer; calls
- * that overlap are one round trip. CloudWatch and SNS are strict mocks that answer at once (not counted).
+ * counts. Every WAF and DynamoDB call is timed where the run sends it and gets its answer, each
+ * made slow enough that calls sent side by side overlap on a loaded machine (test/support/round-trips);
+ * calls that overlap are one round trip. CloudWatch and SNS are strict mocks that answer at once (not counted).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { PendingReports } from '#adapters/pending-report';
@@ -15,38 +13,11 @@ import { LEDGER_RESERVED_KEYS } from '#contracts/ledger-schema';
 import { NOW } from '../../support/blocker-fixtures';
 import { useEmulatorWorld, useStrictAlarmAndReports, type EmulatorDeployment } from '../../support/blocker-harness';
 import { localClient } from '../../support/dynalite';
+import { roundTrips, timeCalls } from '../../support/round-trips';
 import type { RecordedCall } from '../../support/waf-server';
 
 const world = useEmulatorWorld();
 const { alarmIs, publishedMessages } = useStrictAlarmAndReports();
-
-/** Added to every call, so that calls made one after another never look parallel. */
-const LATENCY_MS = 5;
-const clock = (): number => performance.timeOrigin + performance.now();
-
-/** Records each call of `client` where the run sends it, from its start to its answer. */
-function timeCalls(
-  client: { middlewareStack: DynamoDBClient['middlewareStack'] | WAFV2Client['middlewareStack'] },
-  calls: RecordedCall[],
-): void {
-  (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
-    (next, context) => async (args) => {
-      const call: RecordedCall = {
-        operation: (context.commandName ?? '').replace(/Command$/, ''),
-        body: args.input as RecordedCall['body'],
-        at: clock(),
-      };
-      calls.push(call);
-      try {
-        await sleep(LATENCY_MS);
-        return await next(args);
-      } finally {
-        call.doneAt = clock();
-      }
-    },
-    { step: 'initialize', name: 'timedCalls' },
-  );
-}
 
 /** A deployment whose WAF and DynamoDB calls are timed where the run makes them. */
 function timedRuns(deployment: EmulatorDeployment): { calls: RecordedCall[]; run: () => Promise<unknown> } {
@@ -59,22 +30,6 @@ function timedRuns(deployment: EmulatorDeployment): { calls: RecordedCall[]; run
   const table = deployment.settings.ledgerTable;
   const deps = { ...deployment.deps, waf, ledger: new Ledger(doc, table), pending: new PendingReports(doc, table) };
   return { calls, run: () => runBlocker(deps, deployment.settings, { kind: 'schedule' }, NOW) };
-}
-
-/** The longest chain of calls in which each starts after the one before it ended. */
-function roundTrips(calls: readonly RecordedCall[]): number {
-  const sorted = [...calls].sort((a, b) => a.at - b.at);
-  const depths: number[] = [];
-  sorted.forEach((call, index) => {
-    let before = 0;
-    for (let j = 0; j < index; j++) {
-      const earlier = sorted[j];
-      if (earlier !== undefined && (earlier.doneAt ?? Number.POSITIVE_INFINITY) <= call.at)
-        before = Math.max(before, depths[j] ?? 0);
-    }
-    depths.push(before + 1);
-  });
-  return Math.max(0, ...depths);
 }
 
 describe('round trips of a run', () => {
