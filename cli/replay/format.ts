@@ -166,7 +166,8 @@ function lateWarning(ordering: RecordOrdering): string | undefined {
   return (
     `${plural(late, 'record')} came more than ${window} s after a later one (up to ${count.format(latestSeconds)} s) ` +
     `and ${one ? 'was' : 'were'} counted ${window} s before the latest record instead of at ` +
-    `${one ? 'its' : 'their'} own time, which can over-count: ${advice}`
+    `${one ? 'its' : 'their'} own time, so counts can be wrong in both directions and ranges that crossed a limit ` +
+    `may be missing: ${advice}`
   );
 }
 

@@ -11,8 +11,9 @@
  * latest record seen: per key, the times of that window stay pending, sorted, and are counted only
  * once the latest record is a reorder window past them, when nothing earlier can still come. A
  * record later than that is late: it is counted at the earliest time still open (the latest
- * record's time minus the reorder window), which can over-count, and {@link RateSimulator.ordering}
- * reports how many were late and by how much, so that a replay can say so.
+ * record's time minus the reorder window), which can count wrong in either direction (a late
+ * record moved out of its burst can hide an attacker), and {@link RateSimulator.ordering} reports
+ * how many were late and by how much, so that a replay can say so.
  *
  * Pure: no I/O, no AWS. Memory is bounded by the keys active within one reorder window plus one
  * rate window, plus the keys that were ever limited: per key, the pending times of the reorder

@@ -72,8 +72,8 @@ describe('replay refuses timestamps WAF cannot have written', () => {
     expect(code).toBe(0);
     expect(stderr).toBe(
       'waf-autoblock replay: warning: 12 records came more than 300 s after a later one (up to 259,200 s) and ' +
-        'were counted 300 s before the latest record instead of at their own time, which can over-count: no ' +
-        '--reorder-window can count them exactly (86,400 s at most): sort the log by time first\n',
+        'were counted 300 s before the latest record instead of at their own time, so counts can be wrong in both directions and ranges that ' +
+        'crossed a limit may be missing: no --reorder-window can count them exactly (86,400 s at most): sort the log by time first\n',
     );
   });
 });

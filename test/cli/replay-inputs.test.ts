@@ -114,8 +114,8 @@ describe('replay counts records out of time order at their own time', () => {
     expect(stdout).toMatch(/^45\.33\.12\.0\/24\s+2025-03-14T02:02:00\.090Z\s+rate-all\s+1\s+11\s+1$/m);
     expect(stderr).toBe(
       'waf-autoblock replay: warning: 1 record came more than 0 s after a later one (up to 121 s) and was counted ' +
-        '0 s before the latest record instead of at its own time, which can over-count: replay with ' +
-        '--reorder-window 180 to count it exactly\n',
+        '0 s before the latest record instead of at its own time, so counts can be wrong in both directions and ranges that ' +
+        'crossed a limit may be missing: replay with --reorder-window 180 to count it exactly\n',
     );
     const wider = await run('replay', path, '--config', TEN_PER_MINUTE, '--reorder-window', '180');
     expect(wider).toMatchObject({ code: 0, stderr: '' });
