@@ -16,6 +16,7 @@ import {
   rateRuleForwardedIp,
 } from '#config/forwarded-ip';
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
+import { trustedProxiesByFamily } from '#config/trusted-proxies';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
 import { HOST_TRANSFORMATIONS, hostRegex, PATH_TRANSFORMATIONS, pathSearchString } from '#config/scope-down';
@@ -33,9 +34,10 @@ export interface BlocklistWebAclProps {
   readonly rateRules: readonly RateRuleConfig[];
   /**
    * The header that the user's own proxy in front of WAF writes the client's address into, and how
-   * (see {@link ForwardedIpConfig}). With it, the allowlist rules also match the address that proxy
-   * wrote and the blocklist rules any address in the header; `FORWARDED_IP` rate rules need it,
-   * with `setByOwnProxy: 'overwrites'`.
+   * (see {@link ForwardedIpConfig}). With it, the blocklist rules also match the header's address;
+   * the allowlist rules match the address that proxy wrote only on a request whose source IP is in
+   * `forwardedIp.trustedProxies` (no trusted proxies: the allowlist never reads the header);
+   * `FORWARDED_IP` rate rules need it, with `setByOwnProxy: 'overwrites'`.
    * @default undefined: no header is trusted; the IP set rules match the connecting source IP only
    */
   readonly forwardedIp?: ForwardedIpConfig;
@@ -96,6 +98,11 @@ export class BlocklistWebAcl extends Construct {
   readonly webAclName: string;
   readonly allowlistIpv4: IpSetHandle;
   readonly allowlistIpv6: IpSetHandle;
+  /**
+   * The IP sets of `forwardedIp.trustedProxies`, one per family that holds some: the allowlist's
+   * header rules read the header only on requests from these addresses.
+   */
+  readonly trustedProxies: readonly IpSetHandle[];
   /** The first IPv4 blocklist set (`blocklists.IPV4[0]`), the one a one-set blocklist had. */
   readonly blocklistIpv4: IpSetHandle;
   /** The first IPv6 blocklist set (`blocklists.IPV6[0]`). */
@@ -150,6 +157,7 @@ export class BlocklistWebAcl extends Construct {
       allowV6,
       'Always allowed, from the waf-autoblock config. Redeploy to change',
     );
+    this.trustedProxies = this.trustedProxySets(prefix, props.forwardedIp);
     // The blocker owns the contents of these sets: CloudFormation creates them empty and never
     // touches their addresses again, and the blocker keeps any entry it did not put there itself.
     this.blocklists = {
@@ -168,10 +176,10 @@ export class BlocklistWebAcl extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules: [
-        ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, [this.allowlistIpv4], 'allow', props.forwardedIp),
-        ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], 'allow', props.forwardedIp),
-        ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, 'block', props.forwardedIp),
-        ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, 'block', props.forwardedIp),
+        ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, [this.allowlistIpv4], this.headerTrust('allow', props)),
+        ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], this.headerTrust('allow', props)),
+        ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, this.headerTrust('block', props)),
+        ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, this.headerTrust('block', props)),
         ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
         ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
       ],
@@ -184,6 +192,27 @@ export class BlocklistWebAcl extends Construct {
         new wafv2.CfnWebACLAssociation(this, `Association${index}`, { resourceArn, webAclArn: this.webAcl.attrArn });
       });
     }
+  }
+
+  /**
+   * How the IP set rules with `action` may read the header: BLOCK whenever a header is declared (a
+   * forged one can only get its sender blocked); ALLOW only from the trusted proxies.
+   */
+  private headerTrust(action: IpSetRuleAction, props: BlocklistWebAclProps): HeaderTrust {
+    return { action, forwardedIp: props.forwardedIp, proxies: action === 'allow' ? this.trustedProxies : [] };
+  }
+
+  /** One IP set per family that `forwardedIp.trustedProxies` holds addresses of; none without it. */
+  private trustedProxySets(prefix: string, forwardedIp: ForwardedIpConfig | undefined): IpSetHandle[] {
+    const proxies = trustedProxiesByFamily(forwardedIp?.trustedProxies);
+    const description = 'Egress addresses of your own proxy, from the waf-autoblock config. Redeploy to change';
+    return (['IPV4', 'IPV6'] as const)
+      .filter((family) => proxies[family].length > 0)
+      .map((family) => {
+        const suffix = family === 'IPV4' ? 'Ipv4' : 'Ipv6';
+        const name = `${prefix}-trusted-proxies-${suffix.toLowerCase()}`;
+        return this.ipSet(`TrustedProxies${suffix}`, name, family, proxies[family], description);
+      });
   }
 
   private ipSet(
@@ -269,10 +298,22 @@ function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
   return { metricName, cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true };
 }
 
+/** What an IP set rule does with a match, and when it may read the header. */
+interface HeaderTrust {
+  readonly action: IpSetRuleAction;
+  readonly forwardedIp: ForwardedIpConfig | undefined;
+  /** For ALLOW: the trusted proxies' sets; the header counts only on a request from one of them. */
+  readonly proxies: readonly IpSetHandle[];
+}
+
 /**
  * The rules of one list (one IP set, or a blocklist's sets): `name` matches the connecting source
  * IP; with `forwardedIp`, a second rule `<name>-forwarded` (next priority) matches the header
- * address that the trust model lets this action read (lib/config/forwarded-ip.ts). Two rules
+ * address that the trust model lets this action read (lib/config/forwarded-ip.ts). An ALLOW rule
+ * reads it only as `AND(source IP in the trusted proxies, header address in the list)`, and not
+ * at all without trusted proxies: a client that skips the proxy writes the header itself
+ * (lib/config/trusted-proxies.ts). A BLOCK rule needs no AND: a forged header can only get its
+ * sender blocked. Two rules
  * rather than one OR: AWS WAF "doesn't apply the rule to the web request at all" when the
  * forwarded header is missing (IPSetForwardedIPConfig, AWS WAF API Reference), so inside an OR a
  * missing header could also skip the source-IP match. Several sets of one list are ORed inside
@@ -282,8 +323,7 @@ function ipSetRules(
   name: string,
   priority: number,
   ipSets: readonly IpSetHandle[],
-  action: IpSetRuleAction,
-  forwardedIp: ForwardedIpConfig | undefined,
+  { action, forwardedIp, proxies }: HeaderTrust,
 ): wafv2.CfnWebACL.RuleProperty[] {
   const rule = (ruleName: string, rulePriority: number, statement: wafv2.CfnWebACL.StatementProperty) => ({
     name: ruleName,
@@ -293,27 +333,26 @@ function ipSetRules(
     visibilityConfig: visibility(ruleName),
   });
   const anyOf = (
+    sets: readonly IpSetHandle[],
     reference: (ipSet: wafv2.CfnIPSet) => wafv2.CfnWebACL.IPSetReferenceStatementProperty,
   ): wafv2.CfnWebACL.StatementProperty => {
-    const statements = ipSets.map(({ ipSet }) => ({ ipSetReferenceStatement: reference(ipSet) }));
+    const statements = sets.map(({ ipSet }) => ({ ipSetReferenceStatement: reference(ipSet) }));
     const [only] = statements;
     return statements.length === 1 && only !== undefined ? only : { orStatement: { statements } };
   };
   const sourceIp = rule(
     name,
     priority,
-    anyOf((ipSet) => ({ arn: ipSet.attrArn })),
+    anyOf(ipSets, (ipSet) => ({ arn: ipSet.attrArn })),
   );
   const header = ipSetForwardedIp(forwardedIp, action);
-  if (header === undefined) return [sourceIp];
-  return [
-    sourceIp,
-    rule(
-      forwardedRuleName(name),
-      priority + 1,
-      anyOf((ipSet) => ({ arn: ipSet.attrArn, ipSetForwardedIpConfig: header })),
-    ),
-  ];
+  if (header === undefined || (action === 'allow' && proxies.length === 0)) return [sourceIp];
+  const headerMatch = anyOf(ipSets, (ipSet) => ({ arn: ipSet.attrArn, ipSetForwardedIpConfig: header }));
+  const statement =
+    action === 'allow'
+      ? { andStatement: { statements: [anyOf(proxies, (ipSet) => ({ arn: ipSet.attrArn })), headerMatch] } }
+      : headerMatch;
+  return [sourceIp, rule(forwardedRuleName(name), priority + 1, statement)];
 }
 
 function rateRule(

@@ -12,6 +12,7 @@
 import type { ConfigProblem } from './config-error';
 import { ipSetForwardedIp, type ForwardedIpConfig, type IpSetRuleAction } from './forwarded-ip';
 import { HOST_TRANSFORMATIONS, PATH_TRANSFORMATIONS } from './scope-down';
+import { trustedProxyFamilies } from './trusted-proxies';
 
 /**
  * AWS managed rule groups that can be switched on, with the WCUs each uses, as the AWS WAF
@@ -107,13 +108,20 @@ export function webAclCapacity(input: CapacityInput): WebAclCapacity {
   return { total: ipSetRules + rateRules + managedRuleGroups, ipSetRules, rateRules, managedRuleGroups };
 }
 
-/** The source-IP rule of one IP set, plus its forwarded-IP rule when a header is trusted. */
+/**
+ * The source-IP rule of one IP set, plus its forwarded-IP rule when a header is trusted. An ALLOW
+ * header rule is `AND(source IP in the trusted proxies' sets, header address in the set)`: one
+ * more reference per family of trusted proxies (the AND costs only what it nests), and no rule at
+ * all without trusted proxies.
+ */
 function ipSetRuleWcus(forwardedIp: ForwardedIpConfig | undefined, action: IpSetRuleAction): number {
   const header = ipSetForwardedIp(forwardedIp, action);
-  if (header === undefined) return STATEMENT_WCUS.ipSetReference;
+  const proxySets = trustedProxyFamilies(forwardedIp?.trustedProxies).length;
+  if (header === undefined || (action === 'allow' && proxySets === 0)) return STATEMENT_WCUS.ipSetReference;
   const forwarded =
     STATEMENT_WCUS.ipSetReference + (header.position === 'ANY' ? STATEMENT_WCUS.forwardedIpAnyPosition : 0);
-  return STATEMENT_WCUS.ipSetReference + forwarded;
+  const fromProxy = action === 'allow' ? proxySets * STATEMENT_WCUS.ipSetReference : 0;
+  return STATEMENT_WCUS.ipSetReference + forwarded + fromProxy;
 }
 
 /** A path match: STARTS_WITH after the path transformations (lib/config/scope-down.ts). */

@@ -7,7 +7,8 @@
  *   rate rule may only count by `IP`;
  * - with `forwardedIp` the user states which header their proxy writes and how. An ALLOW decision
  *   reads only the one address that proxy wrote (FIRST when it overwrites the header, LAST when it
- *   appends to it); a BLOCK decision reads that address too when the proxy overwrites (the header
+ *   appends to it), and only on a request whose source IP is one of `trustedProxies`
+ *   (lib/config/trusted-proxies.ts); a BLOCK decision reads that address too when the proxy overwrites (the header
  *   then holds one address), and ANY address when it appends, because whatever a sender puts in
  *   its own header can only get that sender blocked;
  * - behind that proxy every request's source IP is the proxy, so a rate rule keyed by `IP` would
@@ -22,6 +23,7 @@
 import { z } from 'zod';
 import type { WafScope } from '#contracts/ip-set';
 import type { RateRuleConfig } from './schema';
+import { readTrustedProxy } from './trusted-proxies';
 
 /** How the user's own proxy writes the header: replaces it with one address, or appends to a list. */
 export const FORWARDED_IP_SETTERS = ['overwrites', 'appends'] as const;
@@ -136,6 +138,26 @@ export const forwardedIpSchema = z.strictObject(
      * @default false
      */
     proxyInFrontOfCloudFront: z.boolean({ error: 'must be true or false' }).optional(),
+    /**
+     * The addresses (CIDRs) your proxy connects to WAF from: its egress addresses, e.g. a CDN's
+     * published ranges. The allowlist reads the header only on a request whose source IP is one
+     * of them (lib/config/trusted-proxies.ts). Required with scope `CLOUDFRONT`, and with scope
+     * `REGIONAL` when the allowlist is not empty.
+     * @default none: no ALLOW decision reads the header
+     */
+    trustedProxies: z
+      .array(
+        z.string({ error: 'must be a CIDR such as "173.245.48.0/20"' }).transform((value, ctx) => {
+          const entry = readTrustedProxy(value);
+          if ('cidr' in entry) return entry.cidr;
+          ctx.addIssue({ code: 'custom', message: entry.problem });
+          return z.NEVER;
+        }),
+        { error: 'must be a list of CIDRs such as ["173.245.48.0/20"]' },
+      )
+      .max(10_000, 'may hold at most 10,000 entries')
+      .transform((cidrs) => [...new Set(cidrs)])
+      .optional(),
   },
   {
     error: (issue) =>

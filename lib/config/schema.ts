@@ -37,6 +37,7 @@ import { ruleNameProblems, sameRuleName } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
 import { scheduleDurationProblems, scheduleProblem } from './schedule';
 import { sharedIpSetOwnSetProblems, sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
+import { trustedProxyProblems } from './trusted-proxies';
 
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -381,6 +382,7 @@ export const configSchema = z
     for (const problem of associationProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of allowlistCoverageProblems(config.allowlist)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of allowlistBehindProxyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of trustedProxyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     const repeated = [
       ...repeatedEntryProblems(
         config.notifier.chatIds,

@@ -65,7 +65,7 @@ function templates(): Record<string, unknown> {
       associations: [`arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:loadbalancer/app/shop/50dc6c495c0c9188`],
       // Global ranges: behind forwardedIp a non-global entry would allow the proxy itself, and is refused.
       allowlist: ['81.2.69.0/24', '2a00:1450::/32'],
-      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', trustedProxies: ['10.0.1.0/24'] },
       rateRules: [
         {
           name: 'login',

@@ -9,7 +9,7 @@ import { configErrorOf } from '../support/config-errors';
 
 const BEHIND_PROXY = {
   scope: 'REGIONAL',
-  forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+  forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', trustedProxies: ['173.245.48.0/20'] },
   rateRules: [{ name: 'rate-all', limit: 2000, aggregateKey: 'FORWARDED_IP' }],
 } as const;
 

@@ -23,6 +23,7 @@ const OVERWRITING_PROXY = {
   headerName: 'X-Real-IP',
   setByOwnProxy: 'overwrites',
   proxyInFrontOfCloudFront: true,
+  trustedProxies: ['173.245.48.0/20'],
 } as const;
 
 /**
@@ -114,9 +115,10 @@ describe('web ACL capacity', () => {
       webAclCapacityLimit: 5000,
       blocker: { ipSetsPerFamily: 5 },
     });
-    // 20 × (2 + 32 + 13) + (2 + 2 × 5) × (1 + 1) + 1,775: a path match is 2 + 3 transformations, a host
-    // regex 3 + 1; behind a proxy that overwrites, every header rule reads FIRST (1 WCU)
-    expect(webAclCapacity(config)).toEqual({ total: 2739, ipSetRules: 24, rateRules: 940, managedRuleGroups: 1775 });
+    // 20 × (2 + 32 + 13) + (2 + 2 × 5) × (1 + 1) + 2 + 1,775: a path match is 2 + 3 transformations, a host
+    // regex 3 + 1; behind a proxy that overwrites, every header rule reads FIRST (1 WCU), and each
+    // allowlist header rule ANDs it with the source IP in the trusted proxies' one set (1 WCU)
+    expect(webAclCapacity(config)).toEqual({ total: 2741, ipSetRules: 26, rateRules: 940, managedRuleGroups: 1775 });
   });
 
   it('rate rules over a low limit: refused naming rateRules', () => {
@@ -153,7 +155,7 @@ describe('web ACL capacity', () => {
     const needed = webAclCapacity(parseConfig({ ...input, webAclCapacityLimit: 5000 }));
     expect(needed.ipSetRules).toBeGreaterThan(MIN_WEB_ACL_CAPACITY); // the header rules cost more than 1
     expect(configErrorOf({ ...input, webAclCapacityLimit: MIN_WEB_ACL_CAPACITY }, 'webAclCapacityLimit')).toBe(
-      `invalid configuration: webAclCapacityLimit is 6, below the ${needed.ipSetRules + 2} WCUs that the IP set rules with their forwardedIp rules (${needed.ipSetRules}) and one rate rule (2) need before any other rule: raise it to ${needed.total} or more for this configuration (with blocker.ipSetsPerFamily 1 instead of 2 the IP set rules need 8)`,
+      `invalid configuration: webAclCapacityLimit is 6, below the ${needed.ipSetRules + 2} WCUs that the IP set rules with their forwardedIp rules (${needed.ipSetRules}) and one rate rule (2) need before any other rule: raise it to ${needed.total} or more for this configuration (with blocker.ipSetsPerFamily 1 instead of 2 the IP set rules need 10)`,
     );
   });
 
@@ -168,7 +170,7 @@ describe('web ACL capacity', () => {
     );
   });
 
-  it('the figures docs/configuration.md gives: the default uses 33, everything at once 2,727', () => {
+  it('the figures docs/configuration.md gives: the default uses 33, everything at once 2,729', () => {
     expect(webAclCapacity(parseConfig({})).total).toBe(33);
     const everything = parseConfig({
       forwardedIp: OVERWRITING_PROXY,
@@ -182,8 +184,8 @@ describe('web ACL capacity', () => {
       managedRuleGroups: Object.keys(MANAGED_RULE_GROUPS),
       webAclCapacityLimit: 5000,
     });
-    expect(webAclCapacity(everything).total).toBe(2727);
-    expect(webAclCapacity({ ...everything, blocker: { ipSetsPerFamily: 5 } }).total).toBe(2739);
+    expect(webAclCapacity(everything).total).toBe(2729);
+    expect(webAclCapacity({ ...everything, blocker: { ipSetsPerFamily: 5 } }).total).toBe(2741);
   });
 
   it('whatever the configuration accepts, its count is that of the statements the construct builds', () => {
@@ -202,6 +204,7 @@ describe('web ACL capacity', () => {
         headerName: fc.constant('X-Real-IP'),
         setByOwnProxy: fc.constantFrom('overwrites', 'appends'),
         proxyInFrontOfCloudFront: fc.constant(true),
+        trustedProxies: fc.constantFrom(['173.245.48.0/20'], ['173.245.48.0/20', '2400:cb00::/32']),
       }),
       { nil: undefined },
     );

@@ -31,34 +31,39 @@ describe("forwardedIp with scope CLOUDFRONT: the header is the client's unless a
     );
   });
 
-  it("with proxyInFrontOfCloudFront: true, the ALLOW rules read the source IP, then the header's one address", () => {
+  it("with proxyInFrontOfCloudFront: true, the ALLOW rules read the source IP, then the header's one address on requests from the trusted proxies", () => {
     const config = parseConfig({
-      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', proxyInFrontOfCloudFront: true },
+      forwardedIp: {
+        headerName: 'X-Real-IP',
+        setByOwnProxy: 'overwrites',
+        proxyInFrontOfCloudFront: true,
+        trustedProxies: ['173.245.48.0/20'],
+      },
       rateRules: RATE_BY_HEADER,
     });
     const rules = webAclRulesOf(config);
     const allow = rules.filter((rule) => rule.action && 'allow' in rule.action);
+    const fromProxy = (name: string) => [
+      name,
+      {
+        andStatement: {
+          statements: [
+            { ipSetReferenceStatement: { arn: expect.anything() as unknown } },
+            {
+              ipSetReferenceStatement: {
+                arn: expect.anything() as unknown,
+                ipSetForwardedIpConfig: { headerName: 'X-Real-IP', position: 'FIRST', fallbackBehavior: 'NO_MATCH' },
+              },
+            },
+          ],
+        },
+      },
+    ];
     expect(allow.map((rule) => [rule.name, rule.statement])).toEqual([
       ['allowlist-ipv4', { ipSetReferenceStatement: { arn: expect.anything() as unknown } }],
-      [
-        'allowlist-ipv4-forwarded',
-        {
-          ipSetReferenceStatement: {
-            arn: expect.anything() as unknown,
-            ipSetForwardedIpConfig: { headerName: 'X-Real-IP', position: 'FIRST', fallbackBehavior: 'NO_MATCH' },
-          },
-        },
-      ],
+      fromProxy('allowlist-ipv4-forwarded'),
       ['allowlist-ipv6', { ipSetReferenceStatement: { arn: expect.anything() as unknown } }],
-      [
-        'allowlist-ipv6-forwarded',
-        {
-          ipSetReferenceStatement: {
-            arn: expect.anything() as unknown,
-            ipSetForwardedIpConfig: { headerName: 'X-Real-IP', position: 'FIRST', fallbackBehavior: 'NO_MATCH' },
-          },
-        },
-      ],
+      fromProxy('allowlist-ipv6-forwarded'),
     ]);
   });
 

@@ -135,15 +135,23 @@ const LOGIN_BEHIND_PROXY = [
 describe('forwardedIp: nginx in front of an ALB overwrites a single-valued header', () => {
   const config = {
     scope: 'REGIONAL',
-    forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+    forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', trustedProxies: ['10.0.1.0/24'] },
     rateRules: [...LOGIN_BEHIND_PROXY],
     blocker: { ipSetsPerFamily: 1 }, // one reference per rule; several sets: blocklist-shards.test.ts
   } as const satisfies WafAutoblockConfigInput;
   const { template } = synthesize(config);
 
-  it('the ALLOW rules match the source IP or the one address the proxy wrote (FIRST)', () => {
+  it('the ALLOW rules match the source IP, or the one address the proxy wrote (FIRST) on a request from the proxy', () => {
+    const proxies = arnOf(template, 'trusted-proxies-ipv4');
     for (const name of ['allowlist-ipv4', 'allowlist-ipv6']) {
-      expectSourceThenHeader(template, name, 'X-Real-IP', 'FIRST');
+      const arn = arnOf(template, name);
+      const source = ruleOf(template, name) as Rule & { Priority: number };
+      const header = ruleOf(template, `${name}-forwarded`) as Rule & { Priority: number; Action: unknown };
+      expect(source.Statement).toEqual(sourceOnly(arn));
+      expect(header.Statement).toEqual({
+        AndStatement: { Statements: [sourceOnly(proxies), headerOnly(arn, 'X-Real-IP', 'FIRST')] },
+      });
+      expect([header.Priority, header.Action]).toEqual([source.Priority + 1, { Allow: {} }]);
     }
   });
 
@@ -151,8 +159,9 @@ describe('forwardedIp: nginx in front of an ALB overwrites a single-valued heade
     for (const name of ['blocklist-ipv4', 'blocklist-ipv6']) {
       expectSourceThenHeader(template, name, 'X-Real-IP', 'FIRST');
     }
-    // 4 IP sets × (source IP 1 + header 1); position ANY would have added 4 for each blocklist rule.
-    expect(webAclCapacity(parseConfig(config)).ipSetRules).toBe(8);
+    // 4 IP sets × (source IP 1 + header 1), + 1 per allowlist rule for the trusted proxies' set; position
+    // ANY would have added 4 for each blocklist rule.
+    expect(webAclCapacity(parseConfig(config)).ipSetRules).toBe(10);
   });
 
   it('the FORWARDED_IP rate rules count by that header, and block requests whose header holds no address', () => {
@@ -171,7 +180,12 @@ describe('forwardedIp: warnings at synth for declarations that are often a mista
   it('with scope CLOUDFRONT: no warning, as it is refused unless a proxy in front of CloudFront is declared (config-forwarded-ip.test.ts)', () => {
     const input: WafAutoblockConfigInput = {
       scope: 'CLOUDFRONT',
-      forwardedIp: { headerName: 'True-Client-IP', setByOwnProxy: 'overwrites', proxyInFrontOfCloudFront: true },
+      forwardedIp: {
+        headerName: 'True-Client-IP',
+        setByOwnProxy: 'overwrites',
+        proxyInFrontOfCloudFront: true,
+        trustedProxies: ['173.245.48.0/20'],
+      },
       rateRules: [...LOGIN_BEHIND_PROXY],
     };
     withStack(input, (stack) => {
@@ -354,7 +368,7 @@ describe('the configuration refuses a rate rule that would not count the client'
     expect(
       configErrorOf({ forwardedIp: { ...OVERWRITES, headrName: 'X-Real-IP' } }, 'forwardedIp.headrName'),
     ).toContain(
-      'did you mean "forwardedIp.headerName"? (known keys here: headerName, setByOwnProxy, proxyInFrontOfCloudFront)',
+      'did you mean "forwardedIp.headerName"? (known keys here: headerName, setByOwnProxy, proxyInFrontOfCloudFront, trustedProxies)',
     );
   });
 
@@ -390,7 +404,7 @@ describe('-c wafAutoblock.forwardedIp=null, as cdk synth reads it', () => {
     const config = fixtures.file(
       'behind-proxy.json',
       JSON.stringify({
-        forwardedIp: { ...OVERWRITES, proxyInFrontOfCloudFront: true },
+        forwardedIp: { ...OVERWRITES, proxyInFrontOfCloudFront: true, trustedProxies: ['173.245.48.0/20'] },
         rateRules: [{ name: 'rate-all', limit: 2000, aggregateKey: 'FORWARDED_IP' }],
       }),
     );
@@ -473,7 +487,12 @@ describe('replay of a forged X-Forwarded-For (issue 10: 150 POSTs to /login nami
 
   it('behind an own proxy that overwrites X-Real-IP, keys on that header and ignores X-Forwarded-For', async () => {
     const { code, stdout } = await replay(proxied, {
-      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', proxyInFrontOfCloudFront: true },
+      forwardedIp: {
+        headerName: 'X-Real-IP',
+        setByOwnProxy: 'overwrites',
+        proxyInFrontOfCloudFront: true,
+        trustedProxies: ['173.245.48.0/20'],
+      },
       rateRules: [{ ...login, aggregateKey: 'FORWARDED_IP' }],
     });
     expect(code).toBe(0);

@@ -333,7 +333,7 @@ describe('REGIONAL scope with associations', () => {
         },
         { name: 'behind-proxy', limit: 500, aggregateKey: 'FORWARDED_IP' },
       ],
-      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites' },
+      forwardedIp: { headerName: 'X-Real-IP', setByOwnProxy: 'overwrites', trustedProxies: ['10.0.1.0/24'] },
       managedRuleGroups: ['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet'],
       logging: { retentionDays: 90, actions: ['BLOCK', 'COUNT'] },
       alarm: { threshold: 500, periodSeconds: 60, evaluationPeriods: 3 },
