@@ -222,7 +222,8 @@ export class RateSimulator {
       key = this.clientKeyOf(request);
     } else {
       const header = headerValue(request, state.forwardedHeader);
-      if (header?.includes(',') === true) state.tally.multiValued++;
+      // Two fields of the header say the same as one field of two addresses: a client wrote one of them.
+      if (header?.includes(',') === true || headerFields(request, state.forwardedHeader) > 1) state.tally.multiValued++;
       // WAF's rate-based keys take the first address only: FIRST is the sole position it offers.
       key = header === undefined ? undefined : addressKey(firstAddress(header));
       if (key === undefined) state.tally[header === undefined ? 'withoutHeader' : 'noHeaderAddress']++;
@@ -406,6 +407,13 @@ function countUpTo(entry: KeyState, upTo: number, state: RuleState): void {
 function headerValue(request: LoggedRequest, lowerName: string): string | undefined {
   for (const header of request.headers) if (header.name.toLowerCase() === lowerName) return header.value;
   return undefined;
+}
+
+/** How many fields of the header named `lowerName` the request carried. */
+function headerFields(request: LoggedRequest, lowerName: string): number {
+  let fields = 0;
+  for (const header of request.headers) if (header.name.toLowerCase() === lowerName) fields++;
+  return fields;
 }
 
 function firstAddress(header: string): string {
