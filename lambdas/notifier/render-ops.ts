@@ -6,16 +6,30 @@
  */
 import type { HealthAlarmKind } from '#contracts/health';
 import { formatDuration, formatTime, isOkWithoutAlarm, renderAlarmState } from './render';
-import { bold, clip, code, italic, text, toMessages, type Line, type Span } from './telegram-html';
+import { bold, clip, code, escapeHtml, italic, text, toMessages, type Line, type Span } from './telegram-html';
 import type { AlarmTrigger, BlockerFailure, Gathered, HealthNotice, OpsDetails } from './types';
 
 /** Longest text shown of the alarm's reason and name, and of a reason why the last error is unreadable. */
 const FIELD = { reason: 300, name: 255, why: 300, label: 120, place: 64 } as const;
-/**
- * Longest last error quoted, before escaping: with every character escaped to 5 (`&lt;`), the
- * whole message stays well within one Telegram message.
- */
+/** Longest last error quoted, in characters (see {@link shown} for text that escapes long). */
 export const LAST_ERROR_SHOWN = 400;
+
+/**
+ * `value` cut to at most `max` characters, and to at most twice `max` once escaped for Telegram
+ * HTML (`&` is 5 characters as `&amp;`, `<` and `>` are 4, `"` is 6). Plain text is cut at `max`
+ * as `clip` cuts it; text full of markup characters is cut shorter. Without the second bound, an
+ * alarm whose name, reason, dimensions and last error were all long runs of `&` escaped to about
+ * 5,800 characters and the ops message split in two (the property in render-ops.test.ts found it);
+ * with it the worst case stays one message (test/lambdas/notifier/ops-worst-case.test.ts).
+ */
+function shown(value: string, max: number): string {
+  let escaped = 0;
+  for (let i = 0; i < value.length && i < max; i++) {
+    escaped += escapeHtml(value.charAt(i)).length;
+    if (escaped > 2 * max) return clip(value, Math.max(1, i));
+  }
+  return clip(value, max);
+}
 
 /** What an ops message says for one kind of health alarm. */
 interface HealthWords {
@@ -43,7 +57,7 @@ interface Where {
 
 /** `the blocker function <code>x</code>`, or just `the blocker function` when its name is unknown. */
 function named(what: string, name: string | undefined): Span[] {
-  return name === undefined ? [text(what)] : [text(`${what} `), code(clip(name, FIELD.label))];
+  return name === undefined ? [text(what)] : [text(`${what} `), code(shown(name, FIELD.label))];
 }
 
 function window(trigger: AlarmTrigger | undefined): string | undefined {
@@ -162,13 +176,13 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
     unhealthy: () => 'an event failed for good and waits in the dead-letter queue',
     effect:
       'It is a ban-feed message, an alarm event or a notification that never completed; it stays in the queue (14 days) until deleted.',
-    healthy: () => 'no event failed for good in the last 5 minutes (those in the queue stay until deleted)',
-    unknown: 'there is not enough data to tell whether an event failed for good.',
+    healthy: () => 'the dead-letter queue is empty: every event that failed for good was dealt with',
+    unknown: 'there is not enough data to tell whether an event waits in the dead-letter queue.',
     check: (where) => [
       ...named('the queue', where.dimensions.QueueName),
       text(': '),
       code(
-        `aws sqs receive-message --region ${clip(where.region ?? '<region>', FIELD.place)} --queue-url ${clip(where.deadLetterQueueUrl ?? '<url>', FIELD.name)} --max-number-of-messages 10`,
+        `aws sqs receive-message --region ${shown(where.region ?? '<region>', FIELD.place)} --queue-url ${shown(where.deadLetterQueueUrl ?? '<url>', FIELD.name)} --max-number-of-messages 10`,
       ),
       text(
         ' shows each event (requestPayload), its function (requestContext.functionArn) and the error (responsePayload). ',
@@ -177,7 +191,7 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
         'Once the cause is fixed, publish a ban-feed message again (its requestPayload.Records[0].Sns.Message) with ',
       ),
       code(
-        `aws sns publish --region ${clip(where.region ?? '<region>', FIELD.place)} --topic-arn <BanFeedTopicArn> --message file://message.json`,
+        `aws sns publish --region ${shown(where.region ?? '<region>', FIELD.place)} --topic-arn <BanFeedTopicArn> --message file://message.json`,
       ),
       text('; an old alarm event or report need not be replayed. Delete each one dealt with using '),
       code('aws sqs delete-message'),
@@ -190,21 +204,21 @@ const WORDS: Readonly<Record<HealthAlarmKind, HealthWords>> = {
 function sinceLine(notice: HealthNotice): Line {
   const { alarm } = notice;
   const since = alarm.changedAt === undefined ? 'an unknown time' : formatTime(alarm.changedAt);
-  const line: Span[] = [text(`Since ${since} · alarm `), code(clip(alarm.alarmName, FIELD.name))];
-  if (alarm.account !== undefined) line.push(text(' · account '), code(clip(alarm.account, FIELD.place)));
+  const line: Span[] = [text(`Since ${since} · alarm `), code(shown(alarm.alarmName, FIELD.name))];
+  if (alarm.account !== undefined) line.push(text(' · account '), code(shown(alarm.account, FIELD.place)));
   if (alarm.region !== undefined) {
-    line.push(text(alarm.account === undefined ? ' · region ' : ' in '), code(clip(alarm.region, FIELD.place)));
+    line.push(text(alarm.account === undefined ? ' · region ' : ' in '), code(shown(alarm.region, FIELD.place)));
   }
   return line;
 }
 
 function reasonLine(notice: HealthNotice): Line[] {
-  return notice.alarm.reason ? [[italic(clip(notice.alarm.reason, FIELD.reason))]] : [];
+  return notice.alarm.reason ? [[italic(shown(notice.alarm.reason, FIELD.reason))]] : [];
 }
 
 function lastErrorLine(lastError: Gathered<BlockerFailure | undefined>): Line {
   const label = bold('Last error:');
-  if (!lastError.ok) return [label, text(' '), italic(`not readable (${clip(lastError.reason, FIELD.why)})`)];
+  if (!lastError.ok) return [label, text(' '), italic(`not readable (${shown(lastError.reason, FIELD.why)})`)];
   const failure = lastError.value;
   if (failure === undefined) {
     return [
@@ -218,7 +232,7 @@ function lastErrorLine(lastError: Gathered<BlockerFailure | undefined>): Line {
   return [
     label,
     text(' '),
-    code(clip(failure.error.trim() === '' ? '(empty)' : failure.error, LAST_ERROR_SHOWN)),
+    code(shown(failure.error.trim() === '' ? '(empty)' : failure.error, LAST_ERROR_SHOWN)),
     text(` at ${formatTime(failure.at)}`),
   ];
 }
