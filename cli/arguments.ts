@@ -6,8 +6,13 @@
  * `--for -5` is the value "-5", which the option's own check refuses by name ("--for must be a
  * duration ..."), instead of parseArgs's "argument is ambiguous" advice to write `--for=-5`.
  * Only when the next word is itself one of the command's options is the value missing.
+ *
+ * Every value and argument follows the product's one whitespace rule (lambdas/core/value-space):
+ * ASCII whitespace, U+00A0 and U+FEFF around it are trimmed (`--limit " 100"` is 100); any other
+ * Unicode space in it is refused, naming the option and the character as U+XXXX.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { readValueText } from '#core/value-space';
 import { UsageError } from './errors';
 import { printable } from './format';
 
@@ -16,7 +21,8 @@ import { printable } from './format';
  * an option given twice are errors; anything else, even text starting with "-", is an option's
  * value or a positional argument.
  *
- * @returns parseArgs's own result (`values` typed by `options`, and `positionals`).
+ * @returns parseArgs's own result (`values` typed by `options`, and `positionals`), every string
+ *   trimmed of surrounding whitespace.
  * @throws {UsageError} one line naming the option and what was wrong with it.
  */
 export function parseCommandLine<const Options extends ParseArgsOptionsConfig>(
@@ -24,12 +30,34 @@ export function parseCommandLine<const Options extends ParseArgsOptionsConfig>(
   options: Options,
 ) {
   const inlined = inlineValues(args, options);
+  let parsed;
   try {
-    return parseArgs({ args: inlined, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: inlined, options, allowPositionals: true, strict: true });
   } catch (cause) {
     // inlineValues has refused everything strict parsing refuses; this is a case it does not know.
     throw new UsageError(firstLine(cause), { cause });
   }
+  const values = parsed.values as Record<string, unknown>;
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === 'string') values[name] = trimmedValue(`--${name}`, value);
+    else if (Array.isArray(value)) values[name] = value.map((item: unknown) => trimmedItem(`--${name}`, item));
+  }
+  parsed.positionals = parsed.positionals.map((word) => trimmedValue('the argument', word));
+  return parsed;
+}
+
+/**
+ * `text` trimmed by the whitespace rule.
+ * @throws {UsageError} naming `what` and the value when it holds a space that is not trimmed.
+ */
+function trimmedValue(what: string, text: string): string {
+  const reading = readValueText(text);
+  if ('value' in reading) return reading.value;
+  throw new UsageError(`${what} "${printable(abbreviated(text))}" ${reading.problem}`);
+}
+
+function trimmedItem(what: string, item: unknown): unknown {
+  return typeof item === 'string' ? trimmedValue(what, item) : item;
 }
 
 /**

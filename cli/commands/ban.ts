@@ -6,6 +6,7 @@ import { MAX_REASON_LENGTH, reasonProblem, WIDEST_PREFIX, type BanAction } from 
 import { planActions } from '#blocker/actions';
 import { readRange } from '#core/address-verdict';
 import { Allowlist } from '#core/allowlist';
+import { trimSurroundingSpace } from '#core/value-space';
 import { createNormalizePolicy } from '#core/normalize';
 import { readConfig } from '../config';
 import { parseCommandLine, positionalArguments } from '../arguments';
@@ -51,12 +52,13 @@ Examples:
 `;
 
 /**
- * The `--reason` text, trimmed: the rule is the feed's too ({@link reasonProblem}).
+ * The `--reason` text, trimmed by the whitespace rule of every value (lambdas/core/value-space):
+ * the rule is the feed's too ({@link reasonProblem}).
  *
  * @throws {UsageError} when it is empty, too long, or holds a control or bidi formatting character.
  */
 function readReason(text: string): string {
-  const reason = text.trim();
+  const reason = trimSurroundingSpace(text);
   if (reason === '') throw new UsageError('--reason must not be empty');
   const problem = reasonProblem(reason);
   if (problem !== undefined) throw new UsageError(`--reason ${problem}`);
@@ -103,7 +105,7 @@ async function refuseLocallyAllowlisted(action: BanAction, cwd: string, configFi
   const widening = createNormalizePolicy({ ipv4Prefix: policy.ipv4Prefix, ipv6Prefix: policy.ipv6Prefix });
   const range = planActions([action], widening, 0).bans[0]?.range;
   const entry = config.allowlist.find((cidr) => range !== undefined && new Allowlist([cidr]).overlaps(range));
-  const written = action.address.trim();
+  const written = trimSurroundingSpace(action.address);
   const what = range === undefined || range === written ? written : `${written} (range ${range})`;
   const source = configFile === undefined ? 'cdk.json' : `${configFile} over cdk.json`;
   throw new CommandError(
@@ -152,7 +154,8 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
   }
 
   const asked = durationMinutes === undefined ? settings.blockDurationMs : durationMinutes * 60_000;
-  const widened = outcome.range === address.trim() ? '' : ` (${printable(address.trim())} widened)`;
+  const written = trimSurroundingSpace(address);
+  const widened = outcome.range === written ? '' : ` (${printable(written)} widened)`;
   const lines = [
     `Banned ${outcome.range}${widened} until ${utc(outcome.expiresAt)} (${fromNow(outcome.expiresAt, now)}).`,
     `  Source ${printable(source)}${reason === undefined ? '' : `; reason: ${printable(reason)}`}.`,

@@ -98,7 +98,8 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   const [logFile, ...extra] = positionals;
   if (logFile === undefined) throw new UsageError('missing the <log file> argument');
   // An empty path would resolve to the working directory.
-  if (logFile.trim() === '') throw new UsageError('the <log file> argument is empty');
+  // parseCommandLine has trimmed it (lambdas/core/value-space).
+  if (logFile === '') throw new UsageError('the <log file> argument is empty');
   if (extra.length > 0)
     throw new UsageError(`expected one <log file>, got ${positionals.length}: ${positionals.join(' ')}`);
   const format = values.format ?? 'table';

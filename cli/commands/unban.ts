@@ -5,6 +5,7 @@
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { refusal, type UnbanAction } from '#blocker/actions';
 import { isNonGlobal } from '#core/special-purpose';
+import { trimSurroundingSpace } from '#core/value-space';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
@@ -54,7 +55,7 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
   // The blocker never blocks a range that touches non-global space, nor the wider one it widens to:
   // there is nothing to look up. Said in ban's words, before any AWS call.
   if (isNonGlobal(range))
-    throw new UsageError(`${refusal('non-global', address.trim())}, so there is nothing to unban`);
+    throw new UsageError(`${refusal('non-global', trimSurroundingSpace(address))}, so there is nothing to unban`);
   const action: UnbanAction = { action: 'unban', address, source: operatorSource(io) };
   refuseBeforeLookup(action);
   const deployment = await openDeployment(values, io);

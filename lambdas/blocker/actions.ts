@@ -6,6 +6,7 @@
 import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { parseAddress, parseRange } from '#core/ip-parse';
 import { collapseToPrefix } from '#core/network-range';
+import { otherSpaceIn } from '#core/value-space';
 import {
   MIN_IPV4_PREFIX,
   MIN_IPV6_PREFIX,
@@ -122,7 +123,7 @@ function prefixOf(range: Cidr): number {
 }
 
 function writtenPrefix(address: string): number {
-  return parseAddress(address.trim())?.prefix ?? 0;
+  return parseAddress(address)?.prefix ?? 0;
 }
 
 /** One action, read: the range it is about, or why it is refused before anything is looked up. */
@@ -184,7 +185,7 @@ export function planActions(
     }
     if (action.action === 'unban') {
       // Only a range written with its prefix names a block of its own; a bare address is widened.
-      const exact = action.address.includes('/') ? parseRange(action.address.trim())?.cidr : undefined;
+      const exact = action.address.includes('/') ? parseRange(action.address)?.cidr : undefined;
       const item: ResolvedAction = {
         kind: 'unban',
         action,
@@ -312,8 +313,11 @@ export function refusal(
       return `${what} is not globally routable (private, loopback, link-local, documentation, multicast or reserved): never blocked`;
     case 'allowlisted':
       return `${what} overlaps the allowlist: never blocked`;
-    default:
-      return `"${shown}" ${describeAddressProblem(range === undefined ? { problem: reason } : { problem: reason, network: range })}`;
+    default: {
+      // `unicode-space` names the space, which the text itself holds.
+      const space = otherSpaceIn(address);
+      return `"${shown}" ${describeAddressProblem({ problem: reason, ...(range === undefined ? {} : { network: range }), ...(space === undefined ? {} : { space }) })}`;
+    }
   }
 }
 

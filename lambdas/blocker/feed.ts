@@ -6,6 +6,7 @@
 // zod/mini, not the classic API: same checks, a smaller Lambda bundle (see bench/bundle.ts).
 import * as z from 'zod/mini';
 import { describeAddressProblem, readRange } from '#core/address-verdict';
+import { readValueText } from '#core/value-space';
 import { MAX_BAN_MINUTES, reasonProblem, type OperatorAction } from './actions';
 
 /** Longest ban the feed may ask for: the same as the CLI's. */
@@ -75,7 +76,9 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
     return { problem: 'not JSON' };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { problem: 'not a JSON object' };
-  const result = feedMessage.safeParse(parsed);
+  const trimmed = trimmedFields(parsed as Record<string, unknown>);
+  if ('problem' in trimmed) return trimmed;
+  const result = feedMessage.safeParse(trimmed.fields);
   if (!result.success) return { problem: describeIssues(result.error.issues) };
   const message = result.data;
   // The text is read here as config, CLI and blocker read it, so a bad address is turned away with
@@ -107,6 +110,25 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
       ...(message.reason !== undefined ? { reason: message.reason } : {}),
     },
   };
+}
+
+/**
+ * The message's text fields by the whitespace rule of every value (lambdas/core/value-space):
+ * surrounding whitespace trimmed, another Unicode space refused naming the key. The address is
+ * passed on as written: the address parser applies the same rule when the run reads it.
+ */
+function trimmedFields(
+  fields: Record<string, unknown>,
+): { readonly fields: Record<string, unknown> } | { readonly problem: string } {
+  const copy = { ...fields };
+  for (const key of ['action', 'reason', 'source'] as const) {
+    const value = copy[key];
+    if (typeof value !== 'string') continue;
+    const reading = readValueText(value);
+    if ('problem' in reading) return { problem: `${key} "${quote(value)}" ${reading.problem}` };
+    copy[key] = reading.value;
+  }
+  return { fields: copy };
 }
 
 /**

@@ -11,6 +11,7 @@
 import { createAddressScan, scanAddress, type AddressScan } from './ip-parse';
 import { ADDRESS_WIDTH, maskWord, networkRange, type NetworkRange } from './network-range';
 import type { Cidr } from './types';
+import { describeOtherSpace, otherSpaceIn, trimSurroundingSpace } from './value-space';
 
 /** Why a text names no range that may be allowed or blocked. */
 export type AddressProblem =
@@ -37,7 +38,12 @@ export type AddressProblem =
   /** A /0: the whole address family. */
   | 'zero-prefix'
   /** A written range whose address has bits set after the prefix (`10.0.0.5/8`): which range was meant? */
-  | 'host-bits';
+  | 'host-bits'
+  /**
+   * A space that is not trimmed around values (`\u2003` em space, `\u3000` ideographic space,
+   * zero-width space ...; see value-space), inside or around the text: the reading names it.
+   */
+  | 'unicode-space';
 
 /** What {@link readRange} made of a text: the range, or why there is none. */
 export type RangeReading =
@@ -52,6 +58,8 @@ export type RangeReading =
        * for `::1.2.3.4`).
        */
       readonly network?: Cidr;
+      /** For `unicode-space`: the code point of the space. */
+      readonly space?: number;
     };
 
 /** Options of {@link readRange}. */
@@ -69,13 +77,17 @@ const scan = createAddressScan();
 
 /**
  * Reads an IPv4 or IPv6 address or CIDR range the way every part of the product reads one:
- * surrounding whitespace ignored, a bare address is /32 or /128, IPv4-mapped IPv6 with a prefix of
+ * the whitespace trimmed around every value ignored (another space is refused, naming it: see
+ * value-space), a bare address is /32 or /128, IPv4-mapped IPv6 with a prefix of
  * 96 or more (`::ffff:81.2.69.142`, `::ffff:0:0/104`) is the IPv4 address or range it maps.
  *
  * @returns the range in canonical form, or the problem (see {@link AddressProblem}).
  */
 export function readRange(text: string, options: ReadRangeOptions = {}): RangeReading {
-  if (!scanAddress(text, scan)) return { problem: unreadableProblem(text) };
+  if (!scanAddress(text, scan)) {
+    const space = otherSpaceIn(text);
+    return space === undefined ? { problem: unreadableProblem(text) } : { problem: 'unicode-space', space };
+  }
   const problem = scannedProblem(scan);
   // A mapped text reads as IPv4: `::ffff:0:0/96` is 0.0.0.0/0, and the refusal should say so.
   if (problem === 'zero-prefix' && scan.family === 'IPV4' && text.includes(':'))
@@ -140,11 +152,11 @@ function holdsMappedBlock(address: AddressScan): boolean {
  * order of the checks picks the most useful of several problems.
  */
 export function unreadableProblem(text: string): AddressProblem {
-  const trimmed = trimAddressText(text);
+  const trimmed = trimSurroundingSpace(text);
   const slash = trimmed.indexOf('/');
   const address = slash === -1 ? trimmed : trimmed.slice(0, slash);
   // Whitespace is allowed around the whole text only, not around "/" or "%".
-  if (trimAddressText(address) !== address) return 'unparsable';
+  if (trimSurroundingSpace(address) !== address) return 'unparsable';
   const percent = address.indexOf('%');
   if (percent > 0 && percent < address.length - 1 && address.includes(':')) {
     return scanAddress(address.slice(0, percent), scan) ? 'zone-id' : 'unparsable';
@@ -157,25 +169,18 @@ export function unreadableProblem(text: string): AddressProblem {
   return 'prefix-out-of-range';
 }
 
-/** `text` without the whitespace `scanAddress` ignores around an address. */
-function trimAddressText(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && isSpace(text.charCodeAt(start))) start++;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  return text.slice(start, end);
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff;
-}
-
 /**
  * The refusal as a phrase that follows the quoted text, e.g. `"1.2.3.0/024" has a prefix length
  * with a leading zero`. Callers put their own context around it (the config key, the command).
  */
-export function describeAddressProblem(reading: { readonly problem: AddressProblem; readonly network?: Cidr }): string {
+export function describeAddressProblem(reading: {
+  readonly problem: AddressProblem;
+  readonly network?: Cidr;
+  readonly space?: number;
+}): string {
   switch (reading.problem) {
+    case 'unicode-space':
+      return describeOtherSpace(reading.space ?? 0x2003);
     case 'unparsable':
       return 'is not an IPv4 or IPv6 address or CIDR range';
     case 'zone-id':

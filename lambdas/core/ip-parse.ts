@@ -16,6 +16,7 @@
  */
 import { networkRange, type NetworkRange, type ParsedAddress } from './network-range';
 import type { Cidr, Family } from './types';
+import { isSurroundingSpace } from './value-space';
 
 /**
  * Where {@link scanAddress} writes an address: scratch that the caller owns and reuses, so that
@@ -42,7 +43,8 @@ const scanned = createAddressScan();
 const groups: [number, number, number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0, 0, 0];
 
 /**
- * Parses an IPv4 or IPv6 address, with or without `/prefix`, ignoring surrounding whitespace.
+ * Parses an IPv4 or IPv6 address, with or without `/prefix`, ignoring the whitespace that is
+ * trimmed around every value (see value-space).
  *
  * Accepted: four-part decimal IPv4 (`45.33.12.7`, `45.33.12.0/24`); IPv6 in any RFC 4291 text
  * form, upper or lower case, including a dotted IPv4 tail (`2a01:4f8::5/128`, `::ffff:1.2.3.4`).
@@ -91,8 +93,8 @@ export function canonicalCidr(text: string): Cidr | undefined {
 export function scanAddress(text: string, into: AddressScan): boolean {
   let start = 0;
   let end = text.length;
-  while (start < end && isSpace(text.charCodeAt(start))) start++;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  while (start < end && isSurroundingSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSurroundingSpace(text.charCodeAt(end - 1))) end--;
   const slash = text.indexOf('/', start);
   const addressEnd = slash === -1 || slash >= end ? end : slash;
   let prefix = -1;
@@ -135,10 +137,6 @@ function setScan(
   into.w1 = w1;
   into.w2 = w2;
   into.w3 = w3;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff;
 }
 
 /** The decimal prefix in text[start, end), or -1. */

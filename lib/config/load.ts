@@ -7,10 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, configIssueMessage, describeConfigValue, echoConfigKey } from './config-error';
+import { readValueText } from '#core/value-space';
+import { ConfigError, configIssueMessage, describeConfigValue, echoConfigKey, quoteConfigValue } from './config-error';
 import { checkConfigShape, checkRepeatedKeys, parseConfigFile } from './config-json';
 import { formatPath, parseOverridePath, setOverride, type PathSegment } from './context-path';
 import { configSchema, type WafAutoblockConfig } from './schema';
+import { trimConfigValues } from './trimmed-values';
 
 export { ConfigError };
 
@@ -39,11 +41,17 @@ function mergeObjects(base: JsonObject, override: JsonObject): JsonObject {
 /**
  * `-c` values arrive as strings; numbers, booleans, arrays and objects are written as JSON. Text
  * that starts like a list or an object but is not JSON was meant as one: refused, naming `key`
- * and where the parser stopped, rather than read as a string ("must be a list (got …)").
+ * and where the parser stopped, rather than read as a string ("must be a list (got …)"). The
+ * whitespace rule of every value applies first (lib/config/trimmed-values), so that `=\u00a0500`
+ * is the number 500.
  * @throws {ConfigError}
  */
-function parseContextValue(text: unknown, key: string, base: readonly PathSegment[] = []): unknown {
-  if (typeof text !== 'string') return text;
+function parseContextValue(written: unknown, key: string, base: readonly PathSegment[] = []): unknown {
+  if (typeof written !== 'string') return written;
+  const reading = readValueText(written);
+  if ('problem' in reading)
+    throw new ConfigError(key, `invalid configuration: ${key} ${quoteConfigValue(written)} ${reading.problem}`);
+  const text = reading.value;
   try {
     const value = JSON.parse(text) as Json;
     // A key written twice: JSON.parse keeps the last one silently (lib/config/config-json).
@@ -58,11 +66,12 @@ function parseContextValue(text: unknown, key: string, base: readonly PathSegmen
 }
 
 /**
- * Validates a raw configuration object and applies the defaults.
+ * Validates a raw configuration object and applies the defaults. Text values are read by the
+ * whitespace rule of every value first (see lib/config/trimmed-values).
  * @throws {ConfigError} naming the first invalid key, with the allowed values.
  */
 export function parseConfig(raw: unknown): WafAutoblockConfig {
-  const result = configSchema.safeParse(raw ?? {}, { error: configIssueMessage });
+  const result = configSchema.safeParse(trimConfigValues(raw ?? {}), { error: configIssueMessage });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (!issue) throw new ConfigError('', 'invalid configuration');

@@ -4,7 +4,7 @@
  * written twice, rule names that differ only in case.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#config/load';
+import { loadConfig, parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 
 const REGIONAL = { scope: 'REGIONAL', region: 'eu-west-1', account: '123456789012' } as const;
@@ -171,5 +171,33 @@ describe('entries written twice', () => {
         'rateRules[1].name',
       ),
     ).toContain('differs from rateRules[0].name only in case: their CloudWatch metrics');
+  });
+});
+
+describe('one whitespace rule for every text value (issue 10)', () => {
+  it('trims ASCII whitespace, U+00A0 and U+FEFF around allowlist entries and other keys', () => {
+    const config = parseConfig({
+      ...REGIONAL,
+      region: ' eu-west-1\u00a0',
+      allowlist: [' 1.2.3.4', '\ufeff2a01:4f8::/32\t'],
+      notifier: { chatIds: ['@opschannel '] },
+    });
+    expect(config.region).toBe('eu-west-1');
+    expect(config.allowlist).toEqual(['1.2.3.4/32', '2a01:4f8::/32']);
+    expect(config.notifier.chatIds).toEqual(['@opschannel']);
+  });
+
+  it.each([
+    [{ allowlist: ['\u20031.2.3.4'] }, 'allowlist[0]', '"\u20031.2.3.4" holds U+2003 (em space)'],
+    [{ stackName: 'Shop\u3000' }, 'stackName', '"Shop\u3000" holds U+3000 (ideographic space)'],
+  ])('%j is refused naming the key and the character', (raw, key, said) => {
+    expect(configErrorOf(raw, key)).toBe(
+      `invalid configuration: ${key} ${said}, a space that is not trimmed; write the value without it`,
+    );
+  });
+
+  it('a -c value with a no-break space around a number is the number', () => {
+    const context: Record<string, unknown> = { 'wafAutoblock.alarm.threshold': '\u00a0500 ' };
+    expect(loadConfig((key) => context[key], Object.keys(context)).alarm.threshold).toBe(500);
   });
 });

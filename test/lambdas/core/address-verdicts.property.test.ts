@@ -19,6 +19,7 @@ import { parseRange } from '#core/ip-parse';
 import type { NetworkRange } from '#core/network-range';
 import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
 import { isNonGlobal } from '#core/special-purpose';
+import { trimSurroundingSpace } from '#core/value-space';
 import { quoteConfigValue } from '#config/config-error';
 import { ConfigError, parseConfig } from '#config/load';
 import { synthesize } from '../../support/synth';
@@ -185,8 +186,10 @@ describe('every part of the product reads any text the same way', () => {
         if (reading.problem !== undefined) {
           seen.refused.add(reading.problem);
           const phrase = describeAddressProblem(reading);
+          // Config trims every text value first (lib/config/trimmed-values), and quotes what it read.
+          const read = reading.problem === 'unicode-space' ? text : trimSurroundingSpace(text);
           expect(config).toEqual({
-            refusal: `invalid configuration: allowlist[0] ${quoteConfigValue(text)} ${phrase}`,
+            refusal: `invalid configuration: allowlist[0] ${quoteConfigValue(read)} ${phrase}`,
           });
           expect(cli).toEqual({ refusal: `<ip|cidr> "${printable(text)}" ${phrase}` });
           if (feedReadsIt) {
@@ -226,6 +229,7 @@ describe('every part of the product reads any text the same way', () => {
         'unparsable',
         'zero-prefix',
         'zone-id',
+        'unicode-space',
       ].sort(),
     );
   });
