@@ -587,10 +587,7 @@ export class Ledger {
     );
   }
 
-  private async queryPages(
-    query: IndexQuery,
-    from?: Record<string, unknown>,
-  ): Promise<Record<string, unknown>[]> {
+  private async queryPages(query: IndexQuery, from?: Record<string, unknown>): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey = from;
     do {
