@@ -17,7 +17,7 @@ import { noRecordsMessage } from '../replay/log-shape';
 import { replayLog } from '../replay/replay';
 import { MAX_REORDER_WINDOW_SECONDS, type SimulatedRule } from '../replay/simulator';
 import { logName } from '../replay/log-text';
-import { LogReadError, STDIN_PATH, type ReadStats } from '../replay/waf-log';
+import { damageMessage, LogReadError, STDIN_PATH, type ReadStats } from '../replay/waf-log';
 
 const WINDOWS = [60, 120, 300, 600] as const;
 
@@ -44,6 +44,9 @@ Arguments:
                      skipped, counted and reported on stderr by line number. A
                      record whose httpRequest.requestId was read within the
                      reorder window is a duplicate: dropped, counted, reported.
+                     A damaged gzip file (cut short, followed by other bytes,
+                     corrupt) is replayed up to the damage, which is reported
+                     on stderr (exit 3).
 
 Options:
   --config <file>    JSON config merged over cdk.json's "${CONTEXT_KEY}" context, as
@@ -82,6 +85,9 @@ const OPTIONS = {
 
 /** What starts every line replay writes to stderr, as it starts the errors that main prints. */
 const PREFIX = 'waf-autoblock replay: ';
+
+/** The exit code of a replay that read a damaged gzip file: what it printed holds for the lines read only. */
+const EXIT_DAMAGED = 3;
 
 /** How often progress is printed at most, in milliseconds. */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -146,6 +152,8 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
     if (error instanceof LogReadError) throw new CommandError(error.message, { cause: error });
     throw error;
   }
+  const { damage } = result.read;
+  if (damage !== undefined) io.stderr.write(`${PREFIX}${damageMessage(logName(logFile), damage)}\n`);
   // Nothing to replay is not "nothing would have been blocked": say what the file is instead.
   if (result.read.records === 0) {
     throw new CommandError(noRecordsMessage(logName(logFile), result.read));
@@ -157,7 +165,7 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
   } else {
     io.stdout.write(formatTable(result));
   }
-  return 0;
+  return damage === undefined ? 0 : EXIT_DAMAGED;
 }
 
 function integerFlag(flag: string, text: string | undefined, min: number, max: number): number | undefined {

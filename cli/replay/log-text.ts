@@ -4,8 +4,8 @@
  * stays flat however large it is.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { gunzipMembers, type GzipDamage } from './gzip-members';
 
 /** Counts of the file kept while reading, updated in place so that progress can be shown mid-stream. */
 export interface FileProgress {
@@ -15,9 +15,20 @@ export interface FileProgress {
   fileBytes: number;
   /** Whether the file is gzip (magic bytes 1f 8b). */
   gzipped: boolean;
+  /** For a damaged gzip file: what was wrong, set once its text has been read to the end. */
+  damage?: DamageReport;
 }
 
-/** The log file cannot be opened or its content cannot be decoded (e.g. a truncated gzip). */
+/** Where a damaged gzip file stopped being readable. */
+export interface DamageReport {
+  readonly gzip: GzipDamage;
+  /** Whole lines of text read before the damage. */
+  readonly lines: number;
+  /** Whether the text ended inside a line (or JSON entry): cut short, that one is not replayed. */
+  readonly partial: boolean;
+}
+
+/** The log file cannot be opened or read (a damaged gzip file is read as far as it can be: see {@link FileProgress.damage}). */
 export class LogReadError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -29,6 +40,8 @@ export class LogReadError extends Error {
 export interface LogText {
   /** Decoded chunks, in file order; a decoding or read error is thrown from `next()`. */
   readonly chunks: AsyncIterator<string>;
+  /** For gzip: what was wrong with the file, once `chunks` is done. */
+  damage(): GzipDamage | undefined;
   /** Stops reading and closes the file; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -50,8 +63,9 @@ export function logName(path: string): string {
 /**
  * Opens `path` for reading as text: a file, a pipe or device (a FIFO), or stdin for
  * {@link STDIN_PATH} and `/dev/stdin`. Gzip is told by the first two bytes as they stream past, so a
- * source that cannot seek is read once. `progress` is filled in as bytes are read (the size only
- * for a regular file).
+ * source that cannot seek is read once; a damaged one yields the text that could be decompressed,
+ * and then {@link LogText.damage} says what was wrong. `progress` is filled in as bytes are read (the size only for a
+ * regular file).
  *
  * @throws LogReadError when the file cannot be opened or its first bytes cannot be read.
  */
@@ -92,18 +106,19 @@ export async function openLogText(
   }
   progress.bytesRead = head.length;
   progress.gzipped = head[0] === 0x1f && head[1] === 0x8b;
-  const replayed = Readable.from(withHead(head, bytes, progress), { objectMode: false });
-  // pipeline passes a read error of the source on to the decoded stream, which throws it from next().
-  const decoded = progress.gzipped ? pipeline(replayed, createGunzip(), () => undefined) : replayed;
+  const source = withHead(head, bytes, progress);
+  // A read error of the source is thrown from the decoded stream's next().
+  const found: { damage?: GzipDamage } = {};
+  const decoded = Readable.from(progress.gzipped ? gunzipMembers(source, found) : source, { objectMode: false });
   decoded.setEncoding('utf8');
   let closed = false;
   return {
     chunks: decoded[Symbol.asyncIterator]() as AsyncIterator<string>,
+    damage: () => found.damage,
     async close() {
       if (closed) return;
       closed = true;
       decoded.destroy();
-      replayed.destroy();
       raw.destroy();
       await handle?.close();
     },

@@ -18,12 +18,13 @@
  * it is (see log-shape). The readers that split text into entries are in record-readers.
  */
 import { plural } from '../format';
-import { describeFsError, LogReadError, logName, openLogText } from './log-text';
+import { describeFsError, LogReadError, logName, openLogText, type DamageReport } from './log-text';
 import { emptyReadStats, HEAD_CHARS, type LogLayout, type ReadStats } from './read-stats';
 import { DocumentReader, LineReader, type RecordReader } from './record-readers';
 import type { LoggedRequest } from './waf-record';
 
-export { LogReadError, STDIN_PATH } from './log-text';
+export type { GzipDamage } from './gzip-members';
+export { LogReadError, STDIN_PATH, type DamageReport } from './log-text';
 export {
   emptyReadStats,
   HEAD_CHARS,
@@ -75,9 +76,10 @@ function leadingLines(text: string, complete: boolean): string[] {
 
 /**
  * Yields the WAF requests of a log file in file order, in batches (one per chunk of text read).
- * `stats` is updated as the file is read.
+ * `stats` is updated as the file is read. A damaged gzip file yields the records of every whole
+ * line that could be decompressed, and then sets `stats.damage`.
  *
- * @throws LogReadError when the file cannot be opened or decoded; batches yielded before stay valid.
+ * @throws LogReadError when the file cannot be opened or read; batches yielded before stay valid.
  */
 export async function* readWafLogBatches(
   path: string,
@@ -86,12 +88,15 @@ export async function* readWafLogBatches(
   const text = await openLogText(path, stats);
   const peeked = { prefix: '' };
   let reader: RecordReader | undefined;
+  let last = '';
   const next = async (): Promise<string | undefined> => {
     try {
       const result = await text.chunks.next();
-      return result.done === true ? undefined : result.value;
+      if (result.done === true) return undefined;
+      if (result.value !== '') last = result.value;
+      return result.value;
     } catch (cause) {
-      throw readError(logName(path), stats.gzipped, reader?.linesRead ?? countNewlines(peeked.prefix), cause);
+      throw readError(logName(path), reader?.linesRead ?? countNewlines(peeked.prefix), cause);
     }
   };
   try {
@@ -110,7 +115,10 @@ export async function* readWafLogBatches(
       }
       reader.push(chunk, batch);
     }
-    reader.end(batch);
+    const gzip = text.damage();
+    // Text cut short ends inside a line or entry: it is part of the damage, not a malformed line.
+    if (gzip === undefined) reader.end(batch);
+    else stats.damage = { gzip, lines: reader.linesRead, partial: last !== '' && !last.endsWith('\n') };
     if (batch.length > 0) yield batch;
   } finally {
     await text.close();
@@ -118,25 +126,25 @@ export async function* readWafLogBatches(
 }
 
 /**
- * The error for a file that stopped reading after `lines` whole lines of text. zlib's own words
- * ("unexpected end of file", "incorrect header check") do not say what is wrong with the file.
+ * One line naming the damage of a gzip file and what was replayed of it, e.g. `sample.gz: the
+ * gzip data is truncated after 16,955 lines; replayed the lines read`.
  */
-function readError(path: string, gzipped: boolean, lines: number, cause: unknown): LogReadError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const zlib = cause instanceof Error ? ` (zlib: ${cause.message})` : '';
-  const after = `after ${plural(lines, 'decompressed line')}`;
-  if (gzipped && code === 'Z_BUF_ERROR') {
-    return new LogReadError(`cannot read log file ${path}: the gzip stream is truncated, it ends ${after}${zlib}`, {
-      cause,
-    });
-  }
-  if (gzipped && code === 'Z_DATA_ERROR') {
-    return new LogReadError(
-      `cannot read log file ${path}: the gzip data is corrupt or followed by bytes that are not gzip, ` +
-        `${after}${zlib}`,
-      { cause },
+export function damageMessage(file: string, { gzip: damage, lines, partial }: DamageReport): string {
+  const cut = partial ? ', and a last line cut short that was not' : '';
+  const read = plural(lines, 'line');
+  if (damage.kind === 'trailing') {
+    return (
+      `${file}: the gzip data is followed by ${plural(damage.trailingBytes, 'byte')} that are not gzip; ` +
+      `replayed the ${read} before them${cut}`
     );
   }
+  if (damage.kind === 'truncated')
+    return `${file}: the gzip data is truncated after ${read}; replayed the lines read${cut}`;
+  return `${file}: the gzip data is corrupt after ${read} (${damage.reason}); replayed the lines before it${cut}`;
+}
+
+/** The error for a file that stopped reading after `lines` whole lines of text. */
+function readError(path: string, lines: number, cause: unknown): LogReadError {
   return new LogReadError(`cannot read log file ${path} after ${plural(lines, 'line')}: ${describeFsError(cause)}`, {
     cause,
   });
