@@ -38,14 +38,37 @@ export async function readConfig(cwd: string, configFile: string | undefined): P
   if (file !== undefined && !existsSync(file)) {
     throw new CommandError(`--config file ${file} does not exist`);
   }
+  if (file !== undefined) await refuseWholeCdkJson(file);
+  const sources = file === undefined || file === cdkJsonPath ? cdkJsonPath : `${cdkJsonPath} and ${file}`;
   try {
     return loadConfig((key) => (key === FILE_CONTEXT_KEY ? file : context[key]), []);
   } catch (error) {
     if (error instanceof ConfigError)
-      throw new CommandError(
-        `${error.message} (config from ${cdkJsonPath}${file === undefined ? '' : ` and ${file}`})`,
-        { cause: error },
-      );
+      throw new CommandError(`${error.message} (config from ${sources})`, { cause: error });
     throw error;
   }
+}
+
+/**
+ * Refuses a `--config` file that is a whole cdk.json (an object with `app` or `context`): `--config`
+ * takes the settings object, what cdk.json holds under `context.wafAutoblock`, as `-c config=` does.
+ * A file that is not JSON is left to the config loader, which names where it stopped.
+ *
+ * @throws {CommandError} naming the file and what to pass instead.
+ */
+async function refuseWholeCdkJson(file: string): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
+  } catch {
+    return;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+  const cdkKeys = ['app', 'context'].filter((key) => Object.hasOwn(parsed, key));
+  if (cdkKeys.length === 0) return;
+  throw new CommandError(
+    `--config ${file} is a whole cdk.json (it has ${cdkKeys.map((key) => `"${key}"`).join(' and ')}); --config takes ` +
+      'the settings object, what cdk.json holds under context.wafAutoblock (a file such as {"scope":"REGIONAL"}), ' +
+      'and the CLI already reads the cdk.json of the current folder',
+  );
 }

@@ -218,7 +218,7 @@ const UNREACHABLE = new Set([
   'ETIMEDOUT',
 ]);
 /** The start of the message when AWS cannot be reached at all (the SDK's own text says only `getaddrinfo ENOTFOUND <host>`). */
-const CANNOT_REACH = 'cannot reach AWS (no network or DNS)';
+const CANNOT_REACH = 'cannot reach AWS (no network or DNS, or a region that does not exist)';
 
 function isUnreachable(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;

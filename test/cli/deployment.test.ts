@@ -105,7 +105,7 @@ describe('finding the deployment', () => {
       Object.assign(awsError('Error', 'getaddrinfo ENOTFOUND cloudformation.us-east-1.amazonaws.com'), {
         code: 'ENOTFOUND',
       }),
-      'cannot reach AWS (no network or DNS): cloudformation:DescribeStacks on stack WafAutoblock in us-east-1: getaddrinfo ENOTFOUND cloudformation.us-east-1.amazonaws.com\n',
+      'cannot reach AWS (no network or DNS, or a region that does not exist): cloudformation:DescribeStacks on stack WafAutoblock in us-east-1: getaddrinfo ENOTFOUND cloudformation.us-east-1.amazonaws.com\n',
     ],
   ])('exits 1 on %s, saying what to do', async (_case, error, message) => {
     const deployment = await deploy(servers);
