@@ -35,8 +35,7 @@ describe('readConfig with --config', () => {
   it('names the config file once when an error comes from it', async () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ alarm: { treshold: 5 } }));
-    const error = await readConfig(dir, 'bad.json').catch((caught: unknown) => caught as Error);
-    expect(error.message).toContain(`(config from ${CDK_JSON} and ${file})`);
+    await expect(readConfig(dir, 'bad.json')).rejects.toThrow(`(config from ${CDK_JSON} and ${file})`);
     const cdkOnly = await readConfig(dir, undefined);
     expect(cdkOnly.scope).toBe('REGIONAL');
   });
