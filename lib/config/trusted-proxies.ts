@@ -16,6 +16,7 @@
  * space, which no proxy connects from, and never a range that overlaps the allowlist: its
  * source-IP rule would then allow every request through the proxy.
  */
+import { aggregateRanges } from '#core/aggregate';
 import { Allowlist, allowlistByFamily } from '#core/allowlist';
 import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { isNonGlobal } from '#core/special-purpose';
@@ -78,9 +79,42 @@ export function trustedProxyProblems(config: {
   const proxies = forwardedIp.trustedProxies ?? [];
   if (proxies.length === 0) return missingProblems(config.scope, config.allowlist, forwardedIp.headerName);
   const allowlist = new Allowlist(config.allowlist);
-  return proxies.flatMap((cidr, index) => {
+  const entryProblems = proxies.flatMap((cidr, index) => {
     const message = entryProblem(cidr, config.scope, allowlist);
     return message === undefined ? [] : [{ path: [...KEY, index], message }];
+  });
+  return entryProblems.length > 0 ? entryProblems : sizeProblems(proxies);
+}
+
+/**
+ * Most addresses the trusted proxies of one family may cover together: a /8's worth for IPv4
+ * (16,777,216) and a /28's worth for IPv6 (2^100). A proxy's egress addresses are a few ranges
+ * (Cloudflare publishes about 1.5 million IPv4 addresses and 14 × 2^96 IPv6 ones, within both);
+ * a list that trusts much of the internet, however it is cut into entries, lets any client there
+ * write an allowlisted address into the header and be allowed (a tester listed all global space
+ * but the one allowlisted /32, which no entry check refused).
+ */
+const MOST_TRUSTED_ADDRESSES: Readonly<Record<Family, { readonly count: bigint; readonly worth: string }>> = {
+  IPV4: { count: 1n << 24n, worth: "a /8's worth, 16,777,216" },
+  IPV6: { count: 1n << 100n, worth: "a /28's worth, 2^100" },
+};
+
+function sizeProblems(proxies: readonly string[]): ConfigProblem[] {
+  const byFamily = trustedProxiesByFamily(proxies);
+  return (['IPV4', 'IPV6'] as const).flatMap((family) => {
+    const bits = family === 'IPV4' ? 32n : 128n;
+    const covered = aggregateRanges(byFamily[family], { IPV4: 0, IPV6: 0 }).reduce(
+      (sum, cidr) => sum + (1n << (bits - BigInt(cidr.slice(cidr.lastIndexOf('/') + 1)))),
+      0n,
+    );
+    const most = MOST_TRUSTED_ADDRESSES[family];
+    if (covered <= most.count) return [];
+    return [
+      {
+        path: KEY,
+        message: `trusts ${family === 'IPV4' ? covered.toLocaleString('en-US') : `about 2^${covered.toString(2).length - 1}`} ${family === 'IPV4' ? 'IPv4' : 'IPv6'} addresses together, more than any proxy connects from (at most ${most.worth}): every client in them could write an allowlisted address into the header and be allowed; list only your proxy's egress addresses`,
+      },
+    ];
   });
 }
 

@@ -224,4 +224,44 @@ describe('forwardedIp.trustedProxies entries', () => {
   it('a value that is not a list is refused naming the key', () => {
     configErrorOf(regional('173.245.48.0/20'), 'forwardedIp.trustedProxies');
   });
+
+  it('a list that trusts much of the internet is refused, however it is cut into entries (a tester listed all global space but the allowlisted /32)', () => {
+    // The /8s from 11 to 99, all global, but 81/8, which holds the allowlisted address: each entry alone is fine.
+    const wide = Array.from({ length: 89 }, (_, i) => `${i + 11}.0.0.0/8`).filter((cidr) => cidr !== '81.0.0.0/8');
+    const message = configErrorOf(cloudfront(wide), 'forwardedIp.trustedProxies');
+    expect(message).toContain(`trusts ${(88 * 2 ** 24).toLocaleString('en-US')} IPv4 addresses together`);
+    expect(message).toContain("at most a /8's worth");
+    const ipv6 = configErrorOf(cloudfront(['2400::/12']), 'forwardedIp.trustedProxies');
+    expect(ipv6).toContain('about 2^116 IPv6 addresses together');
+  });
+
+  it("accepts a CDN's published egress ranges (Cloudflare's, 2025): within both limits", () => {
+    const cloudflare = [
+      '173.245.48.0/20',
+      '103.21.244.0/22',
+      '103.22.200.0/22',
+      '103.31.4.0/22',
+      '141.101.64.0/18',
+      '108.162.192.0/18',
+      '190.93.240.0/20',
+      '188.114.96.0/20',
+      '197.234.240.0/22',
+      '198.41.128.0/17',
+      '162.158.0.0/15',
+      '104.16.0.0/13',
+      '104.24.0.0/14',
+      '172.64.0.0/13',
+      '131.0.72.0/22',
+      '2400:cb00::/32',
+      '2606:4700::/32',
+      '2803:f800::/32',
+      '2405:b500::/32',
+      '2405:8100::/32',
+      '2a06:98c0::/29',
+      '2c0f:f248::/32',
+    ];
+    expect(parseConfig(cloudfront(cloudflare) as WafAutoblockConfigInput).forwardedIp?.trustedProxies).toHaveLength(
+      cloudflare.length,
+    );
+  });
 });
