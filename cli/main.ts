@@ -30,7 +30,7 @@ function topLevelHelp(commands: readonly Command[]): string {
     '  -V, --version  print the version of waf-autoblock',
     '',
     'Run "waf-autoblock <command> --help" for the options of a command.',
-    'Exit codes: 0 ok, 1 failure, 2 usage error.',
+    'Exit codes: 0 ok, 1 failure, 2 usage error, 3 replay of a damaged gzip file (the lines before the damage).',
     '',
   ].join('\n');
 }

@@ -153,6 +153,12 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
     throw error;
   }
   const { damage } = result.read;
+  // A file damaged before its first whole line is damaged, not empty: one line saying so (exit 1).
+  if (damage !== undefined && damage.lines === 0)
+    throw new CommandError(
+      `${logName(logFile)}: the gzip data is ${damage.gzip.kind === 'trailing' ? 'followed by bytes that are not gzip' : damage.gzip.kind}` +
+        `${damage.gzip.reason === '' ? '' : ` (${damage.gzip.reason})`} before its first whole line: no WAF record could be read`,
+    );
   if (damage !== undefined) io.stderr.write(`${PREFIX}${damageMessage(logName(logFile), damage)}\n`);
   // Nothing to replay is not "nothing would have been blocked": say what the file is instead.
   if (result.read.records === 0) {

@@ -13,12 +13,14 @@ import * as zlib from 'node:zlib';
 export interface GzipDamage {
   /**
    * `truncated`: the file ends inside a member (header, body or trailer); `trailing`: bytes after a
-   * member that are neither a gzip member nor zeros; `corrupt`: the deflate data or the trailer is wrong.
+   * member that are neither a gzip member nor zeros; `corrupt`: zlib refused the deflate data;
+   * `checksum`: the data inflated but its length or CRC does not match the trailer, so the text
+   * may have been altered anywhere before (a flipped byte can inflate to other text without error).
    */
-  readonly kind: 'truncated' | 'trailing' | 'corrupt';
+  readonly kind: 'truncated' | 'trailing' | 'corrupt' | 'checksum';
   /** For `trailing`: how many bytes follow the last member. */
   readonly trailingBytes: number;
-  /** For `corrupt`: what zlib or the trailer check said. */
+  /** For `corrupt` and `checksum`: what zlib or the trailer check said. */
   readonly reason: string;
 }
 
@@ -156,8 +158,8 @@ async function* inflateMember(input: ByteInput): AsyncGenerator<Buffer, MemberEn
   }
   if (!(await input.fill(TRAILER_BYTES))) return damaged('truncated');
   const trailer = input.take(TRAILER_BYTES);
-  if (trailer.readUInt32LE(4) !== size) return damaged('corrupt', 'the length in its trailer does not match');
-  if (crc32 !== undefined && trailer.readUInt32LE(0) !== crc) return damaged('corrupt', 'its CRC does not match');
+  if (trailer.readUInt32LE(4) !== size) return damaged('checksum', 'the length in its trailer does not match');
+  if (crc32 !== undefined && trailer.readUInt32LE(0) !== crc) return damaged('checksum', 'its CRC does not match');
   return { whole: true };
 }
 

@@ -140,6 +140,11 @@ export function damageMessage(file: string, { gzip: damage, lines, partial }: Da
   }
   if (damage.kind === 'truncated')
     return `${file}: the gzip data is truncated after ${read}; replayed the lines read${cut}`;
+  if (damage.kind === 'checksum')
+    return (
+      `${file}: the gzip data does not match its checksum (${damage.reason}), found after ${read}: ` +
+      `corrupt data can inflate to other text without error, so any of those lines may be altered and the replay may be wrong${cut}`
+    );
   return `${file}: the gzip data is corrupt after ${read} (${damage.reason}); replayed the lines before it${cut}`;
 }
 
