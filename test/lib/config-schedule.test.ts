@@ -92,9 +92,16 @@ describe('blocker.schedule', () => {
     ['rate()', 'one space between'],
     ['every 5 minutes', 'not an EventBridge schedule expression'],
     ['Rate(5 minutes)', 'not an EventBridge schedule expression'],
-    [' rate(5 minutes)', 'not an EventBridge schedule expression'],
+    ['rate(5\u3000minutes)', 'holds U+3000 (ideographic space)'],
   ])('%s: refused (%s)', (schedule, reason) => {
     expect(refused(schedule)).toContain(reason);
+  });
+
+  it('trims the whitespace around a schedule as around any value, and hands EventBridge the trimmed expression', () => {
+    for (const written of [' rate(5 minutes)', 'rate(5 minutes)\t', '\u00a0cron(0/5 * * * ? *)\n']) {
+      const schedule = parseConfig({ blocker: { schedule: written } }).blocker.schedule;
+      expect(schedule).toBe(written.replace(/^[\s\u00a0]+|[\s\u00a0]+$/g, ''));
+    }
   });
 
   it('a cron with five fields: refused with the six EventBridge wants', () => {

@@ -741,7 +741,9 @@ describe('any input', () => {
           if (list !== 'IP sets') expect(seen?.total).toBe(Number.isFinite(total) ? total : Number.NaN);
           if (list !== 'IP sets')
             expect(seen?.listed).toBeLessThanOrEqual(Math.min(maxListedRanges > 0 ? maxListedRanges : 20, 98));
-          if (Number.isFinite(total)) expect((seen?.listed ?? 0) + (seen?.more ?? 0)).toBe(total);
+          // Beyond 2^53 a count is not exact in a double (the generator draws such counts; a real
+          // report holds at most 50,000 per list), and listed + more need not add up to it exactly.
+          if (Number.isSafeInteger(total)) expect((seen?.listed ?? 0) + (seen?.more ?? 0)).toBe(total);
         }
         expect(listShown(messages, 'Overflow')?.listed ?? 0).toBeLessThanOrEqual(value.overflow.sample.length);
         const has = (heading: string) => shown.includes(heading);
