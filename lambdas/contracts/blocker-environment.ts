@@ -37,6 +37,31 @@ export const BLOCKER_ENV = {
   sharedIpSets: 'SHARED_IP_SET_ARNS',
 } as const;
 
+/**
+ * The neighbour tier's variables, set (all of them) only when the web ACL has one: its action
+ * (`CHALLENGE` or `CAPTCHA`), each family's neighbour IP sets (written as the blocklists'), and
+ * the prefix lengths an offender is blocked by. Without them the blocker runs one tier, as before.
+ */
+export const NEIGHBOUR_TIER_ENV = {
+  neighbourAction: 'NEIGHBOUR_ACTION',
+  neighboursIpv4: 'NEIGHBOURS_IPV4',
+  neighboursIpv6: 'NEIGHBOURS_IPV6',
+  offenderPrefixIpv4: 'OFFENDER_PREFIX_IPV4',
+  offenderPrefixIpv6: 'OFFENDER_PREFIX_IPV6',
+} as const;
+
+/**
+ * The neighbour tier (issue 12): the offender's own range is blocked, the widened range around it
+ * challenged. Absent: one tier, the widened range is blocked.
+ */
+export interface NeighbourTierSettings {
+  readonly action: 'CHALLENGE' | 'CAPTCHA';
+  /** Each family's neighbour IP sets, in the order the stack created them; never empty. */
+  readonly sets: { readonly IPV4: IpSetShards; readonly IPV6: IpSetShards };
+  /** The prefix lengths an offender is blocked by: longer than `ipv4Prefix` / `ipv6Prefix`. */
+  readonly offenderPrefix: { readonly ipv4: number; readonly ipv6: number };
+}
+
 /** The blocker's settings, checked once at module load. */
 export interface BlockerSettings {
   readonly scope: 'CLOUDFRONT' | 'REGIONAL';
@@ -58,6 +83,8 @@ export interface BlockerSettings {
   readonly feedTopicArn: string;
   /** More IP sets that get the same managed ranges; their family is read from WAF. */
   readonly sharedIpSets: readonly IpSetArnAddress[];
+  /** The neighbour tier; unset (the default, `neighbourAction` BLOCK): none. */
+  readonly neighbours?: NeighbourTierSettings;
 }
 
 /**
@@ -86,11 +113,19 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
       'must be a JSON array of WAFv2 IP set ARNs',
     )
     .map((arn) => parseIpSetArn(arn) as IpSetArnAddress);
+  const ipv4Prefix = read.integer('ipv4Prefix', 8, 32);
+  const ipv6Prefix = read.integer('ipv6Prefix', 32, 128);
+  const neighbours = readNeighbourTier(env, scope, ipv4Prefix, ipv6Prefix);
   // Synth cannot see this (the blocklists' ARNs are only known once deployed): a blocklist that is
   // also a shared set would be written twice per run, with two different views of ownership.
-  const ownIds = new Set([...blocklist.IPV4, ...blocklist.IPV6].map((ref) => ref.id));
+  const ownSets = [
+    ...blocklist.IPV4,
+    ...blocklist.IPV6,
+    ...(neighbours ? [...neighbours.sets.IPV4, ...neighbours.sets.IPV6] : []),
+  ];
+  const ownIds = new Set(ownSets.map((ref) => ref.id));
   const own = sharedIpSets.find((shared) => ownIds.has(shared.id));
-  if (own) read.refuse('sharedIpSets', `lists ${own.arn}, which is this deployment's own blocklist`);
+  if (own) read.refuse('sharedIpSets', `lists ${own.arn}, which is this deployment's own blocklist or neighbour set`);
   return {
     scope,
     webAclName: read.text('webAclName'),
@@ -104,10 +139,37 @@ export function readBlockerSettings(env: Readonly<Record<string, string | undefi
     reportsTopicArn: read.text('reportsTopicArn'),
     gate,
     blockDurationMs: read.integer('blockDurationMinutes', 1, 525_600) * 60_000,
-    ipv4Prefix: read.integer('ipv4Prefix', 8, 32),
-    ipv6Prefix: read.integer('ipv6Prefix', 32, 128),
+    ipv4Prefix,
+    ipv6Prefix,
     dryRun: dryRun === 'true',
     feedTopicArn: read.text('feedTopicArn'),
     sharedIpSets,
+    ...(neighbours === undefined ? {} : { neighbours }),
   };
+}
+
+/**
+ * The neighbour tier's variables: none set, no tier; with `NEIGHBOUR_ACTION`, every one of them.
+ * @throws {ConfigurationError} naming the first missing or invalid one.
+ */
+function readNeighbourTier(
+  env: Readonly<Record<string, string | undefined>>,
+  scope: 'CLOUDFRONT' | 'REGIONAL',
+  ipv4Prefix: number,
+  ipv6Prefix: number,
+): NeighbourTierSettings | undefined {
+  const read = environmentReader(NEIGHBOUR_TIER_ENV, env);
+  if (!read.isSet('neighbourAction')) return undefined;
+  const action = read.text('neighbourAction');
+  if (action !== 'CHALLENGE' && action !== 'CAPTCHA')
+    return read.refuse('neighbourAction', 'must be CHALLENGE or CAPTCHA');
+  const sets = { IPV4: read.ipSetShards('neighboursIpv4', scope), IPV6: read.ipSetShards('neighboursIpv6', scope) };
+  // An offender prefix no longer than the widened one would leave the neighbour sets nothing to hold.
+  const offenderPrefix = {
+    ipv4: read.integer('offenderPrefixIpv4', Math.min(ipv4Prefix + 1, 32), 32),
+    ipv6: read.integer('offenderPrefixIpv6', Math.min(ipv6Prefix + 1, 128), 128),
+  };
+  if (offenderPrefix.ipv4 <= ipv4Prefix) read.refuse('offenderPrefixIpv4', `must be longer than ${ipv4Prefix}`);
+  if (offenderPrefix.ipv6 <= ipv6Prefix) read.refuse('offenderPrefixIpv6', `must be longer than ${ipv6Prefix}`);
+  return { action, sets, offenderPrefix };
 }

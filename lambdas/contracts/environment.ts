@@ -40,6 +40,8 @@ export function environmentReader<Key extends string>(
   return {
     text,
     refuse,
+    /** Whether the variable is set and not empty (for variables that only some deployments set). */
+    isSet: (key: Key): boolean => (env[names[key]] ?? '') !== '',
     /** Plain decimal digits only: Number() would also take `0x18` or `2.4e1`. */
     integer(key: Key, min: number, max: number): number {
       const raw = text(key);

@@ -12,7 +12,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ATTACK_TICK_SCHEDULE, ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS } from '#contracts/attack-mode';
-import { BLOCKER_ENV } from '#contracts/blocker-environment';
+import { BLOCKER_ENV, NEIGHBOUR_TIER_ENV } from '#contracts/blocker-environment';
 import { parseIpSetArn } from '#contracts/ip-set';
 import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import type { AttackAlarm } from '../attack-alarm';
@@ -39,6 +39,12 @@ export interface BlockerProps {
   readonly blockDurationMinutes: number;
   readonly ipv4Prefix: number;
   readonly ipv6Prefix: number;
+  /**
+   * The prefix an offender is blocked by when the web ACL has a neighbour tier
+   * (`webAcl.neighbours`): the widened range then goes to the neighbour sets.
+   * @default { ipv4: 32, ipv6: 128 }: the exact address
+   */
+  readonly offenderPrefixLength?: { readonly ipv4: number; readonly ipv6: number };
   readonly dryRun: boolean;
   /** Reserved concurrency; undefined leaves the function unreserved. */
   readonly reservedConcurrency?: number;
@@ -140,6 +146,21 @@ export class Blocker extends Construct {
       ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
       [...webAcl.blocklists.IPV4, ...webAcl.blocklists.IPV6].map((handle) => handle.ipSet.attrArn),
     );
+
+    // The neighbour tier, when the web ACL has one: its sets, read and replaced like the blocklists.
+    const { neighbours } = webAcl;
+    if (neighbours !== undefined) {
+      const offender = props.offenderPrefixLength ?? { ipv4: 32, ipv6: 128 };
+      fn.addEnvironment(NEIGHBOUR_TIER_ENV.neighbourAction, webAcl.neighbourAction);
+      fn.addEnvironment(NEIGHBOUR_TIER_ENV.neighboursIpv4, shardAddresses(this, neighbours.IPV4));
+      fn.addEnvironment(NEIGHBOUR_TIER_ENV.neighboursIpv6, shardAddresses(this, neighbours.IPV6));
+      fn.addEnvironment(NEIGHBOUR_TIER_ENV.offenderPrefixIpv4, String(offender.ipv4));
+      fn.addEnvironment(NEIGHBOUR_TIER_ENV.offenderPrefixIpv6, String(offender.ipv6));
+      allow(
+        ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
+        [...neighbours.IPV4, ...neighbours.IPV6].map((handle) => handle.ipSet.attrArn),
+      );
+    }
 
     // The allowlists: read only, so that an address allowed by hand is never blocked either.
     fn.addEnvironment(BLOCKER_ENV.allowlistIpv4, ipSetAddress(webAcl.allowlistIpv4));

@@ -16,6 +16,7 @@ import {
   rateRuleForwardedIp,
 } from '#config/forwarded-ip';
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
+import { hasNeighbourTier, IMMUNITY_SECONDS, type NeighbourAction } from '#config/neighbour-tier';
 import { trustedProxiesByFamily } from '#config/trusted-proxies';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
@@ -60,6 +61,22 @@ export interface BlocklistWebAclProps {
    * @default 2 (`blocker.ipSetsPerFamily`'s default): 20,000 ranges per family
    */
   readonly ipSetsPerFamily?: number;
+  /**
+   * The neighbour tier (lib/config/neighbour-tier.ts): with `CHALLENGE` or `CAPTCHA`, each family
+   * also gets `ipSetsPerFamily` neighbour IP sets (`NeighboursIpv4`, `<namePrefix>-neighbours-ipv4`,
+   * then `-2`...), empty and owned by the blocker like the blocklists, and a rule
+   * `neighbours-ipv4` / `neighbours-ipv6` with that action right after the blocklist rules, so that
+   * an address in both is blocked.
+   * @default 'BLOCK': no neighbour sets and no neighbour rule
+   */
+  readonly neighbourAction?: NeighbourAction;
+  /**
+   * Seconds a solved challenge or CAPTCHA stays valid: the web ACL's `ChallengeConfig` or
+   * `CaptchaConfig` (whichever `neighbourAction` uses), 60 to 259,200 (300 at least for CHALLENGE).
+   * Not set on the web ACL without a neighbour tier.
+   * @default 300 (WAF's own default)
+   */
+  readonly immunityTimeSeconds?: number;
 }
 
 /** One WAF IP set as the Lambdas need to address it. */
@@ -85,12 +102,13 @@ export function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]
 }
 
 /** Rule priorities: fixed bands so that rules keep their order as lists grow. */
-const PRIORITY = { allowlist: 0, blocklist: 10, rate: 100, managed: 200 } as const;
+const PRIORITY = { allowlist: 0, blocklist: 10, neighbours: 20, rate: 100, managed: 200 } as const;
 
 /**
- * The web ACL: allowlist (ALLOW) -> blocklist owned by the blocker (BLOCK) -> rate-based rules (BLOCK)
- * -> AWS managed rule groups; plus its IP sets, its logging to an `aws-waf-logs-` log group and,
- * for REGIONAL scope, its associations.
+ * The web ACL: allowlist (ALLOW) -> blocklist owned by the blocker (BLOCK) -> with a neighbour
+ * tier, the offenders' neighbours (CHALLENGE or CAPTCHA) -> rate-based rules (BLOCK) -> AWS managed
+ * rule groups; plus its IP sets, its logging to an `aws-waf-logs-` log group and, for REGIONAL
+ * scope, its associations.
  */
 export class BlocklistWebAcl extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
@@ -109,6 +127,10 @@ export class BlocklistWebAcl extends Construct {
   readonly blocklistIpv6: IpSetHandle;
   /** Every blocklist IP set of each family, in shard order. */
   readonly blocklists: Readonly<Record<'IPV4' | 'IPV6', BlocklistShards>>;
+  /** Every neighbour IP set of each family, in shard order; undefined without a neighbour tier. */
+  readonly neighbours: Readonly<Record<'IPV4' | 'IPV6', BlocklistShards>> | undefined;
+  /** What the neighbour rules do; `BLOCK`: there are none. */
+  readonly neighbourAction: NeighbourAction;
   readonly logGroup: logs.LogGroup;
   /** Rate rule names as the web ACL knows them (GetRateBasedStatementManagedKeys needs the exact name). */
   readonly rateRuleNames: readonly string[];
@@ -118,7 +140,8 @@ export class BlocklistWebAcl extends Construct {
    * Warns at synth (CDK annotations) about a `forwardedIp` that is often a mistake: with scope
    * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten.
    * @throws {ConfigError} when a rate rule would not count the client's own address (see
-   *   `forwardedIpProblems`), or `ipSetsPerFamily` is not a whole number from 1 to 5.
+   *   `forwardedIpProblems`), `ipSetsPerFamily` is not a whole number from 1 to 5, or
+   *   `immunityTimeSeconds` is outside WAF's range for the neighbour action.
    */
   constructor(scope: Construct, id: string, props: BlocklistWebAclProps) {
     super(scope, id);
@@ -139,6 +162,8 @@ export class BlocklistWebAcl extends Construct {
         `invalid configuration: ${key} must be a whole number between 1 and ${MAX_IP_SETS_PER_FAMILY}, got ${shards}`,
       );
     }
+    this.neighbourAction = props.neighbourAction ?? 'BLOCK';
+    const immunity = immunityOf(this.neighbourAction, props.immunityTimeSeconds);
     this.wafScope = props.scope;
     const prefix = props.namePrefix;
     const { IPV4: allowV4, IPV6: allowV6 } = allowlistByFamily(props.allowlist);
@@ -166,6 +191,12 @@ export class BlocklistWebAcl extends Construct {
     };
     this.blocklistIpv4 = this.blocklists.IPV4[0];
     this.blocklistIpv6 = this.blocklists.IPV6[0];
+    this.neighbours = hasNeighbourTier(this.neighbourAction)
+      ? {
+          IPV4: this.blocklistShards('Ipv4', `${prefix}-neighbours-ipv4`, 'IPV4', shards, 'Neighbours'),
+          IPV6: this.blocklistShards('Ipv6', `${prefix}-neighbours-ipv6`, 'IPV6', shards, 'Neighbours'),
+        }
+      : undefined;
 
     this.rateRuleNames = props.rateRules.map((rule) => rule.name);
     this.webAclName = `${prefix}${WEB_ACL_NAME_SUFFIX}`;
@@ -180,9 +211,11 @@ export class BlocklistWebAcl extends Construct {
         ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], this.headerTrust('allow', props)),
         ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, this.headerTrust('block', props)),
         ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, this.headerTrust('block', props)),
+        ...this.neighbourRules(props),
         ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
         ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
       ],
+      ...immunity,
     });
 
     this.logGroup = this.logging(props);
@@ -200,6 +233,21 @@ export class BlocklistWebAcl extends Construct {
    */
   private headerTrust(action: IpSetRuleAction, props: BlocklistWebAclProps): HeaderTrust {
     return { action, forwardedIp: props.forwardedIp, proxies: action === 'allow' ? this.trustedProxies : [] };
+  }
+
+  /**
+   * The neighbour rules, one per family, after the blocklist rules: WAF stops at the first
+   * terminating match, so an offender in a Block set is blocked, never merely challenged, even
+   * though its neighbour set holds the whole widened range around it. The header is read as a
+   * blocklist reads it: a forged one can only get its sender challenged.
+   */
+  private neighbourRules(props: BlocklistWebAclProps): wafv2.CfnWebACL.RuleProperty[] {
+    if (this.neighbours === undefined) return [];
+    const trust = { ...this.headerTrust('block', props), wafAction: neighbourRuleAction(this.neighbourAction) };
+    return [
+      ...ipSetRules('neighbours-ipv4', PRIORITY.neighbours, this.neighbours.IPV4, trust),
+      ...ipSetRules('neighbours-ipv6', PRIORITY.neighbours + 2, this.neighbours.IPV6, trust),
+    ];
   }
 
   /** One IP set per family that `forwardedIp.trustedProxies` holds addresses of; none without it. */
@@ -233,14 +281,23 @@ export class BlocklistWebAcl extends Construct {
   }
 
   /**
-   * One family's blocklist sets. The first keeps the id and name a one-set blocklist had: a stack
-   * that grows to more sets keeps that set and its entries instead of replacing it.
+   * One family's blocklist (or neighbour) sets. The first keeps the id and name a one-set blocklist
+   * had: a stack that grows to more sets keeps that set and its entries instead of replacing it.
    */
-  private blocklistShards(idSuffix: string, name: string, version: 'IPV4' | 'IPV6', count: number): BlocklistShards {
-    const description = 'Blocked ranges managed by waf-autoblock. Entries added by hand are kept';
-    const first = this.ipSet(`Blocklist${idSuffix}`, name, version, [], description);
+  private blocklistShards(
+    idSuffix: string,
+    name: string,
+    version: 'IPV4' | 'IPV6',
+    count: number,
+    list: 'Blocklist' | 'Neighbours' = 'Blocklist',
+  ): BlocklistShards {
+    const description =
+      list === 'Blocklist'
+        ? 'Blocked ranges managed by waf-autoblock. Entries added by hand are kept'
+        : 'Neighbours of blocked offenders, challenged, managed by waf-autoblock. Entries added by hand are kept';
+    const first = this.ipSet(`${list}${idSuffix}`, name, version, [], description);
     const more = Array.from({ length: count - 1 }, (_, index) =>
-      this.ipSet(`Blocklist${idSuffix}Set${index + 2}`, `${name}-${index + 2}`, version, [], description),
+      this.ipSet(`${list}${idSuffix}Set${index + 2}`, `${name}-${index + 2}`, version, [], description),
     );
     return [first, ...more];
   }
@@ -300,7 +357,10 @@ function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
 
 /** What an IP set rule does with a match, and when it may read the header. */
 interface HeaderTrust {
+  /** How the rule may read the header; also its action, unless `wafAction` says otherwise. */
   readonly action: IpSetRuleAction;
+  /** The rule's action when it is not `action`'s: the neighbour rules read the header as BLOCK does. */
+  readonly wafAction?: wafv2.CfnWebACL.RuleActionProperty;
   readonly forwardedIp: ForwardedIpConfig | undefined;
   /** For ALLOW: the trusted proxies' sets; the header counts only on a request from one of them. */
   readonly proxies: readonly IpSetHandle[];
@@ -323,12 +383,12 @@ function ipSetRules(
   name: string,
   priority: number,
   ipSets: readonly IpSetHandle[],
-  { action, forwardedIp, proxies }: HeaderTrust,
+  { action, forwardedIp, proxies, wafAction }: HeaderTrust,
 ): wafv2.CfnWebACL.RuleProperty[] {
   const rule = (ruleName: string, rulePriority: number, statement: wafv2.CfnWebACL.StatementProperty) => ({
     name: ruleName,
     priority: rulePriority,
-    action: action === 'allow' ? { allow: {} } : { block: {} },
+    action: wafAction ?? (action === 'allow' ? { allow: {} } : { block: {} }),
     statement,
     visibilityConfig: visibility(ruleName),
   });
@@ -353,6 +413,35 @@ function ipSetRules(
       ? { andStatement: { statements: [anyOf(proxies, (ipSet) => ({ arn: ipSet.attrArn })), headerMatch] } }
       : headerMatch;
   return [sourceIp, rule(forwardedRuleName(name), priority + 1, statement)];
+}
+
+/** The neighbour rule's action. */
+function neighbourRuleAction(action: 'CHALLENGE' | 'CAPTCHA' | 'BLOCK'): wafv2.CfnWebACL.RuleActionProperty {
+  if (action === 'CHALLENGE') return { challenge: {} };
+  if (action === 'CAPTCHA') return { captcha: {} };
+  return { block: {} };
+}
+
+/**
+ * The web ACL's immunity setting for the neighbour action; nothing without a neighbour tier, so
+ * that a one-tier web ACL stays as it was.
+ * @throws {ConfigError} when `seconds` is outside WAF's range for the action.
+ */
+function immunityOf(
+  action: NeighbourAction,
+  seconds: number = IMMUNITY_SECONDS.default,
+): Pick<wafv2.CfnWebACLProps, 'challengeConfig' | 'captchaConfig'> {
+  if (!hasNeighbourTier(action)) return {};
+  const min = action === 'CHALLENGE' ? IMMUNITY_SECONDS.challengeMin : IMMUNITY_SECONDS.min;
+  if (!Number.isInteger(seconds) || seconds < min || seconds > IMMUNITY_SECONDS.max) {
+    const key = 'blocker.immunityTimeSeconds';
+    throw new ConfigError(
+      key,
+      `invalid configuration: ${key} must be a whole number between ${min} and ${IMMUNITY_SECONDS.max} with neighbourAction ${action}, got ${seconds}`,
+    );
+  }
+  const config = { immunityTimeProperty: { immunityTime: seconds } };
+  return action === 'CHALLENGE' ? { challengeConfig: config } : { captchaConfig: config };
 }
 
 function rateRule(

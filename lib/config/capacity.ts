@@ -11,6 +11,7 @@
  */
 import type { ConfigProblem } from './config-error';
 import { ipSetForwardedIp, type ForwardedIpConfig, type IpSetRuleAction } from './forwarded-ip';
+import { hasNeighbourTier, type NeighbourAction } from './neighbour-tier';
 import { HOST_TRANSFORMATIONS, PATH_TRANSFORMATIONS } from './scope-down';
 import { trustedProxyFamilies } from './trusted-proxies';
 
@@ -75,10 +76,14 @@ export interface CapacityInput {
   readonly forwardedIp?: ForwardedIpConfig | undefined;
   /**
    * The blocklist IP sets per family (`blocker.ipSetsPerFamily`): the blocklist rule of each family
-   * ORs one IP set reference per set.
-   * @default 1
+   * ORs one IP set reference per set. With `neighbourAction` `CHALLENGE` or `CAPTCHA`, each family
+   * also has as many neighbour sets, ORed by the neighbour rule (read like a blocklist's: a forged
+   * header can only get its sender challenged).
+   * @default ipSetsPerFamily 1, neighbourAction BLOCK (no neighbour tier)
    */
-  readonly blocker?: { readonly ipSetsPerFamily?: number | undefined } | undefined;
+  readonly blocker?:
+    | { readonly ipSetsPerFamily?: number | undefined; readonly neighbourAction?: NeighbourAction | undefined }
+    | undefined;
   readonly rateRules: readonly { readonly uriPathPrefix?: string | undefined; readonly host?: string | undefined }[];
   readonly managedRuleGroups: readonly ManagedRuleGroupName[];
 }
@@ -86,20 +91,30 @@ export interface CapacityInput {
 /** A web ACL's capacity, in WCUs, in total and by kind of rule. */
 export interface WebAclCapacity {
   readonly total: number;
-  /** The allowlist and blocklist rules, IPv4 and IPv6 (a blocklist rule references each of its family's sets). */
+  /**
+   * The allowlist, blocklist and (with a neighbour tier) neighbour rules, IPv4 and IPv6 (a blocklist
+   * or neighbour rule references each of its family's sets).
+   */
   readonly ipSetRules: number;
   readonly rateRules: number;
   readonly managedRuleGroups: number;
 }
 
-/** The IP set rules: each family's allowlist (one set) and blocklist (`ipSetsPerFamily` sets, ORed). */
+/**
+ * The IP set rules: each family's allowlist (one set) and blocklist (`ipSetsPerFamily` sets,
+ * ORed); with a neighbour tier, each family's neighbour rule too (as many sets, read as a block).
+ */
 const IP_SET_RULE_ACTIONS: readonly IpSetRuleAction[] = ['allow', 'allow', 'block', 'block'];
+const NEIGHBOUR_RULE_ACTIONS: readonly IpSetRuleAction[] = ['block', 'block'];
 
 /** The WCUs of the web ACL that lib/blocklist-web-acl builds for this configuration. */
 export function webAclCapacity(input: CapacityInput): WebAclCapacity {
   const shards = input.blocker?.ipSetsPerFamily ?? 1;
+  const actions = hasNeighbourTier(input.blocker?.neighbourAction)
+    ? [...IP_SET_RULE_ACTIONS, ...NEIGHBOUR_RULE_ACTIONS]
+    : IP_SET_RULE_ACTIONS;
   // An OR of set references costs what it nests (`logical` is 0): one reference per set.
-  const ipSetRules = IP_SET_RULE_ACTIONS.reduce(
+  const ipSetRules = actions.reduce(
     (sum, action) => sum + (action === 'block' ? shards : 1) * ipSetRuleWcus(input.forwardedIp, action),
     0,
   );
@@ -161,7 +176,7 @@ export function capacityProblems(input: CapacityInput & { readonly webAclCapacit
   const least = capacity.ipSetRules + STATEMENT_WCUS.rateBased;
   if (limit < least) {
     const rules = input.forwardedIp === undefined ? 'IP set rules' : 'IP set rules with their forwardedIp rules';
-    const oneSet = webAclCapacity({ ...input, blocker: { ipSetsPerFamily: 1 } }).ipSetRules;
+    const oneSet = webAclCapacity({ ...input, blocker: { ...input.blocker, ipSetsPerFamily: 1 } }).ipSetRules;
     const fewerSets =
       oneSet < capacity.ipSetRules
         ? ` (with blocker.ipSetsPerFamily 1 instead of ${input.blocker?.ipSetsPerFamily ?? 1} the IP set rules need ${number(oneSet)})`

@@ -33,6 +33,7 @@ import {
 } from './capacity';
 import { describeConfigValue, quoteConfigValue } from './config-error';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
+import { neighbourTierProblems, neighbourTierShape } from './neighbour-tier';
 import { ruleNameProblems, sameRuleName } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
 import { scheduleDurationProblems, scheduleProblem } from './schedule';
@@ -48,7 +49,14 @@ export const LOG_RETENTION_DAYS = [
 export { MANAGED_RULE_GROUPS, type ManagedRuleGroupName } from './capacity';
 
 /** Rule names the web ACL uses for its own IP set rules; rate rules may not take them. */
-const IP_SET_RULE_NAMES = ['allowlist-ipv4', 'allowlist-ipv6', 'blocklist-ipv4', 'blocklist-ipv6'] as const;
+const IP_SET_RULE_NAMES = [
+  'allowlist-ipv4',
+  'allowlist-ipv6',
+  'blocklist-ipv4',
+  'blocklist-ipv6',
+  'neighbours-ipv4',
+  'neighbours-ipv6',
+] as const;
 export const RESERVED_RULE_NAMES: readonly string[] = [
   ...IP_SET_RULE_NAMES,
   ...IP_SET_RULE_NAMES.map(forwardedRuleName),
@@ -317,6 +325,7 @@ export const configSchema = z
             `must be between 1 and ${MAX_IP_SETS_PER_FAMILY} (${MAX_IP_SETS_PER_FAMILY} sets hold ${(MAX_IP_SETS_PER_FAMILY * IP_SET_CAPACITY).toLocaleString('en-US')} ranges per family)`,
           )
           .default(DEFAULT_IP_SETS_PER_FAMILY),
+        ...neighbourTierShape,
       })
       .prefault({}),
     notifier: z
@@ -383,6 +392,7 @@ export const configSchema = z
     for (const problem of allowlistCoverageProblems(config.allowlist)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of allowlistBehindProxyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of trustedProxyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of neighbourTierProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     const repeated = [
       ...repeatedEntryProblems(
         config.notifier.chatIds,

@@ -161,6 +161,8 @@ export class WafAutoblock extends Construct {
       loggedActions: config.logging.actions,
       associations: config.associations,
       ipSetsPerFamily: config.blocker.ipSetsPerFamily,
+      neighbourAction: config.blocker.neighbourAction,
+      immunityTimeSeconds: config.blocker.immunityTimeSeconds,
     });
     this.attackAlarm = new AttackAlarm(this, 'Alarm', {
       scope: config.scope,
@@ -188,6 +190,7 @@ export class WafAutoblock extends Construct {
       blockDurationMinutes: config.blocker.blockDurationMinutes,
       ipv4Prefix: config.blocker.ipv4Prefix,
       ipv6Prefix: config.blocker.ipv6Prefix,
+      offenderPrefixLength: config.blocker.offenderPrefixLength,
       dryRun: config.blocker.dryRun,
       reservedConcurrency: config.blocker.reservedConcurrency ?? undefined,
       logRetentionDays: config.blocker.logRetentionDays,

@@ -84,6 +84,8 @@ function templates(): Record<string, unknown> {
         schedule: 'cron(0/10 * * * ? *)',
         gate: 'always',
         reservedConcurrency: null,
+        neighbourAction: 'CAPTCHA',
+        immunityTimeSeconds: 600,
         sharedIpSets: [
           `arn:aws:wafv2:eu-west-1:${ACCOUNT}:regional/ipset/api-blocklist/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d`,
         ],

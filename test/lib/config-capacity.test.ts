@@ -121,6 +121,25 @@ describe('web ACL capacity', () => {
     expect(webAclCapacity(config)).toEqual({ total: 2741, ipSetRules: 26, rateRules: 940, managedRuleGroups: 1775 });
   });
 
+  it('a neighbour tier adds one rule per family referencing as many sets as the blocklist: 37 WCUs by default', () => {
+    const config = parseConfig({ blocker: { neighbourAction: 'CHALLENGE' } });
+    expect(webAclCapacity(config)).toEqual({ total: 37, ipSetRules: 10, rateRules: 2, managedRuleGroups: 25 });
+    expect(builtWebAclWcus(config)).toBe(37);
+  });
+
+  it('the largest configuration with a neighbour tier still fits the highest limit: 2,761 WCUs', () => {
+    const config = parseConfig({
+      rateRules: TWENTY_FORWARDED_RULES,
+      forwardedIp: OVERWRITING_PROXY,
+      managedRuleGroups: ALL_GROUPS,
+      webAclCapacityLimit: 5000,
+      blocker: { ipSetsPerFamily: 5, neighbourAction: 'CAPTCHA' },
+    });
+    // The 2,741 of the largest one-tier web ACL, and 2 families × 5 neighbour sets × (source IP 1 + header FIRST 1)
+    expect(webAclCapacity(config)).toEqual({ total: 2761, ipSetRules: 46, rateRules: 940, managedRuleGroups: 1775 });
+    expect(builtWebAclWcus(config)).toBe(2761);
+  });
+
   it('rate rules over a low limit: refused naming rateRules', () => {
     expect(configErrorOf({ rateRules: TWENTY_SCOPED_RULES, webAclCapacityLimit: 300 }, 'rateRules')).toContain(
       'would make the web ACL use 971 WCUs (managed rule groups 25, rate rules 940, IP set rules 6)',
@@ -214,7 +233,8 @@ describe('web ACL capacity', () => {
         forwardedIp,
         fc.uniqueArray(fc.constantFrom(...ALL_GROUPS)),
         fc.integer({ min: 1, max: 5 }),
-        (rateRules, forwarded, managedRuleGroups, ipSetsPerFamily) => {
+        fc.constantFrom('BLOCK', 'CHALLENGE', 'CAPTCHA'),
+        (rateRules, forwarded, managedRuleGroups, ipSetsPerFamily, neighbourAction) => {
           let config: WafAutoblockConfig;
           try {
             config = parseConfig({
@@ -222,7 +242,7 @@ describe('web ACL capacity', () => {
               forwardedIp: forwarded,
               managedRuleGroups,
               webAclCapacityLimit: 5000,
-              blocker: { ipSetsPerFamily },
+              blocker: { ipSetsPerFamily, neighbourAction },
             });
           } catch (error) {
             expect(error).toBeInstanceOf(ConfigError);

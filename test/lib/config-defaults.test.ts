@@ -28,6 +28,9 @@ const DEFAULT_CONFIG = {
     logRetentionDays: 30,
     sharedIpSets: [],
     ipSetsPerFamily: 2,
+    neighbourAction: 'BLOCK',
+    offenderPrefixLength: { ipv4: 32, ipv6: 128 },
+    immunityTimeSeconds: 300,
   },
   notifier: {
     chatIds: [],

@@ -18,6 +18,8 @@ export function webAclRulesOf(config: WafAutoblockConfig): wafv2.CfnWebACL.RuleP
     loggedActions: config.logging.actions,
     associations: [],
     ipSetsPerFamily: config.blocker.ipSetsPerFamily,
+    neighbourAction: config.blocker.neighbourAction,
+    immunityTimeSeconds: config.blocker.immunityTimeSeconds,
   });
   return webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCKER_ENV, readBlockerSettings } from '#contracts/blocker-environment';
+import { BLOCKER_ENV, NEIGHBOUR_TIER_ENV, readBlockerSettings } from '#contracts/blocker-environment';
 import { ConfigurationError } from '#contracts/environment';
 import { BLOCKER_ENVIRONMENT, MINUTE, SETTINGS } from '../../support/blocker-fixtures';
 
@@ -172,5 +172,58 @@ describe('readBlockerSettings', () => {
     [BLOCKER_ENV.ipv6Prefix, '32', { ipv6Prefix: 32 }],
   ])('accepts %s=%s at the edge of its range', (variable, value, expected) => {
     expect(readBlockerSettings({ ...BLOCKER_ENVIRONMENT, [variable]: value })).toMatchObject(expected);
+  });
+});
+
+describe('readBlockerSettings: the neighbour tier', () => {
+  const TIER = {
+    [NEIGHBOUR_TIER_ENV.neighbourAction]: 'CHALLENGE',
+    [NEIGHBOUR_TIER_ENV.neighboursIpv4]: JSON.stringify(['site-neighbours-ipv4|n4a', 'site-neighbours-ipv4-2|n4b']),
+    [NEIGHBOUR_TIER_ENV.neighboursIpv6]: JSON.stringify(['site-neighbours-ipv6|n6a', 'site-neighbours-ipv6-2|n6b']),
+    [NEIGHBOUR_TIER_ENV.offenderPrefixIpv4]: '32',
+    [NEIGHBOUR_TIER_ENV.offenderPrefixIpv6]: '128',
+  };
+
+  it('has none when the stack set none of its variables: one tier, as before', () => {
+    expect(readBlockerSettings(BLOCKER_ENVIRONMENT).neighbours).toBeUndefined();
+  });
+
+  it('reads the action, both families’ sets in order, and the offender prefixes', () => {
+    expect(readBlockerSettings({ ...BLOCKER_ENVIRONMENT, ...TIER }).neighbours).toEqual({
+      action: 'CHALLENGE',
+      sets: {
+        IPV4: [
+          { name: 'site-neighbours-ipv4', id: 'n4a', scope: 'CLOUDFRONT' },
+          { name: 'site-neighbours-ipv4-2', id: 'n4b', scope: 'CLOUDFRONT' },
+        ],
+        IPV6: [
+          { name: 'site-neighbours-ipv6', id: 'n6a', scope: 'CLOUDFRONT' },
+          { name: 'site-neighbours-ipv6-2', id: 'n6b', scope: 'CLOUDFRONT' },
+        ],
+      },
+      offenderPrefix: { ipv4: 32, ipv6: 128 },
+    });
+  });
+
+  it.each(Object.values(NEIGHBOUR_TIER_ENV).filter((name) => name !== NEIGHBOUR_TIER_ENV.neighbourAction))(
+    'with NEIGHBOUR_ACTION set, refuses an environment without %s, naming it',
+    (variable) => {
+      expectRefused({ ...BLOCKER_ENVIRONMENT, ...TIER, [variable]: undefined }, variable);
+    },
+  );
+
+  it.each([
+    [NEIGHBOUR_TIER_ENV.neighbourAction, 'BLOCK'],
+    [NEIGHBOUR_TIER_ENV.offenderPrefixIpv4, '24'],
+    [NEIGHBOUR_TIER_ENV.offenderPrefixIpv6, '64'],
+    [NEIGHBOUR_TIER_ENV.offenderPrefixIpv4, '33'],
+  ])('refuses %s=%s, naming it (an offender prefix must be narrower than the widened one)', (variable, value) => {
+    expectRefused({ ...BLOCKER_ENVIRONMENT, ...TIER, [variable]: value }, variable);
+  });
+
+  it('refuses a shared set that is one of the neighbour sets', () => {
+    const arn = 'arn:aws:wafv2:us-east-1:123456789012:global/ipset/site-neighbours-ipv6-2/n6b';
+    const error = errorOf({ ...BLOCKER_ENVIRONMENT, ...TIER, SHARED_IP_SET_ARNS: JSON.stringify([arn]) });
+    expect(error).toMatchObject({ variable: BLOCKER_ENV.sharedIpSets });
   });
 });

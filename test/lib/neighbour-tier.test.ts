@@ -1,0 +1,247 @@
+/**
+ * `blocker.neighbourAction` (issue 12): with CHALLENGE or CAPTCHA the web ACL gets, per family, as
+ * many neighbour IP sets as blocklist sets and a rule with that action right after the blocklist
+ * rules; the blocker may write them and finds them in its environment. With BLOCK (the default)
+ * none of it exists.
+ */
+import type { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { NEIGHBOUR_TIER_ENV, readBlockerSettings } from '#contracts/blocker-environment';
+import { parseConfig } from '#config/load';
+import { configErrorOf } from '../support/config-errors';
+import { synthesize } from '../support/synth';
+import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
+import { webAclRulesOf } from '../support/web-acl';
+
+type IpSetResource = { Properties: { Name: string; IPAddressVersion: string; Addresses: string[] } };
+type Rule = { Name: string; Priority: number; Action?: Record<string, unknown>; Statement: Record<string, unknown> };
+type WebAcl = { Properties: { Rules: Rule[]; ChallengeConfig?: unknown; CaptchaConfig?: unknown } };
+
+function webAclOf(template: Template): WebAcl['Properties'] {
+  const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL')) as WebAcl[];
+  if (!acl) throw new Error('no web ACL');
+  return acl.Properties;
+}
+
+/** IP sets of the template by name, with their logical ids. */
+function setsNamed(template: Template, part: string): Record<string, string> {
+  const sets = template.findResources('AWS::WAFv2::IPSet') as Record<string, IpSetResource>;
+  return Object.fromEntries(
+    Object.entries(sets)
+      .filter(([, set]) => set.Properties.Name.includes(part))
+      .map(([id, set]) => [set.Properties.Name, id]),
+  );
+}
+
+/** A template value with `Fn::GetAtt` / `Ref` replaced by `<logicalId>.<attribute>` / `<logicalId>`, joins joined. */
+function deployed(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const intrinsic = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (intrinsic['Fn::GetAtt']) return intrinsic['Fn::GetAtt'].join('.');
+  if (intrinsic.Ref !== undefined) return intrinsic.Ref;
+  if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(deployed).join(intrinsic['Fn::Join'][0]);
+  return value;
+}
+
+const reference = (logicalId: string) => ({ IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] } } });
+
+describe('blocker.neighbourAction: BLOCK (the default)', () => {
+  const { template } = synthesize();
+  const [, fn] = functionOfService(template, 'WafAutoblock-blocker');
+
+  it('has no neighbour set, no neighbour rule, no immunity setting and tells the blocker of no tier', () => {
+    expect(setsNamed(template, '-neighbours-')).toEqual({});
+    const acl = webAclOf(template);
+    expect(acl.Rules.map((rule) => rule.Name)).toEqual([
+      'allowlist-ipv4',
+      'allowlist-ipv6',
+      'blocklist-ipv4',
+      'blocklist-ipv6',
+      'rate-all',
+      'AWSManagedRulesAmazonIpReputationList',
+    ]);
+    expect(acl.ChallengeConfig).toBeUndefined();
+    expect(acl.CaptchaConfig).toBeUndefined();
+    const variables = Object.keys(fn.Properties.Environment.Variables);
+    expect(variables.filter((name) => /NEIGHBOUR|OFFENDER/.test(name))).toEqual([]);
+  });
+});
+
+describe('blocker.neighbourAction: CHALLENGE', () => {
+  const { template } = synthesize({ blocker: { neighbourAction: 'CHALLENGE' } });
+  const [, fn] = functionOfService(template, 'WafAutoblock-blocker');
+  const neighbours = setsNamed(template, '-neighbours-');
+  const idOf = (name: string) => neighbours[name] ?? `no set ${name}`;
+
+  it('creates two empty neighbour sets per family beside the blocklist sets', () => {
+    expect(Object.keys(neighbours).sort()).toEqual([
+      'WafAutoblock-neighbours-ipv4',
+      'WafAutoblock-neighbours-ipv4-2',
+      'WafAutoblock-neighbours-ipv6',
+      'WafAutoblock-neighbours-ipv6-2',
+    ]);
+    const sets = template.findResources('AWS::WAFv2::IPSet') as Record<string, IpSetResource>;
+    for (const id of Object.values(neighbours)) expect(sets[id]?.Properties.Addresses).toEqual([]);
+    expect(Object.keys(setsNamed(template, '-blocklist-'))).toHaveLength(4);
+  });
+
+  it('evaluates allowlist, exact offenders (Block), neighbours (Challenge), rate rules, managed groups, in that order', () => {
+    const rules = webAclOf(template).Rules;
+    expect(rules.map((rule) => [rule.Name, Object.keys(rule.Action ?? { managed: {} })[0]])).toEqual([
+      ['allowlist-ipv4', 'Allow'],
+      ['allowlist-ipv6', 'Allow'],
+      ['blocklist-ipv4', 'Block'],
+      ['blocklist-ipv6', 'Block'],
+      ['neighbours-ipv4', 'Challenge'],
+      ['neighbours-ipv6', 'Challenge'],
+      ['rate-all', 'Block'],
+      ['AWSManagedRulesAmazonIpReputationList', 'managed'],
+    ]);
+    const priorities = rules.map((rule) => rule.Priority);
+    expect(priorities).toEqual([...priorities].sort((a, b) => a - b));
+  });
+
+  it("challenges a request whose source IP is in any of its family's neighbour sets", () => {
+    const rule = (name: string) => webAclOf(template).Rules.find((candidate) => candidate.Name === name);
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      expect(rule(`neighbours-${family}`)?.Statement).toEqual({
+        OrStatement: {
+          Statements: [`WafAutoblock-neighbours-${family}`, `WafAutoblock-neighbours-${family}-2`].map((name) =>
+            reference(idOf(name)),
+          ),
+        },
+      });
+    }
+  });
+
+  it("keeps a solved challenge for WAF's default 300 s, and sets no CAPTCHA immunity", () => {
+    const acl = webAclOf(template);
+    expect(acl.ChallengeConfig).toEqual({ ImmunityTimeProperty: { ImmunityTime: 300 } });
+    expect(acl.CaptchaConfig).toBeUndefined();
+  });
+
+  it("gives the blocker the tier's action, sets and offender prefixes, as the handler's own reader sees them", () => {
+    const variables = Object.fromEntries(
+      Object.entries(fn.Properties.Environment.Variables).map(([name, value]) => [name, String(deployed(value))]),
+    );
+    const settings = readBlockerSettings(variables);
+    expect(settings.neighbours?.action).toBe('CHALLENGE');
+    expect(settings.neighbours?.offenderPrefix).toEqual({ ipv4: 32, ipv6: 128 });
+    for (const [family, suffix] of [
+      ['IPV4', 'ipv4'],
+      ['IPV6', 'ipv6'],
+    ] as const) {
+      const names = [`WafAutoblock-neighbours-${suffix}`, `WafAutoblock-neighbours-${suffix}-2`];
+      expect(settings.neighbours?.sets[family]).toEqual(
+        names.map((name) => ({ name, id: `${idOf(name)}.Id`, scope: 'CLOUDFRONT' })),
+      );
+    }
+    expect(variables[NEIGHBOUR_TIER_ENV.neighbourAction]).toBe('CHALLENGE');
+  });
+
+  it('lets the blocker read and replace the neighbour sets, and no more than before besides them', () => {
+    const updates = statementsOf(template, fn).filter((s) => actionsOf(s).includes('wafv2:UpdateIPSet'));
+    const resources = updates.flatMap(resourcesOf);
+    for (const id of Object.values(neighbours)) expect(resources).toContainEqual({ 'Fn::GetAtt': [id, 'Arn'] });
+    const blocklists = Object.values(setsNamed(template, '-blocklist-'));
+    expect(resources).toHaveLength(Object.values(neighbours).length + blocklists.length);
+  });
+});
+
+describe('blocker.neighbourAction: CAPTCHA', () => {
+  const config = parseConfig({
+    blocker: { neighbourAction: 'CAPTCHA', immunityTimeSeconds: 3600, ipSetsPerFamily: 1 },
+  });
+
+  it('puts up a CAPTCHA for the neighbours, solved once an hour, with one plain set reference per family', () => {
+    const rules = webAclRulesOf(config);
+    const neighbourRules = rules.filter((rule) => rule.name.startsWith('neighbours-'));
+    expect(neighbourRules.map((rule) => [rule.name, rule.action])).toEqual([
+      ['neighbours-ipv4', { captcha: {} }],
+      ['neighbours-ipv6', { captcha: {} }],
+    ]);
+    for (const rule of neighbourRules) expect(Object.keys(rule.statement)).toEqual(['ipSetReferenceStatement']);
+    const { template } = synthesize({
+      blocker: { neighbourAction: 'CAPTCHA', immunityTimeSeconds: 3600, ipSetsPerFamily: 1 },
+    });
+    expect(webAclOf(template).CaptchaConfig).toEqual({ ImmunityTimeProperty: { ImmunityTime: 3600 } });
+    expect(webAclOf(template).ChallengeConfig).toBeUndefined();
+  });
+});
+
+describe('the neighbour tier behind a proxy that writes X-Real-IP', () => {
+  const config = parseConfig({
+    forwardedIp: {
+      headerName: 'X-Real-IP',
+      setByOwnProxy: 'overwrites',
+      proxyInFrontOfCloudFront: true,
+      trustedProxies: ['173.245.48.0/20'],
+    },
+    rateRules: [{ name: 'all', limit: 100, aggregateKey: 'FORWARDED_IP' }],
+    blocker: { neighbourAction: 'CHALLENGE', ipSetsPerFamily: 1 },
+  });
+
+  it('challenges on the header address as the blocklist blocks on it: a forged one only gets its sender challenged', () => {
+    const rules = webAclRulesOf(config);
+    const forwarded = rules.find((rule) => rule.name === 'neighbours-ipv4-forwarded');
+    const blocklist = rules.find((rule) => rule.name === 'blocklist-ipv4-forwarded');
+    expect(forwarded?.action).toEqual({ challenge: {} });
+    const headerOf = (statement: unknown) =>
+      (statement as { ipSetReferenceStatement: { ipSetForwardedIpConfig: unknown } }).ipSetReferenceStatement
+        .ipSetForwardedIpConfig;
+    expect(headerOf(forwarded?.statement)).toEqual(headerOf(blocklist?.statement));
+    expect(headerOf(forwarded?.statement)).toMatchObject({ headerName: 'X-Real-IP', position: 'FIRST' });
+  });
+});
+
+describe('neighbour tier configuration', () => {
+  it.each([['ALLOW'], ['challenge'], [true]])('neighbourAction %o: refused, naming the key', (neighbourAction) => {
+    expect(configErrorOf({ blocker: { neighbourAction } }, 'blocker.neighbourAction')).toContain(
+      'must be one of BLOCK, CHALLENGE, CAPTCHA',
+    );
+  });
+
+  it('an offender prefix no narrower than the widened range: refused, since the neighbours would be nothing', () => {
+    expect(
+      configErrorOf(
+        { blocker: { neighbourAction: 'CHALLENGE', offenderPrefixLength: { ipv4: 24 } } },
+        'blocker.offenderPrefixLength.ipv4',
+      ),
+    ).toContain('is 24, not narrower than blocker.ipv4Prefix 24');
+    expect(
+      configErrorOf(
+        { blocker: { neighbourAction: 'CAPTCHA', ipv6Prefix: 56, offenderPrefixLength: { ipv6: 48 } } },
+        'blocker.offenderPrefixLength.ipv6',
+      ),
+    ).toContain('57 to 128');
+  });
+
+  it('a narrower offender prefix is accepted: a /28 is blocked, the rest of its /24 challenged', () => {
+    const config = parseConfig({ blocker: { neighbourAction: 'CHALLENGE', offenderPrefixLength: { ipv4: 28 } } });
+    expect(config.blocker.offenderPrefixLength).toEqual({ ipv4: 28, ipv6: 128 });
+  });
+
+  it.each([
+    [{ neighbourAction: 'CHALLENGE', immunityTimeSeconds: 120 }, "below 300, WAF's minimum for the Challenge action"],
+    [{ neighbourAction: 'CAPTCHA', immunityTimeSeconds: 59 }, 'must be between 60 and 259200'],
+    [{ neighbourAction: 'CAPTCHA', immunityTimeSeconds: 259_201 }, 'must be between 60 and 259200'],
+    [{ neighbourAction: 'CAPTCHA', immunityTimeSeconds: 90.5 }, 'must be a whole number'],
+  ])('%o: refused on blocker.immunityTimeSeconds', (blocker, message) => {
+    expect(configErrorOf({ blocker }, 'blocker.immunityTimeSeconds')).toContain(message);
+  });
+
+  it('a CAPTCHA may be kept for as little as 60 s and as long as three days', () => {
+    for (const immunityTimeSeconds of [60, 259_200]) {
+      expect(
+        parseConfig({ blocker: { neighbourAction: 'CAPTCHA', immunityTimeSeconds } }).blocker.immunityTimeSeconds,
+      ).toBe(immunityTimeSeconds);
+    }
+  });
+
+  it.each([['neighbours-ipv4'], ['Neighbours-IPv6'], ['neighbours-ipv4-forwarded']])(
+    'a rate rule named %s: refused, the name is the neighbour rule’s',
+    (name) => {
+      expect(configErrorOf({ rateRules: [{ name, limit: 100 }] }, 'rateRules[0].name')).toContain('reserved');
+    },
+  );
+});
