@@ -13,13 +13,15 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Family, LedgerEntry } from '#core/types';
+import { tierOf, type Family, type LedgerEntry, type Tier } from '#core/types';
 import {
   ACTIVE_SHARDS,
+  activeFamilyOf,
   activeShardKey,
   activeShardOf,
   LEDGER_RESERVED_KEYS,
   LEDGER_SCHEMA,
+  ledgerKeyOf,
 } from '#contracts/ledger-schema';
 import { ReadError, WriteError } from '#shared/errors';
 
@@ -141,6 +143,8 @@ const {
   ttlAttribute: TTL,
   activeIndexPartitionKey: ACTIVE_FAMILY,
   shardIndexPartitionKey: ACTIVE_SHARD,
+  cidrAttribute: CIDR,
+  tierAttribute: TIER,
 } = LEDGER_SCHEMA;
 const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
 /** The marker's key, and the fields it carries. */
@@ -165,6 +169,10 @@ export function createLedgerClient(clientOrConfig: DynamoDBClient | DynamoDBClie
  * key of the sparse `ActiveByExpiry` index, and `activeShard` (set and removed with it) the one of
  * the sparse `ActiveByShard` index that runs read, so reading the managed ranges never scans the table.
  * Expired items stay in the table (with `removedAt`) until TTL deletes them a week later.
+ *
+ * Each entry is read and written in its tier (`entry.tier`, unset: `block`): a neighbour-tier
+ * row has a key and index partitions of its own (lambdas/contracts/ledger-schema.ts), so the same
+ * CIDR may be in both tiers, each with its own expiry, and readers of one tier never see the other.
  */
 export class Ledger {
   private readonly resource: string;
@@ -206,8 +214,8 @@ export class Ledger {
    * @throws ReadError naming the table when any page cannot be read or any item is malformed; the
    *   caller must then write nothing based on the ledger.
    */
-  async activeEntries(family: Family): Promise<LedgerEntry[]> {
-    return (await this.readActive([family])).rows[family] ?? [];
+  async activeEntries(family: Family, tier: Tier = 'block'): Promise<LedgerEntry[]> {
+    return (await this.readActive([family], tier)).rows[family] ?? [];
   }
 
   /**
@@ -221,9 +229,13 @@ export class Ledger {
    * the notifier and the CLI use it too.
    *
    * The indexes are eventually consistent, as {@link Ledger.activeEntries} says.
+   *
+   * @param tier - The tier whose rows to read. The neighbour tier was always written sharded: its
+   *   rows are read from the sharded index alone, in one wave whatever the marker says.
    * @throws ReadError naming the table when the marker, any page or any item cannot be read.
    */
-  async readActive(families: readonly Family[] = FAMILIES): Promise<ActiveLedger> {
+  async readActive(families: readonly Family[] = FAMILIES, tier: Tier = 'block'): Promise<ActiveLedger> {
+    if (tier === 'neighbour') return this.readNeighbours(families);
     try {
       // Settled: once the marker is there, the old index's answer (or failure) does not matter.
       const firstPages = Promise.allSettled(
@@ -232,12 +244,12 @@ export class Ledger {
       const [marker, pages, ...sharded] = await Promise.all([
         this.client.send(new GetCommand({ TableName: this.tableName, Key: SCHEMA_KEY, ConsistentRead: true })),
         firstPages,
-        ...families.map((family) => this.queryShards(family)),
+        ...families.map((family) => this.queryShards(family, 'block')),
       ]);
       const byFamily = families.map((family, index) => ({ family, items: sharded[index] ?? [] }));
       if (marker.Item !== undefined) {
         this.markerSeen = true;
-        return { sharded: true, unsharded: [], rows: toRows(byFamily, []) };
+        return { sharded: true, unsharded: [], rows: toRows(byFamily, [], 'block') };
       }
       const legacy = await Promise.all(
         families.map(async (family, index) => {
@@ -249,12 +261,23 @@ export class Ledger {
         }),
       );
       const unsharded = legacy.flatMap(({ family, items }) =>
-        items.filter((item) => item[ACTIVE_SHARD] === undefined).map((item) => toLedgerEntry(item, family)),
+        items.filter((item) => item[ACTIVE_SHARD] === undefined).map((item) => toLedgerEntry(item, family, 'block')),
       );
-      return { sharded: false, unsharded, rows: toRows(byFamily, legacy) };
+      return { sharded: false, unsharded, rows: toRows(byFamily, legacy, 'block') };
     } catch (error) {
       // One unreadable page or item makes the whole answer unusable: an entry missing from the
       // result would look unmanaged, and its range could neither expire nor be counted.
+      throw new ReadError(this.resource, { cause: error });
+    }
+  }
+
+  /** The neighbour tier's active rows: its partitions of the sharded index, all at once. */
+  private async readNeighbours(families: readonly Family[]): Promise<ActiveLedger> {
+    try {
+      const sharded = await Promise.all(families.map((family) => this.queryShards(family, 'neighbour')));
+      const byFamily = families.map((family, index) => ({ family, items: sharded[index] ?? [] }));
+      return { sharded: true, unsharded: [], rows: toRows(byFamily, [], 'neighbour') };
+    } catch (error) {
       throw new ReadError(this.resource, { cause: error });
     }
   }
@@ -334,12 +357,14 @@ export class Ledger {
    *
    * @throws ReadError naming the table when a read fails or an item is malformed.
    */
-  async activeEntriesOf(family: Family, ranges: readonly string[]): Promise<LedgerEntry[]> {
+  async activeEntriesOf(family: Family, ranges: readonly string[], tier: Tier = 'block'): Promise<LedgerEntry[]> {
     const outcomes = await settleBounded(ranges, this.concurrency, async (range) => {
       const { Item } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { [RANGE]: range }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: { [RANGE]: ledgerKeyOf(range, tier) }, ConsistentRead: true }),
       );
-      return Item !== undefined && Item[ACTIVE_FAMILY] === family ? toLedgerEntry(Item, family) : undefined;
+      return Item !== undefined && Item[ACTIVE_FAMILY] === activeFamilyOf(family, tier)
+        ? toLedgerEntry(Item, family, tier)
+        : undefined;
     });
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw new ReadError(this.resource, { cause: failed.reason });
@@ -519,7 +544,7 @@ export class Ledger {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [RANGE]: entry.range },
+          Key: { [RANGE]: ledgerKeyOf(entry.range, tierOf(entry)) },
           UpdateExpression: 'SET #expiresAt = :now, #ttl = :ttl',
           ConditionExpression: 'attribute_exists(#activeFamily)',
           ExpressionAttributeNames: { '#expiresAt': EXPIRES_AT, '#ttl': TTL, '#activeFamily': ACTIVE_FAMILY },
@@ -556,20 +581,21 @@ export class Ledger {
     };
   }
 
-  /** The items of every partition of `family` in the sharded index, all read at once. */
-  private async queryShards(family: Family): Promise<Record<string, unknown>[]> {
+  /** The items of every partition of `family` in `tier` in the sharded index, all read at once. */
+  private async queryShards(family: Family, tier: Tier): Promise<Record<string, unknown>[]> {
     const partitions = await Promise.all(
       Array.from({ length: ACTIVE_SHARDS }, (_, shard) =>
         this.queryPages({
           IndexName: LEDGER_SCHEMA.shardIndex,
           KeyConditionExpression: '#activeShard = :shard',
           ExpressionAttributeNames: { '#activeShard': ACTIVE_SHARD },
-          ExpressionAttributeValues: { ':shard': activeShardKey(family, shard) },
+          ExpressionAttributeValues: { ':shard': activeShardKey(family, shard, tier) },
         }),
       ),
     );
     // A row that a 0.1.0 blocker closed after a rollback keeps a stale `activeShard`: not active.
-    return partitions.flat().filter((item) => item[ACTIVE_FAMILY] === family);
+    const activeFamily = activeFamilyOf(family, tier);
+    return partitions.flat().filter((item) => item[ACTIVE_FAMILY] === activeFamily);
   }
 
   /** The items of `family`'s partition of the old index (`ActiveByExpiry`), from `startKey` on. */
@@ -621,6 +647,7 @@ export class Ledger {
   }
 
   private async upsertOne(entry: LedgerEntry): Promise<'written' | 'stale'> {
+    const tier = tierOf(entry);
     const names: Record<string, string> = {
       '#family': 'family',
       '#firstSeen': 'firstSeen',
@@ -640,7 +667,8 @@ export class Ledger {
       ':expiresAt': entry.expiresAt,
       ':hits': entry.hits,
       ':source': entry.source,
-      ':shard': activeShardOf(entry.family, entry.range),
+      ':activeFamily': activeFamilyOf(entry.family, tier),
+      ':shard': activeShardOf(entry.family, entry.range, tier),
       ':ttl': Math.ceil(entry.expiresAt / 1000) + TTL_GRACE_SECONDS,
     };
     const set = [
@@ -650,10 +678,18 @@ export class Ledger {
       '#expiresAt = :expiresAt',
       '#hits = :hits',
       '#source = :source',
-      '#activeFamily = :family',
+      '#activeFamily = :activeFamily',
       '#activeShard = :shard',
       '#ttl = :ttl',
     ];
+    if (tier === 'neighbour') {
+      // The key carries the CIDR prefixed; the row says its CIDR and tier plainly.
+      names['#cidr'] = CIDR;
+      names['#tier'] = TIER;
+      values[':cidr'] = entry.range;
+      values[':tier'] = tier;
+      set.push('#cidr = :cidr', '#tier = :tier');
+    }
     names['#preexisting'] = 'preexisting';
     values[':preexisting'] = entry.preexisting === true;
     set.push('#preexisting = :preexisting');
@@ -676,7 +712,7 @@ export class Ledger {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [RANGE]: entry.range },
+          Key: { [RANGE]: ledgerKeyOf(entry.range, tier) },
           UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
           // A new item passes too: a first sighting is the normal case.
           ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen <= :lastSeen',
@@ -696,7 +732,7 @@ export class Ledger {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [RANGE]: entry.range },
+          Key: { [RANGE]: ledgerKeyOf(entry.range, tierOf(entry)) },
           UpdateExpression: 'REMOVE #activeFamily, #activeShard SET #removedAt = :now',
           // Checked against the stored expiry, not the caller's copy: a concurrent run may have seen
           // the range attacking again since this run read the ledger.
@@ -765,13 +801,14 @@ function oldIndexQuery(family: Family): IndexQuery {
 function toRows(
   sharded: readonly { family: Family; items: readonly Record<string, unknown>[] }[],
   legacy: readonly { family: Family; items: readonly Record<string, unknown>[] }[],
+  tier: Tier,
 ): Partial<Record<Family, LedgerEntry[]>> {
   const rows: Partial<Record<Family, LedgerEntry[]>> = {};
   for (const { family, items } of sharded) {
     const byRange = new Map<string, LedgerEntry>();
     const old = legacy.find((read) => read.family === family)?.items ?? [];
     for (const item of [...items, ...old]) {
-      const entry = toLedgerEntry(item, family);
+      const entry = toLedgerEntry(item, family, tier);
       if (!byRange.has(entry.range)) byRange.set(entry.range, entry);
     }
     rows[family] = [...byRange.values()].sort((a, b) => a.expiresAt - b.expiresAt);
@@ -813,7 +850,11 @@ function parseIntentEntries(json: string): LedgerEntry[] {
   return parsed.map((item: unknown) => {
     if (typeof item !== 'object' || item === null) throw new TypeError('an intent entry is not an object');
     const record = item as Record<string, unknown>;
-    return toLedgerEntry(record, isFamily(record['family']) ? record['family'] : 'IPV4');
+    const family = isFamily(record['family']) ? record['family'] : 'IPV4';
+    if (record[TIER] !== 'neighbour') return toLedgerEntry(record, family, 'block');
+    // An entry as JSON carries its CIDR as `range`; a row carries it in `cidr`, under its prefixed key.
+    const range = field(record, RANGE, isNonEmptyString, 'a non-empty string');
+    return toLedgerEntry({ ...record, [RANGE]: ledgerKeyOf(range, 'neighbour'), [CIDR]: range }, family, 'neighbour');
   });
 }
 
@@ -845,14 +886,16 @@ async function settleBounded<T, R>(
 /**
  * Checks an item read from the active index and turns it into an entry.
  *
+ * @param tier - The tier the item was read as: a neighbour row's range is its `cidr`, and its key
+ *   must be that CIDR prefixed.
  * @throws TypeError naming the range and the first field that is wrong.
  */
-function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEntry {
+function toLedgerEntry(item: Record<string, unknown>, family: Family, tier: Tier): LedgerEntry {
   const range = item[RANGE];
   const label = typeof range === 'string' ? range : describe(range);
   try {
     const entry: LedgerEntry = {
-      range: field(item, RANGE, isNonEmptyString, 'a non-empty string'),
+      range: tier === 'block' ? field(item, RANGE, isNonEmptyString, 'a non-empty string') : neighbourRange(item),
       family: field(item, 'family', isFamily, 'IPV4 or IPV6'),
       firstSeen: field(item, 'firstSeen', isEpochMs, 'epoch milliseconds'),
       lastSeen: field(item, 'lastSeen', isEpochMs, 'epoch milliseconds'),
@@ -869,6 +912,7 @@ function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEnt
     // Optional fields are carried only when set, as the core writes them.
     return {
       ...entry,
+      ...(tier === 'neighbour' ? { tier } : {}),
       ...(preexisting === true ? { preexisting } : {}),
       ...(reason !== undefined ? { reason } : {}),
       ...(shared !== undefined && shared.length > 0 ? { sharedPreexisting: shared } : {}),
@@ -879,6 +923,13 @@ function toLedgerEntry(item: Record<string, unknown>, family: Family): LedgerEnt
       cause: error,
     });
   }
+}
+
+/** @throws TypeError when the row's `cidr` is missing or its key is not that CIDR in the neighbour tier. */
+function neighbourRange(item: Record<string, unknown>): string {
+  const cidr = field(item, CIDR, isNonEmptyString, 'a non-empty string');
+  if (item[RANGE] !== ledgerKeyOf(cidr, 'neighbour')) throw new TypeError(`cidr ${cidr} is not the one its key names`);
+  return cidr;
 }
 
 function field<T>(

@@ -1,7 +1,19 @@
 /**
  * The ledger table's key schema: the one contract between the CDK stack that creates the table and
  * the blocker that reads and writes it. No AWS imports, so the stack can use it at synth time.
+ *
+ * Two tiers share the table (issue 12). A block-tier row is keyed and indexed exactly as before
+ * tiers existed (partition key the canonical CIDR, `activeFamily` `IPV4`, `activeShard` `IPV4#07`),
+ * so that a 0.1.0 or 0.2.x blocker rolled back onto the table still reads and writes it. A
+ * neighbour-tier row has keys of its own that no CIDR and no older reader can meet: partition key
+ * `neighbour#<cidr>` ({@link ledgerKeyOf}), `activeFamily` `neighbour#IPV4`, `activeShard`
+ * `neighbour#IPV4#07`. Older readers query `activeFamily = IPV4` or `activeShard = IPV4#nn` and
+ * look ranges up by their CIDR, so they never see one; a run without a neighbour tier need not
+ * query its partitions either.
  */
+import type { Tier } from './ranges';
+
+export type { Tier };
 export const LEDGER_SCHEMA = {
   /** Partition key (S): the canonical CIDR of a managed range. */
   partitionKey: 'range',
@@ -30,6 +42,16 @@ export const LEDGER_SCHEMA = {
    * intended additions, recorded before it writes the IP sets (`#intent#<slot>#<part>`).
    */
   intentKeyPrefix: '#intent#',
+  /**
+   * Key prefix of a neighbour-tier row (`neighbour#<cidr>`), and of its `activeFamily` and
+   * `activeShard` values. Neither a CIDR nor `#`: no range lookup of a block-tier row, no reserved
+   * item and no intent item can have such a key.
+   */
+  neighbourKeyPrefix: 'neighbour#',
+  /** Attribute (S) of a neighbour-tier row: its canonical CIDR, which its partition key only carries prefixed. */
+  cidrAttribute: 'cidr',
+  /** Attribute (S) of a neighbour-tier row: `neighbour`. A block-tier row has none, as before tiers. */
+  tierAttribute: 'tier',
 } as const;
 
 /**
@@ -54,16 +76,29 @@ export const ACTIVE_SHARDS = 16;
  * canonical CIDR modulo {@link ACTIVE_SHARDS}, as two digits (`IPV4#07`). Stable across versions and
  * processes: a row is found again in the partition it was written to.
  */
-export function activeShardOf(family: 'IPV4' | 'IPV6', range: string): string {
+export function activeShardOf(family: 'IPV4' | 'IPV6', range: string, tier: Tier = 'block'): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < range.length; index++) {
     hash ^= range.charCodeAt(index);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return activeShardKey(family, hash % ACTIVE_SHARDS);
+  return activeShardKey(family, hash % ACTIVE_SHARDS, tier);
 }
 
-/** The `activeShard` value of partition `shard` (0 to {@link ACTIVE_SHARDS} - 1) of `family`. */
-export function activeShardKey(family: 'IPV4' | 'IPV6', shard: number): string {
-  return `${family}#${String(shard).padStart(2, '0')}`;
+/**
+ * The `activeShard` value of partition `shard` (0 to {@link ACTIVE_SHARDS} - 1) of `family` in
+ * `tier`: `IPV4#07`, or `neighbour#IPV4#07`.
+ */
+export function activeShardKey(family: 'IPV4' | 'IPV6', shard: number, tier: Tier = 'block'): string {
+  return `${activeFamilyOf(family, tier)}#${String(shard).padStart(2, '0')}`;
+}
+
+/** The `activeFamily` value of an active row of `family` in `tier`: `IPV4`, or `neighbour#IPV4`. */
+export function activeFamilyOf(family: 'IPV4' | 'IPV6', tier: Tier = 'block'): string {
+  return tier === 'block' ? family : `${LEDGER_SCHEMA.neighbourKeyPrefix}${family}`;
+}
+
+/** The partition key of the row of `range` (a canonical CIDR) in `tier`: the CIDR, or `neighbour#<cidr>`. */
+export function ledgerKeyOf(range: string, tier: Tier = 'block'): string {
+  return tier === 'block' ? range : `${LEDGER_SCHEMA.neighbourKeyPrefix}${range}`;
 }

@@ -12,3 +12,13 @@ export type Family = 'IPV4' | 'IPV6';
  * lower-case form. Examples: `203.0.113.0/24`, `2001:db8:1:2::/64`.
  */
 export type Cidr = string;
+
+/**
+ * Which list of the blocker a range is in: `block`, the Block IP sets (the only list before issue
+ * 12: the exact offenders, or with `neighbourAction` BLOCK the whole widened range), or
+ * `neighbour`, the sets whose rule challenges (the widened range around an offender).
+ */
+export type Tier = 'block' | 'neighbour';
+
+/** Both tiers, in the order the run reports them. */
+export const TIERS: readonly Tier[] = ['block', 'neighbour'];

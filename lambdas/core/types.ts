@@ -2,9 +2,9 @@
  * Shared vocabulary of the blocker's pure core. Nothing in `lambdas/core` imports an AWS SDK.
  */
 
-import type { Cidr, Family } from '#contracts/ranges';
+import type { Cidr, Family, Tier } from '#contracts/ranges';
 
-export type { Cidr, Family };
+export type { Cidr, Family, Tier };
 
 /** One range that a source (a rate rule, an operator, a ban feed) wants blocked in this run. */
 export interface Sighting {
@@ -28,6 +28,11 @@ export interface Sighting {
 export interface LedgerEntry {
   readonly range: Cidr;
   readonly family: Family;
+  /**
+   * The list the range is in. Unset: `block`, as every entry was before tiers (so that an intent
+   * or a row of a block-tier range reads as it always did).
+   */
+  readonly tier?: Tier;
   /** Epoch milliseconds. */
   readonly firstSeen: number;
   /** Epoch milliseconds; expiry counts from here. As stored, it may lag the last sighting (see expiresAt). */
@@ -67,4 +72,9 @@ export interface IpSetSnapshot {
   readonly description?: string;
   /** The set's IPAddressVersion, as WAF reports it. */
   readonly family?: Family;
+}
+
+/** The tier of an entry: `block` unless it says `neighbour`. */
+export function tierOf(entry: Pick<LedgerEntry, 'tier'>): Tier {
+  return entry.tier ?? 'block';
 }
