@@ -28,7 +28,15 @@ import { readInputs, type RunInputs } from './run/read';
 import { dropIntents, recordRows, writeAhead } from './run/intent';
 import { closeExpiries, refreshRows } from './run/record';
 import { changesOf, publishChanges, type RunChanges } from './run/report';
-import { FAMILIES, sumTallies, type BlockerDeps, type RunSummary, type Trigger, type WriteTally } from './run/types';
+import {
+  LISTS,
+  setsOf,
+  sumTallies,
+  type BlockerDeps,
+  type RunSummary,
+  type Trigger,
+  type WriteTally,
+} from './run/types';
 import { writeSets } from './run/write-sets';
 
 export type { BlockerDeps, RunLogger, RunSummary, Trigger } from './run/types';
@@ -50,7 +58,7 @@ export async function runBlocker(
   const readDone = Date.now();
   const decision = await decide(deps, settings, trigger, inputs, now);
   // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
-  const mayReport = FAMILIES.some((f) => decision.plans[f].plan.changed || decision.plans[f].step.expired.length > 0);
+  const mayReport = LISTS.some((k) => decision.plans[k].plan.changed || decision.plans[k].step.expired.length > 0);
   const hostsRead: Promise<SampledHosts> = mayReport
     ? sampledHosts(deps.waf, settings, now)
     : Promise.resolve({ hosts: [], unreadable: [] });
@@ -111,12 +119,21 @@ function summarize(
     keysRejected: rejected,
     rejectedByReason: decision.rejectedByReason,
     unreadableRules: decision.unreadableRules,
-    rangesActive: FAMILIES.reduce((sum, f) => sum + plans[f].step.active.length - plans[f].plan.overflow.length, 0),
-    blocklistSizes: changes.sizes,
+    rangesActive: LISTS.reduce((sum, k) => sum + plans[k].step.active.length - plans[k].plan.overflow.length, 0),
+    blocklistSizes: { IPV4: changes.sizes.IPV4, IPV6: changes.sizes.IPV6 },
     blocklistCapacity: {
       IPV4: settings.blocklist.IPV4.length * IP_SET_CAPACITY,
       IPV6: settings.blocklist.IPV6.length * IP_SET_CAPACITY,
     },
+    ...(settings.neighbours === undefined
+      ? {}
+      : {
+          neighbourSizes: { IPV4: changes.sizes['neighbour#IPV4'], IPV6: changes.sizes['neighbour#IPV6'] },
+          neighbourCapacity: {
+            IPV4: setsOf(settings, 'neighbour#IPV4').length * IP_SET_CAPACITY,
+            IPV6: setsOf(settings, 'neighbour#IPV6').length * IP_SET_CAPACITY,
+          },
+        }),
     rangesAdded: changes.added.length,
     rangesExpired: changes.removedExpired.length,
     overflowEnded: changes.overflowEnded,
@@ -124,7 +141,7 @@ function summarize(
     lockConflicts: tally.lockConflicts,
     ipSetWrites: tally.ipSetWrites,
     ledgerWrites: tally.ledgerWrites,
-    ledgerRefreshSkipped: FAMILIES.reduce((sum, f) => sum + plans[f].writes.skipped, 0),
+    ledgerRefreshSkipped: LISTS.reduce((sum, k) => sum + plans[k].writes.skipped, 0),
     reported,
     actions: decision.outcomes,
     removals: removalsOf(decision.outcomes, decision.unbanned, changes.written),

@@ -27,7 +27,7 @@
  * the budget leaves {@link SNS_ENVELOPE_HEADROOM_BYTES} for the rest of the envelope (type, ids, topic
  * ARN, subject, timestamp, signature and URLs take about 1.5 KB).
  */
-import type { Cidr, Family } from './ranges';
+import type { Cidr, Family, Tier } from './ranges';
 
 export const BLOCK_REPORT_KIND = 'waf-autoblock.block-report';
 
@@ -52,6 +52,8 @@ export interface AddedRange {
   /** The rate rule or feed that asked for it. */
   readonly source: string;
   readonly hits: number;
+  /** `neighbour`: added to a neighbour set (challenged, not blocked); unset: a blocklist, as before tiers. */
+  readonly tier?: Tier;
 }
 
 /** A range whose block ran out, removed from its blocklist. */
@@ -60,6 +62,8 @@ export interface ExpiredRange {
   readonly source: string;
   /** ISO 8601 time it was last seen attacking. */
   readonly lastSeen: string;
+  /** `neighbour`: removed from a neighbour set; unset: from a blocklist, as before tiers. */
+  readonly tier?: Tier;
 }
 
 /** The fields every version has. */
@@ -85,6 +89,8 @@ interface ReportBody {
     readonly family: Family;
     readonly size: number;
     readonly capacity: number;
+    /** `neighbour`: a neighbour set; unset: a blocklist or shared set, as before tiers. */
+    readonly tier?: Tier;
   }[];
   /** Most common Host header values among the rate rules' sampled requests. */
   readonly topHosts: readonly { readonly host: string; readonly count: number }[];

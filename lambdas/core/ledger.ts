@@ -108,6 +108,7 @@ function upsertsByRange(
         preexisting: presentInSet(sighting.range),
       };
       if (sighting.reason !== undefined) entry.reason = sighting.reason;
+      if (sighting.tier === 'neighbour') entry.tier = sighting.tier;
       const ownership = shareOwnership(entry, shared);
       if (ownership !== undefined) applyOwnership(entry, ownership);
       upserts.set(sighting.range, entry);

@@ -18,6 +18,8 @@ export interface Sighting {
   readonly durationMs?: number;
   /** Why, when a person or another host asked for the block. */
   readonly reason?: string;
+  /** The list it is for; unset: `block`. A new ledger entry takes it from its first sighting. */
+  readonly tier?: Tier;
 }
 
 /**

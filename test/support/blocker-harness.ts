@@ -147,6 +147,12 @@ export interface DeployOptions {
    * @default a new client for the world's emulator
    */
   readonly waf?: WAFV2Client;
+  /**
+   * A neighbour tier (issue 12): one neighbour IP set per family, holding these entries at first,
+   * with the exact address blocked (`/32`, `/128`) and the widened range challenged.
+   * @default none: one tier, as before
+   */
+  readonly neighbours?: Readonly<Record<Family, readonly string[]>>;
   /** Settings that differ from the deployment's own, e.g. `sharedIpSets` or `dryRun`. */
   readonly settings?: Partial<BlockerSettings>;
   /** Dependencies that differ from the deployment's own, e.g. `wafIn` or `random`. */
@@ -162,6 +168,8 @@ export interface EmulatorDeployment {
   readonly pending: PendingReports;
   /** The emulator ids of the blocklists (the first set of each family). */
   readonly blocklistId: Record<Family, string>;
+  /** The neighbour sets' ids, with {@link DeployOptions.neighbours}. */
+  readonly neighbourId: Record<Family, string> | undefined;
   /** One run of the blocker, as the schedule starts it unless `trigger` says otherwise, at `now`. */
   readonly run: (now?: number, trigger?: Trigger) => Promise<RunSummary>;
 }
@@ -257,9 +265,20 @@ async function deployOn(world: EmulatorWorld, n: number, options: DeployOptions)
     IPV4: ipSet('blocklist-v4', 'IPV4', blocked.IPV4),
     IPV6: ipSet('blocklist-v6', 'IPV6', blocked.IPV6),
   };
+  const neighbourSets = options.neighbours && {
+    IPV4: ipSet('neighbours-v4', 'IPV4', options.neighbours.IPV4),
+    IPV6: ipSet('neighbours-v6', 'IPV6', options.neighbours.IPV6),
+  };
   const settings: BlockerSettings = {
     ...SETTINGS,
     ledgerTable,
+    ...(neighbourSets && {
+      neighbours: {
+        action: 'CHALLENGE',
+        sets: { IPV4: [neighbourSets.IPV4], IPV6: [neighbourSets.IPV6] },
+        offenderPrefix: { ipv4: 32, ipv6: 128 },
+      },
+    }),
     blocklist: { IPV4: [blocklist.IPV4], IPV6: [blocklist.IPV6] },
     allowlist: { IPV4: ipSet('allowlist-v4', 'IPV4', allowed.IPV4), IPV6: ipSet('allowlist-v6', 'IPV6', allowed.IPV6) },
     ...options.settings,
@@ -282,6 +301,7 @@ async function deployOn(world: EmulatorWorld, n: number, options: DeployOptions)
     ledger,
     pending,
     blocklistId: { IPV4: blocklist.IPV4.id, IPV6: blocklist.IPV6.id },
+    neighbourId: neighbourSets && { IPV4: neighbourSets.IPV4.id, IPV6: neighbourSets.IPV6.id },
     run: (now = NOW, trigger = { kind: 'schedule' }) => runBlocker(deps, settings, trigger, now),
   };
 }

@@ -1,7 +1,15 @@
 /**
- * Phase 2, decide: from what was read, with the pure core, what each family's ledger and IP set
+ * Phase 2, decide: from what was read, with the pure core, what each list's ledger rows and IP sets
  * should hold. Its one AWS call is a strongly consistent look-up of the few ranges the eventually
  * consistent index may not list yet (normally none, so normally no round trip).
+ *
+ * With a neighbour tier, every key a rate rule limits is normalized twice: by the offender prefix
+ * into the block tier, and by the widened prefix into the neighbour tier. The neighbour sets hold
+ * the whole widened range, the offender included: WAF evaluates the Block rule first, so the
+ * offender is blocked all the same, and a neighbour range never has to be split around its
+ * offenders (which would cost up to 8 entries per /24 per offender, and a re-split on every expiry).
+ * Bans from the CLI or the feed go to the block tier, widened as before; an unban or the allowlist
+ * ends a range in every tier.
  */
 import { describeIpSet } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
@@ -13,18 +21,25 @@ import { mergeSightings } from '#core/merge';
 import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
 import { IpSetIndex } from '#core/reconcile';
 import { combinedPlan, planShards } from '#core/shard-plan';
-import type { Family, IpSetSnapshot, LedgerEntry, Sighting } from '#core/types';
+import type { IpSetSnapshot, LedgerEntry, Sighting, Tier } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
 import { planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
 import type { LedgerIntent } from '#adapters/ledger';
 import { recoverIntents } from './intent';
 import type { RunInputs } from './read';
 import {
+  awaitLists,
   FAMILIES,
+  familyOfList,
+  LISTS,
+  listOf,
   message,
   OVERFLOW_SAMPLE,
+  perList,
+  tierOfList,
   type BlockerDeps,
   type FamilyPlan,
+  type ListKey,
   type SharedTarget,
   type Trigger,
 } from './types';
@@ -35,7 +50,7 @@ export interface RunDecision {
   readonly keysSeen: number;
   readonly rejectedByReason: Record<string, number>;
   readonly unreadableRules: string[];
-  readonly plans: Readonly<Record<Family, FamilyPlan>>;
+  readonly plans: Readonly<Record<ListKey, FamilyPlan>>;
   /** The shared sets that could be read; the others are in `sharedFailures`. */
   readonly shared: readonly SharedTarget[];
   /** ARNs of the shared sets that could not be read. */
@@ -50,7 +65,7 @@ export interface RunDecision {
   /** Left-over intents read this run: dropped once this run's rows are written. */
   readonly leftover: readonly LedgerIntent[];
   /** Left-over entries this run owns from now on and records as rows (see ./intent). */
-  readonly recovered: Readonly<Record<Family, LedgerEntry[]>>;
+  readonly recovered: Readonly<Record<ListKey, LedgerEntry[]>>;
 }
 
 /**
@@ -66,32 +81,31 @@ export async function decide(
 ): Promise<RunDecision> {
   const { shared, sharedFailures, readFailures } = sharedTargets(deps, settings, inputs);
   const allowlist = allowlistOf(settings, inputs);
-  const policy = createNormalizePolicy({ ipv4Prefix: settings.ipv4Prefix, ipv6Prefix: settings.ipv6Prefix, allowlist });
+  const policies = policiesOf(settings, allowlist);
   const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
-  const keys = collectSightings(deps, settings, inputs, policy, collected);
-  const actionPlan = planActions(trigger.actions ?? [], policy, settings.blockDurationMs);
-  const sightings = withActions(mergeSightings(keys.perRule), actionPlan, settings.blockDurationMs);
-  // Every set of a family together: a range in any shard is in the blocklist (ownership, recovery).
-  const present: Record<Family, IpSetIndex> = {
-    IPV4: new IpSetIndex(inputs.blocklists.IPV4.flatMap((set) => set.addresses)),
-    IPV6: new IpSetIndex(inputs.blocklists.IPV6.flatMap((set) => set.addresses)),
-  };
+  const keys = collectSightings(deps, settings, inputs, policies, collected);
+  const actionPlan = planActions(trigger.actions ?? [], policies.widened, settings.blockDurationMs);
+  const sightings = [
+    ...withActions(mergeSightings(keys.perRule), actionPlan, settings.blockDurationMs),
+    ...mergeSightings(keys.neighboursPerRule)
+      .filter((sighting) => !actionPlan.unbans.has(sighting.range))
+      .map((sighting): Sighting => ({ ...sighting, tier: 'neighbour' })),
+  ];
+  // Every set of a list together: a range in any shard is in the list (ownership, recovery).
+  const present = perList((key) => new IpSetIndex(inputs.blocklists[key].flatMap((set) => set.addresses)));
   const recovered = recoverIntents(inputs.intents, inputs.ledgerRows, present, shared, sharedFailures.length > 0);
-  if (recovered.IPV4.length + recovered.IPV6.length > 0) {
+  const recoveredRanges = LISTS.flatMap((key) => recovered[key]);
+  if (recoveredRanges.length > 0) {
     deps.logger.warn('finishing a write-ahead intent left by an earlier run', {
-      ranges: [...recovered.IPV4, ...recovered.IPV6].slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
+      ranges: recoveredRanges.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
     });
   }
-  const known: Record<Family, LedgerEntry[]> = {
-    IPV4: [...inputs.ledgerRows.IPV4, ...recovered.IPV4],
-    IPV6: [...inputs.ledgerRows.IPV6, ...recovered.IPV6],
-  };
+  const known = perList((key) => [...inputs.ledgerRows[key], ...recovered[key]]);
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
-  const plans: Record<Family, FamilyPlan> = {
-    IPV4: planFamily('IPV4', settings, inputs, present.IPV4, rows.IPV4, ended.rows.IPV4, sightings, shared, now),
-    IPV6: planFamily('IPV6', settings, inputs, present.IPV6, rows.IPV6, ended.rows.IPV6, sightings, shared, now),
-  };
+  const plans = perList((key) =>
+    planFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings, shared, now),
+  );
   return {
     collected,
     keysSeen: keys.keysSeen,
@@ -109,7 +123,7 @@ export async function decide(
       actionPlan,
       plans,
       ended.unbanned,
-      [present.IPV4, present.IPV6, ...shared.map((t) => t.index)],
+      [...LISTS.map((key) => present[key]), ...shared.map((t) => t.index)],
       now,
     ),
   };
@@ -127,6 +141,7 @@ function sharedTargets(deps: BlockerDeps, settings: BlockerSettings, inputs: Run
     settings.allowlist.IPV6,
     ...settings.blocklist.IPV4,
     ...settings.blocklist.IPV6,
+    ...(settings.neighbours ? [...settings.neighbours.sets.IPV4, ...settings.neighbours.sets.IPV6] : []),
   ];
   inputs.sharedResults.forEach((result, index) => {
     const ref = settings.sharedIpSets[index];
@@ -166,17 +181,48 @@ function allowlistOf(settings: BlockerSettings, inputs: RunInputs): Allowlist {
   }
 }
 
-/** The rules' keys as sightings (only when the gate is open), with what was rejected and why. */
+/**
+ * How keys become ranges: `offender` for the block tier (the widened prefix itself without a
+ * neighbour tier), `widened` for the neighbour tier and for bans; `neighbours` unset without a tier.
+ */
+interface Policies {
+  readonly offender: NormalizePolicy;
+  readonly widened: NormalizePolicy;
+  readonly neighbours: NormalizePolicy | undefined;
+}
+
+function policiesOf(settings: BlockerSettings, allowlist: Allowlist): Policies {
+  const widened = createNormalizePolicy({
+    ipv4Prefix: settings.ipv4Prefix,
+    ipv6Prefix: settings.ipv6Prefix,
+    allowlist,
+  });
+  const tier = settings.neighbours;
+  if (tier === undefined) return { offender: widened, widened, neighbours: undefined };
+  const offender = createNormalizePolicy({
+    ipv4Prefix: tier.offenderPrefix.ipv4,
+    ipv6Prefix: tier.offenderPrefix.ipv6,
+    allowlist,
+  });
+  return { offender, widened, neighbours: widened };
+}
+
+/**
+ * The rules' keys as sightings (only when the gate is open), with what was rejected and why. The
+ * rejections are the block tier's: a key whose widened range is refused (say, it overlaps the
+ * allowlist) while its exact address is not still has its offender blocked.
+ */
 function collectSightings(
   deps: BlockerDeps,
   settings: BlockerSettings,
   inputs: RunInputs,
-  policy: NormalizePolicy,
+  policies: Policies,
   collected: boolean,
 ) {
   const unreadableRules: string[] = [];
   const rejectedByReason: Record<string, number> = {};
   const perRule: Sighting[][] = [];
+  const neighboursPerRule: Sighting[][] = [];
   let keysSeen = 0;
   inputs.keyResults.forEach((result, index) => {
     const ruleName = settings.rateRules[index] ?? `rule ${index}`;
@@ -192,15 +238,16 @@ function collectSightings(
     if (!collected) return;
     const keys = [...result.value.ipv4, ...result.value.ipv6];
     keysSeen += keys.length;
-    const { sightings, rejected } = normalizeKeys(keys, ruleName, policy);
+    const { sightings, rejected } = normalizeKeys(keys, ruleName, policies.offender);
     perRule.push(sightings);
+    if (policies.neighbours) neighboursPerRule.push(normalizeKeys(keys, ruleName, policies.neighbours).sightings);
     for (const { key, reason } of rejected) {
       rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + 1;
       if (reason === 'unparsable')
         deps.logger.warn('malformed key skipped', { rule: ruleName, key: key.slice(0, 100) });
     }
   });
-  return { unreadableRules, rejectedByReason, perRule, keysSeen };
+  return { unreadableRules, rejectedByReason, perRule, neighboursPerRule, keysSeen };
 }
 
 /**
@@ -213,24 +260,27 @@ function collectSightings(
  */
 async function confirmedRows(
   deps: BlockerDeps,
-  known: Readonly<Record<Family, LedgerEntry[]>>,
-  present: Readonly<Record<Family, IpSetIndex>>,
+  known: Readonly<Record<ListKey, LedgerEntry[]>>,
+  present: Readonly<Record<ListKey, IpSetIndex>>,
   sightings: readonly Sighting[],
   actionPlan: ActionPlan,
-): Promise<Record<Family, LedgerEntry[]>> {
-  const confirm = async (family: Family): Promise<LedgerEntry[]> => {
-    const rows = known[family];
+): Promise<Record<ListKey, LedgerEntry[]>> {
+  const confirm = async (key: ListKey): Promise<LedgerEntry[]> => {
+    const rows = known[key];
+    const family = familyOfList(key);
     const ranges = new Set(rows.map((row) => row.range));
     const unsure = sightings
-      .filter((s) => s.family === family && present[family].has(s.range) && !ranges.has(s.range))
+      .filter((s) => listOf(s) === key && present[key].has(s.range) && !ranges.has(s.range))
       .map((s) => s.range);
+    // An unban ends its range in every tier; without a tier the neighbour lists are never asked.
+    const tier: Tier = tierOfList(key);
+    const asked = tier === 'block' || present[key].addresses.length > 0 || rows.length > 0;
     for (const [range, unbanFamily] of actionPlan.unbans) {
-      if (unbanFamily === family && !ranges.has(range)) unsure.push(range);
+      if (asked && unbanFamily === family && !ranges.has(range)) unsure.push(range);
     }
-    return unsure.length === 0 ? rows : [...rows, ...(await deps.ledger.activeEntriesOf(family, unsure))];
+    return unsure.length === 0 ? rows : [...rows, ...(await deps.ledger.activeEntriesOf(family, unsure, tier))];
   };
-  const [IPV4, IPV6] = await Promise.all([confirm('IPV4'), confirm('IPV6')]);
-  return { IPV4, IPV6 };
+  return awaitLists(perList(confirm));
 }
 
 /**
@@ -240,7 +290,7 @@ async function confirmedRows(
  */
 function endBlocks(
   deps: BlockerDeps,
-  rows: Readonly<Record<Family, LedgerEntry[]>>,
+  rows: Readonly<Record<ListKey, LedgerEntry[]>>,
   actionPlan: ActionPlan,
   allowlist: Allowlist,
   now: number,
@@ -249,17 +299,19 @@ function endBlocks(
   const unbanned = new Map<string, LedgerEntry>();
   const checkAllowlist = allowlist.entries.length > 0;
   const allowlisted: string[] = [];
-  const end = (family: Family): LedgerEntry[] =>
-    rows[family].map((row) => {
+  const end = (key: ListKey): LedgerEntry[] =>
+    rows[key].map((row) => {
       const unban = actionPlan.unbans.has(row.range);
-      if (unban) unbanned.set(row.range, row);
-      else if (!(checkAllowlist && row.expiresAt > now && allowlist.overlaps(row.range))) return row;
+      if (unban) {
+        // The block tier's row names the outcome when the range is in both tiers.
+        if (!unbanned.has(row.range) || tierOfList(key) === 'block') unbanned.set(row.range, row);
+      } else if (!(checkAllowlist && row.expiresAt > now && allowlist.overlaps(row.range))) return row;
       else allowlisted.push(row.range);
       if (row.expiresAt <= now) return row;
       ending.push(row);
       return { ...row, expiresAt: now };
     });
-  const after: Record<Family, LedgerEntry[]> = { IPV4: end('IPV4'), IPV6: end('IPV6') };
+  const after = perList(end);
   if (allowlisted.length > 0) {
     deps.logger.warn('blocked ranges now overlap the allowlist; ending their blocks', {
       count: allowlisted.length,
@@ -269,9 +321,9 @@ function endBlocks(
   return { ending, unbanned, rows: after };
 }
 
-/** One family's ledger step and blocklist plan. */
+/** One list's ledger step and plan for its IP sets. Shared sets take the block tier only. */
 function planFamily(
-  family: Family,
+  key: ListKey,
   settings: BlockerSettings,
   inputs: RunInputs,
   present: IpSetIndex,
@@ -281,11 +333,12 @@ function planFamily(
   shared: readonly SharedTarget[],
   now: number,
 ): FamilyPlan {
-  const sharedOfFamily = shared.filter((target) => target.family === family);
+  const family = familyOfList(key);
+  const sharedOfFamily = tierOfList(key) === 'block' ? shared.filter((target) => target.family === family) : [];
   // A set that could not be read is not compared with any range until it can be (see SharedSetsView).
   const step = advanceLedger(
     rows,
-    sightings.filter((sighting) => sighting.family === family),
+    sightings.filter((sighting) => listOf(sighting) === key),
     now,
     settings.blockDurationMs,
     (range) => present.has(range),
@@ -297,15 +350,20 @@ function planFamily(
             sharedOfFamily.filter((target) => target.index.has(range)).map((target) => target.ref.arn),
         },
   );
-  const snapshots = inputs.blocklists[family];
-  const sharded = planShards({
-    shards: snapshots.map((set) => set.addresses),
-    active: step.active,
-    expired: step.expired,
-    capacity: IP_SET_CAPACITY,
-  });
+  const snapshots = inputs.blocklists[key];
+  // A neighbour list without a neighbour tier has no sets (and, never read nor sighted, no rows).
+  const sharded =
+    snapshots.length === 0
+      ? { shards: [], overflow: step.active }
+      : planShards({
+          shards: snapshots.map((set) => set.addresses),
+          active: step.active,
+          expired: step.expired,
+          capacity: IP_SET_CAPACITY,
+        });
   return {
     family,
+    list: key,
     snapshot: { addresses: present.addresses, lockToken: snapshots[0]?.lockToken ?? '' },
     present,
     step,
@@ -321,12 +379,13 @@ function planFamily(
 /** What became of each action, from the plans of this run (before any write). */
 function actionOutcomes(
   plan: ActionPlan,
-  plans: Readonly<Record<Family, FamilyPlan>>,
+  plans: Readonly<Record<ListKey, FamilyPlan>>,
   unbanned: ReadonlyMap<string, LedgerEntry>,
   sets: readonly IpSetIndex[],
   now: number,
 ): ActionOutcome[] {
   if (plan.resolved.length === 0) return [];
+  // Bans go to the block tier: its lists are keyed by family.
   const upserts = new Map(
     FAMILIES.flatMap((family) => plans[family].step.upserts.map((entry) => [entry.range, entry] as const)),
   );

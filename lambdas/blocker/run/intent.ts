@@ -28,14 +28,18 @@ import type { IntentSlot, LedgerIntent } from '#adapters/ledger';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { OwnedRanges, ownedSetEntries } from '#core/aggregate';
 import type { IpSetIndex } from '#core/reconcile';
-import type { Cidr, Family, LedgerEntry } from '#core/types';
+import type { Cidr, LedgerEntry } from '#core/types';
 import type { RunDecision } from './decide';
 import {
   asWriteError,
-  FAMILIES,
+  LISTS,
+  listOf,
   message,
   NO_WRITES,
+  perList,
+  tierOfList,
   type BlockerDeps,
+  type ListKey,
   type SharedTarget,
   type WriteTally,
 } from './types';
@@ -47,35 +51,34 @@ export interface WrittenIntent {
 }
 
 /**
- * The left-over entries this run must own: in a set of ours (or perhaps, behind an unreadable
- * shared set), without an active row. The latest sighting wins when both slots name a range.
+ * The left-over entries this run must own: in a set of ours of their list (or perhaps, behind an
+ * unreadable shared set, for the block tier, which alone is shared), without an active row. The
+ * latest sighting wins when both slots name a range.
  */
 export function recoverIntents(
   intents: readonly LedgerIntent[],
-  rows: Readonly<Record<Family, readonly LedgerEntry[]>>,
-  present: Readonly<Record<Family, IpSetIndex>>,
+  rows: Readonly<Record<ListKey, readonly LedgerEntry[]>>,
+  present: Readonly<Record<ListKey, IpSetIndex>>,
   shared: readonly SharedTarget[],
   anySharedUnreadable: boolean,
-): Record<Family, LedgerEntry[]> {
-  const recovered: Record<Family, Map<string, LedgerEntry>> = { IPV4: new Map(), IPV6: new Map() };
-  const owned: Record<Family, Set<string>> = {
-    IPV4: new Set(rows.IPV4.map((row) => row.range)),
-    IPV6: new Set(rows.IPV6.map((row) => row.range)),
-  };
+): Record<ListKey, LedgerEntry[]> {
+  const recovered = perList(() => new Map<string, LedgerEntry>());
+  const owned = perList((key) => new Set(rows[key].map((row) => row.range)));
   const entries = intents.flatMap((intent) => intent.entries);
-  if (entries.length === 0) return { IPV4: [], IPV6: [] };
+  if (entries.length === 0) return perList(() => []);
   const held = heldByBlocklists(entries, rows, present);
   for (const entry of entries) {
     const { family, range } = entry;
-    if (owned[family].has(range)) continue;
-    const inASet =
-      anySharedUnreadable ||
-      held[family].has(range) ||
-      shared.some((target) => target.family === family && target.index.has(range));
-    const earlier = recovered[family].get(range);
-    if (inASet && (earlier === undefined || earlier.lastSeen < entry.lastSeen)) recovered[family].set(range, entry);
+    const key = listOf(entry);
+    if (owned[key].has(range)) continue;
+    const sharedHolds =
+      tierOfList(key) === 'block' &&
+      (anySharedUnreadable || shared.some((target) => target.family === family && target.index.has(range)));
+    const inASet = sharedHolds || held[key].has(range);
+    const earlier = recovered[key].get(range);
+    if (inASet && (earlier === undefined || earlier.lastSeen < entry.lastSeen)) recovered[key].set(range, entry);
   }
-  return { IPV4: [...recovered.IPV4.values()], IPV6: [...recovered.IPV6.values()] };
+  return perList((key) => [...recovered[key].values()]);
 }
 
 /**
@@ -85,24 +88,26 @@ export function recoverIntents(
  */
 function heldByBlocklists(
   entries: readonly LedgerEntry[],
-  rows: Readonly<Record<Family, readonly LedgerEntry[]>>,
-  present: Readonly<Record<Family, IpSetIndex>>,
-): Record<Family, Set<Cidr>> {
-  const held = (family: Family): Set<Cidr> => {
-    const intended = entries.filter((entry) => entry.family === family);
+  rows: Readonly<Record<ListKey, readonly LedgerEntry[]>>,
+  present: Readonly<Record<ListKey, IpSetIndex>>,
+): Record<ListKey, Set<Cidr>> {
+  return perList((key): Set<Cidr> => {
+    const intended = entries.filter((entry) => listOf(entry) === key);
     if (intended.length === 0) return new Set();
-    const ours = rows[family].filter((row) => row.preexisting !== true).map((row) => row.range);
+    const ours = rows[key].filter((row) => row.preexisting !== true).map((row) => row.range);
     const owned = new OwnedRanges([...ours, ...intended.map((entry) => entry.range)]);
-    return new Set(ownedSetEntries(present[family].addresses, owned).ours.flatMap((entry) => entry.covers));
-  };
-  return { IPV4: held('IPV4'), IPV6: held('IPV6') };
+    return new Set(ownedSetEntries(present[key].addresses, owned).ours.flatMap((entry) => entry.covers));
+  });
 }
 
 /** The rows this run records before or after its set writes: its new ranges, then the recovered ones. */
 export function rowsToRecord(decision: RunDecision): LedgerEntry[] {
-  const first = FAMILIES.flatMap((family) => decision.plans[family].writes.first);
-  const ranges = new Set(first.map((entry) => entry.range));
-  const recovered = FAMILIES.flatMap((family) => decision.recovered[family]).filter((e) => !ranges.has(e.range));
+  const first = LISTS.flatMap((key) => decision.plans[key].writes.first);
+  // By list and range: the same CIDR may be in both tiers.
+  const firstKeys = new Set(first.map((entry) => `${listOf(entry)} ${entry.range}`));
+  const recovered = LISTS.flatMap((key) => decision.recovered[key]).filter(
+    (entry) => !firstKeys.has(`${listOf(entry)} ${entry.range}`),
+  );
   return [...first, ...recovered];
 }
 

@@ -9,18 +9,18 @@ import type { PendingReport } from '#adapters/pending-report';
 import { readIpSet, readManagedKeys, type ManagedKeys } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Family, IpSetSnapshot, LedgerEntry } from '#core/types';
-import { FAMILIES, message, type BlockerDeps, type Trigger } from './types';
+import { awaitLists, FAMILIES, message, perList, setsOf, type BlockerDeps, type ListKey, type Trigger } from './types';
 
 /** Everything a run reads before it decides. */
 export interface RunInputs {
   readonly alarmState: AlarmState | 'UNKNOWN';
   /** One per rate rule of the settings, in order (none read when the gate is known closed). */
   readonly keyResults: readonly PromiseSettledResult<ManagedKeys>[];
-  /** Every blocklist set of each family, in shard order (`settings.blocklist`). */
-  readonly blocklists: Readonly<Record<Family, readonly IpSetSnapshot[]>>;
+  /** Every set of each list, in shard order (`setsOf`): none for the neighbour lists without a tier. */
+  readonly blocklists: Readonly<Record<ListKey, readonly IpSetSnapshot[]>>;
   readonly allowlists: Readonly<Record<Family, IpSetSnapshot>>;
-  /** The ledger's active rows (from the eventually consistent index). */
-  readonly ledgerRows: Readonly<Record<Family, LedgerEntry[]>>;
+  /** The ledger's active rows of each list (from the eventually consistent index). */
+  readonly ledgerRows: Readonly<Record<ListKey, LedgerEntry[]>>;
   /** One per shared IP set of the settings, in order. */
   readonly sharedResults: readonly PromiseSettledResult<IpSetSnapshot>[];
   /** Write-ahead intents left by runs that did not finish (normally none). */
@@ -65,21 +65,30 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
         (value): PromiseSettledResult<PendingReport | undefined> => ({ status: 'fulfilled', value }),
         (reason: unknown): PromiseSettledResult<PendingReport | undefined> => ({ status: 'rejected', reason }),
       );
-  const [alarmState, keyResults, blocklists, allowlists, active, sharedResults, intents, pending] = await Promise.all([
-    readGate(deps, settings, trigger),
-    keyReads,
-    // Every shard in this same wave: sharding costs no round trip.
-    perFamily((family) => Promise.all(settings.blocklist[family].map((ref) => readIpSet(waf, ref)))),
-    perFamily((family) => readIpSet(waf, settings.allowlist[family])),
-    ledger.readActive(),
-    sharedReads,
-    ledger.readIntents(),
-    pendingRead,
-  ]);
+  // Every shard of every list in this same wave: sharding and the neighbour tier cost no round trip.
+  const setReads = perList((key) => Promise.all(setsOf(settings, key).map((ref) => readIpSet(waf, ref))));
+  const [alarmState, keyResults, blocklists, allowlists, active, neighbours, sharedResults, intents, pending] =
+    await Promise.all([
+      readGate(deps, settings, trigger),
+      keyReads,
+      awaitLists(setReads),
+      perFamily((family) => readIpSet(waf, settings.allowlist[family])),
+      ledger.readActive(),
+      // Without a neighbour tier its partitions are not even queried.
+      settings.neighbours === undefined ? undefined : ledger.readActive(FAMILIES, 'neighbour'),
+      sharedReads,
+      ledger.readIntents(),
+      pendingRead,
+    ]);
   // The migration's writes would stand between an attack and its first block: only in a quiet run.
   const quiet = intents.length === 0 && (trigger.actions ?? []).length === 0 && keyResults.every(limitsNothing);
   if (!active.sharded && quiet && !settings.dryRun) await shardLegacyRows(deps, active.unsharded);
-  const ledgerRows = { IPV4: active.rows.IPV4 ?? [], IPV6: active.rows.IPV6 ?? [] };
+  const ledgerRows = {
+    IPV4: active.rows.IPV4 ?? [],
+    IPV6: active.rows.IPV6 ?? [],
+    'neighbour#IPV4': neighbours?.rows.IPV4 ?? [],
+    'neighbour#IPV6': neighbours?.rows.IPV6 ?? [],
+  };
   return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents, pending };
 }
 

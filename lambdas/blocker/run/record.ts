@@ -6,7 +6,7 @@ import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Family } from '#core/types';
 import type { RunDecision } from './decide';
 import type { SetWrites } from './write-sets';
-import { asWriteError, FAMILIES, NO_WRITES, sumTallies, type BlockerDeps, type WriteTally } from './types';
+import { asWriteError, LISTS, NO_WRITES, sumTallies, type BlockerDeps, type WriteTally } from './types';
 
 /**
  * Refreshes the last-seen time of ranges we already own: it can go beside the IP set writes.
@@ -17,7 +17,7 @@ export async function refreshRows(
   settings: BlockerSettings,
   decision: RunDecision,
 ): Promise<WriteTally> {
-  const refreshWrites = FAMILIES.flatMap((family) => decision.plans[family].writes.refresh);
+  const refreshWrites = LISTS.flatMap((key) => decision.plans[key].writes.refresh);
   if (settings.dryRun || refreshWrites.length === 0) return NO_WRITES;
   try {
     const result = await deps.ledger.upsert(refreshWrites);
@@ -44,9 +44,12 @@ export async function closeExpiries(
   const sharedWriteFailed = new Set<Family>(
     decision.shared.flatMap((target, index) => (writes.shared[index] === undefined ? [target.family] : [])),
   );
-  const closing = FAMILIES.map(async (family): Promise<WriteTally> => {
-    const expired = decision.plans[family].step.expired;
-    if (writes.blocklists[family] === undefined || expired.length === 0 || sharedWriteFailed.has(family)) {
+  const closing = LISTS.map(async (key): Promise<WriteTally> => {
+    const { family, list, step } = decision.plans[key];
+    const expired = step.expired;
+    // A failed shared write holds back the block tier only: the neighbour tier is never shared.
+    const sharedFailed = list === family && sharedWriteFailed.has(family);
+    if (writes.blocklists[key] === undefined || expired.length === 0 || sharedFailed) {
       return NO_WRITES;
     }
     try {
@@ -54,7 +57,7 @@ export async function closeExpiries(
       return {
         ...NO_WRITES,
         ledgerWrites: result.expired,
-        applied: [`ledger: ${result.expired} ${family} ranges closed`],
+        applied: [`ledger: ${result.expired} ${list === family ? family : `${family} neighbour`} ranges closed`],
       };
     } catch (error) {
       return { ...NO_WRITES, failures: [asWriteError(error, `ledger table ${settings.ledgerTable}`)] };

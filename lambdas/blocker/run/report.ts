@@ -11,7 +11,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { BLOCK_REPORT_KIND, type BlockReport } from '#contracts/report';
 import { indexByRange } from '#core/ledger';
 import { IpSetIndex } from '#core/reconcile';
-import type { Family, LedgerEntry } from '#core/types';
+import type { LedgerEntry, Tier } from '#core/types';
 import { deliverReport } from '#blocker/report-delivery';
 import type { SampledHosts } from '#blocker/sampled-hosts';
 import type { WrittenSet } from '#blocker/removals';
@@ -19,17 +19,25 @@ import type { RunDecision } from './decide';
 import type { SetWrites } from './write-sets';
 import {
   asWriteError,
-  FAMILIES,
+  LISTS,
   message,
   NO_WRITES,
   OVERFLOW_SAMPLE,
+  perList,
+  setsOf,
+  tierOfList,
   type BlockerDeps,
+  type ListKey,
   type WriteTally,
 } from './types';
 
 /** What reached the sets this run, as the report and the summary count it. */
 export interface RunChanges {
-  readonly added: readonly { readonly range: string; readonly entry: LedgerEntry | undefined }[];
+  readonly added: readonly {
+    readonly range: string;
+    readonly entry: LedgerEntry | undefined;
+    readonly tier: Tier;
+  }[];
   /** Expired ranges that left a set (not those that were in the set before we first saw them, nor overflow). */
   readonly removedExpired: readonly LedgerEntry[];
   /**
@@ -40,22 +48,23 @@ export interface RunChanges {
   readonly overflow: readonly LedgerEntry[];
   /** Ranges entered or left a set: a report goes out. A set that stays full is a metric, not a message. */
   readonly changed: boolean;
-  /** Entries in each blocklist after the run (as read, for a set whose write failed). */
-  readonly sizes: Readonly<Record<Family, number>>;
+  /** Entries in each list's sets after the run (as read, for a set whose write failed). */
+  readonly sizes: Readonly<Record<ListKey, number>>;
   /** The sets whose writes succeeded (or would have, on a dry run), with the plans they carried out. */
   readonly written: readonly WrittenSet[];
 }
 
 /** What the set writes changed. */
 export function changesOf(settings: BlockerSettings, decision: RunDecision, writes: SetWrites): RunChanges {
-  const applied = FAMILIES.flatMap((family) => {
-    const write = writes.blocklists[family];
-    return write === undefined ? [] : [{ family, step: decision.plans[family].step, plan: write.plan }];
+  const applied = LISTS.flatMap((key) => {
+    const write = writes.blocklists[key];
+    const { family, step } = decision.plans[key];
+    return write === undefined ? [] : [{ key, family, step, plan: write.plan }];
   });
   // By range, not find() per added range: a full set adds thousands against thousands of rows.
-  const added = applied.flatMap(({ step, plan }) => {
+  const added = applied.flatMap(({ key, step, plan }) => {
     const activeByRange = indexByRange(step.active);
-    return plan.added.map((range) => ({ range, entry: activeByRange.get(range) }));
+    return plan.added.map((range) => ({ range, entry: activeByRange.get(range), tier: tierOfList(key) }));
   });
   // Expired: left a set, itself or inside an aggregate the write split or removed. A range that
   // ends while in no set (overflow, or taken out by hand) never blocked anything at its end.
@@ -65,20 +74,20 @@ export function changesOf(settings: BlockerSettings, decision: RunDecision, writ
     return { removed: ours.filter((entry) => left.has(entry.range)), outside: ours.filter((e) => !left.has(e.range)) };
   });
   const removedExpired = ended.flatMap(({ removed }) => removed);
-  const sizeOf = (family: Family) =>
-    writes.blocklists[family]?.update.addresses.length ?? decision.plans[family].snapshot.addresses.length;
+  const sizeOf = (key: ListKey) =>
+    writes.blocklists[key]?.update.addresses.length ?? decision.plans[key].snapshot.addresses.length;
   return {
     added,
     removedExpired,
     overflowEnded: ended.reduce((sum, { outside }) => sum + outside.length, 0),
     overflow: applied.flatMap(({ plan }) => plan.overflow),
     changed: added.length > 0 || removedExpired.length > 0 || applied.some(({ plan }) => plan.removed.length > 0),
-    sizes: { IPV4: sizeOf('IPV4'), IPV6: sizeOf('IPV6') },
+    sizes: perList(sizeOf),
     written: [
       // Set by set, each with its own plan: a range is reported with the set it really left.
-      ...applied.flatMap(({ family }) =>
-        settings.blocklist[family].flatMap((ref, index) => {
-          const write = writes.blocklistShards[family][index];
+      ...applied.flatMap(({ key, family }) =>
+        setsOf(settings, key).flatMap((ref, index) => {
+          const write = writes.blocklistShards[key][index];
           return write === undefined ? [] : [{ label: ref.name, family, plan: write.plan }];
         }),
       ),
@@ -164,31 +173,34 @@ function blockReport(
     webAclName: settings.webAclName,
     dryRun: settings.dryRun,
     collected: decision.collected,
-    added: changes.added.map(({ range, entry }) => ({
+    added: changes.added.map(({ range, entry, tier }) => ({
       range,
       source: entry?.source ?? 'unknown',
       hits: entry?.hits ?? 0,
+      ...(tier === 'neighbour' ? { tier } : {}),
     })),
     expired: changes.removedExpired.map((entry) => ({
       range: entry.range,
       source: entry.source,
       lastSeen: new Date(entry.lastSeen).toISOString(),
+      ...(entry.tier === 'neighbour' ? { tier: entry.tier } : {}),
     })),
     overflow: {
       count: changes.overflow.length,
       sample: changes.overflow.slice(0, OVERFLOW_SAMPLE).map((entry) => entry.range),
     },
     ipSets: [
-      // Every set of each family, in shard order.
-      ...FAMILIES.flatMap((family) =>
-        settings.blocklist[family].map((ref, index) => ({
+      // Every set of each list, in shard order: the blocklists first, as before tiers.
+      ...LISTS.flatMap((key) =>
+        setsOf(settings, key).map((ref, index) => ({
           name: ref.name,
-          family,
+          family: decision.plans[key].family,
           size:
-            writes.blocklistShards[family][index]?.update.addresses.length ??
-            decision.plans[family].shards[index]?.snapshot.addresses.length ??
+            writes.blocklistShards[key][index]?.update.addresses.length ??
+            decision.plans[key].shards[index]?.snapshot.addresses.length ??
             0,
           capacity: IP_SET_CAPACITY,
+          ...(tierOfList(key) === 'neighbour' ? { tier: 'neighbour' as const } : {}),
         })),
       ),
       ...decision.shared.flatMap((target, index) => {

@@ -1,6 +1,10 @@
 /**
  * The run's public shapes (deps, trigger, summary) and the state its phases hand to each other.
- * Per-family state is a `Record<Family, …>`, never arrays indexed by position.
+ * Per-list state is a `Record<ListKey, …>`, never arrays indexed by position. A list is one tier
+ * of one family with IP sets of its own: the block tier's lists are keyed by the family alone
+ * (`IPV4`), as the run's only lists were before tiers, so a `Record<ListKey, …>` is read by family
+ * wherever only the block tier matters (shared sets, metrics); the neighbour tier's are
+ * `neighbour#IPV4` and `neighbour#IPV6`, empty (no sets, no rows, no sightings) without a tier.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -9,18 +13,66 @@ import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { AlarmState } from '#adapters/alarm';
 import type { Ledger } from '#adapters/ledger';
 import type { PendingReports } from '#adapters/pending-report';
-import type { IpSetArnAddress } from '#contracts/blocker-environment';
+import type { BlockerSettings, IpSetAddress, IpSetArnAddress } from '#contracts/blocker-environment';
 import type { LedgerStep } from '#core/ledger';
 import type { LedgerWrites } from '#core/ledger-writes';
 import type { IpSetIndex, ReconcilePlan } from '#core/reconcile';
 import type { PlannedShard } from '#core/shard-plan';
-import type { Cidr, Family, IpSetSnapshot } from '#core/types';
+import { tierOf, type Cidr, type Family, type IpSetSnapshot, type Tier } from '#core/types';
 import { WriteError } from '#shared/errors';
 import type { ActionOutcome, OperatorAction } from '#blocker/actions';
 import type { RangeRemoval } from '#blocker/removals';
 
 /** Both address families, in the order the run reports them. */
 export const FAMILIES: readonly Family[] = ['IPV4', 'IPV6'];
+
+/** One tier of one family: `IPV4` (the block tier) or `neighbour#IPV4`. */
+export type ListKey = Family | `neighbour#${Family}`;
+/** Every list, in the order the run reports them: the block tier's first, as before tiers. */
+export const LISTS: readonly ListKey[] = ['IPV4', 'IPV6', 'neighbour#IPV4', 'neighbour#IPV6'];
+
+/** The list of `family` in `tier`. */
+export function listKey(family: Family, tier: Tier = 'block'): ListKey {
+  return tier === 'block' ? family : `neighbour#${family}`;
+}
+
+/** The list an entry or a sighting belongs to. */
+export function listOf(item: { readonly family: Family; readonly tier?: Tier }): ListKey {
+  return listKey(item.family, tierOf(item));
+}
+
+/** The family of a list. */
+export function familyOfList(key: ListKey): Family {
+  return key === 'IPV4' || key === 'neighbour#IPV4' ? 'IPV4' : 'IPV6';
+}
+
+/** The tier of a list. */
+export function tierOfList(key: ListKey): Tier {
+  return key === 'IPV4' || key === 'IPV6' ? 'block' : 'neighbour';
+}
+
+/** The IP sets of a list, in shard order; none for a neighbour list without a neighbour tier. */
+export function setsOf(settings: BlockerSettings, key: ListKey): readonly IpSetAddress[] {
+  const family = familyOfList(key);
+  if (tierOfList(key) === 'block') return settings.blocklist[family];
+  return settings.neighbours?.sets[family] ?? [];
+}
+
+/** Waits for every list's promise; the first failure rejects, as `Promise.all` does. */
+export async function awaitLists<T>(pending: Readonly<Record<ListKey, Promise<T>>>): Promise<Record<ListKey, T>> {
+  const [IPV4, IPV6, n4, n6] = await Promise.all(LISTS.map((key) => pending[key]));
+  return { IPV4, IPV6, 'neighbour#IPV4': n4, 'neighbour#IPV6': n6 } as Record<ListKey, T>;
+}
+
+/** A record with `make(key)` for every list. */
+export function perList<T>(make: (key: ListKey) => T): Record<ListKey, T> {
+  return {
+    IPV4: make('IPV4'),
+    IPV6: make('IPV6'),
+    'neighbour#IPV4': make('neighbour#IPV4'),
+    'neighbour#IPV6': make('neighbour#IPV6'),
+  };
+}
 /** How many ranges a log line or report names; the rest are counted. */
 export const OVERFLOW_SAMPLE = 20;
 
@@ -75,11 +127,16 @@ export interface RunSummary {
   readonly keysRejected: number;
   readonly rejectedByReason: Record<string, number>;
   readonly unreadableRules: string[];
+  /** Ranges in a set now, of every list (a range in both tiers counts twice). */
   readonly rangesActive: number;
   /** Entries in each family's blocklist IP sets together after this run (as read, for a set whose write failed). */
   readonly blocklistSizes: Readonly<Record<Family, number>>;
   /** Entries each family's blocklist sets may hold together: sets × IP_SET_CAPACITY. */
   readonly blocklistCapacity: Readonly<Record<Family, number>>;
+  /** With a neighbour tier: entries in each family's neighbour sets together after this run. */
+  readonly neighbourSizes?: Readonly<Record<Family, number>>;
+  /** With a neighbour tier: entries each family's neighbour sets may hold together. */
+  readonly neighbourCapacity?: Readonly<Record<Family, number>>;
   readonly rangesAdded: number;
   /** Ranges whose block ended and that left a set this run (itself, or inside an aggregate). */
   readonly rangesExpired: number;
@@ -110,9 +167,10 @@ export interface BlocklistShard {
   readonly planned: PlannedShard;
 }
 
-/** One family's decision: the ledger step, the rows to write, and the plan for its blocklist sets. */
+/** One list's decision: the ledger step, the rows to write, and the plan for its IP sets. */
 export interface FamilyPlan {
   readonly family: Family;
+  readonly list: ListKey;
   /** Every set of the family taken together: their addresses in shard order (`lockToken` is the first set's). */
   readonly snapshot: IpSetSnapshot;
   /** Every set of the family taken together: a range in any of them is present. */
@@ -121,7 +179,7 @@ export interface FamilyPlan {
   readonly writes: LedgerWrites;
   /** Every set's plan taken together (core/shard-plan combinedPlan). */
   readonly plan: ReconcilePlan;
-  /** Per set, in the order of `settings.blocklist[family]`. */
+  /** Per set, in the order of `setsOf(settings, list)`. */
   readonly shards: readonly BlocklistShard[];
 }
 

@@ -10,16 +10,22 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { indexByRange } from '#core/ledger';
 import { asSeenBySet, planReconcile, type ReconcilePlan } from '#core/reconcile';
 import { combinedPlan, planShardAgain } from '#core/shard-plan';
-import type { Cidr, Family, LedgerEntry } from '#core/types';
+import type { Cidr, LedgerEntry } from '#core/types';
 import { IpSetWriteError, type WriteError } from '#shared/errors';
 import type { RunDecision } from './decide';
 import { rowsToRecord } from './intent';
 import {
   asWriteError,
-  FAMILIES,
+  awaitLists,
+  familyOfList,
+  listKey,
   OVERFLOW_SAMPLE,
+  perList,
+  setsOf,
+  tierOfList,
   type BlockerDeps,
   type FamilyPlan,
+  type ListKey,
   type SharedTarget,
   type WriteTally,
 } from './types';
@@ -30,12 +36,12 @@ export interface SetWrite {
   readonly update: IpSetUpdate;
 }
 
-/** What the set writes did, per blocklist family and per shared set (undefined: the write failed). */
+/** What the set writes did, per list and per shared set (undefined: the write failed). */
 export interface SetWrites {
-  /** Each family's sets taken together; undefined when the write of any of them failed. */
-  readonly blocklists: Readonly<Record<Family, SetWrite | undefined>>;
-  /** Each family's sets one by one, in shard order. */
-  readonly blocklistShards: Readonly<Record<Family, readonly (SetWrite | undefined)[]>>;
+  /** Each list's sets taken together; undefined when the write of any of them failed. */
+  readonly blocklists: Readonly<Record<ListKey, SetWrite | undefined>>;
+  /** Each list's sets one by one, in shard order. */
+  readonly blocklistShards: Readonly<Record<ListKey, readonly (SetWrite | undefined)[]>>;
   /** In the order of `decision.shared`. */
   readonly shared: readonly (SetWrite | undefined)[];
   readonly tally: WriteTally;
@@ -47,8 +53,8 @@ export async function writeSets(
   settings: BlockerSettings,
   decision: RunDecision,
 ): Promise<SetWrites> {
-  const withdrawn: Record<Family, Set<Cidr>> = { IPV4: new Set(), IPV6: new Set() };
-  const active = (family: Family): readonly LedgerEntry[] => activeNow(decision.plans[family], withdrawn[family]);
+  const withdrawn = perList(() => new Set<Cidr>());
+  const active = (key: ListKey): readonly LedgerEntry[] => activeNow(decision.plans[key], withdrawn[key]);
   const recheck = recheckFor(deps, decision, withdrawn, active);
   const options = {
     dryRun: settings.dryRun,
@@ -58,7 +64,7 @@ export async function writeSets(
   const writeOne = async (
     client: WAFV2Client,
     ref: Parameters<typeof updateIpSet>[1],
-    target: Pick<FamilyPlan, 'family' | 'snapshot'>,
+    target: Pick<FamilyPlan, 'list' | 'snapshot'>,
     planFor: (current: readonly string[]) => ReconcilePlan,
     wouldAdd: (current: readonly string[]) => readonly Cidr[],
   ): Promise<SetWrite> => {
@@ -72,10 +78,11 @@ export async function writeSets(
         plan = planFor(current);
         return plan;
       },
-      { ...options, beforeReplan: recheck(target.family, wouldAdd) },
+      { ...options, beforeReplan: recheck(target.list, wouldAdd) },
     );
     return { update, plan: plan as ReconcilePlan };
   };
+  // Shared sets take the block tier only: its list is keyed by the family.
   const sharedPlan = (target: SharedTarget) => (current: readonly string[]) =>
     planReconcile({
       current,
@@ -85,16 +92,16 @@ export async function writeSets(
     });
   // Every changed set at once, each lock-safe on its own: a conflict re-reads and re-plans that set only.
   const [blocklistResults, sharedResults] = await Promise.all([
-    Promise.all(
-      FAMILIES.map((family) =>
+    awaitLists(
+      perList((key) =>
         Promise.allSettled(
-          decision.plans[family].shards.map((shard, index) =>
+          decision.plans[key].shards.map((shard, index) =>
             writeOne(
               deps.waf,
-              settings.blocklist[family][index] as IpSetAddress,
-              { family, snapshot: shard.snapshot },
-              (current) => planShardAgain(shard.planned, current, withdrawn[family]),
-              (current) => planShardAgain(shard.planned, current, withdrawn[family]).added,
+              setsOf(settings, key)[index] as IpSetAddress,
+              { list: key, snapshot: shard.snapshot },
+              (current) => planShardAgain(shard.planned, current, withdrawn[key]),
+              (current) => planShardAgain(shard.planned, current, withdrawn[key]).added,
             ),
           ),
         ),
@@ -105,7 +112,7 @@ export async function writeSets(
         writeOne(
           deps.wafIn?.(target.ref.region) ?? deps.waf,
           target.ref,
-          target,
+          { list: listKey(target.family), snapshot: target.snapshot },
           sharedPlan(target),
           (current) => sharedPlan(target)(current).added,
         ),
@@ -125,29 +132,30 @@ export async function writeSets(
 function recheckFor(
   deps: BlockerDeps,
   decision: RunDecision,
-  withdrawn: Record<Family, Set<Cidr>>,
-  active: (family: Family) => readonly LedgerEntry[],
+  withdrawn: Record<ListKey, Set<Cidr>>,
+  active: (key: ListKey) => readonly LedgerEntry[],
 ) {
-  const pending = new Set(rowsToRecord(decision).map((entry) => entry.range));
-  return (family: Family, wouldAdd: (current: readonly string[]) => readonly Cidr[]) =>
+  const pending = perList(() => new Set<Cidr>());
+  for (const entry of rowsToRecord(decision)) pending[listKey(entry.family, entry.tier)].add(entry.range);
+  return (key: ListKey, wouldAdd: (current: readonly string[]) => readonly Cidr[]) =>
     async (current: readonly string[]): Promise<void> => {
       // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
       const toAdd = wouldAdd(current);
       // This run's own new ranges get their rows just before the set writes or, behind an intent,
       // after them: the table may not know them yet, and no other run can have ended them.
-      const toCheck = toAdd.filter((range) => !pending.has(range));
+      const toCheck = toAdd.filter((range) => !pending[key].has(range));
       if (toCheck.length === 0) return;
-      const stored = await deps.ledger.activeEntriesOf(family, toCheck);
+      const stored = await deps.ledger.activeEntriesOf(familyOfList(key), toCheck, tierOfList(key));
       // Gone from the index, or its block shortened (an unban, on another machine's clock): a block
       // is otherwise only ever extended, so a stored expiry earlier than ours means it was ended.
-      const held = indexByRange(active(family));
+      const held = indexByRange(active(key));
       const stillActive = new Set(
         stored
           .filter((entry) => entry.expiresAt >= (held.get(entry.range)?.expiresAt ?? Number.POSITIVE_INFINITY))
           .map((entry) => entry.range),
       );
       const ended = toCheck.filter((range) => !stillActive.has(range));
-      for (const range of ended) withdrawn[family].add(range);
+      for (const range of ended) withdrawn[key].add(range);
       if (ended.length > 0) {
         deps.logger.warn('ranges ended by another run meanwhile; not put back', {
           ranges: ended.slice(0, OVERFLOW_SAMPLE),
@@ -165,7 +173,7 @@ function activeNow(familyPlan: FamilyPlan, withdrawn: ReadonlySet<Cidr>): readon
 function tallySetWrites(
   settings: BlockerSettings,
   decision: RunDecision,
-  blocklistResults: readonly (readonly PromiseSettledResult<SetWrite>[])[],
+  blocklistResults: Readonly<Record<ListKey, readonly PromiseSettledResult<SetWrite>[]>>,
   sharedResults: readonly PromiseSettledResult<SetWrite>[],
 ): SetWrites {
   let ipSetWrites = 0;
@@ -186,18 +194,15 @@ function tallySetWrites(
     }
     return result.value;
   };
-  const blocklists: Record<Family, SetWrite | undefined> = { IPV4: undefined, IPV6: undefined };
-  const blocklistShards: Record<Family, (SetWrite | undefined)[]> = { IPV4: [], IPV6: [] };
-  FAMILIES.forEach((family, familyIndex) => {
-    const results = blocklistResults[familyIndex] ?? [];
-    blocklistShards[family] = settings.blocklist[family].map((ref, index) => {
-      const result = results[index];
+  const blocklistShards = perList((key) =>
+    setsOf(settings, key).map((ref, index) => {
+      const result = blocklistResults[key][index];
       const label = describeIpSet(ref);
       if (result?.status === 'rejected') blocklistFailures.push(asWriteError(result.reason, label));
       return settle(result, label);
-    });
-    blocklists[family] = together(blocklistShards[family], decision.plans[family].plan.overflow);
-  });
+    }),
+  );
+  const blocklists = perList((key) => together(blocklistShards[key], decision.plans[key].plan.overflow));
   const shared = decision.shared.map((target, index) => {
     const result = sharedResults[index];
     const label = describeIpSet(target.ref);

@@ -10,10 +10,10 @@ import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { PendingReports } from '#adapters/pending-report';
 import { runBlocker } from '#blocker/run';
 import { LEDGER_RESERVED_KEYS } from '#contracts/ledger-schema';
-import { NOW } from '../../support/blocker-fixtures';
+import { ATTACKER, NOW, RATE_RULE } from '../../support/blocker-fixtures';
 import { useEmulatorWorld, useStrictAlarmAndReports, type EmulatorDeployment } from '../../support/blocker-harness';
 import { localClient } from '../../support/dynalite';
-import { roundTrips, timeCalls } from '../../support/round-trips';
+import { chainTo, roundTrips, roundTripsTo, timeCalls } from '../../support/round-trips';
 import type { RecordedCall } from '../../support/waf-server';
 
 const world = useEmulatorWorld();
@@ -51,5 +51,41 @@ describe('round trips of a run', () => {
     expect(pendingReads).toHaveLength(1);
     expect(calls.filter((call) => /^(Update|Put|Delete)/.test(call.operation))).toEqual([]);
     expect(publishedMessages()).toEqual([]);
+  });
+
+  it('with a neighbour tier, still waits once in peace: both tiers are read in the same wave', async () => {
+    const deployment = await world.deploy({ table: 'Ledger-trips-tiers', neighbours: { IPV4: [], IPV6: [] } });
+    world.rateRulesLimit({});
+    alarmIs('OK');
+    const timed = timedRuns(deployment);
+    await timed.run();
+    timed.calls.length = 0;
+
+    await timed.run();
+
+    const { calls } = timed;
+    expect(roundTrips(calls)).toBe(1);
+    // Four blocklist and neighbour sets, and both tiers' 32 partitions of the sharded index.
+    expect(calls.filter((call) => call.operation === 'GetIPSet')).toHaveLength(6);
+    expect(calls.filter((call) => JSON.stringify(call.body).includes('neighbour#'))).toHaveLength(32);
+    expect(calls.filter((call) => /^(Update|Put|Delete)/.test(call.operation))).toEqual([]);
+  });
+
+  it('with a neighbour tier, puts an offender and its /24 into their sets after the reads and one wave of rows', async () => {
+    const deployment = await world.deploy({ table: 'Ledger-trips-attack', neighbours: { IPV4: [], IPV6: [] } });
+    world.rateRulesLimit({});
+    alarmIs('ALARM');
+    const timed = timedRuns(deployment);
+    await timed.run();
+    timed.calls.length = 0;
+    world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.linode] } });
+
+    await timed.run();
+
+    const { calls } = timed;
+    const updates = calls.filter((call) => call.operation === 'UpdateIPSet');
+    expect(updates).toHaveLength(2);
+    // Reads, the two rows, then both set writes side by side: the sets come third.
+    for (const update of updates) expect(roundTripsTo(update, calls), chainTo(update, calls)).toBe(3);
   });
 });
