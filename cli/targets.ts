@@ -201,13 +201,19 @@ export function compareSet(
   };
 }
 
-/** Every active ledger entry, both families, earliest expiry first (then by range). */
-export async function activeEntries(deployment: Deployment): Promise<LedgerEntry[]> {
-  const [v4, v6] = await Promise.all([
-    deployment.ledger.activeEntries('IPV4'),
-    deployment.ledger.activeEntries('IPV6'),
-  ]);
-  return [...v4, ...v6].sort(
-    (a, b) => a.expiresAt - b.expiresAt || (a.range < b.range ? -1 : a.range > b.range ? 1 : 0),
-  );
+/**
+ * Every active ledger entry, both families, earliest expiry first (then by range); with
+ * `neighbours`, the neighbour tier's too (entries with `tier: 'neighbour'`), read only from a
+ * deployment that has one.
+ */
+export async function activeEntries(
+  deployment: Deployment,
+  options: { readonly neighbours?: boolean } = {},
+): Promise<LedgerEntry[]> {
+  const tiers = options.neighbours === true && deployment.settings.neighbours !== undefined ? 2 : 1;
+  const reads = (['block', 'neighbour'] as const)
+    .slice(0, tiers)
+    .flatMap((tier) => (['IPV4', 'IPV6'] as const).map((family) => deployment.ledger.activeEntries(family, tier)));
+  const entries = (await Promise.all(reads)).flat();
+  return entries.sort((a, b) => a.expiresAt - b.expiresAt || (a.range < b.range ? -1 : a.range > b.range ? 1 : 0));
 }

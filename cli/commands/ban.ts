@@ -38,6 +38,9 @@ Options:
                      to ${count.format(MAX_BAN_MINUTES / 1440)} days (default: the deployment's blocker.blockDurationMinutes)
   --reason <text>    why, shown by "list" and in the report: one line of at most
                      ${MAX_REASON_LENGTH} characters (code points; no control characters)
+  --tier <t>         block (default): the Block sets; neighbour: the neighbour sets, whose
+                     rule challenges (or shows a CAPTCHA to) the range instead of blocking it;
+                     only for a deployment with blocker.neighbourAction CHALLENGE or CAPTCHA
 ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
@@ -49,7 +52,14 @@ globally routable), said before any AWS call.
 Examples:
   waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
   waf-autoblock ban 2a01:4f8:1:2::/64 --for 7d
+  waf-autoblock ban 100.64.12.0/24 --tier neighbour --reason "carrier NAT, challenge only"
 `;
+
+/** `--tier`, read. @throws {UsageError} for anything but block or neighbour. */
+function readTier(text: string | undefined): 'block' | 'neighbour' {
+  if (text === undefined || text === 'block' || text === 'neighbour') return text ?? 'block';
+  throw new UsageError(`--tier must be block or neighbour, got "${printable(text)}"`);
+}
 
 /**
  * The `--reason` text, trimmed by the whitespace rule of every value (lambdas/core/value-space):
@@ -125,12 +135,14 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
     ...DEPLOYMENT_OPTIONS,
     for: { type: 'string' },
     reason: { type: 'string' },
+    tier: { type: 'string' },
   });
   const [address = ''] = positionalArguments(positionals, ['<ip|cidr>']);
   refuseTooWideNetwork(address);
   readTargetRange(address); // a wrong address is a usage error, said before any AWS call
   const durationMinutes = values.for === undefined ? undefined : parseDuration('--for', values.for);
   const reason = values.reason === undefined ? undefined : readReason(values.reason);
+  const tier = readTier(values.tier);
 
   const source = operatorSource(io);
   const action: BanAction = {
@@ -139,12 +151,18 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
     source,
     ...(durationMinutes === undefined ? {} : { durationMinutes }),
     ...(reason === undefined ? {} : { reason }),
+    ...(tier === 'neighbour' ? { tier } : {}),
   };
   refuseBeforeLookup(action);
   await refuseLocallyAllowlisted(action, io.cwd, values.config);
 
   const deployment = await openDeployment(values, io);
   const { settings } = deployment;
+  if (tier === 'neighbour' && settings.neighbours === undefined) {
+    throw new CommandError(
+      `--tier neighbour: stack ${deployment.stackName} has no neighbour sets (blocker.neighbourAction is BLOCK); ban without --tier to block the range`,
+    );
+  }
   const now = io.now?.() ?? Date.now();
   const summary = await applyActions(deployment, [action], { ...io, now: () => now }, 'ban');
   const outcome = onlyOutcome(summary.actions, 'ban');
@@ -156,10 +174,13 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
   const asked = durationMinutes === undefined ? settings.blockDurationMs : durationMinutes * 60_000;
   const written = trimSurroundingSpace(address);
   const widened = outcome.range === written ? '' : ` (${printable(written)} widened)`;
+  const challenged = outcome.tier === 'neighbour' && settings.neighbours !== undefined;
   const lines = [
-    `Banned ${outcome.range}${widened} until ${utc(outcome.expiresAt)} (${fromNow(outcome.expiresAt, now)}).`,
+    `${challenged ? 'Challenged' : 'Banned'} ${outcome.range}${widened} until ${utc(outcome.expiresAt)} (${fromNow(outcome.expiresAt, now)}).`,
     `  Source ${printable(source)}${reason === undefined ? '' : `; reason: ${printable(reason)}`}.`,
-    `  In ${setsOf(outcome.range, settings)}.`,
+    challenged
+      ? `  In the ${outcome.range.includes(':') ? 'IPv6' : 'IPv4'} neighbour sets (${settings.neighbours.action}).`
+      : `  In ${setsOf(outcome.range, settings)}.`,
   ];
   if (outcome.expiresAt > now + asked) {
     lines.push(

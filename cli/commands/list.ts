@@ -2,27 +2,35 @@
  * `waf-autoblock list`: the ranges waf-autoblock blocks right now, from the ledger. `plain` prints
  * nothing but one CIDR per line, for pf, ipset or nftables to load.
  */
-import type { LedgerEntry } from '#core/types';
+import { tierOf, type LedgerEntry } from '#core/types';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';
-import { UsageError } from '../errors';
+import { CommandError, UsageError } from '../errors';
 import { fromNow, plural, printable, table, utc } from '../format';
 import { activeEntries } from '../targets';
 
 const FORMATS = ['table', 'json', 'plain'] as const;
 type Format = (typeof FORMATS)[number];
 
-const HELP = `Usage: waf-autoblock list [--format table|json|plain] [options]
+const TIERS = ['block', 'neighbour', 'all'] as const;
+type TierFilter = (typeof TIERS)[number];
+
+const HELP = `Usage: waf-autoblock list [--format table|json|plain] [--tier block|neighbour|all] [options]
 
 Lists the ranges waf-autoblock blocks now (the ledger's active entries, IPv4 and
 IPv6), earliest expiry first, with their source (the rate rule, cli:<user>, or the
 host that pushed the ban), when they were first and last seen, when the block
-ends, and why.
+ends, and why. With blocker.neighbourAction CHALLENGE or CAPTCHA it also lists
+the neighbour ranges (challenged, not blocked), with a TIER column.
 
 Options:
-  --format <f>       table (default); json: an array of objects, times in ISO 8601;
+  --format <f>       table (default); json: an array of objects, times in ISO 8601
+                     (with a neighbour tier each has "tier": "block" or "neighbour");
                      plain: one CIDR per line and nothing else, for pf, ipset or nftables
+                     (the blocked ranges only, unless --tier says otherwise)
+  --tier <t>         block, neighbour or all: which tier to list (default: all, or
+                     block with --format plain: pf and nftables cannot challenge)
 ${DEPLOYMENT_HELP}
   -h, --help         show this help
 
@@ -40,24 +48,39 @@ export const listCommand: Command = {
 };
 
 async function runList(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandLine(args, { ...DEPLOYMENT_OPTIONS, format: { type: 'string' } });
+  const { values, positionals } = parseCommandLine(args, {
+    ...DEPLOYMENT_OPTIONS,
+    format: { type: 'string' },
+    tier: { type: 'string' },
+  });
   positionalArguments(positionals, []);
   const format = values.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`--format must be table, json or plain, got "${format}"`);
   }
+  const tier = values.tier ?? (format === 'plain' ? 'block' : 'all');
+  if (!(TIERS as readonly string[]).includes(tier)) {
+    throw new UsageError(`--tier must be block, neighbour or all, got "${printable(tier)}"`);
+  }
   const deployment = await openDeployment(values, io);
+  const tiered = deployment.settings.neighbours !== undefined;
+  if (tier === 'neighbour' && !tiered) {
+    throw new CommandError(
+      `--tier neighbour: stack ${deployment.stackName} has no neighbour sets (blocker.neighbourAction is BLOCK)`,
+    );
+  }
   let entries: LedgerEntry[];
   try {
-    entries = await activeEntries(deployment);
+    entries = await activeEntries(deployment, { neighbours: tier !== 'block' });
   } catch (error) {
     throw operatorFailure(error);
   }
-  io.stdout.write(render(entries, format as Format, io.now?.() ?? Date.now()));
+  const listed = entries.filter((entry) => tier === 'all' || tierOf(entry) === tier);
+  io.stdout.write(render(listed, format as Format, io.now?.() ?? Date.now(), tiered && (tier as TierFilter) === 'all'));
   return 0;
 }
 
-function render(entries: readonly LedgerEntry[], format: Format, now: number): string {
+function render(entries: readonly LedgerEntry[], format: Format, now: number, showTier = false): string {
   if (format === 'plain') return entries.map((entry) => `${entry.range}\n`).join('');
   if (format === 'json') {
     const rows = entries.map((entry) => ({
@@ -71,11 +94,13 @@ function render(entries: readonly LedgerEntry[], format: Format, now: number): s
       reason: entry.reason ?? null,
       preexisting: entry.preexisting === true,
       sharedPreexisting: entry.sharedPreexisting ?? [],
+      ...(showTier ? { tier: tierOf(entry) } : {}),
     }));
     return `${JSON.stringify(rows, null, 2)}\n`;
   }
   if (entries.length === 0) return 'No range is blocked by waf-autoblock.\n';
   const rows = entries.map((entry) => [
+    ...(showTier ? [tierOf(entry)] : []),
     entry.range,
     `${printable(entry.source)}${entry.preexisting === true ? ' *' : ''}`,
     utc(entry.firstSeen),
@@ -84,10 +109,14 @@ function render(entries: readonly LedgerEntry[], format: Format, now: number): s
     entry.reason === undefined ? '-' : printable(entry.reason),
   ]);
   const v4 = entries.filter((entry) => entry.family === 'IPV4').length;
+  const headers = ['RANGE', 'SOURCE', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'EXPIRES (UTC)', 'REASON'];
+  const neighbours = entries.filter((entry) => tierOf(entry) === 'neighbour').length;
   const lines = [
-    table(['RANGE', 'SOURCE', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'EXPIRES (UTC)', 'REASON'], rows),
+    table(showTier ? ['TIER', ...headers] : headers, rows),
     '',
-    `${plural(entries.length, 'range')} blocked: ${v4} IPv4, ${entries.length - v4} IPv6.`,
+    showTier
+      ? `${plural(entries.length - neighbours, 'range')} blocked, ${plural(neighbours, 'range')} challenged (neighbour): ${v4} IPv4, ${entries.length - v4} IPv6.`
+      : `${plural(entries.length, 'range')} blocked: ${v4} IPv4, ${entries.length - v4} IPv6.`,
   ];
   if (entries.some((entry) => entry.preexisting === true)) {
     lines.push('* was in the blocklist before waf-autoblock blocked it: the entry stays when the block ends.');

@@ -14,7 +14,7 @@ import {
   type NormalizePolicy,
   type RejectReason,
 } from '#core/normalize';
-import type { Cidr, Family, Sighting } from '#core/types';
+import type { Cidr, Family, Sighting, Tier } from '#core/types';
 
 /** The longest ban, from the CLI or the feed: one year, the deployment's own `blockDurationMinutes` bound. */
 export const MAX_BAN_MINUTES = 525_600;
@@ -67,6 +67,11 @@ export interface BanAction {
   readonly reason?: string;
   /** Who asked, e.g. `cli:alice` or `fail2ban@web1`; recorded as the ledger entry's source. */
   readonly source: string;
+  /**
+   * The list: `neighbour` challenges the range (a deployment with a neighbour tier only; the CLI's
+   * `ban --tier neighbour`); unset or `block`: blocks it, as every ban did before tiers.
+   */
+  readonly tier?: Tier;
 }
 
 /** End a block now: the range leaves every blocklist it was put in by waf-autoblock. */
@@ -82,7 +87,14 @@ export type OperatorAction = BanAction | UnbanAction;
 /** What a run did with one action. */
 export type ActionOutcome =
   /** Blocked (or already blocked) until `expiresAt`, epoch ms. */
-  | { readonly status: 'banned'; readonly action: OperatorAction; readonly range: Cidr; readonly expiresAt: number }
+  | {
+      readonly status: 'banned';
+      readonly action: OperatorAction;
+      readonly range: Cidr;
+      readonly expiresAt: number;
+      /** `neighbour`: challenged in the neighbour sets (`ban --tier neighbour`); unset: blocked. */
+      readonly tier?: Tier;
+    }
   /** Not blocked: the address is allowlisted, non-global, too wide, or its text is refused (see `AddressProblem`). */
   | {
       readonly status: 'refused';
@@ -224,6 +236,7 @@ export function planActions(
         ...sighting,
         durationMs,
         ...(action.reason === undefined ? {} : { reason: action.reason }),
+        ...(action.tier === 'neighbour' ? { tier: action.tier } : {}),
       },
     };
     resolved.push(item);

@@ -256,6 +256,7 @@ export function normalizeReport(value: unknown): BlockReportV2 | undefined {
               family: set.family === 'IPV6' ? ('IPV6' as const) : ('IPV4' as const),
               size: count(set.size),
               capacity: count(set.capacity),
+              ...(set.tier === 'neighbour' ? { tier: 'neighbour' as const } : {}),
             },
           ]
         : [];
@@ -278,11 +279,14 @@ function reportLists(loose: Loose): Pick<BlockReportV2, 'added' | 'expired'> {
   return {
     added: list(loose.added).flatMap((entry) => {
       const range = str(entry.range);
-      return range ? [{ range, source: str(entry.source) ?? 'unknown', hits: count(entry.hits) }] : [];
+      const tier = entry.tier === 'neighbour' ? { tier: 'neighbour' as const } : {};
+      return range ? [{ range, source: str(entry.source) ?? 'unknown', hits: count(entry.hits), ...tier }] : [];
     }),
     expired: list(loose.expired).flatMap((entry) => {
       const range = str(entry.range);
-      return range ? [{ range, source: str(entry.source) ?? 'unknown', lastSeen: str(entry.lastSeen) ?? '' }] : [];
+      const tier = entry.tier === 'neighbour' ? { tier: 'neighbour' as const } : {};
+      const lastSeen = str(entry.lastSeen) ?? '';
+      return range ? [{ range, source: str(entry.source) ?? 'unknown', lastSeen, ...tier }] : [];
     }),
   };
 }

@@ -345,9 +345,14 @@ function addedSection(added: BlockReportV2['added'], addedCount: number, max: nu
     .map((entry): Line => [
       text('• '),
       code(clip(entry.range, FIELD.label)),
-      text(` · ${clip(entry.source, FIELD.label)} · ${plural(entry.hits, 'hit')}`),
+      text(` · ${clip(entry.source, FIELD.label)} · ${plural(entry.hits, 'hit')}${tierNote(entry)}`),
     ]);
   return [[], [bold(`Added: ${formatCount(total)}`)], ...withRest(listed, total)];
+}
+
+/** A neighbour range is challenged, not blocked (issue 12): said after it; a blocked range says nothing, as before tiers. */
+function tierNote(entry: { readonly tier?: string }): string {
+  return entry.tier === 'neighbour' ? ' · challenged (neighbour)' : '';
 }
 
 function expiredSection(expired: BlockReportV2['expired'], expiredCount: number, max: number): Line[] {
@@ -359,7 +364,7 @@ function expiredSection(expired: BlockReportV2['expired'], expiredCount: number,
     return [
       text('• '),
       code(clip(entry.range, FIELD.label)),
-      text(` · ${clip(entry.source, FIELD.label)} · last seen ${when}`),
+      text(` · ${clip(entry.source, FIELD.label)} · last seen ${when}${tierNote(entry)}`),
     ];
   });
   return [[], [bold(`Expired: ${formatCount(total)}`)], ...withRest(listed, total)];

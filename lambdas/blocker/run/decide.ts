@@ -29,7 +29,6 @@ import { recoverIntents } from './intent';
 import type { RunInputs } from './read';
 import {
   awaitLists,
-  FAMILIES,
   familyOfList,
   LISTS,
   listOf,
@@ -85,12 +84,7 @@ export async function decide(
   const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
   const keys = collectSightings(deps, settings, inputs, policies, collected);
   const actionPlan = planActions(trigger.actions ?? [], policies.widened, settings.blockDurationMs);
-  const sightings = [
-    ...withActions(mergeSightings(keys.perRule), actionPlan, settings.blockDurationMs),
-    ...mergeSightings(keys.neighboursPerRule)
-      .filter((sighting) => !actionPlan.unbans.has(sighting.range))
-      .map((sighting): Sighting => ({ ...sighting, tier: 'neighbour' })),
-  ];
+  const sightings = sightingsOf(settings, keys, actionPlan);
   // Every set of a list together: a range in any shard is in the list (ownership, recovery).
   const present = perList((key) => new IpSetIndex(inputs.blocklists[key].flatMap((set) => set.addresses)));
   const recovered = recoverIntents(inputs.intents, inputs.ledgerRows, present, shared, sharedFailures.length > 0);
@@ -179,6 +173,33 @@ function allowlistOf(settings: BlockerSettings, inputs: RunInputs): Allowlist {
       { cause },
     );
   }
+}
+
+/**
+ * This run's sightings of both tiers, with the bans of each (`ban --tier neighbour` challenges;
+ * without a neighbour tier it blocks, as every ban did) and without what an unban ends.
+ */
+function sightingsOf(
+  settings: BlockerSettings,
+  keys: { readonly perRule: Sighting[][]; readonly neighboursPerRule: Sighting[][] },
+  actionPlan: ActionPlan,
+): Sighting[] {
+  const tiered = settings.neighbours !== undefined;
+  const isNeighbour = (ban: Sighting) => tiered && ban.tier === 'neighbour';
+  // A neighbour ban without a neighbour tier blocks: it loses its tier.
+  const blockBans = actionPlan.bans.filter((ban) => !isNeighbour(ban)).map(withoutTier);
+  const neighbours = mergeSightings(keys.neighboursPerRule).map((s): Sighting => ({ ...s, tier: 'neighbour' }));
+  return [
+    ...withActions(mergeSightings(keys.perRule), { ...actionPlan, bans: blockBans }, settings.blockDurationMs),
+    ...withActions(neighbours, { ...actionPlan, bans: actionPlan.bans.filter(isNeighbour) }, settings.blockDurationMs),
+  ];
+}
+
+function withoutTier(sighting: Sighting): Sighting {
+  if (sighting.tier === undefined) return sighting;
+  const copy: { -readonly [K in keyof Sighting]: Sighting[K] } = { ...sighting };
+  delete copy.tier;
+  return copy;
 }
 
 /**
@@ -385,9 +406,9 @@ function actionOutcomes(
   now: number,
 ): ActionOutcome[] {
   if (plan.resolved.length === 0) return [];
-  // Bans go to the block tier: its lists are keyed by family.
+  // By list and range: a ban went to the tier it asked for (the same CIDR may be in both).
   const upserts = new Map(
-    FAMILIES.flatMap((family) => plans[family].step.upserts.map((entry) => [entry.range, entry] as const)),
+    LISTS.flatMap((key) => plans[key].step.upserts.map((entry) => [`${key} ${entry.range}`, entry] as const)),
   );
   return plan.resolved.map((item): ActionOutcome => {
     if (item.kind === 'refused') {
@@ -398,8 +419,17 @@ function actionOutcomes(
     const decided = plan.decisive.get(range) ?? item;
     if (decided.kind === 'ban') {
       // Every ban has its upsert; the fallback only keeps the outcome a valid time whatever happens.
-      const expiresAt = upserts.get(range)?.expiresAt ?? now + (decided.sighting.durationMs ?? 0);
-      return { status: 'banned', action: item.action, range, expiresAt };
+      // A neighbour ban in a deployment without a neighbour tier went to the block tier.
+      const upsert =
+        upserts.get(`${listOf(decided.sighting)} ${range}`) ?? upserts.get(`${decided.sighting.family} ${range}`);
+      const expiresAt = upsert?.expiresAt ?? now + (decided.sighting.durationMs ?? 0);
+      return {
+        status: 'banned',
+        action: item.action,
+        range,
+        expiresAt,
+        ...(upsert?.tier === 'neighbour' ? { tier: upsert.tier } : {}),
+      };
     }
     // The range as written first: it is the one the operator named.
     const candidates = item.kind === 'unban' && item.exact !== undefined ? [item.exact, range] : [range];

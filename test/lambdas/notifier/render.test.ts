@@ -13,6 +13,7 @@ import {
 } from '#notifier/render';
 import type { AlarmNotice, AllClearSummary, AttackSummary, Gathered, PlainNotice, TopEntry } from '#notifier/types';
 import { BLOCK_REPORT_KIND, fitReport, mergeReports, type BlockReport } from '#contracts/report';
+import { normalizeReport } from '#notifier/classify';
 import { ATTACK_AT, attackReport } from '../../support/block-reports';
 import { expectSendable } from './harness';
 import { ALARM, hostileText, MINUTE, NOW, OK, REPORT, SUMMARY } from './fixtures';
@@ -763,6 +764,25 @@ describe('any input', () => {
         expectSendable(renderPlain(notice));
       }),
       settings,
+    );
+  });
+});
+
+describe('a block report of a deployment with a neighbour tier (issue 12)', () => {
+  it('says which ranges are challenged rather than blocked, added or expired, also after the notifier reads the report', () => {
+    const report: BlockReport = {
+      ...REPORT,
+      added: [
+        { range: '45.33.12.7/32', source: 'rate-all', hits: 3 },
+        { range: '45.33.12.0/24', source: 'rate-all', hits: 3, tier: 'neighbour' },
+      ],
+      expired: [{ range: '185.220.101.0/24', source: 'rate-all', lastSeen: REPORT.at, tier: 'neighbour' }],
+    };
+    const [message] = renderReport(normalizeReport(JSON.parse(JSON.stringify(report))) ?? report, { now: NOW });
+    expect(message).toContain('• <code>45.33.12.7/32</code> · rate-all · 3 hits\n');
+    expect(message).toContain('• <code>45.33.12.0/24</code> · rate-all · 3 hits · challenged (neighbour)\n');
+    expect(message).toMatch(
+      /• <code>185\.220\.101\.0\/24<\/code> · rate-all · last seen [^\n]+ · challenged \(neighbour\)/,
     );
   });
 });

@@ -1,0 +1,121 @@
+/**
+ * The CLI and the neighbour tier (issue 12), against the WAF emulator and dynalite: `list` shows
+ * the tier of each range of a deployment that has one, and lists only what pf can block with
+ * `--format plain`; `ban --tier neighbour` challenges a range instead of blocking it. A deployment
+ * without a tier lists as before and refuses `--tier neighbour`.
+ */
+import { describe, expect, it } from 'vitest';
+import { ATTACKER, FOREIGN, MINUTE, NOW, RANGE, ledgerEntry } from '../support/blocker-fixtures';
+import { deploy, OPERATOR, reports, type TestDeployment, useServers } from './support';
+
+const servers = useServers();
+const OFFENDER = `${ATTACKER.linode}/32`;
+let tieredDeployments = 0;
+
+/** A deployment with a neighbour tier (CHALLENGE), its neighbour sets' ids, and a ledger of one range per tier. */
+async function tiered(): Promise<{ deployment: TestDeployment; neighbours: { IPV4: string; IPV6: string } }> {
+  const waf = servers().waf;
+  tieredDeployments += 1;
+  const v4 = waf.createIpSet({ name: `neighbours-v4-${tieredDeployments}`, scope: 'CLOUDFRONT', version: 'IPV4' });
+  const v6 = waf.createIpSet({ name: `neighbours-v6-${tieredDeployments}`, scope: 'CLOUDFRONT', version: 'IPV6' });
+  const deployment = await deploy(servers(), {
+    environment: {
+      NEIGHBOUR_ACTION: 'CHALLENGE',
+      NEIGHBOURS_IPV4: `${v4.name}|${v4.id}`,
+      NEIGHBOURS_IPV6: `${v6.name}|${v6.id}`,
+      OFFENDER_PREFIX_IPV4: '32',
+      OFFENDER_PREFIX_IPV6: '128',
+    },
+  });
+  await deployment.ledger.upsert([
+    ledgerEntry(OFFENDER, { lastSeen: NOW - 5 * MINUTE }),
+    { ...ledgerEntry(RANGE.linode, { lastSeen: NOW - 5 * MINUTE, expiresAt: NOW + 60 * MINUTE }), tier: 'neighbour' },
+  ]);
+  return { deployment, neighbours: { IPV4: v4.id, IPV6: v6.id } };
+}
+
+describe('waf-autoblock list with a neighbour tier', () => {
+  it('shows each range with its tier, and counts blocked and challenged apart', async () => {
+    const { deployment } = await tiered();
+    const { code, stdout, stderr } = await deployment.run('list');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^TIER\s+RANGE\s+SOURCE\s+/);
+    expect(lines.slice(1, 3).map((line) => line.split(/\s+/).slice(0, 2))).toEqual([
+      ['neighbour', RANGE.linode],
+      ['block', OFFENDER],
+    ]);
+    expect(stdout).toContain('1 range blocked, 1 range challenged (neighbour): 2 IPv4, 0 IPv6.');
+  });
+
+  it('says the tier of each range in JSON', async () => {
+    const { deployment } = await tiered();
+    const { stdout } = await deployment.run('list', '--format', 'json');
+    const rows = JSON.parse(stdout) as { range: string; tier: string }[];
+    expect(rows.map(({ range, tier }) => [range, tier])).toEqual([
+      [RANGE.linode, 'neighbour'],
+      [OFFENDER, 'block'],
+    ]);
+  });
+
+  it('lists only the blocked ranges with --format plain, for pf, unless --tier asks for the neighbours', async () => {
+    const { deployment } = await tiered();
+    expect((await deployment.run('list', '--format', 'plain')).stdout).toBe(`${OFFENDER}\n`);
+    expect((await deployment.run('list', '--format', 'plain', '--tier', 'neighbour')).stdout).toBe(`${RANGE.linode}\n`);
+  });
+});
+
+describe('waf-autoblock ban --tier neighbour', () => {
+  it('challenges the widened range in the neighbour set, records it in the neighbour tier, and blocks nothing', async () => {
+    const { deployment, neighbours } = await tiered();
+    const { code, stdout, stderr } = await deployment.run('ban', ATTACKER.tor, '--tier', 'neighbour', '--for', '2h');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Challenged 185\.220\.101\.0\/24 \(185\.220\.101\.4 widened\) until /);
+    expect(stdout).toContain('In the IPv4 neighbour sets (CHALLENGE).');
+    // The seeded rows' ranges are put into their sets by the same run, each in its own tier.
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.linode, RANGE.tor]);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).not.toContain(RANGE.tor);
+    const rows = await deployment.ledger.activeEntries('IPV4', 'neighbour');
+    expect(rows.find((row) => row.range === RANGE.tor)).toMatchObject({
+      source: `cli:${OPERATOR}`,
+      expiresAt: NOW + 120 * MINUTE,
+      tier: 'neighbour',
+    });
+    expect(reports().at(-1)?.added).toContainEqual({
+      range: RANGE.tor,
+      source: `cli:${OPERATOR}`,
+      hits: 1,
+      tier: 'neighbour',
+    });
+  });
+
+  it('without --tier, blocks as before, in the Block set', async () => {
+    const { deployment, neighbours } = await tiered();
+    const { code, stdout } = await deployment.run('ban', ATTACKER.tor);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Banned 185\.220\.101\.0\/24/);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, OFFENDER, RANGE.tor]);
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.linode]);
+  });
+});
+
+describe('the CLI on a deployment without a neighbour tier', () => {
+  it('refuses ban --tier neighbour and list --tier neighbour, naming the setting, and writes nothing', async () => {
+    const deployment = await deploy(servers());
+    const ban = await deployment.run('ban', ATTACKER.tor, '--tier', 'neighbour');
+    expect(ban.code).toBe(1);
+    expect(ban.stderr).toContain('has no neighbour sets (blocker.neighbourAction is BLOCK)');
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    const list = await deployment.run('list', '--tier', 'neighbour');
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain('has no neighbour sets');
+  });
+
+  it('refuses a tier that does not exist as a usage error', async () => {
+    const deployment = await deploy(servers());
+    expect((await deployment.run('ban', ATTACKER.tor, '--tier', 'captcha')).code).toBe(2);
+    expect((await deployment.run('list', '--tier', 'both')).code).toBe(2);
+  });
+});
