@@ -194,4 +194,27 @@ describe('an attack with a neighbour tier', () => {
     expect(sets().neighbours.IPV4).toEqual([FOREIGN_NEIGHBOURS.IPV4]);
     expect(await rows('neighbour')).toEqual([]);
   });
+
+  it('on a dry run writes no set and no row of either tier, and reports what each tier would have got', async () => {
+    const deployment = await world.deploy({
+      table: 'Ledger-tiers-dry',
+      neighbours: { IPV4: [FOREIGN_NEIGHBOURS.IPV4], IPV6: [FOREIGN_NEIGHBOURS.IPV6] },
+      settings: { dryRun: true },
+    });
+    const neighbourId = deployment.neighbourId;
+    if (neighbourId === undefined) throw new Error('no neighbour sets');
+    world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.linode] } });
+    const summary = await deployment.run(at(0));
+    expect(summary).toMatchObject({ dryRun: true, ipSetWrites: 0, ledgerWrites: 0, rangesAdded: 2 });
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(world.server.getAddresses(neighbourId.IPV4)).toEqual([FOREIGN_NEIGHBOURS.IPV4]);
+    expect(await deployment.ledger.activeEntries('IPV4', 'neighbour')).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    const report = alarm.reports()[0];
+    expect(report?.dryRun).toBe(true);
+    expect(report?.added.map((entry) => [entry.range, entry.tier])).toEqual([
+      [OFFENDER.linode, undefined],
+      [RANGE.linode, 'neighbour'],
+    ]);
+  });
 });
