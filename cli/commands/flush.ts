@@ -57,7 +57,8 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
   const { settings } = deployment;
   let entries: LedgerEntry[];
   try {
-    entries = await activeEntries(deployment);
+    // Both tiers: an unban ends the range it names in each (a challenged /24 whose offender is a /32 included).
+    entries = await activeEntries(deployment, { neighbours: true });
   } catch (error) {
     throw operatorFailure(error);
   }
@@ -69,6 +70,7 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
   // Named as the run's removals name them: a blocklist by its name, a shared set with its region.
   const setLabels = [
     ...(['IPV4', 'IPV6'] as const).flatMap((family) => settings.blocklist[family].map((ref) => ref.name)),
+    ...(['IPV4', 'IPV6'] as const).flatMap((family) => settings.neighbours?.sets[family].map((ref) => ref.name) ?? []),
     ...settings.sharedIpSets.map((shared) => `${shared.name} (${shared.region})`),
   ];
   const sets = setLabels.join(', ');
@@ -79,9 +81,10 @@ async function runFlush(args: readonly string[], io: CliIo): Promise<number> {
   }
 
   const source = operatorSource(io);
-  const actions: OperatorAction[] = entries.map((entry) => ({
+  // One unban per range: the same CIDR in both tiers is ended in both by one.
+  const actions: OperatorAction[] = [...new Set(entries.map((entry) => entry.range))].map((range) => ({
     action: 'unban',
-    address: entry.range,
+    address: range,
     source,
     reason: 'flush',
   }));

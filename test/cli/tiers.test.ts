@@ -119,3 +119,21 @@ describe('the CLI on a deployment without a neighbour tier', () => {
     expect((await deployment.run('list', '--tier', 'both')).code).toBe(2);
   });
 });
+
+describe('waf-autoblock flush with a neighbour tier', () => {
+  it('ends every managed range of both tiers and keeps nothing but foreign entries', async () => {
+    const { deployment, neighbours } = await tiered();
+    // The seeded rows' ranges reach their sets first.
+    await deployment.run('ban', ATTACKER.tor);
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.linode]);
+
+    const { code, stdout, stderr } = await deployment.run('flush', '--yes');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('neighbours-v4');
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4', 'neighbour')).toEqual([]);
+  });
+});
