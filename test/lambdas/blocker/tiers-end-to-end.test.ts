@@ -217,4 +217,21 @@ describe('an attack with a neighbour tier', () => {
       [RANGE.linode, 'neighbour'],
     ]);
   });
+
+  it('ends the offender and its /24 on an unban that names the /32, and only the /24 on one that names the address', async () => {
+    const { deployment, sets } = await tiered();
+    const cli = 'cli:ops';
+    world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.linode, ATTACKER.tor] } });
+    await deployment.run(at(0));
+    world.rateRulesLimit({});
+    alarm.alarmIs('OK');
+    const unban = (address: string): OperatorAction => ({ action: 'unban', address, source: cli });
+    await deployment.run(at(1), {
+      kind: 'operator',
+      actions: [unban(OFFENDER.linode), unban(ATTACKER.tor)],
+      collectKeys: false,
+    });
+    expect(sets().block.IPV4).toEqual([FOREIGN.IPV4, `${ATTACKER.tor}/32`]);
+    expect(sets().neighbours.IPV4).toEqual([FOREIGN_NEIGHBOURS.IPV4]);
+  });
 });
