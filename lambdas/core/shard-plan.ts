@@ -187,27 +187,54 @@ function place(
     unplaced.push(...fitted.overflow);
     for (const group of byFloorBlock(fitted.kept.claims, floor)) loads.add(shard, group);
   });
-  const overflow: Claim[] = [];
+  // Again while a pass places anything: a block placed later may merge into fewer entries and
+  // free room that an earlier block's left-overs fit in.
+  let pending = byFloorBlock(unplaced, floor);
+  for (let before = Infinity; pending.length > 0 && countOf(pending) < before;) {
+    before = countOf(pending);
+    pending = pending.map((group) => placeGroup(group, placed, room, loads)).filter((left) => left.length > 0);
+  }
+  return { placed, overflow: pending.flat() };
+}
+
+function countOf(groups: readonly (readonly Claim[])[]): number {
+  return groups.reduce((sum, group) => sum + group.length, 0);
+}
+
+/**
+ * Places one floor block's claims: whole in the freest set that takes it, else one range at a
+ * time, each in the freest set that takes it, again and again while a pass places any (a range
+ * placed later may merge with its siblings into fewer entries, making room for one that did not
+ * fit before). What it returns fits nowhere, alone or together, so that the next run, which
+ * tries the same on the same sets, places nothing more: the plan is stable.
+ * @returns the claims that fit in no set (overflow).
+ */
+function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly number[], loads: ShardLoads): Claim[] {
   const freest = (): number[] =>
     room.map((_, shard) => shard).sort((a, b) => loads.free(b, room) - loads.free(a, room) || a - b);
-  for (const group of byFloorBlock(unplaced, floor)) {
-    const [best = 0] = freest();
-    if (loads.costWith(best, group) <= (room[best] ?? 0)) {
-      placed[best]?.push(...group);
-      loads.add(best, group);
-      continue;
+  const fitting = (claims: readonly Claim[]) =>
+    freest().find((shard) => loads.costWith(shard, claims) <= (room[shard] ?? 0));
+  let rest = group;
+  for (;;) {
+    const whole = fitting(rest);
+    if (whole !== undefined) {
+      placed[whole]?.push(...rest);
+      loads.add(whole, rest);
+      return [];
     }
-    for (const claim of group) {
-      const shard = freest().find((candidate) => loads.costWith(candidate, [claim]) <= (room[candidate] ?? 0));
+    const left: Claim[] = [];
+    for (const claim of rest) {
+      const shard = fitting([claim]);
       if (shard === undefined) {
-        overflow.push(claim);
+        left.push(claim);
         continue;
       }
       placed[shard]?.push(claim);
       loads.add(shard, [claim]);
     }
+    if (left.length === 0 || left.length === rest.length) return left;
+    rest = left;
   }
-  return { placed, overflow };
 }
 
 /**
