@@ -93,7 +93,11 @@ export async function writeSets(
               deps.waf,
               settings.blocklist[family][index] as IpSetAddress,
               { family, snapshot: shard.snapshot },
-              (current) => planShardAgain(shard.planned, current, withdrawn[family]),
+              // The first attempt writes the plan the run decided: same list, nothing withdrawn yet.
+              (current) =>
+                current === shard.snapshot.addresses && withdrawn[family].size === 0
+                  ? shard.planned.plan
+                  : planShardAgain(shard.planned, current, withdrawn[family]),
               (current) => planShardAgain(shard.planned, current, withdrawn[family]).added,
             ),
           ),
