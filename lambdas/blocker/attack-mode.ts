@@ -77,6 +77,19 @@ export function nextRoundAt(
   return at;
 }
 
+/**
+ * How long a round may wait for the run lock (another invocation's round, or the operator CLI), in
+ * ms: what the invocation has left beyond a {@link ROUND_ALLOWANCE_MS}, so that the round, once it
+ * has the lock, can still finish. 60 s for a first round (a ban-feed run: two or three rounds of
+ * other invocations, see docs/blocker.md#attack-mode), 30 s for attack mode's last round at 30 s;
+ * 0 (one attempt) when less is left. A run that cannot get the lock fails, and Lambda retries it.
+ *
+ * @param remainingMs - The invocation's remaining time when the round starts, in ms.
+ */
+export function runLockWaitMs(remainingMs: number): number {
+  return Math.max(0, remainingMs - ROUND_ALLOWANCE_MS);
+}
+
 /** Whether `event` is the 1-minute attack tick's (see ATTACK_TICK_SOURCE). Never throws. */
 export function isAttackTick(event: unknown): boolean {
   return (event as { source?: unknown } | null | undefined)?.source === ATTACK_TICK_SOURCE;

@@ -15,7 +15,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import type { Family } from '#core/types';
 import { BLOCKLIST_ENTRIES_METRICS, HEALTH_METRICS } from '#contracts/health';
 import { readBlockerSettings } from '#contracts/blocker-environment';
-import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, type PollingClock } from './attack-mode';
+import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, runLockWaitMs, type PollingClock } from './attack-mode';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from './run';
 import { withRunLock } from './run-lock';
@@ -127,10 +127,19 @@ async function runRound(trigger: Trigger, round: number, feedRejected: number, c
   // Only feed records carry actions into this handler (the CLI runs its own).
   metrics.addMetric('FeedActions', MetricUnit.Count, trigger.actions?.length ?? 0);
   try {
-    // The CLI's ban, unban and flush are runs too: one at a time (see run-lock.ts). Taken per
-    // round, so that an operator's ban waits for one round, not for a whole attack.
-    const summary = await withRunLock(deps.ledger, `lambda:${context.awsRequestId}`, () =>
-      runBlocker(deps, settings, trigger, Date.now()),
+    // Other invocations (attack mode's pollers, ban-feed runs) and the CLI's ban, unban and flush
+    // are runs too: one at a time (see run-lock.ts). Taken per round, so that a ban-feed message or
+    // an operator's ban waits for a round, not for a whole attack.
+    const summary = await withRunLock(
+      deps.ledger,
+      `lambda:${context.awsRequestId}`,
+      () => runBlocker(deps, settings, trigger, Date.now()),
+      {
+        waitMs: runLockWaitMs(context.getRemainingTimeInMillis()),
+        onWait: (heldBy, until) => {
+          logger.info('waiting for the run lock', { heldBy, leaseUntil: new Date(until).toISOString() });
+        },
+      },
     );
     logger.info('blocker run', { summary, ...(round > 0 ? { round } : {}) });
     logOutcomes(summary);
