@@ -15,6 +15,7 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '#contracts/notifier-environment'
 import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
 import { REGION_NAME } from '#contracts/environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { BLOCKER_RESERVED_CONCURRENCY } from '#contracts/attack-mode';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { allowlistCoverageProblems } from './allowlist-coverage';
@@ -298,8 +299,8 @@ export const configSchema = z
           .default(64),
         /** Compute, log and report everything, write nothing. */
         dryRun: z.boolean({ error: 'must be true or false' }).default(false),
-        /** Reserved concurrency (1 keeps runs from overlapping); null leaves it unreserved for accounts with a concurrency limit of 10. */
-        reservedConcurrency: positiveInt.nullable().default(1),
+        /** Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart); null leaves it unreserved for accounts with a concurrency limit under 103. */
+        reservedConcurrency: positiveInt.nullable().default(BLOCKER_RESERVED_CONCURRENCY),
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),
         /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */
