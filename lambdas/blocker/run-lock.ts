@@ -40,7 +40,7 @@ export interface RunLockOptions {
 /**
  * Runs `work` while holding the run lock, and releases it whatever happens.
  *
- * @param owner - Names this run in the lock, for the other side's message (`lambda:<request id>`, `cli:alice@laptop`).
+ * @param owner - Names this run in the lock, for the other side's message (`lambda:<request id>#<8 hex digits, one per invocation>`, `cli:alice@laptop`).
  * @throws WriteError naming the table and the holder when the lock stays taken for `waitMs`.
  */
 export async function withRunLock<T>(
