@@ -161,12 +161,13 @@ export function ownedSetEntries(
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
   parsed?: ParsedRanges,
 ): SetEntryOwnership {
-  const { sortedOwned, ownedKeys } = owned instanceof OwnedRanges ? owned : new OwnedRanges(owned, parsed);
+  const ranges = owned instanceof OwnedRanges ? owned : new OwnedRanges(owned, parsed);
+  const { ownedKeys } = ranges;
   const ours: OwnedSetEntry[] = [];
   const foreign: string[] = [];
   for (const entry of entries) {
     const block = parseWith(parsed, entry);
-    const inside = block === undefined ? [] : blocksInside(sortedOwned, block);
+    const inside = block === undefined ? [] : blocksInside(ranges.sortedOwned, block);
     const exact = block !== undefined && ownedKeys.has(block.cidr);
     const tiled = block !== undefined && !exact && block.prefix >= floor[block.family] && tilesExactly(inside, block);
     if (exact || tiled) ours.push({ entry, covers: dedupe(inside.map(cidrOf)) });
@@ -181,9 +182,9 @@ export function ownedSetEntries(
  */
 export class OwnedRanges {
   /** @internal */
-  readonly sortedOwned: readonly Block[];
-  /** @internal */
   readonly ownedKeys: ReadonlySet<Cidr>;
+  private readonly blocks: Block[];
+  private sorted = false;
 
   /**
    * @param owned - Canonical CIDRs of the ranges we own.
@@ -191,8 +192,20 @@ export class OwnedRanges {
    * @throws {RangeError} naming the first that is not a range.
    */
   constructor(owned: Iterable<Cidr>, parsed?: ParsedRanges) {
-    this.sortedOwned = parseAll(owned, parsed).sort(compareRanges);
-    this.ownedKeys = new Set(this.sortedOwned.map(cidrOf));
+    this.blocks = parseAll(owned, parsed);
+    this.ownedKeys = new Set(this.blocks.map(cidrOf));
+  }
+
+  /**
+   * @internal The owned ranges in address order, sorted when first asked for: a first run's sets
+   * hold no entry to classify, and sorting 10,000 new ranges for nothing delayed its first block.
+   */
+  get sortedOwned(): readonly Block[] {
+    if (!this.sorted) {
+      this.blocks.sort(compareRanges);
+      this.sorted = true;
+    }
+    return this.blocks;
   }
 
   /** Whether `range` (canonical) is one of the owned ranges itself. */

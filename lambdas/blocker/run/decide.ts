@@ -70,7 +70,10 @@ export async function decide(
   const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
   const keys = collectSightings(deps, settings, inputs, policy, collected);
   const actionPlan = planActions(trigger.actions ?? [], policy, settings.blockDurationMs);
-  const sightings = withActions(mergeSightings(keys.perRule), actionPlan, settings.blockDurationMs);
+  // One rule's sightings are merged already: normalizeKeys gives one per range, in range order.
+  const [onlyRule] = keys.perRule;
+  const merged = keys.perRule.length === 1 && onlyRule !== undefined ? onlyRule : mergeSightings(keys.perRule);
+  const sightings = withActions(merged, actionPlan, settings.blockDurationMs);
   // Every set of a family together: a range in any shard is in the blocklist (ownership, recovery).
   const present: Record<Family, IpSetIndex> = {
     IPV4: new IpSetIndex(inputs.blocklists.IPV4.flatMap((set) => set.addresses)),
