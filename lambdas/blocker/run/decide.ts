@@ -7,6 +7,7 @@ import { describeIpSet } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { Allowlist } from '#core/allowlist';
+import { ForeignCover } from '#core/foreign-cover';
 import { advanceLedger, indexByRange } from '#core/ledger';
 import { planLedgerWrites } from '#core/ledger-writes';
 import { mergeSightings } from '#core/merge';
@@ -73,7 +74,6 @@ export async function decide(
   // One rule's sightings are merged already: normalizeKeys gives one per range, in range order.
   const [onlyRule] = keys.perRule;
   const merged = keys.perRule.length === 1 && onlyRule !== undefined ? onlyRule : mergeSightings(keys.perRule);
-  const sightings = withActions(merged, actionPlan, settings.blockDurationMs);
   // Every set of a family together: a range in any shard is in the blocklist (ownership, recovery).
   const present: Record<Family, IpSetIndex> = {
     IPV4: new IpSetIndex(inputs.blocklists.IPV4.flatMap((set) => set.addresses)),
@@ -89,6 +89,9 @@ export async function decide(
     IPV4: [...inputs.ledgerRows.IPV4, ...recovered.IPV4],
     IPV6: [...inputs.ledgerRows.IPV6, ...recovered.IPV6],
   };
+  const outside = outsideForeignEntries(deps, merged, inputs, known);
+  if (outside.inside > 0) keys.rejectedByReason['inside-foreign-entry'] = outside.inside;
+  const sightings = withActions(outside.sightings, actionPlan, settings.blockDurationMs);
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
   const plans: Record<Family, FamilyPlan> = {
@@ -204,6 +207,43 @@ function collectSightings(
     }
   });
   return { unreadableRules, rejectedByReason, perRule, keysSeen };
+}
+
+/**
+ * The rules' sightings less the new ranges that an entry of the blocklists that is not ours already
+ * blocks from a wider prefix (lambdas/core/foreign-cover.ts says why recording them would, once they
+ * expire, remove that entry). Ranges the ledger holds are kept: their rows are refreshed as usual.
+ * Bans are not filtered: an operator's ban is recorded whatever covers it.
+ */
+function outsideForeignEntries(
+  deps: BlockerDeps,
+  sightings: readonly Sighting[],
+  inputs: RunInputs,
+  known: Readonly<Record<Family, LedgerEntry[]>>,
+): { readonly sightings: readonly Sighting[]; readonly inside: number } {
+  const coverOf = (family: Family) => {
+    const rows = known[family];
+    const owned = rows.filter((row) => row.preexisting !== true).map((row) => row.range);
+    const sets = inputs.blocklists[family].map((set) => set.addresses);
+    return { cover: new ForeignCover(sets, owned), ledger: new Set(rows.map((row) => row.range)) };
+  };
+  const covers: Record<Family, ReturnType<typeof coverOf>> = { IPV4: coverOf('IPV4'), IPV6: coverOf('IPV6') };
+  const inside: { readonly range: string; readonly entry: string }[] = [];
+  const kept = sightings.filter((sighting) => {
+    const { cover, ledger } = covers[sighting.family];
+    if (ledger.has(sighting.range)) return true;
+    const entry = cover.coveringEntry(sighting.range);
+    if (entry === undefined) return true;
+    inside.push({ range: sighting.range, entry });
+    return false;
+  });
+  if (inside.length > 0) {
+    deps.logger.info('sighted ranges already blocked by a blocklist entry not ours; not recorded', {
+      count: inside.length,
+      ranges: inside.slice(0, OVERFLOW_SAMPLE),
+    });
+  }
+  return { sightings: kept, inside: inside.length };
 }
 
 /**
