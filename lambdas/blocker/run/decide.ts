@@ -228,13 +228,13 @@ function outsideForeignEntries(
     return { cover: new ForeignCover(sets, owned), ledger: new Set(rows.map((row) => row.range)) };
   };
   const covers: Record<Family, ReturnType<typeof coverOf>> = { IPV4: coverOf('IPV4'), IPV6: coverOf('IPV6') };
-  const inside: { readonly range: string; readonly entry: string }[] = [];
+  const inside: { readonly range: string; readonly entry: string; readonly keys: number }[] = [];
   const kept = sightings.filter((sighting) => {
     const { cover, ledger } = covers[sighting.family];
     if (ledger.has(sighting.range)) return true;
     const entry = cover.coveringEntry(sighting.range);
     if (entry === undefined) return true;
-    inside.push({ range: sighting.range, entry });
+    inside.push({ range: sighting.range, entry, keys: sighting.hits });
     return false;
   });
   if (inside.length > 0) {
@@ -243,7 +243,8 @@ function outsideForeignEntries(
       ranges: inside.slice(0, OVERFLOW_SAMPLE),
     });
   }
-  return { sightings: kept, inside: inside.length };
+  // Counted in keys, as the other reasons are.
+  return { sightings: kept, inside: inside.reduce((sum, item) => sum + item.keys, 0) };
 }
 
 /**
