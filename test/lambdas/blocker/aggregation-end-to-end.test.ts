@@ -169,12 +169,14 @@ describe('a wider entry someone else put in a blocklist during an attack', () =>
       settings: { blocklist: { IPV4: refs(v4), IPV6: refs(v6) } },
     });
     const inside6 = Array.from({ length: 16 }, (_, i) => `2a01:4f8:20:${i.toString(16)}::5/128`);
-    world.rateRulesLimit({ [RATE_RULE]: { ipv4: ['88.9.0.5/32', '88.9.1.5/32', '95.1.2.3/32'], ipv6: inside6 } });
+    world.rateRulesLimit({
+      [RATE_RULE]: { ipv4: ['88.9.0.5/32', '88.9.0.6/32', '88.9.1.5/32', '95.1.2.3/32'], ipv6: inside6 },
+    });
 
     const first = await deployment.run(at(0));
 
-    // Only the range outside the hand-added entries is recorded and blocked; the others are said so.
-    expect(first).toMatchObject({ rangesAdded: 1, rejectedByReason: { 'inside-foreign-entry': 18 } });
+    // Only the range outside the hand-added entries is recorded and blocked; the 19 keys inside are counted.
+    expect(first).toMatchObject({ rangesAdded: 1, rejectedByReason: { 'inside-foreign-entry': 19 } });
     expect((await deployment.ledger.activeEntries('IPV4')).map((row) => row.range)).toEqual(['95.1.2.0/24']);
     expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
 
