@@ -26,6 +26,7 @@ export class WafAutoblockStack extends Stack {
       forwardedIp: config.forwardedIp,
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
+      blockResponse: config.blockResponse,
       webAclCapacityLimit: config.webAclCapacityLimit,
       removalPolicy: config.removalPolicy,
       logging: config.logging,

@@ -16,6 +16,14 @@ import {
   rateRuleForwardedIp,
 } from '#config/forwarded-ip';
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
+import {
+  BLOCK_RESPONSE_BODY_KEY,
+  type BlockAction,
+  blockAction,
+  type BlockResponseConfig,
+  customResponseBodies,
+  rateRuleBlockAction,
+} from '#config/custom-response';
 import { trustedProxiesByFamily } from '#config/trusted-proxies';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
@@ -60,6 +68,13 @@ export interface BlocklistWebAclProps {
    * @default 2 (`blocker.ipSetsPerFamily`'s default): 20,000 ranges per family
    */
   readonly ipSetsPerFamily?: number;
+  /**
+   * What a client that the blocklist rules or the rate rules block sees: status code, body and
+   * content type, `Retry-After` (see {@link BlockResponseConfig}); a rate rule's own
+   * `blockResponse` wins for that rule. The bodies go to the web ACL's `CustomResponseBodies`.
+   * @default undefined: WAF's plain 403 with an empty body, and no `CustomResponseBodies`
+   */
+  readonly blockResponse?: BlockResponseConfig;
 }
 
 /** One WAF IP set as the Lambdas need to address it. */
@@ -169,18 +184,22 @@ export class BlocklistWebAcl extends Construct {
 
     this.rateRuleNames = props.rateRules.map((rule) => rule.name);
     this.webAclName = `${prefix}${WEB_ACL_NAME_SUFFIX}`;
+    const bodies = customResponseBodies(props);
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       name: this.webAclName,
       description: 'waf-autoblock: allowlist, self-expiring blocklist, rate-based rules and managed rule groups',
       scope: props.scope,
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
+      ...(Object.keys(bodies).length === 0 ? {} : { customResponseBodies: bodies }),
       rules: [
         ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, [this.allowlistIpv4], this.headerTrust('allow', props)),
         ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], this.headerTrust('allow', props)),
         ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, this.headerTrust('block', props)),
         ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, this.headerTrust('block', props)),
-        ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
+        ...props.rateRules.map((rule, index) =>
+          rateRule(rule, PRIORITY.rate + index, props.forwardedIp, rateRuleBlockAction(props, index)),
+        ),
         ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
       ],
     });
@@ -199,7 +218,12 @@ export class BlocklistWebAcl extends Construct {
    * forged one can only get its sender blocked); ALLOW only from the trusted proxies.
    */
   private headerTrust(action: IpSetRuleAction, props: BlocklistWebAclProps): HeaderTrust {
-    return { action, forwardedIp: props.forwardedIp, proxies: action === 'allow' ? this.trustedProxies : [] };
+    return {
+      action,
+      forwardedIp: props.forwardedIp,
+      proxies: action === 'allow' ? this.trustedProxies : [],
+      block: blockAction(props.blockResponse, BLOCK_RESPONSE_BODY_KEY),
+    };
   }
 
   /** One IP set per family that `forwardedIp.trustedProxies` holds addresses of; none without it. */
@@ -304,6 +328,8 @@ interface HeaderTrust {
   readonly forwardedIp: ForwardedIpConfig | undefined;
   /** For ALLOW: the trusted proxies' sets; the header counts only on a request from one of them. */
   readonly proxies: readonly IpSetHandle[];
+  /** For BLOCK: the custom response (`blockResponse`), or `{}` for WAF's plain 403. */
+  readonly block: BlockAction;
 }
 
 /**
@@ -323,12 +349,12 @@ function ipSetRules(
   name: string,
   priority: number,
   ipSets: readonly IpSetHandle[],
-  { action, forwardedIp, proxies }: HeaderTrust,
+  { action, forwardedIp, proxies, block }: HeaderTrust,
 ): wafv2.CfnWebACL.RuleProperty[] {
   const rule = (ruleName: string, rulePriority: number, statement: wafv2.CfnWebACL.StatementProperty) => ({
     name: ruleName,
     priority: rulePriority,
-    action: action === 'allow' ? { allow: {} } : { block: {} },
+    action: action === 'allow' ? { allow: {} } : { block },
     statement,
     visibilityConfig: visibility(ruleName),
   });
@@ -359,6 +385,7 @@ function rateRule(
   rule: RateRuleConfig,
   priority: number,
   forwardedIp: ForwardedIpConfig | undefined,
+  block: BlockAction,
 ): wafv2.CfnWebACL.RuleProperty {
   const scopeDown: wafv2.CfnWebACL.StatementProperty[] = [];
   // A client writes the path and Host header in many ways: match them as WAF normalizes them (#config/scope-down).
@@ -390,7 +417,7 @@ function rateRule(
   return {
     name: rule.name,
     priority,
-    action: { block: {} },
+    action: { block },
     statement: {
       rateBasedStatement: {
         limit: rule.limit,

@@ -33,6 +33,7 @@ import {
   type ManagedRuleGroupName,
 } from './capacity';
 import { describeConfigValue, quoteConfigValue } from './config-error';
+import { blockResponseSchema, customResponseSizeProblems } from './custom-response';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems, sameRuleName } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
@@ -143,6 +144,8 @@ const rateRule = z.strictObject({
    * (`FORWARDED_IP`: needs `forwardedIp` with a proxy that overwrites the header).
    */
   aggregateKey: z.enum(['IP', 'FORWARDED_IP'], { error: 'must be IP or FORWARDED_IP' }).default('IP'),
+  /** What a client this rule blocks sees, instead of the top-level `blockResponse` (lib/config/custom-response.ts). */
+  blockResponse: blockResponseSchema.optional(),
   /**
    * Removed, and refused with a message naming it: the header moved to the top-level `forwardedIp`
    * key, which also says who writes it.
@@ -188,6 +191,11 @@ export const configSchema = z
      * `-c wafAutoblock.forwardedIp=null` switches off one set in a file): no header is trusted.
      */
     forwardedIp: forwardedIpSchema.nullish().transform((declared) => declared ?? undefined),
+    /**
+     * What a client blocked by the blocklist or a rate rule sees: status code, body, `Retry-After`
+     * (lib/config/custom-response.ts). Unset or `null`: WAF's plain 403 with an empty body.
+     */
+    blockResponse: blockResponseSchema.nullish().transform((declared) => declared ?? undefined),
     /**
      * CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or
      * /128. Read into canonical CIDRs, without duplicates: the family of each is the parsed one.
@@ -394,6 +402,7 @@ export const configSchema = z
     ];
     for (const problem of repeated) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of customResponseSizeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     // The pattern only checks the shape: eu-wset-1 would reach the deploy and fail there.
     const regionProblem = config.region === undefined ? undefined : unknownRegionProblem(config.region);
     if (regionProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['region'], message: regionProblem });

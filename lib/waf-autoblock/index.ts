@@ -55,6 +55,13 @@ export interface WafAutoblockProps {
    */
   readonly managedRuleGroups?: WafAutoblockConfigInput['managedRuleGroups'];
   /**
+   * What a client blocked by the blocklist or a rate rule sees: `statusCode` (4xx or 5xx that WAF
+   * supports), an optional `body` (at most 4,096 bytes) with its `contentType`, and an optional
+   * `retryAfterSeconds`; a rate rule's own `blockResponse` wins for that rule. See docs/configuration.md.
+   * @default none: WAF's plain 403 with an empty body
+   */
+  readonly blockResponse?: WafAutoblockConfigInput['blockResponse'];
+  /**
    * Most web ACL capacity units (WCUs) the rules may use; more is refused (ConfigError).
    * @default 1500, what the web ACL's base price includes (up to 5,000, which WAF charges extra for)
    */
@@ -157,6 +164,7 @@ export class WafAutoblock extends Construct {
       forwardedIp: config.forwardedIp,
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
+      blockResponse: config.blockResponse,
       logRetentionDays: config.logging.retentionDays,
       loggedActions: config.logging.actions,
       associations: config.associations,

@@ -18,6 +18,7 @@ export function webAclRulesOf(config: WafAutoblockConfig): wafv2.CfnWebACL.RuleP
     loggedActions: config.logging.actions,
     associations: [],
     ipSetsPerFamily: config.blocker.ipSetsPerFamily,
+    blockResponse: config.blockResponse,
   });
   return webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
 }
