@@ -27,6 +27,7 @@ export class WafAutoblockStack extends Stack {
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
       blockResponse: config.blockResponse,
+      antiDdos: config.antiDdos,
       webAclCapacityLimit: config.webAclCapacityLimit,
       removalPolicy: config.removalPolicy,
       logging: config.logging,

@@ -24,6 +24,8 @@ import {
   customResponseBodies,
   rateRuleBlockAction,
 } from '#config/custom-response';
+import { type AntiDdosConfig, antiDdosGroupConfig, antiDdosSettings, ANTI_DDOS_GROUP } from '#config/anti-ddos';
+import { LABELLING_GROUPS } from '#config/rule-labels';
 import { trustedProxiesByFamily } from '#config/trusted-proxies';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
@@ -51,8 +53,18 @@ export interface BlocklistWebAclProps {
   readonly forwardedIp?: ForwardedIpConfig;
   /** Allowed addresses and CIDRs, IPv4 and IPv6 mixed, in any form the core parser accepts (mapped IPv4 counts as IPv4); the construct canonicalizes them. */
   readonly allowlist: readonly string[];
-  /** AWS managed rule groups, evaluated after the rate rules. */
+  /**
+   * AWS managed rule groups, evaluated after the rate rules; those of `LABELLING_GROUPS`
+   * (`AWSManagedRulesAntiDDoSRuleSet`) after the blocklist and before the rate rules instead, so
+   * that their labels reach label-scoped rate rules.
+   */
   readonly managedRuleGroups: readonly ManagedRuleGroupName[];
+  /**
+   * Settings of `AWSManagedRulesAntiDDoSRuleSet`, used when `managedRuleGroups` lists it.
+   * @default every setting's default (see {@link AntiDdosConfig}): challenges ENABLED at HIGH
+   *   sensitivity except AWS's suggested API and asset paths, blocking at LOW sensitivity
+   */
+  readonly antiDdos?: AntiDdosConfig;
   /** Days to keep WAF logs. */
   readonly logRetentionDays: number;
   /** Actions whose requests are logged; the rest are dropped by the logging filter. */
@@ -99,12 +111,16 @@ export function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]
   return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
 }
 
-/** Rule priorities: fixed bands so that rules keep their order as lists grow. */
-const PRIORITY = { allowlist: 0, blocklist: 10, rate: 100, managed: 200 } as const;
+/**
+ * Rule priorities: fixed bands so that rules keep their order as lists grow. `labelling`: the
+ * managed groups whose labels the rate rules may read (lib/config/rule-labels.ts).
+ */
+const PRIORITY = { allowlist: 0, blocklist: 10, labelling: 50, rate: 100, managed: 200 } as const;
 
 /**
- * The web ACL: allowlist (ALLOW) -> blocklist owned by the blocker (BLOCK) -> rate-based rules (BLOCK)
- * -> AWS managed rule groups; plus its IP sets, its logging to an `aws-waf-logs-` log group and,
+ * The web ACL: allowlist (ALLOW) -> blocklist owned by the blocker (BLOCK) -> the Anti-DDoS
+ * managed group when listed (labels) -> rate-based rules (BLOCK) -> the other AWS managed rule
+ * groups; plus its IP sets, its logging to an `aws-waf-logs-` log group and,
  * for REGIONAL scope, its associations.
  */
 export class BlocklistWebAcl extends Construct {
@@ -197,10 +213,11 @@ export class BlocklistWebAcl extends Construct {
         ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], this.headerTrust('allow', props)),
         ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, this.headerTrust('block', props)),
         ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, this.headerTrust('block', props)),
+        ...managedRuleGroups(props, 'labelling'),
         ...props.rateRules.map((rule, index) =>
           rateRule(rule, PRIORITY.rate + index, props.forwardedIp, rateRuleBlockAction(props, index)),
         ),
-        ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
+        ...managedRuleGroups(props, 'managed'),
       ],
     });
 
@@ -408,6 +425,11 @@ function rateRule(
       },
     });
   }
+  // Labels are ORed among themselves: the rule counts a request that carries any of them (#config/rule-labels).
+  const labels = (rule.labels ?? []).map((key) => ({ labelMatchStatement: { scope: 'LABEL', key } }));
+  const [onlyLabel] = labels;
+  if (onlyLabel !== undefined)
+    scopeDown.push(labels.length === 1 ? onlyLabel : { orStatement: { statements: labels } });
   const scopeDownStatement =
     scopeDown.length === 0
       ? undefined
@@ -431,12 +453,36 @@ function rateRule(
   };
 }
 
-function managedRuleGroup(name: ManagedRuleGroupName, priority: number): wafv2.CfnWebACL.RuleProperty {
+/**
+ * The managed groups of one band, each at its band's priority plus its index in
+ * `managedRuleGroups`: `labelling` holds those whose labels the rate rules read, `managed` the rest.
+ */
+function managedRuleGroups(props: BlocklistWebAclProps, band: 'labelling' | 'managed'): wafv2.CfnWebACL.RuleProperty[] {
+  return props.managedRuleGroups.flatMap((name, index) =>
+    LABELLING_GROUPS.includes(name) === (band === 'labelling')
+      ? [managedRuleGroup(name, PRIORITY[band] + index, props.antiDdos)]
+      : [],
+  );
+}
+
+function managedRuleGroup(
+  name: ManagedRuleGroupName,
+  priority: number,
+  antiDdos: AntiDdosConfig | undefined,
+): wafv2.CfnWebACL.RuleProperty {
+  const managedRuleGroupConfigs =
+    name === ANTI_DDOS_GROUP ? [antiDdosGroupConfig(antiDdosSettings(antiDdos))] : undefined;
   return {
     name,
     priority,
     overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name,
+        ...(managedRuleGroupConfigs ? { managedRuleGroupConfigs } : {}),
+      },
+    },
     visibilityConfig: visibility(name),
   };
 }

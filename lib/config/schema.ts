@@ -34,6 +34,8 @@ import {
 } from './capacity';
 import { describeConfigValue, quoteConfigValue } from './config-error';
 import { blockResponseSchema, customResponseSizeProblems } from './custom-response';
+import { antiDdosProblems, antiDdosSchema } from './anti-ddos';
+import { labelSyntaxProblem, ruleLabelProblems } from './rule-labels';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
 import { ruleNameProblems, sameRuleName } from './rule-names';
 import { hostProblem, uriPathPrefixProblem } from './scope-down';
@@ -144,6 +146,16 @@ const rateRule = z.strictObject({
    * (`FORWARDED_IP`: needs `forwardedIp` with a proxy that overwrites the header).
    */
   aggregateKey: z.enum(['IP', 'FORWARDED_IP'], { error: 'must be IP or FORWARDED_IP' }).default('IP'),
+  /**
+   * Count only requests that carry one of these WAF labels (ORed; ANDed with `uriPathPrefix` and
+   * `host`), added by a managed rule group that runs before the rate rules (lib/config/rule-labels.ts),
+   * e.g. `awswaf:managed:aws:anti-ddos:high-suspicion-ddos-request`.
+   */
+  labels: z
+    .array(z.string().superRefine(withProblem(labelSyntaxProblem)))
+    .min(1, 'must hold at least one label; leave labels out to count every request')
+    .max(10, 'may hold at most 10 labels')
+    .optional(),
   /** What a client this rule blocks sees, instead of the top-level `blockResponse` (lib/config/custom-response.ts). */
   blockResponse: blockResponseSchema.optional(),
   /**
@@ -212,7 +224,10 @@ export const configSchema = z
       .max(10_000, 'may hold at most 10,000 entries')
       .transform((cidrs) => [...new Set(cidrs)])
       .prefault([]),
-    /** AWS managed rule groups to add after the rate rules. */
+    /**
+     * AWS managed rule groups to add after the rate rules; `AWSManagedRulesAntiDDoSRuleSet` runs
+     * before them instead (its labels must reach label-scoped rate rules), configured by `antiDdos`.
+     */
     managedRuleGroups: z
       .array(
         z.enum(Object.keys(MANAGED_RULE_GROUPS) as [ManagedRuleGroupName, ...ManagedRuleGroupName[]], {
@@ -220,6 +235,11 @@ export const configSchema = z
         }),
       )
       .prefault(['AWSManagedRulesAmazonIpReputationList']),
+    /**
+     * Settings of `AWSManagedRulesAntiDDoSRuleSet` when `managedRuleGroups` lists it
+     * (lib/config/anti-ddos.ts); unset: every setting's default.
+     */
+    antiDdos: antiDdosSchema.optional(),
     /**
      * Most WCUs the web ACL may use. The 1,500 that the web ACL's base price includes by default;
      * up to 5,000 (AWS's maximum), for which WAF charges extra per request.
@@ -403,6 +423,8 @@ export const configSchema = z
     for (const problem of repeated) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of customResponseSizeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of antiDdosProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of ruleLabelProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     // The pattern only checks the shape: eu-wset-1 would reach the deploy and fail there.
     const regionProblem = config.region === undefined ? undefined : unknownRegionProblem(config.region);
     if (regionProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['region'], message: regionProblem });

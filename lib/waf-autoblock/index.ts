@@ -50,7 +50,8 @@ export interface WafAutoblockProps {
    */
   readonly allowlist?: readonly string[];
   /**
-   * AWS managed rule groups, after the rate rules.
+   * AWS managed rule groups, after the rate rules; `AWSManagedRulesAntiDDoSRuleSet` (configured by
+   * `antiDdos`) after the blocklist and before the rate rules, so that `rateRules[].labels` can read its labels.
    * @default ['AWSManagedRulesAmazonIpReputationList']
    */
   readonly managedRuleGroups?: WafAutoblockConfigInput['managedRuleGroups'];
@@ -61,6 +62,13 @@ export interface WafAutoblockProps {
    * @default none: WAF's plain 403 with an empty body
    */
   readonly blockResponse?: WafAutoblockConfigInput['blockResponse'];
+  /**
+   * Settings of `AWSManagedRulesAntiDDoSRuleSet`, when `managedRuleGroups` lists it: `challenge`
+   * (`usage`, `sensitivity`, `exemptUriRegularExpressions`) and `blockSensitivity`. See
+   * docs/configuration.md.
+   * @default challenges ENABLED at HIGH sensitivity except API and asset paths; block at LOW
+   */
+  readonly antiDdos?: WafAutoblockConfigInput['antiDdos'];
   /**
    * Most web ACL capacity units (WCUs) the rules may use; more is refused (ConfigError).
    * @default 1500, what the web ACL's base price includes (up to 5,000, which WAF charges extra for)
@@ -165,6 +173,7 @@ export class WafAutoblock extends Construct {
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
       blockResponse: config.blockResponse,
+      antiDdos: config.antiDdos,
       logRetentionDays: config.logging.retentionDays,
       loggedActions: config.logging.actions,
       associations: config.associations,

@@ -77,9 +77,26 @@ function templates(): Record<string, unknown> {
           blockResponse: { statusCode: 429, body: '{"error":"slow down"}', contentType: 'application/json' },
         },
         { name: 'all', limit: 2000, aggregateKey: 'FORWARDED_IP' },
+        {
+          name: 'ddos-flagged',
+          limit: 100,
+          aggregateKey: 'FORWARDED_IP',
+          labels: [
+            'awswaf:managed:aws:anti-ddos:medium-suspicion-ddos-request',
+            'awswaf:managed:aws:anti-ddos:low-suspicion-ddos-request',
+          ],
+        },
       ],
       blockResponse: { statusCode: 403, body: '<h1>Blocked</h1>', contentType: 'text/html', retryAfterSeconds: 3600 },
-      managedRuleGroups: ['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet'],
+      managedRuleGroups: [
+        'AWSManagedRulesAmazonIpReputationList',
+        'AWSManagedRulesKnownBadInputsRuleSet',
+        'AWSManagedRulesAntiDDoSRuleSet',
+      ],
+      antiDdos: {
+        challenge: { exemptUriRegularExpressions: ['^/api/', String.raw`\.(css|js)$`] },
+        blockSensitivity: 'MEDIUM',
+      },
       logging: { retentionDays: 90, actions: ['BLOCK', 'COUNT'] },
       alarm: { threshold: 500, periodSeconds: 60, evaluationPeriods: 3 },
       blocker: {

@@ -19,6 +19,7 @@ export function webAclRulesOf(config: WafAutoblockConfig): wafv2.CfnWebACL.RuleP
     associations: [],
     ipSetsPerFamily: config.blocker.ipSetsPerFamily,
     blockResponse: config.blockResponse,
+    antiDdos: config.antiDdos,
   });
   return webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
 }
