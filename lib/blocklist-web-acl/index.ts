@@ -25,7 +25,7 @@ import {
   rateRuleBlockAction,
 } from '#config/custom-response';
 import { type AntiDdosConfig, antiDdosGroupConfig, antiDdosSettings, ANTI_DDOS_GROUP } from '#config/anti-ddos';
-import { LABELLING_GROUPS } from '#config/rule-labels';
+import { LABELLING_GROUPS, ruleLabelWarnings } from '#config/rule-labels';
 import { trustedProxiesByFamily } from '#config/trusted-proxies';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
@@ -147,7 +147,8 @@ export class BlocklistWebAcl extends Construct {
 
   /**
    * Warns at synth (CDK annotations) about a `forwardedIp` that is often a mistake: with scope
-   * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten.
+   * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten; and about a label-scoped rate rule
+   * whose labels mark only requests the Anti-DDoS group blocks itself (#config/rule-labels).
    * @throws {ConfigError} when a rate rule would not count the client's own address (see
    *   `forwardedIpProblems`), or `ipSetsPerFamily` is not a whole number from 1 to 5.
    */
@@ -159,7 +160,7 @@ export class BlocklistWebAcl extends Construct {
       throw new ConfigError(key, `invalid configuration: ${key} ${untrusted.message}`);
     }
     // Declarations that may be right but are often a mistake: CDK prints them at synth.
-    for (const { id: warningId, message } of forwardedIpWarnings(props)) {
+    for (const { id: warningId, message } of [...forwardedIpWarnings(props), ...ruleLabelWarnings(props)]) {
       Annotations.of(this).addWarningV2(warningId, message);
     }
     const shards = props.ipSetsPerFamily ?? DEFAULT_IP_SETS_PER_FAMILY;

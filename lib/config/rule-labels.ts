@@ -13,7 +13,7 @@
  * rule group pages (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html).
  * Our own rules add no labels.
  */
-import { ANTI_DDOS_GROUP } from './anti-ddos';
+import { ANTI_DDOS_GROUP, type AntiDdosConfig, antiDdosSettings } from './anti-ddos';
 import type { ManagedRuleGroupName } from './capacity';
 import type { ConfigProblem } from './config-error';
 import { quoteConfigValue } from './config-error';
@@ -107,4 +107,41 @@ export function ruleLabelProblems(config: {
     });
   });
   return problems;
+}
+
+/** The suspicion labels `DDoSRequests` blocks at each `blockSensitivity`, and the label of that rule itself. */
+function labelsBlockedAt(sensitivity: AntiDdosConfig['blockSensitivity']): string[] {
+  const levels = { LOW: ['high'], MEDIUM: ['high', 'medium'], HIGH: ['high', 'medium', 'low'] }[sensitivity];
+  const namespace = MANAGED_GROUP_LABEL_NAMESPACES[ANTI_DDOS_GROUP];
+  return [...levels.map((level) => `${namespace}${level}-suspicion-ddos-request`), `${namespace}DDoSRequests`];
+}
+
+/** A label-scoped rule worth a second look: what `cdk synth` prints as a warning. */
+export interface RuleLabelWarning {
+  readonly id: string;
+  readonly message: string;
+}
+
+/**
+ * Label-scoped rate rules whose every label marks a request that the Anti-DDoS group blocks
+ * itself at `antiDdos.blockSensitivity`: the group runs first and ends those requests, so the rule
+ * counts next to nothing and the blocker never learns of their senders. Allowed (the group's
+ * actions could change), but said at synth.
+ */
+export function ruleLabelWarnings(config: {
+  readonly rateRules: readonly { readonly name: string; readonly labels?: readonly string[] | undefined }[];
+  readonly antiDdos?: AntiDdosConfig | undefined;
+}): RuleLabelWarning[] {
+  const sensitivity = antiDdosSettings(config.antiDdos).blockSensitivity;
+  const blocked = labelsBlockedAt(sensitivity);
+  return config.rateRules.flatMap((rule, index) => {
+    const labels = rule.labels ?? [];
+    if (labels.length === 0 || !labels.every((label) => blocked.includes(label))) return [];
+    return [
+      {
+        id: 'waf-autoblock:labelsBlockedByGroup',
+        message: `rateRules[${index}] (${rule.name}) counts only requests that ${ANTI_DDOS_GROUP} blocks itself at antiDdos.blockSensitivity ${sensitivity}, before the rate rules see them: it will count next to nothing. Scope it to a label the group lets through (e.g. ${MANAGED_GROUP_LABEL_NAMESPACES[ANTI_DDOS_GROUP]}${sensitivity === 'LOW' ? 'medium' : 'low'}-suspicion-ddos-request), or lower blockSensitivity`,
+      },
+    ];
+  });
 }

@@ -3,12 +3,15 @@
  * the template, its place in the rule order (after the blocklist, before the rate rules, so that
  * its labels reach them), label-scoped rate rules, and the refusals at synth, each naming its key.
  */
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EXEMPT_URI_REGEX } from '#config/anti-ddos';
 import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
+import { BlocklistWebAcl } from '../../lib/blocklist-web-acl';
 import { webAclRulesOf } from '../support/web-acl';
 
 const ANTI_DDOS = 'AWSManagedRulesAntiDDoSRuleSet';
@@ -257,5 +260,58 @@ describe('refusals, each naming its key', () => {
     expect(configErrorOf({ antiDdos: { blockSensitivity: 'HIGH' } }, 'antiDdos')).toContain(
       `configures ${ANTI_DDOS}, which managedRuleGroups does not list`,
     );
+  });
+});
+
+describe('synth warnings', () => {
+  /** The warnings `cdk synth` prints for the web ACL of `input`. */
+  function warningsOf(input: Parameters<typeof parseConfig>[0]): string[] {
+    const config = parseConfig(input);
+    const stack = new Stack(new App(), 'Warned');
+    new BlocklistWebAcl(stack, 'WebAcl', {
+      namePrefix: 'Site',
+      scope: config.scope,
+      rateRules: config.rateRules,
+      allowlist: [],
+      managedRuleGroups: config.managedRuleGroups,
+      antiDdos: config.antiDdos,
+      logRetentionDays: 30,
+      loggedActions: ['BLOCK'],
+      associations: [],
+    });
+    return Annotations.fromStack(stack)
+      .findWarning('*', Match.anyValue())
+      .map((warning) => warning.entry.data as string);
+  }
+
+  it('a rule scoped only to labels the group blocks itself (high at the default LOW) counts next to nothing: warned', () => {
+    const [warning, ...more] = warningsOf({
+      managedRuleGroups: [ANTI_DDOS],
+      rateRules: [{ name: 'ddos-high', limit: 100, labels: [HIGH] }],
+    });
+    expect(more).toEqual([]);
+    expect(warning).toContain(
+      'rateRules[0] (ddos-high) counts only requests that AWSManagedRulesAntiDDoSRuleSet blocks itself',
+    );
+    expect(warning).toContain('medium-suspicion-ddos-request');
+  });
+
+  it('no warning for a label the group lets through, nor for high with medium', () => {
+    expect(
+      warningsOf({ managedRuleGroups: [ANTI_DDOS], rateRules: [{ name: 'r', limit: 100, labels: [MEDIUM] }] }),
+    ).toEqual([]);
+    expect(
+      warningsOf({ managedRuleGroups: [ANTI_DDOS], rateRules: [{ name: 'r', limit: 100, labels: [HIGH, MEDIUM] }] }),
+    ).toEqual([]);
+  });
+
+  it('medium is warned once blockSensitivity MEDIUM blocks it too', () => {
+    expect(
+      warningsOf({
+        managedRuleGroups: [ANTI_DDOS],
+        antiDdos: { blockSensitivity: 'MEDIUM' },
+        rateRules: [{ name: 'r', limit: 100, labels: [MEDIUM] }],
+      }),
+    ).toHaveLength(1);
   });
 });
