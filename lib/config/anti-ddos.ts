@@ -27,8 +27,7 @@
  * Pure: {@link antiDdosGroupConfig} is the `ManagedRuleGroupConfig` shape the construct places.
  */
 import { z } from 'zod';
-import type { ConfigProblem } from './config-error';
-import { quoteConfigValue } from './config-error';
+import { type ConfigProblem, quoteConfigValue } from './config-error';
 
 /** The group's name, as `managedRuleGroups` lists it and the web ACL names its rule. */
 export const ANTI_DDOS_GROUP = 'AWSManagedRulesAntiDDoSRuleSet';

@@ -15,8 +15,7 @@
  */
 import { ANTI_DDOS_GROUP, type AntiDdosConfig, antiDdosSettings } from './anti-ddos';
 import type { ManagedRuleGroupName } from './capacity';
-import type { ConfigProblem } from './config-error';
-import { quoteConfigValue } from './config-error';
+import { type ConfigProblem, quoteConfigValue } from './config-error';
 
 /** The label namespace of each managed rule group the configuration offers: every label it adds starts so. */
 export const MANAGED_GROUP_LABEL_NAMESPACES: Readonly<Record<ManagedRuleGroupName, string>> = {
