@@ -208,7 +208,12 @@ function byPriority(
 
 /** Canonical ranges in address order, each parsed once. */
 function inAddressOrder(ranges: readonly Cidr[], parsed: ParsedRanges): Cidr[] {
-  return [...ranges].sort((a, b) => byAddress(a, b, parsed));
+  // Each looked up once, not twice per comparison.
+  const keyed = ranges.map((range) => ({ range, block: parsed.range(range) }));
+  keyed.sort((a, b) =>
+    a.block === undefined || b.block === undefined ? a.range.localeCompare(b.range) : compareRanges(a.block, b.block),
+  );
+  return keyed.map(({ range }) => range);
 }
 
 /** `compareRanges` order of two texts; text order when one does not parse. */

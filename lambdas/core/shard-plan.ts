@@ -106,20 +106,10 @@ export function planShards(input: ShardInput): ShardPlan {
   const room = held.foreign.map((count) => Math.max(0, capacity - count));
   const candidates = [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
   const totalRoom = room.reduce((sum, r) => sum + r, 0);
-  const fitted = fitInto(
-    candidates,
-    totalRoom,
-    (some) =>
-      aggregateRanges(
-        some.map((claim) => claim.range),
-        floor,
-        parsed,
-      ),
-    rankedWith(parsed),
-  );
+  const fitted = fitAll(candidates, totalRoom, floor, parsed);
   const taints = held.foreignEntries.map((foreign) => new ForeignEntries(foreign, floor, parsed));
   const loads = new ShardLoads(taints, floor, parsed);
-  const { placed, overflow: unplaced } = place(fitted.kept.claims, held.in, room, loads);
+  const { placed, overflow: unplaced } = place(fitted.kept, held.in, room, loads);
   for (const [range, shard] of held.preexisting) {
     const claim = claims.get(range);
     if (claim !== undefined) placed[shard]?.push(claim);
@@ -152,6 +142,32 @@ function ownedRanges(input: ShardInput, sets: readonly (readonly string[])[], pa
   return [...input.active, ...input.expired]
     .filter((entry) => entry.preexisting !== true || (active.has(entry) && !entries.has(canonicalOf(entry, parsed))))
     .map((entry) => canonicalOf(entry, parsed));
+}
+
+/**
+ * The claims that fit in the family's sets together (the most deserving when not all do).
+ * Aggregation never adds entries, so as many ranges as there is room for fit without computing it:
+ * a first run's 10,000 new ranges in empty sets skip one whole aggregation.
+ */
+function fitAll(
+  candidates: readonly Claim[],
+  totalRoom: number,
+  floor: AggregationFloor,
+  parsed: ParsedRanges,
+): { readonly kept: readonly Claim[]; readonly overflow: readonly Claim[] } {
+  if (candidates.length <= totalRoom) return { kept: candidates, overflow: [] };
+  const fitted = fitInto(
+    candidates,
+    totalRoom,
+    (some) =>
+      aggregateRanges(
+        some.map((claim) => claim.range),
+        floor,
+        parsed,
+      ),
+    rankedWith(parsed),
+  );
+  return { kept: fitted.kept.claims, overflow: fitted.overflow };
 }
 
 /** Where each active range is held as ours (its first set), where each preexisting one is, and each set's foreign count. */
