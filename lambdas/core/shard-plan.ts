@@ -226,14 +226,24 @@ function place(
     for (const group of byFloorBlock(fitted.kept.claims, floor)) loads.add(shard, group);
   });
   // Again while a pass places anything: a block placed later may merge into fewer entries and
-  // free room that an earlier block's left-overs fit in.
+  // free room that an earlier block's left-overs fit in. At most PLACEMENT_PASSES passes.
   let pending = byFloorBlock(unplaced, floor);
-  for (let before = Infinity; pending.length > 0 && countOf(pending) < before;) {
+  for (let pass = 0, before = Infinity; pass < PLACEMENT_PASSES && pending.length > 0; pass++) {
+    if (countOf(pending) >= before) break;
     before = countOf(pending);
     pending = pending.map((group) => placeGroup(group, placed, room, loads)).filter((left) => left.length > 0);
   }
   return { placed, overflow: pending.flat() };
 }
+
+/**
+ * Passes of placement over the ranges that did not fit, in {@link place} and per floor block in
+ * {@link placeGroup}. Each pass tries every left-over range alone, so the passes are bounded: the
+ * addresses limited, and so the layout, are the attacker's to choose, and a chain of ranges each
+ * fitting only once the next is placed must not cost a pass per range. Real layouts settle in one
+ * or two passes; one that needs more is placed further by the next run.
+ */
+const PLACEMENT_PASSES = 4;
 
 function countOf(groups: readonly (readonly Claim[])[]): number {
   return groups.reduce((sum, group) => sum + group.length, 0);
@@ -243,8 +253,9 @@ function countOf(groups: readonly (readonly Claim[])[]): number {
  * Places one floor block's claims: whole in the freest set that takes it, else one range at a
  * time, each in the freest set that takes it, again and again while a pass places any (a range
  * placed later may merge with its siblings into fewer entries, making room for one that did not
- * fit before). What it returns fits nowhere, alone or together, so that the next run, which
- * tries the same on the same sets, places nothing more: the plan is stable.
+ * fit before), at most {@link PLACEMENT_PASSES} times. What it returns after fewer fits nowhere,
+ * alone or together, so that the next run, which tries the same on the same sets, places nothing
+ * more: the plan is stable.
  * @returns the claims that fit in no set (overflow).
  */
 function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly number[], loads: ShardLoads): Claim[] {
@@ -253,7 +264,7 @@ function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly n
   const fitting = (claims: readonly Claim[]) =>
     freest().find((shard) => loads.costWith(shard, claims) <= (room[shard] ?? 0));
   let rest = group;
-  for (;;) {
+  for (let pass = 0; ; pass++) {
     const whole = fitting(rest);
     if (whole !== undefined) {
       placed[whole]?.push(...rest);
@@ -270,7 +281,7 @@ function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly n
       placed[shard]?.push(claim);
       loads.add(shard, [claim]);
     }
-    if (left.length === 0 || left.length === rest.length) return left;
+    if (left.length === 0 || left.length === rest.length || pass + 1 >= PLACEMENT_PASSES) return left;
     rest = left;
   }
 }
