@@ -1,7 +1,8 @@
 /**
  * The first block of a big attack: a first run against 10,000 new IPv4 /24s with 10 ms added to
  * every AWS call (bench/blocker-world.ts). Wall time to the first successful UpdateIPSet (target:
- * 100 ms + 4 round trips), where that time goes (the read wave, the decision's CPU, the intent
+ * 100 ms + 4 round trips; the run's own time on the path, the 100 ms, is also reported apart from
+ * the calls, whose time here includes the stand-ins' service time), where that time goes (the read wave, the decision's CPU, the intent
  * write, the CPU before the set write), the round trips before it, the whole run, the DynamoDB
  * calls, and the process's peak RSS (dynalite and the WAF emulator run in the same process, so the
  * RSS is an upper bound for the blocker alone).
@@ -97,6 +98,13 @@ export default async function (): Promise<void> {
       `<= ${100 + 4 * LATENCY_MS} ms`,
     );
     report('first block: round trips up to it', String(p.trips), '<= 4');
+    // The wall time less the calls on the path: what the run itself spends (the decision, and the set's plan
+    // and request after the intent), which no faster network or DynamoDB would shorten.
+    report(
+      'first block: own time on the path (decision + before the set write)',
+      `${(p.intentSent - p.readsDone + (p.setSent - p.intentDone)).toFixed(0)} ms`,
+      '<= 100 ms',
+    );
     console.log(
       `  where it went: reads done ${p.readsDone.toFixed(0)} ms, intent sent ${p.intentSent.toFixed(0)} ms ` +
         `(decision CPU ${(p.intentSent - p.readsDone).toFixed(0)} ms), intent written ${p.intentDone.toFixed(0)} ms ` +

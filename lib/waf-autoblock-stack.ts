@@ -26,6 +26,8 @@ export class WafAutoblockStack extends Stack {
       forwardedIp: config.forwardedIp,
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
+      blockResponse: config.blockResponse,
+      antiDdos: config.antiDdos,
       webAclCapacityLimit: config.webAclCapacityLimit,
       removalPolicy: config.removalPolicy,
       logging: config.logging,

@@ -22,6 +22,9 @@ export function describeRule(rule: SimulatedRule): string {
       ? undefined
       : `whose URI path starts with ${JSON.stringify(pathSearchString(rule.uriPathPrefix))}`,
     rule.host === undefined ? undefined : `whose Host header is ${JSON.stringify(rule.host.toLowerCase())}`,
+    rule.labels === undefined
+      ? undefined
+      : `labelled ${rule.labels.map((label) => JSON.stringify(label)).join(' or ')}`,
   ].filter((part) => part !== undefined);
   const key = rule.aggregateKey === 'IP' ? 'client IP' : `first address of the ${rule.forwardedIpHeader} header`;
   const only = scope.length === 0 ? '' : `, only requests ${scope.join(' and ')}`;
@@ -59,6 +62,7 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
     const rule = result.rules[index];
     if (rule === undefined) return;
     warnings.push(...forwardedHeaderWarnings(tally, rule));
+    if ((tally.unlabelled ?? 0) > 0) warnings.push(unlabelledWarning(tally));
     if (tally.multiValued === 0) return;
     warnings.push(
       `rule ${tally.rule}: ${count.format(tally.multiValued)} of ${count.format(tally.counted + tally.unkeyed)} ` +
@@ -97,6 +101,19 @@ function forwardedHeaderWarnings(tally: RuleTally, rule: SimulatedRule): string[
     );
   }
   return warnings;
+}
+
+/**
+ * A label-scoped rule's records without any label: WAF logs only the labels of the rules evaluated
+ * before the one that ended the request, so replay cannot tell whether the labelling group would
+ * have flagged them (docs/replay.md, "Label-scoped rules").
+ */
+function unlabelledWarning(tally: RuleTally): string {
+  return (
+    `rule ${tally.rule}: ${plural(tally.unlabelled ?? 0, 'record')} in scope carried no labels at all, so replay did ` +
+    `not count them: a rule before the labelling group ended them (the blocklist), or the log has no labels; ` +
+    `whether the group would have labelled them cannot be told from the log`
+  );
 }
 
 /**

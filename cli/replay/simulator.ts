@@ -39,6 +39,11 @@ export interface SimulatedRule {
   /** Scope-down: only requests whose lower-cased Host header is this name, with or without a trailing dot or a port. */
   readonly host?: string;
   readonly aggregateKey: 'IP' | 'FORWARDED_IP';
+  /**
+   * Scope-down: only requests whose record carries one of these labels (`labels[].name`), as the
+   * rule's label match statements count only requests an earlier rule labelled.
+   */
+  readonly labels?: readonly string[];
   /** Header whose first address is the key when `aggregateKey` is `FORWARDED_IP`. */
   readonly forwardedIpHeader: string;
   /**
@@ -85,6 +90,12 @@ export interface RuleTally {
    * the first, which the client wrote unless a proxy overwrote the header: a sign that it did not.
    */
   multiValued: number;
+  /**
+   * Label-scoped rules only: records in the path and host scope that carry no labels at all (no
+   * `labels`, or an empty list), so that nothing tells whether the labelling group would have
+   * flagged them: a rule before it ended them (the blocklist), or the log does not keep labels.
+   */
+  unlabelled?: number;
 }
 
 /** How far out of time order the records came. */
@@ -190,7 +201,15 @@ export class RateSimulator {
       scope: scopeDownMatcher(rule),
       forwardedHeader: rule.forwardedIpHeader.toLowerCase(),
       keys: new Map(),
-      tally: { rule: rule.name, counted: 0, unkeyed: 0, withoutHeader: 0, noHeaderAddress: 0, multiValued: 0 },
+      tally: {
+        rule: rule.name,
+        counted: 0,
+        unkeyed: 0,
+        withoutHeader: 0,
+        noHeaderAddress: 0,
+        multiValued: 0,
+        ...(rule.labels === undefined ? {} : { unlabelled: 0 }),
+      },
     }));
   }
 
@@ -217,6 +236,7 @@ export class RateSimulator {
     const { rule } = state;
     if (!state.scope.pathMatches(request.uri)) return;
     if (rule.host !== undefined && !state.scope.hostMatches(headerValue(request, 'host'))) return;
+    if (rule.labels !== undefined && !carriesLabel(request, rule.labels, state.tally)) return;
     let key: RangeKey | undefined;
     if (rule.aggregateKey === 'IP') {
       key = this.clientKeyOf(request);
@@ -424,4 +444,17 @@ function firstAddress(header: string): string {
 /** The key of a single address; a range (`a.b.c.0/24`) or anything else is not an address WAF accepts. */
 function addressKey(text: string): RangeKey | undefined {
   return text.includes('/') ? undefined : rangeKey(text);
+}
+
+/**
+ * Whether the record carries one of `labels` (ORed, as the rule's label statements are); counts a
+ * record without any label in `tally.unlabelled`.
+ */
+function carriesLabel(request: LoggedRequest, labels: readonly string[], tally: RuleTally): boolean {
+  const carried = request.labels ?? [];
+  if (carried.length === 0) {
+    tally.unlabelled = (tally.unlabelled ?? 0) + 1;
+    return false;
+  }
+  return carried.some((label) => labels.includes(label));
 }

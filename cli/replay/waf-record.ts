@@ -33,6 +33,11 @@ export interface LoggedRequest {
   readonly requestId?: string;
   /** The record's `action`: what WAF did with the request (`ALLOW`, `BLOCK`, `COUNT`, `CAPTCHA`, ...). */
   readonly action?: string;
+  /**
+   * The names in the record's `labels` (`[{ "name": "awswaf:managed:aws:anti-ddos:…" }]`): the labels
+   * that rules evaluated before the terminating rule added; absent when the record has no `labels`.
+   */
+  readonly labels?: readonly string[];
 }
 
 /** The earliest `timestamp` a WAF record can hold: 2015-01-01T00:00:00Z, epoch milliseconds. */
@@ -105,7 +110,13 @@ function wafRequest(record: Record<string, unknown>): LoggedRequest | number | s
     headers: kept,
     ...(typeof requestId === 'string' && requestId !== '' ? { requestId } : {}),
     ...(typeof record.action === 'string' ? { action: record.action } : {}),
+    ...(Array.isArray(record.labels) ? { labels: labelNames(record.labels as unknown[]) } : {}),
   };
+}
+
+/** The `name` of each label object in a record's `labels`; anything else in the list is skipped. */
+function labelNames(labels: readonly unknown[]): string[] {
+  return labels.flatMap((label) => (isObject(label) && typeof label.name === 'string' ? [label.name] : []));
 }
 
 /** Hands a {@link wafRequest} result to the sink; whether it was a WAF record. */

@@ -5,13 +5,13 @@
  * invocation, and a 1-minute attack tick starts the next invocation. A key WAF starts limiting thus
  * reaches a set within about 30 s (p95; the bench says), instead of up to one schedule period.
  *
- * Why a tick and a short window, not one invocation polling until the alarm is OK: the function's
- * reserved concurrency is 1, so while an invocation polls every other event (a ban-feed message, a
- * late alarm message) is throttled and retried by Lambda, 1 s after the first attempt, the wait
- * doubling up to 5 minutes. An invocation that polled for minutes left such an event only the short
- * moments between invocations, and once its retries came every 5 minutes they could fall in the
- * same busy part of every period for the whole attack (bench/attack-mode.ts measured ban-feed
- * messages waiting until the attack ended). Polling half of each minute leaves the other half free.
+ * Why a tick and a short window, not one invocation polling until the alarm is OK: with reserved
+ * concurrency 1 (the default before 3), while an invocation polled every other event (a ban-feed
+ * message, a late alarm message) was throttled and retried by Lambda, 1 s after the first attempt,
+ * the wait doubling up to 5 minutes; retries every 5 minutes could fall in the busy part of every
+ * period for the whole attack. The default of 3 (BLOCKER_RESERVED_CONCURRENCY) lets such an event
+ * run beside the pollers and wait on the run lock for a round instead; polling half of each minute
+ * still keeps a deployment at concurrency 1 (a setting) half free, and the tick's pollers apart.
  *
  * Why not the attack tick alone, one round a minute: a key would wait up to a minute (p95 about 57 s).
  * The tick costs one invocation and one DescribeAlarms call a minute when nothing is going on
@@ -75,6 +75,19 @@ export function nextRoundAt(
   if (limits.remainingMs - (at - now) < ROUND_ALLOWANCE_MS) return 'time-up';
   if (at > limits.pollUntil) return 'window-over';
   return at;
+}
+
+/**
+ * How long a round may wait for the run lock (another invocation's round, or the operator CLI), in
+ * ms: what the invocation has left beyond a {@link ROUND_ALLOWANCE_MS}, so that the round, once it
+ * has the lock, can still finish. 60 s for a first round (a ban-feed run: two or three rounds of
+ * other invocations, see docs/blocker.md#attack-mode), 30 s for attack mode's last round at 30 s;
+ * 0 (one attempt) when less is left. A run that cannot get the lock fails, and Lambda retries it.
+ *
+ * @param remainingMs - The invocation's remaining time when the round starts, in ms.
+ */
+export function runLockWaitMs(remainingMs: number): number {
+  return Math.max(0, remainingMs - ROUND_ALLOWANCE_MS);
 }
 
 /** Whether `event` is the 1-minute attack tick's (see ATTACK_TICK_SOURCE). Never throws. */

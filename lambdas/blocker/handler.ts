@@ -2,6 +2,7 @@
  * Blocker Lambda entry: wires the adapters to the run and turns its summary into one log line and
  * metrics. Clients and settings are created once per module so warm invocations reuse them.
  */
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
@@ -15,7 +16,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import type { Family } from '#core/types';
 import { BLOCKLIST_ENTRIES_METRICS, HEALTH_METRICS } from '#contracts/health';
 import { readBlockerSettings } from '#contracts/blocker-environment';
-import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, type PollingClock } from './attack-mode';
+import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, runLockWaitMs, type PollingClock } from './attack-mode';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from './run';
 import { withRunLock } from './run-lock';
@@ -107,8 +108,11 @@ async function attackTick(context: Context): Promise<RunSummary | undefined> {
 async function poll(trigger: Trigger, feedRejected: number, context: Context): Promise<RunSummary> {
   // Later rounds read everything again, the alarm included, and apply no actions a second time.
   const later: Trigger = { kind: trigger.kind };
+  // The lock's owner, unique to this invocation: Lambda may deliver one event twice, with one request
+  // id, and with reserved concurrency above 1 both copies may run at once; the lock must keep them apart.
+  const owner = `lambda:${context.awsRequestId}#${randomUUID().slice(0, 8)}`;
   const polling = await pollWhileAttacked(
-    (index) => runRound(index === 0 ? trigger : later, index, index === 0 ? feedRejected : 0, context),
+    (index) => runRound(index === 0 ? trigger : later, index, index === 0 ? feedRejected : 0, context, owner),
     (summary) => summary.alarmState,
     {
       polls: pollsWhileAttacked(trigger.kind, settings.gate),
@@ -121,17 +125,27 @@ async function poll(trigger: Trigger, feedRejected: number, context: Context): P
 }
 
 /** One run under the run lock: its summary line, outcome lines and one EMF flush of its metrics. */
-async function runRound(trigger: Trigger, round: number, feedRejected: number, context: Context): Promise<RunSummary> {
+async function runRound(
+  trigger: Trigger,
+  round: number,
+  feedRejected: number,
+  context: Context,
+  owner: string,
+): Promise<RunSummary> {
   // Counted before the run: a run that fails still received (and turned away) these messages.
   metrics.addMetric('FeedRejected', MetricUnit.Count, feedRejected);
   // Only feed records carry actions into this handler (the CLI runs its own).
   metrics.addMetric('FeedActions', MetricUnit.Count, trigger.actions?.length ?? 0);
   try {
-    // The CLI's ban, unban and flush are runs too: one at a time (see run-lock.ts). Taken per
-    // round, so that an operator's ban waits for one round, not for a whole attack.
-    const summary = await withRunLock(deps.ledger, `lambda:${context.awsRequestId}`, () =>
-      runBlocker(deps, settings, trigger, Date.now()),
-    );
+    // Other invocations (attack mode's pollers, ban-feed runs) and the CLI's ban, unban and flush
+    // are runs too: one at a time (see run-lock.ts). Taken per round, so that a ban-feed message or
+    // an operator's ban waits for a round, not for a whole attack.
+    const summary = await withRunLock(deps.ledger, owner, () => runBlocker(deps, settings, trigger, Date.now()), {
+      waitMs: runLockWaitMs(context.getRemainingTimeInMillis()),
+      onWait: (heldBy, until) => {
+        logger.info('waiting for the run lock', { heldBy, leaseUntil: new Date(until).toISOString() });
+      },
+    });
     logger.info('blocker run', { summary, ...(round > 0 ? { round } : {}) });
     logOutcomes(summary);
     recordMetrics(summary);

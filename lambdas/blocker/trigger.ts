@@ -11,8 +11,8 @@ const STATES: readonly string[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
  * How long after the alarm entered a state (its `StateChangeTime`, and SNS's `Timestamp`) a message
  * announcing that state is taken as the alarm's state now: 60 s.
  *
- * An older message may have sat in the blocker's asynchronous event queue (up to 6 hours when reserved
- * concurrency 1 queues it behind a burst of ban-feed runs, or when Lambda retries a failed run),
+ * An older message may have sat in the blocker's asynchronous event queue (up to 6 hours when the
+ * reserved concurrency queues it behind a burst of ban-feed runs, or when Lambda retries a failed run),
  * and the alarm may have returned to OK since: trusting it would open the gate after the attack.
  * Why 60 s: a message delivered the normal way (CloudWatch to SNS to Lambda) arrives within
  * seconds; the attack alarm's period is a multiple of 60 s (config checks it), an alarm of such a

@@ -13,10 +13,8 @@
 export const ATTACK_POLL_INTERVAL_MS = 15_000;
 
 /**
- * How long one invocation polls, from its start: 30 s, so rounds at 0, 15 and 30 s. The rest of each
- * minute the function is free: with reserved concurrency 1, a ban-feed message (or any event) that
- * arrives while a run polls is throttled and retried by Lambda, and needs a free moment to get in.
- * The attack tick starts the next invocation a minute after the last.
+ * How long one invocation polls, from its start: 30 s, so rounds at 0, 15 and 30 s. The attack tick
+ * starts the next invocation a minute after the last, so the tick's pollers do not overlap.
  */
 export const ATTACK_POLL_WINDOW_MS = 30_000;
 
@@ -32,6 +30,15 @@ export const ROUND_ALLOWANCE_MS = 60_000;
  * in hand for a round that starts late (after waiting for the run lock): 120 s.
  */
 export const BLOCKER_TIMEOUT_SECONDS = (ATTACK_POLL_WINDOW_MS + ROUND_ALLOWANCE_MS) / 1000 + 30;
+
+/**
+ * The blocker's default reserved concurrency (`blocker.reservedConcurrency`): 3, the invocations
+ * that poll at once in the worst case (the attack tick's, the schedule's and the alarm message's,
+ * at the start of an attack), so that a ban-feed message is not throttled by attack mode: it runs
+ * beside them and waits on the run lock for a round instead (a few seconds; bench/attack-mode.ts).
+ * Runs stay one at a time under the lock (lambdas/blocker/run-lock.ts).
+ */
+export const BLOCKER_RESERVED_CONCURRENCY = 3;
 
 /**
  * The event the 1-minute attack tick sends (EventBridge target input): `{ "source": ATTACK_TICK_SOURCE,

@@ -15,12 +15,13 @@
 import {
   aggregateAround,
   DEFAULT_AGGREGATION_FLOOR,
+  ForeignEntries,
   OwnedRanges,
   ownedSetEntries,
   type AggregationFloor,
 } from './aggregate';
-import { canonicalCidr } from './ip-parse';
-import { compareRangeKeys, rangeKey } from './range-key';
+import { compareRanges } from './network-range';
+import { ParsedRanges, parseWith } from './parsed-ranges';
 import { IpSetIndex, type ReconcilePlan } from './reconcile';
 import type { Cidr, LedgerEntry } from './types';
 
@@ -39,6 +40,8 @@ export interface SetEntriesInput {
   readonly capacity: number;
   /** The widest aggregate. @default DEFAULT_AGGREGATION_FLOOR */
   readonly floor?: AggregationFloor;
+  /** The plan's parsed ranges (./parsed-ranges), when it keeps them. @default parsed for this plan alone */
+  readonly parsed?: ParsedRanges;
 }
 
 /** A {@link ReconcilePlan} whose `added` and `overflow` are ledger ranges and `removed` set entries. */
@@ -71,26 +74,32 @@ interface Claim {
  * @throws {RangeError} when `capacity` is not a non-negative integer, or a range does not parse.
  */
 export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
-  const { capacity, owned, floor = DEFAULT_AGGREGATION_FLOOR } = input;
+  const { capacity, owned, floor = DEFAULT_AGGREGATION_FLOOR, parsed = new ParsedRanges() } = input;
   if (!Number.isInteger(capacity) || capacity < 0) {
     throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
   }
   const current = input.current instanceof IpSetIndex ? input.current.addresses : input.current;
-  const ownership = ownedSetEntries(current, owned, floor);
-  const foreignRanges = new Set(ownership.foreign.map((entry) => canonicalCidr(entry)));
+  const ownership = ownedSetEntries(current, owned, floor, parsed);
+  const foreignRanges = new Set(ownership.foreign.map((entry) => parsed.cidr(entry)));
   const heldBefore = new Set(ownership.ours.flatMap((entry) => entry.covers));
 
   // A preexisting range whose own entry is still there is blocked by that entry: it needs no slot.
-  const want = claimsOf(input.hold).filter(
+  const want = claimsOf(input.hold, parsed).filter(
     (claim) => !(claim.entry.preexisting === true && foreignRanges.has(claim.range)),
   );
   const room = Math.max(0, capacity - ownership.foreign.length);
-  const { kept, overflow } = fitInto(want, room, (claims) =>
-    aggregateAround(
-      claims.map((claim) => claim.range),
-      ownership.foreign,
-      floor,
-    ),
+  const taint = new ForeignEntries(ownership.foreign, floor, parsed);
+  const { kept, overflow } = fitInto(
+    want,
+    room,
+    (claims) =>
+      aggregateAround(
+        claims.map((claim) => claim.range),
+        taint,
+        floor,
+        parsed,
+      ),
+    rankedWith(parsed),
   );
 
   const next = new Set(kept.entries);
@@ -103,7 +112,7 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
       addresses.push(address);
       continue;
     }
-    const cidr = canonicalCidr(address);
+    const cidr = parsed.cidr(address);
     if (cidr !== undefined && next.has(cidr) && !emitted.has(cidr)) {
       emitted.add(cidr);
       addresses.push(address);
@@ -115,7 +124,10 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
   addresses.push(...appended);
 
   const keptRanges = new Set(kept.claims.map((claim) => claim.range));
-  const added = inAddressOrder(kept.claims.map((claim) => claim.range).filter((range) => !heldBefore.has(range)));
+  const added = inAddressOrder(
+    kept.claims.map((claim) => claim.range).filter((range) => !heldBefore.has(range)),
+    parsed,
+  );
   return {
     addresses,
     added,
@@ -123,7 +135,10 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
     overflow: overflow.map((claim) => claim.entry),
     foreign: ownership.foreign.length,
     changed: removed.length > 0 || appended.length > 0,
-    released: inAddressOrder([...heldBefore].filter((range) => !keptRanges.has(range))),
+    released: inAddressOrder(
+      [...heldBefore].filter((range) => !keptRanges.has(range)),
+      parsed,
+    ),
     rangesHeld: kept.claims.length,
   };
 }
@@ -136,10 +151,11 @@ export function fitInto<T extends { readonly entry: LedgerEntry }>(
   claims: readonly T[],
   room: number,
   entriesOf: (claims: readonly T[]) => Cidr[],
+  rank: (a: T, b: T) => number = byPriority,
 ): { readonly kept: { readonly claims: T[]; readonly entries: Cidr[] }; readonly overflow: T[] } {
   const all = entriesOf(claims);
   if (all.length <= room) return { kept: { claims: [...claims], entries: all }, overflow: [] };
-  const ranked = [...claims].sort(byPriority);
+  const ranked = [...claims].sort(rank);
   // Largest count that fits, by bisection: `low` always fits, `high` never does.
   let low = Math.min(room, ranked.length);
   let high = ranked.length;
@@ -158,34 +174,51 @@ export function fitInto<T extends { readonly entry: LedgerEntry }>(
 }
 
 /** One claim per range (canonical), the most deserving row when the ledger lists a range twice. */
-function claimsOf(entries: readonly LedgerEntry[]): Claim[] {
+function claimsOf(entries: readonly LedgerEntry[], parsed: ParsedRanges): Claim[] {
   const claims = new Map<Cidr, Claim>();
   for (const entry of entries) {
-    const range = canonicalCidr(entry.range);
+    const range = parsed.cidr(entry.range);
     if (range === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
     const claim: Claim = { entry, range };
     const other = claims.get(range);
-    if (other === undefined || byPriority(claim, other) < 0) claims.set(range, claim);
+    if (other === undefined || byPriority(claim, other, parsed) < 0) claims.set(range, claim);
   }
   return [...claims.values()];
 }
 
+/** {@link fitInto}'s ranking, reading addresses from the plan's parsed ranges. */
+export function rankedWith(
+  parsed: ParsedRanges,
+): (a: { readonly entry: LedgerEntry }, b: { readonly entry: LedgerEntry }) => number {
+  return (a, b) => byPriority(a, b, parsed);
+}
+
 /** Who keeps a slot when the set is full: the most recently seen, then the most active, then by address. */
-function byPriority(a: { readonly entry: LedgerEntry }, b: { readonly entry: LedgerEntry }): number {
-  return b.entry.lastSeen - a.entry.lastSeen || b.entry.hits - a.entry.hits || byAddress(a.entry.range, b.entry.range);
+function byPriority(
+  a: { readonly entry: LedgerEntry },
+  b: { readonly entry: LedgerEntry },
+  parsed?: ParsedRanges,
+): number {
+  return (
+    b.entry.lastSeen - a.entry.lastSeen ||
+    b.entry.hits - a.entry.hits ||
+    byAddress(a.entry.range, b.entry.range, parsed)
+  );
 }
 
 /** Canonical ranges in address order, each parsed once. */
-function inAddressOrder(ranges: readonly Cidr[]): Cidr[] {
-  const keyed = ranges.map((range) => ({ range, key: rangeKey(range) }));
+function inAddressOrder(ranges: readonly Cidr[], parsed: ParsedRanges): Cidr[] {
+  // Each looked up once, not twice per comparison.
+  const keyed = ranges.map((range) => ({ range, block: parsed.range(range) }));
   keyed.sort((a, b) =>
-    a.key === undefined || b.key === undefined ? a.range.localeCompare(b.range) : compareRangeKeys(a.key, b.key),
+    a.block === undefined || b.block === undefined ? a.range.localeCompare(b.range) : compareRanges(a.block, b.block),
   );
   return keyed.map(({ range }) => range);
 }
 
-function byAddress(a: Cidr, b: Cidr): number {
-  const left = rangeKey(a);
-  const right = rangeKey(b);
-  return left === undefined || right === undefined ? a.localeCompare(b) : compareRangeKeys(left, right);
+/** `compareRanges` order of two texts; text order when one does not parse. */
+function byAddress(a: string, b: string, parsed: ParsedRanges | undefined): number {
+  const left = parseWith(parsed, a);
+  const right = parseWith(parsed, b);
+  return left === undefined || right === undefined ? a.localeCompare(b) : compareRanges(left, right);
 }

@@ -17,7 +17,7 @@
  * Pure: no AWS imports, no clock. Ranges are in the core's canonical text (`Cidr`).
  */
 import { formatCidr } from './cidr-format';
-import { parseRange } from './ip-parse';
+import { parseWith, type ParsedRanges } from './parsed-ranges';
 import { compareRanges, lastAddress, maskWord, type ParsedAddress } from './network-range';
 import type { Cidr, Family } from './types';
 
@@ -57,11 +57,16 @@ export interface SetEntryOwnership {
  *
  * @param ranges - CIDRs or addresses in any order, duplicates allowed.
  * @param floor - Widest prefix to aggregate to, per family. Default {@link DEFAULT_AGGREGATION_FLOOR}.
+ * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
  * @returns canonical CIDRs in the core's range order (IPv4 first, then by address).
  * @throws {RangeError} naming the first text that is not an address or range.
  */
-export function aggregateRanges(ranges: Iterable<string>, floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR): Cidr[] {
-  return mergeSiblings(disjointBlocks(parseAll(ranges).sort(compareRanges)), floor).map(cidrOf);
+export function aggregateRanges(
+  ranges: Iterable<string>,
+  floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
+  parsed?: ParsedRanges,
+): Cidr[] {
+  return mergeSiblings(disjointBlocks(parseAll(ranges, parsed).sort(compareRanges)), floor).map(cidrOf);
 }
 
 /** No aggregation at all: a floor no range is wider than, so no two siblings ever merge. */
@@ -76,15 +81,17 @@ export const NO_AGGREGATION: AggregationFloor = { IPV4: 32, IPV6: 128 };
  *
  * @param ranges - Owned ranges to hold, any order, duplicates allowed.
  * @param foreign - Entries of the set that are not ours.
+ * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
  * @throws {RangeError} naming the first of `ranges` that is not an address or range.
  */
 export function aggregateAround(
   ranges: Iterable<string>,
   foreign: readonly string[] | ForeignEntries,
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
+  parsed?: ParsedRanges,
 ): Cidr[] {
-  const blocks = disjointBlocks(parseAll(ranges).sort(compareRanges));
-  const taint = foreign instanceof ForeignEntries ? foreign : new ForeignEntries(foreign, floor);
+  const blocks = disjointBlocks(parseAll(ranges, parsed).sort(compareRanges));
+  const taint = foreign instanceof ForeignEntries ? foreign : new ForeignEntries(foreign, floor, parsed);
   if (taint.empty) return mergeSiblings(blocks, floor).map(cidrOf);
   return mergeSiblings(blocks, floor, (parent) => !taint.overlaps(parent)).map(cidrOf);
 }
@@ -106,11 +113,12 @@ export class ForeignEntries {
   /**
    * @param foreign - The entries, as the set holds them; text that does not parse overlaps nothing.
    * @param floor - The floor aggregation uses: no parent is wider.
+   * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
    */
-  constructor(foreign: readonly string[], floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR) {
+  constructor(foreign: readonly string[], floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR, parsed?: ParsedRanges) {
     let empty = true;
     for (const text of foreign) {
-      const block = parseRange(text);
+      const block = parseWith(parsed, text);
       if (block === undefined) continue;
       empty = false;
       this.exact.add(keyOf(block));
@@ -144,19 +152,22 @@ export class ForeignEntries {
  * @param entries - The set's entries as read; text that does not parse is foreign.
  * @param owned - The ledger's active owned ranges of any family (canonical CIDRs).
  * @param floor - The floor that aggregation used. Default {@link DEFAULT_AGGREGATION_FLOOR}.
+ * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
  * @throws {RangeError} naming the first owned range that is not a range.
  */
 export function ownedSetEntries(
   entries: readonly string[],
   owned: Iterable<Cidr> | OwnedRanges,
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
+  parsed?: ParsedRanges,
 ): SetEntryOwnership {
-  const { sortedOwned, ownedKeys } = owned instanceof OwnedRanges ? owned : new OwnedRanges(owned);
+  const ranges = owned instanceof OwnedRanges ? owned : new OwnedRanges(owned, parsed);
+  const { ownedKeys } = ranges;
   const ours: OwnedSetEntry[] = [];
   const foreign: string[] = [];
   for (const entry of entries) {
-    const block = parseRange(entry);
-    const inside = block === undefined ? [] : blocksInside(sortedOwned, block);
+    const block = parseWith(parsed, entry);
+    const inside = block === undefined ? [] : blocksInside(ranges.sortedOwned, block);
     const exact = block !== undefined && ownedKeys.has(block.cidr);
     const tiled = block !== undefined && !exact && block.prefix >= floor[block.family] && tilesExactly(inside, block);
     if (exact || tiled) ours.push({ entry, covers: dedupe(inside.map(cidrOf)) });
@@ -171,17 +182,30 @@ export function ownedSetEntries(
  */
 export class OwnedRanges {
   /** @internal */
-  readonly sortedOwned: readonly Block[];
-  /** @internal */
   readonly ownedKeys: ReadonlySet<Cidr>;
+  private readonly blocks: Block[];
+  private sorted = false;
 
   /**
    * @param owned - Canonical CIDRs of the ranges we own.
+   * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
    * @throws {RangeError} naming the first that is not a range.
    */
-  constructor(owned: Iterable<Cidr>) {
-    this.sortedOwned = parseAll(owned).sort(compareRanges);
-    this.ownedKeys = new Set(this.sortedOwned.map(cidrOf));
+  constructor(owned: Iterable<Cidr>, parsed?: ParsedRanges) {
+    this.blocks = parseAll(owned, parsed);
+    this.ownedKeys = new Set(this.blocks.map(cidrOf));
+  }
+
+  /**
+   * @internal The owned ranges in address order, sorted when first asked for: a first run's sets
+   * hold no entry to classify, and sorting 10,000 new ranges for nothing delayed its first block.
+   */
+  get sortedOwned(): readonly Block[] {
+    if (!this.sorted) {
+      this.blocks.sort(compareRanges);
+      this.sorted = true;
+    }
+    return this.blocks;
   }
 
   /** Whether `range` (canonical) is one of the owned ranges itself. */
@@ -190,10 +214,10 @@ export class OwnedRanges {
   }
 }
 
-function parseAll(ranges: Iterable<string>): Block[] {
+function parseAll(ranges: Iterable<string>, parsed: ParsedRanges | undefined): Block[] {
   const blocks: Block[] = [];
   for (const text of ranges) {
-    const block = parseRange(text);
+    const block = parseWith(parsed, text);
     if (block === undefined) throw new RangeError(`not an address or CIDR range: ${JSON.stringify(text)}`);
     blocks.push(block);
   }

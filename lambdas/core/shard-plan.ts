@@ -30,9 +30,10 @@ import {
   ownedSetEntries,
   type AggregationFloor,
 } from './aggregate';
-import { fitInto, planSetEntries, type SetEntriesPlan } from './aggregate-plan';
-import { canonicalCidr, parseRange } from './ip-parse';
-import { maskWord } from './network-range';
+import { fitInto, planSetEntries, rankedWith, type SetEntriesPlan } from './aggregate-plan';
+import type { NetworkRange } from './network-range';
+import { ParsedRanges } from './parsed-ranges';
+import { scanRangeKey, type RangeKey } from './range-key';
 import { IpSetIndex, type ReconcilePlan } from './reconcile';
 import type { Cidr, LedgerEntry } from './types';
 
@@ -66,6 +67,8 @@ export interface PlannedShard {
   /** Every range of ours of the family, active or expired: what makes an entry of the set ours. */
   readonly owned: OwnedRanges;
   readonly floor: AggregationFloor;
+  /** The ranges the plan parsed, for {@link planShardAgain}. */
+  readonly parsed: ParsedRanges;
 }
 
 /** The plan of every set of one family. */
@@ -79,6 +82,8 @@ export interface ShardPlan {
 interface Claim {
   readonly entry: LedgerEntry;
   readonly range: Cidr;
+  /** The range parsed (its `cidr` is `range`). */
+  readonly block: NetworkRange;
 }
 
 /**
@@ -93,26 +98,18 @@ export function planShards(input: ShardInput): ShardPlan {
   }
   if (input.shards.length === 0) throw new RangeError('planShards needs at least one IP set');
   const sets = input.shards.map((set) => (set instanceof IpSetIndex ? set.addresses : set));
-  // A preexisting range whose own entry is in no set any more (its owner took it out) is ours
-  // from now on: the block we put back must expire as ours (as the ledger's hand-over records).
-  const entries = new Set(sets.flatMap((set) => set.map((address) => canonicalCidr(address))));
-  const ours = [...input.active, ...input.expired].filter(
-    (entry) => entry.preexisting !== true || (input.active.includes(entry) && !entries.has(canonicalOf(entry))),
-  );
-  const owned = new OwnedRanges(ours.map((entry) => canonicalOf(entry)));
-  const claims = activeClaims(input.active);
-  const held = heldRanges(sets, owned, claims, floor);
+  // Every range and entry is parsed once for the whole plan, each set's own plan included.
+  const parsed = new ParsedRanges();
+  const owned = new OwnedRanges(ownedRanges(input, sets, parsed), parsed);
+  const claims = activeClaims(input.active, parsed);
+  const held = heldRanges(sets, owned, claims, floor, parsed);
   const room = held.foreign.map((count) => Math.max(0, capacity - count));
   const candidates = [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
   const totalRoom = room.reduce((sum, r) => sum + r, 0);
-  const fitted = fitInto(candidates, totalRoom, (some) =>
-    aggregateRanges(
-      some.map((claim) => claim.range),
-      floor,
-    ),
-  );
-  const taints = held.foreignEntries.map((foreign) => new ForeignEntries(foreign, floor));
-  const { placed, overflow: unplaced } = place(fitted.kept.claims, held.in, room, new ShardLoads(taints, floor));
+  const fitted = fitAll(candidates, totalRoom, floor, parsed);
+  const taints = held.foreignEntries.map((foreign) => new ForeignEntries(foreign, floor, parsed));
+  const loads = new ShardLoads(taints, floor, parsed);
+  const { placed, overflow: unplaced } = place(fitted.kept, held.in, room, loads);
   for (const [range, shard] of held.preexisting) {
     const claim = claims.get(range);
     if (claim !== undefined) placed[shard]?.push(claim);
@@ -122,15 +119,55 @@ export function planShards(input: ShardInput): ShardPlan {
     const mine = (placed[shard] ?? []).map((claim) => claim.entry);
     const others = placed.flatMap((list, other) => (other === shard ? [] : list.map((claim) => claim.entry)));
     return {
-      plan: planSetEntries({ current, hold: mine, owned, capacity, floor }),
+      plan: planSetEntries({ current, hold: mine, owned, capacity, floor, parsed }),
       active: mine,
       release: [...input.expired, ...overflow, ...others],
       capacity,
       owned,
       floor,
+      parsed,
     };
   });
   return { shards, overflow };
+}
+
+/**
+ * The ranges of ours, active or expired. A preexisting range whose own entry is in no set any
+ * more (its owner took it out) is ours from now on: the block we put back must expire as ours (as
+ * the ledger's hand-over records).
+ */
+function ownedRanges(input: ShardInput, sets: readonly (readonly string[])[], parsed: ParsedRanges): Cidr[] {
+  const entries = new Set(sets.flatMap((set) => set.map((address) => parsed.cidr(address))));
+  const active = new Set(input.active);
+  return [...input.active, ...input.expired]
+    .filter((entry) => entry.preexisting !== true || (active.has(entry) && !entries.has(canonicalOf(entry, parsed))))
+    .map((entry) => canonicalOf(entry, parsed));
+}
+
+/**
+ * The claims that fit in the family's sets together (the most deserving when not all do).
+ * Aggregation never adds entries, so as many ranges as there is room for fit without computing it:
+ * a first run's 10,000 new ranges in empty sets skip one whole aggregation.
+ */
+function fitAll(
+  candidates: readonly Claim[],
+  totalRoom: number,
+  floor: AggregationFloor,
+  parsed: ParsedRanges,
+): { readonly kept: readonly Claim[]; readonly overflow: readonly Claim[] } {
+  if (candidates.length <= totalRoom) return { kept: candidates, overflow: [] };
+  const fitted = fitInto(
+    candidates,
+    totalRoom,
+    (some) =>
+      aggregateRanges(
+        some.map((claim) => claim.range),
+        floor,
+        parsed,
+      ),
+    rankedWith(parsed),
+  );
+  return { kept: fitted.kept.claims, overflow: fitted.overflow };
 }
 
 /** Where each active range is held as ours (its first set), where each preexisting one is, and each set's foreign count. */
@@ -139,17 +176,18 @@ function heldRanges(
   owned: OwnedRanges,
   claims: ReadonlyMap<Cidr, Claim>,
   floor: AggregationFloor,
+  parsed: ParsedRanges,
 ) {
   const heldIn = new Map<Cidr, number>();
   const preexisting = new Map<Cidr, number>();
   const foreignEntries: string[][] = [];
   const foreign = sets.map((set, shard) => {
-    const ownership = ownedSetEntries(set, owned, floor);
+    const ownership = ownedSetEntries(set, owned, floor, parsed);
     for (const entry of ownership.ours) {
       for (const range of entry.covers) if (claims.has(range) && !heldIn.has(range)) heldIn.set(range, shard);
     }
     for (const entry of ownership.foreign) {
-      const range = canonicalCidr(entry);
+      const range = parsed.cidr(entry);
       const claim = range === undefined ? undefined : claims.get(range);
       if (claim?.entry.preexisting === true && !preexisting.has(claim.range)) preexisting.set(claim.range, shard);
     }
@@ -187,27 +225,65 @@ function place(
     unplaced.push(...fitted.overflow);
     for (const group of byFloorBlock(fitted.kept.claims, floor)) loads.add(shard, group);
   });
-  const overflow: Claim[] = [];
+  // Again while a pass places anything: a block placed later may merge into fewer entries and
+  // free room that an earlier block's left-overs fit in. At most PLACEMENT_PASSES passes.
+  let pending = byFloorBlock(unplaced, floor);
+  for (let pass = 0, before = Infinity; pass < PLACEMENT_PASSES && pending.length > 0; pass++) {
+    if (countOf(pending) >= before) break;
+    before = countOf(pending);
+    pending = pending.map((group) => placeGroup(group, placed, room, loads)).filter((left) => left.length > 0);
+  }
+  return { placed, overflow: pending.flat() };
+}
+
+/**
+ * Passes of placement over the ranges that did not fit, in {@link place} and per floor block in
+ * {@link placeGroup}. Each pass tries every left-over range alone, so the passes are bounded: the
+ * addresses limited, and so the layout, are the attacker's to choose, and a chain of ranges each
+ * fitting only once the next is placed must not cost a pass per range. Real layouts settle in one
+ * or two passes; one that needs more is placed further by the next run.
+ */
+const PLACEMENT_PASSES = 4;
+
+function countOf(groups: readonly (readonly Claim[])[]): number {
+  return groups.reduce((sum, group) => sum + group.length, 0);
+}
+
+/**
+ * Places one floor block's claims: whole in the freest set that takes it, else one range at a
+ * time, each in the freest set that takes it, again and again while a pass places any (a range
+ * placed later may merge with its siblings into fewer entries, making room for one that did not
+ * fit before), at most {@link PLACEMENT_PASSES} times. What it returns after fewer fits nowhere,
+ * alone or together, so that the next run, which tries the same on the same sets, places nothing
+ * more: the plan is stable.
+ * @returns the claims that fit in no set (overflow).
+ */
+function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly number[], loads: ShardLoads): Claim[] {
   const freest = (): number[] =>
     room.map((_, shard) => shard).sort((a, b) => loads.free(b, room) - loads.free(a, room) || a - b);
-  for (const group of byFloorBlock(unplaced, floor)) {
-    const [best = 0] = freest();
-    if (loads.costWith(best, group) <= (room[best] ?? 0)) {
-      placed[best]?.push(...group);
-      loads.add(best, group);
-      continue;
+  const fitting = (claims: readonly Claim[]) =>
+    freest().find((shard) => loads.costWith(shard, claims) <= (room[shard] ?? 0));
+  let rest = group;
+  for (let pass = 0; ; pass++) {
+    const whole = fitting(rest);
+    if (whole !== undefined) {
+      placed[whole]?.push(...rest);
+      loads.add(whole, rest);
+      return [];
     }
-    for (const claim of group) {
-      const shard = freest().find((candidate) => loads.costWith(candidate, [claim]) <= (room[candidate] ?? 0));
+    const left: Claim[] = [];
+    for (const claim of rest) {
+      const shard = fitting([claim]);
       if (shard === undefined) {
-        overflow.push(claim);
+        left.push(claim);
         continue;
       }
       placed[shard]?.push(claim);
       loads.add(shard, [claim]);
     }
+    if (left.length === 0 || left.length === rest.length || pass + 1 >= PLACEMENT_PASSES) return left;
+    rest = left;
   }
-  return { placed, overflow };
 }
 
 /**
@@ -215,14 +291,15 @@ function place(
  * aggregate may overlap), kept per floor block so that adding a few ranges recounts one block.
  */
 class ShardLoads {
-  private readonly blocks: Map<string, Cidr[]>[];
+  private readonly blocks: Map<RangeKey, Cidr[]>[];
   private readonly used: number[];
 
   constructor(
     private readonly foreign: readonly ForeignEntries[],
     readonly floor: AggregationFloor,
+    private readonly parsed: ParsedRanges,
   ) {
-    this.blocks = foreign.map(() => new Map<string, Cidr[]>());
+    this.blocks = foreign.map(() => new Map<RangeKey, Cidr[]>());
     this.used = foreign.map(() => 0);
   }
 
@@ -249,7 +326,9 @@ class ShardLoads {
 
   private aggregate(shard: number, ranges: readonly Cidr[]): Cidr[] {
     const foreign = this.foreign[shard];
-    return foreign === undefined ? aggregateRanges(ranges, this.floor) : aggregateAround(ranges, foreign, this.floor);
+    return foreign === undefined
+      ? aggregateRanges(ranges, this.floor, this.parsed)
+      : aggregateAround(ranges, foreign, this.floor, this.parsed);
   }
 
   /** Adds `group` (claims of one floor block) to the set. */
@@ -265,7 +344,7 @@ class ShardLoads {
 
 /** Claims grouped by the floor block that holds them (a range wider than the floor is a group alone), in first-seen order. */
 function byFloorBlock(claims: readonly Claim[], floor: AggregationFloor): Claim[][] {
-  const groups = new Map<string, Claim[]>();
+  const groups = new Map<RangeKey, Claim[]>();
   for (const claim of claims) {
     const key = floorBlockOf(claim, floor);
     const group = groups.get(key);
@@ -275,13 +354,16 @@ function byFloorBlock(claims: readonly Claim[], floor: AggregationFloor): Claim[
   return [...groups.values()];
 }
 
-/** The floor block that holds the claim's range, as a key; the range itself when it is no narrower than the floor. */
-function floorBlockOf(claim: Claim, floor: AggregationFloor): string {
-  const block = parseRange(claim.range);
-  if (block === undefined || block.prefix <= floor[block.family]) return claim.range;
+/**
+ * The floor block that holds the claim's range, as a key; the range's own text when it is no
+ * narrower than the floor (`#` before an IPv6 block's key keeps the two kinds of key apart).
+ */
+function floorBlockOf(claim: Claim, floor: AggregationFloor): RangeKey {
+  const { block } = claim;
   const prefix = floor[block.family];
-  const words = [block.w0, block.w1, block.w2, block.w3].map((word, index) => maskWord(word, prefix - 32 * index));
-  return `${block.family}/${words.join('.')}`;
+  if (block.prefix <= prefix) return claim.range;
+  const key = scanRangeKey(block, prefix);
+  return typeof key === 'number' ? key : `#${key}`;
 }
 
 /**
@@ -296,7 +378,8 @@ export function planShardAgain(
   withdrawn: ReadonlySet<string> = new Set(),
 ): SetEntriesPlan {
   const hold = withdrawn.size === 0 ? shard.active : shard.active.filter((entry) => !withdrawn.has(entry.range));
-  return planSetEntries({ current, hold, owned: shard.owned, capacity: shard.capacity, floor: shard.floor });
+  const { owned, capacity, floor, parsed } = shard;
+  return planSetEntries({ current, hold, owned, capacity, floor, parsed });
 }
 
 /**
@@ -316,20 +399,25 @@ export function combinedPlan(plans: readonly ReconcilePlan[], overflow: readonly
 }
 
 /** One claim per range, the most deserving row when the ledger lists a range twice. */
-function activeClaims(entries: readonly LedgerEntry[]): Map<Cidr, Claim> {
+function activeClaims(entries: readonly LedgerEntry[], parsed: ParsedRanges): Map<Cidr, Claim> {
   const claims = new Map<Cidr, Claim>();
   for (const entry of entries) {
-    const claim: Claim = { entry, range: canonicalOf(entry) };
+    const block = blockOf(entry, parsed);
+    const claim: Claim = { entry, range: block.cidr, block };
     const other = claims.get(claim.range);
     if (other === undefined || byPriority(claim, other) < 0) claims.set(claim.range, claim);
   }
   return claims;
 }
 
-function canonicalOf(entry: LedgerEntry): Cidr {
-  const range = canonicalCidr(entry.range);
-  if (range === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
-  return range;
+function canonicalOf(entry: LedgerEntry, parsed: ParsedRanges): Cidr {
+  return blockOf(entry, parsed).cidr;
+}
+
+function blockOf(entry: LedgerEntry, parsed: ParsedRanges): NetworkRange {
+  const block = parsed.range(entry.range);
+  if (block === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
+  return block;
 }
 
 /** The ranking of a full set: the most recently seen, then the most active, then by text. */

@@ -46,7 +46,12 @@ export interface BlockerProps {
    */
   readonly offenderPrefixLength?: { readonly ipv4: number; readonly ipv6: number };
   readonly dryRun: boolean;
-  /** Reserved concurrency; undefined leaves the function unreserved. */
+  /**
+   * Reserved concurrency; undefined leaves the function unreserved. The configuration's default is
+   * BLOCKER_RESERVED_CONCURRENCY (3): attack mode's pollers and a ban-feed run side by side, one run
+   * at a time under the run lock. AWS refuses a reservation that leaves the account fewer than 100
+   * unreserved executions (so none in an account whose limit is 10).
+   */
   readonly reservedConcurrency?: number;
   readonly logRetentionDays: number;
   /**

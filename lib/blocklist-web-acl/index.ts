@@ -17,6 +17,16 @@ import {
 } from '#config/forwarded-ip';
 import { DEFAULT_IP_SETS_PER_FAMILY, MAX_IP_SETS_PER_FAMILY } from '#config/capacity';
 import { hasNeighbourTier, IMMUNITY_SECONDS, type NeighbourAction } from '#config/neighbour-tier';
+import {
+  BLOCK_RESPONSE_BODY_KEY,
+  type BlockAction,
+  blockAction,
+  type BlockResponseConfig,
+  customResponseBodies,
+  rateRuleBlockAction,
+} from '#config/custom-response';
+import { type AntiDdosConfig, antiDdosGroupConfig, antiDdosSettings, ANTI_DDOS_GROUP } from '#config/anti-ddos';
+import { LABELLING_GROUPS, ruleLabelWarnings } from '#config/rule-labels';
 import { trustedProxiesByFamily } from '#config/trusted-proxies';
 import { WEB_ACL_NAME_SUFFIX } from '#contracts/names';
 import { ConfigError } from '#config/load';
@@ -44,8 +54,18 @@ export interface BlocklistWebAclProps {
   readonly forwardedIp?: ForwardedIpConfig;
   /** Allowed addresses and CIDRs, IPv4 and IPv6 mixed, in any form the core parser accepts (mapped IPv4 counts as IPv4); the construct canonicalizes them. */
   readonly allowlist: readonly string[];
-  /** AWS managed rule groups, evaluated after the rate rules. */
+  /**
+   * AWS managed rule groups, evaluated after the rate rules; those of `LABELLING_GROUPS`
+   * (`AWSManagedRulesAntiDDoSRuleSet`) after the blocklist and before the rate rules instead, so
+   * that their labels reach label-scoped rate rules.
+   */
   readonly managedRuleGroups: readonly ManagedRuleGroupName[];
+  /**
+   * Settings of `AWSManagedRulesAntiDDoSRuleSet`, used when `managedRuleGroups` lists it.
+   * @default every setting's default (see {@link AntiDdosConfig}): challenges ENABLED at HIGH
+   *   sensitivity except AWS's suggested API and asset paths, blocking at LOW sensitivity
+   */
+  readonly antiDdos?: AntiDdosConfig;
   /** Days to keep WAF logs. */
   readonly logRetentionDays: number;
   /** Actions whose requests are logged; the rest are dropped by the logging filter. */
@@ -77,6 +97,13 @@ export interface BlocklistWebAclProps {
    * @default 300 (WAF's own default)
    */
   readonly immunityTimeSeconds?: number;
+  /**
+   * What a client that the blocklist rules or the rate rules block sees: status code, body and
+   * content type, `Retry-After` (see {@link BlockResponseConfig}); a rate rule's own
+   * `blockResponse` wins for that rule. The bodies go to the web ACL's `CustomResponseBodies`.
+   * @default undefined: WAF's plain 403 with an empty body, and no `CustomResponseBodies`
+   */
+  readonly blockResponse?: BlockResponseConfig;
 }
 
 /** One WAF IP set as the Lambdas need to address it. */
@@ -101,14 +128,17 @@ export function shardAddresses(scope: Construct, handles: readonly IpSetHandle[]
   return Stack.of(scope).toJsonString(handles.map(ipSetAddress));
 }
 
-/** Rule priorities: fixed bands so that rules keep their order as lists grow. */
-const PRIORITY = { allowlist: 0, blocklist: 10, neighbours: 20, rate: 100, managed: 200 } as const;
+/**
+ * Rule priorities: fixed bands so that rules keep their order as lists grow. `labelling`: the
+ * managed groups whose labels the rate rules may read (lib/config/rule-labels.ts).
+ */
+const PRIORITY = { allowlist: 0, blocklist: 10, neighbours: 20, labelling: 50, rate: 100, managed: 200 } as const;
 
 /**
  * The web ACL: allowlist (ALLOW) -> blocklist owned by the blocker (BLOCK) -> with a neighbour
- * tier, the offenders' neighbours (CHALLENGE or CAPTCHA) -> rate-based rules (BLOCK) -> AWS managed
- * rule groups; plus its IP sets, its logging to an `aws-waf-logs-` log group and, for REGIONAL
- * scope, its associations.
+ * tier, the offenders' neighbours (CHALLENGE or CAPTCHA) -> the Anti-DDoS managed group when
+ * listed (labels) -> rate-based rules (BLOCK) -> the other AWS managed rule groups; plus its IP
+ * sets, its logging to an `aws-waf-logs-` log group and, for REGIONAL scope, its associations.
  */
 export class BlocklistWebAcl extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
@@ -138,7 +168,8 @@ export class BlocklistWebAcl extends Construct {
 
   /**
    * Warns at synth (CDK annotations) about a `forwardedIp` that is often a mistake: with scope
-   * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten.
+   * CLOUDFRONT, or `X-Forwarded-For` declared as overwritten; and about a label-scoped rate rule
+   * whose labels mark only requests the Anti-DDoS group blocks itself (#config/rule-labels).
    * @throws {ConfigError} when a rate rule would not count the client's own address (see
    *   `forwardedIpProblems`), `ipSetsPerFamily` is not a whole number from 1 to 5, or
    *   `immunityTimeSeconds` is outside WAF's range for the neighbour action.
@@ -151,7 +182,7 @@ export class BlocklistWebAcl extends Construct {
       throw new ConfigError(key, `invalid configuration: ${key} ${untrusted.message}`);
     }
     // Declarations that may be right but are often a mistake: CDK prints them at synth.
-    for (const { id: warningId, message } of forwardedIpWarnings(props)) {
+    for (const { id: warningId, message } of [...forwardedIpWarnings(props), ...ruleLabelWarnings(props)]) {
       Annotations.of(this).addWarningV2(warningId, message);
     }
     const shards = props.ipSetsPerFamily ?? DEFAULT_IP_SETS_PER_FAMILY;
@@ -200,20 +231,25 @@ export class BlocklistWebAcl extends Construct {
 
     this.rateRuleNames = props.rateRules.map((rule) => rule.name);
     this.webAclName = `${prefix}${WEB_ACL_NAME_SUFFIX}`;
+    const bodies = customResponseBodies(props);
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       name: this.webAclName,
       description: 'waf-autoblock: allowlist, self-expiring blocklist, rate-based rules and managed rule groups',
       scope: props.scope,
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
+      ...(Object.keys(bodies).length === 0 ? {} : { customResponseBodies: bodies }),
       rules: [
         ...ipSetRules('allowlist-ipv4', PRIORITY.allowlist, [this.allowlistIpv4], this.headerTrust('allow', props)),
         ...ipSetRules('allowlist-ipv6', PRIORITY.allowlist + 2, [this.allowlistIpv6], this.headerTrust('allow', props)),
         ...ipSetRules('blocklist-ipv4', PRIORITY.blocklist, this.blocklists.IPV4, this.headerTrust('block', props)),
         ...ipSetRules('blocklist-ipv6', PRIORITY.blocklist + 2, this.blocklists.IPV6, this.headerTrust('block', props)),
         ...this.neighbourRules(props),
-        ...props.rateRules.map((rule, index) => rateRule(rule, PRIORITY.rate + index, props.forwardedIp)),
-        ...props.managedRuleGroups.map((name, index) => managedRuleGroup(name, PRIORITY.managed + index)),
+        ...managedRuleGroups(props, 'labelling'),
+        ...props.rateRules.map((rule, index) =>
+          rateRule(rule, PRIORITY.rate + index, props.forwardedIp, rateRuleBlockAction(props, index)),
+        ),
+        ...managedRuleGroups(props, 'managed'),
       ],
       ...immunity,
     });
@@ -232,7 +268,12 @@ export class BlocklistWebAcl extends Construct {
    * forged one can only get its sender blocked); ALLOW only from the trusted proxies.
    */
   private headerTrust(action: IpSetRuleAction, props: BlocklistWebAclProps): HeaderTrust {
-    return { action, forwardedIp: props.forwardedIp, proxies: action === 'allow' ? this.trustedProxies : [] };
+    return {
+      action,
+      forwardedIp: props.forwardedIp,
+      proxies: action === 'allow' ? this.trustedProxies : [],
+      block: blockAction(props.blockResponse, BLOCK_RESPONSE_BODY_KEY),
+    };
   }
 
   /**
@@ -364,6 +405,8 @@ interface HeaderTrust {
   readonly forwardedIp: ForwardedIpConfig | undefined;
   /** For ALLOW: the trusted proxies' sets; the header counts only on a request from one of them. */
   readonly proxies: readonly IpSetHandle[];
+  /** For BLOCK: the custom response (`blockResponse`), or `{}` for WAF's plain 403. */
+  readonly block: BlockAction;
 }
 
 /**
@@ -383,12 +426,12 @@ function ipSetRules(
   name: string,
   priority: number,
   ipSets: readonly IpSetHandle[],
-  { action, forwardedIp, proxies, wafAction }: HeaderTrust,
+  { action, forwardedIp, proxies, block, wafAction }: HeaderTrust,
 ): wafv2.CfnWebACL.RuleProperty[] {
   const rule = (ruleName: string, rulePriority: number, statement: wafv2.CfnWebACL.StatementProperty) => ({
     name: ruleName,
     priority: rulePriority,
-    action: wafAction ?? (action === 'allow' ? { allow: {} } : { block: {} }),
+    action: wafAction ?? (action === 'allow' ? { allow: {} } : { block }),
     statement,
     visibilityConfig: visibility(ruleName),
   });
@@ -448,6 +491,7 @@ function rateRule(
   rule: RateRuleConfig,
   priority: number,
   forwardedIp: ForwardedIpConfig | undefined,
+  block: BlockAction,
 ): wafv2.CfnWebACL.RuleProperty {
   const scopeDown: wafv2.CfnWebACL.StatementProperty[] = [];
   // A client writes the path and Host header in many ways: match them as WAF normalizes them (#config/scope-down).
@@ -470,6 +514,11 @@ function rateRule(
       },
     });
   }
+  // Labels are ORed among themselves: the rule counts a request that carries any of them (#config/rule-labels).
+  const labels = (rule.labels ?? []).map((key) => ({ labelMatchStatement: { scope: 'LABEL', key } }));
+  const [onlyLabel] = labels;
+  if (onlyLabel !== undefined)
+    scopeDown.push(labels.length === 1 ? onlyLabel : { orStatement: { statements: labels } });
   const scopeDownStatement =
     scopeDown.length === 0
       ? undefined
@@ -479,7 +528,7 @@ function rateRule(
   return {
     name: rule.name,
     priority,
-    action: { block: {} },
+    action: { block },
     statement: {
       rateBasedStatement: {
         limit: rule.limit,
@@ -493,12 +542,36 @@ function rateRule(
   };
 }
 
-function managedRuleGroup(name: ManagedRuleGroupName, priority: number): wafv2.CfnWebACL.RuleProperty {
+/**
+ * The managed groups of one band, each at its band's priority plus its index in
+ * `managedRuleGroups`: `labelling` holds those whose labels the rate rules read, `managed` the rest.
+ */
+function managedRuleGroups(props: BlocklistWebAclProps, band: 'labelling' | 'managed'): wafv2.CfnWebACL.RuleProperty[] {
+  return props.managedRuleGroups.flatMap((name, index) =>
+    LABELLING_GROUPS.includes(name) === (band === 'labelling')
+      ? [managedRuleGroup(name, PRIORITY[band] + index, props.antiDdos)]
+      : [],
+  );
+}
+
+function managedRuleGroup(
+  name: ManagedRuleGroupName,
+  priority: number,
+  antiDdos: AntiDdosConfig | undefined,
+): wafv2.CfnWebACL.RuleProperty {
+  const managedRuleGroupConfigs =
+    name === ANTI_DDOS_GROUP ? [antiDdosGroupConfig(antiDdosSettings(antiDdos))] : undefined;
   return {
     name,
     priority,
     overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name,
+        ...(managedRuleGroupConfigs ? { managedRuleGroupConfigs } : {}),
+      },
+    },
     visibilityConfig: visibility(name),
   };
 }

@@ -19,8 +19,9 @@ import { trustedProxyFamilies } from './trusted-proxies';
  * AWS managed rule groups that can be switched on, with the WCUs each uses, as the AWS WAF
  * Developer Guide lists them (checked 2026): Baseline rule groups
  * (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html),
- * Use-case specific rule groups (…/aws-managed-rule-groups-use-case.html) and IP reputation rule
- * groups (…/aws-managed-rule-groups-ip-rep.html).
+ * Use-case specific rule groups (…/aws-managed-rule-groups-use-case.html), IP reputation rule
+ * groups (…/aws-managed-rule-groups-ip-rep.html) and the Anti-DDoS rule group
+ * (…/aws-managed-rule-groups-anti-ddos.html; it also has fees of its own per request, see docs/cost.md).
  */
 export const MANAGED_RULE_GROUPS = {
   AWSManagedRulesAmazonIpReputationList: 25,
@@ -33,6 +34,7 @@ export const MANAGED_RULE_GROUPS = {
   AWSManagedRulesPHPRuleSet: 100,
   AWSManagedRulesWordPressRuleSet: 100,
   AWSManagedRulesAdminProtectionRuleSet: 100,
+  AWSManagedRulesAntiDDoSRuleSet: 50,
 } as const;
 /** The name of an AWS managed rule group that the configuration offers. */
 export type ManagedRuleGroupName = keyof typeof MANAGED_RULE_GROUPS;
@@ -59,6 +61,8 @@ export const STATEMENT_WCUS = {
   regexMatch: 3,
   /** Each text transformation applied before a match: 10; `NONE` applies none (waf-rule-statement-transformation.html). */
   textTransformation: 10,
+  /** Label match: 1 (waf-rule-statement-type-label-match.html). */
+  labelMatch: 1,
   /** AND / OR / NOT: only what they nest (waf-rule-statements-logical.html). */
   logical: 0,
 } as const;
@@ -84,7 +88,12 @@ export interface CapacityInput {
   readonly blocker?:
     | { readonly ipSetsPerFamily?: number | undefined; readonly neighbourAction?: NeighbourAction | undefined }
     | undefined;
-  readonly rateRules: readonly { readonly uriPathPrefix?: string | undefined; readonly host?: string | undefined }[];
+  readonly rateRules: readonly {
+    readonly uriPathPrefix?: string | undefined;
+    readonly host?: string | undefined;
+    /** The rule's labels: one label match each, ORed (lib/config/rule-labels.ts). */
+    readonly labels?: readonly string[] | undefined;
+  }[];
   readonly managedRuleGroups: readonly ManagedRuleGroupName[];
 }
 
@@ -146,11 +155,12 @@ export const PATH_MATCH_WCUS =
 export const HOST_MATCH_WCUS =
   STATEMENT_WCUS.regexMatch + HOST_TRANSFORMATIONS.length * STATEMENT_WCUS.textTransformation;
 
-/** The rate-based statement with its scope-down: a path match and a host match, each when set. */
+/** The rate-based statement with its scope-down: a path match, a host match and its label matches, each when set. */
 function rateRuleWcus(rule: CapacityInput['rateRules'][number]): number {
   const path = rule.uriPathPrefix === undefined ? 0 : PATH_MATCH_WCUS;
   const host = rule.host === undefined ? 0 : HOST_MATCH_WCUS;
-  return STATEMENT_WCUS.rateBased + path + host;
+  const labels = (rule.labels?.length ?? 0) * STATEMENT_WCUS.labelMatch;
+  return STATEMENT_WCUS.rateBased + path + host + labels;
 }
 
 /**

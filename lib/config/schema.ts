@@ -15,6 +15,7 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '#contracts/notifier-environment'
 import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
 import { REGION_NAME } from '#contracts/environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
+import { BLOCKER_RESERVED_CONCURRENCY } from '#contracts/attack-mode';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { allowlistCoverageProblems } from './allowlist-coverage';
@@ -32,6 +33,9 @@ import {
   type ManagedRuleGroupName,
 } from './capacity';
 import { describeConfigValue, quoteConfigValue } from './config-error';
+import { blockResponseSchema, customResponseSizeProblems } from './custom-response';
+import { antiDdosProblems, antiDdosSchema } from './anti-ddos';
+import { labelSyntaxProblem, ruleLabelProblems } from './rule-labels';
 import { forwardedIpProblems, forwardedIpSchema, forwardedIpScopeProblems, forwardedRuleName } from './forwarded-ip';
 import { neighbourTierProblems, neighbourTierShape } from './neighbour-tier';
 import { ruleNameProblems, sameRuleName } from './rule-names';
@@ -151,6 +155,18 @@ const rateRule = z.strictObject({
    */
   aggregateKey: z.enum(['IP', 'FORWARDED_IP'], { error: 'must be IP or FORWARDED_IP' }).default('IP'),
   /**
+   * Count only requests that carry one of these WAF labels (ORed; ANDed with `uriPathPrefix` and
+   * `host`), added by a managed rule group that runs before the rate rules (lib/config/rule-labels.ts),
+   * e.g. `awswaf:managed:aws:anti-ddos:high-suspicion-ddos-request`.
+   */
+  labels: z
+    .array(z.string().superRefine(withProblem(labelSyntaxProblem)))
+    .min(1, 'must hold at least one label; leave labels out to count every request')
+    .max(10, 'may hold at most 10 labels')
+    .optional(),
+  /** What a client this rule blocks sees, instead of the top-level `blockResponse` (lib/config/custom-response.ts). */
+  blockResponse: blockResponseSchema.optional(),
+  /**
    * Removed, and refused with a message naming it: the header moved to the top-level `forwardedIp`
    * key, which also says who writes it.
    */
@@ -196,6 +212,11 @@ export const configSchema = z
      */
     forwardedIp: forwardedIpSchema.nullish().transform((declared) => declared ?? undefined),
     /**
+     * What a client blocked by the blocklist or a rate rule sees: status code, body, `Retry-After`
+     * (lib/config/custom-response.ts). Unset or `null`: WAF's plain 403 with an empty body.
+     */
+    blockResponse: blockResponseSchema.nullish().transform((declared) => declared ?? undefined),
+    /**
      * CIDRs (IPv4 and IPv6) that are always allowed and never blocked. A bare address means /32 or
      * /128. Read into canonical CIDRs, without duplicates: the family of each is the parsed one.
      */
@@ -211,7 +232,10 @@ export const configSchema = z
       .max(10_000, 'may hold at most 10,000 entries')
       .transform((cidrs) => [...new Set(cidrs)])
       .prefault([]),
-    /** AWS managed rule groups to add after the rate rules. */
+    /**
+     * AWS managed rule groups to add after the rate rules; `AWSManagedRulesAntiDDoSRuleSet` runs
+     * before them instead (its labels must reach label-scoped rate rules), configured by `antiDdos`.
+     */
     managedRuleGroups: z
       .array(
         z.enum(Object.keys(MANAGED_RULE_GROUPS) as [ManagedRuleGroupName, ...ManagedRuleGroupName[]], {
@@ -219,6 +243,11 @@ export const configSchema = z
         }),
       )
       .prefault(['AWSManagedRulesAmazonIpReputationList']),
+    /**
+     * Settings of `AWSManagedRulesAntiDDoSRuleSet` when `managedRuleGroups` lists it
+     * (lib/config/anti-ddos.ts); unset: every setting's default.
+     */
+    antiDdos: antiDdosSchema.optional(),
     /**
      * Most WCUs the web ACL may use. The 1,500 that the web ACL's base price includes by default;
      * up to 5,000 (AWS's maximum), for which WAF charges extra per request.
@@ -306,8 +335,8 @@ export const configSchema = z
           .default(64),
         /** Compute, log and report everything, write nothing. */
         dryRun: z.boolean({ error: 'must be true or false' }).default(false),
-        /** Reserved concurrency (1 keeps runs from overlapping); null leaves it unreserved for accounts with a concurrency limit of 10. */
-        reservedConcurrency: positiveInt.nullable().default(1),
+        /** Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart); null leaves it unreserved for accounts with a concurrency limit under 103. */
+        reservedConcurrency: positiveInt.nullable().default(BLOCKER_RESERVED_CONCURRENCY),
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),
         /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */
@@ -403,6 +432,9 @@ export const configSchema = z
     ];
     for (const problem of repeated) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of capacityProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of customResponseSizeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of antiDdosProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of ruleLabelProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     // The pattern only checks the shape: eu-wset-1 would reach the deploy and fail there.
     const regionProblem = config.region === undefined ? undefined : unknownRegionProblem(config.region);
     if (regionProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['region'], message: regionProblem });

@@ -50,10 +50,25 @@ export interface WafAutoblockProps {
    */
   readonly allowlist?: readonly string[];
   /**
-   * AWS managed rule groups, after the rate rules.
+   * AWS managed rule groups, after the rate rules; `AWSManagedRulesAntiDDoSRuleSet` (configured by
+   * `antiDdos`) after the blocklist and before the rate rules, so that `rateRules[].labels` can read its labels.
    * @default ['AWSManagedRulesAmazonIpReputationList']
    */
   readonly managedRuleGroups?: WafAutoblockConfigInput['managedRuleGroups'];
+  /**
+   * What a client blocked by the blocklist or a rate rule sees: `statusCode` (4xx or 5xx that WAF
+   * supports), an optional `body` (at most 4,096 bytes) with its `contentType`, and an optional
+   * `retryAfterSeconds`; a rate rule's own `blockResponse` wins for that rule. See docs/configuration.md.
+   * @default none: WAF's plain 403 with an empty body
+   */
+  readonly blockResponse?: WafAutoblockConfigInput['blockResponse'];
+  /**
+   * Settings of `AWSManagedRulesAntiDDoSRuleSet`, when `managedRuleGroups` lists it: `challenge`
+   * (`usage`, `sensitivity`, `exemptUriRegularExpressions`) and `blockSensitivity`. See
+   * docs/configuration.md.
+   * @default challenges ENABLED at HIGH sensitivity except API and asset paths; block at LOW
+   */
+  readonly antiDdos?: WafAutoblockConfigInput['antiDdos'];
   /**
    * Most web ACL capacity units (WCUs) the rules may use; more is refused (ConfigError).
    * @default 1500, what the web ACL's base price includes (up to 5,000, which WAF charges extra for)
@@ -157,6 +172,8 @@ export class WafAutoblock extends Construct {
       forwardedIp: config.forwardedIp,
       allowlist: config.allowlist,
       managedRuleGroups: config.managedRuleGroups,
+      blockResponse: config.blockResponse,
+      antiDdos: config.antiDdos,
       logRetentionDays: config.logging.retentionDays,
       loggedActions: config.logging.actions,
       associations: config.associations,

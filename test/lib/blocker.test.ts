@@ -31,7 +31,7 @@ describe('the blocker (default configuration)', () => {
   const [functionId, fn] = blockerFunction(template);
   const statements = statementsOf(template, fn);
 
-  it('runs Node.js 22 on arm64 with a measured timeout and memory, one run at a time', () => {
+  it('runs Node.js 22 on arm64 with a measured timeout and memory', () => {
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -39,8 +39,13 @@ describe('the blocker (default configuration)', () => {
       // Attack mode: a run polls for 30 s, and its last round has 60 s.
       Timeout: 120,
       MemorySize: 512,
-      ReservedConcurrentExecutions: 1,
     });
+  });
+
+  it('reserves 3 concurrent invocations: attack mode’s three pollers at most, so a ban-feed message is not throttled', () => {
+    // The tick's, the schedule's and the alarm message's invocations may poll at once; runs stay
+    // one at a time under the run lock, which a feed run waits on for a round instead.
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(3);
   });
 
   it('runs each minute for attack mode, through an alias that neither retries nor keeps a missed tick', () => {

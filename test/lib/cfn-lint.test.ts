@@ -74,10 +74,29 @@ function templates(): Record<string, unknown> {
           uriPathPrefix: '/login',
           host: 'shop.example.com',
           aggregateKey: 'FORWARDED_IP',
+          blockResponse: { statusCode: 429, body: '{"error":"slow down"}', contentType: 'application/json' },
         },
         { name: 'all', limit: 2000, aggregateKey: 'FORWARDED_IP' },
+        {
+          name: 'ddos-flagged',
+          limit: 100,
+          aggregateKey: 'FORWARDED_IP',
+          labels: [
+            'awswaf:managed:aws:anti-ddos:medium-suspicion-ddos-request',
+            'awswaf:managed:aws:anti-ddos:low-suspicion-ddos-request',
+          ],
+        },
       ],
-      managedRuleGroups: ['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet'],
+      blockResponse: { statusCode: 403, body: '<h1>Blocked</h1>', contentType: 'text/html', retryAfterSeconds: 3600 },
+      managedRuleGroups: [
+        'AWSManagedRulesAmazonIpReputationList',
+        'AWSManagedRulesKnownBadInputsRuleSet',
+        'AWSManagedRulesAntiDDoSRuleSet',
+      ],
+      antiDdos: {
+        challenge: { exemptUriRegularExpressions: ['^/api/', String.raw`\.(css|js)$`] },
+        blockSensitivity: 'MEDIUM',
+      },
       logging: { retentionDays: 90, actions: ['BLOCK', 'COUNT'] },
       alarm: { threshold: 500, periodSeconds: 60, evaluationPeriods: 3 },
       blocker: {

@@ -7,6 +7,7 @@ import { buildApp } from '../../bin/build-app';
 import { MIN_WEB_ACL_CAPACITY, webAclCapacity } from '#config/capacity';
 import { ConfigError, parseConfig } from '#config/load';
 import { MANAGED_RULE_GROUPS, type ManagedRuleGroupName, type WafAutoblockConfig } from '#config/schema';
+import { ANTI_DDOS_LABELS } from '#config/rule-labels';
 import { configErrorOf } from '../support/config-errors';
 import { webAclRulesOf } from '../support/web-acl';
 
@@ -66,6 +67,7 @@ function statementWcus(statement: wafv2.CfnWebACL.StatementProperty): number {
     const scopeDown = rate.scopeDownStatement as wafv2.CfnWebACL.StatementProperty | undefined;
     return 2 + (scopeDown ? statementWcus(scopeDown) : 0);
   }
+  if (statement.labelMatchStatement) return 1;
   if (statement.managedRuleGroupStatement) {
     const group = statement.managedRuleGroupStatement as wafv2.CfnWebACL.ManagedRuleGroupStatementProperty;
     return MANAGED_RULE_GROUPS[group.name as ManagedRuleGroupName];
@@ -94,17 +96,17 @@ describe('web ACL capacity', () => {
     expect(builtWebAclWcus(config)).toBe(webAclCapacity(config).total);
   });
 
-  it('all 10 managed rule groups: refused naming the total, the limit and what to change', () => {
+  it('all 11 managed rule groups: refused naming the total, the limit and what to change', () => {
     const message = configErrorOf({ managedRuleGroups: ALL_GROUPS }, 'managedRuleGroups');
-    expect(message).toContain('would make the web ACL use 1,783 WCUs');
+    expect(message).toContain('would make the web ACL use 1,833 WCUs');
     expect(message).toContain('over webAclCapacityLimit 1,500');
     expect(message).toContain('AWSManagedRulesCommonRuleSet alone uses 700');
     expect(message).toContain('raise webAclCapacityLimit, up to 5,000');
   });
 
-  it('all 10 groups fit a raised webAclCapacityLimit', () => {
+  it('all 11 groups fit a raised webAclCapacityLimit', () => {
     const config = parseConfig({ managedRuleGroups: ALL_GROUPS, webAclCapacityLimit: 2000 });
-    expect(webAclCapacity(config).total).toBe(1783);
+    expect(webAclCapacity(config).total).toBe(1833);
   });
 
   it('the largest configuration there is fits the highest limit', () => {
@@ -115,10 +117,18 @@ describe('web ACL capacity', () => {
       webAclCapacityLimit: 5000,
       blocker: { ipSetsPerFamily: 5 },
     });
-    // 20 × (2 + 32 + 13) + (2 + 2 × 5) × (1 + 1) + 2 + 1,775: a path match is 2 + 3 transformations, a host
+    // 20 × (2 + 32 + 13) + (2 + 2 × 5) × (1 + 1) + 2 + 1,825: a path match is 2 + 3 transformations, a host
     // regex 3 + 1; behind a proxy that overwrites, every header rule reads FIRST (1 WCU), and each
     // allowlist header rule ANDs it with the source IP in the trusted proxies' one set (1 WCU)
-    expect(webAclCapacity(config)).toEqual({ total: 2741, ipSetRules: 26, rateRules: 940, managedRuleGroups: 1775 });
+    expect(webAclCapacity(config)).toEqual({ total: 2791, ipSetRules: 26, rateRules: 940, managedRuleGroups: 1825 });
+    // Each rule scoped to all 9 labels the Anti-DDoS group adds (no label twice): 1 WCU each, 180 more.
+    const labelled = parseConfig({
+      ...config,
+      forwardedIp: OVERWRITING_PROXY,
+      rateRules: TWENTY_FORWARDED_RULES.map((rule) => ({ ...rule, labels: [...ANTI_DDOS_LABELS] })),
+    });
+    expect(webAclCapacity(labelled)).toEqual({ total: 2971, ipSetRules: 26, rateRules: 1120, managedRuleGroups: 1825 });
+    expect(builtWebAclWcus(labelled)).toBe(2971);
   });
 
   it('a neighbour tier adds one rule per family referencing as many sets as the blocklist: 37 WCUs by default', () => {
@@ -127,17 +137,17 @@ describe('web ACL capacity', () => {
     expect(builtWebAclWcus(config)).toBe(37);
   });
 
-  it('the largest configuration with a neighbour tier still fits the highest limit: 2,761 WCUs', () => {
+  it('the largest configuration with a neighbour tier still fits the highest limit: 2,991 WCUs', () => {
     const config = parseConfig({
-      rateRules: TWENTY_FORWARDED_RULES,
+      rateRules: TWENTY_FORWARDED_RULES.map((rule) => ({ ...rule, labels: [...ANTI_DDOS_LABELS] })),
       forwardedIp: OVERWRITING_PROXY,
       managedRuleGroups: ALL_GROUPS,
       webAclCapacityLimit: 5000,
       blocker: { ipSetsPerFamily: 5, neighbourAction: 'CAPTCHA' },
     });
-    // The 2,741 of the largest one-tier web ACL, and 2 families × 5 neighbour sets × (source IP 1 + header FIRST 1)
-    expect(webAclCapacity(config)).toEqual({ total: 2761, ipSetRules: 46, rateRules: 940, managedRuleGroups: 1775 });
-    expect(builtWebAclWcus(config)).toBe(2761);
+    // The 2,971 of the largest one-tier web ACL, and 2 families × 5 neighbour sets × (source IP 1 + header FIRST 1)
+    expect(webAclCapacity(config)).toEqual({ total: 2991, ipSetRules: 46, rateRules: 1120, managedRuleGroups: 1825 });
+    expect(builtWebAclWcus(config)).toBe(2991);
   });
 
   it('rate rules over a low limit: refused naming rateRules', () => {
@@ -189,7 +199,7 @@ describe('web ACL capacity', () => {
     );
   });
 
-  it('the figures docs/configuration.md gives: the default uses 33, everything at once 2,729', () => {
+  it('the figures docs/configuration.md gives: the default uses 33, everything at once 2,779', () => {
     expect(webAclCapacity(parseConfig({})).total).toBe(33);
     const everything = parseConfig({
       forwardedIp: OVERWRITING_PROXY,
@@ -203,8 +213,8 @@ describe('web ACL capacity', () => {
       managedRuleGroups: Object.keys(MANAGED_RULE_GROUPS),
       webAclCapacityLimit: 5000,
     });
-    expect(webAclCapacity(everything).total).toBe(2729);
-    expect(webAclCapacity({ ...everything, blocker: { ipSetsPerFamily: 5 } }).total).toBe(2741);
+    expect(webAclCapacity(everything).total).toBe(2779);
+    expect(webAclCapacity({ ...everything, blocker: { ipSetsPerFamily: 5 } }).total).toBe(2791);
   });
 
   it('whatever the configuration accepts, its count is that of the statements the construct builds', () => {
@@ -215,6 +225,7 @@ describe('web ACL capacity', () => {
         uriPathPrefix: fc.constantFrom('/api', '/login'),
         host: fc.constantFrom('example.com', 'WWW.Example.com'),
         aggregateKey: fc.constantFrom('IP', 'FORWARDED_IP'),
+        labels: fc.subarray([...ANTI_DDOS_LABELS], { minLength: 1 }),
       },
       { requiredKeys: ['name', 'limit'] },
     );
@@ -257,7 +268,7 @@ describe('web ACL capacity', () => {
 });
 
 describe('web ACL capacity, in the app', () => {
-  it('-c webAclCapacityLimit=5000 lets the stack carry all 10 managed rule groups', () => {
+  it('-c webAclCapacityLimit=5000 lets the stack carry all 11 managed rule groups', () => {
     const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
     const app = new App({
       context: {
@@ -270,6 +281,6 @@ describe('web ACL capacity, in the app', () => {
     const stack = buildApp(app, { CDK_DEFAULT_ACCOUNT: '123456789012' });
     const rules = stack.protection.webAcl.webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
     const statements = rules.map((rule) => rule.statement as wafv2.CfnWebACL.StatementProperty);
-    expect(statements.filter((statement) => statement.managedRuleGroupStatement !== undefined)).toHaveLength(10);
+    expect(statements.filter((statement) => statement.managedRuleGroupStatement !== undefined)).toHaveLength(11);
   });
 });

@@ -24,7 +24,7 @@ const DEFAULT_CONFIG = {
     ipv4Prefix: 24,
     ipv6Prefix: 64,
     dryRun: false,
-    reservedConcurrency: 1,
+    reservedConcurrency: 3,
     logRetentionDays: 30,
     sharedIpSets: [],
     ipSetsPerFamily: 2,

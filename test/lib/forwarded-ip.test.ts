@@ -354,7 +354,7 @@ describe('the configuration refuses a rate rule that would not count the client'
       'rateRules[0].forwardedIpHedaer',
     );
     expect(nearRemoved).toBe(
-      'invalid configuration: unknown key "rateRules[0].forwardedIpHedaer" (known keys here: name, limit, windowSeconds, uriPathPrefix, host, aggregateKey)',
+      'invalid configuration: unknown key "rateRules[0].forwardedIpHedaer" (known keys here: name, limit, windowSeconds, uriPathPrefix, host, aggregateKey, labels, blockResponse)',
     );
     const otherTypo = configErrorOf(
       { rateRules: [{ name: 'login', limit: 100, aggregateKye: 'IP' }] },

@@ -20,6 +20,8 @@ export function webAclRulesOf(config: WafAutoblockConfig): wafv2.CfnWebACL.RuleP
     ipSetsPerFamily: config.blocker.ipSetsPerFamily,
     neighbourAction: config.blocker.neighbourAction,
     immunityTimeSeconds: config.blocker.immunityTimeSeconds,
+    blockResponse: config.blockResponse,
+    antiDdos: config.antiDdos,
   });
   return webAcl.rules as wafv2.CfnWebACL.RuleProperty[];
 }

@@ -15,6 +15,7 @@ import { describeIpSet } from '#adapters/waf';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { Allowlist } from '#core/allowlist';
+import { ForeignCover } from '#core/foreign-cover';
 import { advanceLedger, indexByRange } from '#core/ledger';
 import { planLedgerWrites } from '#core/ledger-writes';
 import { mergeSightings } from '#core/merge';
@@ -84,7 +85,6 @@ export async function decide(
   const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
   const keys = collectSightings(deps, settings, inputs, policies, collected);
   const actionPlan = planActions(trigger.actions ?? [], policies.widened, settings.blockDurationMs);
-  const sightings = sightingsOf(settings, keys, actionPlan);
   // Every set of a list together: a range in any shard is in the list (ownership, recovery).
   const present = perList((key) => new IpSetIndex(inputs.blocklists[key].flatMap((set) => set.addresses)));
   const recovered = recoverIntents(inputs.intents, inputs.ledgerRows, present, shared, sharedFailures.length > 0);
@@ -95,6 +95,9 @@ export async function decide(
     });
   }
   const known = perList((key) => [...inputs.ledgerRows[key], ...recovered[key]]);
+  const outside = outsideForeignEntries(deps, mergedRuleSightings(keys), inputs, known);
+  if (outside.inside > 0) keys.rejectedByReason['inside-foreign-entry'] = outside.inside;
+  const sightings = sightingsOf(settings, outside.sightings, actionPlan);
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
   const plans = perList((key) =>
@@ -176,21 +179,38 @@ function allowlistOf(settings: BlockerSettings, inputs: RunInputs): Allowlist {
 }
 
 /**
+ * Each tier's rule sightings, merged across the rules (one rule's are merged already:
+ * normalizeKeys gives one per range, in range order); the neighbour tier's carry their tier.
+ */
+function mergedRuleSightings(keys: {
+  readonly perRule: Sighting[][];
+  readonly neighboursPerRule: Sighting[][];
+}): Sighting[] {
+  const merged = (lists: Sighting[][]) => {
+    const [only] = lists;
+    return lists.length === 1 && only !== undefined ? only : mergeSightings(lists);
+  };
+  const neighbours = merged(keys.neighboursPerRule).map((s): Sighting => ({ ...s, tier: 'neighbour' }));
+  return [...merged(keys.perRule), ...neighbours];
+}
+
+/**
  * This run's sightings of both tiers, with the bans of each (`ban --tier neighbour` challenges;
  * without a neighbour tier it blocks, as every ban did) and without what an unban ends.
  */
 function sightingsOf(
   settings: BlockerSettings,
-  keys: { readonly perRule: Sighting[][]; readonly neighboursPerRule: Sighting[][] },
+  ruleSightings: readonly Sighting[],
   actionPlan: ActionPlan,
 ): Sighting[] {
   const tiered = settings.neighbours !== undefined;
   const isNeighbour = (ban: Sighting) => tiered && ban.tier === 'neighbour';
   // A neighbour ban without a neighbour tier blocks: it loses its tier.
   const blockBans = actionPlan.bans.filter((ban) => !isNeighbour(ban)).map(withoutTier);
-  const neighbours = mergeSightings(keys.neighboursPerRule).map((s): Sighting => ({ ...s, tier: 'neighbour' }));
+  const block = ruleSightings.filter((s) => s.tier !== 'neighbour');
+  const neighbours = ruleSightings.filter((s) => s.tier === 'neighbour');
   return [
-    ...withActions(mergeSightings(keys.perRule), { ...actionPlan, bans: blockBans }, settings.blockDurationMs),
+    ...withActions(block, { ...actionPlan, bans: blockBans }, settings.blockDurationMs),
     ...withActions(neighbours, { ...actionPlan, bans: actionPlan.bans.filter(isNeighbour) }, settings.blockDurationMs),
   ];
 }
@@ -269,6 +289,43 @@ function collectSightings(
     }
   });
   return { unreadableRules, rejectedByReason, perRule, neighboursPerRule, keysSeen };
+}
+
+/**
+ * The rules' sightings less the new ranges that an entry of the blocklists that is not ours already
+ * blocks from a wider prefix (lambdas/core/foreign-cover.ts says why recording them would, once they
+ * expire, remove that entry). Ranges the ledger holds are kept: their rows are refreshed as usual.
+ * Bans are not filtered: an operator's ban is recorded whatever covers it.
+ */
+function outsideForeignEntries(
+  deps: BlockerDeps,
+  sightings: readonly Sighting[],
+  inputs: RunInputs,
+  known: Readonly<Record<ListKey, LedgerEntry[]>>,
+): { readonly sightings: readonly Sighting[]; readonly inside: number } {
+  const covers = perList((key) => {
+    const rows = known[key];
+    const owned = rows.filter((row) => row.preexisting !== true).map((row) => row.range);
+    const sets = inputs.blocklists[key].map((set) => set.addresses);
+    return { cover: new ForeignCover(sets, owned), ledger: new Set(rows.map((row) => row.range)) };
+  });
+  const inside: { readonly range: string; readonly entry: string; readonly keys: number }[] = [];
+  const kept = sightings.filter((sighting) => {
+    const { cover, ledger } = covers[listOf(sighting)];
+    if (ledger.has(sighting.range)) return true;
+    const entry = cover.coveringEntry(sighting.range);
+    if (entry === undefined) return true;
+    inside.push({ range: sighting.range, entry, keys: sighting.hits });
+    return false;
+  });
+  if (inside.length > 0) {
+    deps.logger.info('sighted ranges already blocked by a blocklist entry not ours; not recorded', {
+      count: inside.length,
+      ranges: inside.slice(0, OVERFLOW_SAMPLE),
+    });
+  }
+  // Counted in keys, as the other reasons are.
+  return { sightings: kept, inside: inside.reduce((sum, item) => sum + item.keys, 0) };
 }
 
 /**

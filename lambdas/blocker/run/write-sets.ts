@@ -100,7 +100,11 @@ export async function writeSets(
               deps.waf,
               setsOf(settings, key)[index] as IpSetAddress,
               { list: key, snapshot: shard.snapshot },
-              (current) => planShardAgain(shard.planned, current, withdrawn[key]),
+              // The first attempt writes the plan the run decided: same list, nothing withdrawn yet.
+              (current) =>
+                current === shard.snapshot.addresses && withdrawn[key].size === 0
+                  ? shard.planned.plan
+                  : planShardAgain(shard.planned, current, withdrawn[key]),
               (current) => planShardAgain(shard.planned, current, withdrawn[key]).added,
             ),
           ),

@@ -147,3 +147,43 @@ describe('lossless aggregation over two blocklist sets per family', () => {
     expect(await ledger.activeEntries('IPV4')).toEqual([]);
   }, 60_000);
 });
+
+describe('a wider entry someone else put in a blocklist during an attack', () => {
+  it('is never taken for an aggregate of ours: the ranges it covers are not recorded, and it outlives the attack', async () => {
+    // A tester's scenario: an operator adds 88.9.0.0/23 and 2a01:4f8:20::/60 by hand while the rate rule
+    // still lists addresses inside them (for up to its window). Recorded, the /24s (/64s) inside would tile
+    // the entry, which would then look like our aggregate and leave with them when they expire.
+    const HAND_V4 = '88.9.0.0/23';
+    const HAND_V6 = '2a01:4f8:20::/60';
+    const created = (name: string, version: Family, addresses: readonly string[]) =>
+      world.server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses });
+    const v4 = [created('hand-v4', 'IPV4', [HAND_V4]), created('hand-v4-2', 'IPV4', [])];
+    const v6 = [created('hand-v6', 'IPV6', [HAND_V6]), created('hand-v6-2', 'IPV6', [])];
+    const refs = ([one, two]: typeof v4) =>
+      [one, two].map((set) => ({ name: set!.name, id: set!.id, scope: 'CLOUDFRONT' as const })) as [
+        IpSetAddress,
+        IpSetAddress,
+      ];
+    const deployment = await world.deploy({
+      table: 'Ledger-hand-added',
+      settings: { blocklist: { IPV4: refs(v4), IPV6: refs(v6) } },
+    });
+    const inside6 = Array.from({ length: 16 }, (_, i) => `2a01:4f8:20:${i.toString(16)}::5/128`);
+    world.rateRulesLimit({
+      [RATE_RULE]: { ipv4: ['88.9.0.5/32', '88.9.0.6/32', '88.9.1.5/32', '95.1.2.3/32'], ipv6: inside6 },
+    });
+
+    const first = await deployment.run(at(0));
+
+    // Only the range outside the hand-added entries is recorded and blocked; the 19 keys inside are counted.
+    expect(first).toMatchObject({ rangesAdded: 1, rejectedByReason: { 'inside-foreign-entry': 19 } });
+    expect((await deployment.ledger.activeEntries('IPV4')).map((row) => row.range)).toEqual(['95.1.2.0/24']);
+    expect(await deployment.ledger.activeEntries('IPV6')).toEqual([]);
+
+    // Long after the attack: our range expired and left; the hand-added entries are where they were.
+    world.rateRulesLimit({});
+    await deployment.run(at(BLOCK_MINUTES + MARGIN_MINUTES + 1));
+    expect(v4.map((set) => world.server.getAddresses(set.id))).toEqual([[HAND_V4], []]);
+    expect(v6.map((set) => world.server.getAddresses(set.id))).toEqual([[HAND_V6], []]);
+  }, 60_000);
+});

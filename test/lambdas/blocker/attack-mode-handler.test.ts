@@ -6,12 +6,15 @@
  * Strict SDK mocks; the fake clock also drives the remaining time.
  */
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetRateBasedStatementManagedKeysCommand, UpdateIPSetCommand } from '@aws-sdk/client-wafv2';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RUN_LOCK_KEY } from '#adapters/ledger';
 import { ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS, ROUND_ALLOWANCE_MS } from '#contracts/attack-mode';
+import { WriteError } from '#shared/errors';
 import { ATTACKER, NOW, RANGE, SETTINGS } from '../../support/blocker-fixtures';
 import { alarmSnsEvent, feedRecord, lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
 
@@ -243,5 +246,57 @@ describe('runs that do not poll', () => {
         .filter((record) => '_aws' in record)
         .map((flush) => flush.RunSucceeded),
     ).toEqual([1, 0]);
+  });
+});
+
+describe('a ban-feed message while another invocation holds the run lock', () => {
+  const POLLER = 'lambda:req-poller';
+  const ban = () => feedRecord({ action: 'ban', address: ATTACKER.tor, source: 'crowdsec@edge1' }, 'm-ban');
+
+  /** The run lock, held by attack mode's poller (another invocation) until `releasedAt` ms after T0. */
+  function lockHeldUntil(releasedAt: number): void {
+    const acquire = {
+      Key: { range: RUN_LOCK_KEY },
+      UpdateExpression: 'SET #owner = :owner, #leaseUntil = :until, #ttl = :ttl',
+    };
+    ddb.on(UpdateCommand, acquire).callsFake(() => {
+      if (Date.now() - T0 < releasedAt) {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+      }
+      return {};
+    });
+    ddb
+      .on(GetCommand, { Key: { range: RUN_LOCK_KEY } })
+      .resolves({ Item: { owner: POLLER, leaseUntil: T0 + 120_000 } });
+  }
+
+  it('waits for the round to end, says so once, then applies its ban', async () => {
+    lockHeldUntil(4 * SECOND);
+
+    const { error } = await invoke({ Records: [ban()] }, contextFor(TIMEOUT_MS));
+
+    expect(error).toBeUndefined();
+    // Tried at 0, 1, 2 and 3 s; taken at 4 s, when the poller's round has released it.
+    expect(setWrites.find((write) => write.addresses.includes(RANGE.tor))?.at).toBe(4 * SECOND);
+    expect(jsonLines().filter((record) => record.message === 'waiting for the run lock')).toEqual([
+      expect.objectContaining({ level: 'INFO', heldBy: POLLER, leaseUntil: new Date(T0 + 120_000).toISOString() }),
+    ]);
+    expect(jsonLines().find((record) => record.message === 'operator action')).toMatchObject({
+      status: 'banned',
+      range: RANGE.tor,
+      source: 'crowdsec@edge1',
+    });
+  });
+
+  it('waits as long as its invocation can spare a round’s allowance, then fails naming the holder (Lambda retries it)', async () => {
+    lockHeldUntil(Number.POSITIVE_INFINITY);
+
+    const { error, elapsedMs } = await invoke({ Records: [ban()] }, contextFor(TIMEOUT_MS));
+
+    expect(error).toBeInstanceOf(WriteError);
+    expect(String(error)).toContain(`another blocker run (${POLLER}) holds the run lock`);
+    expect(elapsedMs).toBe(TIMEOUT_MS - ROUND_ALLOWANCE_MS);
+    expect(setWrites).toEqual([]);
+    expect(jsonLines().filter((record) => record.message === 'blocker run failed')).toHaveLength(1);
   });
 });

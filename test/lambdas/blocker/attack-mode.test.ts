@@ -9,6 +9,7 @@ import {
   nextRoundAt,
   pollsWhileAttacked,
   pollWhileAttacked,
+  runLockWaitMs,
   type PollingClock,
 } from '#blocker/attack-mode';
 import {
@@ -161,5 +162,23 @@ describe('the timing contract', () => {
   it('gives the function time for the window’s last round, with a round’s allowance in hand', () => {
     expect(BLOCKER_TIMEOUT_SECONDS).toBe(120);
     expect(BLOCKER_TIMEOUT_SECONDS * 1000).toBeGreaterThanOrEqual(ATTACK_POLL_WINDOW_MS + ROUND_ALLOWANCE_MS);
+  });
+});
+
+describe('runLockWaitMs', () => {
+  it('lets a round wait for the run lock only as long as the invocation keeps a round’s allowance after it', () => {
+    // A ban-feed run, or a poller's first round, with the whole 120 s timeout left.
+    expect(runLockWaitMs(BLOCKER_TIMEOUT_SECONDS * 1000)).toBe(60_000);
+    // Attack mode's round at 30 s.
+    expect(runLockWaitMs(BLOCKER_TIMEOUT_SECONDS * 1000 - ATTACK_POLL_WINDOW_MS)).toBe(30_000);
+    // Less than an allowance left: one attempt, no wait.
+    expect(runLockWaitMs(ROUND_ALLOWANCE_MS - 1)).toBe(0);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 900_000 }), (remainingMs) => {
+        const wait = runLockWaitMs(remainingMs);
+        expect(wait).toBeGreaterThanOrEqual(0);
+        if (wait > 0) expect(remainingMs - wait).toBe(ROUND_ALLOWANCE_MS);
+      }),
+    );
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { OperatorAction } from '#blocker/actions';
 import { MAX_FEED_DURATION_MINUTES, parseFeed, parseFeedMessage } from '#blocker/feed';
 import { readRange } from '#core/address-verdict';
+import { OTHER_SPACES } from '#core/value-space';
 import { SETTINGS } from '../../support/blocker-fixtures';
 
 const FEED = SETTINGS.feedTopicArn;
@@ -43,7 +44,9 @@ function oracleValid(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const message = value as Record<string, unknown>;
   if (Object.keys(message).some((key) => !KEYS.includes(key))) return false;
-  const { action, address, durationMinutes, reason, source } = message;
+  const { address, durationMinutes } = message;
+  const [action, reason, source] = [message['action'], message['reason'], message['source']].map(oracleText);
+  if (action === REFUSED || reason === REFUSED || source === REFUSED) return false;
   if (action !== 'ban' && action !== 'unban') return false;
   if (typeof address !== 'string' || address.length < 1 || address.length > 100) return false;
   if (readRange(address).problem !== undefined) return false;
@@ -56,6 +59,20 @@ function oracleValid(value: unknown): boolean {
     Number(durationMinutes) >= 1 &&
     Number(durationMinutes) <= 525_600
   );
+}
+
+const REFUSED = Symbol('refused');
+/** Trimmed around each text value, and refused anywhere in it (the one whitespace rule, written out again). */
+const TRIMMED = new Set([9, 10, 11, 12, 13, 32, 0xa0, 0xfeff]);
+
+/** A text field by the whitespace rule: surrounding whitespace trimmed, a text holding another space refused. */
+function oracleText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const codes = Array.from(value, (character) => character.codePointAt(0) ?? 0);
+  if (codes.some((code) => OTHER_SPACES.has(code))) return REFUSED;
+  while (codes.length > 0 && TRIMMED.has(codes[0] ?? 0)) codes.shift();
+  while (codes.length > 0 && TRIMMED.has(codes[codes.length - 1] ?? 0)) codes.pop();
+  return String.fromCodePoint(...codes);
 }
 
 /** At most 256 code points, none a C0/C1 control, DEL, or bidi override/isolate. */

@@ -68,7 +68,7 @@ describe('the blocker handler', () => {
     );
   });
 
-  it('holds the run lock for the run, named after the request, and releases it', async () => {
+  it('holds the run lock for the run, named after the request and unique to the invocation, and releases it', async () => {
     ddb.on(UpdateCommand).resolves({});
     waf.on(UpdateIPSetCommand).resolves({ NextLockToken: 'next' });
     sns.onAnyCommand().resolves({ MessageId: 'm' });
@@ -82,9 +82,21 @@ describe('the blocker handler', () => {
     expect(
       lockWrites.map((input): unknown[] => [input.UpdateExpression, input.ExpressionAttributeValues?.[':owner']]),
     ).toEqual([
-      ['SET #owner = :owner, #leaseUntil = :until, #ttl = :ttl', 'lambda:req-1'],
-      ['SET #leaseUntil = :zero', 'lambda:req-1'],
+      ['SET #owner = :owner, #leaseUntil = :until, #ttl = :ttl', expect.stringMatching(/^lambda:req-1#[0-9a-f]{8}$/)],
+      ['SET #leaseUntil = :zero', expect.stringMatching(/^lambda:req-1#[0-9a-f]{8}$/)],
     ]);
+    // Released by the owner that took it; a second delivery of the same event is another owner.
+    expect(lockWrites[0]?.ExpressionAttributeValues?.[':owner']).toBe(
+      lockWrites[1]?.ExpressionAttributeValues?.[':owner'],
+    );
+    ddb.resetHistory();
+    await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
+    const again: unknown = ddb
+      .commandCalls(UpdateCommand)
+      .find((call) => call.args[0].input.Key?.range === RUN_LOCK_KEY)?.args[0].input.ExpressionAttributeValues?.[
+      ':owner'
+    ];
+    expect(again).not.toBe(lockWrites[0]?.ExpressionAttributeValues?.[':owner']);
   });
 
   it('fails the invocation, after one error line naming the resource, when a write fails', async () => {

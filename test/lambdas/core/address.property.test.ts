@@ -8,6 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { Allowlist } from '#core/allowlist';
 import { canonicalCidr, parseAddress, parseRange } from '#core/ip-parse';
+import { mergeSightings } from '#core/merge';
 import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
 import { GLOBALLY_REACHABLE_ROWS, SPECIAL_PURPOSE_BLOCKS } from '#core/special-purpose';
 
@@ -196,6 +197,16 @@ describe('normalizeKeys never emits a range that must not be blocked', () => {
         },
       ),
       { numRuns: 2_000 },
+    );
+  });
+
+  it("gives one rule's sightings already merged: mergeSightings of its one list changes nothing (the run skips it)", () => {
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 60 }), fc.integer({ min: 8, max: 32 }), (keys, ipv4Prefix) => {
+        const { sightings } = normalizeKeys(keys, 'rate-ip', createNormalizePolicy({ ipv4Prefix }));
+        expect(mergeSightings([sightings])).toEqual(sightings);
+      }),
+      { numRuns: 1_000 },
     );
   });
 

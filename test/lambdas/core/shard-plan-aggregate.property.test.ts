@@ -206,4 +206,34 @@ describe('planShards with aggregation, by example', () => {
     expect(plan.addresses).toEqual(['203.0.113.0/24', '198.51.100.0/24', '62.0.2.0/23']);
     expect([...later.overflow, ...plan.overflow].map((e) => e.range)).toEqual(['62.0.1.0/24']);
   });
+  // The stability property's counterexamples (seeds 744259814 and -1659803273, 3,000+ runs).
+  it('puts a block whole in a set with room, not range by range into the fullest: the next run changes nothing', () => {
+    // Set 0 is full of entries not ours; set 1 holds .12 and .14 and has room for the block aggregated.
+    const mine = [4, 8, 9, 10, 11, 13, 15].map((i) => entry(i, 0));
+    const active = [entry(3, 0, true), ...mine, entry(12, 0), entry(14, 0)];
+    const shards = [
+      ['62.0.0.0/24', '62.0.3.0/24'],
+      ['62.0.12.0/24', '62.0.14.0/24'],
+    ];
+    const first = planShards({ shards, active, expired: [entry(0, 0, true)], capacity: 2 });
+    expect(first.shards.map((s) => s.plan.addresses)).toEqual([shards[0], ['62.0.4.0/24', '62.0.8.0/21']]);
+    expect(first.overflow).toEqual([]);
+    const written = first.shards.map((s) => s.plan.addresses);
+    const again = planShards({ shards: written, active, expired: [entry(0, 0, true)], capacity: 2 });
+    expect(again.shards.map((s) => s.plan.changed)).toEqual([false, false]);
+  });
+
+  it('tries the ranges that did not fit again once later ones merged into fewer entries: the next run changes nothing', () => {
+    const pre = [1, 2, 3, 5, 9, 11, 12, 13, 14, 15];
+    const held = new Set(['62.0.2.0/24', '62.0.11.0/24']);
+    const shards = [['62.0.2.0/24', '62.0.7.0/24', '62.0.11.0/24'], ['62.0.0.0/22'], []];
+    const expired = [entry(7, 0, true)];
+    const read = pre.map((i) => entry(i, 0, true));
+    const first = planShards({ shards, active: read, expired, capacity: 3 });
+    const written = first.shards.map((s) => s.plan.addresses);
+    // The ledger's hand-over: a preexisting range whose entry was in no set is ours from now on.
+    const active = read.map((e) => (held.has(e.range) ? e : { ...e, preexisting: false }));
+    const again = planShards({ shards: written, active, expired, capacity: 3 });
+    expect(again.shards.map((s) => s.plan.changed)).toEqual([false, false, false]);
+  });
 });

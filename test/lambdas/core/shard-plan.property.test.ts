@@ -153,6 +153,18 @@ describe('planShards', () => {
       }),
     );
   });
+
+  it('re-planning a set from the very list it was planned from gives the same plan (the first set write sends the decided plan)', () => {
+    fc.assert(
+      fc.property(world, fc.boolean(), ({ shards, active, expired, capacity }, aggregate) => {
+        const floor = aggregate ? undefined : NO_AGGREGATION;
+        const planned = planShards({ shards, active, expired, capacity, ...(floor ? { floor } : {}) });
+        planned.shards.forEach((s, index) => {
+          expect(planShardAgain(s, shards[index] ?? [])).toEqual(s.plan);
+        });
+      }),
+    );
+  });
 });
 
 describe('planShards by example', () => {

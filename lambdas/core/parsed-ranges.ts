@@ -1,0 +1,44 @@
+/**
+ * Ranges parsed once per plan.
+ *
+ * Planning one family's sets reads every ledger range and set entry in several steps: ownership
+ * of each set's entries, placement, aggregation while placing, each set's own plan, the order of
+ * what it adds. Parsing the text in each step made the address parser (and the formatting of the
+ * canonical text it returns) run about eight times over every range: most of the CPU of a first
+ * run with 10,000 new ranges, and most of its garbage. A plan now makes one {@link ParsedRanges}
+ * and hands it to each step; the steps ask it instead of the parser.
+ *
+ * It lives as long as the plan that made it (a re-plan after a lock conflict reuses it), never in
+ * module state: nothing one run parsed is held, or trusted, by the next.
+ */
+import { parseRange } from './ip-parse';
+import type { NetworkRange } from './network-range';
+import type { Cidr } from './types';
+
+/** The ranges one plan has parsed, by the text they were written as. */
+export class ParsedRanges {
+  /** `null` remembers a text that does not parse. */
+  private readonly byText = new Map<string, NetworkRange | null>();
+
+  /** `parseRange(text)`, parsed the first time `text` is asked for only. */
+  range(text: string): NetworkRange | undefined {
+    let range = this.byText.get(text);
+    if (range === undefined) {
+      range = parseRange(text) ?? null;
+      this.byText.set(text, range);
+      // The canonical text is what later steps ask for: found without a second parse.
+      if (range !== null && range.cidr !== text) this.byText.set(range.cidr, range);
+    }
+    return range ?? undefined;
+  }
+
+  /** `canonicalCidr(text)`, parsed the first time only. */
+  cidr(text: string): Cidr | undefined {
+    return this.range(text)?.cidr;
+  }
+}
+
+/** `parseRange(text)` through `parsed` when there is one. */
+export function parseWith(parsed: ParsedRanges | undefined, text: string): NetworkRange | undefined {
+  return parsed === undefined ? parseRange(text) : parsed.range(text);
+}

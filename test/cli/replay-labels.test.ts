@@ -1,0 +1,106 @@
+/**
+ * Replay of label-scoped rate rules (issue 12, part 2): a record counts toward a rule with
+ * `labels` only if its `labels[].name` holds one of them, as the deployed label match counts only
+ * requests an earlier rule labelled; records without any label are reported, since the log cannot
+ * tell whether the labelling group would have flagged them.
+ */
+import { describe, expect, it } from 'vitest';
+import { RateSimulator } from '../../cli/replay/simulator';
+import { parseWafRecord } from '../../cli/replay/waf-log';
+import { runCli } from '../support/cli-io';
+import { fixtureDir } from '../support/fixture-dir';
+import { jsonLines, loginRecord, T0 } from '../support/replay-records';
+
+const { file } = fixtureDir('replay-labels-');
+
+const HIGH = 'awswaf:managed:aws:anti-ddos:high-suspicion-ddos-request';
+const MEDIUM = 'awswaf:managed:aws:anti-ddos:medium-suspicion-ddos-request';
+const EVENT = 'awswaf:managed:aws:anti-ddos:event-detected';
+
+/** A record of `clientIp` at `offsetMs` carrying `labels` as WAF logs them (`[{ name }]`). */
+function labelled(clientIp: string, offsetMs: number, labels: readonly string[] | undefined) {
+  const record = loginRecord(clientIp, T0 + offsetMs, { uri: '/' });
+  return labels === undefined ? record : { ...record, labels: labels.map((name) => ({ name })) };
+}
+
+describe('labels in WAF log records', () => {
+  it('reads labels[].name, skipping entries that are not label objects', () => {
+    const line = JSON.stringify({
+      ...labelled('45.33.12.7', 0, [EVENT, HIGH]),
+      labels: [{ name: EVENT }, 7, { name: HIGH }, {}],
+    });
+    expect(parseWafRecord(line)?.labels).toEqual([EVENT, HIGH]);
+    expect(parseWafRecord(JSON.stringify(labelled('45.33.12.7', 0, undefined)))?.labels).toBeUndefined();
+  });
+});
+
+describe('RateSimulator with a label-scoped rule', () => {
+  const rule = {
+    name: 'ddos-high',
+    limit: 10,
+    windowSeconds: 60,
+    aggregateKey: 'IP' as const,
+    forwardedIpHeader: '',
+    labels: [HIGH, MEDIUM],
+  };
+
+  it('counts only records carrying one of the labels (ORed), and tallies those without any label', () => {
+    const simulator = new RateSimulator([rule]);
+    const records = [
+      // 11 flagged requests of one client, high or medium: over the limit of 10.
+      ...Array.from({ length: 11 }, (_, i) => labelled('45.33.12.7', i * 100, [EVENT, i % 2 === 0 ? HIGH : MEDIUM])),
+      // 20 of another client during the event but not flagged: not counted.
+      ...Array.from({ length: 20 }, (_, i) => labelled('45.33.50.9', i * 10, [EVENT])),
+      // 15 of a third without labels (ended by the blocklist before the group ran): not counted, reported.
+      ...Array.from({ length: 15 }, (_, i) => labelled('45.33.60.1', i * 10, i % 3 === 0 ? [] : undefined)),
+    ];
+    for (const record of records) {
+      const parsed = parseWafRecord(JSON.stringify(record));
+      if (parsed) simulator.observe(parsed);
+    }
+    expect(simulator.limitedKeys().map((key) => key.key)).toEqual(['45.33.12.7/32']);
+    expect(simulator.tallies()[0]).toMatchObject({ counted: 11, unlabelled: 15 });
+  });
+});
+
+describe('waf-autoblock replay with a label-scoped rule', () => {
+  const config = file(
+    'labels.json',
+    JSON.stringify({
+      managedRuleGroups: ['AWSManagedRulesAntiDDoSRuleSet'],
+      rateRules: [{ name: 'ddos-high', limit: 10, windowSeconds: 60, labels: [HIGH] }],
+    }),
+  );
+
+  it('blocks the client whose flagged requests cross the limit, names the label, and says what it could not count', async () => {
+    const records = [
+      ...Array.from({ length: 12 }, (_, i) => labelled('45.33.12.7', i * 100, [EVENT, HIGH])),
+      ...Array.from({ length: 30 }, (_, i) => labelled('45.33.50.9', i * 10, [EVENT])),
+      ...Array.from({ length: 3 }, (_, i) => labelled('45.33.60.1', i * 10, undefined)),
+    ];
+    const { code, stdout, stderr } = await runCli([
+      'replay',
+      file('event.jsonl', jsonLines(records)),
+      '--config',
+      config,
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`only requests labelled "${HIGH}"`);
+    expect(stdout).toMatch(/^45\.33\.12\.0\/24\s+\S+\s+ddos-high\s+1\s+12\s+2$/m);
+    expect(stdout).not.toContain('45.33.50.0/24');
+    expect(stderr).toContain('rule ddos-high: 3 records in scope carried no labels at all');
+  });
+
+  it('a log without labels blocks nobody for the rule, and says why', async () => {
+    const records = Array.from({ length: 12 }, (_, i) => labelled('45.33.12.7', i * 100, undefined));
+    const { code, stdout, stderr } = await runCli([
+      'replay',
+      file('plain.jsonl', jsonLines(records)),
+      '--config',
+      config,
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('No range would have been blocked.');
+    expect(stderr).toContain('12 records in scope carried no labels at all');
+  });
+});
