@@ -207,6 +207,30 @@ describe('refusals, each naming its key', () => {
     expect(message).toContain('high-suspicion-ddos-request, medium-suspicion-ddos-request');
   });
 
+  it.each(['challengeable-request', 'ChallengeAllDuringEvent', 'ChallengeDDoSRequests'])(
+    'a challenge label (%s) while antiDdos.challenge.usage is DISABLED: the group adds it to no request',
+    (name) => {
+      const message = configErrorOf(
+        {
+          managedRuleGroups: [ANTI_DDOS],
+          antiDdos: { challenge: { usage: 'DISABLED' } },
+          rateRules: [{ name: 'r', limit: 100, labels: [MEDIUM, `awswaf:managed:aws:anti-ddos:${name}`] }],
+        },
+        'rateRules[0].labels[1]',
+      );
+      expect(message).toContain('antiDdos.challenge.usage is DISABLED');
+      expect(message).toContain('counts nothing');
+    },
+  );
+
+  it('the same challenge label is accepted while challenges are ENABLED (the default)', () => {
+    const config = parseConfig({
+      managedRuleGroups: [ANTI_DDOS],
+      rateRules: [{ name: 'r', limit: 100, labels: ['awswaf:managed:aws:anti-ddos:challengeable-request'] }],
+    });
+    expect(config.rateRules[0]?.labels).toEqual(['awswaf:managed:aws:anti-ddos:challengeable-request']);
+  });
+
   it('a label that is no label name, a label listed twice, and an empty list', () => {
     const base = { managedRuleGroups: [ANTI_DDOS] };
     expect(
