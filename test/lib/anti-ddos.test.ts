@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EXEMPT_URI_REGEX } from '#config/anti-ddos';
+import { antiDdosGroupConfig, antiDdosSettings, DEFAULT_EXEMPT_URI_REGEX } from '#config/anti-ddos';
 import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
@@ -258,7 +258,8 @@ describe('refusals, each naming its key', () => {
   });
 
   it.each([
-    ['^/api/(', 'is not a valid regular expression'],
+    ['^/api/(', 'never closed'],
+    [String.raw`^/\\\1`, 'a backreference'],
     [String.raw`^/(a)\1`, 'a backreference'],
     ['^/(?>api)', 'an atomic group'],
     ['^/a++', 'a possessive quantifier'],
@@ -270,6 +271,45 @@ describe('refusals, each naming its key', () => {
         'antiDdos.challenge.exemptUriRegularExpressions[1]',
       ),
     ).toContain(reason);
+  });
+
+  it.each(['', '^/api/[a', '^/api)'])('an exempt URI regex %j that is empty or unbalanced', (regex) => {
+    configErrorOf(
+      { managedRuleGroups: [ANTI_DDOS], antiDdos: { challenge: { exemptUriRegularExpressions: [regex] } } },
+      'antiDdos.challenge.exemptUriRegularExpressions[0]',
+    );
+  });
+
+  it.each([
+    '(?i)^/api',
+    '(?i:^/api/)',
+    String.raw`^/files\\1`,
+    String.raw`^/a\++`,
+    String.raw`^/static/\Q(?>a++\E`,
+    '^/[]a]+$',
+    '^/[[:alpha:]]+/',
+    '^/(a|b)+?$',
+  ])('an exempt URI regex %s that PCRE and WAF take is accepted and sent as written', (regex) => {
+    const config = parseConfig({
+      managedRuleGroups: [ANTI_DDOS],
+      antiDdos: { challenge: { exemptUriRegularExpressions: [regex] } },
+    });
+    expect(config.antiDdos?.challenge.exemptUriRegularExpressions).toEqual([regex]);
+  });
+
+  it('with challenges DISABLED, the exempt regexes are neither checked nor sent', () => {
+    for (const exemptUriRegularExpressions of [[], ['a', 'b', 'c', 'd', 'e', '^/api/(']]) {
+      const config = parseConfig({
+        managedRuleGroups: [ANTI_DDOS],
+        antiDdos: { challenge: { usage: 'DISABLED', exemptUriRegularExpressions } },
+      });
+      expect(antiDdosGroupConfig(antiDdosSettings(config.antiDdos))).toEqual({
+        awsManagedRulesAntiDDoSRuleSet: {
+          clientSideActionConfig: { challenge: { usageOfAction: 'DISABLED' } },
+          sensitivityToBlock: 'LOW',
+        },
+      });
+    }
   });
 
   it('no exempt regex, or more than 5', () => {
