@@ -63,6 +63,7 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
     if (rule === undefined) return;
     warnings.push(...forwardedHeaderWarnings(tally, rule));
     if ((tally.unlabelled ?? 0) > 0) warnings.push(unlabelledWarning(tally));
+    if ((tally.malformedLabels ?? 0) > 0) warnings.push(malformedLabelsWarning(tally));
     if (tally.multiValued === 0) return;
     warnings.push(
       `rule ${tally.rule}: ${count.format(tally.multiValued)} of ${count.format(tally.counted + tally.unkeyed)} ` +
@@ -113,6 +114,15 @@ function unlabelledWarning(tally: RuleTally): string {
     `rule ${tally.rule}: ${plural(tally.unlabelled ?? 0, 'record')} in scope carried no labels at all, so replay did ` +
     `not count them: a rule before the labelling group ended them (the blocklist), or the log has no labels; ` +
     `whether the group would have labelled them cannot be told from the log`
+  );
+}
+
+/** A label-scoped rule's records whose `labels` could not be read: a damaged or rewritten log, not the blocklist. */
+function malformedLabelsWarning(tally: RuleTally): string {
+  return (
+    `rule ${tally.rule}: ${plural(tally.malformedLabels ?? 0, 'record')} in scope had a labels field that is not a ` +
+    `list of {"name": "..."} objects (an object, a string, an entry without a text name), so replay could not read ` +
+    `their labels and did not count them: the log was rewritten or damaged after WAF wrote it`
   );
 }
 

@@ -24,13 +24,27 @@ function labelled(clientIp: string, offsetMs: number, labels: readonly string[] 
 }
 
 describe('labels in WAF log records', () => {
-  it('reads labels[].name, skipping entries that are not label objects', () => {
-    const line = JSON.stringify({
-      ...labelled('45.33.12.7', 0, [EVENT, HIGH]),
-      labels: [{ name: EVENT }, 7, { name: HIGH }, {}],
-    });
+  it('reads labels[].name; absent, null and [] are no labels', () => {
+    const line = JSON.stringify(labelled('45.33.12.7', 0, [EVENT, HIGH]));
     expect(parseWafRecord(line)?.labels).toEqual([EVENT, HIGH]);
     expect(parseWafRecord(JSON.stringify(labelled('45.33.12.7', 0, undefined)))?.labels).toBeUndefined();
+    for (const labels of [null, []]) {
+      const parsed = parseWafRecord(JSON.stringify({ ...labelled('45.33.12.7', 0, undefined), labels }));
+      expect(parsed?.labelsMalformed).toBeUndefined();
+      expect(parsed?.labels ?? []).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['an object', { name: HIGH }],
+    ['a string', HIGH],
+    ['a list with a non-object entry', [{ name: EVENT }, 7]],
+    ['a list with an entry whose name is no text', [{ name: EVENT }, { name: 7 }]],
+    ['a list with an entry without a name', [{ name: EVENT }, {}]],
+  ])('labels that are %s are malformed, not "no labels"', (_what, labels) => {
+    const parsed = parseWafRecord(JSON.stringify({ ...labelled('45.33.12.7', 0, undefined), labels }));
+    expect(parsed?.labelsMalformed).toBe(true);
+    expect(parsed?.labels).toBeUndefined();
   });
 });
 
@@ -89,6 +103,29 @@ describe('waf-autoblock replay with a label-scoped rule', () => {
     expect(stdout).toMatch(/^45\.33\.12\.0\/24\s+\S+\s+ddos-high\s+1\s+12\s+2$/m);
     expect(stdout).not.toContain('45.33.50.0/24');
     expect(stderr).toContain('rule ddos-high: 3 records in scope carried no labels at all');
+  });
+
+  it('records whose labels cannot be read are reported apart, not blamed on the blocklist', async () => {
+    const records = [
+      ...Array.from({ length: 12 }, (_, i) => labelled('45.33.12.7', i * 100, [EVENT, HIGH])),
+      { ...labelled('45.33.70.1', 10, undefined), labels: { name: HIGH } },
+      { ...labelled('45.33.70.2', 20, undefined), labels: HIGH },
+      { ...labelled('45.33.70.3', 30, undefined), labels: [{ name: 7 }] },
+      { ...labelled('45.33.70.4', 40, undefined), labels: null },
+    ];
+    const { code, stdout, stderr } = await runCli([
+      'replay',
+      file('malformed.jsonl', jsonLines(records)),
+      '--config',
+      config,
+      '--format',
+      'json',
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain('rule ddos-high: 3 records in scope had a labels field that is not a list');
+    expect(stderr).toContain('rule ddos-high: 1 record in scope carried no labels at all');
+    const { tallies } = JSON.parse(stdout) as { tallies: { malformedLabels: number; unlabelled: number }[] };
+    expect(tallies[0]).toMatchObject({ counted: 12, malformedLabels: 3, unlabelled: 1 });
   });
 
   it('a log without labels blocks nobody for the rule, and says why', async () => {
