@@ -46,6 +46,14 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
         `exports overlap): each request is counted once`,
     );
   }
+  if (result.endedByGroup > 0) {
+    const group = result.labellingGroup ?? 'the labelling group';
+    warnings.push(
+      `left ${plural(result.endedByGroup, 'record')} out of every rate rule's count: ${group} ended ` +
+        `${result.endedByGroup === 1 ? 'it' : 'them'} itself (terminatingRuleId ${group}, action BLOCK, CHALLENGE ` +
+        `or CAPTCHA), and in the web ACL it runs before the rate rules, which never see such a request`,
+    );
+  }
   const blockOnly = blockOnlyWarning(result);
   if (blockOnly !== undefined) warnings.push(blockOnly);
   const late = lateWarning(result.ordering);
@@ -259,6 +267,7 @@ export function formatJson(result: ReplayResult): string {
       malformedByReason: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, result.read.malformedBy[r].count])),
       unaddressedRequests: result.unaddressed.requests,
       duplicates: result.duplicates,
+      endedByGroup: result.endedByGroup,
       blockRecords: result.actions.block,
       keysLimited: result.keysLimited,
       ranges: result.rangeCount,

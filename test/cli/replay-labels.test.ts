@@ -141,3 +141,62 @@ describe('waf-autoblock replay with a label-scoped rule', () => {
     expect(stderr).toContain('12 records in scope carried no labels at all');
   });
 });
+
+describe('waf-autoblock replay of records the Anti-DDoS group ended itself', () => {
+  const config = file(
+    'group-first.json',
+    JSON.stringify({
+      managedRuleGroups: ['AWSManagedRulesAntiDDoSRuleSet'],
+      rateRules: [
+        { name: 'ddos-medium', limit: 10, windowSeconds: 60, labels: [MEDIUM] },
+        { name: 'rate-all', limit: 10, windowSeconds: 60 },
+      ],
+    }),
+  );
+  /** A record that `terminatingRuleId` ended with `action`. */
+  const endedBy = (record: object, terminatingRuleId: string, action: string) => ({
+    ...record,
+    terminatingRuleId,
+    action,
+  });
+
+  it('leaves them out of every rate rule, says how many on stderr and in the JSON, and keeps blocklist records as before', async () => {
+    const records = [
+      // 12 flagged requests: 7 passed the group, 5 got its challenge, which ended them before the rate rules.
+      ...Array.from({ length: 12 }, (_, i) => {
+        const record = labelled('45.33.12.7', i * 100, [EVENT, MEDIUM]);
+        return i < 5 ? endedBy(record, 'AWSManagedRulesAntiDDoSRuleSet', 'CHALLENGE') : record;
+      }),
+      // 12 requests the group blocked outright: no rate rule counts them, flagged or not.
+      ...Array.from({ length: 12 }, (_, i) =>
+        endedBy(labelled('45.33.80.1', i * 50, [EVENT, HIGH]), 'AWSManagedRulesAntiDDoSRuleSet', 'BLOCK'),
+      ),
+      // 2 the blocklist ended: no labels, counted by rate-all and reported for ddos-medium, as before.
+      ...Array.from({ length: 2 }, (_, i) =>
+        endedBy(labelled('45.33.90.1', i * 10, undefined), 'blocklist-ipv4', 'BLOCK'),
+      ),
+    ];
+    const { code, stdout, stderr } = await runCli([
+      'replay',
+      file('group-ended.jsonl', jsonLines(records)),
+      '--config',
+      config,
+      '--format',
+      'json',
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain(
+      "left 17 records out of every rate rule's count: AWSManagedRulesAntiDDoSRuleSet ended them itself",
+    );
+    expect(stderr).toContain('rule ddos-medium: 2 records in scope carried no labels at all');
+    const json = JSON.parse(stdout) as {
+      summary: { endedByGroup: number; ranges: number };
+      tallies: { rule: string; counted: number }[];
+    };
+    expect(json.summary).toMatchObject({ endedByGroup: 17, ranges: 0 });
+    expect(json.tallies.map(({ rule, counted }) => [rule, counted])).toEqual([
+      ['ddos-medium', 7],
+      ['rate-all', 9],
+    ]);
+  });
+});
