@@ -97,7 +97,7 @@ function quantifierLength(regex: string, at: number): number {
 
 /**
  * One pass over `regex` as PCRE reads it (escapes, `\Q…\E`, character classes with a leading `]`
- * and POSIX names, groups): the first unsupported feature or unbalanced bracket, in words.
+ * and POSIX names, comments, groups): the first unsupported feature or unbalanced bracket, in words.
  */
 function scanRegex(regex: string): string | undefined {
   let depth = 0;
@@ -121,6 +121,11 @@ function scanRegex(regex: string): string | undefined {
       if (end === undefined) return 'has a character class "[" that is never closed';
       at = end + 1;
       afterAtom = true;
+    } else if (char === '(' && regex.startsWith('?#', at + 1)) {
+      // A comment, `(?#…)`, ends at the first `)`: nothing in it is syntax.
+      const end = regex.indexOf(')', at);
+      if (end === -1) return 'has a comment "(?#" that is never closed';
+      at = end + 1;
     } else if (char === '(') {
       const group = unsupportedGroup(regex.slice(at + 1));
       if (group !== undefined) return `uses ${group}, which WAF's regex syntax does not support`;

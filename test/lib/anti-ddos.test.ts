@@ -289,6 +289,7 @@ describe('refusals, each naming its key', () => {
     '^/[]a]+$',
     '^/[[:alpha:]]+/',
     '^/(a|b)+?$',
+    '^/api(?# a ( in a comment)/',
   ])('an exempt URI regex %s that PCRE and WAF take is accepted and sent as written', (regex) => {
     const config = parseConfig({
       managedRuleGroups: [ANTI_DDOS],
