@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { createNormalizePolicy, type NormalizePolicy } from '#core/normalize';
+import { ANTI_DDOS_GROUP } from '#config/anti-ddos';
 import { rateRuleForwardedIp } from '#config/forwarded-ip';
 import { CONTEXT_KEY, FILE_CONTEXT_KEY } from '#config/load';
 import type { WafAutoblockConfig } from '#config/schema';
@@ -147,6 +148,8 @@ async function runReplay(args: readonly string[], io: CliIo): Promise<number> {
       onProgress,
       progressEvery: 10_000,
       reorderWindowSeconds,
+      // The group runs before the rate rules: what it ended never reached them (lib/blocklist-web-acl).
+      ...(config.managedRuleGroups.includes(ANTI_DDOS_GROUP) ? { labellingGroup: ANTI_DDOS_GROUP } : {}),
     });
   } catch (error) {
     if (error instanceof LogReadError) throw new CommandError(error.message, { cause: error });

@@ -46,6 +46,14 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
         `exports overlap): each request is counted once`,
     );
   }
+  if (result.endedByGroup > 0) {
+    const group = result.labellingGroup ?? 'the labelling group';
+    warnings.push(
+      `left ${plural(result.endedByGroup, 'record')} out of every rate rule's count: ${group} ended ` +
+        `${result.endedByGroup === 1 ? 'it' : 'them'} itself (terminatingRuleId ${group}, action BLOCK, CHALLENGE ` +
+        `or CAPTCHA), and in the web ACL it runs before the rate rules, which never see such a request`,
+    );
+  }
   const blockOnly = blockOnlyWarning(result);
   if (blockOnly !== undefined) warnings.push(blockOnly);
   const late = lateWarning(result.ordering);
@@ -63,6 +71,7 @@ export function warningLines(result: ReplayResult, logFile: string): string[] {
     if (rule === undefined) return;
     warnings.push(...forwardedHeaderWarnings(tally, rule));
     if ((tally.unlabelled ?? 0) > 0) warnings.push(unlabelledWarning(tally));
+    if ((tally.malformedLabels ?? 0) > 0) warnings.push(malformedLabelsWarning(tally));
     if (tally.multiValued === 0) return;
     warnings.push(
       `rule ${tally.rule}: ${count.format(tally.multiValued)} of ${count.format(tally.counted + tally.unkeyed)} ` +
@@ -113,6 +122,15 @@ function unlabelledWarning(tally: RuleTally): string {
     `rule ${tally.rule}: ${plural(tally.unlabelled ?? 0, 'record')} in scope carried no labels at all, so replay did ` +
     `not count them: a rule before the labelling group ended them (the blocklist), or the log has no labels; ` +
     `whether the group would have labelled them cannot be told from the log`
+  );
+}
+
+/** A label-scoped rule's records whose `labels` could not be read: a damaged or rewritten log, not the blocklist. */
+function malformedLabelsWarning(tally: RuleTally): string {
+  return (
+    `rule ${tally.rule}: ${plural(tally.malformedLabels ?? 0, 'record')} in scope had a labels field that is not a ` +
+    `list of {"name": "..."} objects (an object, a string, an entry without a text name), so replay could not read ` +
+    `their labels and did not count them: the log was rewritten or damaged after WAF wrote it`
   );
 }
 
@@ -249,6 +267,7 @@ export function formatJson(result: ReplayResult): string {
       malformedByReason: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, result.read.malformedBy[r].count])),
       unaddressedRequests: result.unaddressed.requests,
       duplicates: result.duplicates,
+      endedByGroup: result.endedByGroup,
       blockRecords: result.actions.block,
       keysLimited: result.keysLimited,
       ranges: result.rangeCount,

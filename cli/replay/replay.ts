@@ -13,7 +13,7 @@ import {
 } from './simulator';
 import { DuplicateFilter } from './duplicates';
 import { judgeLimitedKeys, type ReplayVerdict } from './verdict';
-import { emptyReadStats, readWafLogBatches, type LogLayout, type ReadStats } from './waf-log';
+import { emptyReadStats, readWafLogBatches, type LogLayout, type LoggedRequest, type ReadStats } from './waf-log';
 
 export interface ReplayResult extends ReplayVerdict {
   readonly rules: readonly SimulatedRule[];
@@ -25,6 +25,14 @@ export interface ReplayResult extends ReplayVerdict {
   readonly unaddressed: UnaddressedClients;
   /** Records dropped as copies of one read before (the same `httpRequest.requestId`); see duplicates.ts. */
   readonly duplicates: number;
+  /**
+   * Records that the labelling group ({@link ReplayOptions.labellingGroup}) ended itself (blocked,
+   * challenged or sent a CAPTCHA): left out of every rate rule's count, since in the web ACL the
+   * group runs first and such a request never reaches the rate rules.
+   */
+  readonly endedByGroup: number;
+  /** {@link ReplayOptions.labellingGroup}, as given. */
+  readonly labellingGroup: string | undefined;
   /** Records counted by their `action`: how many said what WAF did, and how many of those said BLOCK. */
   readonly actions: { readonly logged: number; readonly block: number };
   /** Keys limited by any rule (a key limited by two rules counts twice). */
@@ -45,6 +53,26 @@ export interface ReplayOptions {
    * per counted request); {@link DEFAULT_REORDER_WINDOW_SECONDS} for JSON lines, which stream
    */
   readonly reorderWindowSeconds?: number;
+  /**
+   * The web ACL rule name of the managed group evaluated before the rate rules
+   * (`AWSManagedRulesAntiDDoSRuleSet`), when the configuration lists it: a record it terminated
+   * is not counted by any rate rule.
+   * @default none: every record is counted
+   */
+  readonly labellingGroup?: string;
+}
+
+/** The actions with which a rule ends a request (as WAF logs them); COUNT and ALLOW do not end it before the rate rules. */
+const ENDING_ACTIONS: ReadonlySet<string> = new Set(['BLOCK', 'CHALLENGE', 'CAPTCHA']);
+
+/** Whether `group` (a web ACL rule name) ended the request, so that no later rule saw it. */
+export function endedByGroup(request: LoggedRequest, group: string | undefined): boolean {
+  return (
+    group !== undefined &&
+    request.terminatingRuleId === group &&
+    request.action !== undefined &&
+    ENDING_ACTIONS.has(request.action)
+  );
 }
 
 /** The reorder window a replay uses for a file of this layout, unless told otherwise. */
@@ -76,6 +104,7 @@ export async function replayLog(
     return (simulator ??= new RateSimulator(rules, { reorderWindowSeconds }));
   };
   const actions = { logged: 0, block: 0 };
+  let endedByLabellingGroup = 0;
   let firstRecord: number | undefined;
   let lastRecord: number | undefined;
   let reported = 0;
@@ -87,7 +116,8 @@ export async function replayLog(
         actions.logged++;
         if (request.action === 'BLOCK') actions.block++;
       }
-      counting.observe(request);
+      if (endedByGroup(request, options.labellingGroup)) endedByLabellingGroup++;
+      else counting.observe(request);
       if (firstRecord === undefined || request.timestamp < firstRecord) firstRecord = request.timestamp;
       if (lastRecord === undefined || request.timestamp > lastRecord) lastRecord = request.timestamp;
     }
@@ -106,6 +136,8 @@ export async function replayLog(
     ordering: counted.ordering(),
     unaddressed: counted.unaddressedClients(),
     duplicates: duplicates?.dropped ?? 0,
+    endedByGroup: endedByLabellingGroup,
+    labellingGroup: options.labellingGroup,
     actions,
     keysLimited: limited.length,
     firstRecord,

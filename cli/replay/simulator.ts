@@ -96,6 +96,11 @@ export interface RuleTally {
    * flagged them: a rule before it ended them (the blocklist), or the log does not keep labels.
    */
   unlabelled?: number;
+  /**
+   * Label-scoped rules only: records in the path and host scope whose `labels` is present but no
+   * list of `{ name: string }`, so that their labels cannot be read; not counted.
+   */
+  malformedLabels?: number;
 }
 
 /** How far out of time order the records came. */
@@ -208,7 +213,7 @@ export class RateSimulator {
         withoutHeader: 0,
         noHeaderAddress: 0,
         multiValued: 0,
-        ...(rule.labels === undefined ? {} : { unlabelled: 0 }),
+        ...(rule.labels === undefined ? {} : { unlabelled: 0, malformedLabels: 0 }),
       },
     }));
   }
@@ -448,9 +453,14 @@ function addressKey(text: string): RangeKey | undefined {
 
 /**
  * Whether the record carries one of `labels` (ORed, as the rule's label statements are); counts a
- * record without any label in `tally.unlabelled`.
+ * record whose labels cannot be read in `tally.malformedLabels`, and one without any label in
+ * `tally.unlabelled`.
  */
 function carriesLabel(request: LoggedRequest, labels: readonly string[], tally: RuleTally): boolean {
+  if (request.labelsMalformed === true) {
+    tally.malformedLabels = (tally.malformedLabels ?? 0) + 1;
+    return false;
+  }
   const carried = request.labels ?? [];
   if (carried.length === 0) {
     tally.unlabelled = (tally.unlabelled ?? 0) + 1;

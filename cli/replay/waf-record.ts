@@ -38,6 +38,14 @@ export interface LoggedRequest {
    * that rules evaluated before the terminating rule added; absent when the record has no `labels`.
    */
   readonly labels?: readonly string[];
+  /**
+   * Set when the record has a `labels` that is neither `null` nor a list of `{ "name": string }`
+   * (an object, a string, an entry without a string name): a record a tool rewrote or damaged,
+   * whose labels cannot be read. {@link LoggedRequest.labels} is then absent.
+   */
+  readonly labelsMalformed?: true;
+  /** The record's `terminatingRuleId`: the web ACL rule that ended the request (`Default_Action` if none). */
+  readonly terminatingRuleId?: string;
 }
 
 /** The earliest `timestamp` a WAF record can hold: 2015-01-01T00:00:00Z, epoch milliseconds. */
@@ -110,13 +118,25 @@ function wafRequest(record: Record<string, unknown>): LoggedRequest | number | s
     headers: kept,
     ...(typeof requestId === 'string' && requestId !== '' ? { requestId } : {}),
     ...(typeof record.action === 'string' ? { action: record.action } : {}),
-    ...(Array.isArray(record.labels) ? { labels: labelNames(record.labels as unknown[]) } : {}),
+    ...(typeof record.terminatingRuleId === 'string' ? { terminatingRuleId: record.terminatingRuleId } : {}),
+    ...labelFields(record.labels),
   };
 }
 
-/** The `name` of each label object in a record's `labels`; anything else in the list is skipped. */
-function labelNames(labels: readonly unknown[]): string[] {
-  return labels.flatMap((label) => (isObject(label) && typeof label.name === 'string' ? [label.name] : []));
+/**
+ * A record's `labels` as {@link LoggedRequest} keeps them: absent or `null` is no labels; a list
+ * of `{ name: string }` their names; anything else is malformed, so that it is not taken for "no
+ * labels" (which a replay explains by the blocklist).
+ */
+function labelFields(labels: unknown): Pick<LoggedRequest, 'labels' | 'labelsMalformed'> {
+  if (labels === undefined || labels === null) return {};
+  if (!Array.isArray(labels)) return { labelsMalformed: true };
+  const names: string[] = [];
+  for (const label of labels as unknown[]) {
+    if (!isObject(label) || typeof label.name !== 'string') return { labelsMalformed: true };
+    names.push(label.name);
+  }
+  return { labels: names };
 }
 
 /** Hands a {@link wafRequest} result to the sink; whether it was a WAF record. */

@@ -207,7 +207,7 @@ export function capacityProblems(input: CapacityInput & { readonly webAclCapacit
   const largest = [...input.managedRuleGroups].sort((a, b) => MANAGED_RULE_GROUPS[b] - MANAGED_RULE_GROUPS[a])[0];
   const fewer = byGroups
     ? `list fewer groups${largest === undefined ? '' : ` (${largest} alone uses ${number(MANAGED_RULE_GROUPS[largest])})`}`
-    : `use fewer rate rules or fewer path and host matches (a path match uses ${number(PATH_MATCH_WCUS)}, a host match ${number(HOST_MATCH_WCUS)})`;
+    : `use fewer rate rules or fewer path, host and label matches (a path match uses ${number(PATH_MATCH_WCUS)}, a host match ${number(HOST_MATCH_WCUS)}, a label ${number(STATEMENT_WCUS.labelMatch)})`;
   return [
     {
       path: [byGroups ? 'managedRuleGroups' : 'rateRules'],

@@ -58,6 +58,20 @@ export type BodyContentType = keyof typeof BODY_CONTENT_TYPES;
 const CONTENT_TYPE_NAMES = Object.keys(BODY_CONTENT_TYPES) as [BodyContentType, ...BodyContentType[]];
 
 const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** Whether `code` is a C0 control character other than TAB, LF and CR, or DEL: nothing a page or a JSON text holds. */
+const isBodyControl = (code: number) =>
+  (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f;
+
+/** Why `body` holds a character no response body should, naming it as U+XXXX; or undefined. */
+export function bodyControlProblem(body: string): string | undefined {
+  let index = 0;
+  while (index < body.length && !isBodyControl(body.charCodeAt(index))) index++;
+  if (index === body.length) return undefined;
+  const code = body.charCodeAt(index).toString(16).toUpperCase().padStart(4, '0');
+  return `holds the control character U+${code} at character ${index + 1}: a body may hold TAB, LF and CR, but no other control character`;
+}
+
 const number = (value: number) => value.toLocaleString('en-US');
 
 /** The custom response of a Block action, as the configuration takes it. */
@@ -69,11 +83,17 @@ export const blockResponseSchema = z
       .refine((code) => (BLOCK_STATUS_CODES as readonly number[]).includes(code), {
         message: `must be one of the 4xx and 5xx status codes WAF supports for a custom response: ${BLOCK_STATUS_CODES.join(', ')}`,
       }),
-    /** The response body; unset: an empty body. At most {@link MAX_BODY_BYTES} bytes in UTF-8. */
+    /**
+     * The response body, taken verbatim (not trimmed, any Unicode space allowed: lib/config/trimmed-values.ts);
+     * unset: an empty body. At most {@link MAX_BODY_BYTES} bytes in UTF-8, and no control character
+     * but TAB, LF and CR.
+     */
     body: z
       .string()
       .min(1, 'must not be empty; leave body out for an empty body')
       .superRefine((body, ctx) => {
+        const control = bodyControlProblem(body);
+        if (control !== undefined) ctx.addIssue({ code: 'custom', message: control });
         const bytes = utf8Bytes(body);
         if (bytes > MAX_BODY_BYTES)
           ctx.addIssue({
@@ -82,10 +102,8 @@ export const blockResponseSchema = z
           });
       })
       .optional(),
-    /** How the client is told to read the body. */
-    contentType: z
-      .enum(CONTENT_TYPE_NAMES, { error: `must be one of ${CONTENT_TYPE_NAMES.join(', ')}` })
-      .default('text/plain'),
+    /** How the client is told to read the body; only with a `body`. @default 'text/plain' (with a body) */
+    contentType: z.enum(CONTENT_TYPE_NAMES, { error: `must be one of ${CONTENT_TYPE_NAMES.join(', ')}` }).optional(),
     /**
      * Seconds after which the client may try again, sent as the `Retry-After` header (RFC 9110
      * §10.2.3); unset: no such header.
@@ -98,6 +116,12 @@ export const blockResponseSchema = z
       .optional(),
   })
   .superRefine((response, ctx) => {
+    if (response.body === undefined && response.contentType !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['contentType'],
+        message: 'describes a body, and there is none: set body, or leave contentType out',
+      });
     if (response.body === undefined || response.contentType !== 'application/json') return;
     try {
       JSON.parse(response.body);
@@ -173,7 +197,7 @@ export function customResponseBodies(config: BlockResponses): Record<string, Cus
   const bodies: Record<string, CustomResponseBody> = {};
   const add = (response: BlockResponseConfig | undefined, key: string) => {
     if (response?.body === undefined) return;
-    bodies[key] = { content: response.body, contentType: BODY_CONTENT_TYPES[response.contentType] };
+    bodies[key] = { content: response.body, contentType: BODY_CONTENT_TYPES[response.contentType ?? 'text/plain'] };
   };
   add(config.blockResponse, BLOCK_RESPONSE_BODY_KEY);
   for (const rule of config.rateRules) add(rule.blockResponse, rateRuleBodyKey(rule.name));

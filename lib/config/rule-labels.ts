@@ -49,6 +49,20 @@ export const ANTI_DDOS_LABELS: readonly string[] = [
   'DDoSRequests',
 ].map((name) => `${MANAGED_GROUP_LABEL_NAMESPACES[ANTI_DDOS_GROUP]}${name}`);
 
+/**
+ * The Anti-DDoS labels that only the group's challenge rules produce: `challengeable-request`, and
+ * the labels of `ChallengeAllDuringEvent` and `ChallengeDDoSRequests`. With
+ * `antiDdos.challenge.usage` DISABLED the group adds `challengeable-request` to no request and does
+ * not evaluate those two rules (`ClientSideAction.UsageOfAction`,
+ * https://docs.aws.amazon.com/waf/latest/APIReference/API_ClientSideAction.html), so none of these
+ * labels reaches a rate rule.
+ */
+export const CHALLENGE_LABELS: readonly string[] = [
+  'challengeable-request',
+  'ChallengeAllDuringEvent',
+  'ChallengeDDoSRequests',
+].map((name) => `${MANAGED_GROUP_LABEL_NAMESPACES[ANTI_DDOS_GROUP]}${name}`);
+
 /** Managed groups that the web ACL evaluates before the rate rules, so that their labels reach them. */
 export const LABELLING_GROUPS: readonly ManagedRuleGroupName[] = [ANTI_DDOS_GROUP];
 
@@ -71,8 +85,15 @@ function groupOf(label: string): ManagedRuleGroupName | undefined {
   return groups.find((group) => label.startsWith(MANAGED_GROUP_LABEL_NAMESPACES[group]));
 }
 
-/** Why no rule evaluated before the rate rules adds `label`, or undefined when one does. */
-function unproducedLabelProblem(label: string, listed: readonly string[]): string | undefined {
+/**
+ * Why no rule evaluated before the rate rules adds `label`, or undefined when one does.
+ * `challengeUsage` is `antiDdos.challenge.usage` in force.
+ */
+function unproducedLabelProblem(
+  label: string,
+  listed: readonly string[],
+  challengeUsage: AntiDdosConfig['challenge']['usage'],
+): string | undefined {
   const group = groupOf(label);
   if (group === undefined)
     return `${quoteConfigValue(label)} is added by no rule of this web ACL: only managed rule groups add labels here, and only ${LABELLING_GROUPS.join(', ')} runs before the rate rules (its labels start with ${MANAGED_GROUP_LABEL_NAMESPACES[ANTI_DDOS_GROUP]})`;
@@ -82,18 +103,23 @@ function unproducedLabelProblem(label: string, listed: readonly string[]): strin
     return `${quoteConfigValue(label)} is a label of ${group}, which the web ACL evaluates after the rate rules, so that no rate rule sees it; only the labels of ${LABELLING_GROUPS.join(', ')} reach them`;
   if (group === ANTI_DDOS_GROUP && !ANTI_DDOS_LABELS.includes(label))
     return `${quoteConfigValue(label)} is not one of the labels ${group} adds: ${ANTI_DDOS_LABELS.map((known) => known.slice(MANAGED_GROUP_LABEL_NAMESPACES[group].length)).join(', ')} (after ${MANAGED_GROUP_LABEL_NAMESPACES[group]})`;
+  if (challengeUsage === 'DISABLED' && CHALLENGE_LABELS.includes(label))
+    return `${quoteConfigValue(label)} is added only by ${group}'s challenge rules, which do not run while antiDdos.challenge.usage is DISABLED: no request carries it, so the rule counts nothing; set usage ENABLED, or scope the rule to a suspicion label`;
   return undefined;
 }
 
 /**
- * Each `rateRules[i].labels[j]` that no rule evaluated before the rate rules can add, and each
- * label a rule lists twice; one problem per label, naming it.
+ * Each `rateRules[i].labels[j]` that no rule evaluated before the rate rules can add (including a
+ * challenge label while `antiDdos.challenge.usage` is DISABLED, see {@link CHALLENGE_LABELS}), and
+ * each label a rule lists twice; one problem per label, naming it.
  */
 export function ruleLabelProblems(config: {
   readonly rateRules: readonly { readonly labels?: readonly string[] | undefined }[];
   readonly managedRuleGroups: readonly string[];
+  readonly antiDdos?: AntiDdosConfig | undefined;
 }): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const challengeUsage = antiDdosSettings(config.antiDdos).challenge.usage;
   config.rateRules.forEach((rule, index) => {
     (rule.labels ?? []).forEach((label, at, labels) => {
       const path = ['rateRules', index, 'labels', at];
@@ -101,7 +127,7 @@ export function ruleLabelProblems(config: {
       const message =
         first < at
           ? `repeats rateRules[${index}].labels[${first}]: list each label once`
-          : unproducedLabelProblem(label, config.managedRuleGroups);
+          : unproducedLabelProblem(label, config.managedRuleGroups, challengeUsage);
       if (message !== undefined) problems.push({ path, message });
     });
   });

@@ -3,6 +3,11 @@
  * (lambdas/core/value-space), before the schema sees it: ASCII whitespace, U+00A0 and U+FEFF
  * around a value are trimmed (`" eu-west-1"` is `eu-west-1`, `" 1.2.3.4"` is `1.2.3.4`), and a
  * value holding any other Unicode space is refused, naming the key and the character as U+XXXX.
+ *
+ * One kind of value is exempt: a custom response body (`blockResponse.body`,
+ * `rateRules[i].blockResponse.body`) is content sent to clients, not an identifier, so it is taken
+ * verbatim (a localized page may hold U+3000, and a final CRLF is the author's); the schema
+ * (lib/config/custom-response.ts) refuses the control characters a body must not hold.
  */
 import { readValueText } from '#core/value-space';
 import { ConfigError, quoteConfigValue } from './config-error';
@@ -25,7 +30,7 @@ export function trimConfigValues(raw: unknown): unknown {
       ? node.map((item: unknown, index) => [index, item])
       : Object.entries(node);
     for (const [key, value] of entries) {
-      const trimmed = typeof value === 'string' ? trimmedString(value, [...path, key]) : copyNode(value);
+      const trimmed = typeof value === 'string' ? configString(value, [...path, key]) : copyNode(value);
       // Own properties set as data: a key named like an object internal stays a key, as JSON.parse made it.
       Object.defineProperty(node, key, { value: trimmed, writable: true, enumerable: true, configurable: true });
       pending.push({ node: trimmed, path: [...path, key] });
@@ -39,6 +44,27 @@ function copyNode(value: unknown): unknown {
   if (Array.isArray(value)) return [...(value as unknown[])];
   if (typeof value === 'object' && value !== null) return { ...value };
   return typeof value === 'string' ? trimmedString(value, []) : value;
+}
+
+/**
+ * Whether the value at `path` is a custom response body: `blockResponse.body` or
+ * `rateRules[i].blockResponse.body`, the only values taken verbatim.
+ */
+export function isVerbatimPath(path: readonly PathSegment[]): boolean {
+  const [first, index, response, body] = path;
+  if (path.length === 2) return first === 'blockResponse' && index === 'body';
+  return (
+    path.length === 4 &&
+    first === 'rateRules' &&
+    typeof index === 'number' &&
+    response === 'blockResponse' &&
+    body === 'body'
+  );
+}
+
+/** A string of the configuration as the schema reads it: verbatim at {@link isVerbatimPath}, else trimmed. */
+function configString(value: string, path: readonly PathSegment[]): string {
+  return isVerbatimPath(path) ? value : trimmedString(value, path);
 }
 
 function trimmedString(value: string, path: readonly PathSegment[]): string {

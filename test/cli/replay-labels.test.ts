@@ -24,13 +24,27 @@ function labelled(clientIp: string, offsetMs: number, labels: readonly string[] 
 }
 
 describe('labels in WAF log records', () => {
-  it('reads labels[].name, skipping entries that are not label objects', () => {
-    const line = JSON.stringify({
-      ...labelled('45.33.12.7', 0, [EVENT, HIGH]),
-      labels: [{ name: EVENT }, 7, { name: HIGH }, {}],
-    });
+  it('reads labels[].name; absent, null and [] are no labels', () => {
+    const line = JSON.stringify(labelled('45.33.12.7', 0, [EVENT, HIGH]));
     expect(parseWafRecord(line)?.labels).toEqual([EVENT, HIGH]);
     expect(parseWafRecord(JSON.stringify(labelled('45.33.12.7', 0, undefined)))?.labels).toBeUndefined();
+    for (const labels of [null, []]) {
+      const parsed = parseWafRecord(JSON.stringify({ ...labelled('45.33.12.7', 0, undefined), labels }));
+      expect(parsed?.labelsMalformed).toBeUndefined();
+      expect(parsed?.labels ?? []).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['an object', { name: HIGH }],
+    ['a string', HIGH],
+    ['a list with a non-object entry', [{ name: EVENT }, 7]],
+    ['a list with an entry whose name is no text', [{ name: EVENT }, { name: 7 }]],
+    ['a list with an entry without a name', [{ name: EVENT }, {}]],
+  ])('labels that are %s are malformed, not "no labels"', (_what, labels) => {
+    const parsed = parseWafRecord(JSON.stringify({ ...labelled('45.33.12.7', 0, undefined), labels }));
+    expect(parsed?.labelsMalformed).toBe(true);
+    expect(parsed?.labels).toBeUndefined();
   });
 });
 
@@ -91,6 +105,29 @@ describe('waf-autoblock replay with a label-scoped rule', () => {
     expect(stderr).toContain('rule ddos-high: 3 records in scope carried no labels at all');
   });
 
+  it('records whose labels cannot be read are reported apart, not blamed on the blocklist', async () => {
+    const records = [
+      ...Array.from({ length: 12 }, (_, i) => labelled('45.33.12.7', i * 100, [EVENT, HIGH])),
+      { ...labelled('45.33.70.1', 10, undefined), labels: { name: HIGH } },
+      { ...labelled('45.33.70.2', 20, undefined), labels: HIGH },
+      { ...labelled('45.33.70.3', 30, undefined), labels: [{ name: 7 }] },
+      { ...labelled('45.33.70.4', 40, undefined), labels: null },
+    ];
+    const { code, stdout, stderr } = await runCli([
+      'replay',
+      file('malformed.jsonl', jsonLines(records)),
+      '--config',
+      config,
+      '--format',
+      'json',
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain('rule ddos-high: 3 records in scope had a labels field that is not a list');
+    expect(stderr).toContain('rule ddos-high: 1 record in scope carried no labels at all');
+    const { tallies } = JSON.parse(stdout) as { tallies: { malformedLabels: number; unlabelled: number }[] };
+    expect(tallies[0]).toMatchObject({ counted: 12, malformedLabels: 3, unlabelled: 1 });
+  });
+
   it('a log without labels blocks nobody for the rule, and says why', async () => {
     const records = Array.from({ length: 12 }, (_, i) => labelled('45.33.12.7', i * 100, undefined));
     const { code, stdout, stderr } = await runCli([
@@ -102,5 +139,64 @@ describe('waf-autoblock replay with a label-scoped rule', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('No range would have been blocked.');
     expect(stderr).toContain('12 records in scope carried no labels at all');
+  });
+});
+
+describe('waf-autoblock replay of records the Anti-DDoS group ended itself', () => {
+  const config = file(
+    'group-first.json',
+    JSON.stringify({
+      managedRuleGroups: ['AWSManagedRulesAntiDDoSRuleSet'],
+      rateRules: [
+        { name: 'ddos-medium', limit: 10, windowSeconds: 60, labels: [MEDIUM] },
+        { name: 'rate-all', limit: 10, windowSeconds: 60 },
+      ],
+    }),
+  );
+  /** A record that `terminatingRuleId` ended with `action`. */
+  const endedBy = (record: object, terminatingRuleId: string, action: string) => ({
+    ...record,
+    terminatingRuleId,
+    action,
+  });
+
+  it('leaves them out of every rate rule, says how many on stderr and in the JSON, and keeps blocklist records as before', async () => {
+    const records = [
+      // 12 flagged requests: 7 passed the group, 5 got its challenge, which ended them before the rate rules.
+      ...Array.from({ length: 12 }, (_, i) => {
+        const record = labelled('45.33.12.7', i * 100, [EVENT, MEDIUM]);
+        return i < 5 ? endedBy(record, 'AWSManagedRulesAntiDDoSRuleSet', 'CHALLENGE') : record;
+      }),
+      // 12 requests the group blocked outright: no rate rule counts them, flagged or not.
+      ...Array.from({ length: 12 }, (_, i) =>
+        endedBy(labelled('45.33.80.1', i * 50, [EVENT, HIGH]), 'AWSManagedRulesAntiDDoSRuleSet', 'BLOCK'),
+      ),
+      // 2 the blocklist ended: no labels, counted by rate-all and reported for ddos-medium, as before.
+      ...Array.from({ length: 2 }, (_, i) =>
+        endedBy(labelled('45.33.90.1', i * 10, undefined), 'blocklist-ipv4', 'BLOCK'),
+      ),
+    ];
+    const { code, stdout, stderr } = await runCli([
+      'replay',
+      file('group-ended.jsonl', jsonLines(records)),
+      '--config',
+      config,
+      '--format',
+      'json',
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain(
+      "left 17 records out of every rate rule's count: AWSManagedRulesAntiDDoSRuleSet ended them itself",
+    );
+    expect(stderr).toContain('rule ddos-medium: 2 records in scope carried no labels at all');
+    const json = JSON.parse(stdout) as {
+      summary: { endedByGroup: number; ranges: number };
+      tallies: { rule: string; counted: number }[];
+    };
+    expect(json.summary).toMatchObject({ endedByGroup: 17, ranges: 0 });
+    expect(json.tallies.map(({ rule, counted }) => [rule, counted])).toEqual([
+      ['ddos-medium', 7],
+      ['rate-all', 9],
+    ]);
   });
 });

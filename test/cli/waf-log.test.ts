@@ -51,6 +51,8 @@ describe('parseWafRecord', () => {
       uri: '/login',
       headers: [{ name: 'Host', value: 'a' }],
       action: 'ALLOW',
+      // Which rule ended the request: replay leaves out what the Anti-DDoS group ended itself.
+      terminatingRuleId: 'Default_Action',
     });
   });
 

@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EXEMPT_URI_REGEX } from '#config/anti-ddos';
+import { antiDdosGroupConfig, antiDdosSettings, DEFAULT_EXEMPT_URI_REGEX } from '#config/anti-ddos';
 import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
@@ -207,6 +207,30 @@ describe('refusals, each naming its key', () => {
     expect(message).toContain('high-suspicion-ddos-request, medium-suspicion-ddos-request');
   });
 
+  it.each(['challengeable-request', 'ChallengeAllDuringEvent', 'ChallengeDDoSRequests'])(
+    'a challenge label (%s) while antiDdos.challenge.usage is DISABLED: the group adds it to no request',
+    (name) => {
+      const message = configErrorOf(
+        {
+          managedRuleGroups: [ANTI_DDOS],
+          antiDdos: { challenge: { usage: 'DISABLED' } },
+          rateRules: [{ name: 'r', limit: 100, labels: [MEDIUM, `awswaf:managed:aws:anti-ddos:${name}`] }],
+        },
+        'rateRules[0].labels[1]',
+      );
+      expect(message).toContain('antiDdos.challenge.usage is DISABLED');
+      expect(message).toContain('counts nothing');
+    },
+  );
+
+  it('the same challenge label is accepted while challenges are ENABLED (the default)', () => {
+    const config = parseConfig({
+      managedRuleGroups: [ANTI_DDOS],
+      rateRules: [{ name: 'r', limit: 100, labels: ['awswaf:managed:aws:anti-ddos:challengeable-request'] }],
+    });
+    expect(config.rateRules[0]?.labels).toEqual(['awswaf:managed:aws:anti-ddos:challengeable-request']);
+  });
+
   it('a label that is no label name, a label listed twice, and an empty list', () => {
     const base = { managedRuleGroups: [ANTI_DDOS] };
     expect(
@@ -234,7 +258,8 @@ describe('refusals, each naming its key', () => {
   });
 
   it.each([
-    ['^/api/(', 'is not a valid regular expression'],
+    ['^/api/(', 'never closed'],
+    [String.raw`^/\\\1`, 'a backreference'],
     [String.raw`^/(a)\1`, 'a backreference'],
     ['^/(?>api)', 'an atomic group'],
     ['^/a++', 'a possessive quantifier'],
@@ -246,6 +271,46 @@ describe('refusals, each naming its key', () => {
         'antiDdos.challenge.exemptUriRegularExpressions[1]',
       ),
     ).toContain(reason);
+  });
+
+  it.each(['', '^/api/[a', '^/api)'])('an exempt URI regex %j that is empty or unbalanced', (regex) => {
+    configErrorOf(
+      { managedRuleGroups: [ANTI_DDOS], antiDdos: { challenge: { exemptUriRegularExpressions: [regex] } } },
+      'antiDdos.challenge.exemptUriRegularExpressions[0]',
+    );
+  });
+
+  it.each([
+    '(?i)^/api',
+    '(?i:^/api/)',
+    String.raw`^/files\\1`,
+    String.raw`^/a\++`,
+    String.raw`^/static/\Q(?>a++\E`,
+    '^/[]a]+$',
+    '^/[[:alpha:]]+/',
+    '^/(a|b)+?$',
+    '^/api(?# a ( in a comment)/',
+  ])('an exempt URI regex %s that PCRE and WAF take is accepted and sent as written', (regex) => {
+    const config = parseConfig({
+      managedRuleGroups: [ANTI_DDOS],
+      antiDdos: { challenge: { exemptUriRegularExpressions: [regex] } },
+    });
+    expect(config.antiDdos?.challenge.exemptUriRegularExpressions).toEqual([regex]);
+  });
+
+  it('with challenges DISABLED, the exempt regexes are neither checked nor sent', () => {
+    for (const exemptUriRegularExpressions of [[], ['a', 'b', 'c', 'd', 'e', '^/api/(']]) {
+      const config = parseConfig({
+        managedRuleGroups: [ANTI_DDOS],
+        antiDdos: { challenge: { usage: 'DISABLED', exemptUriRegularExpressions } },
+      });
+      expect(antiDdosGroupConfig(antiDdosSettings(config.antiDdos))).toEqual({
+        awsManagedRulesAntiDDoSRuleSet: {
+          clientSideActionConfig: { challenge: { usageOfAction: 'DISABLED' } },
+          sensitivityToBlock: 'LOW',
+        },
+      });
+    }
   });
 
   it('no exempt regex, or more than 5', () => {

@@ -164,4 +164,48 @@ describe('blockResponse refusals, each naming its key', () => {
     );
     expect(parseConfig({ blockResponse: null }).blockResponse).toBeUndefined();
   });
+
+  it('a contentType without a body, naming the key', () => {
+    expect(
+      configErrorOf({ blockResponse: { statusCode: 429, contentType: 'text/html' } }, 'blockResponse.contentType'),
+    ).toContain('there is none');
+    configErrorOf(
+      { rateRules: [{ name: 'r', limit: 100, blockResponse: { statusCode: 403, contentType: 'application/json' } }] },
+      'rateRules[0].blockResponse.contentType',
+    );
+  });
+
+  it.each([
+    ['\u0000', '0000'],
+    ['\u001B[31m', '001B'],
+    ['\u007F', '007F'],
+  ])('a body holding a control character (%j), named as U+XXXX', (control, code) => {
+    expect(
+      configErrorOf({ blockResponse: { statusCode: 429, body: `Slow down${control}` } }, 'blockResponse.body'),
+    ).toContain(`U+${code}`);
+  });
+});
+
+describe('blockResponse.body is content, taken verbatim', () => {
+  it('keeps surrounding whitespace, a final CRLF, tabs and any Unicode space, in the template as written', () => {
+    const body = '\u3000ただいま混雑しています。\u2009しばらくお待ちください。\u2028\tRetry soon.\r\n';
+    const acl = webAclOf({
+      blockResponse: { statusCode: 503, body },
+      rateRules: [
+        {
+          name: 'api',
+          limit: 100,
+          blockResponse: { statusCode: 429, body: ' {"error":"slow down"}\r\n', contentType: 'application/json' },
+        },
+      ],
+    });
+    expect(acl.CustomResponseBodies).toEqual({
+      'block-response': { Content: body, ContentType: 'TEXT_PLAIN' },
+      'block-response-api': { Content: ' {"error":"slow down"}\r\n', ContentType: 'APPLICATION_JSON' },
+    });
+  });
+
+  it('every other value keeps the whitespace rule: a rule name with U+3000 is still refused', () => {
+    configErrorOf({ rateRules: [{ name: 'api\u3000', limit: 100 }] }, 'rateRules[0].name');
+  });
 });

@@ -150,10 +150,12 @@ describe('web ACL capacity', () => {
     expect(builtWebAclWcus(config)).toBe(2991);
   });
 
-  it('rate rules over a low limit: refused naming rateRules', () => {
-    expect(configErrorOf({ rateRules: TWENTY_SCOPED_RULES, webAclCapacityLimit: 300 }, 'rateRules')).toContain(
+  it('rate rules over a low limit: refused naming rateRules, with what each kind of match costs', () => {
+    const message = configErrorOf({ rateRules: TWENTY_SCOPED_RULES, webAclCapacityLimit: 300 }, 'rateRules');
+    expect(message).toContain(
       'would make the web ACL use 971 WCUs (managed rule groups 25, rate rules 940, IP set rules 6)',
     );
+    expect(message).toContain('fewer path, host and label matches (a path match uses 32, a host match 13, a label 1)');
   });
 
   it.each([[0], [5001], [1500.5], ['1500']])('webAclCapacityLimit %o: refused', (webAclCapacityLimit) => {
