@@ -79,6 +79,11 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
       // What the run's writes did, set by set: a set someone had already emptied of it is named as such.
       const done = removalSentence(summary.removals, outcome.range);
       lines.push(`Unbanned ${outcome.range}${done === undefined ? '' : `: ${done}`}.`);
+      // With a neighbour tier one unban ends the address's own range and the one around it: each is said.
+      for (const range of outcome.alsoEnded ?? []) {
+        const also = removalSentence(summary.removals, range);
+        lines.push(`Also unbanned ${range}${also === undefined ? '' : `: ${also}`}.`);
+      }
       break;
     }
     case 'released': {

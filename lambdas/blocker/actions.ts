@@ -103,8 +103,16 @@ export type ActionOutcome =
       /** One sentence naming the address and why, for a person. */
       readonly detail: string;
     }
-  /** The block ended and the range left the blocklists. */
-  | { readonly status: 'unbanned'; readonly action: OperatorAction; readonly range: Cidr }
+  /**
+   * The block ended and the range left the blocklists; `alsoEnded`: the other ranges the unban
+   * ended (with a neighbour tier, the offender's range and the widened one around it).
+   */
+  | {
+      readonly status: 'unbanned';
+      readonly action: OperatorAction;
+      readonly range: Cidr;
+      readonly alsoEnded?: readonly Cidr[];
+    }
   /**
    * Our claim ended, but the entry stays: it was in the blocklist before waf-autoblock saw the
    * range, put there by a person or another tool.
@@ -152,6 +160,12 @@ export type ResolvedAction =
        * prefix was changed (a /24 under a /16 setting) must still be removable by its own name.
        */
       readonly exact?: Cidr;
+      /**
+       * With a neighbour tier, the address's own offender range (its /32, /128, or
+       * `blocker.offenderPrefixLength`), when other than `range` and `exact`: unbanning an address
+       * frees the address itself, not only its neighbours.
+       */
+      readonly offender?: Cidr;
     }
   | {
       readonly kind: 'refused';
@@ -181,11 +195,14 @@ export interface ActionPlan {
  * When several actions name one range, the last one wins.
  *
  * @param blockDurationMs - The deployment's duration, for bans that give none.
+ * @param offender - With a neighbour tier, how keys become offender ranges: an unban also ends
+ *   the address's own offender range. @default none (no neighbour tier)
  */
 export function planActions(
   actions: readonly OperatorAction[],
   policy: NormalizePolicy,
   blockDurationMs: number,
+  offender?: NormalizePolicy,
 ): ActionPlan {
   const resolved: ResolvedAction[] = [];
   const last = new Map<Cidr, ResolvedAction>();
@@ -198,16 +215,22 @@ export function planActions(
     if (action.action === 'unban') {
       // Only a range written with its prefix names a block of its own; a bare address is widened.
       const exact = action.address.includes('/') ? parseRange(action.address)?.cidr : undefined;
+      const own = offender === undefined ? undefined : widen(action, offender);
+      const offenderRange = own !== undefined && 'range' in own ? own.range : undefined;
       const item: ResolvedAction = {
         kind: 'unban',
         action,
         range: widened.range,
         family: widened.family,
         ...(exact !== undefined && exact !== widened.range ? { exact } : {}),
+        ...(offenderRange !== undefined && offenderRange !== widened.range && offenderRange !== exact
+          ? { offender: offenderRange }
+          : {}),
       };
       resolved.push(item);
       last.set(widened.range, item);
       if (item.exact !== undefined) last.set(item.exact, item);
+      if (item.offender !== undefined) last.set(item.offender, item);
       continue;
     }
     const { sightings, rejected } = normalizeKeys([action.address], action.source, policy);

@@ -101,6 +101,21 @@ describe('waf-autoblock ban --tier neighbour', () => {
   });
 });
 
+describe('waf-autoblock unban with a neighbour tier', () => {
+  it('frees the address named: ends its own /32 and the challenged /24 around it, and says both', async () => {
+    // A tester's finding: `unban 45.33.12.7` ended the /24 only; the address stayed blocked, and a second
+    // unban then answered that it was not blocked.
+    const { deployment, neighbours } = await tiered();
+    const { code, stdout, stderr } = await deployment.run('unban', ATTACKER.linode);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Unbanned ${OFFENDER.replace(/\./g, '\\.')}`));
+    expect(stdout).toContain(`Also unbanned ${RANGE.linode}`);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([]);
+  });
+});
+
 describe('the CLI on a deployment without a neighbour tier', () => {
   it('refuses ban --tier neighbour and list --tier neighbour, naming the setting, and writes nothing', async () => {
     const deployment = await deploy(servers());

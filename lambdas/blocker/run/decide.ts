@@ -22,7 +22,7 @@ import { mergeSightings } from '#core/merge';
 import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
 import { IpSetIndex } from '#core/reconcile';
 import { combinedPlan, planShards } from '#core/shard-plan';
-import type { IpSetSnapshot, LedgerEntry, Sighting, Tier } from '#core/types';
+import type { Cidr, IpSetSnapshot, LedgerEntry, Sighting, Tier } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
 import { planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
 import type { LedgerIntent } from '#adapters/ledger';
@@ -84,7 +84,12 @@ export async function decide(
   const policies = policiesOf(settings, allowlist);
   const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
   const keys = collectSightings(deps, settings, inputs, policies, collected);
-  const actionPlan = planActions(trigger.actions ?? [], policies.widened, settings.blockDurationMs);
+  const actionPlan = planActions(
+    trigger.actions ?? [],
+    policies.widened,
+    settings.blockDurationMs,
+    policies.neighbours === undefined ? undefined : policies.offender,
+  );
   // Every set of a list together: a range in any shard is in the list (ownership, recovery).
   const present = perList((key) => new IpSetIndex(inputs.blocklists[key].flatMap((set) => set.addresses)));
   const recovered = recoverIntents(inputs.intents, inputs.ledgerRows, present, shared, sharedFailures.length > 0);
@@ -488,14 +493,20 @@ function actionOutcomes(
         ...(upsert?.tier === 'neighbour' ? { tier: upsert.tier } : {}),
       };
     }
-    // The range as written first: it is the one the operator named.
-    const candidates = item.kind === 'unban' && item.exact !== undefined ? [item.exact, range] : [range];
-    for (const candidate of candidates) {
-      const row = unbanned.get(candidate);
-      if (row !== undefined) {
-        const status = row.preexisting === true ? 'released' : 'unbanned';
-        return { status, action: item.action, range: candidate };
-      }
+    // The range as written first: it is the one the operator named; then the address's own offender range.
+    const candidates =
+      item.kind === 'unban' ? [item.exact, item.offender, range].filter((c): c is Cidr => c !== undefined) : [range];
+    const ended = candidates.filter((candidate) => unbanned.has(candidate));
+    const [first, ...others] = ended;
+    const row = first === undefined ? undefined : unbanned.get(first);
+    if (first !== undefined && row !== undefined) {
+      if (row.preexisting === true) return { status: 'released', action: item.action, range: first };
+      return {
+        status: 'unbanned',
+        action: item.action,
+        range: first,
+        ...(others.length > 0 ? { alsoEnded: others } : {}),
+      };
     }
     const held = candidates.find((candidate) => sets.some((set) => set.has(candidate)));
     return held === undefined

@@ -218,7 +218,8 @@ describe('an attack with a neighbour tier', () => {
     ]);
   });
 
-  it('ends the offender and its /24 on an unban that names the /32, and only the /24 on one that names the address', async () => {
+  it('ends the offender and its /24 whether the unban names the /32 or the bare address, and says both ranges', async () => {
+    // A tester's finding: `unban <address>` ended only the challenged /24 and left the address itself blocked.
     const { deployment, sets } = await tiered();
     const cli = 'cli:ops';
     world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.linode, ATTACKER.tor] } });
@@ -226,12 +227,20 @@ describe('an attack with a neighbour tier', () => {
     world.rateRulesLimit({});
     alarm.alarmIs('OK');
     const unban = (address: string): OperatorAction => ({ action: 'unban', address, source: cli });
-    await deployment.run(at(1), {
+    const summary = await deployment.run(at(1), {
       kind: 'operator',
       actions: [unban(OFFENDER.linode), unban(ATTACKER.tor)],
       collectKeys: false,
     });
-    expect(sets().block.IPV4).toEqual([FOREIGN.IPV4, `${ATTACKER.tor}/32`]);
+    expect(sets().block.IPV4).toEqual([FOREIGN.IPV4]);
     expect(sets().neighbours.IPV4).toEqual([FOREIGN_NEIGHBOURS.IPV4]);
+    expect(summary.actions.map((outcome) => [outcome.status, 'range' in outcome ? outcome.range : undefined])).toEqual([
+      ['unbanned', OFFENDER.linode],
+      ['unbanned', `${ATTACKER.tor}/32`],
+    ]);
+    expect(summary.actions.map((outcome) => ('alsoEnded' in outcome ? outcome.alsoEnded : undefined))).toEqual([
+      [RANGE.linode],
+      [RANGE.tor],
+    ]);
   });
 });
