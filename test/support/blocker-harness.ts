@@ -195,6 +195,28 @@ export interface EmulatorWorld {
 }
 
 /**
+ * A WAF client whose first UpdateIPSet of the set `id`, once armed, finds the set changed by
+ * another tool: it adds `entry` on `server` just before the call reaches it, so the call's lock
+ * token is stale (WAFOptimisticLockException) and the run must re-read and plan again.
+ */
+export function conflictingClient(client: WAFV2Client, server: () => WafServer) {
+  let armed: { id: string; entry: string } | undefined;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Id?: string };
+      if (context.commandName === 'UpdateIPSetCommand' && armed !== undefined && input.Id === armed.id) {
+        const { id, entry } = armed;
+        armed = undefined;
+        server().setAddresses(id, [...server().getAddresses(id), entry]);
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'anotherToolWritesFirst' },
+  );
+  return { arm: (id: string, entry: string) => (armed = { id, entry }) };
+}
+
+/**
  * Starts the WAF emulator and dynalite in `beforeAll` and stops them, with every client made by
  * {@link EmulatorWorld.wafClient}, in `afterAll`.
  */

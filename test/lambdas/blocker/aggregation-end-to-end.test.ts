@@ -5,13 +5,12 @@
  * /24; when one child expires, its parent splits in the same write and only that child is
  * unblocked, even when that write meets a lock conflict because another tool wrote the set.
  */
-import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describe, expect, it } from 'vitest';
 import { ownedSetEntries } from '#core/aggregate';
 import type { IpSetAddress } from '#contracts/blocker-environment';
 import type { Family } from '#core/types';
 import { BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RATE_RULE } from '../../support/blocker-fixtures';
-import { useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
+import { conflictingClient, useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
 
 const world = useEmulatorWorld();
 const alarm = useStrictAlarmAndReports({ alarm: 'ALARM' });
@@ -35,28 +34,6 @@ const FOREIGN_TOO = '198.51.100.0/24';
 /** One limited address in each /24. */
 const keysOf = (ranges: readonly string[]) => ranges.map((range) => range.replace(/\.0\/24$/, '.9/32'));
 
-/**
- * A WAF client whose first UpdateIPSet of the set `id`, once armed, finds the set changed by
- * another tool: it adds `entry` just before the call reaches the emulator, so the call's lock
- * token is stale (WAFOptimisticLockException) and the run must re-read and plan again.
- */
-function conflictingClient(client: WAFV2Client) {
-  let armed: { id: string; entry: string } | undefined;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Id?: string };
-      if (context.commandName === 'UpdateIPSetCommand' && armed !== undefined && input.Id === armed.id) {
-        const { id, entry } = armed;
-        armed = undefined;
-        world.server.setAddresses(id, [...world.server.getAddresses(id), entry]);
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'anotherToolWritesFirst' },
-  );
-  return { arm: (id: string, entry: string) => (armed = { id, entry }) };
-}
-
 describe('lossless aggregation over two blocklist sets per family', () => {
   it('holds whole prefixes as parents, splits one when a child expires (through a lock conflict on the second set), and unblocks that child only', async () => {
     const ipSet = (name: string, version: Family, addresses: readonly string[]): IpSetAddress => {
@@ -66,7 +43,7 @@ describe('lossless aggregation over two blocklist sets per family', () => {
     const v4 = [ipSet('agg-v4', 'IPV4', [FOREIGN.IPV4, FOREIGN_TOO]), ipSet('agg-v4-2', 'IPV4', [])] as const;
     const v6 = [ipSet('agg-v6', 'IPV6', [FOREIGN.IPV6]), ipSet('agg-v6-2', 'IPV6', [])] as const;
     const waf = world.wafClient();
-    const conflict = conflictingClient(waf);
+    const conflict = conflictingClient(waf, () => world.server);
     const deployment = await world.deploy({
       table: 'Ledger-aggregation',
       waf,

@@ -9,7 +9,7 @@ import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describe, expect, it } from 'vitest';
 import type { OperatorAction } from '#blocker/actions';
 import { ATTACKER, BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RANGE, RATE_RULE } from '../../support/blocker-fixtures';
-import { useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
+import { conflictingClient, useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
 
 const world = useEmulatorWorld();
 const alarm = useStrictAlarmAndReports({ alarm: 'ALARM' });
@@ -23,24 +23,6 @@ const OFFENDER = {
   linode: `${ATTACKER.linode}/32`,
   hetzner6: `${ATTACKER.hetzner6}/128`,
 } as const;
-
-/** A WAF client whose first UpdateIPSet of set `id`, once armed, finds `entry` added there by another tool. */
-function conflictingClient(client: WAFV2Client) {
-  let armed: { id: string; entry: string } | undefined;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Id?: string };
-      if (context.commandName === 'UpdateIPSetCommand' && armed !== undefined && input.Id === armed.id) {
-        const { id, entry } = armed;
-        armed = undefined;
-        world.server.setAddresses(id, [...world.server.getAddresses(id), entry]);
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'anotherToolWritesFirst' },
-  );
-  return { arm: (id: string, entry: string) => (armed = { id, entry }) };
-}
 
 async function tiered(waf?: WAFV2Client) {
   const deployment = await world.deploy({
@@ -139,7 +121,7 @@ describe('an attack with a neighbour tier', () => {
 
   it('re-reads a neighbour set another tool wrote meanwhile, keeps its entry and adds the range', async () => {
     const waf = world.wafClient();
-    const conflict = conflictingClient(waf);
+    const conflict = conflictingClient(waf, () => world.server);
     const { deployment, neighbourId, sets } = await tiered(waf);
     world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.tor] } });
     conflict.arm(neighbourId.IPV4, '203.0.114.0/24');
