@@ -12,7 +12,10 @@ import { useLedgerTable } from '../../support/blocker-harness';
 const NOW = Date.UTC(2025, 4, 17, 3, 0, 0, 123);
 const MINUTE = 60_000;
 
-/** An IPv6 /64 entry with every optional field: the largest kind of entry an intent holds. */
+/**
+ * An IPv6 /64 entry with every optional field: the largest kind of entry an intent holds. Its hits
+ * differ from every other's, so that no two share a group: the intent's largest form.
+ */
 function v6Entry(i: number): LedgerEntry {
   const range = `2a05:d014:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`;
   return {
@@ -21,12 +24,17 @@ function v6Entry(i: number): LedgerEntry {
     firstSeen: NOW,
     lastSeen: NOW,
     expiresAt: NOW + 255 * MINUTE,
-    hits: 12,
+    hits: 12 + i,
     source: 'RateLimitPerIp',
     ...(i % 2 === 0 ? { preexisting: true } : {}),
     reason: 'fed by fail2ban on web-3',
     sharedSeen: ['arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner-v6/0f1e-2d3c'],
   };
+}
+
+/** Entries in CIDR order: an intent keeps its entries, not their order (it groups them). */
+function byRange(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  return [...entries].sort((a, b) => (a.range < b.range ? -1 : a.range > b.range ? 1 : 0));
 }
 
 describe('the write-ahead intent in the ledger table', () => {
@@ -41,10 +49,60 @@ describe('the write-ahead intent in the ledger table', () => {
     expect(parts).toBeGreaterThan(1);
     expect(more).toEqual([]);
     expect(intent).toMatchObject({ slot: 'a', runId: 'run-1', writtenAt: NOW, parts });
-    expect(intent?.entries).toEqual(entries);
+    // Grouped by everything but the range, so not in the order written.
+    expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
     // dynalite enforces DynamoDB's 400 KB item limit, so every part was accepted by size too.
     expect(JSON.stringify(entries).length / parts).toBeLessThanOrEqual(INTENT_PART_BYTES);
   }, 60_000);
+
+  it('holds a first run of 10,000 /24s, alike but for the range, in one part', async () => {
+    const entries: LedgerEntry[] = Array.from({ length: 10_000 }, (_, i) => ({
+      range: `62.${i >> 8}.${i & 0xff}.0/24`,
+      family: 'IPV4',
+      firstSeen: NOW,
+      lastSeen: NOW,
+      expiresAt: NOW + 255 * MINUTE,
+      hits: 1 + (i % 3),
+      source: 'RateLimitPerIp',
+    }));
+
+    const parts = await table.ledger.writeIntent('a', 'run-1', entries, NOW);
+    const [intent] = await table.ledger.readIntents();
+
+    expect(parts).toBe(1);
+    expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
+  }, 60_000);
+
+  it('splits a group across parts when its ranges fill more than one (50,000 /64s alike)', async () => {
+    const entries = Array.from({ length: 50_000 }, (_, i): LedgerEntry => ({ ...v6Entry(i), hits: 1 }));
+
+    const parts = await table.ledger.writeIntent('b', 'run-1', entries, NOW);
+    const [intent] = await table.ledger.readIntents();
+
+    expect(parts).toBeGreaterThan(1);
+    expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
+  }, 60_000);
+
+  it('reads an intent whose entries are a JSON array of whole entries (as earlier builds wrote it)', async () => {
+    const entries = [v6Entry(1), v6Entry(2)];
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          range: '#intent#a#0',
+          runId: 'run-0',
+          writtenAt: NOW,
+          parts: 1,
+          part: 0,
+          entries: JSON.stringify(entries),
+        },
+      }),
+    );
+
+    const [intent] = await table.ledger.readIntents();
+
+    expect(intent?.entries).toEqual(entries);
+  });
 
   it('is never taken for an active range of either family', async () => {
     await table.ledger.writeIntent('a', 'run-1', [v6Entry(1)], NOW);
@@ -83,11 +141,19 @@ describe('the write-ahead intent in the ledger table', () => {
     expect(intent).toMatchObject({ runId: 'run-2', entries: [] });
   });
 
-  it('refuses a malformed intent as unreadable, so that the run writes nothing', async () => {
+  it.each([
+    ['an entry without a CIDR', '[{"range":7}]'],
+    ['a group without ranges', '{"groups":[{"entry":{"family":"IPV4"}}]}'],
+    [
+      'a group whose range is not a string',
+      '{"groups":[{"entry":{"family":"IPV4","firstSeen":1,"lastSeen":1,"expiresAt":2,"hits":1,"source":"x"},"ranges":[7]}]}',
+    ],
+    ['neither form', '{"entries":[]}'],
+  ])('refuses an intent with %s as unreadable, so that the run writes nothing', async (_, entries) => {
     await table.doc.send(
       new PutCommand({
         TableName: table.tableName,
-        Item: { range: '#intent#b#0', runId: 'run-1', writtenAt: NOW, parts: 1, part: 0, entries: '[{"range":7}]' },
+        Item: { range: '#intent#b#0', runId: 'run-1', writtenAt: NOW, parts: 1, part: 0, entries },
       }),
     );
 

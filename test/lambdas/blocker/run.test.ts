@@ -214,11 +214,12 @@ function acceptIntent(): void {
   ddb.on(DeleteCommand, { TableName: SETTINGS.ledgerTable }).resolves({});
 }
 
-/** The ranges of the intent this run wrote, in the order written. */
+/** The ranges of the intent this run wrote (its parts hold groups of entries alike but for the range). */
 function intendedRanges(): string[] {
   return ddb.commandCalls(PutCommand).flatMap((call) => {
     const entries: unknown = call.args[0].input.Item?.['entries'];
-    return typeof entries === 'string' ? (JSON.parse(entries) as LedgerEntry[]).map((entry) => entry.range) : [];
+    if (typeof entries !== 'string') return [];
+    return (JSON.parse(entries) as { groups: { ranges: string[] }[] }).groups.flatMap((group) => group.ranges);
   });
 }
 
