@@ -74,6 +74,19 @@ interface Claim {
  * @throws {RangeError} when `capacity` is not a non-negative integer, or a range does not parse.
  */
 export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
+  const parsed = input.parsed ?? new ParsedRanges();
+  return planSetClaims({ ...input, parsed }, claimsOf(input.hold, parsed));
+}
+
+/**
+ * {@link planSetEntries} of claims already made: one per canonical range (`range` is
+ * `entry.range` in canonical form), as the shard plan has them, so they are not made twice.
+ * @throws {RangeError} when `capacity` is not a non-negative integer, or a range does not parse.
+ */
+export function planSetClaims(
+  input: Omit<SetEntriesInput, 'hold'>,
+  claims: readonly { readonly entry: LedgerEntry; readonly range: Cidr }[],
+): SetEntriesPlan {
   const { capacity, owned, floor = DEFAULT_AGGREGATION_FLOOR, parsed = new ParsedRanges() } = input;
   if (!Number.isInteger(capacity) || capacity < 0) {
     throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
@@ -84,9 +97,7 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
   const heldBefore = new Set(ownership.ours.flatMap((entry) => entry.covers));
 
   // A preexisting range whose own entry is still there is blocked by that entry: it needs no slot.
-  const want = claimsOf(input.hold, parsed).filter(
-    (claim) => !(claim.entry.preexisting === true && foreignRanges.has(claim.range)),
-  );
+  const want = claims.filter((claim) => !(claim.entry.preexisting === true && foreignRanges.has(claim.range)));
   const room = Math.max(0, capacity - ownership.foreign.length);
   const taint = new ForeignEntries(ownership.foreign, floor, parsed);
   const { kept, overflow } = fitInto(

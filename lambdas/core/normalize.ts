@@ -6,9 +6,10 @@ import { scannedProblem, unreadableProblem, type AddressProblem } from './addres
 import { Allowlist } from './allowlist';
 import { createAddressScan, scanAddress } from './ip-parse';
 import { networkRange, type NetworkRange } from './network-range';
+import type { ParsedRanges } from './parsed-ranges';
 import { scanRangeKey, sortedRangeKeys, type RangeKey } from './range-key';
 import { isNonGlobal } from './special-purpose';
-import type { Cidr, Family, Sighting } from './types';
+import type { Sighting } from './types';
 
 /**
  * Why a key (or a ban) was not turned into a sighting: what is wrong with its text (see
@@ -96,8 +97,7 @@ export interface NormalizedKeys {
 
 interface RangeTally {
   readonly key: RangeKey;
-  readonly family: Family;
-  readonly cidr: Cidr;
+  readonly range: NetworkRange;
   readonly verdict: RejectReason | undefined;
   hits: number;
 }
@@ -110,9 +110,16 @@ interface RangeTally {
  * /32, non-global or allowlisted, are refused with the reason.
  *
  * @param source - Recorded on every sighting, e.g. the rate rule's name.
+ * @param parsed - The run's parsed ranges (./parsed-ranges), when it keeps them: each accepted range
+ *   is recorded there, so that the run's set plans do not parse its text again.
  * @throws RangeError naming `ipv4Prefix` or `ipv6Prefix` when the policy's prefix is out of bounds.
  */
-export function normalizeKeys(keys: Iterable<string>, source: string, policy: NormalizePolicy): NormalizedKeys {
+export function normalizeKeys(
+  keys: Iterable<string>,
+  source: string,
+  policy: NormalizePolicy,
+  parsed?: ParsedRanges,
+): NormalizedKeys {
   assertPolicy(policy);
   const rejected: RejectedKey[] = [];
   // Rate rules report many hosts of one range: decide each range once.
@@ -140,8 +147,7 @@ export function normalizeKeys(keys: Iterable<string>, source: string, policy: No
       const range = networkRange(scanned, prefix);
       tally = {
         key: tallyKey,
-        family: range.family,
-        cidr: range.cidr,
+        range,
         verdict: judge(range, policy.allowlist),
         hits: 0,
       };
@@ -155,8 +161,9 @@ export function normalizeKeys(keys: Iterable<string>, source: string, policy: No
   for (const tally of tallies.values()) if (tally.verdict === undefined) accepted.push(tally.key);
   const sightings: Sighting[] = [];
   for (const key of sortedRangeKeys(accepted)) {
-    const { cidr, family, hits } = tallies.get(key) as RangeTally;
-    sightings.push({ range: cidr, family, source, hits });
+    const { range, hits } = tallies.get(key) as RangeTally;
+    parsed?.remember(range);
+    sightings.push({ range: range.cidr, family: range.family, source, hits });
   }
   return { sightings, rejected };
 }

@@ -8,8 +8,9 @@
  * run with 10,000 new ranges, and most of its garbage. A plan now makes one {@link ParsedRanges}
  * and hands it to each step; the steps ask it instead of the parser.
  *
- * It lives as long as the plan that made it (a re-plan after a lock conflict reuses it), never in
- * module state: nothing one run parsed is held, or trusted, by the next.
+ * It lives as long as the plan that made it (a re-plan after a lock conflict reuses it), or the run
+ * that made it (normalization records the ranges it widened keys to, so that the plans of the same
+ * run find them parsed), never in module state: nothing one run parsed is held, or trusted, by the next.
  */
 import { parseRange } from './ip-parse';
 import type { NetworkRange } from './network-range';
@@ -30,6 +31,14 @@ export class ParsedRanges {
       if (range !== null && range.cidr !== text) this.byText.set(range.cidr, range);
     }
     return range ?? undefined;
+  }
+
+  /**
+   * Records a range parsed elsewhere (normalization widens keys to ranges it has in hand): the
+   * plan then finds its canonical text parsed. A text already recorded keeps its range.
+   */
+  remember(range: NetworkRange): void {
+    if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
   }
 
   /** `canonicalCidr(text)`, parsed the first time only. */

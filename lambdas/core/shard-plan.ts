@@ -30,7 +30,7 @@ import {
   ownedSetEntries,
   type AggregationFloor,
 } from './aggregate';
-import { fitInto, planSetEntries, rankedWith, type SetEntriesPlan } from './aggregate-plan';
+import { fitInto, planSetClaims, planSetEntries, rankedWith, type SetEntriesPlan } from './aggregate-plan';
 import type { NetworkRange } from './network-range';
 import { ParsedRanges } from './parsed-ranges';
 import { scanRangeKey, type RangeKey } from './range-key';
@@ -52,6 +52,11 @@ export interface ShardInput {
    * @default DEFAULT_AGGREGATION_FLOOR (/16 for IPv4, /48 for IPv6)
    */
   readonly floor?: AggregationFloor;
+  /**
+   * The run's parsed ranges (./parsed-ranges), when it keeps them: normalization recorded the
+   * ranges it made there, so the plan does not parse them again. @default parsed for this plan alone
+   */
+  readonly parsed?: ParsedRanges;
 }
 
 /** One set's part of a {@link ShardPlan}: what to send it, and what it was planned from. */
@@ -99,7 +104,7 @@ export function planShards(input: ShardInput): ShardPlan {
   if (input.shards.length === 0) throw new RangeError('planShards needs at least one IP set');
   const sets = input.shards.map((set) => (set instanceof IpSetIndex ? set.addresses : set));
   // Every range and entry is parsed once for the whole plan, each set's own plan included.
-  const parsed = new ParsedRanges();
+  const parsed = input.parsed ?? new ParsedRanges();
   const owned = new OwnedRanges(ownedRanges(input, sets, parsed), parsed);
   const claims = activeClaims(input.active, parsed);
   const held = heldRanges(sets, owned, claims, floor, parsed);
@@ -119,7 +124,7 @@ export function planShards(input: ShardInput): ShardPlan {
     const mine = (placed[shard] ?? []).map((claim) => claim.entry);
     const others = placed.flatMap((list, other) => (other === shard ? [] : list.map((claim) => claim.entry)));
     return {
-      plan: planSetEntries({ current, hold: mine, owned, capacity, floor, parsed }),
+      plan: planSetClaims({ current, owned, capacity, floor, parsed }, placed[shard] ?? []),
       active: mine,
       release: [...input.expired, ...overflow, ...others],
       capacity,

@@ -20,6 +20,7 @@ import { advanceLedger, indexByRange } from '#core/ledger';
 import { planLedgerWrites } from '#core/ledger-writes';
 import { mergeSightings } from '#core/merge';
 import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
+import { ParsedRanges } from '#core/parsed-ranges';
 import { IpSetIndex } from '#core/reconcile';
 import { combinedPlan, planShards } from '#core/shard-plan';
 import type { Cidr, IpSetSnapshot, LedgerEntry, Sighting, Tier } from '#core/types';
@@ -83,7 +84,9 @@ export async function decide(
   const allowlist = allowlistOf(settings, inputs);
   const policies = policiesOf(settings, allowlist);
   const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
-  const keys = collectSightings(deps, settings, inputs, policies, collected);
+  // Every range the run widens keys to is parsed once, here, for every plan of the run.
+  const parsed = new ParsedRanges();
+  const keys = collectSightings(deps, settings, inputs, policies, collected, parsed);
   const actionPlan = planActions(
     trigger.actions ?? [],
     policies.widened,
@@ -106,7 +109,7 @@ export async function decide(
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
   const plans = perList((key) =>
-    planFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings, shared, now),
+    planFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings, shared, now, parsed),
   );
   return {
     collected,
@@ -264,6 +267,7 @@ function collectSightings(
   inputs: RunInputs,
   policies: Policies,
   collected: boolean,
+  parsed: ParsedRanges,
 ) {
   const unreadableRules: string[] = [];
   const rejectedByReason: Record<string, number> = {};
@@ -284,9 +288,11 @@ function collectSightings(
     if (!collected) return;
     const keys = [...result.value.ipv4, ...result.value.ipv6];
     keysSeen += keys.length;
-    const { sightings, rejected } = normalizeKeys(keys, ruleName, policies.offender);
+    const { sightings, rejected } = normalizeKeys(keys, ruleName, policies.offender, parsed);
     perRule.push(sightings);
-    if (policies.neighbours) neighboursPerRule.push(normalizeKeys(keys, ruleName, policies.neighbours).sightings);
+    if (policies.neighbours) {
+      neighboursPerRule.push(normalizeKeys(keys, ruleName, policies.neighbours, parsed).sightings);
+    }
     for (const { key, reason } of rejected) {
       rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + 1;
       if (reason === 'unparsable')
@@ -425,6 +431,7 @@ function planFamily(
   sightings: readonly Sighting[],
   shared: readonly SharedTarget[],
   now: number,
+  parsed: ParsedRanges,
 ): FamilyPlan {
   const family = familyOfList(key);
   const sharedOfFamily = tierOfList(key) === 'block' ? shared.filter((target) => target.family === family) : [];
@@ -453,6 +460,7 @@ function planFamily(
           active: step.active,
           expired: step.expired,
           capacity: IP_SET_CAPACITY,
+          parsed,
         });
   return {
     family,

@@ -10,6 +10,7 @@ import { Allowlist } from '#core/allowlist';
 import { canonicalCidr, parseAddress, parseRange } from '#core/ip-parse';
 import { mergeSightings } from '#core/merge';
 import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
+import { ParsedRanges } from '#core/parsed-ranges';
 import { GLOBALLY_REACHABLE_ROWS, SPECIAL_PURPOSE_BLOCKS } from '#core/special-purpose';
 
 /** What the brief's rules accept, decided with ipaddr.js: the canonical CIDR, or undefined. */
@@ -206,6 +207,29 @@ describe('normalizeKeys never emits a range that must not be blocked', () => {
         const { sightings } = normalizeKeys(keys, 'rate-ip', createNormalizePolicy({ ipv4Prefix }));
         expect(mergeSightings([sightings])).toEqual(sightings);
       }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('records each range it emits as parsing the range text gives it, so that the run plans need not parse it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(key, { maxLength: 60 }),
+        fc.integer({ min: 8, max: 32 }),
+        fc.integer({ min: 32, max: 128 }),
+        (keys, ipv4Prefix, ipv6Prefix) => {
+          const parsed = new ParsedRanges();
+          const { sightings } = normalizeKeys(
+            keys,
+            'rate-ip',
+            createNormalizePolicy({ ipv4Prefix, ipv6Prefix }),
+            parsed,
+          );
+          for (const sighting of sightings) {
+            expect(parsed.range(sighting.range)).toEqual(parseRange(sighting.range));
+          }
+        },
+      ),
       { numRuns: 1_000 },
     );
   });
