@@ -92,7 +92,7 @@ export class Blocker extends Construct {
 
   constructor(scope: Construct, id: string, props: BlockerProps) {
     super(scope, id);
-    const { webAcl, attackAlarm, ledger } = props;
+    const { attackAlarm, ledger } = props;
     const sharedIpSets = props.sharedIpSets ?? [];
     this.validateSharedIpSets(sharedIpSets);
 
@@ -123,31 +123,51 @@ export class Blocker extends Construct {
         [BLOCKER_ENV.dryRun]: String(props.dryRun),
       },
     });
-    const fn = this.handler;
-    const allow = (actions: string[], resources: string[]) =>
-      fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
+    this.configureRetries(props.deadLetters);
+    this.grantWebAcl(props);
+    this.grantLedger(ledger);
+    this.reportsTo(props.topicKey);
+    [this.feedTopic, this.feedPublisherPolicy] = this.banFeed(props.topicKey);
+    // Shared IP sets: read and replace exactly these, wherever they are; no statement when none.
+    this.handler.addEnvironment(BLOCKER_ENV.sharedIpSets, JSON.stringify(sharedIpSets));
+    if (sharedIpSets.length > 0) this.allow(['wafv2:GetIPSet', 'wafv2:UpdateIPSet'], [...sharedIpSets]);
+    [this.scheduled, this.attackTick] = this.triggers(props.schedule, props.gate, attackAlarm);
+  }
 
-    // Lambda's defaults, now said: a failed event is tried twice more, and for up to 6 hours (both
-    // the most Lambda allows), so that a ban-feed message outlives a short outage; after that it
-    // waits in the dead-letter queue instead of vanishing. A repeated run is harmless (a run
-    // reconciles from what it reads), and an old alarm event is checked against the alarm itself.
-    fn.function.configureAsyncInvoke({
+  /** Adds a statement allowing `actions` on `resources` to the function's role. */
+  private allow(actions: string[], resources: string[]): void {
+    this.handler.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
+  }
+
+  /**
+   * Lambda's defaults, now said: a failed event is tried twice more, and for up to 6 hours (both
+   * the most Lambda allows), so that a ban-feed message outlives a short outage; after that it
+   * waits in the dead-letter queue instead of vanishing. A repeated run is harmless (a run
+   * reconciles from what it reads), and an old alarm event is checked against the alarm itself.
+   */
+  private configureRetries(deadLetters: sqs.IQueue): void {
+    this.handler.function.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      onFailure: new destinations.SqsDestination(props.deadLetters),
+      onFailure: new destinations.SqsDestination(deadLetters),
     });
+  }
 
+  /** The web ACL's rules, blocklists, neighbour sets, allowlists and alarm: where they are, and what the run may do to each. */
+  private grantWebAcl(props: BlockerProps): void {
+    const fn = this.handler;
+    const { webAcl, attackAlarm } = props;
     // Rate rules' managed keys and sampled requests: read-only, on this web ACL only.
     fn.addEnvironment(BLOCKER_ENV.webAclName, webAcl.webAclName);
     fn.addEnvironment(BLOCKER_ENV.webAclId, webAcl.webAcl.attrId);
     fn.addEnvironment(BLOCKER_ENV.webAclArn, webAcl.webAcl.attrArn);
     fn.addEnvironment(BLOCKER_ENV.rateRules, JSON.stringify(webAcl.rateRuleNames));
-    allow(['wafv2:GetRateBasedStatementManagedKeys', 'wafv2:GetSampledRequests'], [webAcl.webAcl.attrArn]);
+    this.allow(['wafv2:GetRateBasedStatementManagedKeys', 'wafv2:GetSampledRequests'], [webAcl.webAcl.attrArn]);
 
     // The blocklists: read and replace these sets only, every set of both families.
     fn.addEnvironment(BLOCKER_ENV.blocklistIpv4, shardAddresses(this, webAcl.blocklists.IPV4));
     fn.addEnvironment(BLOCKER_ENV.blocklistIpv6, shardAddresses(this, webAcl.blocklists.IPV6));
-    allow(
+    this.allow(
       ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
       [...webAcl.blocklists.IPV4, ...webAcl.blocklists.IPV6].map((handle) => handle.ipSet.attrArn),
     );
@@ -161,7 +181,7 @@ export class Blocker extends Construct {
       fn.addEnvironment(NEIGHBOUR_TIER_ENV.neighboursIpv6, shardAddresses(this, neighbours.IPV6));
       fn.addEnvironment(NEIGHBOUR_TIER_ENV.offenderPrefixIpv4, String(offender.ipv4));
       fn.addEnvironment(NEIGHBOUR_TIER_ENV.offenderPrefixIpv6, String(offender.ipv6));
-      allow(
+      this.allow(
         ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
         [...neighbours.IPV4, ...neighbours.IPV6].map((handle) => handle.ipSet.attrArn),
       );
@@ -170,23 +190,25 @@ export class Blocker extends Construct {
     // The allowlists: read only, so that an address allowed by hand is never blocked either.
     fn.addEnvironment(BLOCKER_ENV.allowlistIpv4, ipSetAddress(webAcl.allowlistIpv4));
     fn.addEnvironment(BLOCKER_ENV.allowlistIpv6, ipSetAddress(webAcl.allowlistIpv6));
-    allow(['wafv2:GetIPSet'], [webAcl.allowlistIpv4.ipSet.attrArn, webAcl.allowlistIpv6.ipSet.attrArn]);
+    this.allow(['wafv2:GetIPSet'], [webAcl.allowlistIpv4.ipSet.attrArn, webAcl.allowlistIpv6.ipSet.attrArn]);
 
     // The gate: this alarm's state only.
     fn.addEnvironment(BLOCKER_ENV.alarmName, attackAlarm.alarm.alarmName);
-    allow(['cloudwatch:DescribeAlarms'], [attackAlarm.alarm.alarmArn]);
+    this.allow(['cloudwatch:DescribeAlarms'], [attackAlarm.alarm.alarmArn]);
+  }
 
-    // The ledger: item updates on the table, queries on the sparse index; no scans, no deletes of rows.
-    fn.addEnvironment(BLOCKER_ENV.ledgerTable, ledger.table.tableName);
-    allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [ledger.table.tableArn]);
-    allow(
+  /** The ledger: item updates on the table, queries on the sparse index; no scans, no deletes of rows. */
+  private grantLedger(ledger: LedgerTable): void {
+    this.handler.addEnvironment(BLOCKER_ENV.ledgerTable, ledger.table.tableName);
+    this.allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [ledger.table.tableArn]);
+    this.allow(
       ['dynamodb:Query'],
       [LEDGER_SCHEMA.shardIndex, LEDGER_SCHEMA.activeIndex].map((index) => `${ledger.table.tableArn}/index/${index}`),
     );
     // The write-ahead intent (lambdas/adapters/ledger.ts writeIntent, dropIntent) is put and deleted
     // whole, and the condition limits both to the intent items: no range row can be put over or
     // deleted. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
-    fn.role.addToPolicy(
+    this.handler.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [ledger.table.tableArn],
@@ -195,48 +217,61 @@ export class Blocker extends Construct {
         },
       }),
     );
+  }
 
-    // Reports: publish to this topic, with the key that encrypts it.
-    fn.addEnvironment(BLOCKER_ENV.reportsTopicArn, this.reportsTopic.topicArn);
-    allow(['sns:Publish'], [this.reportsTopic.topicArn]);
-    allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
+  /** Reports: publish to the reports topic, with the key that encrypts it. */
+  private reportsTo(topicKey: kms.IKey): void {
+    this.handler.addEnvironment(BLOCKER_ENV.reportsTopicArn, this.reportsTopic.topicArn);
+    this.allow(['sns:Publish'], [this.reportsTopic.topicArn]);
+    this.allow(['kms:GenerateDataKey', 'kms:Decrypt'], [topicKey.keyArn]);
+  }
 
-    // The ban feed: other hosts publish to it, the blocker runs on each message. Its records are told
-    // from the alarm's by this topic's ARN.
-    this.feedTopic = new sns.Topic(this, 'BanFeed', { masterKey: props.topicKey, enforceSSL: true });
-    this.feedTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
-    fn.addEnvironment(BLOCKER_ENV.feedTopicArn, this.feedTopic.topicArn);
+  /**
+   * The ban feed: other hosts publish to it, the blocker runs on each message. Its records are told
+   * from the alarm's by this topic's ARN.
+   * @returns the topic, and the managed policy that lets a host publish to it.
+   */
+  private banFeed(topicKey: kms.IKey): [sns.Topic, iam.ManagedPolicy] {
+    const topic = new sns.Topic(this, 'BanFeed', { masterKey: topicKey, enforceSSL: true });
+    topic.addSubscription(new subscriptions.LambdaSubscription(this.handler.function));
+    this.handler.addEnvironment(BLOCKER_ENV.feedTopicArn, topic.topicArn);
     // Publishing to a KMS-encrypted topic needs the key too. The key policy delegates to IAM (CDK's
     // default), so this policy alone is enough for a role or user of this account.
-    this.feedPublisherPolicy = new iam.ManagedPolicy(this, 'BanFeedPublisher', {
+    const publisher = new iam.ManagedPolicy(this, 'BanFeedPublisher', {
       description:
         'waf-autoblock: publish ban and unban messages to the ban feed topic; attach to the hosts that push bans',
       statements: [
-        new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.feedTopic.topicArn] }),
+        new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }),
         new iam.PolicyStatement({
           actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [props.topicKey.keyArn],
+          resources: [topicKey.keyArn],
         }),
       ],
     });
+    return [topic, publisher];
+  }
 
-    // Shared IP sets: read and replace exactly these, wherever they are; no statement when none.
-    fn.addEnvironment(BLOCKER_ENV.sharedIpSets, JSON.stringify(sharedIpSets));
-    if (sharedIpSets.length > 0) allow(['wafv2:GetIPSet', 'wafv2:UpdateIPSet'], [...sharedIpSets]);
-
-    // Triggers: the schedule keeps expiry going; the alarm starts a run at once when an attack begins.
-    // The schedule invokes an alias whose failed events are neither retried nor kept in the
-    // dead-letter queue: the next tick repeats the run, and blocker-failing already reports a
-    // failing blocker (the queue is for events that would otherwise be lost: feed, alarm, reports).
+  /**
+   * Triggers: the schedule keeps expiry going; the alarm starts a run at once when an attack begins.
+   * The schedule invokes an alias whose failed events are neither retried nor kept in the
+   * dead-letter queue: the next tick repeats the run, and blocker-failing already reports a
+   * failing blocker (the queue is for events that would otherwise be lost: feed, alarm, reports).
+   * @returns the `scheduled` alias, and the `attack-tick` alias (gate `alarm` only).
+   */
+  private triggers(
+    schedule: string,
+    gate: BlockerProps['gate'],
+    attackAlarm: AttackAlarm,
+  ): [lambda.Alias, lambda.Alias | undefined] {
+    const fn = this.handler;
     const scheduled = new lambda.Alias(this, 'Scheduled', {
       aliasName: 'scheduled',
       version: fn.function.currentVersion,
       retryAttempts: 0,
     });
-    this.scheduled = scheduled;
     new events.Rule(this, 'Schedule', {
       description: 'Runs the waf-autoblock blocker',
-      schedule: blockerSchedule(props.schedule),
+      schedule: blockerSchedule(schedule),
       targets: [new targets.LambdaFunction(scheduled, { retryAttempts: 0 })],
     });
     attackAlarm.alertTopic.addSubscription(new subscriptions.LambdaSubscription(fn.function));
@@ -247,29 +282,33 @@ export class Blocker extends Construct {
       '@aws-cdk/aws-lambda:addPermissionsToVersionOrAlias',
       'aliases carry their own invoke permissions; unqualified callers use the function',
     );
-    // Attack mode's tick: each minute, one DescribeAlarms; while the alarm is in ALARM, rounds every
-    // 15 s for half the minute. Not with gate `always`, which does not read the alarm.
-    // Through its own alias: a tick that fails or waits a minute is dropped (the next one replaces
-    // it), instead of being retried and then kept in the dead-letter queue 1,440 times a day.
-    if (props.gate === 'alarm') {
-      const tick = new lambda.Alias(this, 'AttackTickAlias', {
-        aliasName: 'attack-tick',
-        version: fn.function.currentVersion,
-        retryAttempts: 0,
-        maxEventAge: Duration.seconds(60),
-      });
-      this.attackTick = tick;
-      new events.Rule(this, 'AttackTick', {
-        description: 'waf-autoblock attack mode: runs the blocker each minute while the attack alarm is in ALARM',
-        schedule: events.Schedule.expression(ATTACK_TICK_SCHEDULE),
-        targets: [
-          new targets.LambdaFunction(tick, {
-            retryAttempts: 0,
-            event: events.RuleTargetInput.fromObject({ source: ATTACK_TICK_SOURCE, time: events.EventField.time }),
-          }),
-        ],
-      });
-    }
+    return [scheduled, gate === 'alarm' ? this.attackTickAlias() : undefined];
+  }
+
+  /**
+   * Attack mode's tick: each minute, one DescribeAlarms; while the alarm is in ALARM, rounds every
+   * 15 s for half the minute. Not with gate `always`, which does not read the alarm. Through its
+   * own alias: a tick that fails or waits a minute is dropped (the next one replaces it), instead
+   * of being retried and then kept in the dead-letter queue 1,440 times a day.
+   */
+  private attackTickAlias(): lambda.Alias {
+    const tick = new lambda.Alias(this, 'AttackTickAlias', {
+      aliasName: 'attack-tick',
+      version: this.handler.function.currentVersion,
+      retryAttempts: 0,
+      maxEventAge: Duration.seconds(60),
+    });
+    new events.Rule(this, 'AttackTick', {
+      description: 'waf-autoblock attack mode: runs the blocker each minute while the attack alarm is in ALARM',
+      schedule: events.Schedule.expression(ATTACK_TICK_SCHEDULE),
+      targets: [
+        new targets.LambdaFunction(tick, {
+          retryAttempts: 0,
+          event: events.RuleTargetInput.fromObject({ source: ATTACK_TICK_SOURCE, time: events.EventField.time }),
+        }),
+      ],
+    });
+    return tick;
   }
 
   /**
