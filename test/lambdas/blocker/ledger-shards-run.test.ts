@@ -4,9 +4,6 @@
  * leaves the next run the sharded index alone: over the WAF emulator and dynalite, every WAF and
  * DynamoDB call timed where the run makes it (as test/lambdas/blocker/round-trips.test.ts does).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
@@ -17,6 +14,7 @@ import type { LedgerEntry } from '#core/types';
 import { FOREIGN, ledgerEntry, MINUTE, NOW, storedItem } from '../../support/blocker-fixtures';
 import { useEmulatorWorld, useStrictAlarmAndReports, type EmulatorDeployment } from '../../support/blocker-harness';
 import { localClient } from '../../support/dynalite';
+import { roundTrips, timeCalls } from '../../support/round-trips';
 import type { RecordedCall } from '../../support/waf-server';
 
 const world = useEmulatorWorld();
@@ -24,58 +22,18 @@ const { alarmIs, publishedMessages } = useStrictAlarmAndReports();
 
 /** Added to every call, so that calls made one after another never look parallel. */
 const LATENCY_MS = 5;
-const clock = (): number => performance.timeOrigin + performance.now();
-
-function timeCalls(
-  client: { middlewareStack: DynamoDBClient['middlewareStack'] | WAFV2Client['middlewareStack'] },
-  calls: RecordedCall[],
-): void {
-  (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
-    (next, context) => async (args) => {
-      const call: RecordedCall = {
-        operation: (context.commandName ?? '').replace(/Command$/, ''),
-        body: args.input as RecordedCall['body'],
-        at: clock(),
-      };
-      calls.push(call);
-      try {
-        await sleep(LATENCY_MS);
-        return await next(args);
-      } finally {
-        call.doneAt = clock();
-      }
-    },
-    { step: 'initialize', name: 'timedCalls' },
-  );
-}
 
 /** Runs of a deployment by one warm container: one ledger client for all of them, every call timed. */
 function timedRuns(deployment: EmulatorDeployment): { calls: RecordedCall[]; run: () => Promise<unknown> } {
   const calls: RecordedCall[] = [];
   const db = localClient(world.dynamo.endpoint);
   const waf = world.wafClient();
-  timeCalls(db, calls);
-  timeCalls(waf, calls);
+  timeCalls(db, calls, () => LATENCY_MS);
+  timeCalls(waf, calls, () => LATENCY_MS);
   const doc = createLedgerClient(db);
   const table = deployment.settings.ledgerTable;
   const deps = { ...deployment.deps, waf, ledger: new Ledger(doc, table), pending: new PendingReports(doc, table) };
   return { calls, run: () => runBlocker(deps, deployment.settings, { kind: 'schedule' }, NOW) };
-}
-
-/** The longest chain of calls in which each starts after the one before it ended. */
-function roundTrips(calls: readonly RecordedCall[]): number {
-  const sorted = [...calls].sort((a, b) => a.at - b.at);
-  const depths: number[] = [];
-  sorted.forEach((call, index) => {
-    let before = 0;
-    for (let j = 0; j < index; j++) {
-      const earlier = sorted[j];
-      if (earlier !== undefined && (earlier.doneAt ?? Number.POSITIVE_INFINITY) <= call.at)
-        before = Math.max(before, depths[j] ?? 0);
-    }
-    depths.push(before + 1);
-  });
-  return Math.max(0, ...depths);
 }
 
 /**
