@@ -61,10 +61,7 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
   );
   const pendingRead = settings.dryRun
     ? Promise.resolve(undefined)
-    : deps.pending.read().then(
-        (value): PromiseSettledResult<PendingReport | undefined> => ({ status: 'fulfilled', value }),
-        (reason: unknown): PromiseSettledResult<PendingReport | undefined> => ({ status: 'rejected', reason }),
-      );
+    : Promise.allSettled([deps.pending.read()]).then(([settled]) => settled);
   // Every shard of every list in this same wave: sharding and the neighbour tier cost no round trip.
   const setReads = perList((key) => Promise.all(setsOf(settings, key).map((ref) => readIpSet(waf, ref))));
   const [alarmState, keyResults, blocklists, allowlists, active, neighbours, sharedResults, intents, pending] =
