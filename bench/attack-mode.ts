@@ -13,7 +13,7 @@
  * scenario replays the same attacks (one seed), so that the figures compare. Not counted: the time
  * WAF takes to start limiting a key, and the alarm's own delay.
  */
-import { ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS } from '#contracts/attack-mode';
+import { ATTACK_TICK_SOURCE, BLOCKER_MEMORY_MB, BLOCKER_TIMEOUT_SECONDS } from '#contracts/attack-mode';
 import {
   isAttackTick,
   pollsWhileAttacked,
@@ -50,8 +50,8 @@ const KEYS_PER_ATTACK = 100;
 const BURST_MESSAGES = 20;
 const BURST_ROUND_SECONDS = 3;
 const BURST_ATTACKS = 500;
-/** The blocker's memory, for the GB-seconds an attack costs. */
-const MEMORY_GB = 0.5;
+/** The blocker's default memory, for the GB-seconds an attack costs. */
+const MEMORY_GB = BLOCKER_MEMORY_MB / 1024;
 /** Lambda's limits on the events (lib/blocker): the tick's alias drops a minute-old event. */
 const EVENTS: Record<'alarm' | 'schedule' | 'tick' | 'feed', Omit<AsyncEvent, 'arrivedAt'>> = {
   alarm: { retryAttempts: 2, maxAgeMs: 6 * 60 * MINUTE },

@@ -41,6 +41,16 @@ export const BLOCKER_TIMEOUT_SECONDS = (ATTACK_POLL_WINDOW_MS + ROUND_ALLOWANCE_
 export const BLOCKER_RESERVED_CONCURRENCY = 3;
 
 /**
+ * The blocker's default memory (`blocker.memorySize`), in MB: 1,769, where Lambda gives a function
+ * the equivalent of one vCPU (one vCPU-second of credits per second), and so the one core the
+ * first-block bench measures on (bench/first-block.ts). Lambda grants CPU in proportion to memory:
+ * at 512 MB a run gets about 0.29 vCPU, and a first run of 10,000 new ranges spends about 3.5 times
+ * as long deciding before it blocks. The resident memory peaks near 200 MB either way.
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+ */
+export const BLOCKER_MEMORY_MB = 1_769;
+
+/**
  * The event the 1-minute attack tick sends (EventBridge target input): `{ "source": ATTACK_TICK_SOURCE,
  * "time": <the tick's time> }`. A tick finds out whether the alarm is in ALARM with one read
  * (DescribeAlarms) and ends there when it is not.

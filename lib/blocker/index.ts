@@ -11,7 +11,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ATTACK_TICK_SCHEDULE, ATTACK_TICK_SOURCE, BLOCKER_TIMEOUT_SECONDS } from '#contracts/attack-mode';
+import {
+  ATTACK_TICK_SCHEDULE,
+  ATTACK_TICK_SOURCE,
+  BLOCKER_MEMORY_MB,
+  BLOCKER_TIMEOUT_SECONDS,
+} from '#contracts/attack-mode';
 import { BLOCKER_ENV, NEIGHBOUR_TIER_ENV } from '#contracts/blocker-environment';
 import { parseIpSetArn } from '#contracts/ip-set';
 import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
@@ -53,6 +58,11 @@ export interface BlockerProps {
    * unreserved executions (so none in an account whose limit is 10).
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The function's memory in MB (128 to 10,240), which sets its CPU too.
+   * @default BLOCKER_MEMORY_MB (1,769: one vCPU)
+   */
+  readonly memorySize?: number;
   readonly logRetentionDays: number;
   /**
    * ARNs of more WAFv2 IP sets, in this account (other web ACLs, regions or scopes), that get the
@@ -103,15 +113,16 @@ export class Blocker extends Construct {
     // throttling; 60 s leaves room for both (ROUND_ALLOWANCE_MS). While the alarm is in ALARM a run
     // goes on in rounds every 15 s for 30 s (attack mode, lambdas/blocker/attack-mode.ts), so the
     // timeout is 120 s; a run in peace still ends after its one round. Memory: the worst-case
-    // core pass (20,000 keys against a full 10,000-entry set) peaks at about 180 MB resident in the bench process; 512 MB leaves
-    // headroom and, since Lambda grants CPU in proportion to memory, about a third of a vCPU for it.
+    // core pass (20,000 keys against a full 10,000-entry set) peaks at about 180 MB resident in the
+    // bench process; the default is set for CPU, which Lambda grants in proportion to memory
+    // (BLOCKER_MEMORY_MB).
     this.handler = new AutoblockFunction(this, 'Blocker', {
       entry: HANDLER,
       description: 'waf-autoblock blocker: keeps rate-limited ranges in the WAF blocklist until they expire',
       // Per deployment: the `service` dimension of the metrics the health alarms watch.
       serviceName: `${props.namePrefix}-blocker`,
       timeout: Duration.seconds(BLOCKER_TIMEOUT_SECONDS),
-      memorySize: 512,
+      memorySize: props.memorySize ?? BLOCKER_MEMORY_MB,
       logRetentionDays: props.logRetentionDays,
       reservedConcurrentExecutions: props.reservedConcurrency,
       environment: {

@@ -15,7 +15,7 @@ import { apiUrlProblem, CHAT_ID_PATTERN } from '#contracts/notifier-environment'
 import { MAX_LISTED_RANGES } from '#contracts/telegram-limits';
 import { REGION_NAME } from '#contracts/environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
-import { BLOCKER_RESERVED_CONCURRENCY } from '#contracts/attack-mode';
+import { BLOCKER_MEMORY_MB, BLOCKER_RESERVED_CONCURRENCY } from '#contracts/attack-mode';
 import { accountIdSchema, sharedIpSetAccountProblems } from './account';
 import { alarmRangeProblems } from './alarm';
 import { allowlistCoverageProblems } from './allowlist-coverage';
@@ -337,6 +337,16 @@ export const configSchema = z
         dryRun: z.boolean({ error: 'must be true or false' }).default(false),
         /** Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart); null leaves it unreserved for accounts with a concurrency limit under 103. */
         reservedConcurrency: positiveInt.nullable().default(BLOCKER_RESERVED_CONCURRENCY),
+        /**
+         * The blocker's memory in MB, 128 to 10,240 (Lambda's range), which also sets its CPU: 1,769
+         * gives one vCPU, so that a first run of a big attack decides in a fraction of a second.
+         */
+        memorySize: z
+          .number({ error: 'must be a whole number of MB from 128 to 10240' })
+          .int('must be a whole number of MB from 128 to 10240')
+          .min(128, 'must be a whole number of MB from 128 to 10240')
+          .max(10_240, 'must be a whole number of MB from 128 to 10240')
+          .default(BLOCKER_MEMORY_MB),
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),
         /** ARNs of more WAFv2 IP sets in this account (other web ACLs, regions, scopes) that get the same managed ranges. */

@@ -210,6 +210,7 @@ export class WafAutoblock extends Construct {
       offenderPrefixLength: config.blocker.offenderPrefixLength,
       dryRun: config.blocker.dryRun,
       reservedConcurrency: config.blocker.reservedConcurrency ?? undefined,
+      memorySize: config.blocker.memorySize,
       logRetentionDays: config.blocker.logRetentionDays,
       sharedIpSets: config.blocker.sharedIpSets,
     });

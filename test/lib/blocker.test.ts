@@ -31,15 +31,21 @@ describe('the blocker (default configuration)', () => {
   const [functionId, fn] = blockerFunction(template);
   const statements = statementsOf(template, fn);
 
-  it('runs Node.js 22 on arm64 with a measured timeout and memory', () => {
+  it('runs Node.js 22 on arm64 with a measured timeout, and the memory that gives it one vCPU', () => {
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       // Attack mode: a run polls for 30 s, and its last round has 60 s.
       Timeout: 120,
-      MemorySize: 512,
+      // Lambda's CPU grows with memory: one vCPU at 1,769 MB, the core the first-block bench measures on.
+      MemorySize: 1769,
     });
+  });
+
+  it('takes the memory blocker.memorySize names', () => {
+    const [, small] = blockerFunction(synthesize({ blocker: { memorySize: 512 } }).template);
+    expect(small.Properties.MemorySize).toBe(512);
   });
 
   it('reserves 3 concurrent invocations: attack mode’s three pollers at most, so a ban-feed message is not throttled', () => {
@@ -377,6 +383,10 @@ describe('the blocker, configured', () => {
     [{ blockDurationMinutes: 0 }, 'blocker.blockDurationMinutes'],
     [{ dryRun: 'yes' }, 'blocker.dryRun'],
     [{ reservedConcurrency: 0 }, 'blocker.reservedConcurrency'],
+    [{ memorySize: 127 }, 'blocker.memorySize'],
+    [{ memorySize: 10_241 }, 'blocker.memorySize'],
+    [{ memorySize: 1769.5 }, 'blocker.memorySize'],
+    [{ memorySize: '1769' }, 'blocker.memorySize'],
     [{ sharedIpSets: ['arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/1234'] }, 'blocker.sharedIpSets[0]'],
   ])('refuses blocker %o naming %s', (blocker, key) => {
     configErrorOf({ blocker }, key);

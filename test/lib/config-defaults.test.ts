@@ -25,6 +25,7 @@ const DEFAULT_CONFIG = {
     ipv6Prefix: 64,
     dryRun: false,
     reservedConcurrency: 3,
+    memorySize: 1769,
     logRetentionDays: 30,
     sharedIpSets: [],
     ipSetsPerFamily: 2,
