@@ -31,6 +31,12 @@ export const HEALTH_METRICS = {
   /** Highest fill of any blocklist IP set family, in percent of its capacity (unit Percent). */
   blocklistUtilization: 'BlocklistUtilization',
   /**
+   * With a neighbour tier only (`blocker.neighbourAction` CHALLENGE or CAPTCHA): the highest fill
+   * of either family's neighbour IP sets, in percent of their capacity (unit Percent). The
+   * blocklist-full alarm then watches the higher of this and BlocklistUtilization.
+   */
+  neighbourUtilization: 'NeighbourUtilization',
+  /**
    * Entries in the IPv4 / IPv6 blocklist IP sets together after a run (every set of the family,
    * entries added by others included): what counts against the family's capacity, sets × 10,000.
    */
