@@ -19,7 +19,10 @@ export const HEALTH_METRICS = {
    * blocker-failing Errors).
    */
   runSucceeded: 'RunSucceeded',
-  /** Ranges the blocker holds in the blocklist, summed over families (existing). */
+  /**
+   * Ranges the blocker holds in its sets, summed over families and, with a neighbour tier, over
+   * both tiers (a range in both counts twice) (existing).
+   */
   rangesActive: 'RangesActive',
   rangesAdded: 'RangesAdded',
   rangesExpired: 'RangesExpired',
