@@ -1,19 +1,20 @@
 /**
- * The IP sets a deployment writes (each family's blocklist sets and any shared sets), and how they
- * compare with the ledger: a family's blocklist sets together, since a range may be in any of them.
- * The comparison is the blocker's own reconcile plan: what the next run would add and remove is
- * exactly what is out of step.
+ * The IP sets a deployment writes (each family's blocklist sets, with a neighbour tier each
+ * family's neighbour sets, and any shared sets), and how they compare with the ledger: one list's
+ * sets together, since a range may be in any of them, against the ledger rows of that list's
+ * tier. The comparison is the blocker's own reconcile plan: what the next run would add and
+ * remove is exactly what is out of step.
  */
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describeIpSet, readIpSet } from '#adapters/waf';
-import type { IpSetAddress } from '#contracts/blocker-environment';
+import type { BlockerSettings, IpSetAddress, IpSetShards } from '#contracts/blocker-environment';
 import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { ownedSetEntries } from '#core/aggregate';
 import type { NetworkRange } from '#core/network-range';
 import { partitionByExpiry } from '#core/ledger';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { asSeenBySet, IpSetIndex, planReconcile } from '#core/reconcile';
-import type { Cidr, Family, IpSetSnapshot, LedgerEntry } from '#core/types';
+import { tierOf, type Cidr, type Family, type IpSetSnapshot, type LedgerEntry, type Tier } from '#core/types';
 import { ReadError } from '#shared/errors';
 import type { Deployment } from './deployment';
 import { UsageError } from './errors';
@@ -44,23 +45,34 @@ export interface TargetSet {
   readonly client: WAFV2Client;
   /** The blocklists' family is known from the settings; a shared set's is read from WAF. */
   readonly family?: Family;
+  /** `neighbour` for a neighbour set; `block` for a blocklist or shared set. */
+  readonly tier: Tier;
   /** Set for a shared IP set: its ARN, which ledger entries name in `sharedPreexisting`. */
   readonly sharedArn?: string;
   /** Set for a shared IP set: the region it lives in. */
   readonly sharedRegion?: string;
 }
 
-/** The blocklists, then the shared sets, each with the WAF client of its region. */
+const FAMILIES = ['IPV4', 'IPV6'] as const;
+
+/**
+ * The blocklists, then the neighbour sets (with a neighbour tier), then the shared sets, each with
+ * the WAF client of its region.
+ */
 export function targetSets(deployment: Deployment): TargetSet[] {
   const { settings, clients } = deployment;
+  const own = (tier: Tier, sets: Readonly<Record<Family, IpSetShards>>): TargetSet[] =>
+    FAMILIES.flatMap((family) =>
+      sets[family].map((ref) => ({ label: describeIpSet(ref), ref, client: clients.waf, family, tier })),
+    );
   return [
-    ...(['IPV4', 'IPV6'] as const).flatMap((family) =>
-      settings.blocklist[family].map((ref) => ({ label: describeIpSet(ref), ref, client: clients.waf, family })),
-    ),
+    ...own('block', settings.blocklist),
+    ...(settings.neighbours === undefined ? [] : own('neighbour', settings.neighbours.sets)),
     ...settings.sharedIpSets.map((shared) => ({
       label: `shared ${describeIpSet(shared)} in ${shared.region}`,
       ref: shared,
       client: clients.wafIn(shared.region),
+      tier: 'block' as const,
       sharedArn: shared.arn,
       sharedRegion: shared.region,
     })),
@@ -68,36 +80,65 @@ export function targetSets(deployment: Deployment): TargetSet[] {
 }
 
 /**
- * IP sets that are compared with the ledger together: one family's blocklist sets (a range may be
- * in any of them), or one shared set.
+ * IP sets that are compared with the ledger together: one family's blocklist sets or neighbour
+ * sets (a range may be in any of them), or one shared set.
  */
 export interface TargetGroup {
-  /** For messages: the set's label, or `IPv4 blocklist (IP sets a, b)` for several. */
+  /**
+   * For messages: the set's label, or `IPv4 blocklist (IP sets a, b)` / `IPv4 neighbour sets (IP
+   * sets c, d)` for several.
+   */
   readonly label: string;
-  /** Set for the blocklists; a shared set's family is read from WAF. */
+  /** Set for the blocklists and neighbour sets; a shared set's family is read from WAF. */
   readonly family?: Family;
+  /** Whose ledger rows the sets hold: the block tier's, or the neighbour tier's. */
+  readonly tier: Tier;
   readonly sets: readonly [TargetSet, ...TargetSet[]];
   /** Set for a shared IP set: its ARN. */
   readonly sharedArn?: string;
 }
 
-/** Each family's blocklist sets as one group, then each shared set as its own. */
+/**
+ * Each family's blocklist sets as one group, then (with a neighbour tier) each family's neighbour
+ * sets as one group, then each shared set as its own.
+ */
 export function targetGroups(deployment: Deployment): TargetGroup[] {
   const targets = targetSets(deployment);
   const groups: TargetGroup[] = [];
-  for (const family of ['IPV4', 'IPV6'] as const) {
-    const [first, ...more] = targets.filter((target) => target.sharedArn === undefined && target.family === family);
-    if (first === undefined) continue;
-    const label =
-      more.length === 0
-        ? first.label
-        : `${familyName(family)} blocklist (IP sets ${[first, ...more].map((target) => target.ref.name).join(', ')})`;
-    groups.push({ label, family, sets: [first, ...more] });
+  for (const tier of ['block', 'neighbour'] as const) {
+    for (const family of FAMILIES) {
+      const [first, ...more] = targets.filter(
+        (target) => target.sharedArn === undefined && target.family === family && target.tier === tier,
+      );
+      if (first === undefined) continue;
+      const names = [first, ...more].map((target) => target.ref.name).join(', ');
+      const label = more.length === 0 ? first.label : `${listName(family, tier)} (IP sets ${names})`;
+      groups.push({ label, family, tier, sets: [first, ...more] });
+    }
   }
   for (const target of targets.filter((candidate) => candidate.sharedArn !== undefined)) {
-    groups.push({ label: target.label, sets: [target], ...(target.sharedArn ? { sharedArn: target.sharedArn } : {}) });
+    groups.push({
+      label: target.label,
+      tier: 'block',
+      sets: [target],
+      ...(target.sharedArn ? { sharedArn: target.sharedArn } : {}),
+    });
   }
   return groups;
+}
+
+/** `IPv4 blocklist`, or `IPv4 neighbour sets`: one family's own sets of one tier. */
+export function listName(family: Family, tier: Tier): string {
+  return `${familyName(family)} ${tier === 'block' ? 'blocklist' : 'neighbour sets'}`;
+}
+
+/**
+ * The tier as an operator reads it: `block`, or `neighbour (CHALLENGE)` with the action the
+ * neighbour rules take.
+ */
+export function tierName(tier: Tier, settings: BlockerSettings): string {
+  const action = settings.neighbours?.action;
+  return tier === 'block' ? 'block' : action === undefined ? 'neighbour' : `neighbour (${action})`;
 }
 
 /** `IPv4` or `IPv6`. */
@@ -139,8 +180,8 @@ export interface SetComparison {
 }
 
 /**
- * Reads a group's sets and compares them with the ledger's active entries (both families; those of
- * the group's family count).
+ * Reads a group's sets and compares them with the ledger's active entries (both families and both
+ * tiers; those of the group's family and tier count).
  * @throws {ReadError} naming a set that cannot be read, or whose family is unknown.
  */
 export async function compareTarget(
@@ -168,7 +209,7 @@ export function compareSet(
     throw new ReadError(group.label, { cause: new Error('GetIPSet returned no IPAddressVersion') });
   }
   const owned = asSeenBySet(
-    entries.filter((entry) => entry.family === family),
+    entries.filter((entry) => entry.family === family && tierOf(entry) === group.tier),
     group.sharedArn,
   );
   const ourRanges = owned.flatMap((entry) => (entry.preexisting === true ? [] : [entry.range]));

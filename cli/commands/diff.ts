@@ -3,12 +3,21 @@
  * what the next run would add (missing), what it would remove (extra managed), and what it never
  * touches (foreign). Reads only.
  */
-import type { LedgerEntry } from '#core/types';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { tierOf, type LedgerEntry } from '#core/types';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';
 import { count, plural } from '../format';
-import { activeEntries, compareTarget, IP_SET_CAPACITY, targetGroups, type SetComparison } from '../targets';
+import {
+  activeEntries,
+  compareTarget,
+  IP_SET_CAPACITY,
+  targetGroups,
+  tierName,
+  type SetComparison,
+  type TargetGroup,
+} from '../targets';
 
 const HELP = `Usage: waf-autoblock diff [--exit-code] [options]
 
@@ -22,6 +31,10 @@ blocker's own reconcile plan, and lists per family or shared set:
   does not fit    managed ranges for which full sets (${count.format(IP_SET_CAPACITY)} entries each) have no room
   foreign         entries waf-autoblock did not add (by hand, another tool, or there
                   before it blocked the range): never removed by it
+
+With blocker.neighbourAction CHALLENGE or CAPTCHA each family's neighbour sets are
+compared with the ledger's neighbour rows too, and every set's line names its tier
+("tier block" or "tier neighbour (CHALLENGE)").
 
 Reads only; the next blocker run (or a ban, unban or flush) brings the sets in step.
 
@@ -56,13 +69,15 @@ async function runDiff(args: readonly string[], io: CliIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
   let entries: LedgerEntry[];
   try {
-    entries = await activeEntries(deployment);
+    // With a neighbour tier its rows too, which its sets are compared with.
+    entries = await activeEntries(deployment, { neighbours: true });
   } catch (error) {
     // Without the ledger every entry would look foreign: no comparison is better than a wrong one.
     throw operatorFailure(error);
   }
-  // A family's blocklist sets are compared together: a range may be in any of them.
+  // A family's blocklist (or neighbour) sets are compared together: a range may be in any of them.
   const targets = targetGroups(deployment);
+  const { settings } = deployment;
   const results = await Promise.allSettled(targets.map((target) => compareTarget(target, entries, now)));
 
   const lines: string[] = [];
@@ -72,7 +87,7 @@ async function runDiff(args: readonly string[], io: CliIo): Promise<number> {
       totals.unreadable += 1;
       const target = targets[index];
       const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
-      lines.push(`${target?.label ?? 'IP set'}: unreadable: ${reason}`);
+      lines.push(`${target === undefined ? 'IP set' : titleOf(target, settings)}: unreadable: ${reason}`);
       return;
     }
     const set = result.value;
@@ -81,11 +96,11 @@ async function runDiff(args: readonly string[], io: CliIo): Promise<number> {
     totals.extra += set.extra.length;
     totals.overflow += set.overflow.length;
     totals.foreign += set.foreign.length;
-    lines.push(...describeSet(set));
+    lines.push(...describeSet(set, titleOf(set.target, settings)));
   });
   const differences = totals.missing + totals.extra + totals.overflow;
   lines.push(
-    `Summary: ${plural(totals.sets, 'IP set')} compared with ${plural(entries.length, 'managed range')}: ` +
+    `Summary: ${plural(totals.sets, 'IP set')} compared with ${rangesCompared(entries, settings)}: ` +
       (differences === 0
         ? 'in step'
         : `${count.format(totals.missing)} missing, ${count.format(totals.extra)} extra managed` +
@@ -100,13 +115,29 @@ async function runDiff(args: readonly string[], io: CliIo): Promise<number> {
   return values['exit-code'] === true && differences > 0 ? 1 : 0;
 }
 
-function describeSet(set: SetComparison): string[] {
+/**
+ * A group's name on its lines: its label, and with a neighbour tier its tier, so that drift in
+ * the neighbour sets is never read as drift in the blocklists (`…, tier neighbour (CHALLENGE)`).
+ */
+function titleOf(group: TargetGroup, settings: BlockerSettings): string {
+  return settings.neighbours === undefined ? group.label : `${group.label}, tier ${tierName(group.tier, settings)}`;
+}
+
+/** `3 managed ranges`; with a neighbour tier `3 managed ranges (2 block, 1 neighbour)`. */
+function rangesCompared(entries: readonly LedgerEntry[], settings: BlockerSettings): string {
+  const ranges = plural(entries.length, 'managed range');
+  if (settings.neighbours === undefined) return ranges;
+  const neighbours = entries.filter((entry) => tierOf(entry) === 'neighbour').length;
+  return `${ranges} (${count.format(entries.length - neighbours)} block, ${count.format(neighbours)} neighbour)`;
+}
+
+function describeSet(set: SetComparison, title: string): string[] {
   const inStep = set.missing.length + set.extra.length + set.overflow.length === 0;
   const counts = inStep
     ? `in step, ${count.format(set.managed)} managed, ${count.format(set.foreign.length)} foreign`
     : `${count.format(set.missing.length)} missing, ${count.format(set.extra.length)} extra managed, ` +
       `${set.overflow.length > 0 ? `${count.format(set.overflow.length)} do not fit, ` : ''}${count.format(set.foreign.length)} foreign`;
-  const lines = [`${set.target.label}, ${plural(set.size, 'entry', 'entries')}: ${counts}`];
+  const lines = [`${title}, ${plural(set.size, 'entry', 'entries')}: ${counts}`];
   if (set.sets.length > 1) {
     const fills = set.sets.map((fill) => `${fill.target.ref.name} ${count.format(fill.size)}`);
     lines.push(`  entries per set: ${fills.join(', ')} (of ${count.format(IP_SET_CAPACITY)} each)`);

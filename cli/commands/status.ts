@@ -5,7 +5,8 @@
  * code is 1. Alarm states (attack or health) do not change the exit code.
  */
 import { readAlarmState } from '#adapters/alarm';
-import type { LedgerEntry } from '#core/types';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { tierOf, type LedgerEntry } from '#core/types';
 import { HEALTH_ALARM_INFIX } from '#contracts/health';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import type { CliIo, Command } from '../command';
@@ -19,8 +20,10 @@ import {
   compareTarget,
   familyName,
   IP_SET_CAPACITY,
+  listName,
   targetGroups,
   type SetComparison,
+  type SetFill,
 } from '../targets';
 
 /** How many of the next expiries are shown. */
@@ -33,9 +36,11 @@ ALARM), how many events wait in the dead-letter queue, each family's blocklist a
 blocklist IP set (and shared IP set) against its capacity of
 ${count.format(IP_SET_CAPACITY)} entries with how many entries waf-autoblock manages there, the next
 ${NEXT_EXPIRIES} blocks to expire, and the blocker's last run in the past ${LAST_RUN_WINDOW_MS / 60_000} minutes (from its
-log). Reads only. A part that cannot be read is shown as unreadable, with the
-reason; the other parts are still shown, and the exit code is then 1. Alarms in
-ALARM do not change the exit code.
+log). With blocker.neighbourAction CHALLENGE or CAPTCHA the neighbour sets are
+shown too (each family's against its capacity, each set with a TIER column) and
+the next expiries are of both tiers. Reads only. A part that cannot be read is
+shown as unreadable, with the reason; the other parts are still shown, and the
+exit code is then 1. Alarms in ALARM do not change the exit code.
 
 Options:
 ${DEPLOYMENT_HELP}
@@ -63,7 +68,8 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
   const { settings } = deployment;
 
-  const entriesRead = activeEntries(deployment);
+  // With a neighbour tier its rows too: its sets are compared with them, and they expire as well.
+  const entriesRead = activeEntries(deployment, { neighbours: true });
   const namePrefix = namePrefixOfWebAcl(settings.webAclName) ?? deployment.stackName;
   const [alarm, health, deadLetters, entries, sets, lastRun] = await Promise.allSettled([
     readAlarmState(deployment.clients.cloudwatch, settings.alarmName),
@@ -92,9 +98,9 @@ async function runStatus(args: readonly string[], io: CliIo): Promise<number> {
     deadLetters.status === 'fulfilled'
       ? deadLettersPart(deadLetters.value)
       : unreadable('Dead-letter queue', deadLetters.reason),
-    ipSetsPart(sets.status === 'fulfilled' ? sets.value : [], entries.status === 'fulfilled'),
+    ipSetsPart(sets.status === 'fulfilled' ? sets.value : [], entries.status === 'fulfilled', settings),
     entries.status === 'fulfilled'
-      ? expiriesPart(entries.value, now)
+      ? expiriesPart(entries.value, now, settings.neighbours !== undefined)
       : unreadable(`Ledger table ${settings.ledgerTable}`, entries.reason),
     lastRun.status === 'fulfilled'
       ? lastRunPart(lastRun.value, now, settings.dryRun)
@@ -205,9 +211,16 @@ function cut(text: string, max: number): string {
 
 /**
  * Each family's blocklist against its capacity across its sets (`IPv4 blocklist: 12,345 / 20,000
- * in 2 sets`), then a table of every set, shared sets included.
+ * in 2 sets`), with a neighbour tier each family's neighbour sets the same way (`IPv4 neighbour
+ * sets (CHALLENGE): …`), then a table of every set, shared sets included, with a TIER column when
+ * there is a neighbour tier.
  */
-function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], ledgerRead: boolean): Part {
+function ipSetsPart(
+  results: readonly PromiseSettledResult<SetComparison>[],
+  ledgerRead: boolean,
+  settings: BlockerSettings,
+): Part {
+  const tiered = settings.neighbours !== undefined;
   const rows: string[][] = [];
   const totals: string[] = [];
   const failures: string[] = [];
@@ -216,54 +229,62 @@ function ipSetsPart(results: readonly PromiseSettledResult<SetComparison>[], led
       failures.push(`  ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`);
       continue;
     }
-    const { target, family, size, capacity, sets, managed, rangesHeld } = result.value;
-    if (target.sharedArn === undefined) {
-      totals.push(
-        `  ${familyName(family)} blocklist: ${count.format(size)} / ${count.format(capacity)} in ${plural(sets.length, 'set')} (${percent(size, capacity)} full)`,
-      );
-      // Aggregates (lossless, docs/blocker.md): entries and the ledger's ranges differ.
-      if (ledgerRead && rangesHeld !== managed) {
-        totals.push(
-          `    ${count.format(managed)} managed entries hold ${plural(rangesHeld, 'managed range')} (aggregates)`,
-        );
-      }
-    }
-    for (const set of sets) {
-      const where = set.target.sharedRegion === undefined ? '' : ` (shared, ${set.target.sharedRegion})`;
-      rows.push([
-        `${set.target.ref.name}${where}`,
-        familyName(family),
-        `${count.format(set.size)} / ${count.format(IP_SET_CAPACITY)}`,
-        percent(set.size, IP_SET_CAPACITY),
-        ledgerRead ? count.format(set.managed) : '?',
-        ledgerRead ? count.format(set.size - set.managed) : '?',
-      ]);
-    }
+    const comparison = result.value;
+    if (comparison.target.sharedArn === undefined) totals.push(...listTotals(comparison, ledgerRead, settings));
+    rows.push(...comparison.sets.map((set) => setRow(set, comparison, ledgerRead, tiered)));
   }
   const lines = ['IP sets:', ...totals];
   if (rows.length > 0) {
-    const text = table(['IP SET', 'FAMILY', 'ENTRIES', 'FULL', 'MANAGED', 'FOREIGN'], rows, [
-      false,
-      false,
-      true,
-      true,
-      true,
-      true,
-    ]);
-    lines.push(...text.split('\n').map((line) => `  ${line}`));
+    const header = ['IP SET', ...(tiered ? ['TIER'] : []), 'FAMILY', 'ENTRIES', 'FULL', 'MANAGED', 'FOREIGN'];
+    const numeric = header.map((title) => ['ENTRIES', 'FULL', 'MANAGED', 'FOREIGN'].includes(title));
+    lines.push(
+      ...table(header, rows, numeric)
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
   }
   if (failures.length > 0) lines.push('  unreadable:', ...failures.map((failure) => `  ${failure}`));
   return { lines, unreadable: failures.length > 0 };
+}
+
+/** One list's fill across its sets, and how many ranges its entries hold when aggregates make them differ. */
+function listTotals(comparison: SetComparison, ledgerRead: boolean, settings: BlockerSettings): string[] {
+  const { target, family, size, capacity, sets, managed, rangesHeld } = comparison;
+  const action = target.tier === 'neighbour' && settings.neighbours ? ` (${settings.neighbours.action})` : '';
+  const lines = [
+    `  ${listName(family, target.tier)}${action}: ${count.format(size)} / ${count.format(capacity)} in ${plural(sets.length, 'set')} (${percent(size, capacity)} full)`,
+  ];
+  // Aggregates (lossless, docs/blocker.md): entries and the ledger's ranges differ.
+  if (ledgerRead && rangesHeld !== managed) {
+    lines.push(`    ${count.format(managed)} managed entries hold ${plural(rangesHeld, 'managed range')} (aggregates)`);
+  }
+  return lines;
+}
+
+/** One set's row of the table; the TIER cell only when the deployment has a neighbour tier. */
+function setRow(set: SetFill, { family, target }: SetComparison, ledgerRead: boolean, tiered: boolean): string[] {
+  const where = set.target.sharedRegion === undefined ? '' : ` (shared, ${set.target.sharedRegion})`;
+  return [
+    `${set.target.ref.name}${where}`,
+    ...(tiered ? [target.tier] : []),
+    familyName(family),
+    `${count.format(set.size)} / ${count.format(IP_SET_CAPACITY)}`,
+    percent(set.size, IP_SET_CAPACITY),
+    ledgerRead ? count.format(set.managed) : '?',
+    ledgerRead ? count.format(set.size - set.managed) : '?',
+  ];
 }
 
 function percent(part: number, whole: number): string {
   return `${Math.floor((100 * part) / whole)}%`;
 }
 
-function expiriesPart(entries: readonly LedgerEntry[], now: number): Part {
+/** The next ranges to expire; with a neighbour tier, of both tiers, with a TIER column. */
+function expiriesPart(entries: readonly LedgerEntry[], now: number, tiered: boolean): Part {
   if (entries.length === 0) return { lines: ['Next expiries: none: waf-autoblock blocks no range'], unreadable: false };
   const next = entries.slice(0, NEXT_EXPIRIES);
   const rows = next.map((entry) => [
+    ...(tiered ? [tierOf(entry)] : []),
     entry.range,
     `${utc(entry.expiresAt)} (${entry.expiresAt <= now ? 'due: removed on the next run' : fromNow(entry.expiresAt, now)})`,
     printable(entry.source),
@@ -271,7 +292,7 @@ function expiriesPart(entries: readonly LedgerEntry[], now: number): Part {
   return {
     lines: [
       `Next expiries (${next.length} of ${plural(entries.length, 'managed range')}):`,
-      ...table(['RANGE', 'EXPIRES (UTC)', 'SOURCE'], rows)
+      ...table([...(tiered ? ['TIER'] : []), 'RANGE', 'EXPIRES (UTC)', 'SOURCE'], rows)
         .split('\n')
         .map((line) => `  ${line}`),
     ],

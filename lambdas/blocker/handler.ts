@@ -198,8 +198,9 @@ function logOutcomes({ actions, removals }: Pick<RunSummary, 'actions' | 'remova
 }
 
 /**
- * The run's metrics, for the dashboard; the health alarms (lib/health) watch Overflow and
- * BlocklistUtilization (the others watch Lambda's own Errors and Invocations).
+ * The run's metrics, for the dashboard; the health alarms (lib/health) watch Overflow,
+ * BlocklistUtilization and, with a neighbour tier, NeighbourUtilization (the others watch Lambda's
+ * own Errors and Invocations).
  */
 function recordMetrics(summary: RunSummary): void {
   metrics.addMetric(HEALTH_METRICS.runSucceeded, MetricUnit.Count, 1);
@@ -214,8 +215,16 @@ function recordMetrics(summary: RunSummary): void {
   metrics.addMetric(
     HEALTH_METRICS.blocklistUtilization,
     MetricUnit.Percent,
-    blocklistUtilizationPercent(summary.blocklistSizes, summary.blocklistCapacity),
+    fullestFamilyPercent(summary.blocklistSizes, summary.blocklistCapacity),
   );
+  // Only with a neighbour tier: a stack without one publishes (and pays for) no such metric.
+  if (summary.neighbourSizes !== undefined && summary.neighbourCapacity !== undefined) {
+    metrics.addMetric(
+      HEALTH_METRICS.neighbourUtilization,
+      MetricUnit.Percent,
+      fullestFamilyPercent(summary.neighbourSizes, summary.neighbourCapacity),
+    );
+  }
   // Each family against its own capacity, for the dashboard (BlocklistUtilization is the fuller one's).
   for (const family of ['IPV4', 'IPV6'] as const) {
     metrics.addMetric(BLOCKLIST_ENTRIES_METRICS[family], MetricUnit.Count, summary.blocklistSizes[family]);
@@ -223,11 +232,12 @@ function recordMetrics(summary: RunSummary): void {
 }
 
 /**
- * The fill of the fuller family, in percent of what all its blocklist sets may hold together
- * (sets × IP_SET_CAPACITY): new ranges go to whichever set has room, so a family is full only when
- * all its sets are, and the families are apart, so the fuller one is the one to watch.
+ * The fill of the fuller family of one tier's sets (the blocklists, or the neighbour sets), in
+ * percent of what all that family's sets may hold together (sets × IP_SET_CAPACITY): new ranges go
+ * to whichever set has room, so a family is full only when all its sets are, and the families are
+ * apart, so the fuller one is the one to watch.
  */
-function blocklistUtilizationPercent(
+function fullestFamilyPercent(
   sizes: Readonly<Record<Family, number>>,
   capacity: Readonly<Record<Family, number>>,
 ): number {

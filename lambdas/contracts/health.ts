@@ -19,7 +19,10 @@ export const HEALTH_METRICS = {
    * blocker-failing Errors).
    */
   runSucceeded: 'RunSucceeded',
-  /** Ranges the blocker holds in the blocklist, summed over families (existing). */
+  /**
+   * Ranges the blocker holds in its sets, summed over families and, with a neighbour tier, over
+   * both tiers (a range in both counts twice) (existing).
+   */
   rangesActive: 'RangesActive',
   rangesAdded: 'RangesAdded',
   rangesExpired: 'RangesExpired',
@@ -30,6 +33,12 @@ export const HEALTH_METRICS = {
   keysSeen: 'KeysSeen',
   /** Highest fill of any blocklist IP set family, in percent of its capacity (unit Percent). */
   blocklistUtilization: 'BlocklistUtilization',
+  /**
+   * With a neighbour tier only (`blocker.neighbourAction` CHALLENGE or CAPTCHA): the highest fill
+   * of either family's neighbour IP sets, in percent of their capacity (unit Percent). The
+   * blocklist-full alarm then watches the higher of this and BlocklistUtilization.
+   */
+  neighbourUtilization: 'NeighbourUtilization',
   /**
    * Entries in the IPv4 / IPv6 blocklist IP sets together after a run (every set of the family,
    * entries added by others included): what counts against the family's capacity, sets × 10,000.

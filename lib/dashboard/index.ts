@@ -10,6 +10,7 @@ import {
   actionWord,
   autoblockMetric,
   DASHBOARD_PERIOD,
+  type AutoblockMetricName,
   wafRequests,
   type WafMetricSource,
   type WafRuleMetric,
@@ -70,6 +71,13 @@ export interface OperationsDashboardProps {
    * @default 90
    */
   readonly nearlyFullPercent?: number;
+  /**
+   * The neighbour tier's action (`blocker.neighbourAction` CHALLENGE or CAPTCHA): the fill graph
+   * then draws the neighbour sets' fill (NeighbourUtilization) beside the blocklists', against the
+   * same lines, as the blocklist-full alarm watches both.
+   * @default none: no neighbour tier, the blocklists' fill alone
+   */
+  readonly neighbourAction?: 'CHALLENGE' | 'CAPTCHA';
 }
 
 const FULL_WIDTH = 24;
@@ -105,11 +113,15 @@ export class OperationsDashboard extends Construct {
         alarmsRow(props),
         trafficRow(waf, props.rules),
         blockerActivityRow(props.blocker.serviceName),
-        blocklistRow(props.blocker.serviceName, {
-          ipSetsPerFamily: props.ipSetsPerFamily ?? 1,
-          ipSetCapacity: props.ipSetCapacity ?? IP_SET_CAPACITY,
-          nearlyFullPercent: props.nearlyFullPercent ?? 90,
-        }),
+        blocklistRow(
+          props.blocker.serviceName,
+          {
+            ipSetsPerFamily: props.ipSetsPerFamily ?? 1,
+            ipSetCapacity: props.ipSetCapacity ?? IP_SET_CAPACITY,
+            nearlyFullPercent: props.nearlyFullPercent ?? 90,
+          },
+          props.neighbourAction,
+        ),
         blockerRunsRow(props.blocker),
         notifierRow(props.notifier),
         ...(props.deadLetters === undefined ? [] : [deadLettersRow(props.deadLetters)]),
@@ -212,16 +224,32 @@ interface BlocklistCapacity {
 /**
  * How full the blocklists are: the fill metric (the fuller family's) against 100 %, then each
  * family's entries against its own capacity, its IP sets × their capacity. Not IPv4 and IPv6
- * together: a range of one family never takes room in the other's sets.
+ * together: a range of one family never takes room in the other's sets. With a neighbour tier the
+ * fill graph draws the neighbour sets' fill too (the fuller family's), against the same lines.
  */
-function blocklistRow(service: string, capacity: BlocklistCapacity): cloudwatch.IWidget[] {
+function blocklistRow(
+  service: string,
+  capacity: BlocklistCapacity,
+  neighbourAction: 'CHALLENGE' | 'CAPTCHA' | undefined,
+): cloudwatch.IWidget[] {
   const { nearlyFullPercent } = capacity;
+  const fill = (metricName: AutoblockMetricName, label: string) =>
+    autoblockMetric(service, metricName, cloudwatch.Stats.MAXIMUM, label);
   return [
     new cloudwatch.GraphWidget({
-      title: 'Blocklist fill: the fuller family, % of its capacity',
+      title:
+        neighbourAction === undefined
+          ? 'Blocklist fill: the fuller family, % of its capacity'
+          : 'Blocklist and neighbour set fill: the fuller family of each, % of its capacity',
       width: THIRD,
       height: GRAPH_HEIGHT,
-      left: [autoblockMetric(service, HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM, 'fill (maximum)')],
+      left:
+        neighbourAction === undefined
+          ? [fill(HEALTH_METRICS.blocklistUtilization, 'fill (maximum)')]
+          : [
+              fill(HEALTH_METRICS.blocklistUtilization, 'blocklists (maximum)'),
+              fill(HEALTH_METRICS.neighbourUtilization, `neighbour sets, ${neighbourAction} (maximum)`),
+            ],
       leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
       leftAnnotations: [
         { value: 100, label: 'full', color: cloudwatch.Color.RED },

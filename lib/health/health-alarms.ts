@@ -48,6 +48,13 @@ export interface HealthAlarmsProps {
   readonly notifier: WatchedFunction;
   /** `blocker.schedule`: the blocker alarms count in periods of its interval. */
   readonly schedule: string;
+  /**
+   * The neighbour tier's action (`blocker.neighbourAction` CHALLENGE or CAPTCHA): blocklist-full
+   * then watches the fuller of the blocklists and the neighbour sets (the higher of
+   * BlocklistUtilization and NeighbourUtilization), since neighbour sets that fill up overflow too.
+   * @default none: no neighbour tier; blocklist-full watches the blocklists alone
+   */
+  readonly neighbourAction?: 'CHALLENGE' | 'CAPTCHA';
 }
 
 /** What one health alarm watches and when it fires. */
@@ -138,6 +145,7 @@ function blockerAlarmSpecs({
   blocker,
   attackTick,
   schedule,
+  neighbourAction,
 }: HealthAlarmsProps): Record<Exclude<HealthAlarmKind, EventAlarmKind>, AlarmSpec> {
   const periodSeconds = scheduleIntervalSeconds(schedule);
   const evaluationPeriods = RUNS_WATCHED;
@@ -192,15 +200,7 @@ function blockerAlarmSpecs({
       pages: true,
       description: `waf-autoblock: the blocker was not invoked for ${RUNS_WATCHED} schedule intervals (${describeSeconds(RUNS_WATCHED * periodSeconds)}; Invocations other than the 1-minute attack tick's < 1, no data counts). Check that the EventBridge schedule rule is enabled, that the function exists, and that its reserved concurrency is not 0 (throttled invocations do not count). A blocker that runs and fails is blocker-failing's.`,
     },
-    'blocklist-full': {
-      metric: blockerMetric(HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM),
-      threshold: BLOCKLIST_FULL_PERCENT,
-      comparisonOperator: AT_LEAST,
-      ...ONCE,
-      treatMissingData: QUIET_IS_FINE,
-      pages: true,
-      description: `waf-autoblock: the blocklist IP sets of one family are at least ${BLOCKLIST_FULL_PERCENT}% full together (BlocklistUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the family's sets × 10,000 entries). When all its sets are full, new ranges overflow. ${roomCheck}`,
-    },
+    'blocklist-full': blocklistFullSpec(blockerMetric, neighbourAction, roomCheck),
     overflow: {
       metric: blockerMetric(HEALTH_METRICS.overflow, cloudwatch.Stats.MAXIMUM),
       threshold: 1,
@@ -210,6 +210,53 @@ function blockerAlarmSpecs({
       pages: true,
       description: `waf-autoblock: ranges that should be blocked did not fit in their IP set (Overflow >= 1 in ${every}); the most recent and most active were kept, and the block reports list the rest. ${roomCheck}`,
     },
+  };
+}
+
+/**
+ * blocklist-full: one family's blocklist sets at least {@link BLOCKLIST_FULL_PERCENT} % full
+ * together; with a neighbour tier, or one family's neighbour sets. One alarm for both tiers: the
+ * fault (sets filling up, then ranges overflowing) and what to do about it are the same, and
+ * `waf-autoblock status` says which list it is. Both metrics come in every successful run's one
+ * EMF record, so they have data in the same periods.
+ *
+ * `MAX([blocklists, neighbours])` gives, per period, the higher of the two (CloudWatch metric
+ * math, MAX of an array of time series:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html). Without
+ * a neighbour tier the alarm watches BlocklistUtilization itself, as it always did.
+ */
+function blocklistFullSpec(
+  blockerMetric: (metricName: string, statistic: string) => cloudwatch.Metric,
+  neighbourAction: 'CHALLENGE' | 'CAPTCHA' | undefined,
+  roomCheck: string,
+): AlarmSpec {
+  const alarm = {
+    threshold: BLOCKLIST_FULL_PERCENT,
+    comparisonOperator: AT_LEAST,
+    ...ONCE,
+    treatMissingData: QUIET_IS_FINE,
+    pages: true,
+  } as const;
+  const blocklists = blockerMetric(HEALTH_METRICS.blocklistUtilization, cloudwatch.Stats.MAXIMUM);
+  if (neighbourAction === undefined) {
+    return {
+      ...alarm,
+      metric: blocklists,
+      description: `waf-autoblock: the blocklist IP sets of one family are at least ${BLOCKLIST_FULL_PERCENT}% full together (BlocklistUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the family's sets × 10,000 entries). When all its sets are full, new ranges overflow. ${roomCheck}`,
+    };
+  }
+  return {
+    ...alarm,
+    metric: new cloudwatch.MathExpression({
+      expression: 'MAX([blocklists, neighbours])',
+      usingMetrics: {
+        blocklists,
+        neighbours: blockerMetric(HEALTH_METRICS.neighbourUtilization, cloudwatch.Stats.MAXIMUM),
+      },
+      label: 'Fill of the fullest list: blocklist or neighbour sets',
+      period: blocklists.period,
+    }),
+    description: `waf-autoblock: the blocklist IP sets or the neighbour IP sets (${neighbourAction}) of one family are at least ${BLOCKLIST_FULL_PERCENT}% full together (the higher of BlocklistUtilization and NeighbourUtilization >= ${BLOCKLIST_FULL_PERCENT}, of the family's sets × 10,000 entries). When all its sets are full, new ranges overflow. waf-autoblock status shows which list. ${roomCheck}`,
   };
 }
 

@@ -8,6 +8,7 @@ import { BlocklistWebAcl } from '../blocklist-web-acl';
 import { OperationsDashboard, wafRuleMetricsOf } from '../dashboard';
 import { ConfigError } from '#config/config-error';
 import { parseConfig } from '#config/load';
+import { hasNeighbourTier } from '#config/neighbour-tier';
 import type { WafAutoblockConfigInput } from '#config/schema';
 import { BLOCKLIST_FULL_PERCENT, HealthAlarms, OpsChannel } from '../health';
 import { LedgerTable } from '../ledger-table';
@@ -231,6 +232,9 @@ export class WafAutoblock extends Construct {
       existingSecretName: config.notifier.existingSecretName,
       logRetentionDays: config.notifier.logRetentionDays,
     });
+    // With a neighbour tier, its sets' fill is watched and drawn beside the blocklists'.
+    const { neighbourAction } = config.blocker;
+    const neighbours = hasNeighbourTier(neighbourAction) ? { neighbourAction } : {};
     this.health = new HealthAlarms(this, 'Health', {
       namePrefix: prefix,
       channel: this.ops,
@@ -238,6 +242,7 @@ export class WafAutoblock extends Construct {
       attackTick: this.blocker.attackTick,
       notifier: this.notifier.handler,
       schedule: config.blocker.schedule,
+      ...neighbours,
     });
     this.firstRun = firstBlockerRun(this, this.blocker, this.health);
     if (config.dashboard) {
@@ -253,6 +258,7 @@ export class WafAutoblock extends Construct {
         deadLetters: this.ops.deadLetters,
         nearlyFullPercent: BLOCKLIST_FULL_PERCENT,
         ipSetsPerFamily: config.blocker.ipSetsPerFamily,
+        ...neighbours,
       });
     }
     if (outputs) addOperatorOutputs(this);

@@ -1,12 +1,15 @@
 /**
  * The CLI and the neighbour tier (issue 12), against the WAF emulator and dynalite: `list` shows
  * the tier of each range of a deployment that has one, and lists only what pf can block with
- * `--format plain`; `ban --tier neighbour` challenges a range instead of blocking it. A deployment
+ * `--format plain`; `ban --tier neighbour` challenges a range instead of blocking it; `status` and
+ * `diff` compare the neighbour sets with the neighbour rows and name the tier. A deployment
  * without a tier lists as before and refuses `--tier neighbour`.
  */
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { describe, expect, it } from 'vitest';
-import { ATTACKER, FOREIGN, MINUTE, NOW, RANGE, ledgerEntry } from '../support/blocker-fixtures';
-import { deploy, OPERATOR, reports, type TestDeployment, useServers } from './support';
+import { ATTACKER, FOREIGN, MINUTE, NOW, RANGE, SETTINGS, ledgerEntry } from '../support/blocker-fixtures';
+import { cloudwatch, deploy, logs, OPERATOR, reports, type TestDeployment, useServers } from './support';
 
 const servers = useServers();
 const OFFENDER = `${ATTACKER.linode}/32`;
@@ -150,5 +153,105 @@ describe('waf-autoblock flush with a neighbour tier', () => {
     expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
     expect(await deployment.ledger.activeEntries('IPV4', 'neighbour')).toEqual([]);
+  });
+});
+
+/** An entry someone else put into a neighbour set: never waf-autoblock's to remove. */
+const FOREIGN_NEIGHBOUR = '46.5.7.0/24';
+
+describe('waf-autoblock status with a neighbour tier', () => {
+  it("shows each family's neighbour sets against their capacity and each set with its tier, and both tiers' next expiries", async () => {
+    const { deployment, neighbours } = await tiered();
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, OFFENDER]);
+    servers().waf.setAddresses(neighbours.IPV4, [RANGE.linode, FOREIGN_NEIGHBOUR]);
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: SETTINGS.alarmName, StateValue: 'OK' }] });
+    logs.on(FilterLogEventsCommand).resolves({ events: [] });
+
+    const { code, stdout, stderr } = await deployment.run('status');
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      [
+        '  IPv4 blocklist: 2 / 10,000 in 1 set (0% full)',
+        '  IPv6 blocklist: 1 / 10,000 in 1 set (0% full)',
+        '  IPv4 neighbour sets (CHALLENGE): 2 / 10,000 in 1 set (0% full)',
+        '  IPv6 neighbour sets (CHALLENGE): 0 / 10,000 in 1 set (0% full)',
+      ].join('\n'),
+    );
+    expect(stdout).toMatch(/IP SET\s+TIER\s+FAMILY\s+ENTRIES\s+FULL\s+MANAGED\s+FOREIGN\n/);
+    expect(stdout).toMatch(/blocklist-v4-\d+\s+block\s+IPv4\s+2 \/ 10,000\s+0%\s+1\s+1\n/);
+    // The neighbour row's range counts as managed in its own set, and only there.
+    expect(stdout).toMatch(/neighbours-v4-\d+\s+neighbour\s+IPv4\s+2 \/ 10,000\s+0%\s+1\s+1\n/);
+    expect(stdout).toMatch(/neighbours-v6-\d+\s+neighbour\s+IPv6\s+0 \/ 10,000\s+0%\s+0\s+0\n/);
+    expect(stdout).toContain('Next expiries (2 of 2 managed ranges):');
+    expect(stdout).toMatch(/TIER\s+RANGE\s+EXPIRES \(UTC\)\s+SOURCE\n/);
+    expect(stdout).toMatch(/neighbour\s+45\.33\.12\.0\/24\s+2025-05-17T04:00:00Z \(in 1h\)/);
+    expect(stdout).toMatch(/block\s+45\.33\.12\.7\/32\s+/);
+  });
+
+  it('counts a full neighbour set against its capacity', async () => {
+    const { deployment, neighbours } = await tiered();
+    const full = Array.from({ length: 9_500 }, (_, i) => `23.1.${Math.floor(i / 256)}.${i % 256}/32`);
+    servers().waf.setAddresses(neighbours.IPV4, full);
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    logs.on(FilterLogEventsCommand).resolves({ events: [] });
+
+    const { stdout } = await deployment.run('status');
+
+    expect(stdout).toContain('  IPv4 neighbour sets (CHALLENGE): 9,500 / 10,000 in 1 set (95% full)\n');
+    expect(stdout).toMatch(/neighbours-v4-\d+\s+neighbour\s+IPv4\s+9,500 \/ 10,000\s+95%\s+0\s+9,500\n/);
+  });
+});
+
+describe('waf-autoblock diff with a neighbour tier', () => {
+  it("compares the neighbour sets with the neighbour rows, names each set's tier, and exits 1 with --exit-code on drift there alone", async () => {
+    const { deployment, neighbours } = await tiered();
+    // The Block sets are in step; the IPv4 neighbour set lacks its managed /24 and holds another's entry.
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, OFFENDER]);
+    servers().waf.setAddresses(neighbours.IPV4, [FOREIGN_NEIGHBOUR]);
+
+    const { code, stdout, stderr } = await deployment.run('diff');
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [v4, v6, n4, n6] = stdout.split(/\n(?=\S)/);
+    expect(v4).toMatch(
+      /^IP set blocklist-v4-\d+ \(CLOUDFRONT, id [\w-]+\), tier block, 2 entries: in step, 1 managed, 1 foreign\n/,
+    );
+    expect(v6).toMatch(/^IP set blocklist-v6-\d+ .*, tier block, 1 entry: in step, 0 managed, 1 foreign\n/);
+    expect(n4).toMatch(
+      /^IP set neighbours-v4-\d+ \(CLOUDFRONT, id [\w-]+\), tier neighbour \(CHALLENGE\), 1 entry: 1 missing, 0 extra managed, 1 foreign\n/,
+    );
+    expect(n4).toContain(`  missing (the next run adds them):\n    ${RANGE.linode}\n`);
+    expect(n4).toContain(`  foreign (not added by waf-autoblock; never removed by it):\n    ${FOREIGN_NEIGHBOUR}`);
+    expect(n6).toMatch(
+      /^IP set neighbours-v6-\d+ .*, tier neighbour \(CHALLENGE\), 0 entries: in step, 0 managed, 0 foreign$/,
+    );
+    expect(stdout).toContain(
+      'Summary: 4 IP sets compared with 2 managed ranges (1 block, 1 neighbour): 1 missing, 0 extra managed; 3 foreign.',
+    );
+
+    expect((await deployment.run('diff', '--exit-code')).code).toBe(1);
+  });
+
+  it('names the tier of a neighbour set that cannot be read, and exits 1', async () => {
+    const { deployment } = await tiered();
+    const gone = await deploy(servers(), {
+      environment: {
+        ...deployment.environment,
+        NEIGHBOURS_IPV6: 'neighbours-v6-gone|00000000-0000-0000-0000-000000000000',
+      },
+    });
+
+    const { code, stdout, stderr } = await gone.run('diff');
+
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      'IP set neighbours-v6-gone (CLOUDFRONT, id 00000000-0000-0000-0000-000000000000), tier neighbour (CHALLENGE): unreadable: could not read IP set neighbours-v6-gone',
+    );
+    expect(stderr).toBe('waf-autoblock diff: 1 IP set could not be read (see above)\n');
   });
 });

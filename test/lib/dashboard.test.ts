@@ -244,6 +244,7 @@ describe('the dashboard construct on its own', () => {
     region?: string;
     healthAlarmArns?: readonly string[];
     ipSetsPerFamily?: number;
+    neighbourAction?: 'CHALLENGE' | 'CAPTCHA';
   }) {
     const outdir = mkdtempSync(join(tmpdir(), 'cdkout-dashboard-'));
     outdirs.push(outdir);
@@ -271,6 +272,7 @@ describe('the dashboard construct on its own', () => {
         cloudwatch.Alarm.fromAlarmArn(stack, `Health${index}`, arn),
       ),
       ipSetsPerFamily: props.ipSetsPerFamily,
+      ...(props.neighbourAction === undefined ? {} : { neighbourAction: props.neighbourAction }),
     });
     return { dashboard, ...dashboardOf(Template.fromStack(stack)) };
   }
@@ -307,6 +309,34 @@ describe('the dashboard construct on its own', () => {
     expect(capacities(3)).toEqual([
       ['IPv4 blocklist: entries of its 3 IP sets against their capacity', [30_000, 27_000]],
       ['IPv6 blocklist: entries of its 3 IP sets against their capacity', [30_000, 27_000]],
+    ]);
+  });
+
+  it("with a neighbour tier, draws the neighbour sets' fill beside the blocklists', against the alarm's lines", () => {
+    const fillOf = (neighbourAction?: 'CHALLENGE' | 'CAPTCHA') => {
+      const { widgets } = build({ scope: 'REGIONAL', region: 'eu-west-1', neighbourAction });
+      const graph = widgetTitled(widgets, /fill/);
+      return {
+        title: graph.properties.title,
+        lines: metricsOf(graph).map((m) => [m.metricName, m.dimensions, m.options.stat, m.options.label]),
+        annotations: graph.properties.annotations?.horizontal?.map((a) => a.value),
+      };
+    };
+    expect(fillOf('CHALLENGE')).toEqual({
+      title: 'Blocklist and neighbour set fill: the fuller family of each, % of its capacity',
+      lines: [
+        [HEALTH_METRICS.blocklistUtilization, { service: 'shop-blocker' }, 'Maximum', 'blocklists (maximum)'],
+        [
+          HEALTH_METRICS.neighbourUtilization,
+          { service: 'shop-blocker' },
+          'Maximum',
+          'neighbour sets, CHALLENGE (maximum)',
+        ],
+      ],
+      annotations: [100, 90],
+    });
+    expect(fillOf().lines).toEqual([
+      [HEALTH_METRICS.blocklistUtilization, { service: 'shop-blocker' }, 'Maximum', 'fill (maximum)'],
     ]);
   });
 

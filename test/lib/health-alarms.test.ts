@@ -56,7 +56,11 @@ function descriptionOf(alarm: AlarmProperties): string {
  * The health alarms alone in a bare stack, watching inline functions: what the schedule changes,
  * without bundling the Lambdas for every case. The assembly is removed from the temp dir.
  */
-function bareHealthAlarms(schedule: string, withAttackTick = true): Map<HealthAlarmKind, AlarmProperties> {
+function bareHealthAlarms(
+  schedule: string,
+  withAttackTick = true,
+  neighbourAction?: 'CHALLENGE' | 'CAPTCHA',
+): Map<HealthAlarmKind, AlarmProperties> {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'waf-autoblock-health-')) });
   try {
     const stack = new Stack(app, 'Bare', { env: { account: '123456789012', region: 'eu-west-1' } });
@@ -74,7 +78,15 @@ function bareHealthAlarms(schedule: string, withAttackTick = true): Map<HealthAl
     const attackTick = withAttackTick
       ? new lambda.Alias(stack, 'AttackTick', { aliasName: 'attack-tick', version: blocker.function.currentVersion })
       : undefined;
-    new HealthAlarms(stack, 'Health', { namePrefix: 'bare', channel, blocker, attackTick, notifier, schedule });
+    new HealthAlarms(stack, 'Health', {
+      namePrefix: 'bare',
+      channel,
+      blocker,
+      attackTick,
+      notifier,
+      schedule,
+      ...(neighbourAction === undefined ? {} : { neighbourAction }),
+    });
     return healthAlarms(Template.fromStack(stack));
   } finally {
     rmSync(app.outdir, { recursive: true, force: true });
@@ -458,6 +470,49 @@ describe('the health alarms, configured', () => {
       ['invocations', undefined],
     ]);
     expect(blockerStopped.Metrics[1]?.MetricStat?.Metric.Dimensions.map(({ Name }) => Name)).toEqual(['FunctionName']);
+  });
+
+  it('with a neighbour tier, fire blocklist-full on the fuller of the blocklists and the neighbour sets, and say so', () => {
+    const fill = (metricName: string) => ({
+      Id: metricName === 'BlocklistUtilization' ? 'blocklists' : 'neighbours',
+      MetricStat: {
+        Metric: {
+          Namespace: 'WafAutoblock',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'bare-blocker' }],
+        },
+        Period: 600,
+        Stat: 'Maximum',
+      },
+      ReturnData: false,
+    });
+    const full = bareHealthAlarms('rate(10 minutes)', true, 'CAPTCHA').get('blocklist-full')!;
+    expect(full).toMatchObject({
+      Metrics: [
+        {
+          Id: 'expr_1',
+          Expression: 'MAX([blocklists, neighbours])',
+          Label: 'Fill of the fullest list: blocklist or neighbour sets',
+          ReturnData: true,
+        },
+        fill('BlocklistUtilization'),
+        fill('NeighbourUtilization'),
+      ],
+      Threshold: 90,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const description = descriptionOf(full);
+    expect(description).toMatch(/the blocklist IP sets or the neighbour IP sets \(CAPTCHA\) of one family/);
+    expect(description).toMatch(/BlocklistUtilization and NeighbourUtilization >= 90/);
+    expect(description).toMatch(/waf-autoblock status shows which list/);
+    expect(description.length).toBeLessThanOrEqual(1024);
+    // Without a tier it watches the blocklists alone, as it always did.
+    expect(bareHealthAlarms('rate(10 minutes)').get('blocklist-full')).toMatchObject({
+      MetricName: 'BlocklistUtilization',
+    });
   });
 
   it('refuses, naming blocker.schedule, a schedule the construct is given without the configuration checks', () => {

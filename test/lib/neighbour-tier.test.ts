@@ -146,6 +146,19 @@ describe('blocker.neighbourAction: CHALLENGE', () => {
     const blocklists = Object.values(setsNamed(template, '-blocklist-'));
     expect(resources).toHaveLength(Object.values(neighbours).length + blocklists.length);
   });
+
+  const metricNames = (value: unknown) => JSON.stringify(value).match(/[A-Za-z]+Utilization/g) ?? [];
+
+  it('has blocklist-full watch the neighbour sets as well as the blocklists, and the dashboard draw both', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: { AlarmName: string; Metrics?: unknown; AlarmDescription: unknown };
+    }[];
+    const full = alarms.find((alarm) => alarm.Properties.AlarmName === 'WafAutoblock-health-blocklist-full');
+    expect(metricNames(full?.Properties.Metrics)).toEqual(['BlocklistUtilization', 'NeighbourUtilization']);
+    expect(JSON.stringify(full?.Properties.AlarmDescription)).toContain('neighbour IP sets (CHALLENGE)');
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(metricNames(dashboard)).toEqual(['BlocklistUtilization', 'NeighbourUtilization']);
+  });
 });
 
 describe('blocker.neighbourAction: CAPTCHA', () => {

@@ -74,6 +74,8 @@ describe('the blocker health metrics', () => {
       [HEALTH_METRICS.blocklistUtilization]: 90.02,
       [HEALTH_METRICS.overflow]: 0,
     });
+    // No neighbour tier here: no metric for sets that do not exist.
+    expect(emf).not.toHaveProperty(HEALTH_METRICS.neighbourUtilization);
     const directive = (emf?._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] })
       .CloudWatchMetrics[0];
     expect(directive).toMatchObject({ Namespace: METRICS_NAMESPACE, Dimensions: [['service']] });
