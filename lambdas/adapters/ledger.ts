@@ -91,6 +91,13 @@ export interface LedgerIntent {
  */
 export const INTENT_PART_BYTES = 350_000;
 
+/**
+ * Most parts an intent read believes its first part about: the most ranges a deployment holds
+ * (5 sets × 10,000 per family and tier: 200,000), each with a long reason, take about 400. A
+ * larger count is a damaged item, refused as unreadable before it costs one GetItem a part.
+ */
+export const MAX_INTENT_PARTS = 1_000;
+
 /** The active rows of some families, as {@link Ledger.readActive} found them. */
 export interface ActiveLedger {
   /** Every active row of each family read, earliest expiry first. */
@@ -568,7 +575,7 @@ export class Ledger {
 
   private async readIntentRest(slot: IntentSlot, head: Record<string, unknown>): Promise<LedgerIntent> {
     const runId = field(head, 'runId', isNonEmptyString, 'a non-empty string');
-    const parts = field(head, 'parts', isCount, 'a non-negative integer');
+    const parts = field(head, 'parts', isPartCount, `an integer from 0 to ${MAX_INTENT_PARTS}`);
     const rest = await Promise.all(
       Array.from({ length: Math.max(0, parts - 1) }, (_, index) => this.getIntentPart(slot, index + 1)),
     );
@@ -1015,6 +1022,10 @@ function isFamily(value: unknown): value is Family {
 
 function isEpochMs(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isPartCount(value: unknown): value is number {
+  return isCount(value) && value <= MAX_INTENT_PARTS;
 }
 
 function isCount(value: unknown): value is number {

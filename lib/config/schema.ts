@@ -44,6 +44,9 @@ import { scheduleDurationProblems, scheduleProblem } from './schedule';
 import { sharedIpSetOwnSetProblems, sharedIpSetPartitionProblems, sharedIpSetsSchema } from './shared-ip-sets';
 import { trustedProxyProblems } from './trusted-proxies';
 
+/** The refusal of a `blocker.memorySize` out of range. */
+const MEMORY_SIZE_RANGE = "must be a whole number of MB from 512 to 10,240 (a big attack's run uses about 200 MB)";
+
 /** Log retentions that CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -338,14 +341,15 @@ export const configSchema = z
         /** Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart); null leaves it unreserved for accounts with a concurrency limit under 103. */
         reservedConcurrency: positiveInt.nullable().default(BLOCKER_RESERVED_CONCURRENCY),
         /**
-         * The blocker's memory in MB, 128 to 10,240 (Lambda's range), which also sets its CPU: 1,769
-         * gives one vCPU, so that a first run of a big attack decides in a fraction of a second.
+         * The blocker's memory in MB, 512 to 10,240, which also sets its CPU: 1,769 gives one vCPU, so
+         * that a first run of a big attack decides in a fraction of a second. Lambda allows 128 and up,
+         * but a run over full sets peaks near 200 MB resident: 512 is the least that leaves headroom.
          */
         memorySize: z
-          .number({ error: 'must be a whole number of MB from 128 to 10240' })
-          .int('must be a whole number of MB from 128 to 10240')
-          .min(128, 'must be a whole number of MB from 128 to 10240')
-          .max(10_240, 'must be a whole number of MB from 128 to 10240')
+          .number({ error: MEMORY_SIZE_RANGE })
+          .int(MEMORY_SIZE_RANGE)
+          .min(512, MEMORY_SIZE_RANGE)
+          .max(10_240, MEMORY_SIZE_RANGE)
           .default(BLOCKER_MEMORY_MB),
         /** Days to keep the blocker's own logs. */
         logRetentionDays: logRetentionDays.default(30),

@@ -383,7 +383,7 @@ describe('the blocker, configured', () => {
     [{ blockDurationMinutes: 0 }, 'blocker.blockDurationMinutes'],
     [{ dryRun: 'yes' }, 'blocker.dryRun'],
     [{ reservedConcurrency: 0 }, 'blocker.reservedConcurrency'],
-    [{ memorySize: 127 }, 'blocker.memorySize'],
+    [{ memorySize: 511 }, 'blocker.memorySize'],
     [{ memorySize: 10_241 }, 'blocker.memorySize'],
     [{ memorySize: 1769.5 }, 'blocker.memorySize'],
     [{ memorySize: '1769' }, 'blocker.memorySize'],

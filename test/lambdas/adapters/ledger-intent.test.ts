@@ -4,7 +4,7 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { INTENT_PART_BYTES } from '#adapters/ledger';
+import { INTENT_PART_BYTES, MAX_INTENT_PARTS } from '#adapters/ledger';
 import type { LedgerEntry } from '#core/types';
 import { ReadError } from '#shared/errors';
 import { useLedgerTable } from '../../support/blocker-harness';
@@ -158,5 +158,23 @@ describe('the write-ahead intent in the ledger table', () => {
     );
 
     await expect(table.ledger.readIntents()).rejects.toBeInstanceOf(ReadError);
+  });
+
+  it('refuses a first part that claims more parts than any intent has, before reading them', async () => {
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          range: '#intent#a#0',
+          runId: 'run-1',
+          writtenAt: NOW,
+          parts: MAX_INTENT_PARTS + 1,
+          part: 0,
+          entries: '[]',
+        },
+      }),
+    );
+
+    await expect(table.ledger.readIntents()).rejects.toThrow(/parts/);
   });
 });
