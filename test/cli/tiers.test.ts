@@ -116,6 +116,56 @@ describe('waf-autoblock unban with a neighbour tier', () => {
   });
 });
 
+describe('waf-autoblock unban names the sets of the tier a range was in', () => {
+  const escaped = (text: string) => text.replace(/[./]/g, (c) => `\\${c}`);
+
+  it('says which neighbour set the challenged /24 left, and never names the Block set for it', async () => {
+    const { deployment, neighbours } = await tiered();
+    await deployment.run('ban', ATTACKER.tor); // the seeded rows' ranges reach their sets
+    const v4 = `neighbours-v4-${tieredDeployments}`;
+    // Another tool empties the neighbour set: the /24 is already gone from it, and only from it.
+    servers().waf.setAddresses(neighbours.IPV4, []);
+    const { code, stdout } = await deployment.run('unban', ATTACKER.linode);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      new RegExp(`^Unbanned ${escaped(OFFENDER)}: removed from IP set blocklist-v4-\\d+\\.$`, 'm'),
+    );
+    expect(stdout).toContain(
+      `Also unbanned ${RANGE.linode}: already absent from IP set ${v4} (removed by hand or by another tool), so nothing was removed there.`,
+    );
+  });
+
+  it('refuses to unban a foreign entry of a neighbour set, naming that set and not the blocklist', async () => {
+    const { deployment, neighbours } = await tiered();
+    servers().waf.setAddresses(neighbours.IPV4, [RANGE.tor]);
+    const { code, stderr } = await deployment.run('unban', RANGE.tor);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `${RANGE.tor} is in neighbour IP set neighbours-v4-${tieredDeployments} but was not added by waf-autoblock`,
+    );
+    expect(stderr).not.toContain('blocklist');
+    // The entry stays; the run put the seeded neighbour row's /24 beside it.
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.tor, RANGE.linode]);
+  });
+
+  it('releases a neighbour range that was in its set before waf-autoblock challenged it, naming that set', async () => {
+    const { deployment, neighbours } = await tiered();
+    servers().waf.setAddresses(neighbours.IPV4, [RANGE.tor]);
+    await deployment.ledger.upsert([{ ...ledgerEntry(RANGE.tor), tier: 'neighbour', preexisting: true }]);
+    const { code, stdout } = await deployment.run('unban', RANGE.tor);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `Released ${RANGE.tor}: waf-autoblock no longer challenges it, but the entry stays in neighbour IP set ` +
+        `neighbours-v4-${tieredDeployments}: it was there before waf-autoblock challenged it.`,
+    );
+    // The entry stays; the run put the seeded neighbour row's /24 beside it.
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.tor, RANGE.linode]);
+    expect(await deployment.ledger.activeEntries('IPV4', 'neighbour')).toEqual([
+      expect.objectContaining({ range: RANGE.linode }),
+    ]);
+  });
+});
+
 describe('the CLI on a deployment without a neighbour tier', () => {
   it('refuses ban --tier neighbour and list --tier neighbour, naming the setting, and writes nothing', async () => {
     const deployment = await deploy(servers());
