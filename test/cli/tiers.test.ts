@@ -12,15 +12,17 @@ const servers = useServers();
 const OFFENDER = `${ATTACKER.linode}/32`;
 let tieredDeployments = 0;
 
-/** A deployment with a neighbour tier (CHALLENGE), its neighbour sets' ids, and a ledger of one range per tier. */
-async function tiered(): Promise<{ deployment: TestDeployment; neighbours: { IPV4: string; IPV6: string } }> {
+/** A deployment with a neighbour tier (CHALLENGE by default), its neighbour sets' ids, and a ledger of one range per tier. */
+async function tiered(
+  action: 'CHALLENGE' | 'CAPTCHA' = 'CHALLENGE',
+): Promise<{ deployment: TestDeployment; neighbours: { IPV4: string; IPV6: string } }> {
   const waf = servers().waf;
   tieredDeployments += 1;
   const v4 = waf.createIpSet({ name: `neighbours-v4-${tieredDeployments}`, scope: 'CLOUDFRONT', version: 'IPV4' });
   const v6 = waf.createIpSet({ name: `neighbours-v6-${tieredDeployments}`, scope: 'CLOUDFRONT', version: 'IPV6' });
   const deployment = await deploy(servers(), {
     environment: {
-      NEIGHBOUR_ACTION: 'CHALLENGE',
+      NEIGHBOUR_ACTION: action,
       NEIGHBOURS_IPV4: `${v4.name}|${v4.id}`,
       NEIGHBOURS_IPV6: `${v6.name}|${v6.id}`,
       OFFENDER_PREFIX_IPV4: '32',
@@ -63,6 +65,33 @@ describe('waf-autoblock list with a neighbour tier', () => {
     const { deployment } = await tiered();
     expect((await deployment.run('list', '--format', 'plain')).stdout).toBe(`${OFFENDER}\n`);
     expect((await deployment.run('list', '--format', 'plain', '--tier', 'neighbour')).stdout).toBe(`${RANGE.linode}\n`);
+  });
+});
+
+describe('waf-autoblock list --tier neighbour', () => {
+  it('says the listed ranges are challenged, not blocked', async () => {
+    const { deployment } = await tiered();
+    const { code, stdout } = await deployment.run('list', '--tier', 'neighbour');
+    expect(code).toBe(0);
+    expect(stdout).toContain(RANGE.linode);
+    expect(stdout).not.toContain(OFFENDER);
+    expect(stdout).toContain('1 range challenged: 1 IPv4, 0 IPv6.');
+    expect(stdout).not.toContain('blocked');
+  });
+
+  it('with CAPTCHA, says the ranges are shown a CAPTCHA, in this list and in the list of both tiers', async () => {
+    const { deployment } = await tiered('CAPTCHA');
+    const neighbours = await deployment.run('list', '--tier', 'neighbour');
+    expect(neighbours.stdout).toContain('1 range shown a CAPTCHA: 1 IPv4, 0 IPv6.');
+    const all = await deployment.run('list');
+    expect(all.stdout).toContain('1 range blocked, 1 range shown a CAPTCHA (neighbour): 2 IPv4, 0 IPv6.');
+  });
+
+  it('says no range is challenged when the neighbour tier is empty', async () => {
+    const { deployment } = await tiered();
+    expect((await deployment.run('unban', RANGE.linode)).code).toBe(0);
+    const { stdout } = await deployment.run('list', '--tier', 'neighbour');
+    expect(stdout).toBe('No range is challenged by waf-autoblock.\n');
   });
 });
 
