@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ATTACKER, FOREIGN, MINUTE, NOW, RANGE, ledgerEntry } from '../support/blocker-fixtures';
+import { refuseBeforeLookup } from '../../cli/actions';
+import { banCommand } from '../../cli/commands/ban';
 import { deploy, OPERATOR, reports, type TestDeployment, useServers } from './support';
 
 const servers = useServers();
@@ -118,6 +120,16 @@ describe('waf-autoblock ban --tier neighbour', () => {
       hits: 1,
       tier: 'neighbour',
     });
+  });
+
+  it("help's examples name addresses a ban accepts (a neighbour-tier example in carrier NAT space was refused)", () => {
+    const examples = banCommand.help.split('\n').flatMap((line) => /^\s+waf-autoblock ban (\S+)/.exec(line)?.[1] ?? []);
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const address of examples) {
+      expect(() => {
+        refuseBeforeLookup({ action: 'ban', address, source: 'cli:test', tier: 'neighbour' });
+      }).not.toThrow();
+    }
   });
 
   it('without --tier, blocks as before, in the Block set', async () => {
