@@ -2,7 +2,7 @@
 import type { ActionOutcome } from '#blocker/actions';
 import type { RangeRemoval } from '#blocker/removals';
 import type { BlockerSettings } from '#contracts/blocker-environment';
-import type { Cidr } from '#core/types';
+import type { Cidr, Tier } from '#core/types';
 import { CommandError } from './errors';
 import { plural } from './format';
 
@@ -15,6 +15,43 @@ export function blocklistOf(range: Cidr, settings: BlockerSettings): string {
   const [first, ...more] = settings.blocklist[family];
   if (more.length === 0) return `IP set ${first.name}`;
   return `the ${family === 'IPV6' ? 'IPv6' : 'IPv4'} blocklist (${more.length + 1} sets)`;
+}
+
+/**
+ * The sets of the range's family in `tier`: {@link blocklistOf} for the block tier; for the
+ * neighbour tier `neighbour IP set <name>`, or `the IPv4 neighbour sets (2 sets)`. A deployment
+ * without a neighbour tier has only its blocklists to name.
+ */
+export function tierSetsOf(range: Cidr, settings: BlockerSettings, tier: Tier = 'block'): string {
+  const neighbours = settings.neighbours;
+  if (tier === 'block' || neighbours === undefined) return blocklistOf(range, settings);
+  const family = range.includes(':') ? 'IPV6' : 'IPV4';
+  const [first, ...more] = neighbours.sets[family];
+  if (more.length === 0) return `neighbour IP set ${first.name}`;
+  return `the ${family === 'IPV6' ? 'IPv6' : 'IPv4'} neighbour sets (${more.length + 1} sets)`;
+}
+
+/** What a tier does to a range, in a sentence's words. */
+export interface TierWords {
+  /** `blocks`, `challenges`, `shows a CAPTCHA to`: "waf-autoblock no longer ... it". */
+  readonly does: string;
+  /** `blocked`, `challenged`, `showed a CAPTCHA to`: "before waf-autoblock ... it". */
+  readonly did: string;
+  /** `blocked`, `challenged`, `shown a CAPTCHA`: "3 ranges ...". */
+  readonly done: string;
+}
+
+const BLOCK_WORDS: TierWords = { does: 'blocks', did: 'blocked', done: 'blocked' };
+
+/**
+ * What `tier` does in this deployment: the block tier blocks; the neighbour tier does what
+ * `blocker.neighbourAction` says (CHALLENGE or CAPTCHA). A deployment without a neighbour tier blocks.
+ */
+export function tierWords(tier: Tier, settings: BlockerSettings): TierWords {
+  if (tier === 'block' || settings.neighbours === undefined) return BLOCK_WORDS;
+  return settings.neighbours.action === 'CAPTCHA'
+    ? { does: 'shows a CAPTCHA to', did: 'showed a CAPTCHA to', done: 'shown a CAPTCHA' }
+    : { does: 'challenges', did: 'challenged', done: 'challenged' };
 }
 
 /** The IP sets a range is written to: its family's blocklist and every shared set. */

@@ -52,7 +52,7 @@ globally routable), said before any AWS call.
 Examples:
   waf-autoblock ban 45.33.12.7 --for 24h --reason "credential stuffing, ticket 4711"
   waf-autoblock ban 2a01:4f8:1:2::/64 --for 7d
-  waf-autoblock ban 100.64.12.0/24 --tier neighbour --reason "carrier NAT, challenge only"
+  waf-autoblock ban 85.255.232.0/24 --tier neighbour --reason "mobile carrier, challenge only"
 `;
 
 /** `--tier`, read. @throws {UsageError} for anything but block or neighbour. */

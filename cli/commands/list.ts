@@ -8,6 +8,7 @@ import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, operatorFailure } from '../deployment';
 import { CommandError, UsageError } from '../errors';
 import { fromNow, plural, printable, table, utc } from '../format';
+import { tierWords } from '../outcomes';
 import { activeEntries } from '../targets';
 
 const FORMATS = ['table', 'json', 'plain'] as const;
@@ -22,7 +23,7 @@ Lists the ranges waf-autoblock blocks now (the ledger's active entries, IPv4 and
 IPv6), earliest expiry first, with their source (the rate rule, cli:<user>, or the
 host that pushed the ban), when they were first and last seen, when the block
 ends, and why. With blocker.neighbourAction CHALLENGE or CAPTCHA it also lists
-the neighbour ranges (challenged, not blocked), with a TIER column.
+the neighbour ranges (challenged, or shown a CAPTCHA, not blocked), with a TIER column.
 
 Options:
   --format <f>       table (default); json: an array of objects, times in ISO 8601
@@ -76,11 +77,27 @@ async function runList(args: readonly string[], io: CliIo): Promise<number> {
     throw operatorFailure(error);
   }
   const listed = entries.filter((entry) => tier === 'all' || tierOf(entry) === tier);
-  io.stdout.write(render(listed, format as Format, io.now?.() ?? Date.now(), tiered && (tier as TierFilter) === 'all'));
+  const view: TableView = {
+    showTier: tiered && (tier as TierFilter) === 'all',
+    // The footer says what the listed tier does: a neighbour range is challenged (or shown a CAPTCHA), not blocked.
+    done: tierWords(tier === 'neighbour' ? 'neighbour' : 'block', deployment.settings).done,
+    neighboursDone: tierWords('neighbour', deployment.settings).done,
+  };
+  io.stdout.write(render(listed, format as Format, io.now?.() ?? Date.now(), view));
   return 0;
 }
 
-function render(entries: readonly LedgerEntry[], format: Format, now: number, showTier = false): string {
+/** How the table is drawn: with a TIER column (every tier listed), and the words for what each tier does. */
+interface TableView {
+  readonly showTier: boolean;
+  /** What the listed ranges get, when one tier is listed: `blocked`, `challenged`, `shown a CAPTCHA`. */
+  readonly done: string;
+  /** What the neighbour tier's ranges get, for the footer of a list of both tiers. */
+  readonly neighboursDone: string;
+}
+
+function render(entries: readonly LedgerEntry[], format: Format, now: number, view: TableView): string {
+  const { showTier } = view;
   if (format === 'plain') return entries.map((entry) => `${entry.range}\n`).join('');
   if (format === 'json') {
     const rows = entries.map((entry) => ({
@@ -98,7 +115,7 @@ function render(entries: readonly LedgerEntry[], format: Format, now: number, sh
     }));
     return `${JSON.stringify(rows, null, 2)}\n`;
   }
-  if (entries.length === 0) return 'No range is blocked by waf-autoblock.\n';
+  if (entries.length === 0) return `No range is ${view.done} by waf-autoblock.\n`;
   const rows = entries.map((entry) => [
     ...(showTier ? [tierOf(entry)] : []),
     entry.range,
@@ -115,8 +132,8 @@ function render(entries: readonly LedgerEntry[], format: Format, now: number, sh
     table(showTier ? ['TIER', ...headers] : headers, rows),
     '',
     showTier
-      ? `${plural(entries.length - neighbours, 'range')} blocked, ${plural(neighbours, 'range')} challenged (neighbour): ${v4} IPv4, ${entries.length - v4} IPv6.`
-      : `${plural(entries.length, 'range')} blocked: ${v4} IPv4, ${entries.length - v4} IPv6.`,
+      ? `${plural(entries.length - neighbours, 'range')} blocked, ${plural(neighbours, 'range')} ${view.neighboursDone} (neighbour): ${v4} IPv4, ${entries.length - v4} IPv6.`
+      : `${plural(entries.length, 'range')} ${view.done}: ${v4} IPv4, ${entries.length - v4} IPv6.`,
   ];
   if (entries.some((entry) => entry.preexisting === true)) {
     lines.push('* was in the blocklist before waf-autoblock blocked it: the entry stays when the block ends.');

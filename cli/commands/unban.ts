@@ -10,7 +10,7 @@ import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
 import { CommandError, UsageError } from '../errors';
-import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError, removalSentence } from '../outcomes';
+import { DRY_RUN_NOTE, onlyOutcome, refusedError, removalSentence, tierSetsOf, tierWords } from '../outcomes';
 import { readTargetRange } from '../targets';
 
 const HELP = `Usage: waf-autoblock unban <ip|cidr> [options]
@@ -66,12 +66,17 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
   switch (outcome.status) {
     case 'refused':
       throw refusedError(outcome);
-    case 'foreign':
+    case 'foreign': {
+      // Shared sets take the block tier only: a neighbour set's entry is in that set alone.
+      const where =
+        outcome.tier === 'neighbour'
+          ? tierSetsOf(outcome.range, settings, 'neighbour')
+          : `${tierSetsOf(outcome.range, settings)}${settings.sharedIpSets.length > 0 ? ' or a shared IP set' : ''}`;
       throw new CommandError(
-        `${outcome.range} is in ${blocklistOf(outcome.range, settings)}${settings.sharedIpSets.length > 0 ? ' or a shared IP set' : ''} ` +
-          'but was not added by waf-autoblock, ' +
+        `${outcome.range} is in ${where} but was not added by waf-autoblock, ` +
           'so it is left alone; remove it where it was added (the AWS WAF console, "aws wafv2 update-ip-set", or the tool that manages it)',
       );
+    }
     case 'not-blocked':
       lines.push(`${outcome.range} is not blocked by waf-autoblock: nothing to unban.`);
       break;
@@ -87,9 +92,11 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
       break;
     }
     case 'released': {
+      const tier = outcome.tier ?? 'block';
+      const words = tierWords(tier, settings);
       lines.push(
-        `Released ${outcome.range}: waf-autoblock no longer blocks it, but the entry stays in ${blocklistOf(outcome.range, settings)}: ` +
-          'it was there before waf-autoblock blocked it. Remove it where it was added if it should go.',
+        `Released ${outcome.range}: waf-autoblock no longer ${words.does} it, but the entry stays in ${tierSetsOf(outcome.range, settings, tier)}: ` +
+          `it was there before waf-autoblock ${words.did} it. Remove it where it was added if it should go.`,
       );
       // A shared set may have held it as waf-autoblock's own: there it goes.
       const done = removalSentence(summary.removals, outcome.range);

@@ -115,11 +115,15 @@ export type ActionOutcome =
     }
   /**
    * Our claim ended, but the entry stays: it was in the blocklist before waf-autoblock saw the
-   * range, put there by a person or another tool.
+   * range, put there by a person or another tool. `tier`: `neighbour` when the claim was on a
+   * neighbour set's entry; unset: a Block set's.
    */
-  | { readonly status: 'released'; readonly action: OperatorAction; readonly range: Cidr }
-  /** In a blocklist, but not put there by waf-autoblock: left alone (remove it where it was added). */
-  | { readonly status: 'foreign'; readonly action: OperatorAction; readonly range: Cidr }
+  | { readonly status: 'released'; readonly action: OperatorAction; readonly range: Cidr; readonly tier?: Tier }
+  /**
+   * In a blocklist, but not put there by waf-autoblock: left alone (remove it where it was added).
+   * `tier`: `neighbour` when only a neighbour set holds it; unset: a Block set or a shared set.
+   */
+  | { readonly status: 'foreign'; readonly action: OperatorAction; readonly range: Cidr; readonly tier?: Tier }
   /** Nothing to unban: waf-autoblock does not block this range. */
   | { readonly status: 'not-blocked'; readonly action: OperatorAction; readonly range: Cidr };
 

@@ -27,6 +27,16 @@ export interface RejectedFeedMessage {
   readonly topicArn: string;
 }
 
+/** What the parser needs to know of the deployment. */
+export interface FeedDeployment {
+  /**
+   * Whether the stack has a neighbour tier (`blocker.neighbourAction` CHALLENGE or CAPTCHA): a ban
+   * with `tier: "neighbour"` is refused without one.
+   * @default false
+   */
+  readonly neighbourTier?: boolean;
+}
+
 /** What the feed records of one event asked for. */
 export interface FeedBatch {
   /** Valid actions, in the order they were published. */
@@ -45,6 +55,9 @@ const ADDRESS_PROBLEM = `must be a non-empty string of at most ${MAX_ADDRESS_LEN
 const DURATION_PROBLEM = `must be a whole number from 1 to ${MAX_FEED_DURATION_MINUTES}`;
 const REASON_PROBLEM = 'must be a string';
 const SOURCE_PROBLEM = 'must be 1 to 64 characters of letters, digits and ._@:/+-';
+/** The tiers a ban may name: the words of the CLI's `ban --tier`. */
+const TIERS = ['block', 'neighbour'] as const;
+const TIER_PROBLEM = 'must be "block" or "neighbour"';
 
 // Strict: a misspelt key (`duration`, `ip`) must be turned away loudly, not make a ban that
 // silently lasts the default time or bans nothing.
@@ -60,13 +73,20 @@ const feedMessage = z.strictObject({
   ),
   reason: z.optional(z.string({ error: REASON_PROBLEM })),
   source: z.string({ error: problem(SOURCE_PROBLEM) }).check(z.regex(SOURCE_PATTERN, SOURCE_PROBLEM)),
+  tier: z.optional(z.enum(TIERS, { error: TIER_PROBLEM })),
 });
 
 /**
  * Reads one feed message (the SNS `Message` text) into an action, or says what is wrong with it.
  * Never throws: every input, however malformed, gives one or the other.
+ *
+ * @param deployment - What the message is checked against: a `tier: "neighbour"` ban is refused,
+ *   naming the address, when the stack has no neighbour tier. @default no neighbour tier
  */
-export function parseFeedMessage(text: unknown): { action: OperatorAction } | { problem: string } {
+export function parseFeedMessage(
+  text: unknown,
+  deployment: FeedDeployment = {},
+): { action: OperatorAction } | { problem: string } {
   if (typeof text !== 'string') return { problem: 'no message text' };
   let parsed: unknown;
   try {
@@ -92,6 +112,9 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
   if (badReason !== undefined) return { problem: `reason ${badReason}` };
   if (message.action === 'unban') {
     if (message.durationMinutes !== undefined) return { problem: 'durationMinutes is only allowed with action "ban"' };
+    // An unban ends the range in every tier: a tier would say otherwise.
+    if (message.tier !== undefined)
+      return { problem: 'tier is only allowed with action "ban" (an unban ends every tier)' };
     return {
       action: {
         action: 'unban',
@@ -101,6 +124,15 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
       },
     };
   }
+  // Refused, not blocked instead: the publisher asked for less than a block, and a stack switched
+  // back to BLOCK would otherwise block a carrier's whole range on its word.
+  if (message.tier === 'neighbour' && deployment.neighbourTier !== true) {
+    return {
+      problem:
+        `tier "neighbour" for address "${quote(message.address)}": this stack has no neighbour tier ` +
+        '(blocker.neighbourAction is BLOCK); leave tier out to block the range',
+    };
+  }
   return {
     action: {
       action: 'ban',
@@ -108,6 +140,7 @@ export function parseFeedMessage(text: unknown): { action: OperatorAction } | { 
       source: message.source,
       ...(message.durationMinutes !== undefined ? { durationMinutes: message.durationMinutes } : {}),
       ...(message.reason !== undefined ? { reason: message.reason } : {}),
+      ...(message.tier === 'neighbour' ? { tier: message.tier } : {}),
     },
   };
 }
@@ -121,7 +154,7 @@ function trimmedFields(
   fields: Record<string, unknown>,
 ): { readonly fields: Record<string, unknown> } | { readonly problem: string } {
   const copy = { ...fields };
-  for (const key of ['action', 'reason', 'source'] as const) {
+  for (const key of ['action', 'reason', 'source', 'tier'] as const) {
     const value = copy[key];
     if (typeof value !== 'string') continue;
     const reading = readValueText(value);
@@ -134,12 +167,14 @@ function trimmedFields(
 /**
  * The feed messages among an SNS event's records: those whose topic is `feedTopicArn`. Records of
  * other topics (the alarm's) are left to their own readers. Never throws.
+ *
+ * @param deployment - What each message is checked against (see {@link parseFeedMessage}).
  */
-export function parseFeed(event: unknown, feedTopicArn: string): FeedBatch {
+export function parseFeed(event: unknown, feedTopicArn: string, deployment: FeedDeployment = {}): FeedBatch {
   const actions: OperatorAction[] = [];
   const rejected: RejectedFeedMessage[] = [];
   for (const sns of feedRecords(event, feedTopicArn)) {
-    const outcome = parseFeedMessage(sns.Message);
+    const outcome = parseFeedMessage(sns.Message, deployment);
     if ('action' in outcome) {
       actions.push(outcome.action);
     } else {

@@ -57,7 +57,7 @@ export interface TriggerReading {
  */
 export function triggerOf(
   event: unknown,
-  settings: Pick<BlockerSettings, 'alarmName' | 'feedTopicArn'>,
+  settings: Pick<BlockerSettings, 'alarmName' | 'feedTopicArn' | 'neighbours'>,
   now: number = Date.now(),
 ): TriggerReading {
   const records = (event as { Records?: unknown } | undefined)?.Records;
@@ -65,7 +65,7 @@ export function triggerOf(
     const scheduled = (event as { source?: unknown } | undefined)?.source === 'aws.events';
     return { trigger: { kind: scheduled ? 'schedule' : 'other' }, rejected: [] };
   }
-  const feed = parseFeed(event, settings.feedTopicArn);
+  const feed = parseFeed(event, settings.feedTopicArn, { neighbourTier: settings.neighbours !== undefined });
   // Every feed record gives either an action or a rejection.
   const fromFeed = feed.actions.length + feed.rejected.length > 0;
   const alarm = alarmMessageOf(records as unknown[], settings);

@@ -75,25 +75,26 @@ export function hasNeighbourTier(action: NeighbourAction | undefined): action is
   return action === 'CHALLENGE' || action === 'CAPTCHA';
 }
 
+/** The default widened prefixes, suggested when a configuration's leave no neighbours. */
+const DEFAULT_WIDENED = { ipv4: 24, ipv6: 64 } as const;
+
 /**
- * With a neighbour tier: an offender prefix that is not narrower than the widened one (the
- * neighbour sets would hold nothing but the offenders themselves), and a challenge immunity below
- * WAF's 300 s minimum for the Challenge action.
+ * With a neighbour tier: a widened prefix that leaves no neighbours (`ipv4Prefix` 32, `ipv6Prefix`
+ * 128: the widened range is the address itself), an offender prefix that is not narrower than the
+ * widened one (the neighbour sets would hold nothing but the offenders themselves), and a challenge
+ * immunity below WAF's 300 s minimum for the Challenge action.
+ *
+ * The prefix problems of both families are said in one problem, on the first key: a refusal names
+ * one key, and a user who set both families to single addresses must not fix one to meet the other.
  */
 export function neighbourTierProblems(config: NeighbourTierInput): ConfigProblem[] {
   const { blocker } = config;
   if (!hasNeighbourTier(blocker.neighbourAction)) return [];
   const problems: ConfigProblem[] = [];
-  const families = [
-    { key: 'ipv4', offender: blocker.offenderPrefixLength.ipv4, widened: blocker.ipv4Prefix, most: 32 },
-    { key: 'ipv6', offender: blocker.offenderPrefixLength.ipv6, widened: blocker.ipv6Prefix, most: 128 },
-  ] as const;
-  for (const { key, offender, widened, most } of families) {
-    if (offender > widened) continue;
-    problems.push({
-      path: ['blocker', 'offenderPrefixLength', key],
-      message: `is ${offender}, not narrower than blocker.${key}Prefix ${widened}: with neighbourAction ${blocker.neighbourAction} the offender is blocked by a longer prefix than its neighbours (${widened + 1} to ${most}; ${most}, the exact address, by default)`,
-    });
+  const [first, ...more] = (['ipv4', 'ipv6'] as const).flatMap((key) => prefixProblem(blocker, key) ?? []);
+  if (first !== undefined) {
+    const also = more.map((problem) => `; and ${problem.path.join('.')} ${problem.message}`).join('');
+    problems.push({ path: first.path, message: `${first.message}${also}` });
   }
   if (blocker.neighbourAction === 'CHALLENGE' && blocker.immunityTimeSeconds < IMMUNITY_SECONDS.challengeMin) {
     problems.push({
@@ -102,4 +103,33 @@ export function neighbourTierProblems(config: NeighbourTierInput): ConfigProblem
     });
   }
   return problems;
+}
+
+/**
+ * What is wrong with one family's prefixes under a neighbour tier, or undefined: the widened
+ * prefix must be shorter than the offender prefix, so that the widened range holds neighbours.
+ * A widened prefix of the whole address (32, 128) is named as the problem, since no offender
+ * prefix could be longer; otherwise the offender prefix, with the range it may take.
+ */
+function prefixProblem(blocker: NeighbourTierInput['blocker'], key: 'ipv4' | 'ipv6'): ConfigProblem | undefined {
+  const offender = blocker.offenderPrefixLength[key];
+  const widened = key === 'ipv4' ? blocker.ipv4Prefix : blocker.ipv6Prefix;
+  const most = key === 'ipv4' ? 32 : 128;
+  const action = blocker.neighbourAction;
+  if (offender > widened) return undefined;
+  if (widened === most) {
+    return {
+      path: ['blocker', `${key}Prefix`],
+      message:
+        `is ${widened}, single addresses, so with neighbourAction ${action} an offender's range holds no neighbours: ` +
+        `the neighbour tier needs blocker.${key}Prefix shorter than blocker.offenderPrefixLength.${key} (${offender}), ` +
+        `e.g. ${DEFAULT_WIDENED[key]}; or set neighbourAction BLOCK to block single addresses`,
+    };
+  }
+  return {
+    path: ['blocker', 'offenderPrefixLength', key],
+    message:
+      `is ${offender}, not narrower than blocker.${key}Prefix ${widened}: with neighbourAction ${action} the offender ` +
+      `is blocked by a longer prefix than its neighbours, ${widened + 1} to ${most} (${most}, the exact address, by default)`,
+  };
 }

@@ -184,6 +184,17 @@ export type RateRuleConfig = z.output<typeof rateRule>;
 
 const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
 
+/**
+ * The most reserved concurrency `blocker.reservedConcurrency` may ask for: 900, what an account at
+ * Lambda's default concurrency limit (1,000 per region) can reserve, since Lambda keeps 100 unreserved
+ * for the functions without a reservation ("You can reserve up to the Unreserved account concurrency
+ * value that is shown, minus 100", https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html;
+ * the default limit: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+ * AWS refuses more only at deploy; the blocker's runs never overlap (the run lock), so anything
+ * near this bound buys nothing anyway.
+ */
+export const MAX_RESERVED_CONCURRENCY = 900;
+
 /** A number of days that CloudWatch Logs accepts as a retention. */
 const logRetentionDays = z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
   message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -338,8 +349,19 @@ export const configSchema = z
           .default(64),
         /** Compute, log and report everything, write nothing. */
         dryRun: z.boolean({ error: 'must be true or false' }).default(false),
-        /** Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart); null leaves it unreserved for accounts with a concurrency limit under 103. */
-        reservedConcurrency: positiveInt.nullable().default(BLOCKER_RESERVED_CONCURRENCY),
+        /**
+         * Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart),
+         * 1 to {@link MAX_RESERVED_CONCURRENCY}; null leaves it unreserved for accounts with a concurrency limit under 103.
+         */
+        reservedConcurrency: positiveInt
+          .max(MAX_RESERVED_CONCURRENCY, {
+            error: (issue) =>
+              `must be at most ${MAX_RESERVED_CONCURRENCY} (got ${describeConfigValue(issue.input)}): AWS refuses at deploy ` +
+              "a reservation that leaves an account fewer than 100 unreserved executions, and Lambda's default limit " +
+              "is 1,000 per region; the blocker's runs never overlap, so the default 3 is enough",
+          })
+          .nullable()
+          .default(BLOCKER_RESERVED_CONCURRENCY),
         /**
          * The blocker's memory in MB, 512 to 10,240, which also sets its CPU: 1,769 gives one vCPU, so
          * that a first run of a big attack decides in a fraction of a second. Lambda allows 128 and up,

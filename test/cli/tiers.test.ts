@@ -9,21 +9,25 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { describe, expect, it } from 'vitest';
 import { ATTACKER, FOREIGN, MINUTE, NOW, RANGE, SETTINGS, ledgerEntry } from '../support/blocker-fixtures';
+import { refuseBeforeLookup } from '../../cli/actions';
+import { banCommand } from '../../cli/commands/ban';
 import { cloudwatch, deploy, logs, OPERATOR, reports, type TestDeployment, useServers } from './support';
 
 const servers = useServers();
 const OFFENDER = `${ATTACKER.linode}/32`;
 let tieredDeployments = 0;
 
-/** A deployment with a neighbour tier (CHALLENGE), its neighbour sets' ids, and a ledger of one range per tier. */
-async function tiered(): Promise<{ deployment: TestDeployment; neighbours: { IPV4: string; IPV6: string } }> {
+/** A deployment with a neighbour tier (CHALLENGE by default), its neighbour sets' ids, and a ledger of one range per tier. */
+async function tiered(
+  action: 'CHALLENGE' | 'CAPTCHA' = 'CHALLENGE',
+): Promise<{ deployment: TestDeployment; neighbours: { IPV4: string; IPV6: string } }> {
   const waf = servers().waf;
   tieredDeployments += 1;
   const v4 = waf.createIpSet({ name: `neighbours-v4-${tieredDeployments}`, scope: 'CLOUDFRONT', version: 'IPV4' });
   const v6 = waf.createIpSet({ name: `neighbours-v6-${tieredDeployments}`, scope: 'CLOUDFRONT', version: 'IPV6' });
   const deployment = await deploy(servers(), {
     environment: {
-      NEIGHBOUR_ACTION: 'CHALLENGE',
+      NEIGHBOUR_ACTION: action,
       NEIGHBOURS_IPV4: `${v4.name}|${v4.id}`,
       NEIGHBOURS_IPV6: `${v6.name}|${v6.id}`,
       OFFENDER_PREFIX_IPV4: '32',
@@ -69,6 +73,33 @@ describe('waf-autoblock list with a neighbour tier', () => {
   });
 });
 
+describe('waf-autoblock list --tier neighbour', () => {
+  it('says the listed ranges are challenged, not blocked', async () => {
+    const { deployment } = await tiered();
+    const { code, stdout } = await deployment.run('list', '--tier', 'neighbour');
+    expect(code).toBe(0);
+    expect(stdout).toContain(RANGE.linode);
+    expect(stdout).not.toContain(OFFENDER);
+    expect(stdout).toContain('1 range challenged: 1 IPv4, 0 IPv6.');
+    expect(stdout).not.toContain('blocked');
+  });
+
+  it('with CAPTCHA, says the ranges are shown a CAPTCHA, in this list and in the list of both tiers', async () => {
+    const { deployment } = await tiered('CAPTCHA');
+    const neighbours = await deployment.run('list', '--tier', 'neighbour');
+    expect(neighbours.stdout).toContain('1 range shown a CAPTCHA: 1 IPv4, 0 IPv6.');
+    const all = await deployment.run('list');
+    expect(all.stdout).toContain('1 range blocked, 1 range shown a CAPTCHA (neighbour): 2 IPv4, 0 IPv6.');
+  });
+
+  it('says no range is challenged when the neighbour tier is empty', async () => {
+    const { deployment } = await tiered();
+    expect((await deployment.run('unban', RANGE.linode)).code).toBe(0);
+    const { stdout } = await deployment.run('list', '--tier', 'neighbour');
+    expect(stdout).toBe('No range is challenged by waf-autoblock.\n');
+  });
+});
+
 describe('waf-autoblock ban --tier neighbour', () => {
   it('challenges the widened range in the neighbour set, records it in the neighbour tier, and blocks nothing', async () => {
     const { deployment, neighbours } = await tiered();
@@ -94,6 +125,16 @@ describe('waf-autoblock ban --tier neighbour', () => {
     });
   });
 
+  it("help's examples name addresses a ban accepts (a neighbour-tier example in carrier NAT space was refused)", () => {
+    const examples = banCommand.help.split('\n').flatMap((line) => /^\s+waf-autoblock ban (\S+)/.exec(line)?.[1] ?? []);
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const address of examples) {
+      expect(() => {
+        refuseBeforeLookup({ action: 'ban', address, source: 'cli:test', tier: 'neighbour' });
+      }).not.toThrow();
+    }
+  });
+
   it('without --tier, blocks as before, in the Block set', async () => {
     const { deployment, neighbours } = await tiered();
     const { code, stdout } = await deployment.run('ban', ATTACKER.tor);
@@ -116,6 +157,56 @@ describe('waf-autoblock unban with a neighbour tier', () => {
     expect(stdout).toContain(`Also unbanned ${RANGE.linode}`);
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
     expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([]);
+  });
+});
+
+describe('waf-autoblock unban names the sets of the tier a range was in', () => {
+  const escaped = (text: string) => text.replace(/[./]/g, (c) => `\\${c}`);
+
+  it('says which neighbour set the challenged /24 left, and never names the Block set for it', async () => {
+    const { deployment, neighbours } = await tiered();
+    await deployment.run('ban', ATTACKER.tor); // the seeded rows' ranges reach their sets
+    const v4 = `neighbours-v4-${tieredDeployments}`;
+    // Another tool empties the neighbour set: the /24 is already gone from it, and only from it.
+    servers().waf.setAddresses(neighbours.IPV4, []);
+    const { code, stdout } = await deployment.run('unban', ATTACKER.linode);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      new RegExp(`^Unbanned ${escaped(OFFENDER)}: removed from IP set blocklist-v4-\\d+\\.$`, 'm'),
+    );
+    expect(stdout).toContain(
+      `Also unbanned ${RANGE.linode}: already absent from IP set ${v4} (removed by hand or by another tool), so nothing was removed there.`,
+    );
+  });
+
+  it('refuses to unban a foreign entry of a neighbour set, naming that set and not the blocklist', async () => {
+    const { deployment, neighbours } = await tiered();
+    servers().waf.setAddresses(neighbours.IPV4, [RANGE.tor]);
+    const { code, stderr } = await deployment.run('unban', RANGE.tor);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `${RANGE.tor} is in neighbour IP set neighbours-v4-${tieredDeployments} but was not added by waf-autoblock`,
+    );
+    expect(stderr).not.toContain('blocklist');
+    // The entry stays; the run put the seeded neighbour row's /24 beside it.
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.tor, RANGE.linode]);
+  });
+
+  it('releases a neighbour range that was in its set before waf-autoblock challenged it, naming that set', async () => {
+    const { deployment, neighbours } = await tiered();
+    servers().waf.setAddresses(neighbours.IPV4, [RANGE.tor]);
+    await deployment.ledger.upsert([{ ...ledgerEntry(RANGE.tor), tier: 'neighbour', preexisting: true }]);
+    const { code, stdout } = await deployment.run('unban', RANGE.tor);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `Released ${RANGE.tor}: waf-autoblock no longer challenges it, but the entry stays in neighbour IP set ` +
+        `neighbours-v4-${tieredDeployments}: it was there before waf-autoblock challenged it.`,
+    );
+    // The entry stays; the run put the seeded neighbour row's /24 beside it.
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.tor, RANGE.linode]);
+    expect(await deployment.ledger.activeEntries('IPV4', 'neighbour')).toEqual([
+      expect.objectContaining({ range: RANGE.linode }),
+    ]);
   });
 });
 

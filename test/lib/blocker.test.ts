@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ATTACK_TICK_SOURCE } from '#contracts/attack-mode';
 import { BLOCKER_ENV } from '#contracts/blocker-environment';
 import { parseFeedMessage } from '#blocker/feed';
+import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
 import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
@@ -390,5 +391,14 @@ describe('the blocker, configured', () => {
     [{ sharedIpSets: ['arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/1234'] }, 'blocker.sharedIpSets[0]'],
   ])('refuses blocker %o naming %s', (blocker, key) => {
     configErrorOf({ blocker }, key);
+  });
+
+  it('refuses a reserved concurrency AWS would refuse at deploy, saying why, and takes 900', () => {
+    expect(configErrorOf({ blocker: { reservedConcurrency: 1000 } }, 'blocker.reservedConcurrency')).toBe(
+      'invalid configuration: blocker.reservedConcurrency must be at most 900 (got 1000): AWS refuses at deploy ' +
+        "a reservation that leaves an account fewer than 100 unreserved executions, and Lambda's default limit " +
+        "is 1,000 per region; the blocker's runs never overlap, so the default 3 is enough",
+    );
+    expect(parseConfig({ blocker: { reservedConcurrency: 900 } }).blocker.reservedConcurrency).toBe(900);
   });
 });

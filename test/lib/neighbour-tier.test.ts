@@ -229,6 +229,44 @@ describe('neighbour tier configuration', () => {
     ).toContain('57 to 128');
   });
 
+  it('ipv4Prefix 32 with a tier: names the widened prefix as the problem, with no impossible range to pick from', () => {
+    const message = configErrorOf({ blocker: { neighbourAction: 'CHALLENGE', ipv4Prefix: 32 } }, 'blocker.ipv4Prefix');
+    expect(message).toBe(
+      'invalid configuration: blocker.ipv4Prefix is 32, single addresses, so with neighbourAction CHALLENGE ' +
+        "an offender's range holds no neighbours: the neighbour tier needs blocker.ipv4Prefix shorter than " +
+        'blocker.offenderPrefixLength.ipv4 (32), e.g. 24; or set neighbourAction BLOCK to block single addresses',
+    );
+    expect(message).not.toMatch(/33 to 32/);
+  });
+
+  it('both families at single addresses: one refusal that says both, so that fixing one does not meet the other', () => {
+    const message = configErrorOf(
+      { blocker: { neighbourAction: 'CAPTCHA', ipv4Prefix: 32, ipv6Prefix: 128 } },
+      'blocker.ipv4Prefix',
+    );
+    expect(message).toContain('blocker.ipv4Prefix is 32, single addresses, so with neighbourAction CAPTCHA');
+    expect(message).toContain(
+      '; and blocker.ipv6Prefix is 128, single addresses, so with neighbourAction CAPTCHA ' +
+        "an offender's range holds no neighbours: the neighbour tier needs blocker.ipv6Prefix shorter than " +
+        'blocker.offenderPrefixLength.ipv6 (128), e.g. 64',
+    );
+    expect(message).not.toMatch(/129 to 128|33 to 32/);
+  });
+
+  it('an offender prefix problem in one family and single addresses in the other: both said', () => {
+    const message = configErrorOf(
+      { blocker: { neighbourAction: 'CHALLENGE', offenderPrefixLength: { ipv4: 20 }, ipv6Prefix: 128 } },
+      'blocker.offenderPrefixLength.ipv4',
+    );
+    expect(message).toContain('blocker.offenderPrefixLength.ipv4 is 20, not narrower than blocker.ipv4Prefix 24');
+    expect(message).toContain('25 to 32');
+    expect(message).toContain('; and blocker.ipv6Prefix is 128, single addresses');
+  });
+
+  it('single addresses without a tier are the one-tier blocklist of before, accepted', () => {
+    expect(parseConfig({ blocker: { ipv4Prefix: 32, ipv6Prefix: 128 } }).blocker.neighbourAction).toBe('BLOCK');
+  });
+
   it('a narrower offender prefix is accepted: a /28 is blocked, the rest of its /24 challenged', () => {
     const config = parseConfig({ blocker: { neighbourAction: 'CHALLENGE', offenderPrefixLength: { ipv4: 28 } } });
     expect(config.blocker.offenderPrefixLength).toEqual({ ipv4: 28, ipv6: 128 });

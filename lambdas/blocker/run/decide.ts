@@ -60,8 +60,8 @@ export interface RunDecision {
   readonly readFailures: readonly WriteError[];
   /** Active rows an unban or the allowlist ends now: made due in the ledger before any set write. */
   readonly ending: readonly LedgerEntry[];
-  /** The rows unbanned by an action of the trigger, by range. */
-  readonly unbanned: ReadonlyMap<string, LedgerEntry>;
+  /** The rows unbanned by an action of the trigger, in every tier: a range in both tiers has two. */
+  readonly unbanned: readonly LedgerEntry[];
   readonly outcomes: ActionOutcome[];
   /** Left-over intents read this run: dropped once this run's rows are written. */
   readonly leftover: readonly LedgerIntent[];
@@ -121,14 +121,14 @@ export async function decide(
     sharedFailures,
     readFailures,
     ending: ended.ending,
-    unbanned: ended.unbanned,
+    unbanned: ended.unbannedRows,
     leftover: inputs.intents,
     recovered,
     outcomes: actionOutcomes(
       actionPlan,
       plans,
       ended.unbanned,
-      [...LISTS.map((key) => present[key]), ...shared.map((t) => t.index)],
+      { lists: present, shared: shared.map((t) => t.index) },
       now,
     ),
   };
@@ -396,6 +396,7 @@ function endBlocks(
 ) {
   const ending: LedgerEntry[] = [];
   const unbanned = new Map<string, LedgerEntry>();
+  const unbannedRows: LedgerEntry[] = [];
   const checkAllowlist = allowlist.entries.length > 0;
   const allowlisted: string[] = [];
   const end = (key: ListKey): LedgerEntry[] =>
@@ -404,6 +405,7 @@ function endBlocks(
       if (unban) {
         // The block tier's row names the outcome when the range is in both tiers.
         if (!unbanned.has(row.range) || tierOfList(key) === 'block') unbanned.set(row.range, row);
+        unbannedRows.push(row);
       } else if (!(checkAllowlist && row.expiresAt > now && allowlist.overlaps(row.range))) return row;
       else allowlisted.push(row.range);
       if (row.expiresAt <= now) return row;
@@ -417,7 +419,7 @@ function endBlocks(
       ranges: allowlisted.slice(0, OVERFLOW_SAMPLE),
     });
   }
-  return { ending, unbanned, rows: after };
+  return { ending, unbanned, unbannedRows, rows: after };
 }
 
 /** One list's ledger step and plan for its IP sets. Shared sets take the block tier only. */
@@ -477,12 +479,18 @@ function planFamily(
   };
 }
 
+/** Every set the run read, as indexes: each list's sets together, and each shared set. */
+interface SetsRead {
+  readonly lists: Readonly<Record<ListKey, IpSetIndex>>;
+  readonly shared: readonly IpSetIndex[];
+}
+
 /** What became of each action, from the plans of this run (before any write). */
 function actionOutcomes(
   plan: ActionPlan,
   plans: Readonly<Record<ListKey, FamilyPlan>>,
   unbanned: ReadonlyMap<string, LedgerEntry>,
-  sets: readonly IpSetIndex[],
+  sets: SetsRead,
   now: number,
 ): ActionOutcome[] {
   if (plan.resolved.length === 0) return [];
@@ -518,7 +526,14 @@ function actionOutcomes(
     const [first, ...others] = ended;
     const row = first === undefined ? undefined : unbanned.get(first);
     if (first !== undefined && row !== undefined) {
-      if (row.preexisting === true) return { status: 'released', action: item.action, range: first };
+      if (row.preexisting === true) {
+        return {
+          status: 'released',
+          action: item.action,
+          range: first,
+          ...(row.tier === 'neighbour' ? { tier: row.tier } : {}),
+        };
+      }
       return {
         status: 'unbanned',
         action: item.action,
@@ -526,9 +541,28 @@ function actionOutcomes(
         ...(others.length > 0 ? { alsoEnded: others } : {}),
       };
     }
-    const held = candidates.find((candidate) => sets.some((set) => set.has(candidate)));
+    const held = heldBy(candidates, sets);
     return held === undefined
       ? { status: 'not-blocked', action: item.action, range }
-      : { status: 'foreign', action: item.action, range: held };
+      : { status: 'foreign', action: item.action, ...held };
   });
+}
+
+/**
+ * The first of `candidates` that a set holds, and the tier of the set that holds it: the Block
+ * lists are asked first (a range in both tiers is named by its Block entry, as an unban's outcome
+ * is), then the neighbour lists, then the shared sets (which take the block tier only).
+ */
+function heldBy(
+  candidates: readonly Cidr[],
+  sets: SetsRead,
+): { readonly range: Cidr; readonly tier?: Tier } | undefined {
+  for (const candidate of candidates) {
+    const key = LISTS.find((list) => sets.lists[list].has(candidate));
+    if (key !== undefined) {
+      return { range: candidate, ...(tierOfList(key) === 'neighbour' ? { tier: 'neighbour' } : {}) };
+    }
+    if (sets.shared.some((set) => set.has(candidate))) return { range: candidate };
+  }
+  return undefined;
 }

@@ -88,7 +88,8 @@ export function changesOf(settings: BlockerSettings, decision: RunDecision, writ
       ...applied.flatMap(({ key, family }) =>
         setsOf(settings, key).flatMap((ref, index) => {
           const write = writes.blocklistShards[key][index];
-          return write === undefined ? [] : [{ label: ref.name, family, plan: write.plan }];
+          const tier = tierOfList(key) === 'neighbour' ? { tier: 'neighbour' as const } : {};
+          return write === undefined ? [] : [{ label: ref.name, family, ...tier, plan: write.plan }];
         }),
       ),
       ...decision.shared.flatMap((target, index) => {

@@ -14,7 +14,7 @@ import { SETTINGS } from '../../support/blocker-fixtures';
 
 const FEED = SETTINGS.feedTopicArn;
 const OTHER_TOPIC = 'arn:aws:sns:us-east-1:123456789012:waf-autoblock-AlertTopic';
-const KEYS = ['action', 'address', 'durationMinutes', 'reason', 'source'];
+const KEYS = ['action', 'address', 'durationMinutes', 'reason', 'source', 'tier'];
 const SOURCE = /^[A-Za-z0-9._@:/+-]{1,64}$/;
 
 const BAN = { action: 'ban', address: '45.33.12.7', durationMinutes: 60, reason: 'sshd', source: 'fail2ban@web1' };
@@ -45,8 +45,12 @@ function oracleValid(value: unknown): boolean {
   const message = value as Record<string, unknown>;
   if (Object.keys(message).some((key) => !KEYS.includes(key))) return false;
   const { address, durationMinutes } = message;
-  const [action, reason, source] = [message['action'], message['reason'], message['source']].map(oracleText);
-  if (action === REFUSED || reason === REFUSED || source === REFUSED) return false;
+  const [action, reason, source, tier] = [message['action'], message['reason'], message['source'], message['tier']].map(
+    oracleText,
+  );
+  if (action === REFUSED || reason === REFUSED || source === REFUSED || tier === REFUSED) return false;
+  // Parsed without a deployment: no neighbour tier, so only "block" may be named, and only by a ban.
+  if (tier !== undefined && (tier !== 'block' || action !== 'ban')) return false;
   if (action !== 'ban' && action !== 'unban') return false;
   if (typeof address !== 'string' || address.length < 1 || address.length > 100) return false;
   if (readRange(address).problem !== undefined) return false;
@@ -101,6 +105,7 @@ function expectWithinRules(action: OperatorAction): void {
     expect(action.durationMinutes).toBeLessThanOrEqual(MAX_FEED_DURATION_MINUTES);
   }
   if (action.action === 'unban') expect(action).not.toHaveProperty('durationMinutes');
+  if (action.action === 'unban') expect(action).not.toHaveProperty('tier');
 }
 
 describe('parseFeedMessage accepts', () => {
@@ -141,6 +146,16 @@ describe('parseFeedMessage accepts', () => {
     expect(actionOf({ ...BAN, source: 's' })).toMatchObject({ source: 's' });
     const everyCharacter = 'Az09._@:/+-'.padEnd(64, 'x');
     expect(actionOf({ ...BAN, source: everyCharacter })).toMatchObject({ source: everyCharacter });
+  });
+
+  it('a ban naming the Block tier, as the default is, on any stack', () => {
+    expect(actionOf({ ...BAN, tier: 'block' })).toStrictEqual(BAN);
+    expect(actionOf({ ...BAN, tier: ' block ' })).toStrictEqual(BAN);
+  });
+
+  it('a ban naming the neighbour tier, on a stack that has one, with the word of "ban --tier"', () => {
+    const outcome = parseFeedMessage(JSON.stringify({ ...BAN, tier: 'neighbour' }), { neighbourTier: true });
+    expect(outcome).toStrictEqual({ action: { ...BAN, tier: 'neighbour' } });
   });
 
   it('an address the run will judge (non-global, allowlisted): only its text is read here', () => {
@@ -202,6 +217,15 @@ describe('parseFeedMessage turns away, naming the problem', () => {
     ['a source with a space', { ...BAN, source: 'fail2ban web1' }, 'source must be 1 to 64 characters'],
     ['a source with a newline', { ...BAN, source: 'fail2ban\nweb1' }, 'source must be 1 to 64 characters'],
     ['a source of 65 characters', { ...BAN, source: 's'.repeat(65) }, 'source must be 1 to 64 characters'],
+    ['a tier that is an action', { ...BAN, tier: 'challenge' }, 'tier must be "block" or "neighbour"'],
+    ['a tier in capitals', { ...BAN, tier: 'NEIGHBOUR' }, 'tier must be "block" or "neighbour"'],
+    ['the American spelling', { ...BAN, tier: 'neighbor' }, 'tier must be "block" or "neighbour"'],
+    ['a tier that is a list', { ...BAN, tier: ['neighbour'] }, 'tier must be "block" or "neighbour"'],
+    [
+      'a tier on an unban',
+      { action: 'unban', address: BAN.address, source: BAN.source, tier: 'neighbour' },
+      'tier is only allowed with action "ban" (an unban ends every tier)',
+    ],
   ])('%s', (_, message, problem) => {
     expect(problemOf(message)).toContain(problem);
   });
@@ -228,6 +252,17 @@ describe('parseFeedMessage turns away, naming the problem', () => {
     expect(problems[1]).toContain('and 1 more');
   });
 
+  it('a neighbour-tier ban on a stack without a neighbour tier, naming the address and the setting', () => {
+    for (const deployment of [undefined, { neighbourTier: false }]) {
+      const outcome = parseFeedMessage(JSON.stringify({ ...BAN, tier: 'neighbour' }), deployment);
+      expect(outcome).toStrictEqual({
+        problem:
+          'tier "neighbour" for address "45.33.12.7": this stack has no neighbour tier ' +
+          '(blocker.neighbourAction is BLOCK); leave tier out to block the range',
+      });
+    }
+  });
+
   it('without a message text', () => {
     expect(parseFeedMessage(undefined)).toStrictEqual({ problem: 'no message text' });
     expect(parseFeedMessage({ action: 'ban' })).toStrictEqual({ problem: 'no message text' });
@@ -251,6 +286,22 @@ describe('parseFeed', () => {
       actions: [BAN],
       rejected: [{ problem: 'not JSON', messageId: 'm-1', topicArn: FEED }],
     });
+  });
+
+  it('checks each message against the deployment it is given', () => {
+    const challenge = { ...BAN, tier: 'neighbour' };
+    const event = { Records: [record(JSON.stringify(challenge), FEED, 'm-1')] };
+    expect(parseFeed(event, FEED, { neighbourTier: true })).toStrictEqual({
+      actions: [{ ...BAN, tier: 'neighbour' }],
+      rejected: [],
+    });
+    expect(parseFeed(event, FEED).rejected).toEqual([
+      {
+        problem: expect.stringContaining('this stack has no neighbour tier') as unknown,
+        messageId: 'm-1',
+        topicArn: FEED,
+      },
+    ]);
   });
 
   it('cuts a long or odd message id short', () => {
@@ -302,6 +353,7 @@ describe('parseFeed over generated input', () => {
       fc.anything(),
     ),
     source: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._@:/+-]{0,70}$/), fc.string(), fc.anything()),
+    tier: fc.oneof(fc.constantFrom('block', 'neighbour', ' block', 'Block', 'challenge', ''), fc.anything()),
   };
   const validMessage = fc
     .record(

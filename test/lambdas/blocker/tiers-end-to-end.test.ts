@@ -8,6 +8,7 @@
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { describe, expect, it } from 'vitest';
 import type { OperatorAction } from '#blocker/actions';
+import { runBlocker } from '#blocker/run';
 import { ATTACKER, BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RANGE, RATE_RULE } from '../../support/blocker-fixtures';
 import { conflictingClient, useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
 
@@ -224,5 +225,64 @@ describe('an attack with a neighbour tier', () => {
       [RANGE.linode],
       [RANGE.tor],
     ]);
+  });
+
+  it('switched CHALLENGE -> BLOCK -> CHALLENGE: neighbour rows outlive their sets, and come back into the new ones', async () => {
+    const { deployment, rows } = await tiered();
+    const cli = 'cli:ops';
+    world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.linode] } });
+    await deployment.run(at(0));
+    expect(await rows('neighbour')).toEqual([RANGE.linode]);
+
+    // BLOCK: the stack update deletes the neighbour sets and their rule; the blocker runs with one tier.
+    const { neighbours, ...oneTier } = deployment.settings;
+    if (neighbours === undefined) throw new Error('no neighbour tier');
+    world.rateRulesLimit({ [RATE_RULE]: { ipv4: [ATTACKER.tor] } });
+    await runBlocker(deployment.deps, oneTier, { kind: 'schedule' }, at(10));
+    // A new attacker's whole /24 is blocked; the earlier offender's /32 stays blocked until it expires.
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, OFFENDER.linode, RANGE.tor]);
+    // An unban of the /24 meanwhile ends nothing of the neighbour tier: no run of one tier reads it. Nor
+    // does an unban of the bare address end its /32: one tier widens it to the /24 only.
+    const unban = await runBlocker(
+      deployment.deps,
+      oneTier,
+      {
+        kind: 'operator',
+        actions: [
+          { action: 'unban', address: RANGE.linode, source: cli },
+          { action: 'unban', address: ATTACKER.linode, source: cli },
+        ],
+        collectKeys: false,
+      },
+      at(11),
+    );
+    expect(unban.actions).toMatchObject([
+      { status: 'not-blocked', range: RANGE.linode },
+      { status: 'not-blocked', range: RANGE.linode },
+    ]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toContain(OFFENDER.linode);
+    expect(await rows('neighbour')).toEqual([RANGE.linode]);
+
+    // CHALLENGE again: the update creates new, empty neighbour sets.
+    const fresh = (family: 'IPV4' | 'IPV6') => {
+      const created = world.server.createIpSet({
+        name: `neighbours-again-${family}`,
+        scope: 'CLOUDFRONT',
+        version: family,
+      });
+      return { name: created.name, id: created.id, scope: 'CLOUDFRONT' as const };
+    };
+    const again = { IPV4: fresh('IPV4'), IPV6: fresh('IPV6') };
+    const challenge = {
+      ...oneTier,
+      neighbours: { ...neighbours, sets: { IPV4: [again.IPV4] as const, IPV6: [again.IPV6] as const } },
+    };
+    world.rateRulesLimit({});
+    alarm.alarmIs('OK');
+    await runBlocker(deployment.deps, challenge, { kind: 'schedule' }, at(20));
+    // The row still active is challenged again, the unban of its /24 notwithstanding; the /24 blocked
+    // whole under BLOCK stays blocked whole until its block ends.
+    expect(world.server.getAddresses(again.IPV4.id)).toEqual([RANGE.linode]);
+    expect(world.server.getAddresses(deployment.blocklistId.IPV4)).toEqual([FOREIGN.IPV4, OFFENDER.linode, RANGE.tor]);
   });
 });
