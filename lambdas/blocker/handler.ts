@@ -188,6 +188,8 @@ function logOutcomes({ actions, removals }: Pick<RunSummary, 'actions' | 'remova
       source: action.source,
       ...(outcome.status === 'refused' ? { reason: outcome.reason, detail: outcome.detail } : { range: outcome.range }),
       ...(outcome.status === 'banned' ? { expiresAt: new Date(outcome.expiresAt).toISOString() } : {}),
+      // The list it went to or left, when it is the neighbour tier's (a ban challenged, not blocked).
+      ...('tier' in outcome && outcome.tier === 'neighbour' ? { tier: outcome.tier } : {}),
       ...(removal === undefined
         ? {}
         : { removedFrom: removal.removedFrom, alreadyAbsentFrom: removal.alreadyAbsentFrom }),
