@@ -6,6 +6,7 @@
 import { describeAddressProblem, readRange } from '#core/address-verdict';
 import { parseAddress, parseRange } from '#core/ip-parse';
 import { collapseToPrefix } from '#core/network-range';
+import { RangeCover } from '#core/range-cover';
 import { otherSpaceIn } from '#core/value-space';
 import {
   MIN_IPV4_PREFIX,
@@ -170,6 +171,12 @@ export type ResolvedAction =
        * frees the address itself, not only its neighbours.
        */
       readonly offender?: Cidr;
+      /**
+       * The range as written, when written with its prefix (`unban 45.33.12.0/24`): every block of
+       * ours strictly inside it ends too (with a neighbour tier, the offenders inside the /24 with
+       * the /24), so that nothing the operator named stays blocked.
+       */
+      readonly within?: Cidr;
     }
   | {
       readonly kind: 'refused';
@@ -188,6 +195,17 @@ export interface ActionPlan {
   readonly unbans: Map<Cidr, Family>;
   /** The last action on each range: it decides the range's fate, and what earlier actions on it report. */
   readonly decisive: ReadonlyMap<Cidr, ResolvedAction>;
+  /** The ranges unbans named with their prefix, the last action on each an unban: what is inside them ends too. */
+  readonly unbansWithin: RangeCover;
+}
+
+/**
+ * Whether the plan ends the block of `range`: an unban named it (or widened to it), or named a
+ * wider range with its prefix and no later ban names `range` itself.
+ */
+export function isUnbanned(plan: ActionPlan, range: Cidr): boolean {
+  if (plan.unbans.has(range)) return true;
+  return plan.unbansWithin.covering(range) !== undefined && plan.decisive.get(range)?.kind !== 'ban';
 }
 
 /**
@@ -227,6 +245,7 @@ export function planActions(
         range: widened.range,
         family: widened.family,
         ...(exact !== undefined && exact !== widened.range ? { exact } : {}),
+        ...(action.address.includes('/') ? { within: parseRange(action.address)?.cidr ?? widened.range } : {}),
         ...(offenderRange !== undefined && offenderRange !== widened.range && offenderRange !== exact
           ? { offender: offenderRange }
           : {}),
@@ -271,11 +290,15 @@ export function planActions(
   }
   const bans: Sighting[] = [];
   const unbans = new Map<Cidr, Family>();
+  const within: Cidr[] = [];
   for (const [range, item] of last) {
     if (item.kind === 'ban') bans.push(item.sighting);
-    else if (item.kind === 'unban') unbans.set(range, item.family);
+    else if (item.kind === 'unban') {
+      unbans.set(range, item.family);
+      if (item.within === range) within.push(range);
+    }
   }
-  return { resolved, bans, unbans, decisive: last };
+  return { resolved, bans, unbans, decisive: last, unbansWithin: new RangeCover(within) };
 }
 
 /**
@@ -287,7 +310,7 @@ export function withActions(sightings: readonly Sighting[], plan: ActionPlan, bl
   const bans = new Map(plan.bans.map((ban) => [ban.range, ban]));
   const merged: Sighting[] = [];
   for (const sighting of sightings) {
-    if (plan.unbans.has(sighting.range)) continue;
+    if (isUnbanned(plan, sighting.range)) continue;
     const ban = bans.get(sighting.range);
     if (ban === undefined) {
       merged.push(sighting);

@@ -14,15 +14,12 @@
  * Pure: no AWS imports, no clock.
  */
 import { DEFAULT_AGGREGATION_FLOOR, ownedSetEntries, type AggregationFloor } from './aggregate';
-import { parseRange } from './ip-parse';
-import { scanRangeKey, type RangeKey } from './range-key';
-import type { Cidr, Family } from './types';
+import { RangeCover } from './range-cover';
+import type { Cidr } from './types';
 
 /** The foreign entries of a family's sets, to ask which of them covers a range. */
 export class ForeignCover {
-  /** Foreign entries by their {@link RangeKey}, with their prefix lengths per family. */
-  private readonly entries = new Map<RangeKey, string>();
-  private readonly prefixes: Record<Family, number[]> = { IPV4: [], IPV6: [] };
+  private readonly cover: RangeCover;
 
   /**
    * @param sets - The entries of each of the family's sets, as read.
@@ -36,14 +33,7 @@ export class ForeignCover {
     floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
   ) {
     const entries = sets.flat();
-    if (entries.length === 0) return;
-    for (const entry of ownedSetEntries(entries, owned, floor).foreign) {
-      const range = parseRange(entry);
-      if (range === undefined) continue;
-      this.entries.set(scanRangeKey(range, range.prefix), entry);
-      const prefixes = this.prefixes[range.family];
-      if (!prefixes.includes(range.prefix)) prefixes.push(range.prefix);
-    }
+    this.cover = new RangeCover(entries.length === 0 ? [] : ownedSetEntries(entries, owned, floor).foreign);
   }
 
   /**
@@ -52,14 +42,6 @@ export class ForeignCover {
    * `preexisting`) or `range` does not parse.
    */
   coveringEntry(range: Cidr): string | undefined {
-    if (this.entries.size === 0) return undefined;
-    const parsed = parseRange(range);
-    if (parsed === undefined) return undefined;
-    for (const prefix of this.prefixes[parsed.family]) {
-      if (prefix >= parsed.prefix) continue;
-      const entry = this.entries.get(scanRangeKey(parsed, prefix));
-      if (entry !== undefined) return entry;
-    }
-    return undefined;
+    return this.cover.covering(range);
   }
 }

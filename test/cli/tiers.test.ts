@@ -160,6 +160,41 @@ describe('waf-autoblock unban with a neighbour tier', () => {
   });
 });
 
+describe('waf-autoblock unban of a range written with its prefix, with a neighbour tier', () => {
+  /** Another offender of the same /24, blocked beside OFFENDER. */
+  const NEIGHBOURING_OFFENDER = `${RANGE.linode.replace(/\.0\/24$/, '.9')}/32`;
+
+  it('ends every block inside the range too: the offenders of the /24 with the challenged /24, and says each', async () => {
+    // A tester's finding: `unban 45.33.12.0/24` answered "Unbanned 45.33.12.0/24" and left both offenders
+    // inside it in the Block set.
+    const { deployment, neighbours } = await tiered();
+    await deployment.ledger.upsert([ledgerEntry(NEIGHBOURING_OFFENDER, { lastSeen: NOW - 5 * MINUTE })]);
+
+    const { code, stdout, stderr } = await deployment.run('unban', RANGE.linode);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Unbanned ${RANGE.linode.replace(/[./]/g, (c) => `\\${c}`)}`));
+    expect(stdout).toContain(OFFENDER);
+    expect(stdout).toContain(NEIGHBOURING_OFFENDER);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4]);
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([]);
+    expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
+  });
+
+  it('unbanning an address still frees that address alone, not the other offenders of its /24', async () => {
+    const { deployment } = await tiered();
+    await deployment.ledger.upsert([ledgerEntry(NEIGHBOURING_OFFENDER, { lastSeen: NOW - 5 * MINUTE })]);
+
+    const { code } = await deployment.run('unban', ATTACKER.linode);
+
+    expect(code).toBe(0);
+    expect((await deployment.ledger.activeEntries('IPV4')).map((entry) => entry.range)).toEqual([
+      NEIGHBOURING_OFFENDER,
+    ]);
+  });
+});
+
 describe('waf-autoblock unban names the sets of the tier a range was in', () => {
   const escaped = (text: string) => text.replace(/[./]/g, (c) => `\\${c}`);
 

@@ -19,13 +19,16 @@ import { ForeignCover } from '#core/foreign-cover';
 import { advanceLedger, indexByRange } from '#core/ledger';
 import { planLedgerWrites } from '#core/ledger-writes';
 import { mergeSightings } from '#core/merge';
+import { parseRange } from '#core/ip-parse';
+import { compareRanges } from '#core/network-range';
 import { createNormalizePolicy, normalizeKeys, type NormalizePolicy } from '#core/normalize';
 import { ParsedRanges } from '#core/parsed-ranges';
+import { RangeCover } from '#core/range-cover';
 import { IpSetIndex } from '#core/reconcile';
 import { combinedPlan, planShards } from '#core/shard-plan';
 import type { Cidr, IpSetSnapshot, LedgerEntry, Sighting, Tier } from '#core/types';
 import { ReadError, WriteError } from '#shared/errors';
-import { planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
+import { isUnbanned, planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
 import type { LedgerIntent } from '#adapters/ledger';
 import { recoverIntents } from './intent';
 import type { RunInputs } from './read';
@@ -401,7 +404,7 @@ function endBlocks(
   const allowlisted: string[] = [];
   const end = (key: ListKey): LedgerEntry[] =>
     rows[key].map((row) => {
-      const unban = actionPlan.unbans.has(row.range);
+      const unban = isUnbanned(actionPlan, row.range);
       if (unban) {
         // The block tier's row names the outcome when the range is in both tiers.
         if (!unbanned.has(row.range) || tierOfList(key) === 'block') unbanned.set(row.range, row);
@@ -519,9 +522,14 @@ function actionOutcomes(
         ...(upsert?.tier === 'neighbour' ? { tier: upsert.tier } : {}),
       };
     }
-    // The range as written first: it is the one the operator named; then the address's own offender range.
+    // The range as written first: it is the one the operator named; then the address's own offender
+    // range, then what the range written with its prefix held inside it.
     const candidates =
-      item.kind === 'unban' ? [item.exact, item.offender, range].filter((c): c is Cidr => c !== undefined) : [range];
+      item.kind === 'unban'
+        ? [item.exact, item.offender, range, ...endedWithin(item.within, unbanned)].filter(
+            (c): c is Cidr => c !== undefined,
+          )
+        : [range];
     const ended = candidates.filter((candidate) => unbanned.has(candidate));
     const [first, ...others] = ended;
     const row = first === undefined ? undefined : unbanned.get(first);
@@ -546,6 +554,21 @@ function actionOutcomes(
       ? { status: 'not-blocked', action: item.action, range }
       : { status: 'foreign', action: item.action, ...held };
   });
+}
+
+/** The ranges ended this run that lie strictly inside `within` (an unban's range as written), in address order. */
+function endedWithin(within: Cidr | undefined, unbanned: ReadonlyMap<string, LedgerEntry>): Cidr[] {
+  if (within === undefined) return [];
+  const cover = new RangeCover([within]);
+  const inside = [...unbanned.keys()]
+    .filter((range) => cover.covering(range) !== undefined)
+    .map((range) => ({ range, parsed: parseRange(range) }));
+  inside.sort((a, b) =>
+    a.parsed === undefined || b.parsed === undefined
+      ? a.range.localeCompare(b.range)
+      : compareRanges(a.parsed, b.parsed),
+  );
+  return inside.map(({ range }) => range);
 }
 
 /**
