@@ -2,21 +2,26 @@
  * `waf-autoblock ban <ip|cidr>`: block a range now, the way the blocker blocks an attacker, with a
  * duration and a reason of the operator's choosing.
  */
-import { MAX_REASON_LENGTH, reasonProblem, WIDEST_PREFIX, type BanAction } from '#blocker/actions';
+import { MAX_REASON_LENGTH, reasonProblem, WIDEST_PREFIX, type ActionOutcome, type BanAction } from '#blocker/actions';
 import { planActions } from '#blocker/actions';
 import { readRange } from '#core/address-verdict';
 import { Allowlist } from '#core/allowlist';
+import { parseRange } from '#core/ip-parse';
+import { collapseToPrefix } from '#core/network-range';
+import type { Cidr } from '#core/types';
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { ReadError } from '#shared/errors';
 import { trimSurroundingSpace } from '#core/value-space';
 import { createNormalizePolicy } from '#core/normalize';
 import { readConfig } from '../config';
 import { parseCommandLine, positionalArguments } from '../arguments';
 import { applyActions, operatorSource, refuseBeforeLookup } from '../actions';
 import type { CliIo, Command } from '../command';
-import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment } from '../deployment';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, openDeployment, type Deployment } from '../deployment';
 import { MAX_BAN_MINUTES, parseDuration } from '../duration';
 import { CommandError, UsageError } from '../errors';
 import { count, fromNow, plural, printable, span, utc } from '../format';
-import { DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf } from '../outcomes';
+import { blocklistOf, DRY_RUN_NOTE, onlyOutcome, refusedError, setsOf, tierSetsOf, tierWords } from '../outcomes';
 import { readTargetRange } from '../targets';
 
 const HELP = `Usage: waf-autoblock ban <ip|cidr> [--for <duration>] [--reason <text>] [options]
@@ -130,6 +135,94 @@ export const banCommand: Command = {
   run: runBan,
 };
 
+/** What the operator asked for, beside the run's outcome: the lines of a ban are about both. */
+interface BanRequest {
+  /** The address or range as written, trimmed. */
+  readonly written: string;
+  readonly source: string;
+  readonly reason: string | undefined;
+  /** The duration asked for, in ms (the deployment's default when `--for` was not given). */
+  readonly asked: number;
+  readonly now: number;
+}
+
+/**
+ * What a ban did, in the tier's words: `Banned ... In IP set blocklist-v4-1.` for the block tier;
+ * `Challenged ...` or `Showing a CAPTCHA to ...` and the neighbour set for the neighbour tier, as
+ * `list` says it; and whether the range was already in that tier for longer.
+ */
+function bannedLines(
+  outcome: ActionOutcome & { status: 'banned' },
+  request: BanRequest,
+  settings: BlockerSettings,
+): string[] {
+  const { written, source, reason, asked, now } = request;
+  const neighbours = outcome.tier === 'neighbour' ? settings.neighbours : undefined;
+  const widened = outcome.range === written ? '' : ` (${printable(written)} widened)`;
+  const headline =
+    neighbours === undefined ? 'Banned' : neighbours.action === 'CAPTCHA' ? 'Showing a CAPTCHA to' : 'Challenged';
+  const lines = [
+    `${headline} ${outcome.range}${widened} until ${utc(outcome.expiresAt)} (${fromNow(outcome.expiresAt, now)}).`,
+    `  Source ${printable(source)}${reason === undefined ? '' : `; reason: ${printable(reason)}`}.`,
+    neighbours === undefined
+      ? `  In ${setsOf(outcome.range, settings)}.`
+      : `  In ${tierSetsOf(outcome.range, settings, 'neighbour')}, whose rule's action is ${neighbours.action}.`,
+  ];
+  if (outcome.expiresAt > now + asked) {
+    const extended = neighbours === undefined ? 'a block is extended' : 'its time in the neighbour tier is extended';
+    const done = tierWords(neighbours === undefined ? 'block' : 'neighbour', settings).done;
+    lines.push(`  It was already ${done} until later than the ${span(asked)} asked for: ${extended}, never shortened.`);
+  }
+  return lines;
+}
+
+/**
+ * The block tier's active range that holds all of `range` (the same range, or a wider one), if
+ * any: the Block sets' rule comes before the neighbour rule, so such a range stays blocked whatever
+ * the neighbour tier says. A narrower block-tier range inside it (the offender's own /32) is the
+ * tier working as meant, and is not returned.
+ */
+async function blockTierRangeCovering(deployment: Deployment, range: Cidr): Promise<Cidr | undefined> {
+  const inner = parseRange(range);
+  if (inner === undefined) return undefined;
+  const entries = await deployment.ledger.activeEntries(inner.family, 'block');
+  return entries.find((entry) => {
+    const outer = parseRange(entry.range);
+    return (
+      outer !== undefined &&
+      outer.family === inner.family &&
+      outer.prefix <= inner.prefix &&
+      collapseToPrefix(inner, outer.prefix).cidr === outer.cidr
+    );
+  })?.range;
+}
+
+/**
+ * After a neighbour-tier ban: a line when the block tier blocks all of `range` anyway, none when
+ * it does not. The ban is done by then, so a ledger that cannot be read is said, not a failure.
+ */
+async function blockTierNote(deployment: Deployment, range: Cidr): Promise<string[]> {
+  let blocking: Cidr | undefined;
+  try {
+    blocking = await blockTierRangeCovering(deployment, range);
+  } catch (error) {
+    if (!(error instanceof ReadError)) throw error;
+    return [`  Could not check whether the Block sets block ${range} too: ${error.message}.`];
+  }
+  return blocking === undefined ? [] : [stillBlockedLine(range, blocking, deployment.settings)];
+}
+
+/** Said after a neighbour-tier ban of a range that the block tier blocks all of. */
+function stillBlockedLine(range: Cidr, blocking: Cidr, settings: BlockerSettings): string {
+  const held = blocking === range ? `${range} is also` : `${range} is inside ${blocking}, which is`;
+  const sets = blocklistOf(blocking, settings);
+  const done = tierWords('neighbour', settings).done;
+  return (
+    `  It stays blocked too: ${held} in ${sets}, whose rule comes before the neighbour rule; ` +
+    `to have it only ${done}, unban ${blocking} (an unban ends both tiers) and ban it again with --tier neighbour.`
+  );
+}
+
 async function runBan(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(args, {
     ...DEPLOYMENT_OPTIONS,
@@ -172,21 +265,8 @@ async function runBan(args: readonly string[], io: CliIo): Promise<number> {
   }
 
   const asked = durationMinutes === undefined ? settings.blockDurationMs : durationMinutes * 60_000;
-  const written = trimSurroundingSpace(address);
-  const widened = outcome.range === written ? '' : ` (${printable(written)} widened)`;
-  const challenged = outcome.tier === 'neighbour' && settings.neighbours !== undefined;
-  const lines = [
-    `${challenged ? 'Challenged' : 'Banned'} ${outcome.range}${widened} until ${utc(outcome.expiresAt)} (${fromNow(outcome.expiresAt, now)}).`,
-    `  Source ${printable(source)}${reason === undefined ? '' : `; reason: ${printable(reason)}`}.`,
-    challenged
-      ? `  In the ${outcome.range.includes(':') ? 'IPv6' : 'IPv4'} neighbour sets (${settings.neighbours.action}).`
-      : `  In ${setsOf(outcome.range, settings)}.`,
-  ];
-  if (outcome.expiresAt > now + asked) {
-    lines.push(
-      `  It was already blocked until later than the ${span(asked)} asked for: a block is extended, never shortened.`,
-    );
-  }
+  const lines = bannedLines(outcome, { written: trimSurroundingSpace(address), source, reason, asked, now }, settings);
+  if (outcome.tier === 'neighbour') lines.push(...(await blockTierNote(deployment, outcome.range)));
   if (summary.overflow > 0) {
     lines.push(
       `  Warning: ${plural(summary.overflow, 'managed range')} did not fit into a full IP set; the most recently seen are kept.`,

@@ -59,6 +59,25 @@ const SOURCE_PROBLEM = 'must be 1 to 64 characters of letters, digits and ._@:/+
 const TIERS = ['block', 'neighbour'] as const;
 const TIER_PROBLEM = 'must be "block" or "neighbour"';
 
+/**
+ * The tier refusal with what was sent, quoted as every echoed value is ({@link quote}), and a hint
+ * for the near misses a publisher writes: capitals (`"Neighbour"`) and the American spelling.
+ */
+function tierProblem(issue: { readonly input?: unknown }): string {
+  const { input } = issue;
+  if (typeof input !== 'string') {
+    const kind = input === null ? 'null' : Array.isArray(input) ? 'a list' : `a ${typeof input}`;
+    return `${TIER_PROBLEM} (got ${kind})`;
+  }
+  const word = input.toLowerCase();
+  const hint = (TIERS as readonly string[]).includes(word)
+    ? `; did you mean "${word}"? Tiers are lower case`
+    : /^neighbou?rs?$/.test(word)
+      ? '; did you mean "neighbour"? The tier is spelt the British way, as `ban --tier` spells it'
+      : '';
+  return `${TIER_PROBLEM} (got "${quote(input)}")${hint}`;
+}
+
 // Strict: a misspelt key (`duration`, `ip`) must be turned away loudly, not make a ban that
 // silently lasts the default time or bans nothing.
 const feedMessage = z.strictObject({
@@ -73,7 +92,7 @@ const feedMessage = z.strictObject({
   ),
   reason: z.optional(z.string({ error: REASON_PROBLEM })),
   source: z.string({ error: problem(SOURCE_PROBLEM) }).check(z.regex(SOURCE_PATTERN, SOURCE_PROBLEM)),
-  tier: z.optional(z.enum(TIERS, { error: TIER_PROBLEM })),
+  tier: z.optional(z.enum(TIERS, { error: tierProblem })),
 });
 
 /**
@@ -111,10 +130,12 @@ export function parseFeedMessage(
   const badReason = message.reason === undefined ? undefined : reasonProblem(message.reason);
   if (badReason !== undefined) return { problem: `reason ${badReason}` };
   if (message.action === 'unban') {
-    if (message.durationMinutes !== undefined) return { problem: 'durationMinutes is only allowed with action "ban"' };
-    // An unban ends the range in every tier: a tier would say otherwise.
-    if (message.tier !== undefined)
-      return { problem: 'tier is only allowed with action "ban" (an unban ends every tier)' };
+    const problems = [
+      ...(message.durationMinutes === undefined ? [] : ['durationMinutes is only allowed with action "ban"']),
+      // An unban ends the range in every tier: a tier would say otherwise.
+      ...(message.tier === undefined ? [] : ['tier is only allowed with action "ban" (an unban ends every tier)']),
+    ];
+    if (problems.length > 0) return { problem: problems.join('; ') };
     return {
       action: {
         action: 'unban',

@@ -350,9 +350,12 @@ function addedSection(added: BlockReportV2['added'], addedCount: number, max: nu
   return [[], [bold(`Added: ${formatCount(total)}`)], ...withRest(listed, total)];
 }
 
-/** A neighbour range is challenged, not blocked (issue 12): said after it; a blocked range says nothing, as before tiers. */
+/**
+ * A neighbour range is not blocked (issue 12): said after it; a blocked range says nothing, as
+ * before tiers. The report does not carry `blocker.neighbourAction`, so the words fit both actions.
+ */
 function tierNote(entry: { readonly tier?: string }): string {
-  return entry.tier === 'neighbour' ? ' · challenged (neighbour)' : '';
+  return entry.tier === 'neighbour' ? ' · neighbour tier (challenge or CAPTCHA)' : '';
 }
 
 function expiredSection(expired: BlockReportV2['expired'], expiredCount: number, max: number): Line[] {

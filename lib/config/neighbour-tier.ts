@@ -78,43 +78,51 @@ export function hasNeighbourTier(action: NeighbourAction | undefined): action is
 /** The default widened prefixes, suggested when a configuration's leave no neighbours. */
 const DEFAULT_WIDENED = { ipv4: 24, ipv6: 64 } as const;
 
+/** The prefixes `ipv4Prefix` / `ipv6Prefix` and `offenderPrefixLength` accept, per family. */
+const PREFIX_BOUNDS = { ipv4: { min: 8, most: 32 }, ipv6: { min: 32, most: 128 } } as const;
+
+/** `25 to 32`, or `32` alone: never a range that holds nothing or one value twice. */
+function fromTo(low: number, high: number): string {
+  return low === high ? `${low}` : `${low} to ${high}`;
+}
+
 /**
  * With a neighbour tier: a widened prefix that leaves no neighbours (`ipv4Prefix` 32, `ipv6Prefix`
  * 128: the widened range is the address itself), an offender prefix that is not narrower than the
  * widened one (the neighbour sets would hold nothing but the offenders themselves), and a challenge
  * immunity below WAF's 300 s minimum for the Challenge action.
  *
- * The prefix problems of both families are said in one problem, on the first key: a refusal names
- * one key, and a user who set both families to single addresses must not fix one to meet the other.
+ * The problems are said in one problem, on the first key: a refusal names one key, and a user who
+ * set both families to single addresses (or a short immunity besides) must not fix one only to be
+ * refused for the next.
  */
 export function neighbourTierProblems(config: NeighbourTierInput): ConfigProblem[] {
   const { blocker } = config;
   if (!hasNeighbourTier(blocker.neighbourAction)) return [];
-  const problems: ConfigProblem[] = [];
-  const [first, ...more] = (['ipv4', 'ipv6'] as const).flatMap((key) => prefixProblem(blocker, key) ?? []);
-  if (first !== undefined) {
-    const also = more.map((problem) => `; and ${problem.path.join('.')} ${problem.message}`).join('');
-    problems.push({ path: first.path, message: `${first.message}${also}` });
-  }
+  const problems = (['ipv4', 'ipv6'] as const).flatMap((key) => prefixProblem(blocker, key) ?? []);
   if (blocker.neighbourAction === 'CHALLENGE' && blocker.immunityTimeSeconds < IMMUNITY_SECONDS.challengeMin) {
     problems.push({
       path: ['blocker', 'immunityTimeSeconds'],
       message: `is ${blocker.immunityTimeSeconds}, below ${IMMUNITY_SECONDS.challengeMin}, WAF's minimum for the Challenge action`,
     });
   }
-  return problems;
+  const [first, ...more] = problems;
+  if (first === undefined) return [];
+  const also = more.map((problem) => `; and ${problem.path.join('.')} ${problem.message}`).join('');
+  return [{ path: first.path, message: `${first.message}${also}` }];
 }
 
 /**
  * What is wrong with one family's prefixes under a neighbour tier, or undefined: the widened
  * prefix must be shorter than the offender prefix, so that the widened range holds neighbours.
  * A widened prefix of the whole address (32, 128) is named as the problem, since no offender
- * prefix could be longer; otherwise the offender prefix, with the range it may take.
+ * prefix could be longer; otherwise the offender prefix, with the range it may take. Every value
+ * suggested is one the configuration accepts.
  */
 function prefixProblem(blocker: NeighbourTierInput['blocker'], key: 'ipv4' | 'ipv6'): ConfigProblem | undefined {
   const offender = blocker.offenderPrefixLength[key];
   const widened = key === 'ipv4' ? blocker.ipv4Prefix : blocker.ipv6Prefix;
-  const most = key === 'ipv4' ? 32 : 128;
+  const { most } = PREFIX_BOUNDS[key];
   const action = blocker.neighbourAction;
   if (offender > widened) return undefined;
   if (widened === most) {
@@ -122,14 +130,36 @@ function prefixProblem(blocker: NeighbourTierInput['blocker'], key: 'ipv4' | 'ip
       path: ['blocker', `${key}Prefix`],
       message:
         `is ${widened}, single addresses, so with neighbourAction ${action} an offender's range holds no neighbours: ` +
-        `the neighbour tier needs blocker.${key}Prefix shorter than blocker.offenderPrefixLength.${key} (${offender}), ` +
-        `e.g. ${DEFAULT_WIDENED[key]}; or set neighbourAction BLOCK to block single addresses`,
+        `${shorterWidened(key, offender)}; or set neighbourAction BLOCK to block single addresses`,
     };
   }
+  const allowed =
+    widened + 1 === most
+      ? `only ${most}, the exact address (the default), with this ${key}Prefix`
+      : `${fromTo(widened + 1, most)} (${most}, the exact address, by default)`;
   return {
     path: ['blocker', 'offenderPrefixLength', key],
     message:
       `is ${offender}, not narrower than blocker.${key}Prefix ${widened}: with neighbourAction ${action} the offender ` +
-      `is blocked by a longer prefix than its neighbours, ${widened + 1} to ${most} (${most}, the exact address, by default)`,
+      `is blocked by a longer prefix than its neighbours, ${allowed}`,
   };
+}
+
+/**
+ * The widened prefix to pick below an offender prefix of `offender`: the default when it is
+ * shorter, else the prefixes between the shortest accepted and `offender`; and when `offender` is
+ * itself the shortest accepted, no widened prefix can be shorter, so the offender prefix is named.
+ */
+function shorterWidened(key: 'ipv4' | 'ipv6', offender: number): string {
+  const { min, most } = PREFIX_BOUNDS[key];
+  const needs = `the neighbour tier needs blocker.${key}Prefix shorter than blocker.offenderPrefixLength.${key}`;
+  if (offender === min) {
+    return (
+      `${needs}, and blocker.offenderPrefixLength.${key} is ${offender}, the shortest prefix accepted, so none can be: ` +
+      `set blocker.offenderPrefixLength.${key} longer (${most}, the exact address, by default) and ` +
+      `blocker.${key}Prefix shorter than it, e.g. ${DEFAULT_WIDENED[key]} with the default`
+    );
+  }
+  const pick = DEFAULT_WIDENED[key] < offender ? `e.g. ${DEFAULT_WIDENED[key]}` : `so ${fromTo(min, offender - 1)}`;
+  return `${needs} (${offender}), ${pick}`;
 }

@@ -195,6 +195,9 @@ const positiveInt = z.number().int('must be a whole number').positive('must be a
  */
 export const MAX_RESERVED_CONCURRENCY = 900;
 
+/** The refusal of a `blocker.reservedConcurrency` that is not a whole number of at least 1. */
+const RESERVED_CONCURRENCY_RANGE = `must be a whole number from 1 to ${MAX_RESERVED_CONCURRENCY}, or null (unreserved)`;
+
 /** A number of days that CloudWatch Logs accepts as a retention. */
 const logRetentionDays = z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
   message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -353,7 +356,10 @@ export const configSchema = z
          * Reserved concurrency (3: attack mode's pollers and a ban-feed run side by side; the run lock keeps runs apart),
          * 1 to {@link MAX_RESERVED_CONCURRENCY}; null leaves it unreserved for accounts with a concurrency limit under 103.
          */
-        reservedConcurrency: positiveInt
+        reservedConcurrency: z
+          .number()
+          .int(RESERVED_CONCURRENCY_RANGE)
+          .min(1, RESERVED_CONCURRENCY_RANGE)
           .max(MAX_RESERVED_CONCURRENCY, {
             error: (issue) =>
               `must be at most ${MAX_RESERVED_CONCURRENCY} (got ${describeConfigValue(issue.input)}): AWS refuses at deploy ` +

@@ -107,7 +107,10 @@ describe('waf-autoblock ban --tier neighbour', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Challenged 185\.220\.101\.0\/24 \(185\.220\.101\.4 widened\) until /);
-    expect(stdout).toContain('In the IPv4 neighbour sets (CHALLENGE).');
+    expect(stdout).toContain(
+      `In neighbour IP set neighbours-v4-${tieredDeployments}, whose rule's action is CHALLENGE.`,
+    );
+    expect(stdout).not.toMatch(/blocked|Block sets/);
     // The seeded rows' ranges are put into their sets by the same run, each in its own tier.
     expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([RANGE.linode, RANGE.tor]);
     expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).not.toContain(RANGE.tor);
@@ -123,6 +126,47 @@ describe('waf-autoblock ban --tier neighbour', () => {
       hits: 1,
       tier: 'neighbour',
     });
+  });
+
+  it('with CAPTCHA, says the range is shown a CAPTCHA, not challenged, and names the neighbour set', async () => {
+    // A tester's finding: the line began "Challenged" on a CAPTCHA stack and named no set.
+    const { deployment } = await tiered('CAPTCHA');
+    const { code, stdout } = await deployment.run('ban', ATTACKER.tor, '--tier', 'neighbour');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Showing a CAPTCHA to 185\.220\.101\.0\/24 \(185\.220\.101\.4 widened\) until /);
+    expect(stdout).toContain(`In neighbour IP set neighbours-v4-${tieredDeployments}, whose rule's action is CAPTCHA.`);
+    expect(stdout).not.toMatch(/[Cc]hallenged/);
+  });
+
+  it('a range already in the neighbour tier for longer: says it stays challenged, not blocked, that long', async () => {
+    const { deployment } = await tiered();
+    // The seeded neighbour row of 45.33.12.0/24 runs for an hour.
+    const { code, stdout } = await deployment.run('ban', ATTACKER.linode, '--tier', 'neighbour', '--for', '30m');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /It was already challenged until later than the .+ asked for: its time in the neighbour tier is extended, never shortened\./,
+    );
+    expect(stdout).not.toContain('blocked');
+  });
+
+  it('a range the Block sets hold too: says it stays blocked, and how to only challenge it', async () => {
+    // A tester's finding: "Challenged 45.33.12.0/24" although the Block rule, evaluated first, still blocked it.
+    const { deployment } = await tiered();
+    expect((await deployment.run('ban', ATTACKER.linode)).code).toBe(0);
+    const { code, stdout } = await deployment.run('ban', ATTACKER.linode, '--tier', 'neighbour');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Challenged 45\.33\.12\.0\/24 /);
+    expect(stdout).toMatch(
+      /It stays blocked too: 45\.33\.12\.0\/24 is also in IP set blocklist-v4-\d+, whose rule comes before the neighbour rule; to have it only challenged, unban 45\.33\.12\.0\/24 \(an unban ends both tiers\) and ban it again with --tier neighbour\./,
+    );
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toContain(RANGE.linode);
+  });
+
+  it("says nothing of the Block sets when they hold only the offender's own address inside the range", async () => {
+    const { deployment } = await tiered(); // the block tier holds 45.33.12.7/32, inside 45.33.12.0/24
+    const { stdout } = await deployment.run('ban', ATTACKER.linode, '--tier', 'neighbour', '--for', '2h');
+    expect(stdout).toMatch(/^Challenged 45\.33\.12\.0\/24 /);
+    expect(stdout).not.toContain('stays blocked');
   });
 
   it("help's examples name addresses a ban accepts (a neighbour-tier example in carrier NAT space was refused)", () => {

@@ -393,6 +393,17 @@ describe('the blocker, configured', () => {
     configErrorOf({ blocker }, key);
   });
 
+  it('refuses a reserved concurrency of 0 or less, or a fraction, saying the range it takes', () => {
+    // A tester's finding: "must be a positive number" said neither the bound nor that null is allowed.
+    for (const reservedConcurrency of [0, -3, 2.5]) {
+      expect(configErrorOf({ blocker: { reservedConcurrency } }, 'blocker.reservedConcurrency')).toBe(
+        'invalid configuration: blocker.reservedConcurrency must be a whole number from 1 to 900, or null (unreserved)',
+      );
+    }
+    expect(parseConfig({ blocker: { reservedConcurrency: 1 } }).blocker.reservedConcurrency).toBe(1);
+    expect(parseConfig({ blocker: { reservedConcurrency: null } }).blocker.reservedConcurrency).toBeNull();
+  });
+
   it('refuses a reserved concurrency AWS would refuse at deploy, saying why, and takes 900', () => {
     expect(configErrorOf({ blocker: { reservedConcurrency: 1000 } }, 'blocker.reservedConcurrency')).toBe(
       'invalid configuration: blocker.reservedConcurrency must be at most 900 (got 1000): AWS refuses at deploy ' +

@@ -263,6 +263,73 @@ describe('neighbour tier configuration', () => {
     expect(message).toContain('; and blocker.ipv6Prefix is 128, single addresses');
   });
 
+  // A tester's findings: the refusals suggested values the configuration refuses in turn ("shorter than
+  // (8), e.g. 24", "(24), e.g. 24", "32 to 32"), and left a short Challenge immunity for the next try.
+  describe('suggests only values the configuration accepts', () => {
+    /** The blocker settings of a configuration the refusal says to write: it must be accepted. */
+    const accepted = (blocker: Record<string, unknown>) => parseConfig({ blocker }).blocker;
+
+    it('single addresses over an offender prefix of 24: the prefixes below 24, no "e.g. 24"', () => {
+      const message = configErrorOf(
+        { blocker: { neighbourAction: 'CHALLENGE', ipv4Prefix: 32, offenderPrefixLength: { ipv4: 24 } } },
+        'blocker.ipv4Prefix',
+      );
+      expect(message).toContain('shorter than blocker.offenderPrefixLength.ipv4 (24), so 8 to 23;');
+      expect(message).not.toContain('e.g. 24');
+      const [low, high] = [8, 23].map((ipv4Prefix) =>
+        accepted({ neighbourAction: 'CHALLENGE', ipv4Prefix, offenderPrefixLength: { ipv4: 24 } }),
+      );
+      expect([low?.ipv4Prefix, high?.ipv4Prefix]).toEqual([8, 23]);
+    });
+
+    it('single addresses over the shortest offender prefix: names the offender prefix, and suggests a pair accepted together', () => {
+      const message = configErrorOf(
+        { blocker: { neighbourAction: 'CHALLENGE', ipv4Prefix: 32, offenderPrefixLength: { ipv4: 8 } } },
+        'blocker.ipv4Prefix',
+      );
+      expect(message).toContain(
+        'blocker.offenderPrefixLength.ipv4 is 8, the shortest prefix accepted, so none can be: set ' +
+          'blocker.offenderPrefixLength.ipv4 longer (32, the exact address, by default) and blocker.ipv4Prefix ' +
+          'shorter than it, e.g. 24 with the default',
+      );
+      expect(message).not.toMatch(/\(8\), e\.g\./);
+      expect(accepted({ neighbourAction: 'CHALLENGE', ipv4Prefix: 24 }).ipv4Prefix).toBe(24);
+    });
+
+    it('IPv6 single addresses over an offender prefix of 32: names the offender prefix, never "e.g. 64"', () => {
+      const message = configErrorOf(
+        { blocker: { neighbourAction: 'CAPTCHA', ipv6Prefix: 128, offenderPrefixLength: { ipv6: 32 } } },
+        'blocker.ipv6Prefix',
+      );
+      expect(message).toContain(
+        'blocker.offenderPrefixLength.ipv6 is 32, the shortest prefix accepted, so none can be',
+      );
+      expect(message).toContain('e.g. 64 with the default');
+      expect(message).not.toMatch(/\(32\), e\.g\. 64/);
+    });
+
+    it('offender and widened prefix both 31: the one accepted offender prefix, not "32 to 32"', () => {
+      const message = configErrorOf(
+        { blocker: { neighbourAction: 'CHALLENGE', ipv4Prefix: 31, offenderPrefixLength: { ipv4: 31 } } },
+        'blocker.offenderPrefixLength.ipv4',
+      );
+      expect(message).toContain('only 32, the exact address (the default), with this ipv4Prefix');
+      expect(message).not.toContain('32 to 32');
+      expect(accepted({ neighbourAction: 'CHALLENGE', ipv4Prefix: 31 }).offenderPrefixLength.ipv4).toBe(32);
+    });
+
+    it('says a Challenge immunity below 300 s in the same refusal as a prefix problem', () => {
+      const message = configErrorOf(
+        { blocker: { neighbourAction: 'CHALLENGE', ipv4Prefix: 32, immunityTimeSeconds: 120 } },
+        'blocker.ipv4Prefix',
+      );
+      expect(message).toContain('blocker.ipv4Prefix is 32, single addresses');
+      expect(message).toContain(
+        "; and blocker.immunityTimeSeconds is 120, below 300, WAF's minimum for the Challenge action",
+      );
+    });
+  });
+
   it('single addresses without a tier are the one-tier blocklist of before, accepted', () => {
     expect(parseConfig({ blocker: { ipv4Prefix: 32, ipv6Prefix: 128 } }).blocker.neighbourAction).toBe('BLOCK');
   });

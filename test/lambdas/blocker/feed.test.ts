@@ -217,10 +217,34 @@ describe('parseFeedMessage turns away, naming the problem', () => {
     ['a source with a space', { ...BAN, source: 'fail2ban web1' }, 'source must be 1 to 64 characters'],
     ['a source with a newline', { ...BAN, source: 'fail2ban\nweb1' }, 'source must be 1 to 64 characters'],
     ['a source of 65 characters', { ...BAN, source: 's'.repeat(65) }, 'source must be 1 to 64 characters'],
-    ['a tier that is an action', { ...BAN, tier: 'challenge' }, 'tier must be "block" or "neighbour"'],
-    ['a tier in capitals', { ...BAN, tier: 'NEIGHBOUR' }, 'tier must be "block" or "neighbour"'],
-    ['the American spelling', { ...BAN, tier: 'neighbor' }, 'tier must be "block" or "neighbour"'],
-    ['a tier that is a list', { ...BAN, tier: ['neighbour'] }, 'tier must be "block" or "neighbour"'],
+    // A tester's finding: the tier refusal did not echo what was sent, nor hint at the near misses.
+    [
+      'a tier that is an action',
+      { ...BAN, tier: 'challenge' },
+      'tier must be "block" or "neighbour" (got "challenge")',
+    ],
+    [
+      'a tier in capitals',
+      { ...BAN, tier: 'NEIGHBOUR' },
+      'tier must be "block" or "neighbour" (got "NEIGHBOUR"); did you mean "neighbour"? Tiers are lower case',
+    ],
+    [
+      'a capitalized tier',
+      { ...BAN, tier: 'Neighbour' },
+      'tier must be "block" or "neighbour" (got "Neighbour"); did you mean "neighbour"?',
+    ],
+    [
+      'the American spelling',
+      { ...BAN, tier: 'neighbor' },
+      'tier must be "block" or "neighbour" (got "neighbor"); did you mean "neighbour"? The tier is spelt the British way',
+    ],
+    ['a tier that is a list', { ...BAN, tier: ['neighbour'] }, 'tier must be "block" or "neighbour" (got a list)'],
+    ['a tier that is a number', { ...BAN, tier: 2 }, 'tier must be "block" or "neighbour" (got a number)'],
+    [
+      'a tier with a terminal escape, echoed escaped',
+      { ...BAN, tier: 'neigh\u001b[2Jbour' },
+      'tier must be "block" or "neighbour" (got "neigh\\u001b[2Jbour")',
+    ],
     [
       'a tier on an unban',
       { action: 'unban', address: BAN.address, source: BAN.source, tier: 'neighbour' },
@@ -228,6 +252,14 @@ describe('parseFeedMessage turns away, naming the problem', () => {
     ],
   ])('%s', (_, message, problem) => {
     expect(problemOf(message)).toContain(problem);
+  });
+
+  it('an unban with a duration and a tier: names both', () => {
+    // A tester's finding: only the duration was named, and the tier was refused on the next try.
+    const problem = problemOf({ ...BAN, action: 'unban', tier: 'neighbour' });
+    expect(problem).toBe(
+      'durationMinutes is only allowed with action "ban"; tier is only allowed with action "ban" (an unban ends every tier)',
+    );
   });
 
   it('names every problem of a message at once', () => {
