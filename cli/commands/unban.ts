@@ -98,9 +98,13 @@ async function runUnban(args: readonly string[], io: CliIo): Promise<number> {
         `Released ${outcome.range}: waf-autoblock no longer ${words.does} it, but the entry stays in ${tierSetsOf(outcome.range, settings, tier)}: ` +
           `it was there before waf-autoblock ${words.did} it. Remove it where it was added if it should go.`,
       );
-      // A shared set may have held it as waf-autoblock's own: there it goes.
+      // A shared set, or the other tier, may have held it as waf-autoblock's own: there it goes.
       const done = removalSentence(summary.removals, outcome.range);
-      if (done !== undefined) lines.push(`  Shared sets: ${done}.`);
+      if (done !== undefined) lines.push(`  Where it was waf-autoblock's own: ${done}.`);
+      for (const range of outcome.alsoEnded ?? []) {
+        const also = removalSentence(summary.removals, range);
+        lines.push(`Also unbanned ${range}${also === undefined ? '' : `: ${also}`}.`);
+      }
       break;
     }
     case 'banned':

@@ -119,7 +119,14 @@ export type ActionOutcome =
    * range, put there by a person or another tool. `tier`: `neighbour` when the claim was on a
    * neighbour set's entry; unset: a Block set's.
    */
-  | { readonly status: 'released'; readonly action: OperatorAction; readonly range: Cidr; readonly tier?: Tier }
+  | {
+      readonly status: 'released';
+      readonly action: OperatorAction;
+      readonly range: Cidr;
+      readonly tier?: Tier;
+      /** The other ranges of ours the unban ended (as for `unbanned`): these left the sets. */
+      readonly alsoEnded?: readonly Cidr[];
+    }
   /**
    * In a blocklist, but not put there by waf-autoblock: left alone (remove it where it was added).
    * `tier`: `neighbour` when only a neighbour set holds it; unset: a Block set or a shared set.
@@ -172,9 +179,11 @@ export type ResolvedAction =
        */
       readonly offender?: Cidr;
       /**
-       * The range as written, when written with its prefix (`unban 45.33.12.0/24`): every block of
-       * ours strictly inside it ends too (with a neighbour tier, the offenders inside the /24 with
-       * the /24), so that nothing the operator named stays blocked.
+       * The range as written, when written with its prefix and no wider than the widened prefix
+       * (`unban 45.33.12.0/24` with the default /24): every block of ours strictly inside it ends
+       * too (with a neighbour tier, the offenders inside the /24 with the /24), so that nothing the
+       * operator named stays blocked. Not for wider ranges: one unban of a /8 must not end every
+       * block in it, fed by any host that may publish to the ban feed.
        */
       readonly within?: Cidr;
     }
@@ -245,7 +254,7 @@ export function planActions(
         range: widened.range,
         family: widened.family,
         ...(exact !== undefined && exact !== widened.range ? { exact } : {}),
-        ...(action.address.includes('/') ? { within: parseRange(action.address)?.cidr ?? widened.range } : {}),
+        ...withinOf(action.address, policy),
         ...(offenderRange !== undefined && offenderRange !== widened.range && offenderRange !== exact
           ? { offender: offenderRange }
           : {}),
@@ -324,6 +333,15 @@ export function withActions(sightings: readonly Sighting[], plan: ActionPlan, bl
     });
   }
   return [...merged, ...bans.values()];
+}
+
+/** An unban's {@link ResolvedAction} `within`: the range as written with its prefix, when no wider than the widened prefix. */
+function withinOf(address: string, policy: NormalizePolicy): { readonly within?: Cidr } {
+  if (!address.includes('/')) return {};
+  const written = parseRange(address);
+  if (written === undefined) return {};
+  const widest = written.family === 'IPV4' ? policy.ipv4Prefix : policy.ipv6Prefix;
+  return written.prefix >= widest ? { within: written.cidr } : {};
 }
 
 /** The range an action names, widened as a rate rule key would be, or why it names none. */

@@ -72,7 +72,7 @@ export function removalsOf(
   const done = new Set<Cidr>();
   for (const outcome of outcomes) {
     if (outcome.status !== 'unbanned' && outcome.status !== 'released') continue;
-    const ranges = [outcome.range, ...(outcome.status === 'unbanned' ? (outcome.alsoEnded ?? []) : [])];
+    const ranges = [outcome.range, ...(outcome.alsoEnded ?? [])];
     for (const range of ranges) {
       const rows = rowsByRange.get(range);
       if (rows === undefined || done.has(range)) continue;

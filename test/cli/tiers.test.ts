@@ -226,6 +226,33 @@ describe('waf-autoblock unban of a range written with its prefix, with a neighbo
     expect(await deployment.ledger.activeEntries('IPV4')).toEqual([]);
   });
 
+  it('ends nothing inside a range wider than the widened prefix: one unban never lifts a whole network', async () => {
+    const { deployment } = await tiered();
+
+    const { code, stdout } = await deployment.run('unban', '45.33.0.0/16');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('45.33.0.0/16 is not blocked by waf-autoblock');
+    expect((await deployment.ledger.activeEntries('IPV4')).map((entry) => entry.range)).toEqual([OFFENDER]);
+  });
+
+  it('after releasing a range that was in the set first, still says what else it ended, and never that the released entry left', async () => {
+    // A tester's finding: the offender's /32 was someone else's entry first; unban printed "Released" alone and said
+    // nothing of the challenged /24 it ended.
+    const { deployment, neighbours } = await tiered();
+    await deployment.ledger.upsert([{ ...ledgerEntry(OFFENDER, { lastSeen: NOW - 5 * MINUTE }), preexisting: true }]);
+    servers().waf.setAddresses(deployment.blocklist.IPV4, [FOREIGN.IPV4, OFFENDER]);
+
+    const { code, stdout } = await deployment.run('unban', ATTACKER.linode);
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Released ${OFFENDER.replace(/[./]/g, (c) => `\\${c}`)}`));
+    expect(stdout).toContain(`Also unbanned ${RANGE.linode}`);
+    expect(stdout).not.toContain(`Also unbanned ${OFFENDER}`);
+    expect(servers().waf.getAddresses(deployment.blocklist.IPV4)).toEqual([FOREIGN.IPV4, OFFENDER]);
+    expect(servers().waf.getAddresses(neighbours.IPV4)).toEqual([]);
+  });
+
   it('unbanning an address still frees that address alone, not the other offenders of its /24', async () => {
     const { deployment } = await tiered();
     await deployment.ledger.upsert([ledgerEntry(NEIGHBOURING_OFFENDER, { lastSeen: NOW - 5 * MINUTE })]);

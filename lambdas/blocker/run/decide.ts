@@ -531,8 +531,11 @@ function actionOutcomes(
           )
         : [range];
     const ended = candidates.filter((candidate) => unbanned.has(candidate));
-    const [first, ...others] = ended;
+    const [first, ...rest] = ended;
     const row = first === undefined ? undefined : unbanned.get(first);
+    // The other ranges that left the sets: a range someone else put there first stays, and is not said to have left.
+    const others = rest.filter((range) => unbanned.get(range)?.preexisting !== true);
+    const also = others.length > 0 ? { alsoEnded: others } : {};
     if (first !== undefined && row !== undefined) {
       if (row.preexisting === true) {
         return {
@@ -540,14 +543,10 @@ function actionOutcomes(
           action: item.action,
           range: first,
           ...(row.tier === 'neighbour' ? { tier: row.tier } : {}),
+          ...also,
         };
       }
-      return {
-        status: 'unbanned',
-        action: item.action,
-        range: first,
-        ...(others.length > 0 ? { alsoEnded: others } : {}),
-      };
+      return { status: 'unbanned', action: item.action, range: first, ...also };
     }
     const held = heldBy(candidates, sets);
     return held === undefined
