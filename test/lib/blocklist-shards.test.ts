@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCKER_ENV, readBlockerSettings } from '#contracts/blocker-environment';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
-import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
+import { actionsOf, deployedEnvironment, functionOfService, resourcesOf, statementsOf } from '../support/template';
 
 type IpSetResource = { Properties: { Name: string; IPAddressVersion: string; Addresses: string[] } };
 type Rule = { Name: string; Priority: number; Statement: Record<string, unknown> };
@@ -104,19 +104,6 @@ describe('blocker.ipSetsPerFamily: 3', () => {
   });
 });
 
-/**
- * A template value with every `Fn::GetAtt` and `Ref` replaced by a stand-in (`<logicalId>.<attribute>`,
- * `<logicalId>`) and every `Fn::Join` joined: what the function sees, with made-up ids.
- */
-function deployed(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const intrinsic = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string; 'Fn::Join'?: [string, unknown[]] };
-  if (intrinsic['Fn::GetAtt']) return intrinsic['Fn::GetAtt'].join('.');
-  if (intrinsic.Ref !== undefined) return intrinsic.Ref;
-  if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(deployed).join(intrinsic['Fn::Join'][0]);
-  return value;
-}
-
 describe('the blocker with blocker.ipSetsPerFamily: 3', () => {
   const { template } = synthesize({ blocker: { ipSetsPerFamily: 3 } });
   const [, fn] = functionOfService(template, 'WafAutoblock-blocker');
@@ -124,9 +111,7 @@ describe('the blocker with blocker.ipSetsPerFamily: 3', () => {
   const idOf = (name: string) => Object.entries(sets).find(([, set]) => set.Name === name)?.[0] ?? `no set ${name}`;
 
   it("reads every set of each family from its environment, in order, as the handler's own reader sees it", () => {
-    const variables = Object.fromEntries(
-      Object.entries(fn.Properties.Environment.Variables).map(([name, value]) => [name, String(deployed(value))]),
-    );
+    const variables = deployedEnvironment(fn);
     const { blocklist } = readBlockerSettings(variables);
     for (const [family, suffix] of [
       ['IPV4', 'ipv4'],

@@ -10,7 +10,7 @@ import { NEIGHBOUR_TIER_ENV, readBlockerSettings } from '#contracts/blocker-envi
 import { parseConfig } from '#config/load';
 import { configErrorOf } from '../support/config-errors';
 import { synthesize } from '../support/synth';
-import { actionsOf, functionOfService, resourcesOf, statementsOf } from '../support/template';
+import { actionsOf, deployedEnvironment, functionOfService, resourcesOf, statementsOf } from '../support/template';
 import { webAclRulesOf } from '../support/web-acl';
 
 type IpSetResource = { Properties: { Name: string; IPAddressVersion: string; Addresses: string[] } };
@@ -31,16 +31,6 @@ function setsNamed(template: Template, part: string): Record<string, string> {
       .filter(([, set]) => set.Properties.Name.includes(part))
       .map(([id, set]) => [set.Properties.Name, id]),
   );
-}
-
-/** A template value with `Fn::GetAtt` / `Ref` replaced by `<logicalId>.<attribute>` / `<logicalId>`, joins joined. */
-function deployed(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const intrinsic = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string; 'Fn::Join'?: [string, unknown[]] };
-  if (intrinsic['Fn::GetAtt']) return intrinsic['Fn::GetAtt'].join('.');
-  if (intrinsic.Ref !== undefined) return intrinsic.Ref;
-  if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(deployed).join(intrinsic['Fn::Join'][0]);
-  return value;
 }
 
 const reference = (logicalId: string) => ({ IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] } } });
@@ -121,9 +111,7 @@ describe('blocker.neighbourAction: CHALLENGE', () => {
   });
 
   it("gives the blocker the tier's action, sets and offender prefixes, as the handler's own reader sees them", () => {
-    const variables = Object.fromEntries(
-      Object.entries(fn.Properties.Environment.Variables).map(([name, value]) => [name, String(deployed(value))]),
-    );
+    const variables = deployedEnvironment(fn);
     const settings = readBlockerSettings(variables);
     expect(settings.neighbours?.action).toBe('CHALLENGE');
     expect(settings.neighbours?.offenderPrefix).toEqual({ ipv4: 32, ipv6: 128 });

@@ -115,3 +115,23 @@ export function retainedResources(template: Template): [string, ResourceEntry][]
   const { Resources } = template.toJSON() as { Resources: Record<string, ResourceEntry> };
   return Object.entries(Resources).filter(([, resource]) => resource.DeletionPolicy === 'Retain');
 }
+
+/**
+ * A template value with every `Fn::GetAtt` and `Ref` replaced by a stand-in (`<logicalId>.<attribute>`,
+ * `<logicalId>`) and every `Fn::Join` joined: what the function sees, with made-up ids.
+ */
+function deployed(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const intrinsic = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (intrinsic['Fn::GetAtt']) return intrinsic['Fn::GetAtt'].join('.');
+  if (intrinsic.Ref !== undefined) return intrinsic.Ref;
+  if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(deployed).join(intrinsic['Fn::Join'][0]);
+  return value;
+}
+
+/** The function's environment as it would read it once deployed, with made-up ids for the resources it names. */
+export function deployedEnvironment(fn: FunctionResource): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(fn.Properties.Environment.Variables).map(([name, value]) => [name, String(deployed(value))]),
+  );
+}

@@ -14,6 +14,7 @@ import { ownedSetEntries } from '#core/aggregate';
 import type { Family, Tier } from '#core/types';
 import { BLOCK_MINUTES, FOREIGN, MINUTE, NOW, RATE_RULE } from '../../support/blocker-fixtures';
 import { useEmulatorWorld, useStrictAlarmAndReports } from '../../support/blocker-harness';
+import { Crash, crashWrites } from '../../support/crash';
 import { localClient } from '../../support/dynalite';
 
 const world = useEmulatorWorld();
@@ -22,20 +23,6 @@ useStrictAlarmAndReports({ alarm: 'ALARM' });
 /** For 240-minute blocks a rate rule sighting is written 15 minutes ahead (expiryMargin). */
 const MARGIN_MINUTES = 15;
 const FOREIGN_NEIGHBOURS = { IPV4: '91.200.13.0/24', IPV6: '2a02:c207:2030:2::/64' } as const;
-const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'UpdateIPSet']);
-
-/** Fails every write from the `at`-th on (counting from 1), as a run that died there would leave things. */
-class Crash {
-  writes = 0;
-  readonly log: string[] = [];
-  constructor(private readonly at: number = Number.POSITIVE_INFINITY) {}
-  write(what: string): void {
-    this.writes += 1;
-    this.log.push(what);
-    if (this.writes >= this.at) throw new Error(`crashed at write ${this.at} (${what})`);
-  }
-}
-
 /** One offender per /24 (IPv4) or /64 (IPv6): the keys, the offenders' ranges and their neighbours'. */
 function attack(v4: number, v6: number, base: number) {
   const ipv4 = Array.from({ length: v4 }, (_, i) => `${base}.0.${i}.1`);
@@ -54,21 +41,7 @@ async function deployed(concurrency: number) {
   let crash = new Crash();
   const db = localClient(world.dynamo.endpoint);
   const waf = world.wafClient();
-  db.middlewareStack.add(
-    (next, context) => (args) => {
-      const name = (context.commandName ?? '').replace(/Command$/, '');
-      if (WRITES.has(name)) crash.write(name);
-      return next(args);
-    },
-    { step: 'initialize', name: 'crashAfterWrite', priority: 'high' },
-  );
-  waf.middlewareStack.add(
-    (next, context) => (args) => {
-      if (context.commandName === 'UpdateIPSetCommand') crash.write('UpdateIPSet');
-      return next(args);
-    },
-    { step: 'initialize', name: 'crashAfterWrite', priority: 'high' },
-  );
+  crashWrites(db, waf, () => crash);
   const deployment = await world.deploy({
     table: 'Ledger-tiers-wal',
     waf,

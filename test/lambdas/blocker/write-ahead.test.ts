@@ -25,6 +25,7 @@ import {
   SETTINGS,
   recordingLogger,
 } from '../../support/blocker-fixtures';
+import { Crash, crashWrites } from '../../support/crash';
 import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../../support/dynalite';
 import { chainTo, ROUND_TRIP_LATENCY_MS, roundTripsTo, timeCalls } from '../../support/round-trips';
 import { startWafServer, type RecordedCall, type WafServer } from '../../support/waf-server';
@@ -41,27 +42,6 @@ let dynamo: LocalDynamo;
 const destroy: { destroy(): void }[] = [];
 let deployments = 0;
 
-/** Fails every write from the `at`-th on (counting from 1), as a run that died there would leave things. */
-class Crash {
-  writes = 0;
-  readonly log: string[] = [];
-  /**
-   * @param at - The write that fails first, counting from 1.
-   * @param firstOf - Or: the first write of this operation (e.g. `UpdateItem`) fails first.
-   */
-  constructor(
-    private at: number = Number.POSITIVE_INFINITY,
-    private readonly firstOf?: string,
-  ) {}
-  /** @throws Error when this write is at or after the crash point. */
-  write(what: string): void {
-    this.writes += 1;
-    this.log.push(what);
-    if (what === this.firstOf) this.at = Math.min(this.at, this.writes);
-    if (this.writes >= this.at) throw new Error(`crashed at write ${this.at} (${what})`);
-  }
-}
-
 interface Deployment {
   readonly settings: BlockerSettings;
   readonly blocklistId: Record<Family, string>;
@@ -75,8 +55,6 @@ interface Deployment {
 
 /** Added to every WAF and DynamoDB call (test/support/round-trips); none but where round trips are counted. */
 let latencyMs = 0;
-
-const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 
 async function deploy(concurrency: number): Promise<Deployment> {
   deployments += 1;
@@ -103,21 +81,7 @@ async function deploy(concurrency: number): Promise<Deployment> {
   timeCalls(db, calls, () => latencyMs);
   timeCalls(waf, calls, () => latencyMs);
   // Before the timing: a write that crashes is never sent, and waits for nothing.
-  db.middlewareStack.add(
-    (next, context) => (args) => {
-      const name = (context.commandName ?? '').replace(/Command$/, '');
-      if (WRITES.has(`${name}Command`)) crash.write(name);
-      return next(args);
-    },
-    { step: 'initialize', name: 'crashAfterWrite', priority: 'high' },
-  );
-  waf.middlewareStack.add(
-    (next, context) => (args) => {
-      if (context.commandName === 'UpdateIPSetCommand') crash.write('UpdateIPSet');
-      return next(args);
-    },
-    { step: 'initialize', name: 'crashAfterWrite', priority: 'high' },
-  );
+  crashWrites(db, waf, () => crash);
   sns.on(PublishCommand).callsFake(() => {
     crash.write('Publish');
     return { MessageId: 'm' };
