@@ -176,23 +176,7 @@ export class BlocklistWebAcl extends Construct {
    */
   constructor(scope: Construct, id: string, props: BlocklistWebAclProps) {
     super(scope, id);
-    const [untrusted] = forwardedIpProblems(props);
-    if (untrusted) {
-      const key = `rateRules[${untrusted.path[1]}].aggregateKey`;
-      throw new ConfigError(key, `invalid configuration: ${key} ${untrusted.message}`);
-    }
-    // Declarations that may be right but are often a mistake: CDK prints them at synth.
-    for (const { id: warningId, message } of [...forwardedIpWarnings(props), ...ruleLabelWarnings(props)]) {
-      Annotations.of(this).addWarningV2(warningId, message);
-    }
-    const shards = props.ipSetsPerFamily ?? DEFAULT_IP_SETS_PER_FAMILY;
-    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_IP_SETS_PER_FAMILY) {
-      const key = 'blocker.ipSetsPerFamily';
-      throw new ConfigError(
-        key,
-        `invalid configuration: ${key} must be a whole number between 1 and ${MAX_IP_SETS_PER_FAMILY}, got ${shards}`,
-      );
-    }
+    const shards = this.checked(props);
     this.neighbourAction = props.neighbourAction ?? 'BLOCK';
     const immunity = immunityOf(this.neighbourAction, props.immunityTimeSeconds);
     this.wafScope = props.scope;
@@ -261,6 +245,32 @@ export class BlocklistWebAcl extends Construct {
         new wafv2.CfnWebACLAssociation(this, `Association${index}`, { resourceArn, webAclArn: this.webAcl.attrArn });
       });
     }
+  }
+
+  /**
+   * Refuses what no web ACL may be built from, and warns (at synth) about what is often a mistake.
+   * @returns the IP sets per family (`ipSetsPerFamily`, default DEFAULT_IP_SETS_PER_FAMILY).
+   * @throws {ConfigError} naming the rate rule that counts by an untrusted header, or a bad `blocker.ipSetsPerFamily`.
+   */
+  private checked(props: BlocklistWebAclProps): number {
+    const [untrusted] = forwardedIpProblems(props);
+    if (untrusted) {
+      const key = `rateRules[${untrusted.path[1]}].aggregateKey`;
+      throw new ConfigError(key, `invalid configuration: ${key} ${untrusted.message}`);
+    }
+    // Declarations that may be right but are often a mistake: CDK prints them at synth.
+    for (const { id: warningId, message } of [...forwardedIpWarnings(props), ...ruleLabelWarnings(props)]) {
+      Annotations.of(this).addWarningV2(warningId, message);
+    }
+    const shards = props.ipSetsPerFamily ?? DEFAULT_IP_SETS_PER_FAMILY;
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_IP_SETS_PER_FAMILY) {
+      const key = 'blocker.ipSetsPerFamily';
+      throw new ConfigError(
+        key,
+        `invalid configuration: ${key} must be a whole number between 1 and ${MAX_IP_SETS_PER_FAMILY}, got ${shards}`,
+      );
+    }
+    return shards;
   }
 
   /**
