@@ -2,7 +2,7 @@
  * The ledger's write-ahead intent against dynalite: written in parts that each fit a DynamoDB item,
  * read back whole, never mistaken for a range, dropped; a part left from another run is ignored.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { INTENT_PART_BYTES, MAX_INTENT_PARTS } from '#adapters/ledger';
 import type { LedgerEntry } from '#core/types';
@@ -72,6 +72,43 @@ describe('the write-ahead intent in the ledger table', () => {
     expect(parts).toBe(1);
     expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
   }, 60_000);
+
+  it('groups runs of alike entries once per set of fields, and reads each entry back with its own fields', async () => {
+    const ours = ['arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/partner-v4/0f1e'];
+    const base = (i: number): LedgerEntry => ({
+      range: `62.0.${i}.0/24`,
+      family: 'IPV4',
+      firstSeen: NOW,
+      lastSeen: NOW,
+      expiresAt: NOW + 255 * MINUTE,
+      hits: 1,
+      source: 'RateLimitPerIp',
+    });
+    const entries: LedgerEntry[] = [
+      // A run alike but for the range, as a first run's are.
+      ...[0, 1, 2, 3].map(base),
+      // One field differs in the middle of the run, then the run goes on.
+      { ...base(4), hits: 9 },
+      ...[5, 6].map(base),
+      // An optional field set, and equal lists that are distinct arrays.
+      { ...base(7), preexisting: true },
+      { ...base(8), sharedSeen: [...ours] },
+      { ...base(9), sharedSeen: [...ours] },
+      // The same fields written in another order serialize apart, and still read back as written.
+      { source: 'RateLimitPerIp', ...base(10) },
+    ];
+
+    await table.ledger.writeIntent('a', 'run-1', entries, NOW);
+    const [intent] = await table.ledger.readIntents();
+    const { Item } = await table.doc.send(
+      new GetCommand({ TableName: table.tableName, Key: { range: '#intent#a#0' } }),
+    );
+
+    expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
+    const groups = (JSON.parse(String(Item?.['entries'])) as { groups: { ranges: string[] }[] }).groups;
+    // base (0-3, 5, 6), hits 9, preexisting, sharedSeen (both), the reordered one: five groups.
+    expect(groups.map((group) => group.ranges.length).sort()).toEqual([1, 1, 1, 2, 6]);
+  });
 
   it('splits a group across parts when its ranges fill more than one (50,000 /64s alike)', async () => {
     const entries = Array.from({ length: 50_000 }, (_, i): LedgerEntry => ({ ...v6Entry(i), hits: 1 }));
