@@ -29,7 +29,7 @@ import type { BlockerSettings } from '#contracts/blocker-environment';
 import { OwnedRanges, ownedSetEntries } from '#core/aggregate';
 import type { IpSetIndex } from '#core/reconcile';
 import type { Cidr, LedgerEntry } from '#core/types';
-import type { RunDecision } from './decide';
+import type { LedgerDecision, RunDecision } from './decide';
 import {
   asWriteError,
   LISTS,
@@ -101,8 +101,10 @@ function heldByBlocklists(
 }
 
 /** The rows this run records before or after its set writes: its new ranges, then the recovered ones. */
-export function rowsToRecord(decision: RunDecision): LedgerEntry[] {
-  const first = LISTS.flatMap((key) => decision.plans[key].writes.first);
+export function rowsToRecord(decision: Pick<LedgerDecision, 'steps' | 'recovered'>): LedgerEntry[] {
+  const first = LISTS.flatMap((key) => decision.steps[key].writes.first);
+  // Normally nothing is left over: a first run's 10,000 new rows need no index of their keys.
+  if (LISTS.every((key) => decision.recovered[key].length === 0)) return first;
   // By list and range: the same CIDR may be in both tiers.
   const firstKeys = new Set(first.map((entry) => `${listOf(entry)} ${entry.range}`));
   const recovered = LISTS.flatMap((key) => decision.recovered[key]).filter(
@@ -128,7 +130,7 @@ export interface WrittenAhead {
 export async function writeAhead(
   deps: BlockerDeps,
   settings: BlockerSettings,
-  decision: RunDecision,
+  decision: LedgerDecision,
   now: number,
 ): Promise<WrittenAhead> {
   const entries = rowsToRecord(decision);
