@@ -266,29 +266,41 @@ function countOf(groups: readonly (readonly Claim[])[]): number {
 function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly number[], loads: ShardLoads): Claim[] {
   const freest = (): number[] =>
     room.map((_, shard) => shard).sort((a, b) => loads.free(b, room) - loads.free(a, room) || a - b);
-  const fitting = (claims: readonly Claim[]) =>
-    freest().find((shard) => loads.costWith(shard, claims) <= (room[shard] ?? 0));
+  // The freest set that takes `claims`, and its entries with them (what `add` would count again).
+  const fitting = (claims: readonly Claim[]): { readonly shard: number; readonly cost: number } | undefined => {
+    for (const shard of freest()) {
+      const cost = loads.costWith(shard, claims);
+      if (cost <= (room[shard] ?? 0)) return { shard, cost };
+    }
+    return undefined;
+  };
   let rest = group;
   for (let pass = 0; ; pass++) {
     const whole = fitting(rest);
     if (whole !== undefined) {
-      placed[whole]?.push(...rest);
-      loads.add(whole, rest);
+      placed[whole.shard]?.push(...rest);
+      loads.add(whole.shard, rest, whole.cost);
       return [];
     }
     const left: Claim[] = [];
     for (const claim of rest) {
-      const shard = fitting([claim]);
-      if (shard === undefined) {
+      const one = fitting([claim]);
+      if (one === undefined) {
         left.push(claim);
         continue;
       }
-      placed[shard]?.push(claim);
-      loads.add(shard, [claim]);
+      placed[one.shard]?.push(claim);
+      loads.add(one.shard, [claim], one.cost);
     }
     if (left.length === 0 || left.length === rest.length || pass + 1 >= PLACEMENT_PASSES) return left;
     rest = left;
   }
+}
+
+/** The ranges of ours one set holds in one floor block, and how many entries they take there. */
+interface HeldBlock {
+  readonly ranges: Cidr[];
+  readonly entries: number;
 }
 
 /**
@@ -296,7 +308,8 @@ function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly n
  * aggregate may overlap), kept per floor block so that adding a few ranges recounts one block.
  */
 class ShardLoads {
-  private readonly blocks: Map<RangeKey, Cidr[]>[];
+  /** Per set, per floor block: the ranges of ours it holds there, and how many entries they take. */
+  private readonly blocks: Map<RangeKey, HeldBlock>[];
   private readonly used: number[];
 
   constructor(
@@ -304,7 +317,7 @@ class ShardLoads {
     readonly floor: AggregationFloor,
     private readonly parsed: ParsedRanges,
   ) {
-    this.blocks = foreign.map(() => new Map<RangeKey, Cidr[]>());
+    this.blocks = foreign.map(() => new Map<RangeKey, HeldBlock>());
     this.used = foreign.map(() => 0);
   }
 
@@ -323,10 +336,10 @@ class ShardLoads {
   costWith(shard: number, group: readonly Claim[]): number {
     const [first] = group;
     if (first === undefined) return this.used[shard] ?? 0;
-    const held = this.blocks[shard]?.get(floorBlockOf(first, this.floor)) ?? [];
-    const before = held.length === 0 ? 0 : this.aggregate(shard, held).length;
-    const after = this.aggregate(shard, [...held, ...group.map((claim) => claim.range)]).length;
-    return (this.used[shard] ?? 0) - before + after;
+    const held = this.blocks[shard]?.get(floorBlockOf(first, this.floor));
+    const ranges = group.map((claim) => claim.range);
+    const after = this.aggregate(shard, held === undefined ? ranges : [...held.ranges, ...ranges]).length;
+    return (this.used[shard] ?? 0) - (held?.entries ?? 0) + after;
   }
 
   private aggregate(shard: number, ranges: readonly Cidr[]): Cidr[] {
@@ -336,14 +349,23 @@ class ShardLoads {
       : aggregateAround(ranges, foreign, this.floor, this.parsed);
   }
 
-  /** Adds `group` (claims of one floor block) to the set. */
-  add(shard: number, group: readonly Claim[]): void {
+  /**
+   * Adds `group` (claims of one floor block) to the set.
+   * @param cost - `costWith(shard, group)` when the caller has it already: not counted twice.
+   */
+  add(shard: number, group: readonly Claim[], cost = this.costWith(shard, group)): void {
     const [first] = group;
     const blocks = this.blocks[shard];
     if (first === undefined || blocks === undefined) return;
-    this.used[shard] = this.costWith(shard, group);
     const key = floorBlockOf(first, this.floor);
-    blocks.set(key, [...(blocks.get(key) ?? []), ...group.map((claim) => claim.range)]);
+    const held = blocks.get(key);
+    const before = this.used[shard] ?? 0;
+    this.used[shard] = cost;
+    blocks.set(key, {
+      ranges: [...(held?.ranges ?? []), ...group.map((claim) => claim.range)],
+      // The block's own entries: the set's count moved by exactly their change.
+      entries: (held?.entries ?? 0) + cost - before,
+    });
   }
 }
 
