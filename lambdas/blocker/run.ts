@@ -5,7 +5,8 @@
  *
  * 1. ahead of the sets (./run/intent), every range about to enter one, in one round trip whatever
  *    the attack's size, so that a range is known as ours before it enters a set: the rows
- *    themselves when they are few (one wave of parallel writes), else the write-ahead intent;
+ *    themselves when they are few (one wave of parallel writes), else the write-ahead intent.
+ *    The IP set plans are made while that write is in flight (they need nothing it returns);
  * 2. the IP sets (lock-safe: a conflict re-reads the set and plans again), refreshes beside;
  * 3. after an intent, a ledger row per new range, then the intent is dropped;
  * 4. expired ledger entries are closed only after their set no longer holds them;
@@ -18,14 +19,15 @@
  * Each phase returns what it did; the driver adds the tallies up and fails the invocation, after
  * the report, when any write failed.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { WriteError } from '#shared/errors';
 import { removalsOf } from './removals';
 import { sampledHosts, type SampledHosts } from './sampled-hosts';
-import { decide, type RunDecision } from './run/decide';
+import { decide, planSets, type RunDecision } from './run/decide';
 import { readInputs, type RunInputs } from './run/read';
-import { dropIntents, recordRows, writeAhead } from './run/intent';
+import { dropIntents, recordRows, writeAhead, type WrittenAhead } from './run/intent';
 import { closeExpiries, refreshRows } from './run/record';
 import { changesOf, publishChanges, type RunChanges } from './run/report';
 import {
@@ -56,13 +58,13 @@ export async function runBlocker(
   const started = Date.now();
   const inputs = await readInputs(deps, settings, trigger);
   const readDone = Date.now();
-  const decision = await decide(deps, settings, trigger, inputs, now);
+  const { decision, ahead: writingAhead } = await decideWhileWritingAhead(deps, settings, trigger, inputs, now);
   // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
   const mayReport = LISTS.some((k) => decision.plans[k].plan.changed || decision.plans[k].step.expired.length > 0);
   const hostsRead: Promise<SampledHosts> = mayReport
     ? sampledHosts(deps.waf, settings, now)
     : Promise.resolve({ hosts: [], unreadable: [] });
-  const ahead = await writeAhead(deps, settings, decision, now).catch(async (error: unknown) => {
+  const ahead = await writingAhead.catch(async (error: unknown) => {
     await hostsRead; // no call may still be in flight when the Lambda freezes
     throw error;
   });
@@ -95,6 +97,37 @@ export async function runBlocker(
   });
   failIfAnyWriteFailed(deps, tally, summary);
   return summary;
+}
+
+/**
+ * Decides the ledger's part of the run, sends its write-ahead, and plans the IP sets while that
+ * write is in flight: on a first run of 10,000 new ranges the plans are most of the run's CPU, and
+ * they need nothing the write-ahead returns. Only the set writes wait for it (./run/write-sets).
+ * @throws {ReadError} as {@link decide}, before any write.
+ * @throws RangeError as {@link planSets}, once the write-ahead has settled (a left-over intent is
+ *   finished or dropped by the next run; rows written ahead are rows of sighted ranges).
+ */
+async function decideWhileWritingAhead(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  trigger: Trigger,
+  inputs: RunInputs,
+  now: number,
+): Promise<{ readonly decision: RunDecision; readonly ahead: Promise<WrittenAhead> }> {
+  const ledgerDecision = await decide(deps, settings, trigger, inputs, now);
+  const ahead = writeAhead(deps, settings, ledgerDecision, now);
+  // Handled here as well, so that a write failing before it is awaited is not an unhandled rejection.
+  ahead.catch(() => undefined);
+  // One turn of the event loop: the SDK serializes, signs and sends the write-ahead's requests
+  // before the planning below holds the thread. Were a request still unsent, the plans would only
+  // come before it instead of beside it: the set writes still wait for the write-ahead.
+  await setImmediate();
+  try {
+    return { decision: planSets(inputs, ledgerDecision), ahead };
+  } catch (error) {
+    await ahead.catch(() => undefined); // no call may still be in flight when the Lambda freezes
+    throw error;
+  }
 }
 
 function summarize(

@@ -43,18 +43,23 @@ import {
   tierOfList,
   type BlockerDeps,
   type FamilyPlan,
+  type FamilyStep,
   type ListKey,
   type SharedTarget,
   type Trigger,
 } from './types';
 
-/** What the run will do, before any write. */
-export interface RunDecision {
+/**
+ * What the run will do to the ledger, before any write: all that its write-ahead needs. The IP set
+ * plans ({@link planSets}) come after, while the write-ahead is in flight.
+ */
+export interface LedgerDecision {
   readonly collected: boolean;
   readonly keysSeen: number;
   readonly rejectedByReason: Record<string, number>;
   readonly unreadableRules: string[];
-  readonly plans: Readonly<Record<ListKey, FamilyPlan>>;
+  /** Each list's ledger step, without the plan of its IP sets. */
+  readonly steps: Readonly<Record<ListKey, FamilyStep>>;
   /** The shared sets that could be read; the others are in `sharedFailures`. */
   readonly shared: readonly SharedTarget[];
   /** ARNs of the shared sets that could not be read. */
@@ -70,10 +75,17 @@ export interface RunDecision {
   readonly leftover: readonly LedgerIntent[];
   /** Left-over entries this run owns from now on and records as rows (see ./intent). */
   readonly recovered: Readonly<Record<ListKey, LedgerEntry[]>>;
+  /** The ranges this run parsed (normalization's), for the set plans. */
+  readonly parsed: ParsedRanges;
+}
+
+/** What the run will do, before any write: its ledger decision and the plan of every IP set. */
+export interface RunDecision extends LedgerDecision {
+  readonly plans: Readonly<Record<ListKey, FamilyPlan>>;
 }
 
 /**
- * Decides the run.
+ * Decides what the run does to the ledger (the set plans are {@link planSets}).
  * @throws {ReadError} when the allowlist cannot be parsed or the ledger look-up fails: nothing is written.
  */
 export async function decide(
@@ -82,7 +94,7 @@ export async function decide(
   trigger: Trigger,
   inputs: RunInputs,
   now: number,
-): Promise<RunDecision> {
+): Promise<LedgerDecision> {
   const { shared, sharedFailures, readFailures } = sharedTargets(deps, settings, inputs);
   const allowlist = allowlistOf(settings, inputs);
   const policies = policiesOf(settings, allowlist);
@@ -111,15 +123,15 @@ export async function decide(
   const sightings = sightingsOf(settings, outside.sightings, actionPlan);
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
-  const plans = perList((key) =>
-    planFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings, shared, now, parsed),
+  const steps = perList((key) =>
+    stepFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings, shared, now),
   );
   return {
     collected,
     keysSeen: keys.keysSeen,
     rejectedByReason: keys.rejectedByReason,
     unreadableRules: keys.unreadableRules,
-    plans,
+    steps,
     shared,
     sharedFailures,
     readFailures,
@@ -127,9 +139,10 @@ export async function decide(
     unbanned: ended.unbannedRows,
     leftover: inputs.intents,
     recovered,
+    parsed,
     outcomes: actionOutcomes(
       actionPlan,
-      plans,
+      steps,
       ended.unbanned,
       { lists: present, shared: shared.map((t) => t.index) },
       now,
@@ -425,8 +438,8 @@ function endBlocks(
   return { ending, unbanned, unbannedRows, rows: after };
 }
 
-/** One list's ledger step and plan for its IP sets. Shared sets take the block tier only. */
-function planFamily(
+/** One list's ledger step. Shared sets take the block tier only. */
+function stepFamily(
   key: ListKey,
   settings: BlockerSettings,
   inputs: RunInputs,
@@ -436,8 +449,7 @@ function planFamily(
   sightings: readonly Sighting[],
   shared: readonly SharedTarget[],
   now: number,
-  parsed: ParsedRanges,
-): FamilyPlan {
+): FamilyStep {
   const family = familyOfList(key);
   const sharedOfFamily = tierOfList(key) === 'block' ? shared.filter((target) => target.family === family) : [];
   // A set that could not be read is not compared with any range until it can be (see SharedSetsView).
@@ -456,30 +468,46 @@ function planFamily(
         },
   );
   const snapshots = inputs.blocklists[key];
-  // A neighbour list without a neighbour tier has no sets (and, never read nor sighted, no rows).
-  const sharded =
-    snapshots.length === 0
-      ? { shards: [], overflow: step.active }
-      : planShards({
-          shards: snapshots.map((set) => set.addresses),
-          active: step.active,
-          expired: step.expired,
-          capacity: IP_SET_CAPACITY,
-          parsed,
-        });
   return {
     family,
     list: key,
     snapshot: { addresses: present.addresses, lockToken: snapshots[0]?.lockToken ?? '' },
     present,
     step,
-    plan: combinedPlan(
-      sharded.shards.map((shard) => shard.plan),
-      sharded.overflow,
-    ),
-    shards: sharded.shards.map((planned, index) => ({ planned, snapshot: snapshots[index] as IpSetSnapshot })),
     writes: planLedgerWrites(indexByRange(storedRows), step.upserts),
   };
+}
+
+/**
+ * Plans every list's IP sets from the ledger decision: pure CPU, which the run does while its
+ * write-ahead is in flight (lambdas/blocker/run.ts).
+ * @throws RangeError when a ledger range does not parse (core/shard-plan).
+ */
+export function planSets(inputs: RunInputs, decision: LedgerDecision): RunDecision {
+  const plans = perList((key): FamilyPlan => {
+    const stepped = decision.steps[key];
+    const snapshots = inputs.blocklists[key];
+    // A neighbour list without a neighbour tier has no sets (and, never read nor sighted, no rows).
+    const sharded =
+      snapshots.length === 0
+        ? { shards: [], overflow: stepped.step.active }
+        : planShards({
+            shards: snapshots.map((set) => set.addresses),
+            active: stepped.step.active,
+            expired: stepped.step.expired,
+            capacity: IP_SET_CAPACITY,
+            parsed: decision.parsed,
+          });
+    return {
+      ...stepped,
+      plan: combinedPlan(
+        sharded.shards.map((shard) => shard.plan),
+        sharded.overflow,
+      ),
+      shards: sharded.shards.map((planned, index) => ({ planned, snapshot: snapshots[index] as IpSetSnapshot })),
+    };
+  });
+  return { ...decision, plans };
 }
 
 /** Every set the run read, as indexes: each list's sets together, and each shared set. */
@@ -491,7 +519,7 @@ interface SetsRead {
 /** What became of each action, from the plans of this run (before any write). */
 function actionOutcomes(
   plan: ActionPlan,
-  plans: Readonly<Record<ListKey, FamilyPlan>>,
+  plans: Readonly<Record<ListKey, FamilyStep>>,
   unbanned: ReadonlyMap<string, LedgerEntry>,
   sets: SetsRead,
   now: number,

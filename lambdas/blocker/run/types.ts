@@ -167,8 +167,8 @@ export interface BlocklistShard {
   readonly planned: PlannedShard;
 }
 
-/** One list's decision: the ledger step, the rows to write, and the plan for its IP sets. */
-export interface FamilyPlan {
+/** One list's ledger decision: the step and the rows to write (the plan of its IP sets is in {@link FamilyPlan}). */
+export interface FamilyStep {
   readonly family: Family;
   readonly list: ListKey;
   /** Every set of the family taken together: their addresses in shard order (`lockToken` is the first set's). */
@@ -177,6 +177,10 @@ export interface FamilyPlan {
   readonly present: IpSetIndex;
   readonly step: LedgerStep;
   readonly writes: LedgerWrites;
+}
+
+/** One list's ledger step and the plan of its IP sets. */
+export interface FamilyPlan extends FamilyStep {
   /** Every set's plan taken together (core/shard-plan combinedPlan). */
   readonly plan: ReconcilePlan;
   /** Per set, in the order of `setsOf(settings, list)`. */
