@@ -84,6 +84,8 @@ describe('the write-ahead intent in the ledger table', () => {
       hits: 1,
       source: 'RateLimitPerIp',
     });
+    // The same fields, `source` first.
+    const reordered = ({ source, ...rest }: LedgerEntry): LedgerEntry => ({ source, ...rest });
     const entries: LedgerEntry[] = [
       // A run alike but for the range, as a first run's are.
       ...[0, 1, 2, 3].map(base),
@@ -95,7 +97,7 @@ describe('the write-ahead intent in the ledger table', () => {
       { ...base(8), sharedSeen: [...ours] },
       { ...base(9), sharedSeen: [...ours] },
       // The same fields written in another order serialize apart, and still read back as written.
-      { source: 'RateLimitPerIp', ...base(10) },
+      reordered(base(10)),
     ];
 
     await table.ledger.writeIntent('a', 'run-1', entries, NOW);
