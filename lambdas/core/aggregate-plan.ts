@@ -134,7 +134,7 @@ export function planSetClaims(
   const appended = kept.entries.filter((cidr) => !emitted.has(cidr));
   addresses.push(...appended);
 
-  const keptRanges = new Set(kept.claims.map((claim) => claim.range));
+  const keptRanges = (): ReadonlySet<Cidr> => new Set(kept.claims.map((claim) => claim.range));
   const added = inAddressOrder(
     kept.claims.map((claim) => claim.range).filter((range) => !heldBefore.has(range)),
     parsed,
@@ -146,10 +146,14 @@ export function planSetClaims(
     overflow: overflow.map((claim) => claim.entry),
     foreign: ownership.foreign.length,
     changed: removed.length > 0 || appended.length > 0,
-    released: inAddressOrder(
-      [...heldBefore].filter((range) => !keptRanges.has(range)),
-      parsed,
-    ),
+    // Nothing held before, nothing released: a first run's 10,000 new ranges need no index.
+    released:
+      heldBefore.size === 0
+        ? []
+        : inAddressOrder(
+            [...heldBefore].filter((range) => !keptRanges().has(range)),
+            parsed,
+          ),
     rangesHeld: kept.claims.length,
   };
 }

@@ -181,9 +181,8 @@ export function ownedSetEntries(
  * of a family, and each re-plan after a lock conflict) without parsing them again each time.
  */
 export class OwnedRanges {
-  /** @internal */
-  readonly ownedKeys: ReadonlySet<Cidr>;
   private readonly blocks: Block[];
+  private keys: ReadonlySet<Cidr> | undefined;
   private sorted = false;
 
   /**
@@ -193,13 +192,18 @@ export class OwnedRanges {
    */
   constructor(owned: Iterable<Cidr>, parsed?: ParsedRanges) {
     this.blocks = parseAll(owned, parsed);
-    this.ownedKeys = new Set(this.blocks.map(cidrOf));
   }
 
   /**
-   * @internal The owned ranges in address order, sorted when first asked for: a first run's sets
-   * hold no entry to classify, and sorting 10,000 new ranges for nothing delayed its first block.
+   * @internal The owned ranges' canonical text, indexed when first asked for: a first run's sets
+   * hold no entry to classify, and indexing 10,000 new ranges for nothing delayed its first block.
    */
+  get ownedKeys(): ReadonlySet<Cidr> {
+    this.keys ??= new Set(this.blocks.map(cidrOf));
+    return this.keys;
+  }
+
+  /** @internal The owned ranges in address order, sorted when first asked for (as {@link ownedKeys}). */
   get sortedOwned(): readonly Block[] {
     if (!this.sorted) {
       this.blocks.sort(compareRanges);

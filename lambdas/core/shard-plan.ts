@@ -142,9 +142,12 @@ export function planShards(input: ShardInput): ShardPlan {
  * the ledger's hand-over records).
  */
 function ownedRanges(input: ShardInput, sets: readonly (readonly string[])[], parsed: ParsedRanges): Cidr[] {
+  const all = [...input.active, ...input.expired];
+  // Normally no range is preexisting: no index of the sets' entries is needed to tell.
+  if (!all.some((entry) => entry.preexisting === true)) return all.map((entry) => canonicalOf(entry, parsed));
   const entries = new Set(sets.flatMap((set) => set.map((address) => parsed.cidr(address))));
   const active = new Set(input.active);
-  return [...input.active, ...input.expired]
+  return all
     .filter((entry) => entry.preexisting !== true || (active.has(entry) && !entries.has(canonicalOf(entry, parsed))))
     .map((entry) => canonicalOf(entry, parsed));
 }
