@@ -190,6 +190,8 @@ export class IpSetIndex {
       this.present = new Set();
       for (const key of this.keys) if (key !== undefined) this.present.add(key);
     }
+    // An empty set holds nothing: a first run's 10,000 new ranges are not parsed to learn that.
+    if (this.present.size === 0) return false;
     const key = rangeKey(range);
     return key !== undefined && this.present.has(key);
   }
