@@ -84,7 +84,9 @@ function upsertsByRange(
   const margin = expiryMargin(blockDurationMs);
   // Keyed so that a range sighted twice in one call (unmerged lists) adds up instead of overwriting.
   const upserts = new Map<Cidr, LedgerEntry>();
-  for (const sighting of sightings) {
+  // An indexed loop: a first big run meets this code before V8 has compiled it (see normalizeKeys).
+  for (let i = 0; i < sightings.length; i++) {
+    const sighting = sightings[i] as Sighting;
     if (!Number.isInteger(sighting.hits) || sighting.hits < 1) {
       throw new RangeError(`sighting of ${sighting.range} must have a positive integer of hits, got ${sighting.hits}`);
     }
@@ -230,7 +232,7 @@ export function advanceLedger(
   }
   const upserts = [...sighted.values(), ...handedOver];
   // Upserts expire after `now` by construction: every one of them is active.
-  for (const entry of upserts) active.push(entry);
+  for (let i = 0; i < upserts.length; i++) active.push(upserts[i] as LedgerEntry);
   return { upserts, active, expired };
 }
 

@@ -125,7 +125,11 @@ export function normalizeKeys(
   // Rate rules report many hosts of one range: decide each range once.
   const tallies = new Map<RangeKey, RangeTally>();
 
-  for (const key of keys) {
+  // Indexed loops and forEach here: a first big run meets this code before V8 has compiled it,
+  // and an iterator result per key costs several times more there.
+  const list = Array.isArray(keys) ? (keys as readonly string[]) : [...keys];
+  for (let i = 0; i < list.length; i++) {
+    const key = list[i] as string;
     if (!scanAddress(key, scanned)) {
       rejected.push({ key, reason: unreadableProblem(key) });
       continue;
@@ -158,10 +162,13 @@ export function normalizeKeys(
   }
 
   const accepted: RangeKey[] = [];
-  for (const tally of tallies.values()) if (tally.verdict === undefined) accepted.push(tally.key);
+  tallies.forEach((tally) => {
+    if (tally.verdict === undefined) accepted.push(tally.key);
+  });
+  const sorted = sortedRangeKeys(accepted);
   const sightings: Sighting[] = [];
-  for (const key of sortedRangeKeys(accepted)) {
-    const { range, hits } = tallies.get(key) as RangeTally;
+  for (let i = 0; i < sorted.length; i++) {
+    const { range, hits } = tallies.get(sorted[i] as RangeKey) as RangeTally;
     parsed?.remember(range);
     sightings.push({ range: range.cidr, family: range.family, source, hits });
   }
