@@ -99,10 +99,16 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     if ('error' in answer) waiting?.reject(new StandInError(answer.error));
     else waiting?.resolve(answer.result);
   });
-  worker.on('error', (error) => {
-    for (const waiting of pending.values())
-      waiting.reject(new StandInError("the stand-ins' worker failed", { cause: error }));
+  // A control in flight when the worker fails or ends would otherwise never settle, and the bench would hang.
+  const failAll = (error: StandInError): void => {
+    for (const waiting of pending.values()) waiting.reject(error);
     pending.clear();
+  };
+  worker.on('error', (error) => {
+    failAll(new StandInError("the stand-ins' worker failed", { cause: error }));
+  });
+  worker.on('exit', (code) => {
+    failAll(new StandInError(`the stand-ins' worker exited with code ${code}`));
   });
   const call =
     <K extends keyof WafControl>(method: K) =>
