@@ -1,11 +1,17 @@
 /**
- * The world the blocker benches run in, written once: the WAF emulator and dynalite in this
- * process, every AWS call delayed by the same latency and timed on one clock where the run sends it
- * (WAF and DynamoDB through client middleware, CloudWatch and SNS as fakes), and the settings of a
- * deployment on them. The figures are round trips: the longest chain of calls in which each starts
- * after the one before it ended (what wall time pays for).
+ * The world the blocker benches run in, written once: the WAF emulator and dynalite off the run's
+ * thread (bench/stand-ins.ts), each adding the same latency to every request it answers, server-side,
+ * so that the "network" and the services progress while the run computes, as AWS does while a
+ * Lambda computes; CloudWatch and SNS as fakes that answer after the latency (a timer, which also
+ * runs while the run computes); and the settings of a deployment on them.
+ *
+ * Every call is recorded on one clock from the moment its request leaves the SDK (serialized and
+ * signed) to the moment the last byte of its answer arrives (before it is parsed): the SDK's work on
+ * both sides is the run's own time, as in a Lambda. The figures are round trips: the longest chain
+ * of calls in which each starts after the one before it ended (what wall time pays for).
  */
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,8 +23,8 @@ import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import type { BlockerDeps, RunLogger } from '#blocker/run';
 import type { Family } from '#core/types';
-import { createLedgerTable, localClient, startDynalite, type LocalDynamo } from '../test/support/dynalite';
-import { startWafServer, type WafServer } from '../test/support/waf-server';
+import { createLedgerTable, localClient } from '../test/support/dynalite';
+import { startStandIns, type RemoteWafServer } from './stand-ins';
 
 /** The web ACL every bench deployment protects. */
 export const WEB_ACL = {
@@ -55,9 +61,11 @@ export function benchLogger(loud: boolean): RunLogger {
 
 /** The emulator, dynalite and timed clients, with every call recorded in `calls`. */
 export interface BenchWorld {
-  readonly server: WafServer;
-  readonly dynamo: LocalDynamo;
-  /** The ledger's client: timed and delayed. */
+  /** The emulator's controls: messages to the stand-ins' worker. */
+  readonly server: RemoteWafServer;
+  /** dynalite without latency, and a client on it that is neither delayed nor timed (the same as `seedDb`). */
+  readonly dynamo: { readonly endpoint: string; readonly client: DynamoDBClient };
+  /** The ledger's client: timed, on the endpoint that adds the latency. */
   readonly ledgerDb: DynamoDBClient;
   /** A client on dynalite without latency or timing, to seed tables. */
   readonly seedDb: DynamoDBClient;
@@ -84,28 +92,42 @@ export interface DeployOptions {
   readonly loud?: boolean;
 }
 
-/** Adds `latencyMs` to every call of `client` and records it in `calls`. */
+/**
+ * Records every call of `client` in `calls` from the moment its request leaves the SDK to the moment
+ * the last byte of the answer arrives: the middleware sits below the deserializer (step
+ * 'deserialize', priority 'low'), right above the HTTP handler, so that serializing and signing the
+ * request and parsing the answer count as the run's own time, as in a Lambda. It reads the answer's
+ * body itself (the deserializer takes the bytes as they are) so that the call ends with the body,
+ * not with the headers. Every attempt of a retried call is a call of its own.
+ */
 function timeClient(
   client: { middlewareStack: DynamoDBClient['middlewareStack'] },
   service: Service,
   calls: Call[],
-  latencyMs: number,
 ): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const call: Call = { service, operation: (context.commandName ?? '').replace(/Command$/, ''), at: clock() };
       calls.push(call);
       try {
-        if (latencyMs > 0) await sleep(latencyMs);
         const output = await next(args);
-        call.ok = true;
+        const response = output.response as { statusCode?: number; body?: unknown };
+        if (response.body instanceof Readable) response.body = await collect(response.body);
+        call.ok = response.statusCode !== undefined && response.statusCode < 300;
         return output;
       } finally {
         call.doneAt = clock();
       }
     },
-    { step: 'initialize', name: 'benchLatency' },
+    { step: 'deserialize', priority: 'low', name: 'benchTiming' },
   );
+}
+
+/** The whole of a stream, as the SDK's deserializers accept a body: bytes. */
+async function collect(body: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** A CloudWatch or SNS stand-in whose every `send` is recorded and answered after the latency. */
@@ -123,42 +145,49 @@ function fakeClient(service: Service, calls: Call[], latencyMs: number, answer: 
 }
 
 /**
- * Starts the world. WAF calls are timed where the blocker sends them, as the ledger's are: the
- * emulator runs in this process, so it sees a request only once the event loop lets it.
+ * Starts the world: the stand-ins in their worker (bench/stand-ins.ts), each adding `latencyMs` (ms)
+ * to every request it answers, and the clients of the run, timed where a request leaves and its
+ * answer arrives.
  */
 export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
-  const [server, dynamo] = await Promise.all([startWafServer({ latencyMs }), startDynalite()]);
-  const ledgerDb = localClient(dynamo.endpoint);
-  const seedDb = localClient(dynamo.endpoint);
+  const standIns = await startStandIns({ latencyMs });
+  const server = standIns.server;
+  const ledgerDb = localClient(standIns.dynamo.delayedDynamoEndpoint);
+  const seedDb = localClient(standIns.dynamo.dynamoEndpoint);
   const waf = createWafClient({
     endpoint: server.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   const calls: Call[] = [];
-  timeClient(ledgerDb, 'DynamoDB', calls, latencyMs);
-  // The emulator adds the latency itself.
-  timeClient(waf as unknown as { middlewareStack: DynamoDBClient['middlewareStack'] }, 'WAF', calls, 0);
+  timeClient(ledgerDb, 'DynamoDB', calls);
+  timeClient(waf as unknown as { middlewareStack: DynamoDBClient['middlewareStack'] }, 'WAF', calls);
   const world: BenchWorld = {
     server,
-    dynamo,
+    dynamo: { endpoint: standIns.dynamo.dynamoEndpoint, client: seedDb },
     ledgerDb,
     seedDb,
     waf,
     calls,
     alarmState: 'ALARM',
     deploy: async (options) => {
-      await createLedgerTable(dynamo.client, options.table);
-      const ipSet = (name: string, version: Family, addresses: readonly string[] = []): IpSetAddress => {
-        const set = server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses: [...addresses] });
+      await createLedgerTable(seedDb, options.table);
+      const ipSet = async (name: string, version: Family, addresses: readonly string[] = []): Promise<IpSetAddress> => {
+        const set = await server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses: [...addresses] });
         return { name: set.name, id: set.id, scope: 'CLOUDFRONT' };
       };
-      const shards = (family: Family, tag: string): IpSetAddress[] =>
-        Array.from({ length: options.ipSetsPerFamily ?? 1 }, (_, i) =>
-          ipSet(`${options.table}-blocklist-${tag}-${i}`, family, options.blocklists?.[family][i]),
+      const shards = (family: Family, tag: string): Promise<IpSetAddress[]> =>
+        Promise.all(
+          Array.from({ length: options.ipSetsPerFamily ?? 1 }, (_, i) =>
+            ipSet(`${options.table}-blocklist-${tag}-${i}`, family, options.blocklists?.[family][i]),
+          ),
         );
-      const [first4, ...rest4] = shards('IPV4', 'v4');
-      const [first6, ...rest6] = shards('IPV6', 'v6');
+      const [[first4, ...rest4], [first6, ...rest6], allow4, allow6] = await Promise.all([
+        shards('IPV4', 'v4'),
+        shards('IPV6', 'v6'),
+        ipSet(`${options.table}-allowlist-v4`, 'IPV4', options.allowlist?.IPV4),
+        ipSet(`${options.table}-allowlist-v6`, 'IPV6', options.allowlist?.IPV6),
+      ]);
       if (first4 === undefined || first6 === undefined) throw new Error('ipSetsPerFamily must be at least 1');
       const settings: BlockerSettings = {
         scope: 'CLOUDFRONT',
@@ -167,10 +196,7 @@ export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
         webAclArn: WEB_ACL.arn,
         rateRules: options.rateRules,
         blocklist: { IPV4: [first4, ...rest4], IPV6: [first6, ...rest6] },
-        allowlist: {
-          IPV4: ipSet(`${options.table}-allowlist-v4`, 'IPV4', options.allowlist?.IPV4),
-          IPV6: ipSet(`${options.table}-allowlist-v6`, 'IPV6', options.allowlist?.IPV6),
-        },
+        allowlist: { IPV4: allow4, IPV6: allow6 },
         alarmName: 'site-acl-blocked-requests',
         ledgerTable: options.table,
         reportsTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-reports',
@@ -199,7 +225,7 @@ export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
       waf.destroy();
       ledgerDb.destroy();
       seedDb.destroy();
-      await Promise.all([server.close(), dynamo.close()]);
+      await standIns.close();
     },
   };
   return world;

@@ -1,8 +1,9 @@
 /**
  * AWS round trips of real blocker runs (`runBlocker`) with 50 ms added to every AWS call: WAF on the
- * local emulator, the ledger on dynalite behind a delaying middleware, CloudWatch and SNS as fakes
- * that answer after the same delay. Every call's start and end is recorded on one clock, so the
- * figures show how many times a run waits for AWS one call after another.
+ * local emulator and the ledger on dynalite, both in a worker thread that adds the delay before it
+ * answers (bench/blocker-world.ts), CloudWatch and SNS as fakes that answer after the same delay.
+ * Every call's start and end is recorded on one clock, so the figures show how many times a run
+ * waits for AWS one call after another.
  *
  * Two figures for that: the longest chain of calls where each starts after the one before ended
  * (what wall time pays for), and busy periods where overlapping calls merge into one (the rule of
@@ -16,7 +17,7 @@ import type { BlockerSettings } from '#contracts/blocker-environment';
 import { ACTIVE_SHARDS, activeShardOf, LEDGER_RESERVED_KEYS } from '#contracts/ledger-schema';
 import { runBlocker, type BlockerDeps, type Trigger } from '#blocker/run';
 import type { Family } from '#core/types';
-import { countRoundTrips, type WafServer } from '../test/support/waf-server';
+import { countRoundTrips } from '../test/support/waf-server';
 import {
   longestChain,
   median,
@@ -27,6 +28,7 @@ import {
   type Service,
 } from './blocker-world';
 import { report } from './measure';
+import type { RemoteWafServer } from './stand-ins';
 
 const LATENCY_MS = 50;
 const RUNS = 5;
@@ -52,7 +54,7 @@ interface RunFigures {
 /** Everything a measured run needs. */
 interface Bench {
   readonly world: BenchWorld;
-  readonly server: WafServer;
+  readonly server: RemoteWafServer;
   readonly deps: BlockerDeps;
   readonly settings: BlockerSettings;
 }
@@ -68,10 +70,8 @@ function attack(extra: readonly string[] = []): Record<(typeof RULES)[number], {
   };
 }
 
-function setKeys(server: WafServer, keys: ReturnType<typeof attack> | 'none'): void {
-  for (const rule of RULES) {
-    server.setManagedKeys(WEB_ACL.name, rule, keys === 'none' ? {} : keys[rule]);
-  }
+async function setKeys(server: RemoteWafServer, keys: ReturnType<typeof attack> | 'none'): Promise<void> {
+  await Promise.all(RULES.map((rule) => server.setManagedKeys(WEB_ACL.name, rule, keys === 'none' ? {} : keys[rule])));
 }
 
 async function measureRun(bench: Bench): Promise<RunFigures> {
@@ -110,12 +110,12 @@ async function scenario(
   label: string,
   title: string,
   runs: number,
-  before: (run: number) => void,
+  before: (run: number) => void | Promise<void>,
   targets: Targets,
 ): Promise<void> {
   const results: RunFigures[] = [];
   for (let run = 0; run < runs; run++) {
-    before(run);
+    await before(run);
     results.push(await measureRun(bench));
   }
   const m = (pick: (figures: RunFigures) => number): number => median(results.map(pick));
@@ -145,7 +145,7 @@ async function setUp(world: BenchWorld): Promise<Bench> {
   });
   // Samples for the report's "most attacked hosts", inside the blocker's 10-minute window.
   for (const rule of RULES) {
-    world.server.setSampledRequests(
+    await world.server.setSampledRequests(
       WEB_ACL.arn,
       rule,
       IPV4_KEYS.slice(0, 20).map((key, i) => ({
@@ -164,13 +164,13 @@ export default async function (): Promise<void> {
   try {
     const bench = await setUp(world);
     // Ranges, not entries: a set may hold an aggregate for sibling ranges (a /23 counts as two /24s).
-    const ranges = (id: string, width: number): number =>
-      server.getAddresses(id).reduce((sum, entry) => sum + 2 ** (width - Number(entry.split('/')[1])), 0);
-    const blocked = (): number =>
-      ranges(bench.settings.blocklist.IPV4[0].id, 24) + ranges(bench.settings.blocklist.IPV6[0].id, 64);
+    const ranges = async (id: string, width: number): Promise<number> =>
+      (await server.getAddresses(id)).reduce((sum, entry) => sum + 2 ** (width - Number(entry.split('/')[1])), 0);
+    const blocked = async (): Promise<number> =>
+      (await ranges(bench.settings.blocklist.IPV4[0].id, 24)) + (await ranges(bench.settings.blocklist.IPV6[0].id, 64));
 
     console.log(
-      `Every AWS call takes ${LATENCY_MS} ms more (WAF emulator, DynamoDB middleware, CloudWatch/SNS fakes).`,
+      `Every AWS call takes ${LATENCY_MS} ms more (WAF emulator and dynalite in a worker, CloudWatch/SNS fakes).`,
     );
 
     // Seed: the attack starts; one run blocks and records 100 ranges. Measured once, for information.
@@ -179,13 +179,14 @@ export default async function (): Promise<void> {
       'first run',
       'First run of an attack (100 new ranges: blocks and records them all)',
       1,
-      () => {
+      async () => {
         world.alarmState = 'ALARM';
-        setKeys(server, attack());
+        await setKeys(server, attack());
       },
       {},
     );
-    if (blocked() !== 100) throw new Error(`the seed run left ${blocked()} ranges blocked, expected 100`);
+    const seeded = await blocked();
+    if (seeded !== 100) throw new Error(`the seed run left ${seeded} ranges blocked, expected 100`);
 
     await scenario(
       bench,
@@ -201,10 +202,10 @@ export default async function (): Promise<void> {
       'steady B',
       'Steady state B: no attack, nothing due (alarm OK, no keys)',
       RUNS,
-      (run) => {
+      async (run) => {
         if (run === 0) {
           world.alarmState = 'OK';
-          setKeys(server, 'none');
+          await setKeys(server, 'none');
         }
       },
       { roundTrips: '1', updateIpSet: '0', ledgerWrites: '0', publishes: '0' },
@@ -215,15 +216,15 @@ export default async function (): Promise<void> {
       'change',
       'Change run: attack ongoing, one new range (alarm ALARM)',
       RUNS,
-      (run) => {
+      async (run) => {
         world.alarmState = 'ALARM';
         // A different /24 each run, so that each run has exactly one range to add.
-        setKeys(server, attack([`185.220.${101 + run}.23/32`]));
+        await setKeys(server, attack([`185.220.${101 + run}.23/32`]));
       },
       { roundTrips: '4: read, ledger, IP set, report', updateIpSet: '1', publishes: '1' },
     );
-    if (blocked() !== 100 + RUNS)
-      throw new Error(`change runs left ${blocked()} ranges blocked, expected ${100 + RUNS}`);
+    const changed = await blocked();
+    if (changed !== 100 + RUNS) throw new Error(`change runs left ${changed} ranges blocked, expected ${100 + RUNS}`);
     await steady50k(world);
   } finally {
     await world.close();
@@ -301,7 +302,7 @@ async function steady50k(world: BenchWorld): Promise<void> {
   });
   await seedLedger(world, table, durationMs);
   world.alarmState = 'OK';
-  setKeys(world.server, 'none');
+  await setKeys(world.server, 'none');
   await scenario(
     { world, server: world.server, settings, deps },
     'steady 50k',
