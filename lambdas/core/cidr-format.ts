@@ -15,6 +15,9 @@ import type { Cidr, Family } from './types';
 const DECIMAL_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
 const HEX_BYTE_PADDED: readonly string[] = HEX_BYTE.map((hex) => hex.padStart(2, '0'));
+/** Each byte's decimal text and a dot, and each prefix's text after a slash: an IPv4 range is four joins. */
+const DOTTED_BYTE: readonly string[] = DECIMAL_BYTE.map((text) => `${text}.`);
+const SLASH_PREFIX: readonly string[] = Array.from({ length: 129 }, (_, i) => `/${i}`);
 
 /** Scratch of {@link formatIpv6}: the eight 16-bit groups, and the parts of the text. */
 const groups: [number, number, number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0, 0, 0];
@@ -29,11 +32,13 @@ const parts: string[] = [];
  */
 export function formatCidr(family: Family, w0: number, w1: number, w2: number, w3: number, prefix: number): Cidr {
   if (family === 'IPV4') {
-    const a = DECIMAL_BYTE[w0 >>> 24] as string;
-    const b = DECIMAL_BYTE[(w0 >>> 16) & 255] as string;
-    const c = DECIMAL_BYTE[(w0 >>> 8) & 255] as string;
+    // Four joins of precomputed parts; a short result is copied at each join, so fewer is cheaper
+    // (a first run formats 10,000 of these before its first block).
+    const a = DOTTED_BYTE[w0 >>> 24] as string;
+    const b = DOTTED_BYTE[(w0 >>> 16) & 255] as string;
+    const c = DOTTED_BYTE[(w0 >>> 8) & 255] as string;
     const d = DECIMAL_BYTE[w0 & 255] as string;
-    return `${a}.${b}.${c}.${d}/${DECIMAL_BYTE[prefix] as string}`;
+    return a + b + c + d + (SLASH_PREFIX[prefix] as string);
   }
   return formatIpv6(w0, w1, w2, w3, prefix);
 }
