@@ -316,6 +316,8 @@ export function planActions(
  * so that an unban is not undone by the same run.
  */
 export function withActions(sightings: readonly Sighting[], plan: ActionPlan, blockDurationMs: number): Sighting[] {
+  // Nearly every run has no action: a first big run's 10,000 sightings are not looked up one by one.
+  if (plan.bans.length === 0 && plan.unbans.size === 0 && plan.unbansWithin.empty) return [...sightings];
   const bans = new Map(plan.bans.map((ban) => [ban.range, ban]));
   const merged: Sighting[] = [];
   for (const sighting of sightings) {

@@ -120,11 +120,11 @@ export async function decide(
   const known = perList((key) => [...inputs.ledgerRows[key], ...recovered[key]]);
   const outside = outsideForeignEntries(deps, mergedRuleSightings(keys), inputs, known);
   if (outside.inside > 0) keys.rejectedByReason['inside-foreign-entry'] = outside.inside;
-  const sightings = sightingsOf(settings, outside.sightings, actionPlan);
+  const sightings = byList(sightingsOf(settings, outside.sightings, actionPlan));
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
   const steps = perList((key) =>
-    stepFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings, shared, now),
+    stepFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings[key], shared, now),
   );
   return {
     collected,
@@ -237,6 +237,16 @@ function sightingsOf(
     ...withActions(block, { ...actionPlan, bans: blockBans }, settings.blockDurationMs),
     ...withActions(neighbours, { ...actionPlan, bans: actionPlan.bans.filter(isNeighbour) }, settings.blockDurationMs),
   ];
+}
+
+/** Sightings by the list each belongs to, in one pass (each list's in the order given). */
+function byList(sightings: readonly Sighting[]): Record<ListKey, Sighting[]> {
+  const lists = perList((): Sighting[] => []);
+  for (let i = 0; i < sightings.length; i++) {
+    const sighting = sightings[i] as Sighting;
+    lists[listOf(sighting)].push(sighting);
+  }
+  return lists;
 }
 
 function withoutTier(sighting: Sighting): Sighting {
@@ -377,16 +387,14 @@ async function confirmedRows(
   deps: BlockerDeps,
   known: Readonly<Record<ListKey, LedgerEntry[]>>,
   present: Readonly<Record<ListKey, IpSetIndex>>,
-  sightings: readonly Sighting[],
+  sightings: Readonly<Record<ListKey, readonly Sighting[]>>,
   actionPlan: ActionPlan,
 ): Promise<Record<ListKey, LedgerEntry[]>> {
   const confirm = async (key: ListKey): Promise<LedgerEntry[]> => {
     const rows = known[key];
     const family = familyOfList(key);
     const ranges = new Set(rows.map((row) => row.range));
-    const unsure = sightings
-      .filter((s) => listOf(s) === key && present[key].has(s.range) && !ranges.has(s.range))
-      .map((s) => s.range);
+    const unsure = sightings[key].filter((s) => present[key].has(s.range) && !ranges.has(s.range)).map((s) => s.range);
     // An unban ends its range in every tier; without a tier the neighbour lists are never asked.
     const tier: Tier = tierOfList(key);
     const asked = tier === 'block' || present[key].addresses.length > 0 || rows.length > 0;
@@ -450,12 +458,13 @@ function stepFamily(
   shared: readonly SharedTarget[],
   now: number,
 ): FamilyStep {
+  // `sightings`: this list's.
   const family = familyOfList(key);
   const sharedOfFamily = tierOfList(key) === 'block' ? shared.filter((target) => target.family === family) : [];
   // A set that could not be read is not compared with any range until it can be (see SharedSetsView).
   const step = advanceLedger(
     rows,
-    sightings.filter((sighting) => listOf(sighting) === key),
+    sightings,
     now,
     settings.blockDurationMs,
     (range) => present.has(range),
