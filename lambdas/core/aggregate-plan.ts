@@ -20,7 +20,7 @@ import {
   ownedSetEntries,
   type AggregationFloor,
 } from './aggregate';
-import { compareRanges } from './network-range';
+import { compareRanges, type NetworkRange } from './network-range';
 import { ParsedRanges, parseWith } from './parsed-ranges';
 import { IpSetIndex, type ReconcilePlan } from './reconcile';
 import type { Cidr, LedgerEntry } from './types';
@@ -85,7 +85,7 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
  */
 export function planSetClaims(
   input: Omit<SetEntriesInput, 'hold'>,
-  claims: readonly { readonly entry: LedgerEntry; readonly range: Cidr }[],
+  claims: readonly { readonly entry: LedgerEntry; readonly range: Cidr; readonly block?: NetworkRange }[],
 ): SetEntriesPlan {
   const { capacity, owned, floor = DEFAULT_AGGREGATION_FLOOR, parsed = new ParsedRanges() } = input;
   if (!Number.isInteger(capacity) || capacity < 0) {
@@ -105,7 +105,8 @@ export function planSetClaims(
     room,
     (claims) =>
       aggregateAround(
-        claims.map((claim) => claim.range),
+        // A claim's parsed range when it has one: not looked up again by its text.
+        claims.map((claim) => claim.block ?? claim.range),
         taint,
         floor,
         parsed,
@@ -134,7 +135,6 @@ export function planSetClaims(
   const appended = kept.entries.filter((cidr) => !emitted.has(cidr));
   addresses.push(...appended);
 
-  const keptRanges = (): ReadonlySet<Cidr> => new Set(kept.claims.map((claim) => claim.range));
   const added = inAddressOrder(
     kept.claims.map((claim) => claim.range).filter((range) => !heldBefore.has(range)),
     parsed,
@@ -146,16 +146,26 @@ export function planSetClaims(
     overflow: overflow.map((claim) => claim.entry),
     foreign: ownership.foreign.length,
     changed: removed.length > 0 || appended.length > 0,
-    // Nothing held before, nothing released: a first run's 10,000 new ranges need no index.
-    released:
-      heldBefore.size === 0
-        ? []
-        : inAddressOrder(
-            [...heldBefore].filter((range) => !keptRanges().has(range)),
-            parsed,
-          ),
+    released: releasedOf(heldBefore, kept.claims, parsed),
     rangesHeld: kept.claims.length,
   };
+}
+
+/**
+ * The ranges held before that no kept claim holds now, in address order. Nothing held before,
+ * nothing released: a first run's 10,000 new ranges need no index of what is kept.
+ */
+function releasedOf(
+  heldBefore: ReadonlySet<Cidr>,
+  kept: readonly { readonly range: Cidr }[],
+  parsed: ParsedRanges,
+): Cidr[] {
+  if (heldBefore.size === 0) return [];
+  const keptRanges = new Set(kept.map((claim) => claim.range));
+  return inAddressOrder(
+    [...heldBefore].filter((range) => !keptRanges.has(range)),
+    parsed,
+  );
 }
 
 /**

@@ -18,7 +18,7 @@
  */
 import { formatCidr } from './cidr-format';
 import { parseWith, type ParsedRanges } from './parsed-ranges';
-import { compareRanges, lastAddress, maskWord, type ParsedAddress } from './network-range';
+import { compareRanges, lastAddress, maskWord, type NetworkRange, type ParsedAddress } from './network-range';
 import type { Cidr, Family } from './types';
 
 /** The widest prefix aggregation produces, per family. */
@@ -55,14 +55,15 @@ export interface SetEntryOwnership {
  * and never merged. Families are kept apart; IPv4-mapped IPv6 text counts as IPv4 (as the core
  * parser reads it).
  *
- * @param ranges - CIDRs or addresses in any order, duplicates allowed.
+ * @param ranges - CIDRs or addresses in any order, duplicates allowed; or ranges parsed already
+ *   (a plan's claims carry theirs), taken as they are.
  * @param floor - Widest prefix to aggregate to, per family. Default {@link DEFAULT_AGGREGATION_FLOOR}.
  * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
  * @returns canonical CIDRs in the core's range order (IPv4 first, then by address).
  * @throws {RangeError} naming the first text that is not an address or range.
  */
 export function aggregateRanges(
-  ranges: Iterable<string>,
+  ranges: Iterable<string | NetworkRange>,
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
   parsed?: ParsedRanges,
 ): Cidr[] {
@@ -79,13 +80,13 @@ export const NO_AGGREGATION: AggregationFloor = { IPV4: 32, IPV6: 128 };
  * are kept whatever they overlap (blocking a range inside someone's wider entry is harmless, and
  * was always done); only the parents are refused. Unparsable `foreign` text overlaps nothing.
  *
- * @param ranges - Owned ranges to hold, any order, duplicates allowed.
+ * @param ranges - Owned ranges to hold, any order, duplicates allowed; text or parsed already.
  * @param foreign - Entries of the set that are not ours.
  * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
  * @throws {RangeError} naming the first of `ranges` that is not an address or range.
  */
 export function aggregateAround(
-  ranges: Iterable<string>,
+  ranges: Iterable<string | NetworkRange>,
   foreign: readonly string[] | ForeignEntries,
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
   parsed?: ParsedRanges,
@@ -162,6 +163,8 @@ export function ownedSetEntries(
   parsed?: ParsedRanges,
 ): SetEntryOwnership {
   const ranges = owned instanceof OwnedRanges ? owned : new OwnedRanges(owned, parsed);
+  // An empty set has nothing to classify: the owned ranges are not indexed for it (a first run's sets).
+  if (entries.length === 0) return { ours: [], foreign: [] };
   const { ownedKeys } = ranges;
   const ours: OwnedSetEntry[] = [];
   const foreign: string[] = [];
@@ -218,11 +221,16 @@ export class OwnedRanges {
   }
 }
 
-function parseAll(ranges: Iterable<string>, parsed: ParsedRanges | undefined): Block[] {
+/** Texts parsed (through `parsed` when given), and ranges parsed already as they are. */
+function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges | undefined): Block[] {
   const blocks: Block[] = [];
-  for (const text of ranges) {
-    const block = parseWith(parsed, text);
-    if (block === undefined) throw new RangeError(`not an address or CIDR range: ${JSON.stringify(text)}`);
+  for (const item of ranges) {
+    if (typeof item !== 'string') {
+      blocks.push(item);
+      continue;
+    }
+    const block = parseWith(parsed, item);
+    if (block === undefined) throw new RangeError(`not an address or CIDR range: ${JSON.stringify(item)}`);
     blocks.push(block);
   }
   return blocks;

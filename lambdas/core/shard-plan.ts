@@ -340,12 +340,12 @@ class ShardLoads {
     const [first] = group;
     if (first === undefined) return this.used[shard] ?? 0;
     const held = this.blocks[shard]?.get(floorBlockOf(first, this.floor));
-    const ranges = group.map((claim) => claim.range);
+    const ranges = group.map((claim) => claim.block);
     const after = this.aggregate(shard, held === undefined ? ranges : [...held.ranges, ...ranges]).length;
     return (this.used[shard] ?? 0) - (held?.entries ?? 0) + after;
   }
 
-  private aggregate(shard: number, ranges: readonly Cidr[]): Cidr[] {
+  private aggregate(shard: number, ranges: readonly (Cidr | NetworkRange)[]): Cidr[] {
     const foreign = this.foreign[shard];
     return foreign === undefined
       ? aggregateRanges(ranges, this.floor, this.parsed)
