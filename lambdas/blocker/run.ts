@@ -59,19 +59,15 @@ export async function runBlocker(
   const inputs = await readInputs(deps, settings, trigger);
   const readDone = Date.now();
   const { decision, ahead: writingAhead } = await decideWhileWritingAhead(deps, settings, trigger, inputs, now);
-  // Most attacked hosts are only needed for a report; start reading them now, off the critical path.
+  const ahead = await writingAhead;
+  const setsWritten = Promise.all([refreshRows(deps, settings, decision), writeSets(deps, settings, decision)]);
+  // Most attacked hosts are only needed for a report: read beside the set writes, sent after them.
   const mayReport = LISTS.some((k) => decision.plans[k].plan.changed || decision.plans[k].step.expired.length > 0);
   const hostsRead: Promise<SampledHosts> = mayReport
     ? sampledHosts(deps.waf, settings, now)
     : Promise.resolve({ hosts: [], unreadable: [] });
-  const ahead = await writingAhead.catch(async (error: unknown) => {
-    await hostsRead; // no call may still be in flight when the Lambda freezes
-    throw error;
-  });
-  const [refreshed, writes] = await Promise.all([
-    refreshRows(deps, settings, decision),
-    writeSets(deps, settings, decision),
-  ]);
+  // Neither phase throws (failures are in their tallies), so the hosts read is always awaited below.
+  const [refreshed, writes] = await setsWritten;
   const recorded = await recordRows(deps, settings, decision, ahead);
   const changes = changesOf(settings, decision, writes);
   const [closed, dropped, report] = await Promise.all([
