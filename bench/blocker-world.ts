@@ -24,7 +24,7 @@ import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environme
 import type { BlockerDeps, RunLogger } from '#blocker/run';
 import type { Family } from '#core/types';
 import { createLedgerTable, localClient } from '../test/support/dynalite';
-import { startStandIns, type RemoteWafServer } from './stand-ins';
+import { ANSWERED_AT, startStandIns, type RemoteWafServer } from './stand-ins';
 
 /** The web ACL every bench deployment protects. */
 export const WEB_ACL = {
@@ -41,7 +41,13 @@ export interface Call {
   readonly service: Service;
   readonly operation: string;
   readonly at: number;
+  /**
+   * When the answer was there: the stand-in's {@link ANSWERED_AT} when it sent one, else when this
+   * thread read the answer's last byte.
+   */
   doneAt?: number;
+  /** When the stand-in answered, by its own stamp. */
+  answeredAt?: number;
   /** The call was answered without an error. */
   ok?: boolean;
 }
@@ -111,12 +117,15 @@ function timeClient(
       calls.push(call);
       try {
         const output = await next(args);
-        const response = output.response as { statusCode?: number; body?: unknown };
+        const response = output.response as { statusCode?: number; body?: unknown; headers?: Record<string, string> };
         if (response.body instanceof Readable) response.body = await collect(response.body);
         call.ok = response.statusCode !== undefined && response.statusCode < 300;
+        // When the stand-in answered, not when this thread, perhaps busy planning, read the answer.
+        const answeredAt = Number(response.headers?.[ANSWERED_AT]);
+        if (Number.isFinite(answeredAt)) call.answeredAt = answeredAt;
         return output;
       } finally {
-        call.doneAt = clock();
+        call.doneAt = call.answeredAt ?? clock();
       }
     },
     { step: 'deserialize', priority: 'low', name: 'benchTiming' },

@@ -9,15 +9,24 @@
  */
 import { createServer, request as forward, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startDynalite } from '../test/support/dynalite';
 import { startWafServer } from '../test/support/waf-server';
-import type { ControlAnswer, ControlRequest, StandInsReady, StandInsOptions, WafControl } from './stand-ins';
+import {
+  ANSWERED_AT,
+  type ControlAnswer,
+  type ControlRequest,
+  type StandInsReady,
+  type StandInsOptions,
+  type WafControl,
+} from './stand-ins';
 
 /**
  * A loopback server that forwards every request to `target` after `latencyMs` (ms), the answer
- * streamed back as it comes: dynalite with latency, on a second endpoint beside the plain one.
+ * streamed back as it comes with {@link ANSWERED_AT}: each stand-in with latency, on a second
+ * endpoint beside dynalite's plain one.
  */
 async function startDelayingProxy(target: string, latencyMs: number) {
   const { hostname, port } = new URL(target);
@@ -27,7 +36,10 @@ async function startDelayingProxy(target: string, latencyMs: number) {
     const upstream = forward(
       { host: hostname, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent },
       (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        outgoing.writeHead(answer.statusCode ?? 502, {
+          ...answer.headers,
+          [ANSWERED_AT]: String(performance.timeOrigin + performance.now()),
+        });
         answer.pipe(outgoing);
       },
     );
@@ -61,8 +73,12 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('bench/stand-ins-worker.ts runs only as a worker (bench/stand-ins.ts)');
   const { latencyMs } = workerData as StandInsOptions;
-  const [waf, dynamo] = await Promise.all([startWafServer({ latencyMs }), startDynalite()]);
-  const delayed = await startDelayingProxy(dynamo.endpoint, latencyMs);
+  // The emulator adds no latency itself: its proxy does, as dynalite's does.
+  const [waf, dynamo] = await Promise.all([startWafServer(), startDynalite()]);
+  const [delayed, delayedWaf] = await Promise.all([
+    startDelayingProxy(dynamo.endpoint, latencyMs),
+    startDelayingProxy(waf.endpoint, latencyMs),
+  ]);
   // Only what the benches need, and answers small enough to copy: a set's name, id and ARN, not its entries.
   const control: WafControl = {
     createIpSet: (input) => {
@@ -77,7 +93,7 @@ async function main(): Promise<void> {
       waf.setSampledRequests(...args);
     },
     close: async () => {
-      await delayed.close();
+      await Promise.all([delayed.close(), delayedWaf.close()]);
       await Promise.all([waf.close(), dynamo.close()]);
     },
   };
@@ -95,7 +111,7 @@ async function main(): Promise<void> {
       );
   });
   const ready: StandInsReady = {
-    wafEndpoint: waf.endpoint,
+    wafEndpoint: delayedWaf.endpoint,
     dynamoEndpoint: dynamo.endpoint,
     delayedDynamoEndpoint: delayed.endpoint,
   };

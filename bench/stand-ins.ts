@@ -11,6 +11,14 @@
 import { Worker } from 'node:worker_threads';
 import type { WafServer } from '../test/support/waf-server';
 
+/**
+ * The header in which a stand-in says when it answered (epoch ms, sub-ms precision: one clock for
+ * every thread of the process). The run's thread may be busy when the answer arrives; the call
+ * ends when the answer was there, not when that thread got round to it, so that CPU the run spends
+ * while an answer waits counts as the run's own time.
+ */
+export const ANSWERED_AT = 'x-bench-answered-at';
+
 /** What the worker is started with (`workerData`). */
 export interface StandInsOptions {
   /** Added by the stand-ins to every request before it is answered, ms. */
@@ -100,7 +108,10 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     else waiting?.resolve(answer.result);
   });
   // A control in flight when the worker fails or ends would otherwise never settle, and the bench would hang.
+  // Once the worker has failed or ended, a control sent later fails at once with the same error.
+  let ended: StandInError | undefined;
   const failAll = (error: StandInError): void => {
+    ended ??= error;
     for (const waiting of pending.values()) waiting.reject(error);
     pending.clear();
   };
@@ -114,6 +125,10 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     <K extends keyof WafControl>(method: K) =>
     (...args: Parameters<WafControl[K]>): Promise<Awaited<ReturnType<WafControl[K]>>> =>
       new Promise((resolve, reject) => {
+        if (ended !== undefined) {
+          reject(ended);
+          return;
+        }
         const id = nextId++;
         pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
         worker.postMessage({ id, method, args } satisfies ControlRequest);
