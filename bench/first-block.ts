@@ -8,11 +8,12 @@
  * What is measured, and how: the WAF emulator and dynalite run in a worker thread, so their service
  * time, heaps and garbage collection are not the run's; each adds the latency itself, per request,
  * before answering, so a request in flight progresses while the run computes (the intent's PutItem
- * can overlap the planning of the set writes). A call lasts from the moment its request leaves the
- * SDK to the moment its answer's last byte arrives, so the run's own time on the path (the 100 ms:
- * wall less the calls on it) includes the SDK's serialization of the 160 KB intent and its parsing
- * of the 10,000 keys, as in a Lambda, and a call's time includes only the wire, the latency and the
- * stand-in's service time. The worker shares the process (and, on a small machine, the cores), so
+ * overlaps the planning of the set writes). A call lasts from the moment its request leaves the
+ * SDK to the moment the stand-in answered (its own stamp, not when the run's thread got round to
+ * reading the answer), so the run's own time on the path (the 100 ms: wall less the calls on it)
+ * includes the SDK's serialization of the 160 KB intent and its parsing of the 10,000 keys, as in a
+ * Lambda, and whatever planning outlasts the intent's round trip; a call's time includes only the
+ * wire, the latency and the stand-in's service time. The worker shares the process (and, on a small machine, the cores), so
  * the RSS still counts dynalite and the emulator: an upper bound for the blocker alone. It is sampled
  * with `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured window.
  *
@@ -115,8 +116,9 @@ export default async function (): Promise<void> {
       `<= ${100 + 4 * LATENCY_MS} ms`,
     );
     report('first block: round trips up to it', String(p.trips), '<= 4');
-    // The wall time less the calls on the path: what the run itself spends (the decision, and the set's plan
-    // and request after the intent), which no faster network or DynamoDB would shorten.
+    // The wall time less the calls on the path: what the run itself spends (the decision, the intent's
+    // serialization, the set plans where they outlast the intent's round trip, the set's request), which
+    // no faster network or DynamoDB would shorten.
     report(
       'first block: own time on the path (CPU, no calls)',
       `${(p.intentSent - p.readsDone + (p.setSent - p.intentDone)).toFixed(0)} ms`,
