@@ -242,8 +242,10 @@ function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges 
  */
 function disjointBlocks(sorted: readonly Block[]): Block[] {
   const kept: Block[] = [];
-  for (const block of sorted) {
-    const last = kept.at(-1);
+  // Indexed: a first big run meets this loop before V8 has compiled it (see mergeSiblings).
+  for (let i = 0; i < sorted.length; i++) {
+    const block = sorted[i] as Block;
+    const last = kept[kept.length - 1];
     if (last !== undefined && contains(last, block)) continue;
     kept.push(block);
   }
@@ -258,17 +260,19 @@ function disjointBlocks(sorted: readonly Block[]): Block[] {
 function mergeSiblings(
   blocks: readonly Block[],
   floor: AggregationFloor,
-  mayMerge: (parent: Block) => boolean = () => true,
+  mayMerge?: (parent: Block) => boolean,
 ): Block[] {
   const stack: Block[] = [];
-  for (const block of blocks) {
-    let top: Block = block;
+  // Indexed loops and no call for the default: a first run of 10,000 ranges merges them twice
+  // (placement, then the set's plan) before V8 has compiled this, and iterators cost several times more there.
+  for (let i = 0; i < blocks.length; i++) {
+    let top = blocks[i] as Block;
     for (;;) {
-      const below = stack.at(-1);
+      const below = stack[stack.length - 1];
       if (below === undefined || !areSiblings(below, top) || top.prefix - 1 < floor[top.family]) break;
       const parent = parentOf(top);
       // A refused parent blocks every wider one too: each of those contains it, so overlaps the same entry.
-      if (!mayMerge(parent)) break;
+      if (mayMerge !== undefined && !mayMerge(parent)) break;
       stack.pop();
       top = parent;
     }
@@ -319,12 +323,14 @@ function areSiblings(a: Block, b: Block): boolean {
 
 /** Whether `a` and `b` are in one block of `prefix` bits. */
 function sameNetwork(a: Block, b: Block, prefix: number): boolean {
-  return (
-    maskWord(a.w0, prefix) === maskWord(b.w0, prefix) &&
-    maskWord(a.w1, prefix - 32) === maskWord(b.w1, prefix - 32) &&
-    maskWord(a.w2, prefix - 64) === maskWord(b.w2, prefix - 64) &&
-    maskWord(a.w3, prefix - 96) === maskWord(b.w3, prefix - 96)
-  );
+  // Masking commutes with XOR: the words agree on their first bits when their XOR has none set
+  // there. Words past the prefix are not looked at (an IPv4 block, or a short prefix, needs one).
+  if (maskWord((a.w0 ^ b.w0) >>> 0, prefix) !== 0) return false;
+  if (prefix <= 32) return true;
+  if (maskWord((a.w1 ^ b.w1) >>> 0, prefix - 32) !== 0) return false;
+  if (prefix <= 64) return true;
+  if (maskWord((a.w2 ^ b.w2) >>> 0, prefix - 64) !== 0) return false;
+  return prefix <= 96 || maskWord((a.w3 ^ b.w3) >>> 0, prefix - 96) === 0;
 }
 
 function parentOf(block: Block): Block {
