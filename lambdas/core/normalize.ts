@@ -7,7 +7,7 @@ import { Allowlist } from './allowlist';
 import { createAddressScan, scanAddress } from './ip-parse';
 import { networkRange, type NetworkRange } from './network-range';
 import type { ParsedRanges } from './parsed-ranges';
-import { scanRangeKey, sortedRangeKeys, type RangeKey } from './range-key';
+import { ipv4RangeOfKey, scanRangeKey, sortedRangeKeys, type RangeKey } from './range-key';
 import { isNonGlobal } from './special-purpose';
 import type { Sighting } from './types';
 
@@ -230,8 +230,7 @@ function tallyIpv4(
     const key = sorted[i] as number;
     let end = i + 1;
     while (end < sorted.length && sorted[end] === key) end++;
-    const prefix = key % 64;
-    const range = networkRange({ family: 'IPV4', prefix, w0: (key - prefix) / 64, w1: 0, w2: 0, w3: 0 }, prefix);
+    const range = ipv4RangeOfKey(key);
     const verdict = judge(range, allowlist);
     if (verdict === undefined) accept(range, end - i);
     else refused.set(key, verdict);

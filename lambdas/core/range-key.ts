@@ -4,7 +4,7 @@
  */
 import { formatCidr } from './cidr-format';
 import { createAddressScan, scanAddress, type AddressScan } from './ip-parse';
-import { maskWord } from './network-range';
+import { maskWord, networkRange, type NetworkRange } from './network-range';
 import type { Cidr } from './types';
 
 /**
@@ -84,6 +84,15 @@ export function sortedRangeKeys(keys: Iterable<RangeKey>): RangeKey[] {
 /** Code-unit order; the default sort would convert both operands with ToString on every comparison. */
 function compareStrings(a: string, b: string): number {
   return a === b ? 0 : a < b ? -1 : 1;
+}
+
+/**
+ * The IPv4 range a numeric {@link RangeKey} stands for (network address × 64 + prefix), with its
+ * canonical text: normalization counts IPv4 keys as numbers and makes each range from its key.
+ */
+export function ipv4RangeOfKey(key: number): NetworkRange {
+  const prefix = key % 64;
+  return networkRange({ family: 'IPV4', prefix, w0: (key - prefix) / 64, w1: 0, w2: 0, w3: 0 }, prefix);
 }
 
 /** The canonical text of the range a {@link RangeKey} stands for. */

@@ -446,7 +446,7 @@ function endBlocks(
   return { ending, unbanned, unbannedRows, rows: after };
 }
 
-/** One list's ledger step. Shared sets take the block tier only. */
+/** One list's ledger step from that list's `sightings`. Shared sets take the block tier only. */
 function stepFamily(
   key: ListKey,
   settings: BlockerSettings,
@@ -458,7 +458,6 @@ function stepFamily(
   shared: readonly SharedTarget[],
   now: number,
 ): FamilyStep {
-  // `sightings`: this list's.
   const family = familyOfList(key);
   const sharedOfFamily = tierOfList(key) === 'block' ? shared.filter((target) => target.family === family) : [];
   // A set that could not be read is not compared with any range until it can be (see SharedSetsView).
