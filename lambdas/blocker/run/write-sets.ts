@@ -139,15 +139,24 @@ function recheckFor(
   withdrawn: Record<ListKey, Set<Cidr>>,
   active: (key: ListKey) => readonly LedgerEntry[],
 ) {
-  const pending = perList(() => new Set<Cidr>());
-  for (const entry of rowsToRecord(decision)) pending[listKey(entry.family, entry.tier)].add(entry.range);
+  // Indexed at the first conflict, not before the first set write: most runs meet none.
+  let pending: Record<ListKey, Set<Cidr>> | undefined;
+  const pendingOf = (key: ListKey): ReadonlySet<Cidr> => {
+    if (pending === undefined) {
+      const index = perList(() => new Set<Cidr>());
+      for (const entry of rowsToRecord(decision)) index[listKey(entry.family, entry.tier)].add(entry.range);
+      pending = index;
+    }
+    return pending[key];
+  };
   return (key: ListKey, wouldAdd: (current: readonly string[]) => readonly Cidr[]) =>
     async (current: readonly string[]): Promise<void> => {
       // Only what the re-plan would really add (a full set adds few of the ranges it lacks).
       const toAdd = wouldAdd(current);
       // This run's own new ranges get their rows just before the set writes or, behind an intent,
       // after them: the table may not know them yet, and no other run can have ended them.
-      const toCheck = toAdd.filter((range) => !pending[key].has(range));
+      const ours = pendingOf(key);
+      const toCheck = toAdd.filter((range) => !ours.has(range));
       if (toCheck.length === 0) return;
       const stored = await deps.ledger.activeEntriesOf(familyOfList(key), toCheck, tierOfList(key));
       // Gone from the index, or its block shortened (an unban, on another machine's clock): a block
