@@ -20,9 +20,12 @@ import type { Cidr } from './types';
 export class ParsedRanges {
   /** `null` remembers a text that does not parse. */
   private readonly byText = new Map<string, NetworkRange | null>();
+  /** Ranges recorded by {@link remember} and not yet in `byText`: indexed at the first look-up. */
+  private remembered: NetworkRange[] = [];
 
   /** `parseRange(text)`, parsed the first time `text` is asked for only. */
   range(text: string): NetworkRange | undefined {
+    if (this.remembered.length > 0) this.drain();
     let range = this.byText.get(text);
     if (range === undefined) {
       range = parseRange(text) ?? null;
@@ -36,9 +39,24 @@ export class ParsedRanges {
   /**
    * Records a range parsed elsewhere (normalization widens keys to ranges it has in hand): the
    * plan then finds its canonical text parsed. A text already recorded keeps its range.
+   *
+   * Indexed only at the first look-up after it: a run's normalization records every range it
+   * widened keys to, and only the IP set plans look them up, which the run makes while its
+   * write-ahead is in flight. Indexing 10,000 new ranges during normalization kept that write
+   * waiting (lambdas/blocker/run.ts).
    */
   remember(range: NetworkRange): void {
-    if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
+    this.remembered.push(range);
+  }
+
+  /** Indexes the remembered ranges, in the order they were recorded. */
+  private drain(): void {
+    const ranges = this.remembered;
+    this.remembered = [];
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i] as NetworkRange;
+      if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
+    }
   }
 
   /** `canonicalCidr(text)`, parsed the first time only. */
