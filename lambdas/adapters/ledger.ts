@@ -850,9 +850,11 @@ interface IntentGroup {
 function intentGroups(entries: readonly LedgerEntry[]): IntentGroup[] {
   const groups = new Map<string, Cidr[]>();
   let previous: LedgerEntry | undefined;
+  let previousKeys: readonly string[] = [];
   let previousRanges: Cidr[] = [];
-  for (const entry of entries) {
-    if (previous !== undefined && alikeButRange(previous, entry)) {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LedgerEntry;
+    if (previous !== undefined && alikeButRange(previous, previousKeys, entry)) {
       previousRanges.push(entry.range);
       continue;
     }
@@ -862,6 +864,7 @@ function intentGroups(entries: readonly LedgerEntry[]): IntentGroup[] {
     if (ranges === undefined) groups.set(json, (ranges = []));
     ranges.push(range);
     previous = entry;
+    previousKeys = Object.keys(entry);
     previousRanges = ranges;
   }
   return [...groups].map(([json, ranges]) => ({ json, ranges }));
@@ -872,17 +875,18 @@ function intentGroups(entries: readonly LedgerEntry[]): IntentGroup[] {
  * (JSON.stringify's order), each with a strictly equal value. Arrays (`sharedPreexisting`,
  * `sharedSeen`) compare by identity, so two equal but distinct arrays are told apart here and
  * grouped by their JSON instead.
+ * @param keys - `Object.keys(a)`, taken once per group: listing both entries' keys for each of a
+ *   first run's 10,000 entries was a third of this check's time.
  */
-function alikeButRange(a: LedgerEntry, b: LedgerEntry): boolean {
-  const keys = Object.keys(a);
-  const other = Object.keys(b);
-  if (keys.length !== other.length) return false;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as keyof LedgerEntry;
-    if (key !== other[i]) return false;
-    if (key !== 'range' && a[key] !== b[key]) return false;
+function alikeButRange(a: LedgerEntry, keys: readonly string[], b: LedgerEntry): boolean {
+  let at = 0;
+  // for...in lists own keys in Object.keys order (a ledger entry is a plain object: nothing inherited).
+  for (const key in b) {
+    if (key !== keys[at]) return false;
+    if (key !== 'range' && a[key as keyof LedgerEntry] !== b[key as keyof LedgerEntry]) return false;
+    at++;
   }
-  return true;
+  return at === keys.length;
 }
 
 /**
