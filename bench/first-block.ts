@@ -1,19 +1,25 @@
 /**
  * The first block of a big attack: a first run against 10,000 new IPv4 /24s with 10 ms added to
  * every AWS call (bench/blocker-world.ts). Wall time to the first successful UpdateIPSet (target:
- * 100 ms + 4 round trips), where that time goes (the read wave, the decision's CPU, the intent
- * write, the CPU before the set write), the round trips before it, the whole run, the DynamoDB
- * calls, and the process's peak RSS.
+ * 100 ms + 4 round trips), how much of it is the run's own time (target: 100 ms) and how much the
+ * calls on its path, where the own time goes (the requests of the read wave, the decision's CPU,
+ * the CPU between the intent's answer and the set write), the round trips before it, the whole
+ * run, the DynamoDB calls, and the process's peak RSS.
  *
  * What is measured, and how: the WAF emulator and dynalite run in a worker thread, so their service
  * time, heaps and garbage collection are not the run's; each adds the latency itself, per request,
  * before answering, so a request in flight progresses while the run computes (the intent's PutItem
  * overlaps the planning of the set writes). A call lasts from the moment its request leaves the
  * SDK to the moment the stand-in answered (its own stamp, not when the run's thread got round to
- * reading the answer), so the run's own time on the path (the 100 ms: wall less the calls on it)
- * includes the SDK's serialization of the 160 KB intent and its parsing of the 10,000 keys, as in a
- * Lambda, and whatever planning outlasts the intent's round trip; a call's time includes only the
- * wire, the latency and the stand-in's service time. The worker shares the process (and, on a small machine, the cores), so
+ * reading the answer). The path to the first block is the read answered last, the intent and the
+ * set write; the run's own time is the wall time less those calls. It includes the SDK's
+ * serialization of every request of the read wave up to the last one sent, its parsing of the
+ * 10,000 keys, the decision, the serialization of the 160 KB intent, and whatever planning outlasts
+ * the intent's round trip, as in a Lambda; a call's time includes only the wire, the latency and
+ * the stand-in's service time. The stand-ins serve one request at a time, so a wave of 14 reads
+ * takes them 25 to 40 ms, not the 10 ms added: the wall target is read as 100 ms plus the round
+ * trips as they took (which the own-time target states), and the wall time at the added latency
+ * alone is shown beside it. The worker shares the process (and, on a small machine, the cores), so
  * the RSS still counts dynalite and the emulator: an upper bound for the blocker alone. It is sampled
  * with `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured window.
  *
@@ -50,19 +56,39 @@ async function firstRun(world: BenchWorld, table: string, ranges: number, second
   return { started, finished: clock(), calls: world.calls.slice(before) };
 }
 
-/** The time from the run's start at which the last call of the first wave (depth 1) ended. */
+/**
+ * The run's path to its first successful UpdateIPSet, from its start: the read of the first wave
+ * (depth 1) that was answered last, the intent's parts, the set's write. The calls on that path are
+ * what the network and the services cost; the rest of the wall time is the run's own: the requests
+ * of the first wave serialized before the last of them left, the decision, the intent's
+ * serialization, the set plans where they outlast the intent's round trip, the set's request.
+ */
 function phases(calls: readonly Call[], started: number) {
   const depths = chainDepths(calls);
-  const wave = [...depths].filter(([, d]) => d === 1).map(([call]) => call.doneAt ?? Number.NaN);
+  const wave = [...depths].filter(([, d]) => d === 1).map(([call]) => call);
+  const lastRead = wave.reduce<Call | undefined>(
+    (last, call) => (last === undefined || (call.doneAt ?? Infinity) > (last.doneAt ?? Infinity) ? call : last),
+    undefined,
+  );
   const intent = calls.filter((call) => call.operation === 'PutItem');
   const firstSet = calls.find((call) => call.operation === 'UpdateIPSet' && call.ok === true);
   const since = (t: number | undefined) => (t ?? Number.NaN) - started;
+  const readsSent = since(lastRead?.at);
+  const readsDone = since(lastRead?.doneAt);
+  const intentSent = since(Math.min(...intent.map((call) => call.at)));
+  const intentDone = since(Math.max(...intent.map((call) => call.doneAt ?? Number.NaN)));
+  const setSent = since(firstSet?.at);
+  const setDone = since(firstSet?.doneAt);
   return {
-    readsDone: since(Math.max(...wave)),
-    intentSent: since(Math.min(...intent.map((call) => call.at))),
-    intentDone: since(Math.max(...intent.map((call) => call.doneAt ?? Number.NaN))),
-    setSent: since(firstSet?.at),
-    setDone: since(firstSet?.doneAt),
+    readsSent,
+    readsDone,
+    intentSent,
+    intentDone,
+    setSent,
+    setDone,
+    /** The calls on the path: the last read, the intent, the set. */
+    roundTrips: readsDone - readsSent + (intentDone - intentSent) + (setDone - setSent),
+    own: readsSent + (intentSent - readsDone) + (setSent - intentDone),
     trips: firstSet === undefined ? Number.NaN : (depths.get(firstSet) ?? Number.NaN),
   };
 }
@@ -113,21 +139,22 @@ export default async function (): Promise<void> {
     report(
       'first block: wall to first successful UpdateIPSet',
       `${p.setDone.toFixed(0)} ms`,
-      `<= ${100 + 4 * LATENCY_MS} ms`,
+      `<= 100 ms + its ${p.trips} round trips (${p.roundTrips.toFixed(0)} ms here)`,
     );
     report('first block: round trips up to it', String(p.trips), '<= 4');
-    // The wall time less the calls on the path: what the run itself spends (the decision, the intent's
-    // serialization, the set plans where they outlast the intent's round trip, the set's request), which
-    // no faster network or DynamoDB would shorten.
-    report(
-      'first block: own time on the path (CPU, no calls)',
-      `${(p.intentSent - p.readsDone + (p.setSent - p.intentDone)).toFixed(0)} ms`,
-      '<= 100 ms',
+    // The wall time less the calls on the path: what the run itself spends, which no faster network
+    // or DynamoDB would shorten. The issue's wall target is this plus the round trips.
+    report('first block: own time on the path (CPU, no calls)', `${p.own.toFixed(0)} ms`, '<= 100 ms');
+    console.log(
+      `  where it went: the last read sent ${p.readsSent.toFixed(0)} ms, answered ${p.readsDone.toFixed(0)} ms; ` +
+        `intent sent ${p.intentSent.toFixed(0)} ms (decision CPU ${(p.intentSent - p.readsDone).toFixed(0)} ms), ` +
+        `written ${p.intentDone.toFixed(0)} ms (${(p.intentDone - p.intentSent).toFixed(0)} ms); ` +
+        `UpdateIPSet sent ${p.setSent.toFixed(0)} ms (${(p.setSent - p.intentDone).toFixed(0)} ms after the intent), ` +
+        `answered ${p.setDone.toFixed(0)} ms`,
     );
     console.log(
-      `  where it went: reads done ${p.readsDone.toFixed(0)} ms, intent sent ${p.intentSent.toFixed(0)} ms ` +
-        `(decision CPU ${(p.intentSent - p.readsDone).toFixed(0)} ms), intent written ${p.intentDone.toFixed(0)} ms ` +
-        `(${(p.intentDone - p.intentSent).toFixed(0)} ms), UpdateIPSet sent ${p.setSent.toFixed(0)} ms`,
+      `  at the added ${LATENCY_MS} ms alone per round trip (the stand-ins' own service time left out): ` +
+        `${(p.own + p.trips * LATENCY_MS).toFixed(0)} ms to the first block`,
     );
     report('first block: whole run', `${(run.finished - run.started).toFixed(0)} ms`);
     const dynamoCalls = run.calls.filter((call) => call.service === 'DynamoDB');
