@@ -44,7 +44,9 @@ export function planLedgerWrites(
   const first: LedgerEntry[] = [];
   const refresh: LedgerEntry[] = [];
   let skipped = 0;
-  for (const entry of upserts) {
+  // An indexed loop: a first big run meets this code before V8 has compiled it (see normalizeKeys).
+  for (let i = 0; i < upserts.length; i++) {
+    const entry = upserts[i] as LedgerEntry;
     const stored = before.get(entry.range);
     if (stored === undefined || !sameOwnership(stored, entry)) first.push(entry);
     // The expiry moved (a rate rule sighting that the stored expiry no longer covers, or a ban
