@@ -109,7 +109,10 @@ export function planShards(input: ShardInput): ShardPlan {
   const owned = new OwnedRanges(ownedRanges(input, blocks, sets, parsed), parsed);
   const held = heldRanges(sets, owned, claims, floor, parsed);
   const room = held.foreign.map((count) => Math.max(0, capacity - count));
-  const candidates = [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
+  const candidates =
+    held.preexisting.size === 0
+      ? [...claims.values()]
+      : [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
   const totalRoom = room.reduce((sum, r) => sum + r, 0);
   const fitted = fitAll(candidates, totalRoom, floor, parsed);
   const taints = held.ownership.map(({ foreign }) => new ForeignEntries(foreign, floor, parsed));
@@ -152,12 +155,12 @@ function ownedRanges(
   sets: readonly (readonly string[])[],
   parsed: ParsedRanges,
 ): NetworkRange[] {
-  const all = [...input.active, ...input.expired];
   // Each active range was parsed for its claim: taken from there, in the same order.
   const blocks = [...activeBlocks];
   for (let i = 0; i < input.expired.length; i++) blocks.push(blockOf(input.expired[i] as LedgerEntry, parsed));
   // Normally no range is preexisting: no index of the sets' entries is needed to tell.
-  if (!all.some((entry) => entry.preexisting === true)) return blocks;
+  if (!input.active.some(isPreexisting) && !input.expired.some(isPreexisting)) return blocks;
+  const all = [...input.active, ...input.expired];
   const entries = new Set(sets.flatMap((set) => set.map((address) => parsed.cidr(address))));
   const active = new Set(input.active);
   return blocks.filter((block, i) => {
@@ -235,11 +238,14 @@ function place(
 ): { readonly placed: Claim[][]; readonly overflow: Claim[] } {
   const { floor } = loads;
   const placed: Claim[][] = room.map(() => []);
-  const unplaced: Claim[] = [];
-  for (const claim of kept) {
-    const shard = heldIn.get(claim.range);
-    if (shard === undefined) unplaced.push(claim);
-    else placed[shard]?.push(claim);
+  // Nothing held (a first run): every range is to place, none looked up.
+  const unplaced: Claim[] = heldIn.size === 0 ? [...kept] : [];
+  if (heldIn.size > 0) {
+    for (const claim of kept) {
+      const shard = heldIn.get(claim.range);
+      if (shard === undefined) unplaced.push(claim);
+      else placed[shard]?.push(claim);
+    }
   }
   placed.forEach((claims, shard) => {
     // A set that lost room (foreign entries added meanwhile) keeps its most deserving ranges.
@@ -493,6 +499,10 @@ function activeClaims(
     if (other === undefined || byPriority(claim, other) < 0) claims.set(claim.range, claim);
   }
   return { claims, blocks };
+}
+
+function isPreexisting(entry: LedgerEntry): boolean {
+  return entry.preexisting === true;
 }
 
 function blockOf(entry: LedgerEntry, parsed: ParsedRanges): NetworkRange {
