@@ -19,6 +19,7 @@ import {
   OwnedRanges,
   ownedSetEntries,
   type AggregationFloor,
+  type SetEntryOwnership,
 } from './aggregate';
 import { compareRanges, type NetworkRange } from './network-range';
 import { ParsedRanges, parseWith } from './parsed-ranges';
@@ -78,29 +79,87 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
   return planSetClaims({ ...input, parsed }, claimsOf(input.hold, parsed));
 }
 
+/** A claim as {@link planSetClaims} takes it: `range` canonical, `block` its parsed range when the caller has it. */
+type PlanClaim = { readonly entry: LedgerEntry; readonly range: Cidr; readonly block?: NetworkRange };
+
+/**
+ * What the caller of {@link planSetClaims} has computed of the set already (the shard plan, which
+ * classified every set and aggregated every floor block to place ranges): not computed twice.
+ */
+export interface KnownSetParts {
+  /** `ownedSetEntries(current, owned, floor, parsed)`. */
+  readonly ownership?: SetEntryOwnership;
+  /** The set's foreign entries, indexed: `new ForeignEntries(ownership.foreign, floor, parsed)`. */
+  readonly taint?: ForeignEntries;
+  /**
+   * `aggregateAround` of the claims the set is to hold (without a `preexisting` one whose own entry
+   * is in the set), around its foreign entries, in range order.
+   */
+  readonly aggregate?: readonly Cidr[];
+}
+
 /**
  * {@link planSetEntries} of claims already made: one per canonical range (`range` is
  * `entry.range` in canonical form), as the shard plan has them, so they are not made twice.
+ * @param known - What the caller computed of this set already; each part must be exactly what its doc says.
  * @throws {RangeError} when `capacity` is not a non-negative integer, or a range does not parse.
  */
 export function planSetClaims(
   input: Omit<SetEntriesInput, 'hold'>,
-  claims: readonly { readonly entry: LedgerEntry; readonly range: Cidr; readonly block?: NetworkRange }[],
+  claims: readonly PlanClaim[],
+  known: KnownSetParts = {},
 ): SetEntriesPlan {
   const { capacity, owned, floor = DEFAULT_AGGREGATION_FLOOR, parsed = new ParsedRanges() } = input;
   if (!Number.isInteger(capacity) || capacity < 0) {
     throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
   }
   const current = input.current instanceof IpSetIndex ? input.current.addresses : input.current;
-  const ownership = ownedSetEntries(current, owned, floor, parsed);
-  const foreignRanges = new Set(ownership.foreign.map((entry) => parsed.cidr(entry)));
-  const heldBefore = new Set(ownership.ours.flatMap((entry) => entry.covers));
-
-  // A preexisting range whose own entry is still there is blocked by that entry: it needs no slot.
-  const want = claims.filter((claim) => !(claim.entry.preexisting === true && foreignRanges.has(claim.range)));
+  const ownership = known.ownership ?? ownedSetEntries(current, owned, floor, parsed);
+  // A first run's sets hold nothing: no index of what they held is made for 10,000 new ranges.
+  const heldBefore = new Set(ownership.ours.length === 0 ? [] : ownership.ours.flatMap((entry) => entry.covers));
+  const want = claimsWanted(claims, ownership.foreign, parsed);
   const room = Math.max(0, capacity - ownership.foreign.length);
-  const taint = new ForeignEntries(ownership.foreign, floor, parsed);
-  const { kept, overflow } = fitInto(
+  const { kept, overflow } =
+    known.aggregate !== undefined && known.aggregate.length <= room
+      ? { kept: { claims: [...want], entries: [...known.aggregate] }, overflow: [] }
+      : fitAround(want, room, known.taint ?? new ForeignEntries(ownership.foreign, floor, parsed), floor, parsed);
+  const { addresses, removed, appended } = nextAddresses(current, ownership, kept.entries, parsed);
+  const added = inAddressOrder(
+    heldBefore.size === 0 ? kept.claims : kept.claims.filter((claim) => !heldBefore.has(claim.range)),
+    parsed,
+  );
+  return {
+    addresses,
+    added,
+    removed,
+    overflow: overflow.map((claim) => claim.entry),
+    foreign: ownership.foreign.length,
+    changed: removed.length > 0 || appended > 0,
+    released: releasedOf(heldBefore, kept.claims, parsed),
+    rangesHeld: kept.claims.length,
+  };
+}
+
+/** The claims that need a slot: a preexisting range whose own entry is still there is blocked by that entry. */
+function claimsWanted(
+  claims: readonly PlanClaim[],
+  foreign: readonly string[],
+  parsed: ParsedRanges,
+): readonly PlanClaim[] {
+  if (foreign.length === 0) return claims;
+  const foreignRanges = new Set(foreign.map((entry) => parsed.cidr(entry)));
+  return claims.filter((claim) => !(claim.entry.preexisting === true && foreignRanges.has(claim.range)));
+}
+
+/** {@link fitInto} of the claims' aggregates around the set's foreign entries. */
+function fitAround(
+  want: readonly PlanClaim[],
+  room: number,
+  taint: ForeignEntries,
+  floor: AggregationFloor,
+  parsed: ParsedRanges,
+): { readonly kept: { readonly claims: PlanClaim[]; readonly entries: Cidr[] }; readonly overflow: PlanClaim[] } {
+  return fitInto(
     want,
     room,
     (claims) =>
@@ -113,8 +172,22 @@ export function planSetClaims(
       ),
     rankedWith(parsed),
   );
+}
 
-  const next = new Set(kept.entries);
+/**
+ * The set's next addresses: its entries that are not ours verbatim and in place, each entry of
+ * ours that stays (once), then the new entries; and the entries taken out.
+ */
+function nextAddresses(
+  current: readonly string[],
+  ownership: SetEntryOwnership,
+  entries: readonly Cidr[],
+  parsed: ParsedRanges,
+): { readonly addresses: string[]; readonly removed: string[]; readonly appended: number } {
+  // Nothing of ours in the set: it keeps every entry and gains every aggregate (a first run's sets).
+  if (ownership.ours.length === 0)
+    return { addresses: [...current, ...entries], removed: [], appended: entries.length };
+  const next = new Set(entries);
   const ours = new Set(ownership.ours.map((entry) => entry.entry));
   const addresses: string[] = [];
   const removed: string[] = [];
@@ -132,23 +205,9 @@ export function planSetClaims(
       removed.push(address);
     }
   }
-  const appended = kept.entries.filter((cidr) => !emitted.has(cidr));
+  const appended = entries.filter((cidr) => !emitted.has(cidr));
   addresses.push(...appended);
-
-  const added = inAddressOrder(
-    kept.claims.map((claim) => claim.range).filter((range) => !heldBefore.has(range)),
-    parsed,
-  );
-  return {
-    addresses,
-    added,
-    removed,
-    overflow: overflow.map((claim) => claim.entry),
-    foreign: ownership.foreign.length,
-    changed: removed.length > 0 || appended.length > 0,
-    released: releasedOf(heldBefore, kept.claims, parsed),
-    rangesHeld: kept.claims.length,
-  };
+  return { addresses, removed, appended: appended.length };
 }
 
 /**
@@ -162,10 +221,9 @@ function releasedOf(
 ): Cidr[] {
   if (heldBefore.size === 0) return [];
   const keptRanges = new Set(kept.map((claim) => claim.range));
-  return inAddressOrder(
-    [...heldBefore].filter((range) => !keptRanges.has(range)),
-    parsed,
-  );
+  const released: { readonly range: Cidr }[] = [];
+  for (const range of heldBefore) if (!keptRanges.has(range)) released.push({ range });
+  return inAddressOrder(released, parsed);
 }
 
 /**
@@ -231,10 +289,54 @@ function byPriority(
   );
 }
 
-/** Canonical ranges in address order, each parsed once. */
-function inAddressOrder(ranges: readonly Cidr[], parsed: ParsedRanges): Cidr[] {
-  // Each looked up once, not twice per comparison.
-  const keyed = ranges.map((range) => ({ range, block: parsed.range(range) }));
+/**
+ * Canonical ranges in address order, each parsed once (or taken parsed from its claim). IPv4
+ * ranges (a first run's 10,000 new /24s) are sorted as numbers in native code, not through a
+ * comparator that V8 has not compiled yet.
+ */
+function inAddressOrder(
+  ranges: readonly { readonly range: Cidr; readonly block?: NetworkRange }[],
+  parsed: ParsedRanges,
+): Cidr[] {
+  const blocks: (NetworkRange | undefined)[] = [];
+  for (let i = 0; i < ranges.length; i++) {
+    const item = ranges[i] as { readonly range: Cidr; readonly block?: NetworkRange };
+    blocks.push(item.block ?? parsed.range(item.range));
+  }
+  return ipv4InAddressOrder(ranges, blocks) ?? byComparison(ranges, blocks);
+}
+
+/** Positions {@link ipv4InAddressOrder} packs beside a range's key: 2^15, so that key × 2^15 + position < 2^53. */
+const POSITIONS = 32_768;
+
+/**
+ * IPv4 ranges in address order, or `undefined` when one is not IPv4 or there are too many to pack:
+ * each range's key (address × 64 + prefix, `compareRanges` order) with its position below it, so
+ * that equal ranges keep their order, as in a stable sort.
+ */
+function ipv4InAddressOrder(
+  ranges: readonly { readonly range: Cidr }[],
+  blocks: readonly (NetworkRange | undefined)[],
+): Cidr[] | undefined {
+  if (ranges.length > POSITIONS) return undefined;
+  const keys = new Float64Array(ranges.length);
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i];
+    if (block?.family !== 'IPV4') return undefined;
+    keys[i] = (block.w0 * 64 + block.prefix) * POSITIONS + i;
+  }
+  keys.sort();
+  const sorted: Cidr[] = [];
+  for (let i = 0; i < keys.length; i++)
+    sorted.push((ranges[(keys[i] as number) % POSITIONS] as { readonly range: Cidr }).range);
+  return sorted;
+}
+
+function byComparison(
+  ranges: readonly { readonly range: Cidr }[],
+  blocks: readonly (NetworkRange | undefined)[],
+): Cidr[] {
+  const keyed = ranges.map(({ range }, i) => ({ range, block: blocks[i] }));
   keyed.sort((a, b) =>
     a.block === undefined || b.block === undefined ? a.range.localeCompare(b.range) : compareRanges(a.block, b.block),
   );

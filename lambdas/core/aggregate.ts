@@ -189,11 +189,12 @@ export class OwnedRanges {
   private sorted = false;
 
   /**
-   * @param owned - Canonical CIDRs of the ranges we own.
+   * @param owned - Canonical CIDRs of the ranges we own, or those ranges parsed already (a plan's
+   *   claims carry theirs), taken as they are.
    * @param parsed - The plan's parsed ranges, if it keeps them (./parsed-ranges).
    * @throws {RangeError} naming the first that is not a range.
    */
-  constructor(owned: Iterable<Cidr>, parsed?: ParsedRanges) {
+  constructor(owned: Iterable<Cidr | NetworkRange>, parsed?: ParsedRanges) {
     this.blocks = parseAll(owned, parsed);
   }
 

@@ -33,7 +33,7 @@ import {
 import { fitInto, planSetClaims, planSetEntries, rankedWith, type SetEntriesPlan } from './aggregate-plan';
 import type { NetworkRange } from './network-range';
 import { ParsedRanges } from './parsed-ranges';
-import { scanRangeKey, type RangeKey } from './range-key';
+import { scanRangeKey, sortedRangeKeys, type RangeKey } from './range-key';
 import { IpSetIndex, type ReconcilePlan } from './reconcile';
 import type { Cidr, LedgerEntry } from './types';
 
@@ -105,14 +105,17 @@ export function planShards(input: ShardInput): ShardPlan {
   const sets = input.shards.map((set) => (set instanceof IpSetIndex ? set.addresses : set));
   // Every range and entry is parsed once for the whole plan, each set's own plan included.
   const parsed = input.parsed ?? new ParsedRanges();
-  const owned = new OwnedRanges(ownedRanges(input, sets, parsed), parsed);
-  const claims = activeClaims(input.active, parsed);
+  const { claims, blocks } = activeClaims(input.active, parsed);
+  const owned = new OwnedRanges(ownedRanges(input, blocks, sets, parsed), parsed);
   const held = heldRanges(sets, owned, claims, floor, parsed);
   const room = held.foreign.map((count) => Math.max(0, capacity - count));
-  const candidates = [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
+  const candidates =
+    held.preexisting.size === 0
+      ? [...claims.values()]
+      : [...claims.values()].filter((claim) => !held.preexisting.has(claim.range));
   const totalRoom = room.reduce((sum, r) => sum + r, 0);
   const fitted = fitAll(candidates, totalRoom, floor, parsed);
-  const taints = held.foreignEntries.map((foreign) => new ForeignEntries(foreign, floor, parsed));
+  const taints = held.ownership.map(({ foreign }) => new ForeignEntries(foreign, floor, parsed));
   const loads = new ShardLoads(taints, floor, parsed);
   const { placed, overflow: unplaced } = place(fitted.kept, held.in, room, loads);
   for (const [range, shard] of held.preexisting) {
@@ -124,7 +127,12 @@ export function planShards(input: ShardInput): ShardPlan {
     const mine = (placed[shard] ?? []).map((claim) => claim.entry);
     const others = placed.flatMap((list, other) => (other === shard ? [] : list.map((claim) => claim.entry)));
     return {
-      plan: planSetClaims({ current, owned, capacity, floor, parsed }, placed[shard] ?? []),
+      // Each set was classified, and each floor block of it aggregated, to place the ranges: not again.
+      plan: planSetClaims({ current, owned, capacity, floor, parsed }, placed[shard] ?? [], {
+        ownership: held.ownership[shard],
+        taint: taints[shard],
+        aggregate: loads.aggregateOf(shard),
+      }),
       active: mine,
       release: [...input.expired, ...overflow, ...others],
       capacity,
@@ -141,15 +149,24 @@ export function planShards(input: ShardInput): ShardPlan {
  * more (its owner took it out) is ours from now on: the block we put back must expire as ours (as
  * the ledger's hand-over records).
  */
-function ownedRanges(input: ShardInput, sets: readonly (readonly string[])[], parsed: ParsedRanges): Cidr[] {
-  const all = [...input.active, ...input.expired];
+function ownedRanges(
+  input: ShardInput,
+  activeBlocks: readonly NetworkRange[],
+  sets: readonly (readonly string[])[],
+  parsed: ParsedRanges,
+): NetworkRange[] {
+  // Each active range was parsed for its claim: taken from there, in the same order.
+  const blocks = [...activeBlocks];
+  for (let i = 0; i < input.expired.length; i++) blocks.push(blockOf(input.expired[i] as LedgerEntry, parsed));
   // Normally no range is preexisting: no index of the sets' entries is needed to tell.
-  if (!all.some((entry) => entry.preexisting === true)) return all.map((entry) => canonicalOf(entry, parsed));
+  if (!input.active.some(isPreexisting) && !input.expired.some(isPreexisting)) return blocks;
+  const all = [...input.active, ...input.expired];
   const entries = new Set(sets.flatMap((set) => set.map((address) => parsed.cidr(address))));
   const active = new Set(input.active);
-  return all
-    .filter((entry) => entry.preexisting !== true || (active.has(entry) && !entries.has(canonicalOf(entry, parsed))))
-    .map((entry) => canonicalOf(entry, parsed));
+  return blocks.filter((block, i) => {
+    const entry = all[i] as LedgerEntry;
+    return entry.preexisting !== true || (active.has(entry) && !entries.has(block.cidr));
+  });
 }
 
 /**
@@ -178,7 +195,10 @@ function fitAll(
   return { kept: fitted.kept.claims, overflow: fitted.overflow };
 }
 
-/** Where each active range is held as ours (its first set), where each preexisting one is, and each set's foreign count. */
+/**
+ * Where each active range is held as ours (its first set), where each preexisting one is, each
+ * set's foreign count, and each set's entries classified (ownedSetEntries).
+ */
 function heldRanges(
   sets: readonly (readonly string[])[],
   owned: OwnedRanges,
@@ -188,9 +208,8 @@ function heldRanges(
 ) {
   const heldIn = new Map<Cidr, number>();
   const preexisting = new Map<Cidr, number>();
-  const foreignEntries: string[][] = [];
-  const foreign = sets.map((set, shard) => {
-    const ownership = ownedSetEntries(set, owned, floor, parsed);
+  const ownership = sets.map((set) => ownedSetEntries(set, owned, floor, parsed));
+  const foreign = ownership.map((ownership, shard) => {
     for (const entry of ownership.ours) {
       for (const range of entry.covers) if (claims.has(range) && !heldIn.has(range)) heldIn.set(range, shard);
     }
@@ -199,10 +218,9 @@ function heldRanges(
       const claim = range === undefined ? undefined : claims.get(range);
       if (claim?.entry.preexisting === true && !preexisting.has(claim.range)) preexisting.set(claim.range, shard);
     }
-    foreignEntries.push([...ownership.foreign]);
     return ownership.foreign.length;
   });
-  return { in: heldIn, preexisting, foreign, foreignEntries };
+  return { in: heldIn, preexisting, foreign, ownership };
 }
 
 /**
@@ -220,11 +238,14 @@ function place(
 ): { readonly placed: Claim[][]; readonly overflow: Claim[] } {
   const { floor } = loads;
   const placed: Claim[][] = room.map(() => []);
-  const unplaced: Claim[] = [];
-  for (const claim of kept) {
-    const shard = heldIn.get(claim.range);
-    if (shard === undefined) unplaced.push(claim);
-    else placed[shard]?.push(claim);
+  // Nothing held (a first run): every range is to place, none looked up.
+  const unplaced: Claim[] = heldIn.size === 0 ? [...kept] : [];
+  if (heldIn.size > 0) {
+    for (const claim of kept) {
+      const shard = heldIn.get(claim.range);
+      if (shard === undefined) unplaced.push(claim);
+      else placed[shard]?.push(claim);
+    }
   }
   placed.forEach((claims, shard) => {
     // A set that lost room (foreign entries added meanwhile) keeps its most deserving ranges.
@@ -270,10 +291,10 @@ function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly n
   const freest = (): number[] =>
     room.map((_, shard) => shard).sort((a, b) => loads.free(b, room) - loads.free(a, room) || a - b);
   // The freest set that takes `claims`, and its entries with them (what `add` would count again).
-  const fitting = (claims: readonly Claim[]): { readonly shard: number; readonly cost: number } | undefined => {
+  const fitting = (claims: readonly Claim[]): { readonly shard: number; readonly cost: Cost } | undefined => {
     for (const shard of freest()) {
       const cost = loads.costWith(shard, claims);
-      if (cost <= (room[shard] ?? 0)) return { shard, cost };
+      if (cost.entries <= (room[shard] ?? 0)) return { shard, cost };
     }
     return undefined;
   };
@@ -300,10 +321,18 @@ function placeGroup(group: readonly Claim[], placed: Claim[][], room: readonly n
   }
 }
 
-/** The ranges of ours one set holds in one floor block, and how many entries they take there. */
+/** The ranges of ours one set holds in one floor block, and the entries they take there. */
 interface HeldBlock {
-  readonly ranges: Cidr[];
+  /** Only ever appended to, by {@link ShardLoads.add}. */
+  readonly ranges: NetworkRange[];
+  /** The block's aggregates (around the set's foreign entries), in range order. */
+  entries: Cidr[];
+}
+
+/** What a set holds with a group of claims added: how many entries, and the aggregates of the group's block. */
+interface Cost {
   readonly entries: number;
+  readonly block: Cidr[];
 }
 
 /**
@@ -311,9 +340,11 @@ interface HeldBlock {
  * aggregate may overlap), kept per floor block so that adding a few ranges recounts one block.
  */
 class ShardLoads {
-  /** Per set, per floor block: the ranges of ours it holds there, and how many entries they take. */
+  /** Per set, per floor block: the ranges of ours it holds there, and the entries they take. */
   private readonly blocks: Map<RangeKey, HeldBlock>[];
   private readonly used: number[];
+  /** Per set, whether it holds a range no narrower than the floor (a group alone, which may cover other groups). */
+  private readonly wide: boolean[];
 
   constructor(
     private readonly foreign: readonly ForeignEntries[],
@@ -322,12 +353,13 @@ class ShardLoads {
   ) {
     this.blocks = foreign.map(() => new Map<RangeKey, HeldBlock>());
     this.used = foreign.map(() => 0);
+    this.wide = foreign.map(() => false);
   }
 
   entriesOf(shard: number, claims: readonly Claim[]): Cidr[] {
     return this.aggregate(
       shard,
-      claims.map((claim) => claim.range),
+      claims.map((claim) => claim.block),
     );
   }
 
@@ -335,17 +367,18 @@ class ShardLoads {
     return (room[shard] ?? 0) - (this.used[shard] ?? 0);
   }
 
-  /** The set's entries with `group` (claims of one floor block) added. */
-  costWith(shard: number, group: readonly Claim[]): number {
+  /** The set's entries with `group` (claims of one floor block) added, and that block's aggregates then. */
+  costWith(shard: number, group: readonly Claim[]): Cost {
     const [first] = group;
-    if (first === undefined) return this.used[shard] ?? 0;
+    if (first === undefined) return { entries: this.used[shard] ?? 0, block: [] };
     const held = this.blocks[shard]?.get(floorBlockOf(first, this.floor));
-    const ranges = group.map((claim) => claim.block);
-    const after = this.aggregate(shard, held === undefined ? ranges : [...held.ranges, ...ranges]).length;
-    return (this.used[shard] ?? 0) - (held?.entries ?? 0) + after;
+    const ranges = held === undefined ? [] : [...held.ranges];
+    for (let i = 0; i < group.length; i++) ranges.push((group[i] as Claim).block);
+    const after = this.aggregate(shard, ranges);
+    return { entries: (this.used[shard] ?? 0) - (held?.entries.length ?? 0) + after.length, block: after };
   }
 
-  private aggregate(shard: number, ranges: readonly (Cidr | NetworkRange)[]): Cidr[] {
+  private aggregate(shard: number, ranges: readonly NetworkRange[]): Cidr[] {
     const foreign = this.foreign[shard];
     return foreign === undefined
       ? aggregateRanges(ranges, this.floor, this.parsed)
@@ -362,13 +395,32 @@ class ShardLoads {
     if (first === undefined || blocks === undefined) return;
     const key = floorBlockOf(first, this.floor);
     const held = blocks.get(key);
-    const before = this.used[shard] ?? 0;
-    this.used[shard] = cost;
-    blocks.set(key, {
-      ranges: [...(held?.ranges ?? []), ...group.map((claim) => claim.range)],
-      // The block's own entries: the set's count moved by exactly their change.
-      entries: (held?.entries ?? 0) + cost - before,
-    });
+    this.used[shard] = cost.entries;
+    if (first.block.prefix <= this.floor[first.block.family]) this.wide[shard] = true;
+    if (held === undefined) {
+      blocks.set(key, { ranges: group.map((claim) => claim.block), entries: cost.block });
+      return;
+    }
+    for (let i = 0; i < group.length; i++) held.ranges.push((group[i] as Claim).block);
+    held.entries = cost.block;
+  }
+
+  /**
+   * The aggregates of every range of ours the set holds, around its foreign entries, in range
+   * order: its floor blocks' aggregates one after the other (no aggregate spans two blocks, and
+   * blocks are disjoint). `undefined` when the set holds a range no narrower than the floor,
+   * which may cover ranges of other blocks.
+   */
+  aggregateOf(shard: number): Cidr[] | undefined {
+    const blocks = this.blocks[shard];
+    if (blocks === undefined || this.wide[shard] === true) return undefined;
+    const aggregate: Cidr[] = [];
+    const keys = sortedRangeKeys(blocks.keys());
+    for (let k = 0; k < keys.length; k++) {
+      const entries = (blocks.get(keys[k] as RangeKey) as HeldBlock).entries;
+      for (let i = 0; i < entries.length; i++) aggregate.push(entries[i] as Cidr);
+    }
+    return aggregate;
   }
 }
 
@@ -428,20 +480,29 @@ export function combinedPlan(plans: readonly ReconcilePlan[], overflow: readonly
   };
 }
 
-/** One claim per range, the most deserving row when the ledger lists a range twice. */
-function activeClaims(entries: readonly LedgerEntry[], parsed: ParsedRanges): Map<Cidr, Claim> {
+/**
+ * One claim per range, the most deserving row when the ledger lists a range twice; and each
+ * entry's range parsed, in the entries' order.
+ */
+function activeClaims(
+  entries: readonly LedgerEntry[],
+  parsed: ParsedRanges,
+): { readonly claims: Map<Cidr, Claim>; readonly blocks: NetworkRange[] } {
   const claims = new Map<Cidr, Claim>();
-  for (const entry of entries) {
+  const blocks: NetworkRange[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LedgerEntry;
     const block = blockOf(entry, parsed);
+    blocks.push(block);
     const claim: Claim = { entry, range: block.cidr, block };
     const other = claims.get(claim.range);
     if (other === undefined || byPriority(claim, other) < 0) claims.set(claim.range, claim);
   }
-  return claims;
+  return { claims, blocks };
 }
 
-function canonicalOf(entry: LedgerEntry, parsed: ParsedRanges): Cidr {
-  return blockOf(entry, parsed).cidr;
+function isPreexisting(entry: LedgerEntry): boolean {
+  return entry.preexisting === true;
 }
 
 function blockOf(entry: LedgerEntry, parsed: ParsedRanges): NetworkRange {
