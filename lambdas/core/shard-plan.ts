@@ -408,8 +408,9 @@ class ShardLoads {
   /**
    * The aggregates of every range of ours the set holds, around its foreign entries, in range
    * order: its floor blocks' aggregates one after the other (no aggregate spans two blocks, and
-   * blocks are disjoint). `undefined` when the set holds a range no narrower than the floor,
-   * which may cover ranges of other blocks.
+   * blocks are disjoint). `undefined` when the set holds a range no narrower than the floor: it
+   * may cover ranges of other blocks, and its group's key is its own text, which does not sort
+   * by address among the numeric keys of floor blocks.
    */
   aggregateOf(shard: number): Cidr[] | undefined {
     const blocks = this.blocks[shard];

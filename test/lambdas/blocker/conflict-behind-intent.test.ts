@@ -23,6 +23,8 @@ describe('a lock conflict on the first set write, behind a write-ahead intent', 
     const logger = recordingLogger();
     const deployment = await world.deploy({ table: 'Ledger-conflict-intent', waf, deps: { logger } });
     world.rateRulesLimit({ [RATE_RULE]: { ipv4: RANGES.map((range) => range.replace(/\.0\/24$/, '.9/32')) } });
+    // More ranges than one wave of row writes: the run writes an intent, and the rows only after the sets.
+    expect(RANGES.length).toBeGreaterThan(deployment.deps.ledger.concurrency);
     conflict.arm(deployment.blocklistId.IPV4, OTHER_TOOL);
 
     const summary = await deployment.run(NOW);

@@ -38,7 +38,7 @@ describe('ParsedRanges', () => {
     expect(parsed.range('2a01:4f8::/32')).toBe(a);
   });
 
-  it('parses a text once, finds it again by its canonical form, and remembers that a text does not parse', () => {
+  it('parses a text once, finds it again by its canonical form, and answers undefined for a text that does not parse', () => {
     const parsed = new ParsedRanges();
     const range = parsed.range('62.1.2.7/24');
 
