@@ -13,15 +13,16 @@
  * SDK to the moment the stand-in answered (its own stamp, not when the run's thread got round to
  * reading the answer). The path to the first block is the read answered last, the intent and the
  * set write; the run's own time is the wall time less those calls. It includes the SDK's
- * serialization of every request of the read wave up to the last one sent, its parsing of the
+ * serialization of the read wave's requests until that read left, its parsing of the
  * 10,000 keys, the decision, the serialization of the 160 KB intent, and whatever planning outlasts
  * the intent's round trip, as in a Lambda; a call's time includes only the wire, the latency and
  * the stand-in's service time. The stand-ins serve one request at a time, so a wave of 14 reads
- * takes them 25 to 40 ms, not the 10 ms added: the wall target is read as 100 ms plus the round
- * trips as they took (which the own-time target states), and the wall time at the added latency
- * alone is shown beside it. The worker shares the process (and, on a small machine, the cores), so
- * the RSS still counts dynalite and the emulator: an upper bound for the blocker alone. It is sampled
- * with `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured window.
+ * takes them 25 to 40 ms, not the 10 ms added, and dynalite stores the 160 KB intent in about 20 ms:
+ * the wall time is measured against 100 ms + 4 × 10 ms all the same, and how much of the round
+ * trips was the stand-ins' own time is printed beside it. The worker shares the process (and, on a
+ * small machine, the cores), so the RSS still counts dynalite and the emulator: an upper bound for
+ * the blocker alone. It is sampled with `process.memoryUsage.rss()`, which gathers no heap
+ * statistics inside the measured window.
  *
  * The measured run is not the process's first: a run of 1,000 ranges on another deployment goes
  * first, as a warm Lambda has run before (every 5 minutes); otherwise the figure would include tsx
@@ -58,10 +59,11 @@ async function firstRun(world: BenchWorld, table: string, ranges: number, second
 
 /**
  * The run's path to its first successful UpdateIPSet, from its start: the read of the first wave
- * (depth 1) that was answered last, the intent's parts, the set's write. The calls on that path are
- * what the network and the services cost; the rest of the wall time is the run's own: the requests
- * of the first wave serialized before the last of them left, the decision, the intent's
- * serialization, the set plans where they outlast the intent's round trip, the set's request.
+ * (depth 1) that was answered last, counted from when it was sent, then the intent's parts and the
+ * set's write. The calls on that path are what the network and the services cost; the rest of the
+ * wall time is the run's own: the SDK's work on the first wave's requests until that read left,
+ * the decision, the intent's serialization, the set plans where they outlast the intent's round
+ * trip, the set's request.
  */
 function phases(calls: readonly Call[], started: number) {
   const depths = chainDepths(calls);
@@ -139,22 +141,23 @@ export default async function (): Promise<void> {
     report(
       'first block: wall to first successful UpdateIPSet',
       `${p.setDone.toFixed(0)} ms`,
-      `<= 100 ms + its ${p.trips} round trips (${p.roundTrips.toFixed(0)} ms here)`,
+      `<= ${100 + 4 * LATENCY_MS} ms`,
     );
     report('first block: round trips up to it', String(p.trips), '<= 4');
     // The wall time less the calls on the path: what the run itself spends, which no faster network
-    // or DynamoDB would shorten. The issue's wall target is this plus the round trips.
+    // or DynamoDB would shorten.
     report('first block: own time on the path (CPU, no calls)', `${p.own.toFixed(0)} ms`, '<= 100 ms');
+    console.log(
+      `  the ${p.trips} round trips on the path took ${p.roundTrips.toFixed(0)} ms, ` +
+        `${(p.roundTrips - p.trips * LATENCY_MS).toFixed(0)} ms of it the stand-ins' own service and queueing ` +
+        `beyond the ${LATENCY_MS} ms added to each`,
+    );
     console.log(
       `  where it went: the last read sent ${p.readsSent.toFixed(0)} ms, answered ${p.readsDone.toFixed(0)} ms; ` +
         `intent sent ${p.intentSent.toFixed(0)} ms (decision CPU ${(p.intentSent - p.readsDone).toFixed(0)} ms), ` +
         `written ${p.intentDone.toFixed(0)} ms (${(p.intentDone - p.intentSent).toFixed(0)} ms); ` +
         `UpdateIPSet sent ${p.setSent.toFixed(0)} ms (${(p.setSent - p.intentDone).toFixed(0)} ms after the intent), ` +
         `answered ${p.setDone.toFixed(0)} ms`,
-    );
-    console.log(
-      `  at the added ${LATENCY_MS} ms alone per round trip (the stand-ins' own service time left out): ` +
-        `${(p.own + p.trips * LATENCY_MS).toFixed(0)} ms to the first block`,
     );
     report('first block: whole run', `${(run.finished - run.started).toFixed(0)} ms`);
     const dynamoCalls = run.calls.filter((call) => call.service === 'DynamoDB');
