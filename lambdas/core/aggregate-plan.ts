@@ -23,6 +23,7 @@ import {
 } from './aggregate';
 import { compareRanges, type NetworkRange } from './network-range';
 import { ParsedRanges, parseWith } from './parsed-ranges';
+import { scanRangeKey } from './range-key';
 import { IpSetIndex, type ReconcilePlan } from './reconcile';
 import type { Cidr, LedgerEntry } from './types';
 
@@ -311,7 +312,7 @@ const POSITIONS = 32_768;
 
 /**
  * IPv4 ranges in address order, or `undefined` when one is not IPv4 or there are too many to pack:
- * each range's key (address × 64 + prefix, `compareRanges` order) with its position below it, so
+ * each range's key (./range-key: a number in `compareRanges` order) with its position below it, so
  * that equal ranges keep their order, as in a stable sort.
  */
 function ipv4InAddressOrder(
@@ -323,7 +324,7 @@ function ipv4InAddressOrder(
   for (let i = 0; i < blocks.length; i++) {
     const block = blocks[i];
     if (block?.family !== 'IPV4') return undefined;
-    keys[i] = (block.w0 * 64 + block.prefix) * POSITIONS + i;
+    keys[i] = (scanRangeKey(block, block.prefix) as number) * POSITIONS + i;
   }
   keys.sort();
   const sorted: Cidr[] = [];

@@ -97,7 +97,7 @@ export function ipv4RangeOfKey(key: number): NetworkRange {
 
 /** The canonical text of the range a {@link RangeKey} stands for. */
 export function cidrOfKey(key: RangeKey): Cidr {
-  if (typeof key === 'number') return formatCidr('IPV4', Math.floor(key / 64), 0, 0, 0, key % 64);
+  if (typeof key === 'number') return ipv4RangeOfKey(key).cidr;
   const word = (i: number): number => key.charCodeAt(i) * 65536 + key.charCodeAt(i + 1);
   return formatCidr('IPV6', word(0), word(2), word(4), word(6), key.charCodeAt(8));
 }

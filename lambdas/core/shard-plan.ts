@@ -239,8 +239,10 @@ function place(
   const { floor } = loads;
   const placed: Claim[][] = room.map(() => []);
   // Nothing held (a first run): every range is to place, none looked up.
-  const unplaced: Claim[] = heldIn.size === 0 ? [...kept] : [];
-  if (heldIn.size > 0) {
+  let unplaced: Claim[];
+  if (heldIn.size === 0) unplaced = [...kept];
+  else {
+    unplaced = [];
     for (const claim of kept) {
       const shard = heldIn.get(claim.range);
       if (shard === undefined) unplaced.push(claim);
