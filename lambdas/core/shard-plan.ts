@@ -430,7 +430,8 @@ class ShardLoads {
 /** Claims grouped by the floor block that holds them (a range wider than the floor is a group alone), in first-seen order. */
 function byFloorBlock(claims: readonly Claim[], floor: AggregationFloor): Claim[][] {
   const groups = new Map<RangeKey, Claim[]>();
-  for (const claim of claims) {
+  for (let i = 0; i < claims.length; i++) {
+    const claim = claims[i] as Claim;
     const key = floorBlockOf(claim, floor);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [claim]);

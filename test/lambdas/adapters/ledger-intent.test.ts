@@ -98,6 +98,9 @@ describe('the write-ahead intent in the ledger table', () => {
       { ...base(9), sharedSeen: [...ours] },
       // The same fields written in another order serialize apart, and still read back as written.
       reordered(base(10)),
+      // Each differs from the entry before it in one field only.
+      { ...base(11), reason: 'feed ban' },
+      { ...base(12), reason: 'feed ban', firstSeen: NOW - MINUTE },
     ];
 
     await table.ledger.writeIntent('a', 'run-1', entries, NOW);
@@ -108,8 +111,53 @@ describe('the write-ahead intent in the ledger table', () => {
 
     expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
     const groups = (JSON.parse(String(Item?.['entries'])) as { groups: { ranges: string[] }[] }).groups;
-    // base (0-3, 5, 6), hits 9, preexisting, sharedSeen (both), the reordered one: five groups.
-    expect(groups.map((group) => group.ranges.length).sort()).toEqual([1, 1, 1, 2, 6]);
+    // base (0-3, 5, 6), hits 9, preexisting, sharedSeen (both), the reordered one, the reason, the
+    // reason with an earlier firstSeen: seven groups.
+    expect(groups.map((group) => group.ranges.length).sort()).toEqual([1, 1, 1, 1, 1, 2, 6]);
+  });
+
+  it('reads back an entry that differs from the one before it in any one field with its own value', async () => {
+    const arn = (name: string) => `arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/${name}/0f1e`;
+    // One array for every entry: arrays compare by identity, and distinct ones never group.
+    const partner = [arn('partner-v4')];
+    // Every field set: a field added to LedgerEntry must be set here, and changed below.
+    const whole = (i: number): Required<LedgerEntry> => ({
+      range: `62.1.${i}.0/24`,
+      family: 'IPV4',
+      tier: 'neighbour',
+      firstSeen: NOW,
+      lastSeen: NOW,
+      expiresAt: NOW + 255 * MINUTE,
+      hits: 1,
+      source: 'RateLimitPerIp',
+      preexisting: true,
+      reason: 'fed by fail2ban on web-3',
+      sharedPreexisting: partner,
+      sharedSeen: partner,
+    });
+    const changed: Record<Exclude<keyof LedgerEntry, 'range'>, Partial<LedgerEntry>> = {
+      family: { family: 'IPV6', range: '2a05:d014:1::/64' },
+      tier: { tier: undefined },
+      firstSeen: { firstSeen: NOW - MINUTE },
+      lastSeen: { lastSeen: NOW - MINUTE },
+      expiresAt: { expiresAt: NOW + 256 * MINUTE },
+      hits: { hits: 2 },
+      source: { source: 'RateLimitLogin' },
+      preexisting: { preexisting: undefined },
+      reason: { reason: 'banned from the CLI' },
+      sharedPreexisting: { sharedPreexisting: [arn('other-v4')] },
+      sharedSeen: { sharedSeen: [arn('other-v4')] },
+    };
+    // Each changed entry right after one alike to the first: it would join that group if its field were not compared.
+    const entries = Object.values(changed).flatMap((change, i): LedgerEntry[] => [
+      whole(2 * i),
+      { ...whole(2 * i + 1), ...change },
+    ]);
+
+    await table.ledger.writeIntent('a', 'run-1', entries, NOW);
+    const [intent] = await table.ledger.readIntents();
+
+    expect(byRange(intent?.entries ?? [])).toEqual(byRange(entries));
   });
 
   it('splits a group across parts when its ranges fill more than one (50,000 /64s alike)', async () => {
