@@ -1,6 +1,7 @@
 /**
  * One blocker run: a short driver over named phases (lambdas/blocker/run/). Read everything in
- * parallel, decide with the pure core, then write in the one order that is safe when a write fails
+ * parallel, decide with the pure core (the rules' keys as soon as they and the allowlists are in,
+ * while the ledger's reads are still in flight), then write in the one order that is safe when a write fails
  * half-way, and that puts the first IP set write after a bounded number of round trips:
  *
  * 1. ahead of the sets (./run/intent), every range about to enter one, in one round trip whatever
@@ -25,8 +26,8 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import { WriteError } from '#shared/errors';
 import { removalsOf } from './removals';
 import { sampledHosts, type SampledHosts } from './sampled-hosts';
-import { decide, planSets, type RunDecision } from './run/decide';
-import { readInputs, type RunInputs } from './run/read';
+import { collectKeys, decide, planSets, type CollectedKeys, type RunDecision } from './run/decide';
+import { startReads, type RunInputs } from './run/read';
 import { dropIntents, recordRows, writeAhead, type WrittenAhead } from './run/intent';
 import { closeExpiries, refreshRows } from './run/record';
 import { changesOf, publishChanges, type RunChanges } from './run/report';
@@ -56,9 +57,21 @@ export async function runBlocker(
   now: number,
 ): Promise<RunSummary> {
   const started = Date.now();
-  const inputs = await readInputs(deps, settings, trigger);
+  const reads = startReads(deps, settings, trigger);
+  // The keys are judged as soon as they, the alarm and the allowlists are in, while the ledger's
+  // reads are still in flight; a failure is thrown once every read has settled, as before.
+  const keysCollected = reads.keys.then((keys) => collectKeys(deps, settings, trigger, keys));
+  keysCollected.catch(() => undefined);
+  const inputs = await reads.all;
   const readDone = Date.now();
-  const { decision, ahead: writingAhead } = await decideWhileWritingAhead(deps, settings, trigger, inputs, now);
+  const collected = await keysCollected;
+  const { decision, ahead: writingAhead } = await decideWhileWritingAhead(
+    deps,
+    settings,
+    trigger,
+    { inputs, collected },
+    now,
+  );
   const ahead = await writingAhead;
   const setsWritten = Promise.all([refreshRows(deps, settings, decision), writeSets(deps, settings, decision)]);
   // Most attacked hosts are only needed for a report: read beside the set writes, sent after them.
@@ -107,10 +120,10 @@ async function decideWhileWritingAhead(
   deps: BlockerDeps,
   settings: BlockerSettings,
   trigger: Trigger,
-  inputs: RunInputs,
+  { inputs, collected }: { readonly inputs: RunInputs; readonly collected: CollectedKeys },
   now: number,
 ): Promise<{ readonly decision: RunDecision; readonly ahead: Promise<WrittenAhead> }> {
-  const ledgerDecision = await decide(deps, settings, trigger, inputs, now);
+  const ledgerDecision = await decide(deps, settings, trigger, inputs, collected, now);
   const ahead = writeAhead(deps, settings, ledgerDecision, now);
   // Handled here as well, so that a write failing before it is awaited is not an unhandled rejection.
   ahead.catch(() => undefined);

@@ -31,7 +31,7 @@ import { ReadError, WriteError } from '#shared/errors';
 import { isUnbanned, planActions, withActions, type ActionOutcome, type ActionPlan } from '#blocker/actions';
 import type { LedgerIntent } from '#adapters/ledger';
 import { recoverIntents } from './intent';
-import type { RunInputs } from './read';
+import type { KeyInputs, RunInputs } from './read';
 import {
   awaitLists,
   familyOfList,
@@ -85,23 +85,66 @@ export interface RunDecision extends LedgerDecision {
 }
 
 /**
+ * The rules' keys as this run's sightings, and what judging them needs: decided as soon as the
+ * alarm, the keys and the allowlists are read (./read), while the ledger's reads may still be in
+ * flight.
+ */
+export interface CollectedKeys {
+  /** Whether the gate was open: the keys were taken. */
+  readonly collected: boolean;
+  readonly allowlist: Allowlist;
+  readonly policies: Policies;
+  /** Every range the keys were widened to, parsed once for every plan of the run. */
+  readonly parsed: ParsedRanges;
+  readonly keys: RuleSightings;
+}
+
+/** The rules' keys as sightings, each rule's apart, and what was refused. */
+export interface RuleSightings {
+  /** Rules whose keys could not be read. */
+  readonly unreadableRules: string[];
+  /** Refused keys by reason. */
+  readonly rejectedByReason: Record<string, number>;
+  /** One list per rule read: the block tier's sightings. */
+  readonly perRule: Sighting[][];
+  /** One list per rule read, with a neighbour tier: its sightings. */
+  readonly neighboursPerRule: Sighting[][];
+  readonly keysSeen: number;
+}
+
+/**
+ * Normalizes the rules' keys (only when the gate is open), each rule's into one sighting per range.
+ * @throws {ReadError} when the allowlist cannot be parsed: nothing is written.
+ */
+export function collectKeys(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  trigger: Trigger,
+  inputs: KeyInputs,
+): CollectedKeys {
+  const allowlist = allowlistOf(settings, inputs);
+  const policies = policiesOf(settings, allowlist);
+  const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
+  const parsed = new ParsedRanges();
+  const keys = collectSightings(deps, settings, inputs, policies, collected, parsed);
+  return { collected, allowlist, policies, parsed, keys };
+}
+
+/**
  * Decides what the run does to the ledger (the set plans are {@link planSets}).
- * @throws {ReadError} when the allowlist cannot be parsed or the ledger look-up fails: nothing is written.
+ * @param collectedKeys - {@link collectKeys} of the same inputs.
+ * @throws {ReadError} when the ledger look-up fails: nothing is written.
  */
 export async function decide(
   deps: BlockerDeps,
   settings: BlockerSettings,
   trigger: Trigger,
   inputs: RunInputs,
+  collectedKeys: CollectedKeys,
   now: number,
 ): Promise<LedgerDecision> {
   const { shared, sharedFailures, readFailures } = sharedTargets(deps, settings, inputs);
-  const allowlist = allowlistOf(settings, inputs);
-  const policies = policiesOf(settings, allowlist);
-  const collected = trigger.collectKeys !== false && (settings.gate === 'always' || inputs.alarmState === 'ALARM');
-  // Every range the run widens keys to is parsed once, here, for every plan of the run.
-  const parsed = new ParsedRanges();
-  const keys = collectSightings(deps, settings, inputs, policies, collected, parsed);
+  const { collected, allowlist, policies, parsed, keys } = collectedKeys;
   const actionPlan = planActions(
     trigger.actions ?? [],
     policies.widened,
@@ -191,7 +234,7 @@ function sharedTargets(deps: BlockerDeps, settings: BlockerSettings, inputs: Run
 }
 
 /** @throws {ReadError} naming both allowlist sets when their content cannot be parsed. */
-function allowlistOf(settings: BlockerSettings, inputs: RunInputs): Allowlist {
+function allowlistOf(settings: BlockerSettings, inputs: KeyInputs): Allowlist {
   try {
     return new Allowlist([...inputs.allowlists.IPV4.addresses, ...inputs.allowlists.IPV6.addresses]);
   } catch (cause) {
@@ -260,7 +303,7 @@ function withoutTier(sighting: Sighting): Sighting {
  * How keys become ranges: `offender` for the block tier (the widened prefix itself without a
  * neighbour tier), `widened` for the neighbour tier and for bans; `neighbours` unset without a tier.
  */
-interface Policies {
+export interface Policies {
   readonly offender: NormalizePolicy;
   readonly widened: NormalizePolicy;
   readonly neighbours: NormalizePolicy | undefined;
@@ -290,11 +333,11 @@ function policiesOf(settings: BlockerSettings, allowlist: Allowlist): Policies {
 function collectSightings(
   deps: BlockerDeps,
   settings: BlockerSettings,
-  inputs: RunInputs,
+  inputs: KeyInputs,
   policies: Policies,
   collected: boolean,
   parsed: ParsedRanges,
-) {
+): RuleSightings {
   const unreadableRules: string[] = [];
   const rejectedByReason: Record<string, number> = {};
   const perRule: Sighting[][] = [];

@@ -11,14 +11,18 @@ import type { BlockerSettings } from '#contracts/blocker-environment';
 import type { Family, IpSetSnapshot, LedgerEntry } from '#core/types';
 import { awaitLists, FAMILIES, message, perList, setsOf, type BlockerDeps, type ListKey, type Trigger } from './types';
 
-/** Everything a run reads before it decides. */
-export interface RunInputs {
+/** What judging the rules' keys needs: the part of the reads the run can start deciding on. */
+export interface KeyInputs {
   readonly alarmState: AlarmState | 'UNKNOWN';
   /** One per rate rule of the settings, in order (none read when the gate is known closed). */
   readonly keyResults: readonly PromiseSettledResult<ManagedKeys>[];
+  readonly allowlists: Readonly<Record<Family, IpSetSnapshot>>;
+}
+
+/** Everything a run reads before it decides. */
+export interface RunInputs extends KeyInputs {
   /** Every set of each list, in shard order (`setsOf`): none for the neighbour lists without a tier. */
   readonly blocklists: Readonly<Record<ListKey, readonly IpSetSnapshot[]>>;
-  readonly allowlists: Readonly<Record<Family, IpSetSnapshot>>;
   /** The ledger's active rows of each list (from the eventually consistent index). */
   readonly ledgerRows: Readonly<Record<ListKey, LedgerEntry[]>>;
   /** One per shared IP set of the settings, in order. */
@@ -34,12 +38,27 @@ export interface RunInputs {
   readonly pending: PromiseSettledResult<PendingReport | undefined> | undefined;
 }
 
+/** The reads of one run, all in flight at once. */
+export interface Reads {
+  /**
+   * The alarm, the rules' keys and the allowlists, as soon as those are in: the run judges the keys
+   * while the other reads are in flight.
+   * @throws {ReadError} when an allowlist cannot be read.
+   */
+  readonly keys: Promise<KeyInputs>;
+  /**
+   * Everything.
+   * @throws {ReadError} when a blocklist, an allowlist or the ledger (rows or intents) cannot be read.
+   */
+  readonly all: Promise<RunInputs>;
+}
+
 /**
- * Reads the alarm, the rules' keys, the IP sets, the ledger and the pending report, all in parallel.
- * @throws {ReadError} when a blocklist, an allowlist or the ledger (rows or intents) cannot be read.
+ * Starts reading the alarm, the rules' keys, the IP sets, the ledger and the pending report, all in
+ * parallel: one round trip.
  */
-export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Promise<RunInputs> {
-  const { waf, ledger } = deps;
+export function startReads(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Reads {
+  const { waf } = deps;
   const collectKeys = trigger.collectKeys !== false;
   // When our own alarm message says the gate is closed, the rules' keys would be thrown away: save
   // the WAF read quota.
@@ -64,19 +83,39 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
     : Promise.allSettled([deps.pending.read()]).then(([settled]) => settled);
   // Every shard of every list in this same wave: sharding and the neighbour tier cost no round trip.
   const setReads = perList((key) => Promise.all(setsOf(settings, key).map((ref) => readIpSet(waf, ref))));
-  const [alarmState, keyResults, blocklists, allowlists, active, neighbours, sharedResults, intents, pending] =
-    await Promise.all([
-      readGate(deps, settings, trigger),
-      keyReads,
-      awaitLists(setReads),
-      perFamily((family) => readIpSet(waf, settings.allowlist[family])),
-      ledger.readActive(),
-      // Without a neighbour tier its partitions are not even queried.
-      settings.neighbours === undefined ? undefined : ledger.readActive(FAMILIES, 'neighbour'),
-      sharedReads,
-      ledger.readIntents(),
-      pendingRead,
-    ]);
+  const keys = Promise.all([
+    readGate(deps, settings, trigger),
+    keyReads,
+    perFamily((family) => readIpSet(waf, settings.allowlist[family])),
+  ]).then(([alarmState, keyResults, allowlists]): KeyInputs => ({ alarmState, keyResults, allowlists }));
+  const rest = { sharedReads, pendingRead, setReads };
+  return { keys, all: readTheRest(deps, settings, trigger, keys, rest) };
+}
+
+/** {@link startReads}' reads of the ledger, awaited with the others. */
+async function readTheRest(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  trigger: Trigger,
+  keys: Promise<KeyInputs>,
+  started: {
+    readonly sharedReads: Promise<PromiseSettledResult<IpSetSnapshot>[]>;
+    readonly pendingRead: Promise<PromiseSettledResult<PendingReport | undefined> | undefined>;
+    readonly setReads: Record<ListKey, Promise<IpSetSnapshot[]>>;
+  },
+): Promise<RunInputs> {
+  const { ledger } = deps;
+  const [keyInputs, blocklists, active, neighbours, sharedResults, intents, pending] = await Promise.all([
+    keys,
+    awaitLists(started.setReads),
+    ledger.readActive(),
+    // Without a neighbour tier its partitions are not even queried.
+    settings.neighbours === undefined ? undefined : ledger.readActive(FAMILIES, 'neighbour'),
+    started.sharedReads,
+    ledger.readIntents(),
+    started.pendingRead,
+  ]);
+  const { keyResults } = keyInputs;
   // The migration's writes would stand between an attack and its first block: only in a quiet run.
   const quiet = intents.length === 0 && (trigger.actions ?? []).length === 0 && keyResults.every(limitsNothing);
   if (!active.sharded && quiet && !settings.dryRun) await shardLegacyRows(deps, active.unsharded);
@@ -86,7 +125,7 @@ export async function readInputs(deps: BlockerDeps, settings: BlockerSettings, t
     'neighbour#IPV4': neighbours?.rows.IPV4 ?? [],
     'neighbour#IPV6': neighbours?.rows.IPV6 ?? [],
   };
-  return { alarmState, keyResults, blocklists, allowlists, ledgerRows, sharedResults, intents, pending };
+  return { ...keyInputs, blocklists, ledgerRows, sharedResults, intents, pending };
 }
 
 /**
