@@ -874,8 +874,7 @@ function intentGroups(entries: readonly LedgerEntry[]): IntentGroup[] {
  * (`sharedPreexisting`, `sharedSeen`) compare by identity, so two equal but distinct arrays are
  * told apart here and grouped by their JSON instead. Each field is named: a field added to
  * {@link LedgerEntry} must be compared here (test/lambdas/adapters/ledger-intent.test.ts changes
- * each field of a whole entry in turn). Enumerating the keys allocated, for each of a first run's
- * 10,000 entries, the keys and a copy of each number read (epoch milliseconds are not small integers).
+ * each field of a whole entry in turn), not enumerated: that allocated for each entry (docs/blocker.md).
  */
 function alikeButRange(a: LedgerEntry, b: LedgerEntry): boolean {
   return (

@@ -27,7 +27,7 @@ import { WriteError } from '#shared/errors';
 import { removalsOf } from './removals';
 import { sampledHosts, type SampledHosts } from './sampled-hosts';
 import { collectKeys, decide, planSets, type CollectedKeys, type RunDecision } from './run/decide';
-import { startReads, type RunInputs } from './run/read';
+import { startReads, type Reads, type RunInputs } from './run/read';
 import { dropIntents, recordRows, writeAhead, type WrittenAhead } from './run/intent';
 import { closeExpiries, refreshRows } from './run/record';
 import { changesOf, publishChanges, type RunChanges } from './run/report';
@@ -58,18 +58,15 @@ export async function runBlocker(
 ): Promise<RunSummary> {
   const started = Date.now();
   const reads = startReads(deps, settings, trigger);
-  // The keys are judged as soon as they, the alarm and the allowlists are in, while the ledger's
-  // reads are still in flight; a failure is thrown once every read has settled, as before.
-  const keysCollected = reads.keys.then((keys) => collectKeys(deps, settings, trigger, keys));
-  keysCollected.catch(() => undefined);
+  const keysJudged = judgeKeysEarly(deps, settings, trigger, reads);
   const inputs = await reads.all;
   const readDone = Date.now();
-  const collected = await keysCollected;
+  const judged = await keysJudged;
   const { decision, ahead: writingAhead } = await decideWhileWritingAhead(
     deps,
     settings,
     trigger,
-    { inputs, collected },
+    { inputs, judged },
     now,
   );
   const ahead = await writingAhead;
@@ -109,6 +106,32 @@ export async function runBlocker(
 }
 
 /**
+ * The rules' keys judged ({@link collectKeys}) as soon as they, the alarm and the allowlists are
+ * in, while the ledger's reads are still in flight. Awaited only once every read is in, so that a
+ * failed read is thrown first, as it was before any key was judged; after a failed read no key is
+ * judged (nor logged about) at all.
+ * @throws {ReadError} as collectKeys, when awaited.
+ */
+function judgeKeysEarly(
+  deps: BlockerDeps,
+  settings: BlockerSettings,
+  trigger: Trigger,
+  reads: Reads,
+): Promise<CollectedKeys> {
+  let readFailed = false;
+  reads.all.catch(() => {
+    readFailed = true;
+  });
+  const judged = reads.forKeys.then((keys) =>
+    // Rejected with a placeholder the caller never sees: it has thrown the read's own error.
+    readFailed ? Promise.reject(new Error('a read failed')) : collectKeys(deps, settings, trigger, keys),
+  );
+  // Handled here as well: after a failed read nobody awaits it.
+  judged.catch(() => undefined);
+  return judged;
+}
+
+/**
  * Decides the ledger's part of the run, sends its write-ahead, and plans the IP sets while that
  * write is in flight: on a first run of 10,000 new ranges the plans are most of the run's CPU, and
  * they need nothing the write-ahead returns. Only the set writes wait for it (./run/write-sets).
@@ -120,10 +143,10 @@ async function decideWhileWritingAhead(
   deps: BlockerDeps,
   settings: BlockerSettings,
   trigger: Trigger,
-  { inputs, collected }: { readonly inputs: RunInputs; readonly collected: CollectedKeys },
+  { inputs, judged }: { readonly inputs: RunInputs; readonly judged: CollectedKeys },
   now: number,
 ): Promise<{ readonly decision: RunDecision; readonly ahead: Promise<WrittenAhead> }> {
-  const ledgerDecision = await decide(deps, settings, trigger, inputs, collected, now);
+  const ledgerDecision = await decide(deps, settings, trigger, inputs, judged, now);
   const ahead = writeAhead(deps, settings, ledgerDecision, now);
   // Handled here as well, so that a write failing before it is awaited is not an unhandled rejection.
   ahead.catch(() => undefined);

@@ -225,7 +225,7 @@ export class OwnedRanges {
 /** Texts parsed (through `parsed` when given), and ranges parsed already as they are. */
 function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges | undefined): Block[] {
   const blocks: Block[] = [];
-  // Indexed over an array: a for...of allocates a result per item before V8 has optimized this.
+  // Indexed, as disjointBlocks and mergeSiblings are.
   const list = Array.isArray(ranges) ? (ranges as readonly (string | NetworkRange)[]) : [...ranges];
   for (let i = 0; i < list.length; i++) {
     const item = list[i] as string | NetworkRange;

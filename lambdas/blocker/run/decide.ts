@@ -105,9 +105,9 @@ export interface RuleSightings {
   readonly unreadableRules: string[];
   /** Refused keys by reason. */
   readonly rejectedByReason: Record<string, number>;
-  /** One list per rule read: the block tier's sightings. */
+  /** One list per rule read while the gate was open (none when closed): the block tier's sightings. */
   readonly perRule: Sighting[][];
-  /** One list per rule read, with a neighbour tier: its sightings. */
+  /** As `perRule`, with a neighbour tier: its sightings. */
   readonly neighboursPerRule: Sighting[][];
   readonly keysSeen: number;
 }

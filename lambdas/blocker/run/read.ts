@@ -45,7 +45,7 @@ export interface Reads {
    * while the other reads are in flight.
    * @throws {ReadError} when an allowlist cannot be read.
    */
-  readonly keys: Promise<KeyInputs>;
+  readonly forKeys: Promise<KeyInputs>;
   /**
    * Everything.
    * @throws {ReadError} when a blocklist, an allowlist or the ledger (rows or intents) cannot be read.
@@ -59,13 +59,13 @@ export interface Reads {
  */
 export function startReads(deps: BlockerDeps, settings: BlockerSettings, trigger: Trigger): Reads {
   const { waf } = deps;
-  const collectKeys = trigger.collectKeys !== false;
+  const takesKeys = trigger.collectKeys !== false;
   // When our own alarm message says the gate is closed, the rules' keys would be thrown away: save
   // the WAF read quota.
   const gateKnownClosed =
     settings.gate === 'alarm' && trigger.alarmState !== undefined && trigger.alarmState !== 'ALARM';
   const keyReads = Promise.allSettled(
-    (gateKnownClosed || !collectKeys ? [] : settings.rateRules).map((ruleName) =>
+    (gateKnownClosed || !takesKeys ? [] : settings.rateRules).map((ruleName) =>
       readManagedKeys(waf, {
         webAclName: settings.webAclName,
         webAclId: settings.webAclId,
@@ -83,21 +83,24 @@ export function startReads(deps: BlockerDeps, settings: BlockerSettings, trigger
     : Promise.allSettled([deps.pending.read()]).then(([settled]) => settled);
   // Every shard of every list in this same wave: sharding and the neighbour tier cost no round trip.
   const setReads = perList((key) => Promise.all(setsOf(settings, key).map((ref) => readIpSet(waf, ref))));
-  const keys = Promise.all([
+  const forKeys = Promise.all([
     readGate(deps, settings, trigger),
     keyReads,
     perFamily((family) => readIpSet(waf, settings.allowlist[family])),
   ]).then(([alarmState, keyResults, allowlists]): KeyInputs => ({ alarmState, keyResults, allowlists }));
   const rest = { sharedReads, pendingRead, setReads };
-  return { keys, all: readTheRest(deps, settings, trigger, keys, rest) };
+  return { forKeys, all: readAll(deps, settings, trigger, forKeys, rest) };
 }
 
-/** {@link startReads}' reads of the ledger, awaited with the others. */
-async function readTheRest(
+/**
+ * Starts the ledger's reads, awaits them with the reads `started` and `forKeys`, then migrates a
+ * 0.1.0 table in a quiet run: {@link Reads.all}.
+ */
+async function readAll(
   deps: BlockerDeps,
   settings: BlockerSettings,
   trigger: Trigger,
-  keys: Promise<KeyInputs>,
+  forKeys: Promise<KeyInputs>,
   started: {
     readonly sharedReads: Promise<PromiseSettledResult<IpSetSnapshot>[]>;
     readonly pendingRead: Promise<PromiseSettledResult<PendingReport | undefined> | undefined>;
@@ -106,7 +109,7 @@ async function readTheRest(
 ): Promise<RunInputs> {
   const { ledger } = deps;
   const [keyInputs, blocklists, active, neighbours, sharedResults, intents, pending] = await Promise.all([
-    keys,
+    forKeys,
     awaitLists(started.setReads),
     ledger.readActive(),
     // Without a neighbour tier its partitions are not even queried.

@@ -158,6 +158,10 @@ export interface RunSummary {
   readonly removals: RangeRemoval[];
   /** Shared IP sets (by ARN) that could not be read or written this run; empty when all are in step. */
   readonly sharedFailures: string[];
+  /**
+   * Milliseconds: `read` until every read was in (the keys are judged meanwhile, so it includes
+   * that CPU when the keys come in first), `write` from then to the end, and `total`.
+   */
   readonly durationsMs: { readonly read: number; readonly write: number; readonly total: number };
 }
 

@@ -647,6 +647,49 @@ describe('when something cannot be read', () => {
     expectNoWrites();
   });
 
+  it('writes nothing at all when the allowlist cannot be parsed, and names both allowlist sets', async () => {
+    arrange({ ...busy, allowlist: { ...QUIET.allowlist, IPV4: [...ALLOWED.IPV4, 'not-an-address'] } });
+    acceptAnyWrite();
+
+    const error = await failureOf(run());
+
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.message).toContain(refOf('IPV4', 'allowlist').name);
+    expect(error.message).toContain(refOf('IPV6', 'allowlist').name);
+    expectNoWrites();
+  });
+
+  it('judges no key once a read has failed: nothing is logged about them after the run threw', async () => {
+    arrange({
+      ...busy,
+      ledger: { IPV4: [expiredEntry(RANGE.scanner)], IPV6: new Error('ProvisionedThroughputExceeded') },
+    });
+    // The keys, one of them malformed, come in after the ledger's read failed.
+    const [ruleName] = SETTINGS.rateRules;
+    waf
+      .on(
+        GetRateBasedStatementManagedKeysCommand,
+        { WebACLName: SETTINGS.webAclName, WebACLId: SETTINGS.webAclId, Scope: SETTINGS.scope, RuleName: ruleName },
+        true,
+      )
+      .callsFake(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return {
+          ManagedKeysIPV4: { IPAddressVersion: 'IPV4', Addresses: [...v4(ATTACKER.linode), 'not-a-key'] },
+          ManagedKeysIPV6: { IPAddressVersion: 'IPV6', Addresses: [] },
+        };
+      });
+    acceptAnyWrite();
+
+    const error = await failureOf(run());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(error).toMatchObject({ resource: `ledger table ${SETTINGS.ledgerTable}` });
+    expect(waf).toHaveReceivedCommand(GetRateBasedStatementManagedKeysCommand);
+    expect(logger.warn).not.toHaveBeenCalledWith('malformed key skipped', expect.anything());
+    expectNoWrites();
+  });
+
   it("goes on with the other rate rules and with expiry when one rule's keys cannot be read", async () => {
     arrange({
       ...busy,
