@@ -1,8 +1,8 @@
 /**
  * One blocker run: a short driver over named phases (lambdas/blocker/run/). Read everything in
  * parallel, decide with the pure core (the rules' keys as soon as they and the allowlists are in,
- * while the ledger's reads are still in flight), then write in the one order that is safe when a write fails
- * half-way, and that puts the first IP set write after a bounded number of round trips:
+ * while the ledger's reads are still in flight), then write in the one order that is safe when a
+ * write fails half-way, and that puts the first IP set write after a bounded number of round trips:
  *
  * 1. ahead of the sets (./run/intent), every range about to enter one, in one round trip whatever
  *    the attack's size, so that a range is known as ours before it enters a set: the rows
