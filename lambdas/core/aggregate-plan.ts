@@ -80,6 +80,9 @@ export function planSetEntries(input: SetEntriesInput): SetEntriesPlan {
   return planSetClaims({ ...input, parsed }, claimsOf(input.hold, parsed));
 }
 
+/** The claims a set keeps, and the entries they take there. */
+type FittedClaims = { readonly claims: readonly PlanClaim[]; readonly entries: readonly Cidr[] };
+
 /** A claim as {@link planSetClaims} takes it: `range` canonical, `block` its parsed range when the caller has it. */
 type PlanClaim = { readonly entry: LedgerEntry; readonly range: Cidr; readonly block?: NetworkRange };
 
@@ -120,9 +123,10 @@ export function planSetClaims(
   const heldBefore = new Set(ownership.ours.length === 0 ? [] : ownership.ours.flatMap((entry) => entry.covers));
   const want = claimsWanted(claims, ownership.foreign, parsed);
   const room = Math.max(0, capacity - ownership.foreign.length);
-  const { kept, overflow } =
+  // Read only from here on: the known aggregate and the wanted claims are not copied.
+  const { kept, overflow }: { readonly kept: FittedClaims; readonly overflow: readonly PlanClaim[] } =
     known.aggregate !== undefined && known.aggregate.length <= room
-      ? { kept: { claims: [...want], entries: [...known.aggregate] }, overflow: [] }
+      ? { kept: { claims: want, entries: known.aggregate }, overflow: [] }
       : fitAround(want, room, known.taint ?? new ForeignEntries(ownership.foreign, floor, parsed), floor, parsed);
   const { addresses, removed, appended } = nextAddresses(current, ownership, kept.entries, parsed);
   const added = inAddressOrder(
