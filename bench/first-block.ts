@@ -197,7 +197,8 @@ function spread(samples: readonly Sample[], figure: (sample: Sample) => number):
 }
 
 export default async function (): Promise<void> {
-  if (!Number.isInteger(SAMPLES) || SAMPLES < 1) throw new Error(`FIRST_BLOCK_SAMPLES must be a positive integer`);
+  if (!Number.isInteger(SAMPLES) || SAMPLES < 1)
+    throw new Error(`FIRST_BLOCK_SAMPLES must be a positive integer, got "${process.env['FIRST_BLOCK_SAMPLES']}"`);
   const samples: Sample[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await sampleInChild());
   const first = samples[0] as Sample;
