@@ -4,7 +4,7 @@
  */
 import { formatCidr } from './cidr-format';
 import { createAddressScan, scanAddress, type AddressScan } from './ip-parse';
-import { maskWord, type NetworkRange } from './network-range';
+import { maskWord, networkRange, type NetworkRange } from './network-range';
 import type { Cidr } from './types';
 
 /**
@@ -92,10 +92,7 @@ function compareStrings(a: string, b: string): number {
  */
 export function ipv4RangeOfKey(key: number): NetworkRange {
   const prefix = key % 64;
-  // Built as networkRange builds a range (the same fields in the same order), without an address
-  // object to pass it: normalization makes one range per distinct key.
-  const w0 = maskWord((key - prefix) / 64, prefix);
-  return { family: 'IPV4', prefix, w0, w1: 0, w2: 0, w3: 0, cidr: formatCidr('IPV4', w0, 0, 0, 0, prefix) };
+  return networkRange({ family: 'IPV4', prefix, w0: (key - prefix) / 64, w1: 0, w2: 0, w3: 0 }, prefix);
 }
 
 /** The canonical text of the range a {@link RangeKey} stands for. */
