@@ -278,8 +278,10 @@ export function longestChain(calls: readonly Call[]): { depth: number; sequence:
   return { depth, sequence: folded.join(' → ') };
 }
 
-/** The median of `values` (NaN for none). */
+/** The median of `values`: the middle one, or the mean of the two middle ones for an even count (NaN for none). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  const middle = sorted.length >> 1;
+  if (sorted.length % 2 === 1) return sorted[middle] as number;
+  return ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
 }
