@@ -1,7 +1,8 @@
 /**
  * The numeric key of an IPv4 range (lambdas/core/range-key.ts) and back: normalization counts IPv4
- * keys as numbers and makes each range from its key, so the range made from a key must be the very
- * range the parser gives for the text, host bits cleared, with its canonical text.
+ * keys as numbers and makes each range from its key, so keys that differ only in host bits must be
+ * one key, and the range made from a key must be the range the parser gives for the text, host
+ * bits cleared, with its canonical text.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ describe('ipv4RangeOfKey', () => {
       fc.property(ipv4Range, (text) => {
         const key = rangeKey(text);
         expect(typeof key).toBe('number');
+        // Host bits are not part of the key: the text and its canonical range have one key.
+        expect(key).toBe(rangeKey(parseRange(text)?.cidr ?? ''));
         expect(ipv4RangeOfKey(key as number)).toEqual(parseRange(text));
         expect(cidrOfKey(key as number)).toBe(parseRange(text)?.cidr);
       }),

@@ -1,8 +1,7 @@
 /**
  * A ledger that lists a range twice (lambdas/core/shard-plan.ts): the plan claims it once, with the
- * most deserving row, in the place the range was first listed. The run's ledger step lists each
- * range once, so the plan tells the two cases apart before it builds any look-up (IPv4 by numeric
- * key, IPv6 by text); both kinds are checked here.
+ * most deserving row (latest sighting, then most hits). The run's ledger step lists each range once,
+ * but the plan is also given rows read from the table by the CLI; both families are checked.
  */
 import { describe, expect, it } from 'vitest';
 import { NO_AGGREGATION } from '#core/aggregate';
@@ -20,7 +19,7 @@ describe('planShards with a range listed twice', () => {
   ];
 
   for (const { family, a, b } of cases) {
-    it(`${family}: holds the range once, with the most recently seen row, where it was first listed`, () => {
+    it(`${family}: holds the range once, with the most recently seen row`, () => {
       const older = row(a, family, 1);
       const newer = row(a, family, 9);
       const plan = planShards({
@@ -37,24 +36,33 @@ describe('planShards with a range listed twice', () => {
       expect(plan.overflow).toEqual([]);
     });
 
-    it(`${family}: on a tie of last sighting, keeps the row with more hits`, () => {
+    it(`${family}: on a tie of last sighting, keeps the row with more hits, whichever is listed first`, () => {
       const fewer = row(a, family, 4, 1);
       const more = row(a, family, 4, 7);
-      const plan = planShards({ shards: [[]], active: [more, fewer], expired: [], floor: NO_AGGREGATION });
-      expect(plan.shards[0]?.active).toEqual([more]);
-      expect(plan.shards[0]?.plan.addresses).toEqual([a]);
+      for (const active of [
+        [more, fewer],
+        [fewer, more],
+      ]) {
+        const plan = planShards({ shards: [[]], active, expired: [], floor: NO_AGGREGATION });
+        expect(plan.shards[0]?.active).toEqual([more]);
+        expect(plan.shards[0]?.plan.addresses).toEqual([a]);
+      }
     });
   }
 
-  it('with no room for both, the range listed twice counts once against the room', () => {
+  it('a range listed twice takes one place in a full set: the set holds both ranges, each once', () => {
+    const newer = row('62.0.1.0/24', 'IPV4', 3);
+    const other = row('62.0.2.0/24', 'IPV4', 1);
     const plan = planShards({
       shards: [[]],
-      active: [row('62.0.1.0/24', 'IPV4', 3), row('62.0.1.0/24', 'IPV4', 2), row('62.0.2.0/24', 'IPV4', 1)],
+      active: [newer, row('62.0.1.0/24', 'IPV4', 2), other],
       expired: [],
       capacity: 2,
       floor: NO_AGGREGATION,
     });
     expect(plan.shards[0]?.plan.addresses.sort()).toEqual(['62.0.1.0/24', '62.0.2.0/24']);
+    expect(plan.shards[0]?.active).toHaveLength(2);
+    expect(plan.shards[0]?.active).toEqual(expect.arrayContaining([newer, other]));
     expect(plan.overflow).toEqual([]);
   });
 });
