@@ -1,7 +1,8 @@
 /**
  * A ledger that lists a range twice (lambdas/core/shard-plan.ts): the plan claims it once, with the
- * most deserving row (latest sighting, then most hits). The run's ledger step lists each range once,
- * but the plan is also given rows read from the table by the CLI; both families are checked.
+ * most deserving row (latest sighting, then most hits). The run's ledger step lists each range once
+ * today, but `planShards` promises this for any rows it is given, and nothing else checked it; both
+ * families are checked.
  */
 import { describe, expect, it } from 'vitest';
 import { NO_AGGREGATION } from '#core/aggregate';
