@@ -42,6 +42,12 @@ export interface Call {
   readonly operation: string;
   readonly at: number;
   /**
+   * How long this thread had been busy (ms, `performance.eventLoopUtilization().active`: running
+   * code or collecting garbage, not waiting for I/O) when the request left: the CPU a run spent
+   * before it, whatever it was waiting for meanwhile.
+   */
+  readonly busyAt: number;
+  /**
    * When the answer was there: the stand-in's {@link ANSWERED_AT} when it sent one, else when this
    * thread read the answer's last byte.
    */
@@ -54,6 +60,9 @@ export interface Call {
 
 /** Epoch milliseconds with sub-millisecond precision. */
 export const clock = (): number => performance.timeOrigin + performance.now();
+
+/** How long this thread has been busy since it started (ms): see {@link Call.busyAt}. */
+export const busyTime = (): number => performance.eventLoopUtilization().active;
 
 /** A logger that says nothing, or (`loud`) shows warnings and errors: the bench set something up wrong. */
 export function benchLogger(loud: boolean): RunLogger {
@@ -113,7 +122,12 @@ function timeClient(
 ): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const call: Call = { service, operation: (context.commandName ?? '').replace(/Command$/, ''), at: clock() };
+      const call: Call = {
+        service,
+        operation: (context.commandName ?? '').replace(/Command$/, ''),
+        at: clock(),
+        busyAt: busyTime(),
+      };
       calls.push(call);
       try {
         const output = await next(args);
@@ -143,7 +157,12 @@ async function collect(body: Readable): Promise<Uint8Array> {
 function fakeClient(service: Service, calls: Call[], latencyMs: number, answer: () => unknown) {
   return {
     async send(command: object): Promise<unknown> {
-      const call: Call = { service, operation: command.constructor.name.replace(/Command$/, ''), at: clock() };
+      const call: Call = {
+        service,
+        operation: command.constructor.name.replace(/Command$/, ''),
+        at: clock(),
+        busyAt: busyTime(),
+      };
       calls.push(call);
       await sleep(latencyMs);
       call.doneAt = clock();

@@ -12,17 +12,25 @@
  * overlaps the planning of the set writes). A call lasts from the moment its request leaves the
  * SDK to the moment the stand-in answered (its own stamp, not when the run's thread got round to
  * reading the answer). The path to the first block is the read answered last, the intent and the
- * set write; the run's own time is the wall time less those calls. It includes the SDK's
- * serialization of the read wave's requests until that read left, its parsing of the
- * 10,000 keys, the decision, the serialization of the 160 KB intent, and whatever planning outlasts
- * the intent's round trip, as in a Lambda; a call's time includes only the wire, the latency and
- * the stand-in's service time. The stand-ins serve one request at a time, so a wave of 40 reads
- * takes them 25 to 40 ms, not the 10 ms added, and dynalite stores the 160 KB intent in about 20 ms:
- * the wall time is measured against 100 ms + 4 × 10 ms all the same, and how much of the round
- * trips was the stand-ins' own time is printed beside it. The worker shares the process (and, on a
- * small machine, the cores), so the RSS still counts dynalite and the emulator: an upper bound for
- * the blocker alone. It is sampled with `process.memoryUsage.rss()`, which gathers no heap
- * statistics inside the measured window.
+ * set write.
+ *
+ * The run's own time is what its thread spends on the way: the time it was busy (running code or
+ * collecting garbage, `performance.eventLoopUtilization()`) from its start until the intent left,
+ * then the wait from the intent's answer to the set write leaving (planning that outlasts the
+ * intent's round trip). Busy time, not the wall time between the calls: the keys come back before
+ * the ledger's 34 reads, which the stand-ins serve one at a time, and the run judges them while it
+ * waits for the rest; AWS would answer those reads as fast as the keys, and the judging would be on
+ * the path. So the own time includes the SDK's serialization of the read wave's requests and its
+ * parsing of every answer (the 10,000 keys among them), the judging, the decision, the
+ * serialization of the 160 KB intent, and whatever planning outlasts the intent's round trip, as in
+ * a Lambda; a call's time includes only the wire, the latency and the stand-in's service time. The
+ * stand-ins serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms, not the
+ * 10 ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is measured
+ * against 100 ms + 4 × 10 ms all the same, and how much of the round trips was the stand-ins' own
+ * time is printed beside it. The worker shares the process (and, on a small machine, the cores), so
+ * the RSS still counts dynalite and the emulator: an upper bound for the blocker alone. It is
+ * sampled with `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured
+ * window.
  *
  * Each sample is a fresh child process, as each Lambda meets its first big attack once: its heap has
  * not yet grown to the attack's size, and V8 has not seen its loops run 10,000 times. The measured
@@ -42,7 +50,16 @@ import { promisify } from 'node:util';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { runBlocker } from '#blocker/run';
 import { createLedgerTable } from '../test/support/dynalite';
-import { chainDepths, clock, median, startBenchWorld, WEB_ACL, type BenchWorld, type Call } from './blocker-world';
+import {
+  busyTime,
+  chainDepths,
+  clock,
+  median,
+  startBenchWorld,
+  WEB_ACL,
+  type BenchWorld,
+  type Call,
+} from './blocker-world';
 import { report } from './measure';
 
 const LATENCY_MS = 10;
@@ -60,20 +77,21 @@ async function firstRun(world: BenchWorld, table: string, ranges: number, second
   });
   world.alarmState = 'ALARM';
   const before = world.calls.length;
+  const busyAtStart = busyTime();
   const started = clock();
   await runBlocker(deps, settings, { kind: 'schedule' }, Date.now());
-  return { started, finished: clock(), calls: world.calls.slice(before) };
+  return { started, busyAtStart, finished: clock(), calls: world.calls.slice(before) };
 }
 
 /**
  * The run's path to its first successful UpdateIPSet, from its start: the read of the first wave
  * (depth 1) that was answered last, counted from when it was sent, then the intent's parts and the
- * set's write. The calls on that path are what the network and the services cost; the rest of the
- * wall time is the run's own: the SDK's work on the first wave's requests until that read left,
- * the decision, the intent's serialization, the set plans where they outlast the intent's round
- * trip, the set's request.
+ * set's write. The calls on that path are what the network and the services cost; the run's own
+ * time is its thread's busy time until the intent left, then the wait from the intent's answer to
+ * the set write (see the module comment).
+ * @param busyAtStart - The thread's busy time when the run started (ms, {@link busyTime}).
  */
-function phases(calls: readonly Call[], started: number) {
+function phases(calls: readonly Call[], started: number, busyAtStart: number) {
   const depths = chainDepths(calls);
   const wave = [...depths].filter(([, d]) => d === 1).map(([call]) => call);
   const lastRead = wave.reduce<Call | undefined>(
@@ -89,6 +107,7 @@ function phases(calls: readonly Call[], started: number) {
   const intentDone = since(Math.max(...intent.map((call) => call.doneAt ?? Number.NaN)));
   const setSent = since(firstSet?.at);
   const setDone = since(firstSet?.doneAt);
+  const busyToIntent = (intent[0]?.busyAt ?? Number.NaN) - busyAtStart;
   return {
     readsSent,
     readsDone,
@@ -96,9 +115,13 @@ function phases(calls: readonly Call[], started: number) {
     intentDone,
     setSent,
     setDone,
+    /** The thread's busy time from the start until the intent left. */
+    busyToIntent,
+    /** Of that, what fell before the last read's answer (after its request left): hidden by the stand-ins' slow reads. */
+    busyWhileReading: busyToIntent - readsSent - (intentSent - readsDone),
     /** The calls on the path: the last read, the intent, the set. */
     roundTrips: readsDone - readsSent + (intentDone - intentSent) + (setDone - setSent),
-    own: readsSent + (intentSent - readsDone) + (setSent - intentDone),
+    own: busyToIntent + (setSent - intentDone),
     trips: firstSet === undefined ? Number.NaN : (depths.get(firstSet) ?? Number.NaN),
   };
 }
@@ -154,7 +177,7 @@ async function child(): Promise<void> {
     for (const call of run.calls) {
       if (call.service === 'DynamoDB') dynamoCalls[call.operation] = (dynamoCalls[call.operation] ?? 0) + 1;
     }
-    const path = phases(run.calls, run.started);
+    const path = phases(run.calls, run.started, run.busyAtStart);
     // Checked here: JSON turns NaN into null, which the parent would print as 0 ms.
     if (!Number.isFinite(path.setDone)) throw new Error('the measured run wrote no IP set');
     const sample: Sample = {
@@ -176,7 +199,7 @@ const CHILD_FLAG = '--first-block-child';
 
 /**
  * How many fresh processes are measured, one after another: each is one Lambda meeting its first
- * big attack. The run's own time varies by 60 to 75 ms from process to process on a 2-core machine
+ * big attack. The run's own time varies by 60 to 100 ms from process to process on a 2-core machine
  * (garbage collections and page faults fall differently), more than most changes move it: a
  * single sample says little, the median of several does. `FIRST_BLOCK_SAMPLES` (digits only, 1 to
  * 99; unset or empty for the default 5) sets another count; each sample takes 20 to 30 s.
@@ -251,7 +274,7 @@ export default async function (): Promise<void> {
   // The wall time less the calls on the path: what the run itself spends, which no faster network
   // or DynamoDB would shorten.
   report(
-    'first block: own time on the path (CPU, no calls)',
+    'first block: own time on the path (thread busy, no calls)',
     spread(samples, (s) => s.phases.own),
     '<= 100 ms',
   );
@@ -271,7 +294,9 @@ export default async function (): Promise<void> {
   console.log(
     `  where it went, each a median of its own: the last read sent ${medianOf((x) => x.readsSent).toFixed(0)} ms, ` +
       `answered ${medianOf((x) => x.readsDone).toFixed(0)} ms; ` +
-      `decision CPU ${medianOf((x) => x.intentSent - x.readsDone).toFixed(0)} ms, ` +
+      `busy until the intent left ${medianOf((x) => x.busyToIntent).toFixed(0)} ms ` +
+      `(${medianOf((x) => x.busyWhileReading).toFixed(0)} ms of it while reads were still out, ` +
+      `${medianOf((x) => x.intentSent - x.readsDone).toFixed(0)} ms after the last answer); ` +
       `intent written in ${medianOf((x) => x.intentDone - x.intentSent).toFixed(0)} ms; ` +
       `UpdateIPSet sent ${medianOf((x) => x.setSent - x.intentDone).toFixed(0)} ms after the intent`,
   );
