@@ -20,18 +20,32 @@ import type { Cidr } from './types';
 export class ParsedRanges {
   /** `null` remembers a text that does not parse. */
   private readonly byText = new Map<string, NetworkRange | null>();
-  /** Ranges recorded by {@link remember} and not yet in `byText`: indexed at the first look-up. */
+  /** Ranges recorded by {@link remember} and not yet in `byText`, in the order recorded. */
   private remembered: NetworkRange[] = [];
+  /** How many of `remembered` have been asked for, one after another in that order (not indexed). */
+  private served = 0;
 
-  /** `parseRange(text)`, parsed the first time `text` is asked for only. */
+  /**
+   * `parseRange(text)`, parsed the first time `text` is asked for only: the range recorded or
+   * parsed first for that text (but for a text recorded twice and asked for twice in the order
+   * recorded, which gets each recorded range in turn: equal in content).
+   */
   range(text: string): NetworkRange | undefined {
-    if (this.remembered.length > 0) this.drain();
+    if (this.remembered.length > 0) {
+      // Asked for in the order recorded: no index needed (see remember).
+      const next = this.remembered[this.served];
+      if (next?.cidr === text && !this.byText.has(text)) {
+        this.served++;
+        return next;
+      }
+      this.drain();
+    }
     let range = this.byText.get(text);
     if (range === undefined) {
       range = parseRange(text) ?? null;
       this.byText.set(text, range);
       // The canonical text is what later steps ask for: found without a second parse.
-      if (range !== null && range.cidr !== text) this.byText.set(range.cidr, range);
+      if (range !== null && range.cidr !== text && !this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
     }
     return range ?? undefined;
   }
@@ -40,19 +54,21 @@ export class ParsedRanges {
    * Records a range parsed elsewhere (normalization widens keys to ranges it has in hand): the
    * plan then finds its canonical text parsed. A text already recorded keeps its range.
    *
-   * Indexed only at the first look-up after it: a run's normalization records every range it
-   * widened keys to, and only the IP set plans look them up, which the run makes while its
-   * write-ahead is in flight. Indexing 10,000 new ranges during normalization kept that write
-   * waiting (lambdas/blocker/run.ts).
+   * Not indexed while the look-ups ask for the recorded ranges in the order they were recorded,
+   * as a first run's IP set plans do (normalization records each rule's ranges in range order,
+   * and the ledger step keeps that order for the new ranges): a map of 10,000 ranges, built and
+   * read in code V8 has not compiled yet, was one of the steps between the intent leaving and the
+   * first set write (lambdas/blocker/run.ts). The first look-up out of that order indexes them all.
    */
   remember(range: NetworkRange): void {
     this.remembered.push(range);
   }
 
-  /** Indexes the remembered ranges, in the order they were recorded. */
+  /** Indexes the remembered ranges, those already asked for included, in the order they were recorded. */
   private drain(): void {
     const ranges = this.remembered;
     this.remembered = [];
+    this.served = 0;
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i] as NetworkRange;
       if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);

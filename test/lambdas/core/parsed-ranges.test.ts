@@ -1,7 +1,9 @@
 /**
  * ParsedRanges: a plan's ranges, each parsed once; ranges that normalization recorded are found
- * by their canonical text without a parse, whether looked up before or after other texts.
+ * by their canonical text without a parse, whether looked up before or after other texts, in the
+ * order recorded (a first run's plans, served without an index) or in any other.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRange } from '#core/ip-parse';
 import { ParsedRanges, parseWith } from '#core/parsed-ranges';
@@ -49,5 +51,87 @@ describe('ParsedRanges', () => {
     expect(parsed.cidr('not a range')).toBeUndefined();
     expect(parseWith(parsed, '62.1.2.0/24')).toBe(range);
     expect(parseWith(undefined, '62.1.2.0/24')).toEqual(range);
+  });
+
+  it('serves remembered ranges asked for in the order recorded as recorded, and finds each again out of that order', () => {
+    const parsed = new ParsedRanges();
+    const texts = ['62.0.0.0/24', '62.0.1.0/24', '2a01:4f8::/64'];
+    const ranges = texts.map((text) => {
+      const range = parseRange(text);
+      if (range === undefined) throw new Error(`fixture ${text} does not parse`);
+      parsed.remember(range);
+      return range;
+    });
+
+    expect(parsed.range('62.0.0.0/24')).toBe(ranges[0]);
+    expect(parsed.range('62.0.1.0/24')).toBe(ranges[1]);
+    // Out of order from here: the ranges already served are found too, as the same objects.
+    expect(parsed.range('62.0.0.0/24')).toBe(ranges[0]);
+    expect(parsed.range('2a01:4f8::/64')).toBe(ranges[2]);
+    expect(parsed.range('62.0.1.0/24')).toBe(ranges[1]);
+    // Written with host bits: parsed (equal in content), and the canonical text keeps its range.
+    expect(parsed.range('62.0.1.9/24')).toEqual(ranges[1]);
+    expect(parsed.range('62.0.1.0/24')).toBe(ranges[1]);
+  });
+
+  it('finds every remembered range again, as the same object, once all were asked for in order (a re-plan after a lock conflict)', () => {
+    const parsed = new ParsedRanges();
+    const [a, b] = ['62.0.0.0/24', '62.0.1.0/24'].map((text) => parseRange(text));
+    if (a === undefined || b === undefined) throw new Error('fixture does not parse');
+    parsed.remember(a);
+    parsed.remember(b);
+    expect(parsed.range('62.0.0.0/24')).toBe(a);
+    expect(parsed.range('62.0.1.0/24')).toBe(b);
+
+    expect(parsed.range('62.0.0.0/24')).toBe(a);
+    expect(parsed.range('62.0.1.0/24')).toBe(b);
+  });
+
+  it('serves ranges remembered after an out-of-order look-up in their own order again', () => {
+    const parsed = new ParsedRanges();
+    const [a, b, c] = ['62.0.0.0/24', '62.0.1.0/24', '62.0.2.0/24'].map((text) => parseRange(text));
+    if (a === undefined || b === undefined || c === undefined) throw new Error('fixture does not parse');
+    parsed.remember(a);
+    parsed.remember(b);
+    expect(parsed.range('62.0.0.0/24')).toBe(a);
+    expect(parsed.range('198.51.100.0/24')?.cidr).toBe('198.51.100.0/24');
+    parsed.remember(c);
+
+    expect(parsed.range('62.0.2.0/24')).toBe(c);
+    expect(parsed.range('62.0.1.0/24')).toBe(b);
+  });
+
+  it('gives what parseRange gives for any text, whatever was remembered and in whatever order it is asked for', () => {
+    const canonical = fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 3 })).map(([a, b]) => `${a}.${b}.0.0/24`),
+      fc.integer({ min: 0, max: 3 }).map((n) => `2a01:4f8:${n}::/64`),
+    );
+    // The canonical texts, the same ranges written with host bits, and texts that do not parse.
+    const asked = fc.oneof(
+      canonical,
+      canonical.map((text) => text.replace('.0/24', '.9/24').replace('::/64', '::7/64')),
+      fc.constantFrom('not a range', '62.0.0.0/33', ''),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(canonical, { maxLength: 12 }),
+        fc.nat({ max: 12 }),
+        fc.array(asked, { maxLength: 12 }),
+        fc.boolean(),
+        (recorded, inOrder, others, lookUpFirst) => {
+          const parsed = new ParsedRanges();
+          // Some texts looked up before anything is remembered: a remembered range must not replace them.
+          const early = lookUpFirst ? others.slice(0, 3).map((text) => [text, parsed.range(text)] as const) : [];
+          for (const text of recorded) parsed.remember(parseRange(text) as NonNullable<ReturnType<typeof parseRange>>);
+          // A first run's plans: the recorded texts in the order recorded, then anything.
+          for (const text of [...recorded.slice(0, inOrder), ...others, ...recorded]) {
+            expect(parsed.range(text)).toEqual(parseRange(text));
+            expect(parsed.cidr(text)).toBe(parseRange(text)?.cidr);
+          }
+          for (const [text, first] of early) expect(parsed.range(text)).toBe(first);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });
