@@ -180,6 +180,7 @@ async function child(): Promise<void> {
     const path = phases(run.calls, run.started, run.busyAtStart);
     // Checked here: JSON turns NaN into null, which the parent would print as 0 ms.
     if (!Number.isFinite(path.setDone)) throw new Error('the measured run wrote no IP set');
+    if (!Number.isFinite(path.own)) throw new Error('the measured run wrote no write-ahead intent');
     const sample: Sample = {
       phases: path,
       wholeRunMs: run.finished - run.started,
