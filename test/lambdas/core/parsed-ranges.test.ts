@@ -101,6 +101,41 @@ describe('ParsedRanges', () => {
     expect(parsed.range('62.0.1.0/24')).toBe(b);
   });
 
+  it('keeps the first of two remembered ranges of a text once indexed, and gives each in turn when asked for in the order recorded', () => {
+    const parse = (text: string) => {
+      const range = parseRange(text);
+      if (range === undefined) throw new Error(`fixture ${text} does not parse`);
+      return range;
+    };
+    const [a, b] = [parse('62.0.5.0/24'), parse('62.0.5.0/24')];
+    const indexed = new ParsedRanges();
+    indexed.remember(a);
+    indexed.remember(b);
+    expect(indexed.range('198.51.100.0/24')).toBeDefined();
+    expect(indexed.range('62.0.5.0/24')).toBe(a);
+
+    // The documented exception, and the sign that in-order look-ups are served without the index.
+    const inOrder = new ParsedRanges();
+    inOrder.remember(a);
+    inOrder.remember(b);
+    expect(inOrder.range('62.0.5.0/24')).toBe(a);
+    expect(inOrder.range('62.0.5.0/24')).toBe(b);
+
+    // Remembered again after an index: served from the start of what was recorded since.
+    const again = new ParsedRanges();
+    const [c, d, e] = [parse('62.0.6.0/24'), parse('62.0.7.0/24'), parse('62.0.7.0/24')];
+    again.remember(parse('62.0.8.0/24'));
+    again.remember(parse('62.0.9.0/24'));
+    expect(again.range('62.0.8.0/24')?.cidr).toBe('62.0.8.0/24');
+    expect(again.range('62.0.9.0/24')?.cidr).toBe('62.0.9.0/24');
+    expect(again.range('198.51.100.0/24')).toBeDefined();
+    again.remember(c);
+    again.remember(d);
+    again.remember(e);
+    expect(again.range('62.0.7.0/24')).toBe(d);
+    expect(again.range('62.0.6.0/24')).toBe(c);
+  });
+
   it('gives what parseRange gives for any text, whatever was remembered and in whatever order it is asked for', () => {
     const canonical = fc.oneof(
       fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 3 })).map(([a, b]) => `${a}.${b}.0.0/24`),
