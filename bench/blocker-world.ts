@@ -21,10 +21,12 @@ import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { PendingReports } from '#adapters/pending-report';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
+import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import type { BlockerDeps, RunLogger } from '#blocker/run';
 import type { Family } from '#core/types';
 import { createLedgerTable, localClient } from '../test/support/dynalite';
 import { ANSWERED_AT, startStandIns, type RemoteWafServer } from './stand-ins';
+import { threadTimes, type ThreadTimes } from './thread-times';
 
 /** The web ACL every bench deployment protects. */
 export const WEB_ACL = {
@@ -42,11 +44,11 @@ export interface Call {
   readonly operation: string;
   readonly at: number;
   /**
-   * How long this thread had been busy (ms, `performance.eventLoopUtilization().active`: running
-   * code or collecting garbage, not waiting for I/O) when the request left: the CPU a run spent
-   * before it, whatever it was waiting for meanwhile.
+   * For a write-ahead intent's part (a PutItem of an intent key, the only calls the first-block
+   * bench stops the run's CPU at): this thread's CPU time when the request left
+   * ({@link threadTimes}, the stand-ins' worker left out).
    */
-  readonly busyAt: number;
+  readonly threadAt?: ThreadTimes;
   /**
    * When the answer was there: the stand-in's {@link ANSWERED_AT} when it sent one, else when this
    * thread read the answer's last byte.
@@ -61,8 +63,13 @@ export interface Call {
 /** Epoch milliseconds with sub-millisecond precision. */
 export const clock = (): number => performance.timeOrigin + performance.now();
 
-/** How long this thread has been busy since it started (ms): see {@link Call.busyAt}. */
-export const busyTime = (): number => performance.eventLoopUtilization().active;
+/** Whether a DynamoDB request writes a write-ahead intent's part (its input as the SDK has it, marshalled or not). */
+function isIntentPart(operation: string, input: unknown): boolean {
+  if (operation !== 'PutItem') return false;
+  const key = (input as { Item?: Record<string, unknown> } | undefined)?.Item?.[LEDGER_SCHEMA.partitionKey];
+  const text = typeof key === 'string' ? key : (key as { S?: unknown } | undefined)?.S;
+  return typeof text === 'string' && text.startsWith(LEDGER_SCHEMA.intentKeyPrefix);
+}
 
 /** A logger that says nothing, or (`loud`) shows warnings and errors: the bench set something up wrong. */
 export function benchLogger(loud: boolean): RunLogger {
@@ -86,6 +93,8 @@ export interface BenchWorld {
   readonly seedDb: DynamoDBClient;
   readonly waf: WAFV2Client;
   readonly calls: Call[];
+  /** The stand-ins' worker's thread id in the operating system (Linux only): its CPU is not the run's. */
+  readonly standInsThread?: number;
   /** The alarm state the CloudWatch fake answers. */
   alarmState: 'ALARM' | 'OK';
   /** A new deployment: its ledger table and IP sets, `ipSetsPerFamily` blocklist sets per family. */
@@ -119,14 +128,18 @@ function timeClient(
   client: { middlewareStack: DynamoDBClient['middlewareStack'] },
   service: Service,
   calls: Call[],
+  standInsThread: number | undefined,
 ): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
       const call: Call = {
         service,
-        operation: (context.commandName ?? '').replace(/Command$/, ''),
+        operation,
         at: clock(),
-        busyAt: busyTime(),
+        ...(isIntentPart(operation, (args as { input?: unknown }).input)
+          ? { threadAt: threadTimes(standInsThread) }
+          : {}),
       };
       calls.push(call);
       try {
@@ -157,12 +170,7 @@ async function collect(body: Readable): Promise<Uint8Array> {
 function fakeClient(service: Service, calls: Call[], latencyMs: number, answer: () => unknown) {
   return {
     async send(command: object): Promise<unknown> {
-      const call: Call = {
-        service,
-        operation: command.constructor.name.replace(/Command$/, ''),
-        at: clock(),
-        busyAt: busyTime(),
-      };
+      const call: Call = { service, operation: command.constructor.name.replace(/Command$/, ''), at: clock() };
       calls.push(call);
       await sleep(latencyMs);
       call.doneAt = clock();
@@ -188,8 +196,13 @@ export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   const calls: Call[] = [];
-  timeClient(ledgerDb, 'DynamoDB', calls);
-  timeClient(waf as unknown as { middlewareStack: DynamoDBClient['middlewareStack'] }, 'WAF', calls);
+  timeClient(ledgerDb, 'DynamoDB', calls, standIns.osThreadId);
+  timeClient(
+    waf as unknown as { middlewareStack: DynamoDBClient['middlewareStack'] },
+    'WAF',
+    calls,
+    standIns.osThreadId,
+  );
   const world: BenchWorld = {
     server,
     dynamo: { endpoint: standIns.dynamo.dynamoEndpoint, client: seedDb },
@@ -197,6 +210,7 @@ export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
     seedDb,
     waf,
     calls,
+    ...(standIns.osThreadId === undefined ? {} : { standInsThread: standIns.osThreadId }),
     alarmState: 'ALARM',
     deploy: async (options) => {
       await createLedgerTable(seedDb, options.table);

@@ -2,9 +2,9 @@
  * The first block of a big attack: a first run against 10,000 new IPv4 /24s with 10 ms added to
  * every AWS call (bench/blocker-world.ts). Wall time to the first successful UpdateIPSet (target:
  * 100 ms + 4 round trips), how much of it is the run's own time (target: 100 ms) and how much the
- * calls on its path, where the own time goes (the requests of the read wave, the decision's CPU,
- * the CPU between the intent's answer and the set write), the round trips before it, the whole
- * run, the DynamoDB calls, and the process's peak RSS.
+ * calls on its path, where the own time goes (the read wave, the CPU until the intent left and the
+ * wait for a core meanwhile, the wait from the intent's answer to the set write), the round trips
+ * before it, the whole run, the DynamoDB calls, and the process's peak RSS.
  *
  * What is measured, and how: the WAF emulator and dynalite run in a worker thread, so their service
  * time, heaps and garbage collection are not the run's; each adds the latency itself, per request,
@@ -14,23 +14,30 @@
  * reading the answer). The path to the first block is the read answered last, the intent and the
  * set write.
  *
- * The run's own time is what its thread spends on the way: the time it was busy (running code or
- * collecting garbage, `performance.eventLoopUtilization()`) from its start until the intent left,
- * then the wait from the intent's answer to the set write leaving (planning that outlasts the
- * intent's round trip). Busy time, not the wall time between the calls: the keys come back before
- * the ledger's 34 reads, which the stand-ins serve one at a time, and the run judges them while it
- * waits for the rest; AWS would answer those reads as fast as the keys, and the judging would be on
- * the path. So the own time includes the SDK's serialization of the read wave's requests and its
- * parsing of every answer (the 10,000 keys among them), the judging, the decision, the
- * serialization of the 160 KB intent, and whatever planning outlasts the intent's round trip, as in
- * a Lambda; a call's time includes only the wire, the latency and the stand-in's service time. The
- * stand-ins serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms, not the
- * 10 ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is measured
- * against 100 ms + 4 × 10 ms all the same, and how much of the round trips was the stand-ins' own
- * time is printed beside it. The worker shares the process (and, on a small machine, the cores), so
- * the RSS still counts dynalite and the emulator: an upper bound for the blocker alone. It is
- * sampled with `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured
- * window.
+ * The run's own time is what its thread spends on the way: its CPU time (./blocker-world
+ * `threadTimes`: on a core, running code or collecting garbage) from its start until the intent's
+ * last part left, then the wall time from the intent's answer to the set write leaving (planning
+ * that outlasts the intent's round trip). CPU time, not the wall time between the calls, for two
+ * reasons. The keys come back before the ledger's 34 reads, which the stand-ins serve one at a
+ * time, and the run judges them while it waits for the rest; AWS would answer those reads as fast
+ * as the keys, and the judging would be on the path. And on a 2-core machine the run's thread waits
+ * for a core while the stand-ins' worker and V8's helper threads run (tens of ms): a Lambda has no
+ * stand-ins beside it, but at the default 1,769 MB it has one vCPU, which its own V8 helpers
+ * (parallel garbage collection, concurrent compilation) share. So the own time is a lower bound for
+ * a Lambda, and a second line adds the wait for a core, an upper bound on this machine; the CPU of
+ * the process's other threads (V8's helpers, which also work for the stand-ins' heap) is printed
+ * beside. So the own time includes the
+ * SDK's serialization of the read wave's requests and its parsing of every answer (the 10,000 keys
+ * among them), the judging, the decision, the serialization of the 160 KB intent, and whatever
+ * planning outlasts the intent's round trip (wall time: that part may still include some wait),
+ * as in a Lambda; a call's time includes only the wire, the latency and the stand-in's service
+ * time. The stand-ins serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms,
+ * not the 10 ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is
+ * measured against 100 ms + 4 × 10 ms all the same, and how much of the round trips was the
+ * stand-ins' own time is printed beside it. The worker shares the process (and, on a small
+ * machine, the cores), so the RSS still counts dynalite and the emulator: an upper bound for the
+ * blocker alone. It is sampled with `process.memoryUsage.rss()`, which gathers no heap statistics
+ * inside the measured window.
  *
  * Each sample is a fresh child process, as each Lambda meets its first big attack once: its heap has
  * not yet grown to the attack's size, and V8 has not seen its loops run 10,000 times. The measured
@@ -50,17 +57,9 @@ import { promisify } from 'node:util';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { runBlocker } from '#blocker/run';
 import { createLedgerTable } from '../test/support/dynalite';
-import {
-  busyTime,
-  chainDepths,
-  clock,
-  median,
-  startBenchWorld,
-  WEB_ACL,
-  type BenchWorld,
-  type Call,
-} from './blocker-world';
+import { chainDepths, clock, median, startBenchWorld, WEB_ACL, type BenchWorld, type Call } from './blocker-world';
 import { report } from './measure';
+import { threadTimes, type ThreadTimes } from './thread-times';
 
 const LATENCY_MS = 10;
 const RANGES = 10_000;
@@ -77,37 +76,42 @@ async function firstRun(world: BenchWorld, table: string, ranges: number, second
   });
   world.alarmState = 'ALARM';
   const before = world.calls.length;
-  const busyAtStart = busyTime();
+  const threadAtStart = threadTimes(world.standInsThread);
   const started = clock();
   await runBlocker(deps, settings, { kind: 'schedule' }, Date.now());
-  return { started, busyAtStart, finished: clock(), calls: world.calls.slice(before) };
+  return { started, threadAtStart, finished: clock(), calls: world.calls.slice(before) };
 }
 
 /**
  * The run's path to its first successful UpdateIPSet, from its start: the read of the first wave
- * (depth 1) that was answered last, counted from when it was sent, then the intent's parts and the
- * set's write. The calls on that path are what the network and the services cost; the run's own
- * time is its thread's busy time until the intent left, then the wait from the intent's answer to
- * the set write (see the module comment).
- * @param busyAtStart - The thread's busy time when the run started (ms, {@link busyTime}).
+ * (depth 1) that was answered last, counted from when it was sent, then the intent (from its last
+ * part leaving to its last answer) and the set's write. The calls on that path are what the
+ * network and the services cost; the run's own time is its thread's CPU time until the intent's
+ * last part left, then the wait from the intent's answer to the set write (see the module comment).
+ * @param threadAtStart - The thread's times when the run started ({@link threadTimes}).
  */
-function phases(calls: readonly Call[], started: number, busyAtStart: number) {
+function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTimes) {
   const depths = chainDepths(calls);
   const wave = [...depths].filter(([, d]) => d === 1).map(([call]) => call);
   const lastRead = wave.reduce<Call | undefined>(
     (last, call) => (last === undefined || (call.doneAt ?? Infinity) > (last.doneAt ?? Infinity) ? call : last),
     undefined,
   );
-  const intent = calls.filter((call) => call.operation === 'PutItem');
+  // The intent's parts only: a PutItem of a pending report, say, is not the write-ahead.
+  const intent = calls.filter((call) => call.threadAt !== undefined);
+  const lastPart = intent.reduce<Call | undefined>(
+    (last, call) => (last === undefined || call.at > last.at ? call : last),
+    undefined,
+  );
   const firstSet = calls.find((call) => call.operation === 'UpdateIPSet' && call.ok === true);
   const since = (t: number | undefined) => (t ?? Number.NaN) - started;
   const readsSent = since(lastRead?.at);
   const readsDone = since(lastRead?.doneAt);
-  const intentSent = since(Math.min(...intent.map((call) => call.at)));
+  const intentSent = since(lastPart?.at);
   const intentDone = since(Math.max(...intent.map((call) => call.doneAt ?? Number.NaN)));
   const setSent = since(firstSet?.at);
   const setDone = since(firstSet?.doneAt);
-  const busyToIntent = (intent[0]?.busyAt ?? Number.NaN) - busyAtStart;
+  const cpuToIntent = (lastPart?.threadAt?.cpuMs ?? Number.NaN) - threadAtStart.cpuMs;
   return {
     readsSent,
     readsDone,
@@ -115,13 +119,15 @@ function phases(calls: readonly Call[], started: number, busyAtStart: number) {
     intentDone,
     setSent,
     setDone,
-    /** The thread's busy time from the start until the intent left. */
-    busyToIntent,
-    /** Of that, what fell before the last read's answer (after its request left): hidden by the stand-ins' slow reads. */
-    busyWhileReading: busyToIntent - readsSent - (intentSent - readsDone),
+    /** The thread's CPU time from the start until the intent's last part left. */
+    cpuToIntent,
+    /** How long the thread waited for a core meanwhile (NaN where the system does not say). */
+    waitToIntent: (lastPart?.threadAt?.waitMs ?? Number.NaN) - threadAtStart.waitMs,
+    /** The CPU of the process's other threads meanwhile, the stand-ins' worker left out (V8's helpers). */
+    othersToIntent: (lastPart?.threadAt?.othersCpuMs ?? Number.NaN) - threadAtStart.othersCpuMs,
     /** The calls on the path: the last read, the intent, the set. */
     roundTrips: readsDone - readsSent + (intentDone - intentSent) + (setDone - setSent),
-    own: busyToIntent + (setSent - intentDone),
+    own: cpuToIntent + (setSent - intentDone),
     trips: firstSet === undefined ? Number.NaN : (depths.get(firstSet) ?? Number.NaN),
   };
 }
@@ -177,10 +183,12 @@ async function child(): Promise<void> {
     for (const call of run.calls) {
       if (call.service === 'DynamoDB') dynamoCalls[call.operation] = (dynamoCalls[call.operation] ?? 0) + 1;
     }
-    const path = phases(run.calls, run.started, run.busyAtStart);
+    const path = phases(run.calls, run.started, run.threadAtStart);
     // Checked here: JSON turns NaN into null, which the parent would print as 0 ms.
     if (!Number.isFinite(path.setDone)) throw new Error('the measured run wrote no IP set');
-    if (!Number.isFinite(path.own)) throw new Error('the measured run wrote no write-ahead intent');
+    if (!Number.isFinite(path.own)) {
+      throw new Error("the measured run wrote no write-ahead intent, or this thread's CPU time cannot be read");
+    }
     const sample: Sample = {
       phases: path,
       wholeRunMs: run.finished - run.started,
@@ -200,7 +208,7 @@ const CHILD_FLAG = '--first-block-child';
 
 /**
  * How many fresh processes are measured, one after another: each is one Lambda meeting its first
- * big attack. The run's own time varies by 60 to 100 ms from process to process on a 2-core machine
+ * big attack. The run's own time varies by 60 ms or more from process to process on a 2-core machine
  * (garbage collections and page faults fall differently), more than most changes move it: a
  * single sample says little, the median of several does. `FIRST_BLOCK_SAMPLES` (digits only, 1 to
  * 99; unset or empty for the default 5) sets another count; each sample takes 20 to 30 s.
@@ -272,11 +280,19 @@ export default async function (): Promise<void> {
     String(Math.max(...samples.map((s) => s.phases.trips))),
     '<= 4',
   );
-  // The wall time less the calls on the path: what the run itself spends, which no faster network
-  // or DynamoDB would shorten.
+  // The run's CPU on the path, then the wait from the intent's answer to the set write: what the run
+  // itself spends, which no faster network or DynamoDB would shorten.
   report(
-    'first block: own time on the path (thread busy, no calls)',
+    'first block: own time on the path (CPU, no calls)',
     spread(samples, (s) => s.phases.own),
+    '<= 100 ms',
+  );
+  // The same with the run thread's wait for a core until the intent left: on this machine the
+  // stand-ins' worker and V8's helper threads take the cores; on a Lambda of one vCPU its own V8
+  // helpers would. The truth for a Lambda lies between the two lines.
+  report(
+    'first block: the same, with its wait for a core',
+    spread(samples, (s) => s.phases.own + s.phases.waitToIntent),
     '<= 100 ms',
   );
   // The target as the issue states it, 100 ms + 4 round trips: the run's own time and its round
@@ -294,11 +310,11 @@ export default async function (): Promise<void> {
   );
   console.log(
     `  where it went, each a median of its own: the last read sent ${medianOf((x) => x.readsSent).toFixed(0)} ms, ` +
-      `answered ${medianOf((x) => x.readsDone).toFixed(0)} ms; ` +
-      `busy until the intent left ${medianOf((x) => x.busyToIntent).toFixed(0)} ms ` +
-      `(${medianOf((x) => x.busyWhileReading).toFixed(0)} ms of it while reads were still out, ` +
-      `${medianOf((x) => x.intentSent - x.readsDone).toFixed(0)} ms after the last answer); ` +
-      `intent written in ${medianOf((x) => x.intentDone - x.intentSent).toFixed(0)} ms; ` +
+      `answered ${medianOf((x) => x.readsDone).toFixed(0)} ms; intent sent ${medianOf((x) => x.intentSent).toFixed(0)} ms, ` +
+      `after ${medianOf((x) => x.cpuToIntent).toFixed(0)} ms of CPU ` +
+      `(and ${medianOf((x) => x.waitToIntent).toFixed(0)} ms waiting for a core; the process's other threads, ` +
+      `the stand-ins' worker left out, ${medianOf((x) => x.othersToIntent).toFixed(0)} ms of CPU meanwhile); ` +
+      `written in ${medianOf((x) => x.intentDone - x.intentSent).toFixed(0)} ms; ` +
       `UpdateIPSet sent ${medianOf((x) => x.setSent - x.intentDone).toFixed(0)} ms after the intent`,
   );
   report(

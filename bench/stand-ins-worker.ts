@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startDynalite } from '../test/support/dynalite';
+import { currentOsThreadId } from './thread-times';
 import { startWafServer } from '../test/support/waf-server';
 import {
   ANSWERED_AT,
@@ -110,10 +111,12 @@ async function main(): Promise<void> {
         },
       );
   });
+  const osThreadId = currentOsThreadId();
   const ready: StandInsReady = {
     wafEndpoint: delayedWaf.endpoint,
     dynamoEndpoint: dynamo.endpoint,
     delayedDynamoEndpoint: delayed.endpoint,
+    ...(osThreadId === undefined ? {} : { osThreadId }),
   };
   port.postMessage(ready);
 }

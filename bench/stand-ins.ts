@@ -32,6 +32,8 @@ export interface StandInsReady {
   readonly dynamoEndpoint: string;
   /** The same dynalite behind a proxy that adds the latency to every request: for the run. */
   readonly delayedDynamoEndpoint: string;
+  /** The worker's thread id in the operating system (Linux only), so that a bench can tell its CPU apart. */
+  readonly osThreadId?: number;
 }
 
 /** The emulator's controls the benches use, as the worker runs them. */
@@ -63,7 +65,9 @@ export type RemoteWafServer = {
 /** The stand-ins, seen from the main thread. */
 export interface StandIns {
   readonly server: RemoteWafServer;
-  readonly dynamo: Omit<StandInsReady, 'wafEndpoint'>;
+  readonly dynamo: Omit<StandInsReady, 'wafEndpoint' | 'osThreadId'>;
+  /** The worker's thread id in the operating system (Linux only). */
+  readonly osThreadId?: number;
   /** Stops the stand-ins and the worker. */
   close(): Promise<void>;
 }
@@ -144,6 +148,7 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
   return {
     server,
     dynamo: { dynamoEndpoint: ready.dynamoEndpoint, delayedDynamoEndpoint: ready.delayedDynamoEndpoint },
+    ...(ready.osThreadId === undefined ? {} : { osThreadId: ready.osThreadId }),
     close: async () => {
       try {
         await server.close();
