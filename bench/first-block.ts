@@ -24,9 +24,9 @@
  * for a core while the stand-ins' worker and V8's helper threads run (tens of ms): a Lambda has no
  * stand-ins beside it, but at the default 1,769 MB it has one vCPU, which its own V8 helpers
  * (parallel garbage collection, concurrent compilation) share. So the own time is a lower bound for
- * a Lambda, and a second line adds the wait for a core, an upper bound on this machine; the CPU of
- * the process's other threads (V8's helpers, which also work for the stand-ins' heap) is printed
- * beside. So the own time includes the
+ * a Lambda, and a second line adds the wait for a core, an upper bound on this 2-core machine only;
+ * the CPU of all the process's other threads but the stand-ins' worker (V8's helpers, which also
+ * work for the stand-ins' heap) is printed beside. Linux only (./thread-times). So the own time includes the
  * SDK's serialization of the read wave's requests and its parsing of every answer (the 10,000 keys
  * among them), the judging, the decision, the serialization of the 160 KB intent, and whatever
  * planning outlasts the intent's round trip (wall time: that part may still include some wait),
@@ -97,7 +97,7 @@ function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTi
     (last, call) => (last === undefined || (call.doneAt ?? Infinity) > (last.doneAt ?? Infinity) ? call : last),
     undefined,
   );
-  // The intent's parts only: a PutItem of a pending report, say, is not the write-ahead.
+  // The intent's parts only, by their key (today the ledger's only PutItems, which nothing checks).
   const intent = calls.filter((call) => call.threadAt !== undefined);
   const lastPart = intent.reduce<Call | undefined>(
     (last, call) => (last === undefined || call.at > last.at ? call : last),
@@ -169,6 +169,7 @@ interface Sample {
 
 /** In a child process: the warm-up run, then the measured run; prints its {@link Sample} as JSON. */
 async function child(): Promise<void> {
+  threadTimes(); // @throws ThreadTimesUnavailable before any work, where the CPU time cannot be read
   const world = await startBenchWorld(LATENCY_MS);
   try {
     await firstRun(world, 'autoblock-ledger-warm-up', 1_000, 70);
@@ -186,9 +187,7 @@ async function child(): Promise<void> {
     const path = phases(run.calls, run.started, run.threadAtStart);
     // Checked here: JSON turns NaN into null, which the parent would print as 0 ms.
     if (!Number.isFinite(path.setDone)) throw new Error('the measured run wrote no IP set');
-    if (!Number.isFinite(path.own)) {
-      throw new Error("the measured run wrote no write-ahead intent, or this thread's CPU time cannot be read");
-    }
+    if (!Number.isFinite(path.own)) throw new Error('the measured run wrote no write-ahead intent');
     const sample: Sample = {
       phases: path,
       wholeRunMs: run.finished - run.started,
@@ -283,13 +282,14 @@ export default async function (): Promise<void> {
   // The run's CPU on the path, then the wait from the intent's answer to the set write: what the run
   // itself spends, which no faster network or DynamoDB would shorten.
   report(
-    'first block: own time on the path (CPU, no calls)',
+    "first block: own time on the path (CPU, then the plans' wait)",
     spread(samples, (s) => s.phases.own),
     '<= 100 ms',
   );
   // The same with the run thread's wait for a core until the intent left: on this machine the
-  // stand-ins' worker and V8's helper threads take the cores; on a Lambda of one vCPU its own V8
-  // helpers would. The truth for a Lambda lies between the two lines.
+  // stand-ins' worker and V8's helper threads take the cores. An upper bound on this 2-core machine
+  // only: on a Lambda of one vCPU its own V8 helpers would take turns with the run on its one core,
+  // and a trial on one core (docs/blocker.md) came out above this line.
   report(
     'first block: the same, with its wait for a core',
     spread(samples, (s) => s.phases.own + s.phases.waitToIntent),
