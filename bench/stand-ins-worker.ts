@@ -13,7 +13,6 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startDynalite } from '../test/support/dynalite';
-import { currentOsThreadId } from './thread-times';
 import { startWafServer } from '../test/support/waf-server';
 import {
   ANSWERED_AT,
@@ -23,6 +22,7 @@ import {
   type StandInsOptions,
   type WafControl,
 } from './stand-ins';
+import { currentOsThreadId } from './thread-times';
 
 /**
  * A loopback server that forwards every request to `target` after `latencyMs` (ms), the answer
