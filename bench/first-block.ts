@@ -14,30 +14,29 @@
  * reading the answer). The path to the first block is the read answered last, the intent and the
  * set write.
  *
- * The run's own time is what its thread spends on the way: its CPU time (./blocker-world
- * `threadTimes`: on a core, running code or collecting garbage) from its start until the intent's
- * last part left, then the wall time from the intent's answer to the set write leaving (planning
- * that outlasts the intent's round trip). CPU time, not the wall time between the calls, for two
- * reasons. The keys come back before the ledger's 34 reads, which the stand-ins serve one at a
- * time, and the run judges them while it waits for the rest; AWS would answer those reads as fast
- * as the keys, and the judging would be on the path. And on a 2-core machine the run's thread waits
- * for a core while the stand-ins' worker and V8's helper threads run (tens of ms): a Lambda has no
- * stand-ins beside it, but at the default 1,769 MB it has one vCPU, which its own V8 helpers
- * (parallel garbage collection, concurrent compilation) share. So the own time is a lower bound for
- * a Lambda, and a second line adds the wait for a core, an upper bound on this 2-core machine only;
- * the CPU of all the process's other threads but the stand-ins' worker (V8's helpers, which also
- * work for the stand-ins' heap) is printed beside. Linux only (./thread-times). So the own time includes the
- * SDK's serialization of the read wave's requests and its parsing of every answer (the 10,000 keys
- * among them), the judging, the decision, the serialization of the 160 KB intent, and whatever
- * planning outlasts the intent's round trip (wall time: that part may still include some wait),
- * as in a Lambda; a call's time includes only the wire, the latency and the stand-in's service
- * time. The stand-ins serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms,
- * not the 10 ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is
- * measured against 100 ms + 4 × 10 ms all the same, and how much of the round trips was the
- * stand-ins' own time is printed beside it. The worker shares the process (and, on a small
- * machine, the cores), so the RSS still counts dynalite and the emulator: an upper bound for the
- * blocker alone. It is sampled with `process.memoryUsage.rss()`, which gathers no heap statistics
- * inside the measured window.
+ * The run's own time is what its thread spends on the way: its CPU time (./thread-times: on a core,
+ * running code or collecting garbage) from its start until the intent's last part left, then the
+ * wall time from the intent's answer to the set write leaving (planning that outlasts the intent's
+ * round trip). CPU time, not the wall time between the calls, for two reasons. The keys come back
+ * before the ledger's 34 reads, which the stand-ins serve one at a time, and the run judges them
+ * while it waits for the rest; AWS would answer those reads as fast as the keys, and the judging
+ * would be on the path. And on a 2-core machine the run's thread waits for a core while the
+ * stand-ins' worker and V8's helper threads run (tens of ms): a Lambda has no stand-ins beside it,
+ * but at the default 1,769 MB it has one vCPU, which its own V8 helpers (parallel garbage
+ * collection, concurrent compilation) share. So the own time is a lower bound for a Lambda, and a
+ * second line adds the wait for a core, an upper bound on this 2-core machine only; the CPU of all
+ * the process's other threads but the stand-ins' worker (V8's helpers, which also work for the
+ * stand-ins' heap) is printed beside. Linux only (./thread-times). The own time includes the SDK's
+ * serialization of the read wave's requests and its parsing of every answer (the 10,000 keys among
+ * them), the judging, the decision, the serialization of the 160 KB intent, and whatever planning
+ * outlasts the intent's round trip (wall time: that part may still include some wait), as in a
+ * Lambda; a call's time includes only the wire, the latency and the stand-in's service time. The
+ * stand-ins serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms, not the 10
+ * ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is measured against
+ * 100 ms + 4 × 10 ms all the same, and how much of the round trips was the stand-ins' own time is
+ * printed beside it. The worker shares the process (and, on a small machine, the cores), so the RSS
+ * still counts dynalite and the emulator: an upper bound for the blocker alone. It is sampled with
+ * `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured window.
  *
  * Each sample is a fresh child process, as each Lambda meets its first big attack once: its heap has
  * not yet grown to the attack's size, and V8 has not seen its loops run 10,000 times. The measured
@@ -93,16 +92,10 @@ async function firstRun(world: BenchWorld, table: string, ranges: number, second
 function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTimes) {
   const depths = chainDepths(calls);
   const wave = [...depths].filter(([, d]) => d === 1).map(([call]) => call);
-  const lastRead = wave.reduce<Call | undefined>(
-    (last, call) => (last === undefined || (call.doneAt ?? Infinity) > (last.doneAt ?? Infinity) ? call : last),
-    undefined,
-  );
-  // The intent's parts only, by their key (today the ledger's only PutItems, which nothing checks).
+  const lastRead = latest(wave, (call) => call.doneAt ?? Infinity);
+  // The intent's parts only, recognised by their key (./blocker-world), not every PutItem.
   const intent = calls.filter((call) => call.threadAt !== undefined);
-  const lastPart = intent.reduce<Call | undefined>(
-    (last, call) => (last === undefined || call.at > last.at ? call : last),
-    undefined,
-  );
+  const lastPart = latest(intent, (call) => call.at);
   const firstSet = calls.find((call) => call.operation === 'UpdateIPSet' && call.ok === true);
   const since = (t: number | undefined) => (t ?? Number.NaN) - started;
   const readsSent = since(lastRead?.at);
@@ -130,6 +123,14 @@ function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTi
     own: cpuToIntent + (setSent - intentDone),
     trips: firstSet === undefined ? Number.NaN : (depths.get(firstSet) ?? Number.NaN),
   };
+}
+
+/** The call whose `time` is latest (the first of equals), or `undefined` for none. */
+function latest(calls: readonly Call[], time: (call: Call) => number): Call | undefined {
+  return calls.reduce<Call | undefined>(
+    (last, call) => (last === undefined || time(call) > time(last) ? call : last),
+    undefined,
+  );
 }
 
 /** The intent of 10,000 new /24s (one item) written to dynalite alone: what the intent costs in the stand-in. */
