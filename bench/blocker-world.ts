@@ -44,8 +44,8 @@ export interface Call {
   readonly operation: string;
   readonly at: number;
   /**
-   * For a write-ahead intent's part (a PutItem of an intent key, the only calls the first-block
-   * bench stops the run's CPU at): this thread's CPU time when the request left
+   * For a write-ahead intent's part (a PutItem of an intent key) and an UpdateIPSet, the calls the
+   * first-block bench reads the run's CPU at: this thread's CPU time when the request left
    * ({@link threadTimes}, the stand-ins' worker left out).
    */
   readonly threadAt?: ThreadTimes;
@@ -150,7 +150,9 @@ function timeClient(
         service,
         operation,
         at: clock(),
-        ...(isIntentPart(operation, (args as { input?: unknown }).input) ? threadTimesIfAny(standInsThread) : {}),
+        ...(operation === 'UpdateIPSet' || isIntentPart(operation, (args as { input?: unknown }).input)
+          ? threadTimesIfAny(standInsThread)
+          : {}),
       };
       calls.push(call);
       try {
