@@ -1,6 +1,7 @@
 /** Thin adapter over CloudWatch: the state of the attack alarm, which gates the collection of new attackers. */
 import { CloudWatchClient, DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { ReadError } from '#shared/errors';
+import { withoutSdkLogging } from './sdk-logging';
 
 export type AlarmState = StateValue;
 
@@ -23,7 +24,10 @@ export async function readAlarmState(client: CloudWatchClient, alarmName: string
   return state;
 }
 
-/** Creates the CloudWatch client once per module, so warm invocations reuse its connections. */
+/**
+ * Creates the CloudWatch client once per module, so warm invocations reuse its connections;
+ * without the SDK's logger middleware (./sdk-logging).
+ */
 export function createCloudWatchClient(): CloudWatchClient {
-  return new CloudWatchClient({});
+  return withoutSdkLogging(new CloudWatchClient({}));
 }

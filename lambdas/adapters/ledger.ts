@@ -24,6 +24,7 @@ import {
   ledgerKeyOf,
 } from '#contracts/ledger-schema';
 import { ReadError, WriteError } from '#shared/errors';
+import { withoutSdkLogging } from './sdk-logging';
 
 /** Options of {@link Ledger}. */
 export interface LedgerOptions {
@@ -162,11 +163,16 @@ const EXPIRES_AT = LEDGER_SCHEMA.activeIndexSortKey;
 /**
  * Creates the document client the {@link Ledger} expects.
  *
- * @param clientOrConfig - A `DynamoDBClient` to share (its owner destroys it), or the configuration
- *   of a new one. Create it once per module so that warm invocations reuse its connections.
+ * @param clientOrConfig - A `DynamoDBClient` to share (its owner destroys it, and decides what its
+ *   middleware stack holds, which the document client runs on), or the configuration of a new one,
+ *   made without the SDK's logger middleware unless it has a `logger` (./sdk-logging). Create it
+ *   once per module so that warm invocations reuse its connections.
  */
 export function createLedgerClient(clientOrConfig: DynamoDBClient | DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  const client = clientOrConfig instanceof DynamoDBClient ? clientOrConfig : new DynamoDBClient(clientOrConfig);
+  const client =
+    clientOrConfig instanceof DynamoDBClient
+      ? clientOrConfig
+      : withoutSdkLogging(new DynamoDBClient(clientOrConfig), clientOrConfig.logger);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

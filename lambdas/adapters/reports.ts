@@ -1,6 +1,7 @@
 /** Thin adapter over SNS: publishes the blocker's report for the notifier. */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { WriteError } from '#shared/errors';
+import { withoutSdkLogging } from './sdk-logging';
 import type { BlockReport } from '#contracts/report';
 
 /**
@@ -25,7 +26,10 @@ export async function publishReport(client: SNSClient, topicArn: string, report:
   return Buffer.byteLength(message, 'utf8');
 }
 
-/** Creates the SNS client once per module, so warm invocations reuse its connections. */
+/**
+ * Creates the SNS client once per module, so warm invocations reuse its connections; without the
+ * SDK's logger middleware (./sdk-logging), which would copy every report.
+ */
 export function createSnsClient(): SNSClient {
-  return new SNSClient({});
+  return withoutSdkLogging(new SNSClient({}));
 }

@@ -15,6 +15,7 @@ import {
 import type { IpSetSnapshot } from '#core/types';
 import type { IpSetAddress, WafScope } from '#contracts/ip-set';
 import { IpSetWriteError, ReadError } from '#shared/errors';
+import { withoutSdkLogging } from './sdk-logging';
 
 /** Identifies one WAF IP set; all three parts are required by every IP set call. */
 export type IpSetRef = IpSetAddress;
@@ -130,9 +131,10 @@ const DEFAULT_MAX_DELAY_MS = 5_000;
  * Creates a WAFv2 client for this adapter. Adaptive retry mode makes the SDK back off and rate
  * limit itself on `ThrottlingException` (WAF allows about one write per second per account) and
  * retry 5xx / network errors; lock conflicts are not retried by the SDK but by {@link updateIpSet}.
+ * Without a `logger` in `overrides`, the SDK's logger middleware is taken out (./sdk-logging).
  */
 export function createWafClient(overrides?: WAFV2ClientConfig): WAFV2Client {
-  return new WAFV2Client({ retryMode: 'adaptive', maxAttempts: 5, ...overrides });
+  return withoutSdkLogging(new WAFV2Client({ retryMode: 'adaptive', maxAttempts: 5, ...overrides }), overrides?.logger);
 }
 
 /** Names an IP set in messages, e.g. `IP set blocklist-v4 (CLOUDFRONT, id abc)`. */
