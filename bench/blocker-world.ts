@@ -1,14 +1,19 @@
 /**
  * The world the blocker benches run in, written once: the WAF emulator and dynalite off the run's
- * thread (bench/stand-ins.ts), each adding the same latency to every request it answers, server-side,
- * so that the "network" and the services progress while the run computes, as AWS does while a
- * Lambda computes; CloudWatch and SNS as fakes that answer after the latency (a timer, which also
- * runs while the run computes); and the settings of a deployment on them.
+ * thread (bench/stand-ins.ts: in a worker thread by default, or in a child process, pinned to a
+ * core or not, where a bench must have every thread of its process work for the run alone), each
+ * adding the same latency to every request it answers, server-side, so that the "network" and the
+ * services progress while the run computes, as AWS does while a Lambda computes; CloudWatch and SNS
+ * as fakes that answer after the latency (a timer, which also runs while the run computes); and the
+ * settings of a deployment on them.
  *
  * Every call is recorded on one clock from the moment its request leaves the SDK (serialized and
  * signed) to the moment the last byte of its answer arrives (before it is parsed): the SDK's work on
- * both sides is the run's own time, as in a Lambda. The figures are round trips: the longest chain
- * of calls in which each starts after the one before it ended (what wall time pays for).
+ * both sides is the run's own time, as in a Lambda. A stand-in in a process of its own stamps its
+ * answers on that process's clock: epoch ms as well, measured at the start within ±0.2 ms of this
+ * one ({@link BenchWorld.standInsClock}; a few hundredths of a ms apart in practice), so the stamps
+ * are taken as they are. The figures are round trips: the longest chain of calls in which each
+ * starts after the one before it ended (what wall time pays for).
  */
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -19,13 +24,21 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
 import { PendingReports } from '#adapters/pending-report';
+import { withoutSdkLogging } from '#adapters/sdk-logging';
 import { createWafClient } from '#adapters/waf';
 import type { BlockerSettings, IpSetAddress } from '#contracts/blocker-environment';
 import { LEDGER_SCHEMA } from '#contracts/ledger-schema';
 import type { BlockerDeps, RunLogger } from '#blocker/run';
 import type { Family } from '#core/types';
 import { createLedgerTable, localClient } from '../test/support/dynalite';
-import { ANSWERED_AT, startStandIns, type RemoteWafServer } from './stand-ins';
+import {
+  ANSWERED_AT,
+  startStandIns,
+  type ClockSkew,
+  type RemoteWafServer,
+  type StandInsIsolation,
+  type StandInsPlacement,
+} from './stand-ins';
 import { threadTimes, ThreadTimesUnavailable, type ThreadTimes } from './thread-times';
 
 /** The web ACL every bench deployment protects. */
@@ -96,7 +109,7 @@ export function benchLogger(loud: boolean): RunLogger {
 
 /** The emulator, dynalite and timed clients, with every call recorded in `calls`. */
 export interface BenchWorld {
-  /** The emulator's controls: messages to the stand-ins' worker. */
+  /** The emulator's controls: messages to the stand-ins' worker or process. */
   readonly server: RemoteWafServer;
   /** dynalite without latency, and a client on it that is neither delayed nor timed (the same as `seedDb`). */
   readonly dynamo: { readonly endpoint: string; readonly client: DynamoDBClient };
@@ -106,8 +119,15 @@ export interface BenchWorld {
   readonly seedDb: DynamoDBClient;
   readonly waf: WAFV2Client;
   readonly calls: Call[];
-  /** The stand-ins' worker's thread id in the operating system (Linux only): its CPU is not the run's. */
+  /**
+   * The stand-ins' worker's thread id in the operating system (Linux only; `'thread'` isolation
+   * only): its CPU is not the run's. None when the stand-ins run in a process of their own.
+   */
   readonly standInsThread?: number;
+  /** Where the stand-ins run, and the core their process is pinned to, if any. */
+  readonly standIns: { readonly isolation: StandInsIsolation; readonly cpu?: number };
+  /** The stand-ins' clock against this thread's, measured once at the start (ms; a process's clock is its own). */
+  readonly standInsClock: ClockSkew;
   /** The alarm state the CloudWatch fake answers. */
   alarmState: 'ALARM' | 'OK';
   /** A new deployment: its ledger table and IP sets, `ipSetsPerFamily` blocklist sets per family. */
@@ -194,14 +214,19 @@ function fakeClient(service: Service, calls: Call[], latencyMs: number, answer: 
 }
 
 /**
- * Starts the world: the stand-ins in their worker (bench/stand-ins.ts), each adding `latencyMs` (ms)
- * to every request it answers, and the clients of the run, timed where a request leaves and its
- * answer arrives.
+ * Starts the world: the stand-ins (bench/stand-ins.ts), each adding `latencyMs` (ms) to every request
+ * it answers, and the clients of the run, timed where a request leaves and its answer arrives.
+ * @param placement - Where the stand-ins run: `{ isolation: 'thread' }` (the default: a worker of
+ *   this process) or `{ isolation: 'process', cpu? }` (a child process, pinned to core `cpu` with
+ *   taskset when given).
+ * @throws {PinningUnavailable} (./stand-ins) for a `cpu` that taskset cannot pin to.
+ * @throws {StandInError} (./stand-ins) when the stand-ins fail before they listen.
  */
-export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
-  const standIns = await startStandIns({ latencyMs });
+export async function startBenchWorld(latencyMs: number, placement: StandInsPlacement = {}): Promise<BenchWorld> {
+  const standIns = await startStandIns({ latencyMs, ...placement });
   const server = standIns.server;
-  const ledgerDb = localClient(standIns.dynamo.delayedDynamoEndpoint);
+  // As the Lambda's own client (createLedgerClient of a configuration): without the SDK's logger middleware.
+  const ledgerDb = withoutSdkLogging(localClient(standIns.dynamo.delayedDynamoEndpoint));
   const seedDb = localClient(standIns.dynamo.dynamoEndpoint);
   const waf = createWafClient({
     endpoint: server.endpoint,
@@ -224,6 +249,8 @@ export async function startBenchWorld(latencyMs: number): Promise<BenchWorld> {
     waf,
     calls,
     ...(standIns.osThreadId === undefined ? {} : { standInsThread: standIns.osThreadId }),
+    standIns: { isolation: standIns.isolation, ...(standIns.cpu === undefined ? {} : { cpu: standIns.cpu }) },
+    standInsClock: standIns.clock,
     alarmState: 'ALARM',
     deploy: async (options) => {
       await createLedgerTable(seedDb, options.table);

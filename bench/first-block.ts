@@ -6,9 +6,10 @@
  * wait for a core meanwhile, the CPU from there to the set write), the round trips
  * before it, the whole run, the DynamoDB calls, and the process's peak RSS.
  *
- * What is measured, and how: the WAF emulator and dynalite run in a worker thread, so their service
- * time, heaps and garbage collection are not the run's; each adds the latency itself, per request,
- * before answering, so a request in flight progresses while the run computes (the intent's PutItem
+ * What is measured, and how: the WAF emulator and dynalite run off the run's thread (a worker
+ * thread, or a process of their own in the one-core mode below), so their service time, heaps and
+ * garbage collection are not the run's; each adds the latency itself, per request, before
+ * answering, so a request in flight progresses while the run computes (the intent's PutItem
  * overlaps the planning of the set writes). A call lasts from the moment its request leaves the
  * SDK to the moment the stand-in answered (its own stamp, not when the run's thread got round to
  * reading the answer). The path to the first block is the read answered last, the intent and the
@@ -36,9 +37,30 @@
  * serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms, not the 10
  * ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is measured against
  * 100 ms + 4 × 10 ms all the same, and how much of the round trips was the stand-ins' own time is
- * printed beside it. The worker shares the process (and, on a small machine, the cores), so the RSS
- * still counts dynalite and the emulator: an upper bound for the blocker alone. It is sampled with
- * `process.memoryUsage.rss()`, which gathers no heap statistics inside the measured window.
+ * printed beside it. In the shared mode the worker shares the process (and, on a small machine, the
+ * cores), so the RSS still counts dynalite and the emulator: an upper bound for the blocker alone.
+ * It is sampled with `process.memoryUsage.rss()`, which gathers no heap statistics inside the
+ * measured window.
+ *
+ * Two modes; each sample says which it ran in, and the bench prints it:
+ * - shared (the default): as above, the stand-ins in a worker thread of the sample's process, the
+ *   process free to use both cores. The own time is a lower bound and the line with the wait for a
+ *   core an upper bound on this machine only, and the other threads' CPU is V8's helpers working for
+ *   both heaps.
+ * - one-core (`FIRST_BLOCK_ONE_CORE=1`): each sample's process is pinned to core 0 (`taskset -c 0`,
+ *   its threads included) and its stand-ins run in a child process pinned to core 1
+ *   (bench/stand-ins.ts, isolation 'process'), so that the run's process has a core to itself, as
+ *   a Lambda at 1,769 MB has one vCPU, shared by the run's thread and its own V8 helpers (parallel
+ *   garbage collection, concurrent compilation) only. Then the run thread's CPU plus its wait for a
+ *   core (its helpers and libuv's threads holding the core) is what a one-vCPU Lambda would take,
+ *   helpers included: the line with the wait for a core is the one-vCPU estimate. The other
+ *   threads' CPU is the run's own V8 helpers alone, and the peak RSS is the run's process alone. The
+ *   stand-ins' answers are stamped on another process's clock: both derive epoch ms from the
+ *   system's wall clock at their start, and the skew measured at each sample's start (in its JSON)
+ *   is a few hundredths of a ms, within the ±0.1–0.2 ms an IPC round trip can tell. It refuses to
+ *   run with fewer than 2 cores or without `taskset` (util-linux). A sample alone:
+ *   `FIRST_BLOCK_ONE_CORE=1 taskset -c 0 node --import tsx bench/first-block.ts --first-block-child`
+ *   (the child refuses to run one-core unless its process is on core 0 alone).
  *
  * Each sample is a fresh child process, as each Lambda meets its first big attack once: its heap has
  * not yet grown to the attack's size, and V8 has not seen its loops run 10,000 times. The measured
@@ -53,6 +75,8 @@
  * nothing else running, so that its share can be told from ours.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
@@ -60,6 +84,7 @@ import { runBlocker } from '#blocker/run';
 import { createLedgerTable } from '../test/support/dynalite';
 import { chainDepths, clock, median, startBenchWorld, WEB_ACL, type BenchWorld, type Call } from './blocker-world';
 import { report } from './measure';
+import { assertPinnable, PinningUnavailable, type ClockSkew, type StandInsIsolation } from './stand-ins';
 import { threadTimes, type ThreadTimes } from './thread-times';
 
 const LATENCY_MS = 10;
@@ -123,7 +148,10 @@ function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTi
     waitToIntent: (lastPart?.threadAt?.waitMs ?? Number.NaN) - threadAtStart.waitMs,
     /** How long the thread waited for a core until the set write left. */
     waitToSet: (firstSet?.threadAt?.waitMs ?? Number.NaN) - threadAtStart.waitMs,
-    /** The CPU of the process's other threads meanwhile, the stand-ins' worker left out (V8's helpers). */
+    /**
+     * The CPU of the process's other threads meanwhile, the stand-ins' worker left out (V8's helpers:
+     * for both heaps in the shared mode, for the run's alone in the one-core mode).
+     */
     othersToIntent: (lastPart?.threadAt?.othersCpuMs ?? Number.NaN) - threadAtStart.othersCpuMs,
     /** The calls on the path: the last read, the intent, the set. */
     roundTrips: readsDone - readsSent + (intentDone - intentSent) + (setDone - setSent),
@@ -168,19 +196,91 @@ async function standInIntentWrite(world: BenchWorld): Promise<number> {
   return times.sort((a, b) => a - b)[2] ?? Number.NaN;
 }
 
+/**
+ * The mode the bench runs in, from `FIRST_BLOCK_ONE_CORE`: '1' for one-core, unset, empty or '0'
+ * for shared (see the module comment). Read by the bench and by each sample's process alike.
+ * @throws Error naming the value when it is anything else, as soon as the bench is loaded.
+ */
+const MODE = modeOf(process.env['FIRST_BLOCK_ONE_CORE']);
+
+function modeOf(text: string | undefined): 'shared' | 'one-core' {
+  if (text === undefined || text === '' || text === '0') return 'shared';
+  if (text === '1') return 'one-core';
+  throw new Error(`FIRST_BLOCK_ONE_CORE must be 1 (one-core mode), 0 or unset (shared), got "${text}"`);
+}
+
+/** One-core mode: the core of each sample's process (the run's), and the core of its stand-ins' process. */
+const RUN_CPU = 0;
+const STAND_INS_CPU = 1;
+
+/** The cores this process may run on, as Linux lists them ("0", "0-1"; Linux only). */
+function allowedCpus(): string {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((text) => text.startsWith('Cpus_allowed_list:'));
+  return line?.split(':')[1]?.trim() ?? 'unknown';
+}
+
+/**
+ * In one-core mode, checks that the machine can give the run's process and the stand-ins' each a
+ * core of their own: at least 2 cores this process may use, and `taskset` able to pin to both.
+ * @throws {PinningUnavailable} otherwise.
+ */
+function assertOneCorePossible(): void {
+  const cores = availableParallelism();
+  if (cores < 2) {
+    throw new PinningUnavailable(
+      `first-block's one-core mode pins the run to core ${RUN_CPU} and its stand-ins to core ${STAND_INS_CPU}: ` +
+        `it needs 2 cores, and this process may use ${cores} (unset FIRST_BLOCK_ONE_CORE for the shared mode)`,
+    );
+  }
+  assertPinnable(RUN_CPU);
+  assertPinnable(STAND_INS_CPU);
+}
+
+/** How a sample ran: the mode, where its run and stand-ins were, and the stand-ins' clock against its. */
+interface SampleMode {
+  readonly name: typeof MODE;
+  /** The cores the sample's process was allowed ("0" in one-core mode; Linux's list). */
+  readonly runCpus: string;
+  readonly standIns: StandInsIsolation;
+  /** The core of the stand-ins' process (one-core mode). */
+  readonly standInsCpu?: number;
+  /** The stand-ins' clock less the run's, and how closely that is known (ms). */
+  readonly standInsClock: ClockSkew;
+}
+
 /** One child process's figures: one measured first run after its warm-up. */
 interface Sample {
+  readonly mode: SampleMode;
   readonly phases: ReturnType<typeof phases>;
   readonly wholeRunMs: number;
   readonly dynamoCalls: Readonly<Record<string, number>>;
   readonly peakRssBytes: number;
   readonly node: string;
+  /** The sample's Node.js options (`process.execArgv`: tsx's `--import`, and any V8 flag it was started with). */
+  readonly execArgv: readonly string[];
 }
 
-/** In a child process: the warm-up run, then the measured run; prints its {@link Sample} as JSON. */
+/**
+ * In a child process: the warm-up run, then the measured run; prints its {@link Sample} as JSON.
+ * @throws ThreadTimesUnavailable (./thread-times) before any work, where the CPU time cannot be read.
+ * @throws Error in one-core mode when this process is not pinned to core {@link RUN_CPU} alone.
+ * @throws {PinningUnavailable} in one-core mode when the stand-ins cannot be pinned to {@link STAND_INS_CPU}.
+ */
 async function child(): Promise<void> {
-  threadTimes(); // @throws ThreadTimesUnavailable before any work, where the CPU time cannot be read
-  const world = await startBenchWorld(LATENCY_MS);
+  threadTimes();
+  const runCpus = allowedCpus();
+  if (MODE === 'one-core' && runCpus !== String(RUN_CPU)) {
+    throw new Error(
+      `first-block's one-core mode measures a process on core ${RUN_CPU} alone, and this one may run on ` +
+        `"${runCpus}": start it as FIRST_BLOCK_ONE_CORE=1 taskset -c ${RUN_CPU} node --import tsx bench/first-block.ts ${CHILD_FLAG}`,
+    );
+  }
+  const world = await startBenchWorld(
+    LATENCY_MS,
+    MODE === 'one-core' ? { isolation: 'process', cpu: STAND_INS_CPU } : { isolation: 'thread' },
+  );
   try {
     await firstRun(world, 'autoblock-ledger-warm-up', 1_000, 70);
     // rss() alone: memoryUsage() also gathers heap statistics, about 15 ms of the measured window.
@@ -199,11 +299,19 @@ async function child(): Promise<void> {
     if (!Number.isFinite(path.setDone)) throw new Error('the measured run wrote no IP set');
     if (!Number.isFinite(path.own)) throw new Error('the measured run wrote no write-ahead intent');
     const sample: Sample = {
+      mode: {
+        name: MODE,
+        runCpus,
+        standIns: world.standIns.isolation,
+        ...(world.standIns.cpu === undefined ? {} : { standInsCpu: world.standIns.cpu }),
+        standInsClock: world.standInsClock,
+      },
       phases: path,
       wholeRunMs: run.finished - run.started,
       dynamoCalls,
       peakRssBytes,
       node: process.version,
+      execArgv: process.execArgv,
     };
     process.stdout.write(`${SAMPLE_MARK}${JSON.stringify(sample)}\n`);
   } finally {
@@ -236,17 +344,20 @@ function sampleCount(text: string | undefined): number {
 const CHILD_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * Runs one sample in a fresh child process and reads its figures.
+ * Runs one sample in a fresh child process and reads its figures; in one-core mode the process is
+ * started under `taskset -c 0` (it inherits `FIRST_BLOCK_ONE_CORE`, and pins its stand-ins itself).
  * @param index - The sample's place, from 0, for the error.
  * @throws Error naming the sample and the child's last output when it fails, hangs past
- *   {@link CHILD_TIMEOUT_MS} or reports nothing.
+ *   {@link CHILD_TIMEOUT_MS}, reports nothing or reports another mode than {@link MODE}.
  */
 async function sampleInChild(index: number): Promise<Sample> {
   const self = fileURLToPath(import.meta.url);
   const which = `first-block sample ${index + 1} of ${SAMPLES}`;
+  const node = [process.execPath, '--import', 'tsx', self, CHILD_FLAG];
+  const [command, ...args] = MODE === 'one-core' ? ['taskset', '-c', String(RUN_CPU), ...node] : node;
   let stdout: string;
   try {
-    ({ stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', self, CHILD_FLAG], {
+    ({ stdout } = await promisify(execFile)(command as string, args, {
       maxBuffer: 16 * 1024 * 1024,
       timeout: CHILD_TIMEOUT_MS,
     }));
@@ -257,7 +368,9 @@ async function sampleInChild(index: number): Promise<Sample> {
   }
   const line = stdout.split('\n').find((text) => text.startsWith(SAMPLE_MARK));
   if (line === undefined) throw new Error(`${which} reported nothing: ${stdout.slice(-500)}`);
-  return JSON.parse(line.slice(SAMPLE_MARK.length)) as Sample;
+  const sample = JSON.parse(line.slice(SAMPLE_MARK.length)) as Sample;
+  if (sample.mode.name !== MODE) throw new Error(`${which} ran in ${sample.mode.name} mode, not ${MODE}`);
+  return sample;
 }
 
 /** The median of one figure over the samples, with the lowest and highest. */
@@ -268,9 +381,19 @@ function spread(samples: readonly Sample[], figure: (sample: Sample) => number):
 
 /**
  * The bench: {@link SAMPLES} fresh processes, then the intent's write timed against dynalite alone.
+ * @throws {PinningUnavailable} in one-core mode, before any sample, with fewer than 2 cores or no taskset.
  * @throws Error when a sample fails (see {@link sampleInChild}).
  */
 export default async function (): Promise<void> {
+  if (MODE === 'one-core') assertOneCorePossible();
+  const oneCore = MODE === 'one-core';
+  console.log(
+    oneCore
+      ? `One-core mode (FIRST_BLOCK_ONE_CORE=1): each sample's process on core ${RUN_CPU} alone (taskset), ` +
+          `its stand-ins in a process of their own on core ${STAND_INS_CPU}, as a Lambda of one vCPU`
+      : "Shared mode (the default; FIRST_BLOCK_ONE_CORE=1 for one-core): the stand-ins in a worker thread of each sample's " +
+          'process, on any core',
+  );
   const samples: Sample[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await sampleInChild(i));
   const first = samples[0] as Sample;
@@ -296,12 +419,15 @@ export default async function (): Promise<void> {
     spread(samples, (s) => s.phases.own),
     '<= 100 ms',
   );
-  // The same with the run thread's wait for a core until the set write left: on this machine the
-  // stand-ins' worker and V8's helper threads take the cores. An upper bound on this 2-core machine
-  // only: on a Lambda of one vCPU its own V8 helpers would take turns with the run on its one core,
-  // and a trial on one core (docs/blocker.md) came out above this line.
+  // The same with the run thread's wait for a core until the set write left. Shared: on this machine
+  // the stand-ins' worker and V8's helper threads take the cores, an upper bound on this 2-core
+  // machine only (on a Lambda of one vCPU its own V8 helpers would take turns with the run on its
+  // one core, and a trial on one core, docs/blocker.md, came out above this line). One-core: only
+  // the run's own helpers hold its core, the one-vCPU estimate.
   report(
-    'first block: the same, with its wait for a core',
+    oneCore
+      ? 'first block: the same, with its wait for its one core (the one-vCPU estimate)'
+      : 'first block: the same, with its wait for a core',
     spread(samples, (s) => s.phases.own + s.phases.waitToSet),
     '<= 100 ms',
   );
@@ -323,7 +449,8 @@ export default async function (): Promise<void> {
       `answered ${medianOf((x) => x.readsDone).toFixed(0)} ms; intent sent ${medianOf((x) => x.intentSent).toFixed(0)} ms, ` +
       `after ${medianOf((x) => x.cpuToIntent).toFixed(0)} ms of CPU ` +
       `(and ${medianOf((x) => x.waitToIntent).toFixed(0)} ms waiting for a core; the process's other threads, ` +
-      `the stand-ins' worker left out, ${medianOf((x) => x.othersToIntent).toFixed(0)} ms of CPU meanwhile); ` +
+      `${oneCore ? "the run's own V8 helpers" : "the stand-ins' worker left out"}, ` +
+      `${medianOf((x) => x.othersToIntent).toFixed(0)} ms of CPU meanwhile); ` +
       `written in ${medianOf((x) => x.intentDone - x.intentSent).toFixed(0)} ms; ` +
       `then ${medianOf((x) => x.cpuIntentToSet).toFixed(0)} ms of CPU until the UpdateIPSet left, ` +
       `${medianOf((x) => x.setSent - x.intentDone).toFixed(0)} ms after the intent's answer`,
@@ -343,7 +470,18 @@ export default async function (): Promise<void> {
       .join(', ')}`,
   );
   const peak = Math.max(...samples.map((s) => s.peakRssBytes));
-  report('first block: peak RSS (highest; dynalite, emulator included)', `${(peak / 1024 / 1024).toFixed(0)} MB`);
+  report(
+    `first block: peak RSS (highest; ${oneCore ? "the run's process alone" : 'dynalite, emulator included'})`,
+    `${(peak / 1024 / 1024).toFixed(0)} MB`,
+  );
+  if (oneCore) {
+    const skews = samples.map((s) => s.mode.standInsClock);
+    console.log(
+      `  the stand-ins' clock against the run's, per sample: ${skews
+        .map((c) => `${c.offsetMs.toFixed(3)} ± ${c.withinMs.toFixed(3)} ms`)
+        .join(', ')}`,
+    );
+  }
   const world = await startBenchWorld(LATENCY_MS);
   try {
     report(

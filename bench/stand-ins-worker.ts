@@ -1,8 +1,14 @@
 /**
- * The worker side of bench/stand-ins.ts: the WAF emulator and dynalite, on a thread of their own so
- * that their service time, heaps and garbage collection stay off the measured run's thread, as AWS's
- * do off a Lambda's. The latency is added here, per request and before the answer, so that the
- * "network" and the services progress while the run computes.
+ * The stand-ins' side of bench/stand-ins.ts: the WAF emulator and dynalite, on a thread or in a
+ * process of their own so that their service time, heaps and garbage collection stay off the
+ * measured run's thread, as AWS's do off a Lambda's. The latency is added here, per request and
+ * before the answer, so that the "network" and the services progress while the run computes.
+ *
+ * One code for both isolations: as a `node:worker_threads` Worker (`parentPort`) it reads its
+ * {@link StandInsConfig} from `workerData` and says its OS thread id; as a child process with an IPC
+ * channel (`process.send`) it reads it from the {@link OPTIONS_ENV} environment variable, says no
+ * thread id (its threads are not the bench's), and exits when the channel closes, so that it never
+ * outlives the bench that started it.
  *
  * Messages in: {@link ControlRequest}; out: one {@link StandInsReady}, then one
  * {@link ControlAnswer} per request.
@@ -16,10 +22,11 @@ import { startDynalite } from '../test/support/dynalite';
 import { startWafServer } from '../test/support/waf-server';
 import {
   ANSWERED_AT,
+  OPTIONS_ENV,
   type ControlAnswer,
   type ControlRequest,
+  type StandInsConfig,
   type StandInsReady,
-  type StandInsOptions,
   type WafControl,
 } from './stand-ins';
 import { currentOsThreadId } from './thread-times';
@@ -70,10 +77,56 @@ async function startDelayingProxy(target: string, latencyMs: number) {
   };
 }
 
-async function main(): Promise<void> {
+/** How the stand-ins talk to the bench: a worker's port, or a child process's IPC channel. */
+interface Link {
+  readonly config: StandInsConfig;
+  /** Whether the stand-ins are a thread of the bench's process (then they say their OS thread id). */
+  readonly inBenchProcess: boolean;
+  send(message: StandInsReady | ControlAnswer): void;
+  onRequest(handle: (request: ControlRequest) => void): void;
+}
+
+/**
+ * The link this code was started with.
+ * @throws Error when it is neither a worker nor a child process with an IPC channel, or a child
+ *   process's {@link OPTIONS_ENV} is missing or not JSON.
+ */
+function link(): Link {
   const port = parentPort;
-  if (port === null) throw new Error('bench/stand-ins-worker.ts runs only as a worker (bench/stand-ins.ts)');
-  const { latencyMs } = workerData as StandInsOptions;
+  if (port !== null) {
+    return {
+      config: workerData as StandInsConfig,
+      inBenchProcess: true,
+      send: (message) => {
+        port.postMessage(message);
+      },
+      onRequest: (handle) => {
+        port.on('message', handle);
+      },
+    };
+  }
+  const send = process.send?.bind(process);
+  if (send === undefined) {
+    throw new Error('bench/stand-ins-worker.ts runs only as a worker or a child process of bench/stand-ins.ts');
+  }
+  const text = process.env[OPTIONS_ENV];
+  if (text === undefined) throw new Error(`bench/stand-ins-worker.ts: ${OPTIONS_ENV} is not set`);
+  // The bench gone (ended, failed or killed), nothing is left to serve: the servers would keep this process alive.
+  process.once('disconnect', () => process.exit(0));
+  return {
+    config: JSON.parse(text) as StandInsConfig,
+    inBenchProcess: false,
+    // A message the bench can no longer read is dropped: 'disconnect' ends this process.
+    send: (message) => void send(message, undefined, undefined, () => undefined),
+    onRequest: (handle) => {
+      process.on('message', handle);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const bench = link();
+  const { latencyMs } = bench.config;
   // The emulator adds no latency itself: its proxy does, as dynalite's does.
   const [waf, dynamo] = await Promise.all([startWafServer(), startDynalite()]);
   const [delayed, delayedWaf] = await Promise.all([
@@ -93,32 +146,33 @@ async function main(): Promise<void> {
     setSampledRequests: (...args) => {
       waf.setSampledRequests(...args);
     },
+    now: () => performance.timeOrigin + performance.now(),
     close: async () => {
       await Promise.all([delayed.close(), delayedWaf.close()]);
       await Promise.all([waf.close(), dynamo.close()]);
     },
   };
-  port.on('message', (message: ControlRequest) => {
+  bench.onRequest((message) => {
     const handler = control[message.method] as (...args: readonly unknown[]) => unknown;
     void Promise.resolve()
       .then(() => handler(...message.args))
       .then(
         (result) => {
-          port.postMessage({ id: message.id, result } satisfies ControlAnswer);
+          bench.send({ id: message.id, result } satisfies ControlAnswer);
         },
         (error: unknown) => {
-          port.postMessage({ id: message.id, error: String(error) } satisfies ControlAnswer);
+          bench.send({ id: message.id, error: String(error) } satisfies ControlAnswer);
         },
       );
   });
-  const osThreadId = currentOsThreadId();
+  const osThreadId = bench.inBenchProcess ? currentOsThreadId() : undefined;
   const ready: StandInsReady = {
     wafEndpoint: delayedWaf.endpoint,
     dynamoEndpoint: dynamo.endpoint,
     delayedDynamoEndpoint: delayed.endpoint,
     ...(osThreadId === undefined ? {} : { osThreadId }),
   };
-  port.postMessage(ready);
+  bench.send(ready);
 }
 
 await main();
