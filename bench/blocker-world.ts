@@ -227,7 +227,7 @@ export async function startBenchWorld(latencyMs: number, placement: StandInsPlac
   const server = standIns.server;
   // As the Lambda's own client (createLedgerClient of a configuration): without the SDK's logger middleware.
   const ledgerDb = withoutSdkLogging(localClient(standIns.dynamo.delayedDynamoEndpoint));
-  const seedDb = localClient(standIns.dynamo.dynamoEndpoint);
+  const seedDb = withoutSdkLogging(localClient(standIns.dynamo.dynamoEndpoint));
   const waf = createWafClient({
     endpoint: server.endpoint,
     region: 'us-east-1',
@@ -254,31 +254,15 @@ export async function startBenchWorld(latencyMs: number, placement: StandInsPlac
     alarmState: 'ALARM',
     deploy: async (options) => {
       await createLedgerTable(seedDb, options.table);
-      const ipSet = async (name: string, version: Family, addresses: readonly string[] = []): Promise<IpSetAddress> => {
-        const set = await server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses: [...addresses] });
-        return { name: set.name, id: set.id, scope: 'CLOUDFRONT' };
-      };
-      const shards = (family: Family, tag: string): Promise<IpSetAddress[]> =>
-        Promise.all(
-          Array.from({ length: options.ipSetsPerFamily ?? 1 }, (_, i) =>
-            ipSet(`${options.table}-blocklist-${tag}-${i}`, family, options.blocklists?.[family][i]),
-          ),
-        );
-      const [[first4, ...rest4], [first6, ...rest6], allow4, allow6] = await Promise.all([
-        shards('IPV4', 'v4'),
-        shards('IPV6', 'v6'),
-        ipSet(`${options.table}-allowlist-v4`, 'IPV4', options.allowlist?.IPV4),
-        ipSet(`${options.table}-allowlist-v6`, 'IPV6', options.allowlist?.IPV6),
-      ]);
-      if (first4 === undefined || first6 === undefined) throw new Error('ipSetsPerFamily must be at least 1');
+      const { blocklist, allowlist } = await deployIpSets(server, options);
       const settings: BlockerSettings = {
         scope: 'CLOUDFRONT',
         webAclName: WEB_ACL.name,
         webAclId: WEB_ACL.id,
         webAclArn: WEB_ACL.arn,
         rateRules: options.rateRules,
-        blocklist: { IPV4: [first4, ...rest4], IPV6: [first6, ...rest6] },
-        allowlist: { IPV4: allow4, IPV6: allow6 },
+        blocklist,
+        allowlist,
         alarmName: 'site-acl-blocked-requests',
         ledgerTable: options.table,
         reportsTopicArn: 'arn:aws:sns:us-east-1:123456789012:autoblock-reports',
@@ -311,6 +295,38 @@ export async function startBenchWorld(latencyMs: number, placement: StandInsPlac
     },
   };
   return world;
+}
+
+/**
+ * A deployment's IP sets on the emulator: `ipSetsPerFamily` blocklist sets per family, holding
+ * `blocklists` before the first run, and an allowlist per family.
+ * @throws Error when `ipSetsPerFamily` is less than 1.
+ */
+async function deployIpSets(
+  server: RemoteWafServer,
+  options: DeployOptions,
+): Promise<Pick<BlockerSettings, 'blocklist' | 'allowlist'>> {
+  const ipSet = async (name: string, version: Family, addresses: readonly string[] = []): Promise<IpSetAddress> => {
+    const set = await server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses: [...addresses] });
+    return { name: set.name, id: set.id, scope: 'CLOUDFRONT' };
+  };
+  const shards = (family: Family, tag: string): Promise<IpSetAddress[]> =>
+    Promise.all(
+      Array.from({ length: options.ipSetsPerFamily ?? 1 }, (_, i) =>
+        ipSet(`${options.table}-blocklist-${tag}-${i}`, family, options.blocklists?.[family][i]),
+      ),
+    );
+  const [[first4, ...rest4], [first6, ...rest6], allow4, allow6] = await Promise.all([
+    shards('IPV4', 'v4'),
+    shards('IPV6', 'v6'),
+    ipSet(`${options.table}-allowlist-v4`, 'IPV4', options.allowlist?.IPV4),
+    ipSet(`${options.table}-allowlist-v6`, 'IPV6', options.allowlist?.IPV6),
+  ]);
+  if (first4 === undefined || first6 === undefined) throw new Error('ipSetsPerFamily must be at least 1');
+  return {
+    blocklist: { IPV4: [first4, ...rest4], IPV6: [first6, ...rest6] },
+    allowlist: { IPV4: allow4, IPV6: allow6 },
+  };
 }
 
 /**

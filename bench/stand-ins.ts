@@ -32,9 +32,10 @@ import type { WafServer } from '../test/support/waf-server';
  * The header in which a stand-in says when it answered: epoch ms with sub-ms precision,
  * `performance.timeOrigin + performance.now()` (bench/blocker-world.ts's `clock`). One clock for
  * every thread of a process; across processes each derives its origin from the system's wall clock
- * when it starts, a few µs apart at most ({@link StandIns.clock} measures it). The run's thread may be
- * busy when the answer arrives; the call ends when the answer was there, not when that thread got
- * round to it, so that CPU the run spends while an answer waits counts as the run's own time.
+ * when it starts, a few hundredths of a ms apart here ({@link StandIns.clock} measures it). The
+ * run's thread may be busy when the answer arrives; the call ends when the answer was there, not
+ * when that thread got round to it, so that CPU the run spends while an answer waits counts as the
+ * run's own time.
  */
 export const ANSWERED_AT = 'x-bench-answered-at';
 
@@ -274,8 +275,44 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
   const cpu = options.isolation === 'process' ? options.cpu : undefined;
   if (cpu !== undefined) assertPinnable(cpu);
   const channel = isolation === 'process' ? processChannel(config, cpu) : workerChannel(config);
+  const ready = await readyOf(channel).catch(async (error: unknown) => {
+    await channel.stop().catch(() => undefined);
+    throw error;
+  });
+  const server: RemoteWafServer = { endpoint: ready.wafEndpoint, ...controlsOn(channel) };
+  const close = async (): Promise<void> => {
+    try {
+      await server.close();
+    } finally {
+      await channel.stop();
+    }
+  };
+  let clock: ClockSkew;
+  try {
+    clock = await measureSkew(server.now);
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return {
+    server,
+    dynamo: { dynamoEndpoint: ready.dynamoEndpoint, delayedDynamoEndpoint: ready.delayedDynamoEndpoint },
+    isolation,
+    ...(cpu === undefined ? {} : { cpu }),
+    // A child process's thread is not one of ours, whatever it says.
+    ...(isolation === 'thread' && ready.osThreadId !== undefined ? { osThreadId: ready.osThreadId } : {}),
+    clock,
+    close,
+  };
+}
+
+/**
+ * The stand-ins' first message, once they listen.
+ * @throws {StandInError} when the worker or process fails or ends before.
+ */
+function readyOf(channel: Channel): Promise<StandInsReady> {
   const events = channel.events;
-  const ready = await new Promise<StandInsReady>((resolve, reject) => {
+  return new Promise<StandInsReady>((resolve, reject) => {
     const failed = (error: Error): void => {
       events.off('message', started);
       reject(new StandInError(`${channel.name} failed to start`, { cause: error }));
@@ -290,10 +327,16 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
       resolve(message);
     };
     events.once('message', started).once('error', failed).once('exit', exited);
-  }).catch(async (error: unknown) => {
-    await channel.stop().catch(() => undefined);
-    throw error;
   });
+}
+
+/**
+ * The emulator's controls as messages on `channel`, each answered by its {@link ControlAnswer}. A
+ * control in flight when the stand-ins fail or end would otherwise never settle, and the bench
+ * would hang: it is rejected then, and a control sent later fails at once with the same error.
+ */
+function controlsOn(channel: Channel): Omit<RemoteWafServer, 'endpoint'> {
+  const events = channel.events;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   events.on('message', (answer: ControlAnswer) => {
@@ -302,8 +345,6 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     if ('error' in answer) waiting?.reject(new StandInError(answer.error));
     else waiting?.resolve(answer.result);
   });
-  // A control in flight when the stand-ins fail or end would otherwise never settle, and the bench
-  // would hang. Once they have failed or ended, a control sent later fails at once with the same error.
   let ended: StandInError | undefined;
   const failAll = (error: StandInError): void => {
     ended ??= error;
@@ -331,38 +372,13 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
           reject(new StandInError(`a control could not be sent to ${channel.name}`, { cause: error }));
         });
       });
-  const server: RemoteWafServer = {
-    endpoint: ready.wafEndpoint,
+  return {
     createIpSet: call('createIpSet'),
     getAddresses: call('getAddresses'),
     setManagedKeys: call('setManagedKeys'),
     setSampledRequests: call('setSampledRequests'),
     now: call('now'),
     close: call('close'),
-  };
-  const close = async (): Promise<void> => {
-    try {
-      await server.close();
-    } finally {
-      await channel.stop();
-    }
-  };
-  let clock: ClockSkew;
-  try {
-    clock = await measureSkew(server.now);
-  } catch (error) {
-    await close().catch(() => undefined);
-    throw error;
-  }
-  return {
-    server,
-    dynamo: { dynamoEndpoint: ready.dynamoEndpoint, delayedDynamoEndpoint: ready.delayedDynamoEndpoint },
-    isolation,
-    ...(cpu === undefined ? {} : { cpu }),
-    // A child process's thread is not one of ours, whatever it says.
-    ...(isolation === 'thread' && ready.osThreadId !== undefined ? { osThreadId: ready.osThreadId } : {}),
-    clock,
-    close,
   };
 }
 

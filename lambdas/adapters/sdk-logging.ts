@@ -11,6 +11,11 @@
  * Node.js 20), on the path to a big attack's first block. We never give the SDK a logger (the
  * blocker logs what each call did itself), so the copy is work for nothing; a client built with a
  * logger keeps the middleware, and its logs.
+ *
+ * The Lambda runs the SDK its Node.js runtime ships (the bundle leaves `@aws-sdk/*` out), whose
+ * version the tests do not pin: an SDK without a middleware of this name has nothing taken out,
+ * and its clients work as before (test/lambdas/adapters/sdk-logging.test.ts checks the name on the
+ * version the tests run).
  */
 
 /** The name the SDK registers its logger middleware under (`loggerMiddlewareOptions` in @aws-sdk/core). */
