@@ -117,7 +117,7 @@ async function firstRun(world: BenchWorld, table: string, ranges: number, second
  * comment). All in ms from the run's start.
  * @param threadAtStart - The thread's times when the run started ({@link threadTimes}).
  */
-function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTimes) {
+export function phases(calls: readonly Call[], started: number, threadAtStart: ThreadTimes) {
   const depths = chainDepths(calls);
   const wave = [...depths].filter(([, d]) => d === 1).map(([call]) => call);
   const lastRead = latest(wave, (call) => call.doneAt ?? Infinity);
