@@ -30,12 +30,13 @@
  * second line adds the wait for a core: in the shared mode below it bounds nothing (V8's helpers
  * work for both heaps, and the stand-ins take a core), in the one-core mode it is the one-vCPU
  * estimate; the CPU of the process's other threads but the stand-ins' worker is printed beside.
- * Linux only (./thread-times). The own time includes the SDK's serialization of the read wave's requests and its parsing of every answer (the 10,000 keys among
- * them), the judging, the decision, the serialization of the 160 KB intent, the set plans, the
- * parsing of the intent's answer and the serialization of the set's request, as in a Lambda; a
- * call's time includes only the wire, the latency and the stand-in's service time. The stand-ins
- * serve one request at a time, so a wave of 40 reads takes them 25 to 40 ms, not the 10
- * ms added, and dynalite stores the 160 KB intent in about 20 ms: the wall time is measured against
+ * Linux only (./thread-times). The own time includes the SDK's serialization of the read wave's
+ * requests and its parsing of every answer (the 10,000 keys among them), the judging, the
+ * decision, the serialization of the 160 KB intent, the set plans, the parsing of the intent's
+ * answer and the serialization of the set's request, as in a Lambda; a call's time includes only
+ * the wire, the latency and the stand-in's service time. The stand-ins serve one request at a
+ * time, so a wave of 40 reads takes them 25 to 40 ms, not the 10 ms added, and dynalite stores the
+ * 160 KB intent in about 20 ms: the wall time is measured against
  * 100 ms + 4 × 10 ms all the same, and how much of the round trips was the stand-ins' own time is
  * printed beside it. In the shared mode the worker shares the process (and, on a small machine, the
  * cores), so the RSS still counts dynalite and the emulator: an upper bound for the blocker alone.
@@ -53,7 +54,9 @@
  *   a Lambda at 1,769 MB has one vCPU, shared by the run's thread and its own V8 helpers (parallel
  *   garbage collection, concurrent compilation) only. Then the run thread's CPU plus its wait for a
  *   core (its helpers and libuv's threads holding the core) is what a one-vCPU Lambda would take,
- *   helpers included: the line with the wait for a core is the one-vCPU estimate. The other
+ *   helpers included: the line with the wait for a core is the one-vCPU estimate, on an idle
+ *   machine (taskset keeps the run on core 0, not other processes off it: the bench warns when the
+ *   thread waited clearly longer than its helpers ran). The other
  *   threads' CPU is the run's own V8 helpers alone, and the peak RSS is the run's process alone. The
  *   stand-ins' answers are stamped on another process's clock: both derive epoch ms from the
  *   system's wall clock at their start, and the skew measured at each sample's start (in its JSON)

@@ -3,9 +3,10 @@
  * from time spent waiting for a core: on a 2-core machine the run's thread waits while the
  * stand-ins' worker and V8's helper threads run; pinned to one core with the stand-ins in another
  * process (bench/first-block.ts's one-core mode), it waits while its own V8 helpers run. Linux
- * only: `/proc/<pid>/task/<tid>/schedstat` gives nanoseconds on a core, then nanoseconds ready but waiting on a run queue (about 20 µs a
- * read). The kernel brings a running thread's figure up to date only at a scheduler tick (4 ms
- * here) or when asked for the process's usage, so `process.cpuUsage()` is called first.
+ * only: `/proc/<pid>/task/<tid>/schedstat` gives nanoseconds on a core, then nanoseconds ready but
+ * waiting on a run queue (about 20 µs a read). The kernel brings a running thread's figure up to
+ * date only at a scheduler tick (4 ms here) or when asked for the process's usage, so
+ * `process.cpuUsage()` is called first.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
