@@ -14,16 +14,18 @@
  */
 import { parseRange } from './ip-parse';
 import type { NetworkRange } from './network-range';
-import type { Cidr } from './types';
+import type { Cidr, Family } from './types';
 
 /** The ranges one plan has parsed, by the text they were written as. */
 export class ParsedRanges {
   /** `null` remembers a text that does not parse. */
   private readonly byText = new Map<string, NetworkRange | null>();
-  /** Ranges recorded by {@link remember} and not yet in `byText`, in the order recorded. */
-  private remembered: NetworkRange[] = [];
-  /** How many of `remembered` have been asked for, one after another in that order (not indexed). */
-  private served = 0;
+  /** Ranges recorded by {@link remember} and not yet in `byText`, each family's in the order recorded. */
+  private remembered: Record<Family, NetworkRange[]> = { IPV4: [], IPV6: [] };
+  /** How many of each family's `remembered` have been asked for, one after another in that order (not indexed). */
+  private readonly served: Record<Family, number> = { IPV4: 0, IPV6: 0 };
+  /** Whether anything is in `remembered`. */
+  private pending = false;
 
   /**
    * `parseRange(text)`, parsed the first time `text` is asked for only: the range recorded or
@@ -31,11 +33,13 @@ export class ParsedRanges {
    * recorded, which gets each recorded range in turn: equal in content).
    */
   range(text: string): NetworkRange | undefined {
-    if (this.remembered.length > 0) {
-      // Asked for in the order recorded: no index needed (see remember).
-      const next = this.remembered[this.served];
+    if (this.pending) {
+      // Asked for in the order recorded: no index needed (see remember). A canonical IPv6 text
+      // has a colon and an IPv4 one none; any other text misses and indexes them all.
+      const family: Family = text.includes(':') ? 'IPV6' : 'IPV4';
+      const next = this.remembered[family][this.served[family]];
       if (next?.cidr === text && !this.byText.has(text)) {
-        this.served++;
+        this.served[family]++;
         return next;
       }
       this.drain();
@@ -54,21 +58,30 @@ export class ParsedRanges {
    * Records a range parsed elsewhere (normalization widens keys to ranges it has in hand): the
    * plan then finds its canonical text parsed. A text already recorded keeps its range.
    *
-   * Not indexed while the look-ups ask for the recorded ranges in the order they were recorded,
-   * as a first run's IP set plans do (normalization records each rule's ranges in range order,
-   * and the ledger step keeps that order for the new ranges): a map of 10,000 ranges, built and
-   * read in code V8 has not compiled yet, was one of the steps between the intent leaving and the
-   * first set write (lambdas/blocker/run.ts). The first look-up out of that order indexes them all.
+   * Not indexed while the look-ups ask for each family's recorded ranges in the order they were
+   * recorded, as a first run's IP set plans do (normalization records each rule's ranges in range
+   * order, and the ledger step keeps that order for the new ranges; the run plans one family's
+   * sets after the other, the smaller first): a map of 10,000 ranges, built and read in code V8
+   * has not compiled yet, was one of the steps between the intent leaving and the first set write
+   * (lambdas/blocker/run.ts). The first look-up out of that order indexes them all.
    */
   remember(range: NetworkRange): void {
-    this.remembered.push(range);
+    this.remembered[range.family].push(range);
+    this.pending = true;
   }
 
-  /** Indexes the remembered ranges, those already asked for included, in the order they were recorded. */
+  /** Indexes the remembered ranges, those already asked for included, each family's in the order recorded. */
   private drain(): void {
-    const ranges = this.remembered;
-    this.remembered = [];
-    this.served = 0;
+    const { IPV4, IPV6 } = this.remembered;
+    this.remembered = { IPV4: [], IPV6: [] };
+    this.served.IPV4 = 0;
+    this.served.IPV6 = 0;
+    this.pending = false;
+    this.index(IPV4);
+    this.index(IPV6);
+  }
+
+  private index(ranges: readonly NetworkRange[]): void {
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i] as NetworkRange;
       if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);

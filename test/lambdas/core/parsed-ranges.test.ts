@@ -1,7 +1,8 @@
 /**
  * ParsedRanges: a plan's ranges, each parsed once; ranges that normalization recorded are found
  * by their canonical text without a parse, whether looked up before or after other texts, in the
- * order recorded (a first run's plans, served without an index) or in any other.
+ * order recorded (a first run's plans, served without an index, one family after the other) or in
+ * any other.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -136,6 +137,28 @@ describe('ParsedRanges', () => {
     expect(again.range('62.0.6.0/24')).toBe(c);
   });
 
+  it("serves each family's remembered ranges in their own order, whichever family is asked for first", () => {
+    const parse = (text: string) => {
+      const range = parseRange(text);
+      if (range === undefined) throw new Error(`fixture ${text} does not parse`);
+      return range;
+    };
+    // A text recorded twice gives each range in turn only while served without the index (the
+    // documented exception above): the sign that neither family's look-ups indexed the other's.
+    const [a, b, x, y] = [parse('62.0.5.0/24'), parse('62.0.5.0/24'), parse('2a01:4f8::/64'), parse('2a01:4f8::/64')];
+    const parsed = new ParsedRanges();
+    parsed.remember(a);
+    parsed.remember(b);
+    parsed.remember(x);
+    parsed.remember(y);
+
+    // The run plans the smaller family first: here IPv6, recorded after IPv4.
+    expect(parsed.range('2a01:4f8::/64')).toBe(x);
+    expect(parsed.range('2a01:4f8::/64')).toBe(y);
+    expect(parsed.range('62.0.5.0/24')).toBe(a);
+    expect(parsed.range('62.0.5.0/24')).toBe(b);
+  });
+
   it('gives what parseRange gives for any text, whatever was remembered and in whatever order it is asked for', () => {
     const canonical = fc.oneof(
       fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 3 })).map(([a, b]) => `${a}.${b}.0.0/24`),
@@ -153,13 +176,17 @@ describe('ParsedRanges', () => {
         fc.nat({ max: 12 }),
         fc.array(asked, { maxLength: 12 }),
         fc.boolean(),
-        (recorded, inOrder, others, lookUpFirst) => {
+        fc.boolean(),
+        (recorded, inOrder, others, lookUpFirst, ipv6First) => {
           const parsed = new ParsedRanges();
           // Some texts looked up before anything is remembered: a remembered range must not replace them.
           const early = lookUpFirst ? others.slice(0, 3).map((text) => [text, parsed.range(text)] as const) : [];
           for (const text of recorded) parsed.remember(parseRange(text) as NonNullable<ReturnType<typeof parseRange>>);
-          // A first run's plans: the recorded texts in the order recorded, then anything.
-          for (const text of [...recorded.slice(0, inOrder), ...others, ...recorded]) {
+          // A first run's plans: the recorded texts in the order recorded, one family or the
+          // other first, then anything.
+          const family = recorded.slice(0, inOrder).filter((text) => text.includes(':') === ipv6First);
+          const rest = recorded.slice(0, inOrder).filter((text) => text.includes(':') !== ipv6First);
+          for (const text of [...family, ...rest, ...others, ...recorded]) {
             expect(parsed.range(text)).toEqual(parseRange(text));
             expect(parsed.cidr(text)).toBe(parseRange(text)?.cidr);
           }
