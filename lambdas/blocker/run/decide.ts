@@ -40,6 +40,7 @@ import {
   message,
   OVERFLOW_SAMPLE,
   perList,
+  perListBiggestLast,
   tierOfList,
   type BlockerDeps,
   type FamilyPlan,
@@ -166,8 +167,9 @@ export async function decide(
   const sightings = byList(sightingsOf(settings, outside.sightings, actionPlan));
   const rows = await confirmedRows(deps, known, present, sightings, actionPlan);
   const ended = endBlocks(deps, rows, actionPlan, allowlist, now);
-  const steps = perList((key) =>
-    stepFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings[key], shared, now),
+  const steps = perListBiggestLast(
+    (key) => sightings[key].length + ended.rows[key].length,
+    (key) => stepFamily(key, settings, inputs, present[key], rows[key], ended.rows[key], sightings[key], shared, now),
   );
   return {
     collected,
@@ -535,30 +537,43 @@ function stepFamily(
  * @throws RangeError when a ledger range does not parse (core/shard-plan).
  */
 export function planSets(inputs: RunInputs, decision: LedgerDecision): RunDecision {
-  const plans = perList((key): FamilyPlan => {
-    const stepped = decision.steps[key];
-    const snapshots = inputs.blocklists[key];
-    // A neighbour list without a neighbour tier has no sets (and, never read nor sighted, no rows).
-    const sharded =
-      snapshots.length === 0
-        ? { shards: [], overflow: stepped.step.active }
-        : planShards({
-            shards: snapshots.map((set) => set.addresses),
-            active: stepped.step.active,
-            expired: stepped.step.expired,
-            capacity: IP_SET_CAPACITY,
-            parsed: decision.parsed,
-          });
-    return {
-      ...stepped,
-      plan: combinedPlan(
-        sharded.shards.map((shard) => shard.plan),
-        sharded.overflow,
-      ),
-      shards: sharded.shards.map((planned, index) => ({ planned, snapshot: snapshots[index] as IpSetSnapshot })),
-    };
-  });
+  const plans = perListBiggestLast(
+    (key) => planSize(decision.steps[key], inputs.blocklists[key]),
+    (key): FamilyPlan => planList(key, inputs, decision),
+  );
   return { ...decision, plans };
+}
+
+/** How many ranges and entries a list's plan goes through: its ledger step's rows and its sets' entries. */
+function planSize(stepped: FamilyStep, snapshots: readonly IpSetSnapshot[]): number {
+  let entries = 0;
+  for (const set of snapshots) entries += set.addresses.length;
+  return stepped.step.active.length + stepped.step.expired.length + entries;
+}
+
+/** One list's IP set plans (see {@link planSets}). */
+function planList(key: ListKey, inputs: RunInputs, decision: LedgerDecision): FamilyPlan {
+  const stepped = decision.steps[key];
+  const snapshots = inputs.blocklists[key];
+  // A neighbour list without a neighbour tier has no sets (and, never read nor sighted, no rows).
+  const sharded =
+    snapshots.length === 0
+      ? { shards: [], overflow: stepped.step.active }
+      : planShards({
+          shards: snapshots.map((set) => set.addresses),
+          active: stepped.step.active,
+          expired: stepped.step.expired,
+          capacity: IP_SET_CAPACITY,
+          parsed: decision.parsed,
+        });
+  return {
+    ...stepped,
+    plan: combinedPlan(
+      sharded.shards.map((shard) => shard.plan),
+      sharded.overflow,
+    ),
+    shards: sharded.shards.map((planned, index) => ({ planned, snapshot: snapshots[index] as IpSetSnapshot })),
+  };
 }
 
 /** Every set the run read, as indexes: each list's sets together, and each shared set. */
