@@ -1,0 +1,46 @@
+/**
+ * `npm run bench`'s driver: a bench name it does not know, or a bad setting of a bench named
+ * later, stops it before any bench has run (a whole `npm run bench` takes minutes).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** `tsx bench/run.ts ...names` with `env` added; its exit code and output. */
+async function bench(names: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', ...names],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('npm run bench', () => {
+  it('refuses a bench name it does not know, naming the benches it has, and runs none', async () => {
+    const result = await bench(['core', 'first-blok']);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('no bench named first-blok; the benches are core, waf-round-trips, first-block');
+    expect(result.stdout).not.toContain('# core');
+  });
+
+  it('stops on a bad setting of a later bench before the first bench runs', async () => {
+    const result = await bench(['core', 'first-block'], { FIRST_BLOCK_SAMPLES: 'many' });
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('FIRST_BLOCK_SAMPLES must be a whole number from 1 to 99, got "many"');
+    expect(result.stdout).not.toContain('# core');
+  });
+});
