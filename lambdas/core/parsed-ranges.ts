@@ -20,27 +20,31 @@ import type { Cidr, Family } from './types';
 export class ParsedRanges {
   /** `null` remembers a text that does not parse. */
   private readonly byText = new Map<string, NetworkRange | null>();
-  /** Ranges recorded by {@link remember} and not yet in `byText`, each family's in the order recorded. */
-  private remembered: Record<Family, NetworkRange[]> = { IPV4: [], IPV6: [] };
-  /** How many of each family's `remembered` have been asked for, one after another in that order (not indexed). */
-  private readonly served: Record<Family, number> = { IPV4: 0, IPV6: 0 };
-  /** Whether anything is in `remembered`. */
-  private pending = false;
+  /**
+   * Ranges recorded by {@link remember} and not yet in `byText`: one queue per family and prefix
+   * length (a run has two or three), each in the order recorded.
+   */
+  private queues: RecordedQueue[] = [];
 
   /**
    * `parseRange(text)`, parsed the first time `text` is asked for only: the range recorded or
    * parsed first for that text (but for a text recorded twice and asked for twice in the order
-   * recorded, which gets each recorded range in turn: equal in content).
+   * recorded among its family's ranges of its prefix length, which gets each recorded range in
+   * turn: equal in content).
    */
   range(text: string): NetworkRange | undefined {
-    if (this.pending) {
-      // Asked for in the order recorded: no index needed (see remember). A canonical IPv6 text
-      // has a colon and an IPv4 one none; any other text misses and indexes them all.
-      const family: Family = text.includes(':') ? 'IPV6' : 'IPV4';
-      const next = this.remembered[family][this.served[family]];
-      if (next?.cidr === text && !this.byText.has(text)) {
-        this.served[family]++;
-        return next;
+    const queues = this.queues;
+    if (queues.length > 0) {
+      // Asked for in the order recorded: no index needed (see remember). Each queue's next range
+      // is compared, not the text's family and prefix parsed: the plans ask with the very string
+      // recorded, and two or three comparisons cost less than a parse.
+      for (let q = 0; q < queues.length; q++) {
+        const queue = queues[q] as RecordedQueue;
+        const next = queue.ranges[queue.served];
+        if (next !== undefined && next.cidr === text && !this.byText.has(text)) {
+          queue.served++;
+          return next;
+        }
       }
       this.drain();
     }
@@ -58,33 +62,35 @@ export class ParsedRanges {
    * Records a range parsed elsewhere (normalization widens keys to ranges it has in hand): the
    * plan then finds its canonical text parsed. A text already recorded keeps its range.
    *
-   * Not indexed while the look-ups ask for each family's recorded ranges in the order they were
-   * recorded, as a first run's IP set plans do (normalization records each rule's ranges in range
-   * order, and the ledger step keeps that order for the new ranges; the run plans one family's
-   * sets after the other, the smaller first): a map of 10,000 ranges, built and read in code V8
-   * has not compiled yet, was one of the steps between the intent leaving and the first set write
-   * (lambdas/blocker/run.ts). The first look-up out of that order indexes them all.
+   * Not indexed while the look-ups ask for the recorded ranges of each family and prefix length
+   * in the order they were recorded, as a first run's IP set plans do: normalization records each
+   * rule's ranges in range order (with a neighbour tier, its offenders' and then its neighbours',
+   * of another prefix length), the ledger step keeps that order for the new ranges, and the run
+   * plans its lists one after the other, in whatever order. A map of 10,000 ranges, built and read
+   * in code V8 has not compiled yet, was one of the steps between the intent leaving and the first
+   * set write (lambdas/blocker/run.ts). The first look-up out of that order indexes them all.
    */
   remember(range: NetworkRange): void {
-    this.remembered[range.family].push(range);
-    this.pending = true;
+    const queues = this.queues;
+    for (let q = 0; q < queues.length; q++) {
+      const queue = queues[q] as RecordedQueue;
+      if (queue.family === range.family && queue.prefix === range.prefix) {
+        queue.ranges.push(range);
+        return;
+      }
+    }
+    queues.push({ family: range.family, prefix: range.prefix, ranges: [range], served: 0 });
   }
 
-  /** Indexes the remembered ranges, those already asked for included, each family's in the order recorded. */
+  /** Indexes the remembered ranges, those already asked for included, each queue's in the order recorded. */
   private drain(): void {
-    const { IPV4, IPV6 } = this.remembered;
-    this.remembered = { IPV4: [], IPV6: [] };
-    this.served.IPV4 = 0;
-    this.served.IPV6 = 0;
-    this.pending = false;
-    this.index(IPV4);
-    this.index(IPV6);
-  }
-
-  private index(ranges: readonly NetworkRange[]): void {
-    for (let i = 0; i < ranges.length; i++) {
-      const range = ranges[i] as NetworkRange;
-      if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
+    const queues = this.queues;
+    this.queues = [];
+    for (const { ranges } of queues) {
+      for (let i = 0; i < ranges.length; i++) {
+        const range = ranges[i] as NetworkRange;
+        if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
+      }
     }
   }
 
@@ -97,4 +103,13 @@ export class ParsedRanges {
 /** `parseRange(text)` through `parsed` when there is one. */
 export function parseWith(parsed: ParsedRanges | undefined, text: string): NetworkRange | undefined {
   return parsed === undefined ? parseRange(text) : parsed.range(text);
+}
+
+/** Ranges recorded by {@link ParsedRanges.remember} of one family and prefix length. */
+interface RecordedQueue {
+  readonly family: Family;
+  readonly prefix: number;
+  readonly ranges: NetworkRange[];
+  /** How many of `ranges` were asked for, one after another in the order recorded. */
+  served: number;
 }

@@ -144,19 +144,35 @@ describe('ParsedRanges', () => {
     expect(again.range('62.0.6.0/24')).toBe(c);
   });
 
-  it("serves each family's remembered ranges in their own order, whichever family is asked for first", () => {
+  it("serves each family's remembered ranges of each prefix length in their own order, whichever is asked for first", () => {
     // A text recorded twice gives each range in turn only while served without the index (the
-    // documented exception above): the sign that neither family's look-ups indexed the other's.
-    const recorded = ['62.0.5.0/24', '62.0.5.0/24', '2a01:4f8::/64', '2a01:4f8::/64'].map(parseFixture);
+    // documented exception above): the sign that no look-up indexed the ranges of another queue.
+    // Recorded as normalization records one rule's keys with a neighbour tier: offenders (/32),
+    // then neighbours (/24); then the IPv6 ones.
+    const texts = ['62.0.5.7/32', '62.0.5.7/32', '62.0.5.0/24', '62.0.5.0/24', '2a01:4f8::/64', '2a01:4f8::/64'];
+    const recorded = texts.map(parseFixture);
     const parsed = new ParsedRanges();
     for (const range of recorded) parsed.remember(range);
 
-    // The run plans the smaller family first: here IPv6, recorded after IPv4.
-    const asked = ['2a01:4f8::/64', '2a01:4f8::/64', '62.0.5.0/24', '62.0.5.0/24'].map((text) => parsed.range(text));
-    const [a, b, x, y] = recorded;
-    const expected = [x, y, a, b];
-    expect(asked).toHaveLength(expected.length);
-    for (const [i, range] of asked.entries()) expect(range).toBe(expected[i]);
+    // The run plans the smaller lists first: here IPv6, then the neighbours' /24s, then the offenders.
+    const order = [4, 5, 2, 3, 0, 1];
+    const asked = order.map((i) => parsed.range(texts[i] as string));
+    expect(asked).toHaveLength(order.length);
+    for (const [n, range] of asked.entries()) expect(range).toBe(recorded[order[n] as number]);
+  });
+
+  it('serves the ranges of a queue remembered after an index in their order again, IPv6 as IPv4', () => {
+    const parsed = new ParsedRanges();
+    parsed.remember(parseFixture('2a01:4f8::/64'));
+    parsed.remember(parseFixture('62.0.5.0/24'));
+    expect(parsed.range('2a01:4f8::/64')?.cidr).toBe('2a01:4f8::/64');
+    expect(parsed.range('198.51.100.0/24')).toBeDefined(); // out of order: everything indexed
+    const [x, y] = [parseFixture('2a01:4f8:1::/64'), parseFixture('2a01:4f8:1::/64')];
+    parsed.remember(x);
+    parsed.remember(y);
+
+    expect(parsed.range('2a01:4f8:1::/64')).toBe(x);
+    expect(parsed.range('2a01:4f8:1::/64')).toBe(y);
   });
 
   it('gives what parseRange gives for any text, whatever was remembered and in whatever order it is asked for', () => {
