@@ -78,12 +78,8 @@ export function perList<T>(make: (key: ListKey) => T): Record<ListKey, T> {
  * As {@link perList}, but `make` is called for the lists in ascending order of `size` (how many
  * ranges it will go through; equal sizes in {@link LISTS} order), the biggest list last. The
  * record is the same whatever the order: `make` must not depend on what it made for another list.
- *
- * Why the order: V8 compiles a function that a big list's loop has made hot while the loop runs
- * (on-stack replacement), then compiles it again, whole, the next time it is called. Called after
- * the big list for lists with nothing in them, that second compilation buys nothing, and before
- * the first IP set write it is time the run waits for on one vCPU: 5 of the 50 or so compilations
- * between a first run's start and its first `UpdateIPSet` (docs/blocker.md).
+ * Why: so that the functions a big list makes hot are not compiled again for the lists after it
+ * before the first IP set write (docs/blocker.md, "The biggest list last").
  */
 export function perListBiggestLast<T>(size: (key: ListKey) => number, make: (key: ListKey) => T): Record<ListKey, T> {
   const sizes = new Map(LISTS.map((key) => [key, size(key)] as const));
