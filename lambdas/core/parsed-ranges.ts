@@ -22,7 +22,7 @@ export class ParsedRanges {
   private readonly byText = new Map<string, NetworkRange | null>();
   /**
    * Ranges recorded by {@link remember} and not yet in `byText`: one queue per family and prefix
-   * length (a run has two or three), each in the order recorded.
+   * length (one per list's prefix, and one per wider key: a few), each in the order recorded.
    */
   private queues: RecordedQueue[] = [];
 
@@ -33,27 +33,30 @@ export class ParsedRanges {
    * turn: equal in content).
    */
   range(text: string): NetworkRange | undefined {
+    // Asked for in the order recorded: no index needed (see remember). Each queue's next range is
+    // compared, not the text's family and prefix parsed: the plans ask with the very string recorded.
     const queues = this.queues;
-    if (queues.length > 0) {
-      // Asked for in the order recorded: no index needed (see remember). Each queue's next range
-      // is compared, not the text's family and prefix parsed: the plans ask with the very string
-      // recorded, and two or three comparisons cost less than a parse.
-      for (let q = 0; q < queues.length; q++) {
-        const queue = queues[q] as RecordedQueue;
-        const next = queue.ranges[queue.served];
-        if (next !== undefined && next.cidr === text && !this.byText.has(text)) {
-          queue.served++;
-          return next;
-        }
+    for (let q = 0; q < queues.length; q++) {
+      const queue = queues[q] as RecordedQueue;
+      const next = queue.ranges[queue.served];
+      if (next !== undefined && next.cidr === text && !this.byText.has(text)) {
+        queue.served++;
+        return next;
       }
-      this.drain();
     }
     let range = this.byText.get(text);
     if (range === undefined) {
-      range = parseRange(text) ?? null;
-      this.byText.set(text, range);
-      // The canonical text is what later steps ask for: found without a second parse.
-      if (range !== null && range.cidr !== text && !this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
+      const parsed = parseRange(text);
+      // A range recorded for this text, if any, is in the queue of its family and prefix length:
+      // that queue is indexed first, so that the range recorded first keeps the text.
+      if (parsed !== undefined) this.drain(parsed.family, parsed.prefix);
+      range = this.byText.get(text);
+      if (range === undefined) {
+        range = parsed ?? null;
+        this.byText.set(text, range);
+        // The canonical text is what later steps ask for: found without a second parse.
+        if (range !== null && range.cidr !== text && !this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
+      }
     }
     return range ?? undefined;
   }
@@ -68,7 +71,9 @@ export class ParsedRanges {
    * of another prefix length), the ledger step keeps that order for the new ranges, and the run
    * plans its lists one after the other, in whatever order. A map of 10,000 ranges, built and read
    * in code V8 has not compiled yet, was one of the steps between the intent leaving and the first
-   * set write (lambdas/blocker/run.ts). The first look-up out of that order indexes them all.
+   * set write (lambdas/blocker/run.ts). A look-up out of that order (a range asked for again, or
+   * any text not recorded, such as a set's entry) indexes the queue of its family and prefix
+   * length, and leaves the others as they are.
    */
   remember(range: NetworkRange): void {
     const queues = this.queues;
@@ -82,15 +87,15 @@ export class ParsedRanges {
     queues.push({ family: range.family, prefix: range.prefix, ranges: [range], served: 0 });
   }
 
-  /** Indexes the remembered ranges, those already asked for included, each queue's in the order recorded. */
-  private drain(): void {
-    const queues = this.queues;
-    this.queues = [];
-    for (const { ranges } of queues) {
-      for (let i = 0; i < ranges.length; i++) {
-        const range = ranges[i] as NetworkRange;
-        if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
-      }
+  /** Indexes the queue of `family` and `prefix`, its ranges already asked for included, in the order recorded. */
+  private drain(family: Family, prefix: number): void {
+    const at = this.queues.findIndex((queue) => queue.family === family && queue.prefix === prefix);
+    if (at === -1) return;
+    const { ranges } = this.queues[at] as RecordedQueue;
+    this.queues.splice(at, 1);
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i] as NetworkRange;
+      if (!this.byText.has(range.cidr)) this.byText.set(range.cidr, range);
     }
   }
 

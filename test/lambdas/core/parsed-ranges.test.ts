@@ -1,8 +1,8 @@
 /**
  * ParsedRanges: a plan's ranges, each parsed once; ranges that normalization recorded are found
  * by their canonical text without a parse, whether looked up before or after other texts, in the
- * order recorded (a first run's plans, served without an index, one family after the other) or in
- * any other.
+ * order recorded for each family and prefix length (a first run's plans, served without an index,
+ * one list after the other) or in any other.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -175,10 +175,51 @@ describe('ParsedRanges', () => {
     expect(parsed.range('2a01:4f8:1::/64')).toBe(y);
   });
 
+  it('indexes only the queue of an out-of-order text, and serves what is remembered after that in order', () => {
+    const parsed = new ParsedRanges();
+    const recorded = ['62.0.0.0/24', '62.0.1.0/24', '2a01:4f8::/64', '2a01:4f8::/64'].map(parseFixture);
+    for (const range of recorded) parsed.remember(range);
+    const [a, b, v6, v6Again] = recorded;
+    expect(parsed.range('62.0.1.0/24')).toBe(b); // out of order: the IPv4 /24 queue is indexed
+    // The IPv6 queue was not: its duplicate text is still served in turn.
+    expect(parsed.range('2a01:4f8::/64')).toBe(v6);
+    expect(parsed.range('2a01:4f8::/64')).toBe(v6Again);
+    expect(parsed.range('62.0.0.0/24')).toBe(a);
+
+    // Remembered after the index: a queue of its own, served in turn again.
+    const later = ['62.0.2.0/24', '62.0.2.0/24'].map(parseFixture);
+    for (const range of later) parsed.remember(range);
+    expect(parsed.range('62.0.2.0/24')).toBe(later[0]);
+    expect(parsed.range('62.0.2.0/24')).toBe(later[1]);
+  });
+
+  it('keeps IPv4 and IPv6 ranges of one prefix length apart', () => {
+    const parsed = new ParsedRanges();
+    const recorded = ['62.0.0.1/32', '2a01:4f8::/32', '62.0.0.1/32', '2a01:4f8::/32'].map(parseFixture);
+    for (const range of recorded) parsed.remember(range);
+
+    expect(parsed.range('2a01:4f8::/32')).toBe(recorded[1]);
+    expect(parsed.range('2a01:4f8::/32')).toBe(recorded[3]);
+    expect(parsed.range('62.0.0.1/32')).toBe(recorded[0]);
+  });
+
+  it('gives a text asked for again out of order the range recorded first for it', () => {
+    const parsed = new ParsedRanges();
+    // Recorded a, b, a': a asked for twice, the second time out of order, gets a both times.
+    const recorded = ['62.0.0.0/24', '62.0.1.0/24', '62.0.0.0/24'].map(parseFixture);
+    for (const range of recorded) parsed.remember(range);
+
+    expect(parsed.range('62.0.0.0/24')).toBe(recorded[0]);
+    expect(parsed.range('62.0.0.0/24')).toBe(recorded[0]);
+    expect(parsed.range('62.0.1.0/24')).toBe(recorded[1]);
+  });
+
   it('gives what parseRange gives for any text, whatever was remembered and in whatever order it is asked for', () => {
+    // Several queues: IPv4 /16, /24 and /32, IPv6 /32, /48 and /64.
     const canonical = fc.oneof(
       fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 3 })).map(([a, b]) => `${a}.${b}.0.0/24`),
       fc.integer({ min: 0, max: 3 }).map((n) => `2a01:4f8:${n}::/64`),
+      fc.constantFrom('62.7.0.0/16', '62.7.1.9/32', '62.7.1.0/24', '2a01:4f8::/32', '2a01:4f8:1::/48'),
     );
     // The canonical texts, the same ranges written with host bits, and texts that do not parse.
     const asked = fc.oneof(
