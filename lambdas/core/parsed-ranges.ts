@@ -24,7 +24,7 @@ export class ParsedRanges {
    * Ranges recorded by {@link remember} and not yet in `byText`: one queue per family and prefix
    * length (one per list's prefix, and one per wider key: a few), each in the order recorded.
    */
-  private queues: RecordedQueue[] = [];
+  private readonly queues: RecordedQueue[] = [];
 
   /**
    * `parseRange(text)`, parsed the first time `text` is asked for only: the range recorded or

@@ -89,6 +89,7 @@ export function perListBiggestLast<T>(size: (key: ListKey) => number, make: (key
   for (const key of order) made.set(key, make(key));
   return perList((key) => made.get(key) as T);
 }
+
 /** How many ranges a log line or report names; the rest are counted. */
 export const OVERFLOW_SAMPLE = 20;
 
