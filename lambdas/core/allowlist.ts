@@ -45,6 +45,14 @@ export class Allowlist {
     if (parsed === undefined) throw new RangeError(`"${range}" is not an IPv4 or IPv6 address or range`);
     return this.index.intersects(parsed);
   }
+
+  /**
+   * The allowlist's IPv4 space as disjoint intervals, in address order: see
+   * `IntervalIndex.ipv4Bounds` (./range-index).
+   */
+  ipv4Bounds(): readonly number[] {
+    return this.index.ipv4Bounds();
+  }
 }
 
 /**

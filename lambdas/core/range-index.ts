@@ -12,6 +12,7 @@ import type { Family } from './types';
 export class IntervalIndex {
   private readonly firsts: Record<Family, number[]> = { IPV4: [], IPV6: [] };
   private readonly lasts: Record<Family, number[]> = { IPV4: [], IPV6: [] };
+  private ipv4: number[] | undefined;
 
   /** @param ranges - Ranges of either family, in any order; host bits are ignored. */
   constructor(ranges: Iterable<ParsedAddress>) {
@@ -30,6 +31,22 @@ export class IntervalIndex {
         lasts.push(l0, l1, l2, l3);
       }
     }
+  }
+
+  /**
+   * The IPv4 intervals as numbers, flat and in address order: the first and last address of each
+   * (`[first0, last0, first1, last1, ...]`, each an unsigned 32-bit address). For a caller that
+   * takes many ranges in address order (normalizeKeys): it walks the intervals beside them, one
+   * comparison per range, where {@link intersects} searches them for each. Made once, then kept.
+   */
+  ipv4Bounds(): readonly number[] {
+    if (this.ipv4 !== undefined) return this.ipv4;
+    const firsts = this.firsts.IPV4;
+    const lasts = this.lasts.IPV4;
+    const bounds: number[] = [];
+    for (let at = 0; at < firsts.length; at += 4) bounds.push(firsts[at] ?? 0, lasts[at] ?? 0);
+    this.ipv4 = bounds;
+    return bounds;
   }
 
   /** True when `range` (host bits cleared) intersects a stored interval. */

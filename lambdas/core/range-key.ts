@@ -2,9 +2,9 @@
  * A compact identity of a range, to match, count and order many ranges without formatting them:
  * what normalization, merging and reconcile use as map keys.
  */
-import { formatCidr } from './cidr-format';
+import { formatCidr, formatIpv4 } from './cidr-format';
 import { createAddressScan, scanAddress, type AddressScan } from './ip-parse';
-import { maskWord, networkRange, type NetworkRange } from './network-range';
+import { maskWord, type NetworkRange } from './network-range';
 import type { Cidr } from './types';
 
 /**
@@ -92,7 +92,9 @@ function compareStrings(a: string, b: string): number {
  */
 export function ipv4RangeOfKey(key: number): NetworkRange {
   const prefix = key % 64;
-  return networkRange({ family: 'IPV4', prefix, w0: (key - prefix) / 64, w1: 0, w2: 0, w3: 0 }, prefix);
+  // A key's address has its host bits cleared already (scanRangeKey): no masking to do.
+  const w0 = (key - prefix) / 64;
+  return { family: 'IPV4', prefix, w0, w1: 0, w2: 0, w3: 0, cidr: formatIpv4(w0, prefix) };
 }
 
 /** The canonical text of the range a {@link RangeKey} stands for. */

@@ -139,3 +139,11 @@ const SPECIAL_PURPOSE_INDEX = new IntervalIndex(
 export function isNonGlobal(range: NetworkRange): boolean {
   return SPECIAL_PURPOSE_INDEX.intersects(range);
 }
+
+/**
+ * The IPv4 space {@link isNonGlobal} refuses, as disjoint intervals in address order (see
+ * `IntervalIndex.ipv4Bounds` in ./range-index): for a caller that takes many ranges in address order.
+ */
+export function nonGlobalIpv4Bounds(): readonly number[] {
+  return SPECIAL_PURPOSE_INDEX.ipv4Bounds();
+}
