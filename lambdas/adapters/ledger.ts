@@ -845,6 +845,8 @@ interface IntentGroup {
   /** The shared fields as JSON (an entry without `range`). */
   readonly json: string;
   readonly ranges: Cidr[];
+  /** The ranges' bytes in the intent, each quoted with its comma: what {@link intentParts} counts. */
+  readonly rangeBytes: number;
 }
 
 /**
@@ -854,24 +856,24 @@ interface IntentGroup {
  * its group was a third of the intent's CPU on the path to the first block.
  */
 function intentGroups(entries: readonly LedgerEntry[]): IntentGroup[] {
-  const groups = new Map<string, Cidr[]>();
+  const groups = new Map<string, { ranges: Cidr[]; rangeBytes: number }>();
   let previous: LedgerEntry | undefined;
-  let previousRanges: Cidr[] = [];
+  let group = { ranges: [] as Cidr[], rangeBytes: 0 };
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as LedgerEntry;
-    if (previous !== undefined && alikeButRange(previous, entry)) {
-      previousRanges.push(entry.range);
-      continue;
+    if (previous === undefined || !alikeButRange(previous, entry)) {
+      const { range, ...shared } = entry;
+      const json = JSON.stringify(shared);
+      group = groups.get(json) ?? { ranges: [], rangeBytes: 0 };
+      if (group.ranges.length === 0) groups.set(json, group);
+      previous = entry;
+      group.ranges.push(range);
+    } else {
+      group.ranges.push(entry.range);
     }
-    const { range, ...shared } = entry;
-    const json = JSON.stringify(shared);
-    let ranges = groups.get(json);
-    if (ranges === undefined) groups.set(json, (ranges = []));
-    ranges.push(range);
-    previous = entry;
-    previousRanges = ranges;
+    group.rangeBytes += entry.range.length + 3; // a CIDR is ASCII: its quotes and a comma
   }
-  return [...groups].map(([json, ranges]) => ({ json, ranges }));
+  return [...groups].map(([json, { ranges, rangeBytes }]) => ({ json, ranges, rangeBytes }));
 }
 
 /**
@@ -915,9 +917,15 @@ function intentParts(entries: readonly LedgerEntry[], maxBytes: number): string[
   };
   const all = intentGroups(entries);
   for (let g = 0; g < all.length; g++) {
-    const { json, ranges } = all[g] as IntentGroup;
+    const { json, ranges, rangeBytes } = all[g] as IntentGroup;
     // `{"entry":…,"ranges":[…]},`: the group's fixed bytes, then each range's quotes and comma.
     const head = Buffer.byteLength(json, 'utf8') + '{"entry":,"ranges":[]},'.length;
+    // A group that fits whole (a first run's 10,000 new ranges) is not counted range by range.
+    if (bytes + head + rangeBytes <= maxBytes) {
+      groups.push(`{"entry":${json},"ranges":${JSON.stringify(ranges)}}`);
+      bytes += head + rangeBytes;
+      continue;
+    }
     let taken: string[] = [];
     const flush = () => {
       if (taken.length > 0) groups.push(`{"entry":${json},"ranges":${JSON.stringify(taken)}}`);
