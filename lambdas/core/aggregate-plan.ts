@@ -129,13 +129,18 @@ export function planSetClaims(
       ? { kept: { claims: want, entries: known.aggregate }, overflow: [] }
       : fitAround(want, room, known.taint ?? new ForeignEntries(ownership.foreign, floor, parsed), floor, parsed);
   const { addresses, removed, appended } = nextAddresses(current, ownership, kept.entries, parsed);
-  const added = inAddressOrder(
-    heldBefore.size === 0 ? kept.claims : kept.claims.filter((claim) => !heldBefore.has(claim.range)),
-    parsed,
-  );
+  let added: Cidr[] | undefined;
   return {
     addresses,
-    added,
+    // Sorted when first asked for: the report needs it, the set's write does not, so a first run's
+    // 10,000 new ranges are not sorted before its first block (docs/blocker.md).
+    get added(): Cidr[] {
+      added ??= inAddressOrder(
+        heldBefore.size === 0 ? kept.claims : kept.claims.filter((claim) => !heldBefore.has(claim.range)),
+        parsed,
+      );
+      return added;
+    },
     removed,
     overflow: overflow.map((claim) => claim.entry),
     foreign: ownership.foreign.length,

@@ -184,7 +184,7 @@ export function ownedSetEntries(
  * of a family, and each re-plan after a lock conflict) without parsing them again each time.
  */
 export class OwnedRanges {
-  private readonly blocks: Block[];
+  private blocks: readonly Block[];
   private keys: ReadonlySet<Cidr> | undefined;
   private sorted = false;
 
@@ -199,6 +199,18 @@ export class OwnedRanges {
   }
 
   /**
+   * Owned ranges parsed already (a plan's claims carry theirs), taken as they are and not copied
+   * until they are first sorted: a first run's sets hold no entry to classify, and a pass over
+   * 10,000 new ranges on the way to its first block would be for nothing. The caller must not
+   * change `ranges` afterwards.
+   */
+  static ofRanges(ranges: readonly NetworkRange[]): OwnedRanges {
+    const owned = new OwnedRanges([]);
+    owned.blocks = ranges;
+    return owned;
+  }
+
+  /**
    * @internal The owned ranges' canonical text, indexed when first asked for: a first run's sets
    * hold no entry to classify, and indexing 10,000 new ranges for nothing delayed its first block.
    */
@@ -210,7 +222,8 @@ export class OwnedRanges {
   /** @internal The owned ranges in address order, sorted when first asked for (as {@link ownedKeys}). */
   get sortedOwned(): readonly Block[] {
     if (!this.sorted) {
-      this.blocks.sort(compareRanges);
+      // A copy: the ranges may be the caller's (ofRanges).
+      this.blocks = [...this.blocks].sort(compareRanges);
       this.sorted = true;
     }
     return this.blocks;

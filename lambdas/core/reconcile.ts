@@ -28,7 +28,10 @@ export interface ReconcileInput {
 export interface ReconcilePlan {
   /** The full new list to send; equal to `current` when nothing changes. */
   readonly addresses: string[];
-  /** Ranges added, canonical, in address order. */
+  /**
+   * Ranges added, canonical, in address order. The blocklists' plans (./aggregate-plan,
+   * ./shard-plan) sort it when it is first read, after the set writes that do not need it.
+   */
   readonly added: Cidr[];
   /** Entries removed, spelled as WAF returned them, in their order in `current`. */
   readonly removed: string[];

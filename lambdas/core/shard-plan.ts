@@ -105,8 +105,8 @@ export function planShards(input: ShardInput): ShardPlan {
   const sets = input.shards.map((set) => (set instanceof IpSetIndex ? set.addresses : set));
   // Every range and entry is parsed once for the whole plan, each set's own plan included.
   const parsed = input.parsed ?? new ParsedRanges();
-  const { claims, blocks } = activeClaims(input.active, parsed);
-  const owned = new OwnedRanges(ownedRanges(input, blocks, sets, parsed), parsed);
+  const { claims, blocks, anyPreexisting } = activeClaims(input.active, parsed);
+  const owned = OwnedRanges.ofRanges(ownedRanges(input, { blocks, anyPreexisting }, sets, parsed));
   const held = heldRanges(sets, owned, claims, floor, parsed);
   const room = held.foreign.map((count) => Math.max(0, capacity - count));
   const candidates =
@@ -151,15 +151,15 @@ export function planShards(input: ShardInput): ShardPlan {
  */
 function ownedRanges(
   input: ShardInput,
-  activeBlocks: readonly NetworkRange[],
+  claimed: { readonly blocks: readonly NetworkRange[]; readonly anyPreexisting: boolean },
   sets: readonly (readonly string[])[],
   parsed: ParsedRanges,
 ): NetworkRange[] {
   // Each active range was parsed for its claim: taken from there, in the same order.
-  const blocks = [...activeBlocks];
+  const blocks = [...claimed.blocks];
   for (let i = 0; i < input.expired.length; i++) blocks.push(blockOf(input.expired[i] as LedgerEntry, parsed));
   // Normally no range is preexisting: no index of the sets' entries is needed to tell.
-  if (!input.active.some(isPreexisting) && !input.expired.some(isPreexisting)) return blocks;
+  if (!claimed.anyPreexisting && !input.expired.some(isPreexisting)) return blocks;
   const all = [...input.active, ...input.expired];
   const entries = new Set(sets.flatMap((set) => set.map((address) => parsed.cidr(address))));
   const active = new Set(input.active);
@@ -473,9 +473,14 @@ export function planShardAgain(
  * order, `added` and `removed` of every set, `overflow` of the family, `foreign` summed.
  */
 export function combinedPlan(plans: readonly ReconcilePlan[], overflow: readonly LedgerEntry[]): ReconcilePlan {
+  let added: Cidr[] | undefined;
   return {
     addresses: joined(plans.map((plan) => plan.addresses)),
-    added: joined(plans.map((plan) => plan.added)),
+    // Joined when first asked for, as each set's own (./aggregate-plan): after the set writes.
+    get added(): Cidr[] {
+      added ??= joined(plans.map((plan) => plan.added));
+      return added;
+    },
     removed: joined(plans.map((plan) => plan.removed)),
     overflow: joined([overflow, ...plans.map((plan) => plan.overflow)]),
     foreign: plans.reduce((sum, plan) => sum + plan.foreign, 0),
@@ -494,24 +499,30 @@ function joined<T>(lists: readonly (readonly T[])[]): T[] {
 }
 
 /**
- * One claim per range, the most deserving row when the ledger lists a range twice; and each
- * entry's range parsed, in the entries' order.
+ * One claim per range, the most deserving row when the ledger lists a range twice; each entry's
+ * range parsed, in the entries' order; and whether any entry is preexisting.
+ * @throws RangeError naming a range that does not parse.
  */
 function activeClaims(
   entries: readonly LedgerEntry[],
   parsed: ParsedRanges,
-): { readonly claims: Map<Cidr, Claim>; readonly blocks: NetworkRange[] } {
+): { readonly claims: Map<Cidr, Claim>; readonly blocks: NetworkRange[]; readonly anyPreexisting: boolean } {
   const claims = new Map<Cidr, Claim>();
   const blocks: NetworkRange[] = [];
+  let anyPreexisting = false;
+  // blockOf and isPreexisting, written out: a first run's 10,000 new ranges come through here on
+  // the way to its first block, and each function called per range is one more for V8 to compile.
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as LedgerEntry;
-    const block = blockOf(entry, parsed);
+    const block = parsed.range(entry.range);
+    if (block === undefined) throw new RangeError(`ledger range "${entry.range}" is not an IPv4 or IPv6 range`);
+    if (entry.preexisting === true) anyPreexisting = true;
     blocks.push(block);
     const claim: Claim = { entry, range: block.cidr, block };
     const other = claims.get(claim.range);
     if (other === undefined || byPriority(claim, other) < 0) claims.set(claim.range, claim);
   }
-  return { claims, blocks };
+  return { claims, blocks, anyPreexisting };
 }
 
 function isPreexisting(entry: LedgerEntry): boolean {
