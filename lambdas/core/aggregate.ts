@@ -67,7 +67,7 @@ export function aggregateRanges(
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
   parsed?: ParsedRanges,
 ): Cidr[] {
-  return mergeSiblings(disjointBlocks(parseAll(ranges, parsed).sort(compareRanges)), floor).map(cidrOf);
+  return mergeSiblings(parseAll(ranges, parsed).sort(compareRanges), floor).map(cidrOf);
 }
 
 /** No aggregation at all: a floor no range is wider than, so no two siblings ever merge. */
@@ -91,7 +91,7 @@ export function aggregateAround(
   floor: AggregationFloor = DEFAULT_AGGREGATION_FLOOR,
   parsed?: ParsedRanges,
 ): Cidr[] {
-  const blocks = disjointBlocks(parseAll(ranges, parsed).sort(compareRanges));
+  const blocks = parseAll(ranges, parsed).sort(compareRanges);
   const taint = foreign instanceof ForeignEntries ? foreign : new ForeignEntries(foreign, floor, parsed);
   if (taint.empty) return mergeSiblings(blocks, floor).map(cidrOf);
   return mergeSiblings(blocks, floor, (parent) => !taint.overlaps(parent)).map(cidrOf);
@@ -238,7 +238,7 @@ export class OwnedRanges {
 /** Texts parsed (through `parsed` when given), and ranges parsed already as they are. */
 function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges | undefined): Block[] {
   const blocks: Block[] = [];
-  // Indexed, as disjointBlocks and mergeSiblings are.
+  // Indexed, as mergeSiblings is.
   const list = Array.isArray(ranges) ? (ranges as readonly (string | NetworkRange)[]) : [...ranges];
   for (let i = 0; i < list.length; i++) {
     const item = list[i] as string | NetworkRange;
@@ -254,39 +254,45 @@ function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges 
 }
 
 /**
- * Sorted blocks without those inside another. CIDRs are nested or disjoint, so in address order
- * (wider first at one address) a block either lies inside the last one kept or after it.
- */
-function disjointBlocks(sorted: readonly Block[]): Block[] {
-  const kept: Block[] = [];
-  // Indexed: a first big run meets this loop before V8 has compiled it (see mergeSiblings).
-  for (let i = 0; i < sorted.length; i++) {
-    const block = sorted[i] as Block;
-    const last = kept[kept.length - 1];
-    if (last !== undefined && contains(last, block)) continue;
-    kept.push(block);
-  }
-  return kept;
-}
-
-/**
- * Merges sorted disjoint blocks: each block goes on a stack, and while the top two are the halves
- * of a parent no wider than the floor, they become that parent. In address order, the left half
- * of any parent is complete (merged as far as it goes) by the time its right half arrives.
+ * Merges sorted blocks: a block inside the one before it is dropped, then each block goes on a
+ * stack, and while the top two are the halves of a parent no wider than the floor, they become
+ * that parent. CIDRs are nested or disjoint, so in address order (wider first at one address) a
+ * block lies either inside the top of the stack (which ends where the last block kept ends) or
+ * after it; and the left half of any parent is complete (merged as far as it goes) by the time its
+ * right half arrives.
  */
 function mergeSiblings(
-  blocks: readonly Block[],
+  sorted: readonly Block[],
   floor: AggregationFloor,
   mayMerge?: (parent: Block) => boolean,
 ): Block[] {
   const stack: Block[] = [];
-  // Indexed loops and no call for the default: a first run of 10,000 ranges merges them twice
-  // (placement, then the set's plan) before V8 has compiled this, and iterators cost several times more there.
-  for (let i = 0; i < blocks.length; i++) {
-    let top = blocks[i] as Block;
+  // One indexed loop, its tests written out, and no call for the default: a first run of 10,000
+  // ranges merges them twice (placement, then the set's plan) before V8 has compiled this, and
+  // each function called per range is one more for V8 to compile on the Lambda's one vCPU.
+  for (let i = 0; i < sorted.length; i++) {
+    let top = sorted[i] as Block;
+    const last = stack[stack.length - 1];
+    if (
+      last !== undefined &&
+      last.family === top.family &&
+      last.prefix <= top.prefix &&
+      sameNetwork(last, top, last.prefix)
+    ) {
+      continue;
+    }
     for (;;) {
       const below = stack[stack.length - 1];
-      if (below === undefined || !areSiblings(below, top) || top.prefix - 1 < floor[top.family]) break;
+      // Siblings: one family and prefix, in one block of a bit less.
+      if (
+        below === undefined ||
+        below.family !== top.family ||
+        below.prefix !== top.prefix ||
+        top.prefix - 1 < floor[top.family] ||
+        !sameNetwork(below, top, top.prefix - 1)
+      ) {
+        break;
+      }
       const parent = parentOf(top);
       // A refused parent blocks every wider one too: each of those contains it, so overlaps the same entry.
       if (mayMerge !== undefined && !mayMerge(parent)) break;
@@ -312,7 +318,7 @@ function blocksInside(sorted: readonly Block[], outer: Block): Block[] {
 
 /** Whether `blocks` (in range order, all inside `outer`) cover every address of it. */
 function tilesExactly(blocks: readonly Block[], outer: Block): boolean {
-  const merged = mergeSiblings(disjointBlocks(blocks), { IPV4: outer.prefix, IPV6: outer.prefix });
+  const merged = mergeSiblings(blocks, { IPV4: outer.prefix, IPV6: outer.prefix });
   const [only] = merged;
   return merged.length === 1 && only !== undefined && only.prefix === outer.prefix;
 }
@@ -327,15 +333,6 @@ function firstAtOrAfter(sorted: readonly Block[], target: Block): number {
     else high = middle;
   }
   return low;
-}
-
-function contains(outer: Block, inner: Block): boolean {
-  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
-  return sameNetwork(outer, inner, outer.prefix);
-}
-
-function areSiblings(a: Block, b: Block): boolean {
-  return a.family === b.family && a.prefix === b.prefix && a.prefix > 0 && sameNetwork(a, b, a.prefix - 1);
 }
 
 /** Whether `a` and `b` are in one block of `prefix` bits. */
