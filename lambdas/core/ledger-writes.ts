@@ -41,6 +41,8 @@ export function planLedgerWrites(
   before: ReadonlyMap<Cidr, LedgerEntry>,
   upserts: readonly LedgerEntry[],
 ): LedgerWrites {
+  // Nothing stored (a deployment's first attack): every upsert is new, none is looked up.
+  if (before.size === 0) return { first: [...upserts], refresh: [], skipped: 0 };
   const first: LedgerEntry[] = [];
   const refresh: LedgerEntry[] = [];
   let skipped = 0;
