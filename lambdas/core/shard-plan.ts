@@ -22,7 +22,7 @@
  */
 import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import {
-  aggregateAround,
+  aggregateParsed,
   aggregateRanges,
   DEFAULT_AGGREGATION_FLOOR,
   ForeignEntries,
@@ -116,7 +116,7 @@ export function planShards(input: ShardInput): ShardPlan {
   const totalRoom = room.reduce((sum, r) => sum + r, 0);
   const fitted = fitAll(candidates, totalRoom, floor, parsed);
   const taints = held.ownership.map(({ foreign }) => new ForeignEntries(foreign, floor, parsed));
-  const loads = new ShardLoads(taints, floor, parsed);
+  const loads = new ShardLoads(taints, floor);
   const { placed, overflow: unplaced } = place(fitted.kept, held.in, room, loads);
   for (const [range, shard] of held.preexisting) {
     const claim = claims.get(range);
@@ -351,7 +351,6 @@ class ShardLoads {
   constructor(
     private readonly foreign: readonly ForeignEntries[],
     readonly floor: AggregationFloor,
-    private readonly parsed: ParsedRanges,
   ) {
     this.blocks = foreign.map(() => new Map<RangeKey, HeldBlock>());
     this.used = foreign.map(() => 0);
@@ -381,10 +380,7 @@ class ShardLoads {
   }
 
   private aggregate(shard: number, ranges: readonly NetworkRange[]): Cidr[] {
-    const foreign = this.foreign[shard];
-    return foreign === undefined
-      ? aggregateRanges(ranges, this.floor, this.parsed)
-      : aggregateAround(ranges, foreign, this.floor, this.parsed);
+    return aggregateParsed(ranges, this.foreign[shard], this.floor);
   }
 
   /**
@@ -432,7 +428,14 @@ function byFloorBlock(claims: readonly Claim[], floor: AggregationFloor): Claim[
   const groups = new Map<RangeKey, Claim[]>();
   for (let i = 0; i < claims.length; i++) {
     const claim = claims[i] as Claim;
-    const key = floorBlockOf(claim, floor);
+    // floorBlockOf(claim, floor), written out: a first run groups its 10,000 new ranges here.
+    const { block } = claim;
+    const prefix = floor[block.family];
+    let key: RangeKey = claim.range;
+    if (block.prefix > prefix) {
+      key = scanRangeKey(block, prefix);
+      if (typeof key !== 'number') key = `#${key}`;
+    }
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [claim]);
     else group.push(claim);
