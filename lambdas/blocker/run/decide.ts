@@ -504,6 +504,10 @@ function endBlocks(
   return { ending, unbanned, unbannedRows, rows: after };
 }
 
+function holdsNothing(): boolean {
+  return false;
+}
+
 /** One list's ledger step from that list's `sightings`. Shared sets take the block tier only. */
 function stepFamily(
   key: ListKey,
@@ -524,7 +528,8 @@ function stepFamily(
     sightings,
     now,
     settings.blockDurationMs,
-    (range) => present.has(range),
+    // An empty list holds nothing: a first attack's 10,000 new ranges are not each asked.
+    present.addresses.length === 0 ? holdsNothing : (range) => present.has(range),
     sharedOfFamily.length === 0
       ? undefined
       : {
