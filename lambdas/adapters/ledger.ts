@@ -834,6 +834,9 @@ function intentKey(slot: IntentSlot, part: number): string {
   return `${LEDGER_SCHEMA.intentKeyPrefix}${slot}#${part}`;
 }
 
+/** The bytes of a range in an intent part beside its own (a CIDR is ASCII): its two quotes and a comma. */
+const RANGE_PUNCTUATION = 3;
+
 /**
  * One group of an intent part: the fields its entries share (all but the range), and their ranges.
  * A first run's thousands of new ranges share everything but the range, so the intent holds each
@@ -864,14 +867,15 @@ function intentGroups(entries: readonly LedgerEntry[]): IntentGroup[] {
     if (previous === undefined || !alikeButRange(previous, entry)) {
       const { range, ...shared } = entry;
       const json = JSON.stringify(shared);
-      group = groups.get(json) ?? { ranges: [], rangeBytes: 0 };
-      if (group.ranges.length === 0) groups.set(json, group);
+      const known = groups.get(json);
+      if (known !== undefined) group = known;
+      else groups.set(json, (group = { ranges: [], rangeBytes: 0 }));
       previous = entry;
       group.ranges.push(range);
     } else {
       group.ranges.push(entry.range);
     }
-    group.rangeBytes += entry.range.length + 3; // a CIDR is ASCII: its quotes and a comma
+    group.rangeBytes += entry.range.length + RANGE_PUNCTUATION;
   }
   return [...groups].map(([json, { ranges, rangeBytes }]) => ({ json, ranges, rangeBytes }));
 }
@@ -904,9 +908,11 @@ function alikeButRange(a: LedgerEntry, b: LedgerEntry): boolean {
  * Entries as intent parts of at most `maxBytes` UTF-8 bytes each: `{"groups":[{"entry":{…},
  * "ranges":["62.0.0.0/24",…]},…]}`, a group split across parts when it does not fit (one group's
  * fields are far below the limit). At least one part, so that an empty intent still has its first.
- * The entries' order is not kept.
+ * The entries' order is not kept. A part holds at least one range, so a group's fields and one
+ * range bigger than `maxBytes` make a part of their own that is bigger (never with the real limit).
+ * @internal Exported for its tests.
  */
-function intentParts(entries: readonly LedgerEntry[], maxBytes: number): string[] {
+export function intentParts(entries: readonly LedgerEntry[], maxBytes: number): string[] {
   const parts: string[] = [];
   let groups: string[] = [];
   let bytes = '{"groups":[]}'.length;
@@ -933,7 +939,7 @@ function intentParts(entries: readonly LedgerEntry[], maxBytes: number): string[
     };
     for (let r = 0; r < ranges.length; r++) {
       const range = ranges[r] as Cidr;
-      const size = range.length + 3; // a CIDR is ASCII
+      const size = range.length + RANGE_PUNCTUATION;
       if (bytes + (taken.length === 0 ? head : 0) + size > maxBytes && (groups.length > 0 || taken.length > 0)) {
         flush();
         close();
