@@ -224,9 +224,8 @@ interface Accepted {
  *
  * The ranges come in address order, so each refused space (special-purpose, then the allowlist) is
  * walked beside them as a list of intervals, one comparison per range, rather than searched per
- * range: a first run of 10,000 keys meets this code before V8 has compiled it, and each function
- * it calls per range is one more for V8 to compile on the Lambda's one vCPU (docs/blocker.md). The
- * verdicts are those of `judge`: `non-global` before `allowlisted`.
+ * range (docs/blocker.md, "Fewer functions on the path"). The verdicts are those of `judge`:
+ * `non-global` before `allowlisted`.
  * @returns the refused ranges' keys, with why.
  */
 function tallyIpv4(keys: readonly number[], allowlist: Allowlist, accepted: Accepted): Map<number, RejectReason> {
@@ -251,7 +250,7 @@ function tallyIpv4(keys: readonly number[], allowlist: Allowlist, accepted: Acce
     if (s < special.length && (special[s] as number) <= last) refused.set(key, 'non-global');
     else if (a < allowed.length && (allowed[a] as number) <= last) refused.set(key, 'allowlisted');
     else {
-      // ipv4RangeOfKey's range, made here: one function fewer for V8 to compile on the way.
+      // ipv4RangeOfKey(key) written out (docs/blocker.md, "Fewer functions on the path"): keep the two alike.
       const range: NetworkRange = {
         family: 'IPV4',
         prefix,

@@ -2,8 +2,9 @@
  * normalizeKeys judges IPv4 ranges by walking the refused spaces (special-purpose blocks, then the
  * allowlist) beside the ranges in address order (lambdas/core/normalize.ts). Its verdicts must be
  * exactly those of asking each range on its own: `isNonGlobal`, then `Allowlist.overlaps`. The
- * keys are drawn near the edges of those spaces, with every prefix from /0 to /32, so that wide
- * and narrow ranges, nested and repeated, cross the edges in every order.
+ * keys are drawn near the edges of both spaces (the special-purpose blocks' and the allowlist
+ * entries'), with every prefix from /0 to /32, so that wide and narrow ranges, nested and
+ * repeated, cross the edges in every order.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -30,19 +31,36 @@ const EDGES: readonly number[] = SPECIAL_PURPOSE_BLOCKS.flatMap((block) => {
   return [range.w0, range.w0 + 2 ** (32 - range.prefix) - 1];
 });
 
-/** An address anywhere, or at, beside or within a few /24s of an edge of a special-purpose block. */
-const address = fc.oneof(
-  fc.integer({ min: 0, max: TOP }),
-  fc
-    .tuple(
-      fc.constantFrom(...EDGES),
-      fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer({ min: -1_000, max: 1_000 })),
-    )
-    .map(([edge, offset]) => Math.min(TOP, Math.max(0, edge + offset))),
-);
+/** An address anywhere, or at, beside or within a few /24s of one of `edges`. */
+function addressNear(edges: readonly number[]) {
+  return fc.oneof(
+    fc.integer({ min: 0, max: TOP }),
+    fc
+      .tuple(
+        fc.constantFrom(...edges),
+        fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer({ min: -1_000, max: 1_000 })),
+      )
+      .map(([edge, offset]) => Math.min(TOP, Math.max(0, edge + offset))),
+  );
+}
 /** Any prefix, the usual ones (/8, /16, /24, /32) more often. */
 const prefix = fc.oneof(fc.constantFrom(8, 16, 24, 32), fc.integer({ min: 0, max: 32 }));
-const prefixed = fc.tuple(address, prefix);
+
+/** The first and last address of each allowlist entry drawn as (address, prefix). */
+function edgesOf(entries: readonly (readonly [number, number])[]): number[] {
+  return entries.flatMap(([a, p]) => [network(a, p), network(a, p) + 2 ** (32 - p) - 1]);
+}
+
+/**
+ * Allowlist entries near the special-purpose blocks' edges, then keys near the edges of both:
+ * a walk that steps past an interval one address early or late is caught at either kind of edge.
+ */
+const drawn = fc.array(fc.tuple(addressNear(EDGES), prefix), { maxLength: 8 }).chain((entries) =>
+  fc.record({
+    entries: fc.constant(entries),
+    keys: fc.array(fc.tuple(addressNear([...EDGES, ...edgesOf(entries)]), prefix), { maxLength: 60 }),
+  }),
+);
 
 /** What asking the range of `key` on its own says: the reason it is refused, or `undefined`. */
 function expectedVerdict(address: number, prefix: number, ipv4Prefix: number, allowlist: Allowlist) {
@@ -57,13 +75,12 @@ function expectedVerdict(address: number, prefix: number, ipv4Prefix: number, al
 }
 
 describe('normalizeKeys judges IPv4 ranges as asking each on its own would', () => {
-  it('for keys and allowlist entries near the edges of the refused spaces', () => {
+  it('for keys near the edges of the special-purpose blocks and of the allowlist entries', () => {
     fc.assert(
       fc.property(
-        fc.array(prefixed, { maxLength: 60 }),
-        fc.array(prefixed, { maxLength: 8 }),
+        drawn,
         fc.oneof(fc.constantFrom(24, 32), fc.integer({ min: 8, max: 32 })),
-        (keys, entries, ipv4Prefix) => {
+        ({ keys, entries }, ipv4Prefix) => {
           const allowlist = new Allowlist(entries.map(([a, p]) => `${dotted(network(a, p))}/${p}`));
           // Written as WAF reports keys: an address with a prefix, host bits and all.
           const texts = keys.map(([a, p]) => `${dotted(a)}/${p}`);
