@@ -293,7 +293,7 @@ function byList(sightings: readonly Sighting[]): Record<ListKey, Sighting[]> {
   const lists = perList((): Sighting[] => []);
   for (let i = 0; i < sightings.length; i++) {
     const sighting = sightings[i] as Sighting;
-    // listOf(sighting), written out: no call per sighting for V8 to compile on a first big run's way.
+    // listOf(sighting) written out (docs/blocker.md, "Fewer functions on the path"): keep the two alike.
     (sighting.tier === 'neighbour' ? lists[`neighbour#${sighting.family}`] : lists[sighting.family]).push(sighting);
   }
   return lists;
@@ -504,6 +504,7 @@ function endBlocks(
   return { ending, unbanned, unbannedRows, rows: after };
 }
 
+/** `presentInSet` for a list whose sets hold no address (see {@link stepFamily}). */
 function holdsNothing(): boolean {
   return false;
 }

@@ -164,3 +164,28 @@ describe('a wider entry someone else put in a blocklist during an attack', () =>
     expect(v6.map((set) => world.server.getAddresses(set.id))).toEqual([[HAND_V6], []]);
   }, 60_000);
 });
+
+describe('a wider entry someone else put in one of several blocklist sets, the others empty', () => {
+  it('still covers the ranges inside it, with a neighbour tier whose sets are empty too', async () => {
+    // Every list has an empty set here: a run must not take "a list has an empty set" for "the sets are empty".
+    const HAND_V4 = '88.9.0.0/23';
+    const created = (name: string, version: Family, addresses: readonly string[]): IpSetAddress => {
+      const set = world.server.createIpSet({ name, scope: 'CLOUDFRONT', version, addresses });
+      return { name: set.name, id: set.id, scope: 'CLOUDFRONT' };
+    };
+    const v4 = [created('one-v4', 'IPV4', []), created('one-v4-2', 'IPV4', [HAND_V4])] as const;
+    const v6 = [created('one-v6', 'IPV6', []), created('one-v6-2', 'IPV6', [])] as const;
+    const deployment = await world.deploy({
+      table: 'Ledger-one-of-several',
+      neighbours: { IPV4: [], IPV6: [] },
+      settings: { blocklist: { IPV4: v4, IPV6: v6 } },
+    });
+    world.rateRulesLimit({ [RATE_RULE]: { ipv4: ['88.9.0.5/32', '88.9.1.5/32', '95.1.2.3/32'] } });
+
+    const first = await deployment.run(at(0));
+
+    expect(first).toMatchObject({ rejectedByReason: { 'inside-foreign-entry': 2 } });
+    expect((await deployment.ledger.activeEntries('IPV4')).map((row) => row.range)).toEqual(['95.1.2.3/32']);
+    expect(world.server.getAddresses(v4[1].id)).toContain(HAND_V4);
+  }, 60_000);
+});
