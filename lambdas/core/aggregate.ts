@@ -222,10 +222,9 @@ export class OwnedRanges {
   }
 
   /**
-   * Owned ranges parsed already (a plan's claims carry theirs), taken as they are and not copied
-   * until they are first sorted: a first run's sets hold no entry to classify, and a pass over
-   * 10,000 new ranges on the way to its first block would be for nothing. The caller must not
-   * change `ranges` afterwards.
+   * Owned ranges parsed already (a plan's claims carry theirs), taken as they are: no pass checks
+   * and copies each, as the constructor's does (a first run's empty sets never ask for them). They
+   * are copied when first sorted; the caller must not change `ranges` before.
    */
   static ofRanges(ranges: readonly NetworkRange[]): OwnedRanges {
     const owned = new OwnedRanges([]);
@@ -277,8 +276,8 @@ function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges 
 }
 
 /**
- * Merges sorted blocks: a block inside the one before it is dropped, then each block goes on a
- * stack, and while the top two are the halves of a parent no wider than the floor, they become
+ * Merges sorted blocks: a block inside the top of the stack (the last block kept, or a parent it
+ * was merged into) is dropped, then each block goes on a stack, and while the top two are the halves of a parent no wider than the floor, they become
  * that parent. CIDRs are nested or disjoint, so in address order (wider first at one address) a
  * block lies either inside the top of the stack (which ends where the last block kept ends) or
  * after it; and the left half of any parent is complete (merged as far as it goes) by the time its
@@ -290,9 +289,8 @@ function mergeSiblings(
   mayMerge?: (parent: Block) => boolean,
 ): Block[] {
   const stack: Block[] = [];
-  // One indexed loop, its tests written out, and no call for the default: a first run of 10,000
-  // ranges merges them twice (placement, then the set's plan) before V8 has compiled this, and
-  // each function called per range is one more for V8 to compile on the Lambda's one vCPU.
+  // One indexed loop with its tests written out, and no call for the default (docs/blocker.md,
+  // "Fewer functions on the path").
   for (let i = 0; i < sorted.length; i++) {
     let top = sorted[i] as Block;
     const last = stack[stack.length - 1];

@@ -36,7 +36,7 @@ export function formatCidr(family: Family, w0: number, w1: number, w2: number, w
 
 /**
  * The canonical text of an IPv4 range: {@link formatCidr} for IPv4, for a caller that formats
- * many IPv4 ranges (normalizeKeys), so that the code V8 compiles for it holds no IPv6 formatting.
+ * many IPv4 ranges and no other (normalizeKeys; docs/blocker.md, "Fewer functions on the path").
  *
  * @param w0 - The address as an unsigned 32-bit number; host bits are printed as given.
  * @param prefix - 0 to 32.

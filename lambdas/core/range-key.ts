@@ -88,7 +88,7 @@ function compareStrings(a: string, b: string): number {
 
 /**
  * The IPv4 range a numeric {@link RangeKey} stands for (network address × 64 + prefix), with its
- * canonical text: normalization counts IPv4 keys as numbers and makes each range from its key.
+ * canonical text. normalizeKeys makes its ranges from their keys the same way, written out.
  */
 export function ipv4RangeOfKey(key: number): NetworkRange {
   const prefix = key % 64;
