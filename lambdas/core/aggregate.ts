@@ -277,11 +277,11 @@ function parseAll(ranges: Iterable<string | NetworkRange>, parsed: ParsedRanges 
 
 /**
  * Merges sorted blocks: a block inside the top of the stack (the last block kept, or a parent it
- * was merged into) is dropped, then each block goes on a stack, and while the top two are the halves of a parent no wider than the floor, they become
- * that parent. CIDRs are nested or disjoint, so in address order (wider first at one address) a
- * block lies either inside the top of the stack (which ends where the last block kept ends) or
- * after it; and the left half of any parent is complete (merged as far as it goes) by the time its
- * right half arrives.
+ * was merged into) is dropped, then each block goes on a stack, and while the top two are the
+ * halves of a parent no wider than the floor, they become that parent. CIDRs are nested or
+ * disjoint, so in address order (wider first at one address) a block lies either inside the top
+ * of the stack (which ends where the last block kept ends) or after it; and the left half of any
+ * parent is complete (merged as far as it goes) by the time its right half arrives.
  */
 function mergeSiblings(
   sorted: readonly Block[],
