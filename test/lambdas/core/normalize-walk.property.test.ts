@@ -58,7 +58,8 @@ function edgesOf(entries: readonly (readonly [number, number])[]): number[] {
 const drawn = fc.array(fc.tuple(addressNear(EDGES), prefix), { maxLength: 8 }).chain((entries) =>
   fc.record({
     entries: fc.constant(entries),
-    keys: fc.array(fc.tuple(addressNear([...EDGES, ...edgesOf(entries)]), prefix), { maxLength: 60 }),
+    // size 'max': fast-check's default size keeps arrays to 10 elements whatever maxLength says.
+    keys: fc.array(fc.tuple(addressNear([...EDGES, ...edgesOf(entries)]), prefix), { maxLength: 60, size: 'max' }),
   }),
 );
 
