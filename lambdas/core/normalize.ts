@@ -5,7 +5,7 @@
 import { scannedProblem, unreadableProblem, type AddressProblem } from './address-verdict';
 import { Allowlist } from './allowlist';
 import { formatIpv4 } from './cidr-format';
-import { createAddressScan, scanAddress } from './ip-parse';
+import { createAddressScan, scanAddress, scanIpv4CidrRun, type Ipv4KeyRun } from './ip-parse';
 import { networkRange, type NetworkRange } from './network-range';
 import type { ParsedRanges } from './parsed-ranges';
 import { scanRangeKey, sortedRangeKeys, type RangeKey } from './range-key';
@@ -171,12 +171,18 @@ export function normalizeKeys(
 /**
  * One pass over the keys: each scanned, checked and widened; IPv4 range keys kept as numbers, IPv6
  * ranges tallied and judged once each, and the keys refused so far (text, prefix, IPv6 verdicts).
+ * The keys in a managed key's usual IPv4 form are read by `scanIpv4CidrRun`, as many at a time as
+ * come in a row; this loop reads the one that ended each run, and goes on after it.
  * Indexed loops here: an iterator result per key costs several times more in code not yet compiled.
  */
 function scanKeys(list: readonly string[], policy: NormalizePolicy): ScannedKeys {
   const found: ScannedKeys = { v4: [], v4At: [], v6: new Map(), refused: [] };
   const { v4, v4At, v6, refused } = found;
+  const run: Ipv4KeyRun = { widenTo: policy.ipv4Prefix, minPrefix: MIN_IPV4_PREFIX, rangeKeys: v4, at: v4At };
   for (let i = 0; i < list.length; i++) {
+    // The keys in a managed key's usual IPv4 form, a big attack's nearly all, in one loop; then the key that ended it.
+    i = scanIpv4CidrRun(list, i, run);
+    if (i === list.length) break;
     const key = list[i] as string;
     if (!scanAddress(key, scanned)) {
       refused.push({ at: i, key, reason: unreadableProblem(key) });
