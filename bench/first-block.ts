@@ -304,7 +304,7 @@ interface Sample {
 }
 
 /**
- * In a child process: the warm-up run, then the measured run; prints its {@link Sample} as JSON.
+ * In a child process: the warm-up run, the quiet runs, then the measured run; prints its {@link Sample} as JSON.
  * @throws ThreadTimesUnavailable (./thread-times) before any work, where the CPU time cannot be read.
  * @throws Error in one-core mode when this process is not pinned to core {@link RUN_CPU} alone.
  * @throws {PinningUnavailable} in one-core mode when the stand-ins cannot be pinned to {@link STAND_INS_CPU}.
