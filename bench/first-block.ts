@@ -72,7 +72,8 @@
  * takes (the intent among them: otherwise the figure would include tsx compiling the SDK's lazily
  * loaded modules, which a bundled Lambda never does), but too few times for V8 to compile the core's
  * per-range loops; then {@link QUIET_RUNS} quiet runs on the measured deployment (the alarm OK,
- * nothing limited: an hour of the schedule, about 45 calls each), after which V8 has compiled the
+ * nothing limited; back to back, as many as an hour of the schedule makes: V8 tiers code up by
+ * the calls made, not by the time between them; about 45 calls each), after which V8 has compiled the
  * SDK's per-request code (its payload hash, its JSON reader), as in a Lambda that has made its
  * calls every 5 minutes for a while. So the core meets the attack cold and the SDK warm, as in a
  * Lambda. Neither run forces a garbage collection: a Lambda whose quiet runs were followed by full
@@ -105,7 +106,7 @@ const RULE = 'rate-per-ip';
 /** The warm-up's attack: more ranges than the ledger writes row by row (16), so it writes an intent. */
 const WARM_UP_RANGES = 100;
 
-/** Quiet runs before the measured one: an hour of the 5-minute schedule ({@link quietRuns}). */
+/** Quiet runs before the measured one, back to back: as many as an hour of the schedule makes ({@link quietRuns}). */
 const QUIET_RUNS = 12;
 
 /** A deployment of its own for a first run, its ledger in `table`. */

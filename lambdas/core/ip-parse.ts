@@ -14,7 +14,8 @@
  * owns and reuses, instead of allocating per key. Its one piece of module state, the IPv6 group
  * scratch, is private to the scanner. Nothing here awaits, so no two calls can interleave on it.
  * The keys of a big attack, nearly all written `a.b.c.d/p`, are read in one loop over them
- * ({@link scanIpv4CidrRun}), by this scanner's rules for that form.
+ * ({@link scanIpv4CidrRun}), which restates this scanner's rules for that form (`parseIpv4`,
+ * `parsePrefix`): a change to those rules is made to both.
  */
 import { maskWord, networkRange, type NetworkRange, type ParsedAddress } from './network-range';
 import type { Cidr, Family } from './types';
@@ -134,9 +135,12 @@ export function scanAddress(text: string, into: AddressScan): boolean {
  * Where {@link scanIpv4CidrRun} writes the keys it reads: each one's range key, and its index.
  */
 export interface Ipv4KeyRun {
-  /** A key narrower than this prefix stands for its range of this prefix (24: a /32 key is read as its /24). */
+  /**
+   * A prefix length in bits, 0 to 32: a key narrower than this stands for its range of this length
+   * (24: a /32 key is read as its /24).
+   */
   readonly widenTo: number;
-  /** The widest range a key may stand for: a key wider than this ends the run. */
+  /** A prefix length in bits, 0 to 32: the widest range a key may stand for; a key wider once narrowed ends the run. */
   readonly minPrefix: number;
   /** Range keys, as range-key's IPv4 keys: the network address × 64 + the prefix. */
   readonly rangeKeys: number[];
@@ -158,6 +162,9 @@ export interface Ipv4KeyRun {
  * keys in one loop"). The rules are `scanAddress`'s for this form; a key read here is read as
  * `scanAddress` reads it (test/lambdas/core/address-ipv4-cidr.property.test.ts).
  *
+ * @param keys - The keys, as the rule's managed keys list them.
+ * @param from - The index of the first key to read.
+ * @param run - Where each key read goes, and the bounds of its prefix.
  * @returns the index of the key that ended the run, or `keys.length` when none did.
  */
 export function scanIpv4CidrRun(keys: readonly string[], from: number, run: Ipv4KeyRun): number {
@@ -221,7 +228,7 @@ function setScan(
   into.w3 = w3;
 }
 
-/** The decimal prefix in text[start, end), or -1. */
+/** The decimal prefix in text[start, end), or -1. Restated in {@link scanIpv4CidrRun}: change both. */
 function parsePrefix(text: string, start: number, end: number): number {
   // Three digits at most, and no leading zero: "/024" is a typo or an attempt at octal, not a prefix.
   if (end - start < 1 || end - start > 3) return -1;
@@ -234,7 +241,10 @@ function parsePrefix(text: string, start: number, end: number): number {
   return value;
 }
 
-/** Strict four-part decimal in text[start, end), as `ipaddr.IPv4.isValidFourPartDecimal`: the address as a uint32, or -1. */
+/**
+ * Strict four-part decimal in text[start, end), as `ipaddr.IPv4.isValidFourPartDecimal`: the address as a uint32, or
+ * -1. Restated in {@link scanIpv4CidrRun}: change both.
+ */
 function parseIpv4(text: string, start: number, end: number): number {
   let value = 0;
   let octet = 0;

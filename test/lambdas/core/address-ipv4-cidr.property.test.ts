@@ -3,12 +3,14 @@
  * loop, against `scanAddress`, the parser it stands in for: a key it reads is read as `scanAddress`
  * reads it (then narrowed, as normalization narrows), a key in that form is never left to the
  * general path unless the caller must refuse it, and every key is visited once, as `scanKeys`
- * walks them. Text is drawn near the form: octets and prefixes with leading zeros, above their
- * bounds, missing or doubled, stray characters and spaces around.
+ * walks them; and `normalizeKeys` gives what it gave when every key went through `scanAddress`.
+ * Text is drawn near the form: octets and prefixes with leading zeros, above their bounds, missing
+ * or doubled, one character inserted or replaced anywhere, stray characters and spaces around.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAddressScan, scanAddress, scanIpv4CidrRun, type Ipv4KeyRun } from '#core/ip-parse';
+import { createNormalizePolicy, normalizeKeys } from '#core/normalize';
 import { scanRangeKey } from '#core/range-key';
 
 /** An octet as a key might spell it: mostly in range, else above 255, with a leading zero, or empty. */
@@ -53,6 +55,17 @@ const theForm = fc
   .tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }))
   .map(([octets, p]) => `${octets.join('.')}/${p}`);
 
+/**
+ * The form with one character inserted or replaced anywhere: the characters beside the digits in
+ * code order (`/` and `:`), the form's own punctuation, a space, a letter.
+ */
+const oneEdit = fc
+  .tuple(theForm, fc.nat(), fc.boolean(), fc.constantFrom('/', ':', '.', '0', '9', ' ', 'a', '-'))
+  .map(([text, at, insert, c]) => {
+    const i = at % (text.length + 1);
+    return text.slice(0, i) + c + text.slice(insert ? i : i + 1);
+  });
+
 /** The form, decided without our parser: decimal octets and prefix, no leading zero, in bounds. */
 function inTheForm(text: string): { readonly prefix: number } | undefined {
   const match = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(0|[1-9]\d?)$/.exec(text);
@@ -74,9 +87,38 @@ function walk(keys: readonly string[], widenTo: number, minPrefix: number) {
   return { run, ended };
 }
 
-const keysNearTheForm = fc.array(fc.oneof(nearForm, theForm, fc.string({ maxLength: 24 })), {
+const keysNearTheForm = fc.array(fc.oneof(nearForm, theForm, oneEdit, fc.string({ maxLength: 24 })), {
   maxLength: 40,
   size: 'max',
+});
+
+describe('normalizeKeys with scanIpv4CidrRun', () => {
+  it('gives what the general path gives: the same keys with a leading space, which only scanAddress reads', () => {
+    const mixed = fc.oneof(
+      theForm,
+      oneEdit,
+      nearForm,
+      fc.string({ maxLength: 16, unit: fc.constantFrom(...'0123456789./: ax'.split('')) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(mixed, { maxLength: 60, size: 'max' }),
+        fc.integer({ min: 8, max: 32 }),
+        (keys, ipv4Prefix) => {
+          const policy = createNormalizePolicy({ ipv4Prefix, allowlist: ['62.0.0.0/8'] });
+          const read = normalizeKeys(keys, 'rate-per-ip', policy);
+          const general = normalizeKeys(
+            keys.map((key) => ` ${key}`),
+            'rate-per-ip',
+            policy,
+          );
+          expect(read.sightings).toEqual(general.sightings);
+          expect(read.rejected).toEqual(general.rejected.map(({ key, reason }) => ({ key: key.slice(1), reason })));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
 });
 
 describe('scanIpv4CidrRun', () => {
