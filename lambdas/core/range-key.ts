@@ -29,7 +29,8 @@ export function rangeKey(text: string): RangeKey | undefined {
 
 /**
  * The key of a scanned address at `prefix`, which must not exceed the scanned prefix: the key
- * without an intermediate range object.
+ * without an intermediate range object. `scanIpv4CidrRun` (./ip-parse) makes IPv4 keys the same
+ * way, written out: change both (its property test compares the two).
  */
 export function scanRangeKey(scan: AddressScan, prefix: number): RangeKey {
   const m0 = maskWord(scan.w0, prefix);
