@@ -65,21 +65,24 @@
  *   `FIRST_BLOCK_ONE_CORE=1 taskset -c 0 node --import tsx bench/first-block.ts --first-block-child`
  *   (the child refuses to run one-core unless its process is on core 0 alone).
  *
- * Each sample is a fresh child process, as each Lambda meets its first big attack once: its heap has
- * not yet grown to the attack's size, and V8 has not seen its loops run 10,000 times. The measured
- * run is not the process's first, as a warm Lambda has run before (every 5 minutes). First a small
- * attack of {@link WARM_UP_RANGES} ranges on another deployment, which takes every path a big one
- * takes (the intent among them: otherwise the figure would include tsx compiling the SDK's lazily
- * loaded modules, which a bundled Lambda never does), but too few times for V8 to compile the core's
- * per-range loops; then {@link QUIET_RUNS} quiet runs on the measured deployment (the alarm OK,
- * nothing limited; back to back, as many as an hour of the schedule makes: V8 tiers code up by
- * the calls made, not by the time between them; about 45 calls each), after which V8 has compiled the
- * SDK's per-request code (its payload hash, its JSON reader), as in a Lambda that has made its
- * calls every 5 minutes for a while. So the core meets the attack cold and the SDK warm, as in a
- * Lambda. Neither run forces a garbage collection: a Lambda whose quiet runs were followed by full
- * collections would have had the core's unused code flushed, and takes longer (docs/blocker.md).
- * A second big run in the same process is faster (its heap has grown, its loops are compiled), so
- * samples are not taken there.
+ * Each sample is a fresh child process, as each Lambda meets its first big attack once: its heap
+ * has not yet grown to the attack's size. The measured run is not the process's first, as a warm
+ * Lambda has run before (every 5 minutes). First the process primes the decision path with the
+ * measured deployment's settings, as the Lambda's init does (lambdas/blocker/prime.ts: a made-up
+ * attack of 10,000 keys, in memory; `FIRST_BLOCK_PRIMED=0` skips it, for the figures of a Lambda
+ * whose priming failed). Then a small attack of {@link WARM_UP_RANGES} ranges on another
+ * deployment, which takes every path a big one takes (the intent among them: otherwise the figure
+ * would include tsx compiling the SDK's lazily loaded modules, which a bundled Lambda never does),
+ * but too few times for V8 to compile the core's per-range loops; then {@link QUIET_RUNS} quiet
+ * runs on the measured deployment (the alarm OK, nothing limited; back to back, as many as an hour
+ * of the schedule makes: V8 tiers code up by the calls made, not by the time between them; about 45
+ * calls each), after which V8 has compiled the SDK's per-request code (its payload hash, its JSON
+ * reader), as in a Lambda that has made its calls every 5 minutes for a while. So the attack meets
+ * the SDK warm and the core primed, as in a Lambda (unprimed, the core cold). No run forces a
+ * garbage collection: a Lambda whose quiet runs were followed by full collections would have had
+ * some of the code compiled by the priming dropped, and takes longer (docs/blocker.md, "Primed at
+ * init"). A second big run in the same process is faster (its heap has grown, its loops are
+ * compiled), so samples are not taken there.
  * Each timing is a median over the samples (its own: the parts of the own time are medians of
  * their own, and need not add up), mostly with the lowest and highest. The local
  * DynamoDB is slow on big items: the intent's write (one item of about 160 KB: it groups entries
@@ -92,6 +95,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLedgerClient, Ledger } from '#adapters/ledger';
+import { primeDecisionPath } from '#blocker/prime';
 import { runBlocker } from '#blocker/run';
 import { createLedgerTable } from '../test/support/dynalite';
 import { chainDepths, clock, median, startBenchWorld, WEB_ACL, type BenchWorld, type Call } from './blocker-world';
@@ -251,6 +255,20 @@ function modeOf(text: string | undefined): 'shared' | 'one-core' {
   throw new Error(`FIRST_BLOCK_ONE_CORE must be 1 (one-core mode), 0 or unset (shared), got "${text}"`);
 }
 
+/**
+ * Whether each sample's process primes the decision path first, as the Lambda's init does
+ * (lambdas/blocker/prime.ts), from `FIRST_BLOCK_PRIMED`: unset, empty or '1' for yes, '0' for no
+ * (the figures of a Lambda whose priming failed, or of the builds before it).
+ * @throws Error naming the value when it is anything else, as soon as the bench is loaded.
+ */
+const PRIMED = primedOf(process.env['FIRST_BLOCK_PRIMED']);
+
+function primedOf(text: string | undefined): boolean {
+  if (text === undefined || text === '' || text === '1') return true;
+  if (text === '0') return false;
+  throw new Error(`FIRST_BLOCK_PRIMED must be 1 (primed, the default), 0 (not) or unset, got "${text}"`);
+}
+
 /** One-core mode: the core of each sample's process (the run's), and the core of its stand-ins' process. */
 const RUN_CPU = 0;
 const STAND_INS_CPU = 1;
@@ -283,6 +301,8 @@ function assertOneCorePossible(): void {
 /** How a sample ran: the mode, where its run and stand-ins were, and the stand-ins' clock against its. */
 interface SampleMode {
   readonly name: typeof MODE;
+  /** Whether the process primed the decision path first, as the Lambda's init does ({@link PRIMED}). */
+  readonly primed: boolean;
   /** The cores the sample's process was allowed ("0" in one-core mode; Linux's list). */
   readonly runCpus: string;
   readonly standIns: StandInsIsolation;
@@ -350,8 +370,10 @@ function exitWithParent(): void {
 
 /** The warm-up run, the quiet runs, then the measured run, as one {@link Sample}. */
 async function measure(world: BenchWorld, runCpus: string): Promise<Sample> {
-  await firstRun(world, await deployFirstRun(world, 'autoblock-ledger-warm-up'), WARM_UP_RANGES, 70);
   const measured = await deployFirstRun(world, 'autoblock-ledger-first-block');
+  // The Lambda's init (lambdas/blocker/handler.ts), before any of its runs.
+  if (PRIMED) await primeDecisionPath(measured.settings);
+  await firstRun(world, await deployFirstRun(world, 'autoblock-ledger-warm-up'), WARM_UP_RANGES, 70);
   await quietRuns(world, measured, QUIET_RUNS);
   // rss() alone: memoryUsage() also gathers heap statistics, about 15 ms of the measured window.
   let peakRssBytes = process.memoryUsage.rss();
@@ -371,6 +393,7 @@ async function measure(world: BenchWorld, runCpus: string): Promise<Sample> {
   return {
     mode: {
       name: MODE,
+      primed: PRIMED,
       runCpus,
       standIns: world.standIns.isolation,
       ...(world.standIns.cpu === undefined ? {} : { standInsCpu: world.standIns.cpu }),
@@ -436,6 +459,7 @@ async function sampleInChild(index: number): Promise<Sample> {
   if (line === undefined) throw new Error(`${which} reported nothing: ${stdout.slice(-500)}`);
   const sample = JSON.parse(line.slice(SAMPLE_MARK.length)) as Sample;
   if (sample.mode.name !== MODE) throw new Error(`${which} ran in ${sample.mode.name} mode, not ${MODE}`);
+  if (sample.mode.primed !== PRIMED) throw new Error(`${which} ran ${sample.mode.primed ? '' : 'un'}primed`);
   return sample;
 }
 
@@ -459,6 +483,12 @@ export default async function (): Promise<void> {
           `its stand-ins in a process of their own on core ${STAND_INS_CPU}, as a Lambda of one vCPU`
       : 'Shared mode (the default; FIRST_BLOCK_ONE_CORE=1 for one-core): the stand-ins in a worker thread of each ' +
           "sample's process, on any core",
+  );
+  console.log(
+    PRIMED
+      ? 'Primed (the default; FIRST_BLOCK_PRIMED=0 for not): each process primes the decision path first, ' +
+          "as the Lambda's init does (lambdas/blocker/prime.ts)"
+      : 'Not primed (FIRST_BLOCK_PRIMED=0): the core meets the attack cold, as in a Lambda whose priming failed',
   );
   const samples: Sample[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await sampleInChild(i));

@@ -16,6 +16,7 @@ import { IP_SET_CAPACITY } from '#contracts/ip-set';
 import type { Family } from '#core/types';
 import { BLOCKLIST_ENTRIES_METRICS, HEALTH_METRICS } from '#contracts/health';
 import { readBlockerSettings } from '#contracts/blocker-environment';
+import { primeDecisionPath } from './prime';
 import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, runLockWaitMs, type PollingClock } from './attack-mode';
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from './run';
@@ -54,6 +55,25 @@ const deps: BlockerDeps = {
   pending: new PendingReports(ledgerClient, settings.ledgerTable),
   logger,
 };
+
+/**
+ * Primes the run's decision path (./prime) during init, before the first invocation: logged, and
+ * never fatal (a first attack would only meet code V8 has not compiled yet).
+ */
+export async function primeAtInit(
+  prime: () => Promise<object> = () => primeDecisionPath(settings),
+  log: Pick<Logger, 'info' | 'warn'> = logger,
+): Promise<void> {
+  const started = performance.now();
+  try {
+    const primed = await prime();
+    log.info('decision path primed', { ...primed, ms: Math.round(performance.now() - started) });
+  } catch (error) {
+    log.warn('priming failed; a first attack will meet code V8 has not compiled', { error: (error as Error).message });
+  }
+}
+
+await primeAtInit();
 
 /** Real time for the polling loop. */
 const clock: PollingClock = {

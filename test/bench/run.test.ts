@@ -43,4 +43,12 @@ describe('npm run bench', () => {
     expect(result.stderr).toContain('FIRST_BLOCK_SAMPLES must be a whole number from 1 to 99, got "many"');
     expect(result.stdout).not.toContain('# core');
   });
+
+  it('refuses a FIRST_BLOCK_PRIMED that is neither 1 nor 0, naming it, before any bench runs', async () => {
+    const result = await bench(['core', 'first-block'], { FIRST_BLOCK_PRIMED: 'yes' });
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('FIRST_BLOCK_PRIMED must be 1 (primed, the default), 0 (not) or unset, got "yes"');
+    expect(result.stdout).not.toContain('# core');
+  });
 });

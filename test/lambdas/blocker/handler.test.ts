@@ -218,3 +218,56 @@ describe('wafClientsByRegion', () => {
     await expect(clientIn('us-east-1').config.region()).resolves.toBe('us-east-1');
   });
 });
+
+describe('primeAtInit', () => {
+  type Line = { readonly level: string; readonly message: unknown; readonly fields: Record<string, unknown> };
+  const recording = () => {
+    const lines: Line[] = [];
+    const record =
+      (level: string) =>
+      (message: unknown, ...extra: unknown[]) => {
+        lines.push({ level, message, fields: extra[0] as Record<string, unknown> });
+      };
+    return { lines, log: { info: record('info'), warn: record('warn') } };
+  };
+  /** The line without its duration, after checking that it has one (ms, a whole number). */
+  const withoutMs = ({ fields: { ms, ...fields }, ...line }: Line) => {
+    expect(Number.isInteger(ms)).toBe(true);
+    return { ...line, fields };
+  };
+
+  it('logs what priming went through and how long it took', async () => {
+    const { lines, log } = recording();
+    await blocker.module.primeAtInit(() => Promise.resolve({ keys: 3, rows: 3 }), log);
+    expect(lines.map(withoutMs)).toEqual([
+      { level: 'info', message: 'decision path primed', fields: { keys: 3, rows: 3 } },
+    ]);
+  });
+
+  it('never fails the init: a priming that throws is one warning naming the error', async () => {
+    const { lines, log } = recording();
+    await expect(
+      blocker.module.primeAtInit(() => Promise.reject(new Error('priming reached for AWS: waf.send')), log),
+    ).resolves.toBeUndefined();
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'priming failed; a first attack will meet code V8 has not compiled',
+        fields: { error: 'priming reached for AWS: waf.send' },
+      },
+    ]);
+  });
+
+  it('by default primes with the deployment settings, without a call to AWS', async () => {
+    const { lines, log } = recording();
+    await blocker.module.primeAtInit(undefined, log);
+    expect(lines.map(withoutMs)).toEqual([
+      {
+        level: 'info',
+        message: 'decision path primed',
+        fields: { keys: 10_000, rows: 10_000, placed: 10_000, intentParts: 1 },
+      },
+    ]);
+    for (const mock of [waf, cloudwatch, sns, ddb]) expect(mock.calls()).toHaveLength(0);
+  });
+});

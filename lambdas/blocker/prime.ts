@@ -1,0 +1,124 @@
+/**
+ * Priming: the Lambda's init runs the run's decision path once on a made-up attack, in memory, so
+ * that V8 has compiled its per-range code before a real attack meets it. A first run of 10,000 new
+ * ranges otherwise spends most of its time before its first `UpdateIPSet` in code V8 has not
+ * compiled yet, and on one vCPU in compiling it (docs/blocker.md, "Primed at init").
+ *
+ * The made-up attack goes through what a real first run does up to its writes: the keys judged
+ * (`collectKeys`), the ledger decided (`decide`), the IP sets planned (`planSets`) and the
+ * write-ahead intent serialized (`intentParts`), with the deployment's own settings (its rules,
+ * prefixes, sets and tiers) and every set and the ledger empty. Nothing leaves the process: the
+ * clients given to the decision throw if touched, and its logger says nothing.
+ *
+ * The same idea as the "priming" AWS describes for Lambda SnapStart (running the hot code paths
+ * during init), without SnapStart, which Node.js functions do not have.
+ */
+import type { BlockerSettings } from '#contracts/blocker-environment';
+import { INTENT_PART_BYTES, intentParts } from '#adapters/ledger';
+import type { IpSetSnapshot } from '#core/types';
+import { collectKeys, decide, planSets } from './run/decide';
+import { rowsToRecord } from './run/intent';
+import type { RunInputs } from './run/read';
+import { perList, setsOf, type BlockerDeps, type RunLogger, type Trigger } from './run/types';
+
+/**
+ * How many made-up keys the init primes with: one set's capacity, the size of the first run the
+ * bench measures (`npm run bench -- first-block`). At the default /24 widening each is a range of
+ * its own.
+ */
+export const PRIMING_KEYS = 10_000;
+
+/**
+ * The first made-up key: 20.0.0.1. The keys go up a /24 at a time (20.0.1.1, 20.0.2.1, …), 10,000
+ * of them up to 20.39.15.1: global unicast (no special-purpose range, lambdas/core/special-purpose.ts),
+ * so that each is accepted and placed as a real attacker's would be.
+ */
+const FIRST_KEY = 20 * 2 ** 24 + 1;
+
+/** What priming went through: to log, and for its tests to tell that it primed anything. */
+export interface Primed {
+  /** Made-up keys per rate rule. */
+  readonly keys: number;
+  /** New ledger rows the decision made (a real run would write them ahead, in the intent). */
+  readonly rows: number;
+  /** Active ranges the set plans placed, every list together. */
+  readonly placed: number;
+  /** Intent parts the rows serialize to (each at most INTENT_PART_BYTES). */
+  readonly intentParts: number;
+}
+
+/**
+ * Runs the decision path of a first run of `keys` new keys per rate rule (see the module comment).
+ * Pure CPU: no AWS call, no log line, nothing kept.
+ * @param keys - Made-up keys per rule, 0 or more. @default PRIMING_KEYS
+ * @param now - Epoch ms the made-up run decides with. @default Date.now()
+ * @throws what the decision path throws on these inputs (a bug: the Lambda's init logs it and goes on);
+ *   an Error naming the client when the path reaches for AWS.
+ */
+export async function primeDecisionPath(
+  settings: BlockerSettings,
+  keys = PRIMING_KEYS,
+  now = Date.now(),
+): Promise<Primed> {
+  const inputs = madeUpAttack(settings, keys);
+  const trigger: Trigger = { kind: 'schedule' };
+  const deps = offlineDeps();
+  const decision = planSets(
+    inputs,
+    await decide(deps, settings, trigger, inputs, collectKeys(deps, settings, trigger, inputs), now),
+  );
+  const rows = rowsToRecord(decision);
+  const placed = Object.values(decision.plans).reduce(
+    (sum, plan) => sum + plan.step.active.length - plan.plan.overflow.length,
+    0,
+  );
+  return { keys, rows: rows.length, placed, intentParts: intentParts(rows, INTENT_PART_BYTES).length };
+}
+
+/** A first run's reads: the alarm in ALARM, every rule limiting the same made-up keys, every set and the ledger empty. */
+function madeUpAttack(settings: BlockerSettings, count: number): RunInputs {
+  const ipv4 = Array.from({ length: count }, (_, i) => formatKey(FIRST_KEY + i * 256));
+  const empty: IpSetSnapshot = { addresses: [], lockToken: 'priming' };
+  return {
+    alarmState: 'ALARM',
+    keyResults: settings.rateRules.map(() => ({ status: 'fulfilled', value: { ipv4, ipv6: [] } })),
+    allowlists: { IPV4: empty, IPV6: empty },
+    blocklists: perList((key) => setsOf(settings, key).map(() => empty)),
+    ledgerRows: perList(() => []),
+    sharedResults: settings.sharedIpSets.map(() => ({ status: 'fulfilled', value: empty })),
+    intents: [],
+    pending: undefined,
+  };
+}
+
+/** An IPv4 address (a 32-bit number) as WAF reports a managed key: `a.b.c.d/32`. */
+function formatKey(address: number): string {
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/32`;
+}
+
+/**
+ * Deps for a decision that must stay in memory: each client throws, naming itself and what was
+ * asked of it, when touched; the logger says nothing.
+ * @internal Exported for its tests.
+ */
+export function offlineDeps(): BlockerDeps {
+  const untouchable = (name: string) =>
+    new Proxy(
+      {},
+      {
+        get(_, property) {
+          throw new Error(`priming reached for AWS: ${name}.${String(property)}`);
+        },
+      },
+    );
+  const silent: RunLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  return {
+    waf: untouchable('waf'),
+    wafIn: () => untouchable('wafIn'),
+    cloudwatch: untouchable('cloudwatch'),
+    sns: untouchable('sns'),
+    ledger: untouchable('ledger'),
+    pending: untouchable('pending'),
+    logger: silent,
+  } as unknown as BlockerDeps;
+}
