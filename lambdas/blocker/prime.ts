@@ -7,11 +7,14 @@
  * The made-up attack goes through what a real first run does up to its writes: the keys judged
  * (`collectKeys`), the ledger decided (`decide`), the IP sets planned (`planSets`) and the
  * write-ahead intent serialized (`intentParts`), with the deployment's own settings (its rules,
- * prefixes, sets and tiers) and every set and the ledger empty. Nothing leaves the process: the
+ * prefixes, sets and tiers) and every set and the ledger empty; the first rate rule limits the
+ * made-up keys, the others nothing. Nothing leaves the process: the
  * clients given to the decision throw if touched, and its logger says nothing.
  *
  * The same idea as the "priming" AWS describes for Lambda SnapStart (running the hot code paths
- * during init), without SnapStart, which Node.js functions do not have.
+ * during init), without SnapStart, which Lambda offers for Java, Python and .NET runtimes, not
+ * Node.js (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html, "Supported features and
+ * limitations").
  */
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { INTENT_PART_BYTES, intentParts } from '#adapters/ledger';
@@ -37,7 +40,7 @@ const FIRST_KEY = 20 * 2 ** 24 + 1;
 
 /** What priming went through: to log, and for its tests to tell that it primed anything. */
 export interface Primed {
-  /** Made-up keys per rate rule. */
+  /** Made-up keys the first rate rule limited. */
   readonly keys: number;
   /** New ledger rows the decision made (a real run would write them ahead, in the intent). */
   readonly rows: number;
@@ -48,9 +51,10 @@ export interface Primed {
 }
 
 /**
- * Runs the decision path of a first run of `keys` new keys per rate rule (see the module comment).
+ * Runs the decision path of a first run of `keys` new keys, all limited by the first rate rule (see
+ * the module comment).
  * Pure CPU: no AWS call, no log line, nothing kept.
- * @param keys - Made-up keys per rule, 0 or more. @default PRIMING_KEYS
+ * @param keys - Made-up keys, 0 or more. @default PRIMING_KEYS
  * @param now - Epoch ms the made-up run decides with. @default Date.now()
  * @throws what the decision path throws on these inputs (a bug: the Lambda's init logs it and goes on);
  *   an Error naming the client when the path reaches for AWS.
@@ -75,13 +79,18 @@ export async function primeDecisionPath(
   return { keys, rows: rows.length, placed, intentParts: intentParts(rows, INTENT_PART_BYTES).length };
 }
 
-/** A first run's reads: the alarm in ALARM, every rule limiting the same made-up keys, every set and the ledger empty. */
+/** A first run's reads: the alarm in ALARM, the first rule limiting the made-up keys, every set and the ledger empty. */
 function madeUpAttack(settings: BlockerSettings, count: number): RunInputs {
   const ipv4 = Array.from({ length: count }, (_, i) => formatKey(FIRST_KEY + i * 256));
   const empty: IpSetSnapshot = { addresses: [], lockToken: 'priming' };
   return {
     alarmState: 'ALARM',
-    keyResults: settings.rateRules.map(() => ({ status: 'fulfilled', value: { ipv4, ipv6: [] } })),
+    // The other rules limit nothing: their sightings are merged with the first's all the same, and the
+    // init does not take a rule's worth longer for each (up to 20).
+    keyResults: settings.rateRules.map((_, rule) => ({
+      status: 'fulfilled',
+      value: { ipv4: rule === 0 ? ipv4 : [], ipv6: [] },
+    })),
     allowlists: { IPV4: empty, IPV6: empty },
     blocklists: perList((key) => setsOf(settings, key).map(() => empty)),
     ledgerRows: perList(() => []),

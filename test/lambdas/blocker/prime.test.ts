@@ -9,7 +9,7 @@ const SHARED = parseIpSetArn('arn:aws:wafv2:us-east-1:123456789012:global/ipset/
 describe('primeDecisionPath', () => {
   it("takes a first attack's path: every made-up key accepted, recorded, placed and serialized", async () => {
     const primed = await primeDecisionPath(SETTINGS, PRIMING_KEYS, NOW);
-    // Two rules limiting the same keys: one sighting per range, as a real run merges them.
+    // Two rules (SETTINGS): the first limits the keys, the second nothing; their sightings are merged.
     expect(primed).toEqual({ keys: 10_000, rows: 10_000, placed: 10_000, intentParts: 1 });
   });
 
