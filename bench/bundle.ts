@@ -91,18 +91,24 @@ export default async function (): Promise<void> {
       { label: '  same without --enable-source-maps', bundle: outfile, options: '' },
       { label: '  import with @aws-sdk bundled too (informational)', bundle: withSdk, options: '--enable-source-maps' },
     ];
-    const samples = variants.map(() => ({ importMs: [] as number[], processMs: [] as number[] }));
+    const samples = variants.map(() => ({
+      importMs: [] as number[],
+      processMs: [] as number[],
+      primingMs: [] as number[],
+    }));
     for (const variant of variants) await importWith(variant.bundle, variant.options); // fills the file cache
     for (let round = 0; round < IMPORT_RUNS; round++) {
       for (const [index, variant] of variants.entries()) {
         const sample = await importWith(variant.bundle, variant.options);
         samples[index]!.importMs.push(sample.importMs);
         samples[index]!.processMs.push(sample.processMs);
+        if (sample.primingMs !== undefined) samples[index]!.primingMs.push(sample.primingMs);
       }
     }
     variants.forEach((variant, index) => {
       report(variant.label, spread(samples[index]!.importMs));
     });
+    report('  of which the init priming the decision path, as shipped', spread(samples[0]!.primingMs));
     report('  whole child process (spawn to exit), as shipped', spread(samples[0]!.processMs));
   } finally {
     await rm(dir, { recursive: true, force: true });
