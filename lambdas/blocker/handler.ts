@@ -21,6 +21,7 @@ import { isAttackTick, pollsWhileAttacked, pollWhileAttacked, runLockWaitMs, typ
 import type { RejectedFeedMessage } from './feed';
 import { runBlocker, type BlockerDeps, type RunSummary, type Trigger } from './run';
 import { withRunLock } from './run-lock';
+import { message } from './run/types';
 import { triggerOf } from './trigger';
 
 /**
@@ -57,8 +58,11 @@ const deps: BlockerDeps = {
 };
 
 /**
- * Primes the run's decision path (./prime) during init, before the first invocation: logged, and
- * never fatal (a first attack would only meet code V8 has not compiled yet).
+ * Primes the run's decision path (./prime) during init, before the first invocation: one INFO line
+ * with what it went through and its `ms`, or one warning with the error. Never rejects, whatever
+ * `prime` throws (a first attack would only meet code V8 has not compiled yet).
+ * @param prime - What primes; the deployment's own priming by default (given by tests).
+ * @param log - Where the line goes; the handler's logger by default.
  */
 export async function primeAtInit(
   prime: () => Promise<object> = () => primeDecisionPath(settings),
@@ -69,7 +73,7 @@ export async function primeAtInit(
     const primed = await prime();
     log.info('decision path primed', { ...primed, ms: Math.round(performance.now() - started) });
   } catch (error) {
-    log.warn('priming failed; a first attack will meet code V8 has not compiled', { error: (error as Error).message });
+    log.warn('priming failed; a first attack will meet code V8 has not compiled', { error: message(error) });
   }
 }
 

@@ -32,27 +32,48 @@ import { perList, setsOf, type BlockerDeps, type RunLogger, type Trigger } from 
 export const PRIMING_KEYS = 10_000;
 
 /**
- * The first made-up key: 20.0.0.1. The keys go up a /24 at a time (20.0.1.1, 20.0.2.1, …), 10,000
- * of them up to 20.39.15.1: global unicast (no special-purpose range, lambdas/core/special-purpose.ts),
- * so that each is accepted and placed as a real attacker's would be.
+ * The made-up keys, in two halves, so that both ways an attack's ranges meet the set plans are
+ * primed: the first half one per /24 from 20.0.0.1 up (20.0.1.1, 20.0.2.1, …), sibling ranges that
+ * aggregate into /16s (256 to an entry); the second half one per /16 from 21.0.0.0 up (21.0.x.1,
+ * 21.1.x.1, …, up to 99.255.x.1, then again from 21), ranges that aggregate with nothing (an entry
+ * each). All global unicast (no special-purpose range, lambdas/core/special-purpose.ts: 100.64.0.0/10
+ * is past the end), so that each is accepted and placed as a real attacker's would be. At a widening
+ * wider than /24 the first half makes fewer ranges, and wider than /16 the second half too.
  */
-const FIRST_KEY = 20 * 2 ** 24 + 1;
+function madeUpKeys(count: number): string[] {
+  const keys: string[] = [];
+  const siblings = Math.ceil(count / 2);
+  for (let i = 0; i < siblings; i++) keys.push(formatKey(20 * 2 ** 24 + i * 256 + 1));
+  for (let j = 0; j < count - siblings; j++) {
+    const block = j % SCATTERED_BLOCKS;
+    // The third octet varies too, as addresses do: (block × 97) mod 256.
+    keys.push(formatKey((21 * 256 + block) * 2 ** 16 + ((block * 97) % 256) * 256 + 1));
+  }
+  return keys;
+}
+
+/** The /16s the second half of the made-up keys spreads over: 21.0.0.0/16 to 99.255.0.0/16. */
+const SCATTERED_BLOCKS = (100 - 21) * 256;
 
 /** What priming went through: to log, and for its tests to tell that it primed anything. */
 export interface Primed {
-  /** Made-up keys the first rate rule limited. */
-  readonly keys: number;
+  /** Keys the decision saw (the made-up keys, all limited by the first rate rule). */
+  readonly keysSeen: number;
   /** New ledger rows the decision made (a real run would write them ahead, in the intent). */
   readonly rows: number;
-  /** Active ranges the set plans placed, every list together. */
+  /** Active ranges the set plans placed, every list together (the rest is overflow). */
   readonly placed: number;
+  /** Entries the set plans would write, every set together (aggregates count once). */
+  readonly entries: number;
+  /** Shared IP sets the decision took into account (all of the settings', as if readable). */
+  readonly sharedSets: number;
   /** Intent parts the rows serialize to (each at most INTENT_PART_BYTES). */
   readonly intentParts: number;
 }
 
 /**
- * Runs the decision path of a first run of `keys` new keys, all limited by the first rate rule (see
- * the module comment).
+ * Runs the decision path of a first run of `keys` new keys ({@link madeUpKeys}), all limited by the
+ * first rate rule (see the module comment).
  * Pure CPU: no AWS call, no log line, nothing kept.
  * @param keys - Made-up keys, 0 or more. @default PRIMING_KEYS
  * @param now - Epoch ms the made-up run decides with. @default Date.now()
@@ -72,17 +93,26 @@ export async function primeDecisionPath(
     await decide(deps, settings, trigger, inputs, collectKeys(deps, settings, trigger, inputs), now),
   );
   const rows = rowsToRecord(decision);
-  const placed = Object.values(decision.plans).reduce(
-    (sum, plan) => sum + plan.step.active.length - plan.plan.overflow.length,
-    0,
-  );
-  return { keys, rows: rows.length, placed, intentParts: intentParts(rows, INTENT_PART_BYTES).length };
+  const plans = Object.values(decision.plans);
+  return {
+    keysSeen: decision.keysSeen,
+    rows: rows.length,
+    placed: plans.reduce((sum, plan) => sum + plan.step.active.length - plan.plan.overflow.length, 0),
+    entries: plans.reduce((sum, plan) => sum + plan.plan.addresses.length, 0),
+    sharedSets: decision.shared.length,
+    intentParts: intentParts(rows, INTENT_PART_BYTES).length,
+  };
 }
 
-/** A first run's reads: the alarm in ALARM, the first rule limiting the made-up keys, every set and the ledger empty. */
+/**
+ * A first run's reads: the alarm in ALARM, the first rule limiting the made-up keys, every set
+ * (shared ones as IPv4 sets) and the ledger empty.
+ */
 function madeUpAttack(settings: BlockerSettings, count: number): RunInputs {
-  const ipv4 = Array.from({ length: count }, (_, i) => formatKey(FIRST_KEY + i * 256));
+  const ipv4 = madeUpKeys(count);
   const empty: IpSetSnapshot = { addresses: [], lockToken: 'priming' };
+  // A shared set's family is what WAF says it is: one of IPv4, so that the made-up ranges reach it.
+  const emptyShared: IpSetSnapshot = { ...empty, family: 'IPV4' };
   return {
     alarmState: 'ALARM',
     // The other rules limit nothing: their sightings are merged with the first's all the same, and the
@@ -94,7 +124,7 @@ function madeUpAttack(settings: BlockerSettings, count: number): RunInputs {
     allowlists: { IPV4: empty, IPV6: empty },
     blocklists: perList((key) => setsOf(settings, key).map(() => empty)),
     ledgerRows: perList(() => []),
-    sharedResults: settings.sharedIpSets.map(() => ({ status: 'fulfilled', value: empty })),
+    sharedResults: settings.sharedIpSets.map(() => ({ status: 'fulfilled', value: emptyShared })),
     intents: [],
     pending: undefined,
   };

@@ -443,6 +443,8 @@ export function useBlockerHandler(options: BlockerHandlerOptions = {}): BlockerH
       ...BLOCKER_ENVIRONMENT,
     };
     for (const [name, value] of Object.entries(environment)) vi.stubEnv(name, value);
+    // The init's line ("decision path primed") kept, not shown; each test's capture starts afresh.
+    output.start({ stderr: options.captureStderr !== false });
     module = await import('#blocker/handler');
   });
   beforeEach(() => {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-wafv2';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { RUN_LOCK_KEY } from '#adapters/ledger';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATTACKER, FOREIGN, ledgerEntry, RANGE, SETTINGS, storedItem } from '../../support/blocker-fixtures';
 import { feedRecord, lambdaContext, useBlockerHandler } from '../../support/blocker-harness';
 import { answerActiveRows } from '../../support/ledger-mock';
@@ -244,18 +244,32 @@ describe('primeAtInit', () => {
     ]);
   });
 
-  it('never fails the init: a priming that throws is one warning naming the error', async () => {
-    const { lines, log } = recording();
-    await expect(
-      blocker.module.primeAtInit(() => Promise.reject(new Error('priming reached for AWS: waf.send')), log),
-    ).resolves.toBeUndefined();
-    expect(lines).toEqual([
-      {
-        level: 'warn',
-        message: 'priming failed; a first attack will meet code V8 has not compiled',
-        fields: { error: 'priming reached for AWS: waf.send' },
-      },
-    ]);
+  it('never fails the init: a priming that throws is one warning naming the error, whatever was thrown', async () => {
+    const failures: [() => Promise<object>, string][] = [
+      [
+        () => Promise.reject(new Error('priming reached for AWS: waf.send')),
+        'Error: priming reached for AWS: waf.send',
+      ],
+      [
+        () => {
+          throw new RangeError('capacity must be a non-negative integer');
+        },
+        'RangeError: capacity must be a non-negative integer',
+      ],
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what a careless dependency may do
+      [() => Promise.reject(undefined), 'undefined'],
+    ];
+    for (const [prime, error] of failures) {
+      const { lines, log } = recording();
+      await expect(blocker.module.primeAtInit(prime, log)).resolves.toBeUndefined();
+      expect(lines).toEqual([
+        {
+          level: 'warn',
+          message: 'priming failed; a first attack will meet code V8 has not compiled',
+          fields: { error },
+        },
+      ]);
+    }
   });
 
   it('by default primes with the deployment settings, without a call to AWS', async () => {
@@ -265,8 +279,17 @@ describe('primeAtInit', () => {
       {
         level: 'info',
         message: 'decision path primed',
-        fields: { keys: 10_000, rows: 10_000, placed: 10_000, intentParts: 1 },
+        fields: { keysSeen: 10_000, rows: 10_000, placed: 10_000, entries: 5_021, sharedSets: 0, intentParts: 1 },
       },
+    ]);
+    for (const mock of [waf, cloudwatch, sns, ddb]) expect(mock.calls()).toHaveLength(0);
+  });
+
+  it("runs when the module loads, before the first invocation: the init's one line, and no call to AWS", async () => {
+    vi.resetModules();
+    await import('#blocker/handler');
+    expect(jsonLines().filter((record) => record['message'] === 'decision path primed')).toEqual([
+      expect.objectContaining({ level: 'INFO', keysSeen: 10_000, rows: 10_000, ms: expect.any(Number) as number }),
     ]);
     for (const mock of [waf, cloudwatch, sns, ddb]) expect(mock.calls()).toHaveLength(0);
   });
