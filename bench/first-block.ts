@@ -1,6 +1,7 @@
 /**
  * The first block of a big attack: a first run against 10,000 new IPv4 /24s with 10 ms added to
- * every AWS call (bench/blocker-world.ts). Wall time to the first successful UpdateIPSet (target:
+ * every AWS call (bench/blocker-world.ts): one per /24 from 62.0.0.1 up, the issue's attack, or one
+ * per /16 with `FIRST_BLOCK_LAYOUT=scattered` ({@link LAYOUT}). Wall time to the first successful UpdateIPSet (target:
  * 100 ms + 4 round trips), how much of it is the run's own time (target: 100 ms) and how much the
  * calls on its path, where the own time goes (the read wave, the CPU until the intent left and the
  * wait for a core meanwhile, the CPU from there to the set write), the round trips
@@ -131,14 +132,27 @@ async function quietRuns(world: BenchWorld, { settings, deps }: Deployment, coun
   for (let i = 0; i < count; i++) await runBlocker(deps, settings, { kind: 'schedule' }, Date.now());
 }
 
-/** One first run of `ranges` new /24s on `deployment` (`second` octet keeps them apart). */
-async function firstRun(world: BenchWorld, { settings, deps }: Deployment, ranges: number, second: number) {
-  await world.server.setManagedKeys(WEB_ACL.name, RULE, {
-    ipv4: Array.from(
-      { length: ranges },
-      (_, i) => `${second + Math.floor(i / 65_536)}.${Math.floor(i / 256) % 256}.${i % 256}.1/32`,
-    ),
-  });
+/**
+ * The managed keys of a first run of `ranges` new /24s, in `layout` ({@link LAYOUT}): siblings, one
+ * per /24 from `first`.0.0.1 up; scattered, one per /16 from `first`.0.0.0/16 up (the third octet
+ * (13i + 5) mod 256), for at most 256 × (100 − `first`) ranges (below 100.64.0.0/10).
+ */
+function attackKeys(ranges: number, first: number, layout: Layout): string[] {
+  return Array.from({ length: ranges }, (_, i) =>
+    layout === 'scattered'
+      ? `${first + Math.floor(i / 256)}.${i % 256}.${(i * 13 + 5) % 256}.1/32`
+      : `${first + Math.floor(i / 65_536)}.${Math.floor(i / 256) % 256}.${i % 256}.1/32`,
+  );
+}
+
+/** One first run of `ranges` new /24s on `deployment` (`first` octet keeps them apart; {@link attackKeys}). */
+async function firstRun(
+  world: BenchWorld,
+  { settings, deps }: Deployment,
+  ranges: number,
+  { first, layout = 'siblings' }: { readonly first: number; readonly layout?: Layout },
+) {
+  await world.server.setManagedKeys(WEB_ACL.name, RULE, { ipv4: attackKeys(ranges, first, layout) });
   world.alarmState = 'ALARM';
   const before = world.calls.length;
   const threadAtStart = threadTimes(world.standInsThread);
@@ -269,6 +283,22 @@ function primedOf(text: string | undefined): boolean {
   throw new Error(`FIRST_BLOCK_PRIMED must be 1 (primed, the default), 0 (not) or unset, got "${text}"`);
 }
 
+/**
+ * How the measured attack's ranges lie, from `FIRST_BLOCK_LAYOUT`: unset, empty or 'siblings' for
+ * the issue's, one per /24 from 62.0.0.1 up (they aggregate into /16s: 40 set entries); 'scattered'
+ * for one per /16 (10,000 entries), which the set plans place one floor block at a time.
+ * @throws Error naming the value when it is anything else, as soon as the bench is loaded.
+ */
+const LAYOUT = layoutOf(process.env['FIRST_BLOCK_LAYOUT']);
+
+type Layout = 'siblings' | 'scattered';
+
+function layoutOf(text: string | undefined): Layout {
+  if (text === undefined || text === '' || text === 'siblings') return 'siblings';
+  if (text === 'scattered') return 'scattered';
+  throw new Error(`FIRST_BLOCK_LAYOUT must be siblings (the default) or scattered, got "${text}"`);
+}
+
 /** One-core mode: the core of each sample's process (the run's), and the core of its stand-ins' process. */
 const RUN_CPU = 0;
 const STAND_INS_CPU = 1;
@@ -303,6 +333,8 @@ interface SampleMode {
   readonly name: typeof MODE;
   /** Whether the process primed the decision path first, as the Lambda's init does ({@link PRIMED}). */
   readonly primed: boolean;
+  /** How the measured attack's ranges lie ({@link LAYOUT}). */
+  readonly layout: Layout;
   /** The cores the sample's process was allowed ("0" in one-core mode; Linux's list). */
   readonly runCpus: string;
   readonly standIns: StandInsIsolation;
@@ -373,14 +405,20 @@ async function measure(world: BenchWorld, runCpus: string): Promise<Sample> {
   const measured = await deployFirstRun(world, 'autoblock-ledger-first-block');
   // The Lambda's init (lambdas/blocker/handler.ts), before any of its runs.
   if (PRIMED) await primeDecisionPath(measured.settings);
-  await firstRun(world, await deployFirstRun(world, 'autoblock-ledger-warm-up'), WARM_UP_RANGES, 70);
+  await firstRun(world, await deployFirstRun(world, 'autoblock-ledger-warm-up'), WARM_UP_RANGES, { first: 70 });
   await quietRuns(world, measured, QUIET_RUNS);
   // rss() alone: memoryUsage() also gathers heap statistics, about 15 ms of the measured window.
   let peakRssBytes = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
   }, 5);
-  const run = await firstRun(world, measured, RANGES, 62);
+  // Scattered from 41: 41.0.0.0/16 to 80.15.0.0/16, clear of the priming's (20 to 40; the warm-up has a deployment of its own).
+  const run = await firstRun(
+    world,
+    measured,
+    RANGES,
+    LAYOUT === 'scattered' ? { first: 41, layout: LAYOUT } : { first: 62 },
+  );
   clearInterval(sampler);
   const dynamoCalls: Record<string, number> = {};
   for (const call of run.calls) {
@@ -394,6 +432,7 @@ async function measure(world: BenchWorld, runCpus: string): Promise<Sample> {
     mode: {
       name: MODE,
       primed: PRIMED,
+      layout: LAYOUT,
       runCpus,
       standIns: world.standIns.isolation,
       ...(world.standIns.cpu === undefined ? {} : { standInsCpu: world.standIns.cpu }),
@@ -460,6 +499,8 @@ async function sampleInChild(index: number): Promise<Sample> {
   const sample = JSON.parse(line.slice(SAMPLE_MARK.length)) as Sample;
   if (sample.mode.name !== MODE) throw new Error(`${which} ran in ${sample.mode.name} mode, not ${MODE}`);
   if (sample.mode.primed !== PRIMED) throw new Error(`${which} ran ${sample.mode.primed ? '' : 'un'}primed`);
+  if (sample.mode.layout !== LAYOUT)
+    throw new Error(`${which} measured the ${sample.mode.layout} layout, not ${LAYOUT}`);
   return sample;
 }
 
@@ -489,6 +530,11 @@ export default async function (): Promise<void> {
       ? 'Primed (the default; FIRST_BLOCK_PRIMED=0 for not): each process primes the decision path first, ' +
           "as the Lambda's init does (lambdas/blocker/prime.ts)"
       : 'Not primed (FIRST_BLOCK_PRIMED=0): the core meets the attack cold, as in a Lambda whose priming failed',
+  );
+  console.log(
+    LAYOUT === 'scattered'
+      ? 'Scattered (FIRST_BLOCK_LAYOUT=scattered): the 10,000 ranges one per /16, 10,000 set entries'
+      : "Siblings (the default; FIRST_BLOCK_LAYOUT=scattered for one per /16): the 10,000 ranges one per /24, the issue's",
   );
   const samples: Sample[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await sampleInChild(i));

@@ -51,4 +51,12 @@ describe('npm run bench', () => {
     expect(result.stderr).toContain('FIRST_BLOCK_PRIMED must be 1 (primed, the default), 0 (not) or unset, got "yes"');
     expect(result.stdout).not.toContain('# core');
   });
+
+  it('refuses a FIRST_BLOCK_LAYOUT it does not know, naming it, before any bench runs', async () => {
+    const result = await bench(['core', 'first-block'], { FIRST_BLOCK_LAYOUT: 'random' });
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('FIRST_BLOCK_LAYOUT must be siblings (the default) or scattered, got "random"');
+    expect(result.stdout).not.toContain('# core');
+  });
 });
