@@ -8,8 +8,9 @@
  * (`collectKeys`), the ledger decided (`decide`), the IP sets planned (`planSets`) and the
  * write-ahead intent serialized (`intentParts`), with the deployment's own settings (its rules,
  * prefixes, sets and tiers) and every set and the ledger empty; the first rate rule limits the
- * made-up keys, the others nothing. Nothing leaves the process: the
- * clients given to the decision throw if touched, and its logger says nothing.
+ * made-up keys, the others nothing. Nothing leaves the process: the clients given to the decision
+ * throw if touched, and its logger says nothing. The keys are written as WAF reports managed keys
+ * (`a.b.c.d/32`).
  *
  * The same idea as the "priming" AWS describes for Lambda SnapStart (running the hot code paths
  * during init), without SnapStart, which Lambda offers for Java, Python and .NET runtimes, not
@@ -18,6 +19,7 @@
  */
 import type { BlockerSettings } from '#contracts/blocker-environment';
 import { INTENT_PART_BYTES, intentParts } from '#adapters/ledger';
+import { formatIpv4 } from '#core/cidr-format';
 import type { IpSetSnapshot } from '#core/types';
 import { collectKeys, decide, planSets } from './run/decide';
 import { rowsToRecord } from './run/intent';
@@ -43,11 +45,11 @@ export const PRIMING_KEYS = 10_000;
 function madeUpKeys(count: number): string[] {
   const keys: string[] = [];
   const siblings = Math.ceil(count / 2);
-  for (let i = 0; i < siblings; i++) keys.push(formatKey(20 * 2 ** 24 + i * 256 + 1));
+  for (let i = 0; i < siblings; i++) keys.push(formatIpv4(20 * 2 ** 24 + i * 256 + 1, 32));
   for (let j = 0; j < count - siblings; j++) {
     const block = j % SCATTERED_BLOCKS;
     // The third octet varies too, as addresses do: (block × 97) mod 256.
-    keys.push(formatKey((21 * 256 + block) * 2 ** 16 + ((block * 97) % 256) * 256 + 1));
+    keys.push(formatIpv4((21 * 256 + block) * 2 ** 16 + ((block * 97) % 256) * 256 + 1, 32));
   }
   return keys;
 }
@@ -128,11 +130,6 @@ function madeUpAttack(settings: BlockerSettings, count: number): RunInputs {
     intents: [],
     pending: undefined,
   };
-}
-
-/** An IPv4 address (a 32-bit number) as WAF reports a managed key: `a.b.c.d/32`. */
-function formatKey(address: number): string {
-  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/32`;
 }
 
 /**

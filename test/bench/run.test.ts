@@ -36,27 +36,15 @@ describe('npm run bench', () => {
     expect(result.stdout).not.toContain('# core');
   });
 
-  it('stops on a bad setting of a later bench before the first bench runs', async () => {
-    const result = await bench(['core', 'first-block'], { FIRST_BLOCK_SAMPLES: 'many' });
+  it.each([
+    ['FIRST_BLOCK_SAMPLES', 'many', 'FIRST_BLOCK_SAMPLES must be a whole number from 1 to 99, got "many"'],
+    ['FIRST_BLOCK_PRIMED', 'yes', 'FIRST_BLOCK_PRIMED must be 1 (primed, the default), 0 (not) or unset, got "yes"'],
+    ['FIRST_BLOCK_LAYOUT', 'random', 'FIRST_BLOCK_LAYOUT must be siblings (the default) or scattered, got "random"'],
+  ])('stops on a bad %s of a later bench, naming it, before the first bench runs', async (name, value, refusal) => {
+    const result = await bench(['core', 'first-block'], { [name]: value });
 
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('FIRST_BLOCK_SAMPLES must be a whole number from 1 to 99, got "many"');
-    expect(result.stdout).not.toContain('# core');
-  });
-
-  it('refuses a FIRST_BLOCK_PRIMED that is neither 1 nor 0, naming it, before any bench runs', async () => {
-    const result = await bench(['core', 'first-block'], { FIRST_BLOCK_PRIMED: 'yes' });
-
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('FIRST_BLOCK_PRIMED must be 1 (primed, the default), 0 (not) or unset, got "yes"');
-    expect(result.stdout).not.toContain('# core');
-  });
-
-  it('refuses a FIRST_BLOCK_LAYOUT it does not know, naming it, before any bench runs', async () => {
-    const result = await bench(['core', 'first-block'], { FIRST_BLOCK_LAYOUT: 'random' });
-
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('FIRST_BLOCK_LAYOUT must be siblings (the default) or scattered, got "random"');
+    expect(result.stderr).toContain(refusal);
     expect(result.stdout).not.toContain('# core');
   });
 });
