@@ -23,6 +23,8 @@ describe('primeDecisionPath', () => {
   });
 
   it('follows the deployment: its widening, its neighbour tier, its shards and shared sets', async () => {
+    const oneRule: BlockerSettings = { ...SETTINGS, rateRules: ['rate-all'] };
+    expect(await primeDecisionPath(oneRule, PRIMING_KEYS, NOW)).toMatchObject({ keysSeen: 10_000, rows: 10_000 });
     const wider: BlockerSettings = { ...SETTINGS, ipv4Prefix: 16 };
     // The first half's 5,000 /24s fill 19 /16s and part of a 20th; the second half is one per /16.
     expect(await primeDecisionPath(wider, PRIMING_KEYS, NOW)).toMatchObject({ rows: 5_020, placed: 5_020 });
